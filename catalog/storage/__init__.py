@@ -1,0 +1,54 @@
+"""Object storage: the `ObjectStore` port and its adapters, chosen by URL.
+
+- ``file:///abs/path`` → :class:`FilesystemObjectStore` (embedded default)
+- ``s3://bucket?endpoint_url=...&region=...&presign_endpoint_url=...`` → :class:`S3ObjectStore`
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from catalog.storage.base import (
+    InvalidUpload,
+    MultipartUploadInfo,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    PartInfo,
+    StorageUnavailable,
+    UploadNotFound,
+)
+
+__all__ = [
+    "InvalidUpload",
+    "MultipartUploadInfo",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "ObjectStore",
+    "PartInfo",
+    "StorageUnavailable",
+    "UploadNotFound",
+    "store_from_url",
+]
+
+
+def store_from_url(url: str, *, secret_key: str, public_url: str) -> ObjectStore:
+    """Build the adapter a storage URL names."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        from catalog.storage.filesystem import FilesystemObjectStore
+
+        return FilesystemObjectStore(parsed.path, secret_key=secret_key, public_url=public_url)
+    if parsed.scheme == "s3":
+        from catalog.storage.s3 import S3ObjectStore
+
+        q = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return S3ObjectStore(
+            bucket=parsed.netloc,
+            prefix=parsed.path.strip("/"),
+            endpoint_url=q.get("endpoint_url"),
+            presign_endpoint_url=q.get("presign_endpoint_url"),
+            region=q.get("region", "us-east-1"),
+            create_bucket=q.get("create_bucket", "0") in ("1", "true"),
+        )
+    raise ValueError(f"unsupported storage URL scheme: {parsed.scheme!r} (use file:// or s3://)")

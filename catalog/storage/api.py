@@ -1,0 +1,43 @@
+"""Serves the filesystem store's signed URLs, so the embedded default behaves like S3:
+clients GET objects (with Range) and PUT multipart parts straight to these URLs.
+
+Only registered when the configured store is a :class:`FilesystemObjectStore`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request, send_file
+
+from catalog.storage.base import ObjectStore
+from catalog.storage.filesystem import FilesystemObjectStore
+
+bp = Blueprint("fs_storage", __name__, url_prefix="/storage/fs")
+
+
+def _store() -> FilesystemObjectStore:
+    store = current_app.extensions["object_store"]
+    assert isinstance(store, FilesystemObjectStore)
+    return store
+
+
+@bp.get("/<path:token>")
+def get_object(token: str) -> Response:
+    store = _store()
+    payload = store.verify_token(token, "get")
+    path = store.object_path(payload["key"])
+    # send_file answers Range requests (206) so interrupted downloads resume.
+    return send_file(path, mimetype="application/octet-stream", as_attachment=bool(payload.get("fn")), download_name=payload.get("fn") or None, conditional=True, etag=False, max_age=0)
+
+
+def put_part(token: str) -> Response:
+    store = _store()
+    payload = store.verify_token(token, "part")
+    request.max_content_length = ObjectStore.MAX_PART_SIZE
+    etag = store.upload_part(payload["key"], payload["uid"], int(payload["n"]), request.stream)
+    resp = Response(status=200)
+    resp.headers["ETag"] = f'"{etag}"'
+    return resp
+
+
+put_part.accepts_raw_body = True  # type: ignore[attr-defined]
+bp.add_url_rule("/<path:token>", "put_part", put_part, methods=["PUT"])

@@ -1,0 +1,153 @@
+"""The object-storage port.
+
+Every adapter (S3 via boto3, local filesystem) implements :class:`ObjectStore` and passes the
+same contract test suite. Adapters translate vendor errors into the domain errors below, so
+services never see botocore or OSError.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Iterator
+
+from marketplace.core.errors import DependencyUnavailable, NotFound, ValidationFailed
+
+KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()=+,@-]+(?:/[A-Za-z0-9!_.*'()=+,@-]+)*$")
+MAX_KEY_LENGTH = 1024
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+class ObjectNotFound(NotFound):
+    slug = "object-not-found"
+    title = "Object not found"
+
+
+class UploadNotFound(NotFound):
+    slug = "upload-not-found"
+    title = "Multipart upload not found"
+
+
+class InvalidUpload(ValidationFailed):
+    slug = "invalid-upload"
+    title = "Invalid upload"
+
+
+class StorageUnavailable(DependencyUnavailable):
+    slug = "storage-unavailable"
+    title = "The object store is unavailable"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str | None = None
+    last_modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    part_number: int
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MultipartUploadInfo:
+    key: str
+    upload_id: str
+    initiated: datetime | None = None
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape a prefix or confuse a backend."""
+    if not key or len(key) > MAX_KEY_LENGTH or not KEY_RE.match(key) or any(p in (".", "..") for p in key.split("/")):
+        raise ValueError(f"invalid object key: {key[:80]!r}")
+    return key
+
+
+class ObjectStore(ABC):
+    """What the product needs from an object store. Keys are '/'-separated and validated.
+
+    Limits follow S3 so that a client written against one adapter works with the other.
+    """
+
+    MIN_PART_SIZE = 5 * MIB  # every part but the last
+    MAX_PART_SIZE = 5 * GIB
+    MAX_PARTS = 10_000
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise StorageUnavailable unless the store answers (readiness probe)."""
+
+    @abstractmethod
+    def put(self, key: str, data: BinaryIO | bytes, *, content_type: str | None = None) -> ObjectInfo:
+        """Store a small object in one request, streaming from `data`."""
+
+    @abstractmethod
+    def iter_range(self, key: str, *, start: int = 0, length: int | None = None, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+        """Stream the bytes [start, start+length) of an object (to its end when length is None)."""
+
+    def read(self, key: str, *, start: int = 0, length: int | None = None) -> bytes:
+        return b"".join(self.iter_range(key, start=start, length=length))
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo:
+        """Size and etag of an object; ObjectNotFound if absent."""
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.head(key)
+            return True
+        except ObjectNotFound:
+            return False
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete an object; deleting an absent object is not an error."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Objects whose key starts with `prefix`, in key order."""
+
+    @abstractmethod
+    def copy(self, src: str, dst: str) -> ObjectInfo:
+        """Server-side copy (any size)."""
+
+    @abstractmethod
+    def presign_get(self, key: str, *, ttl: int, filename: str | None = None) -> str:
+        """A URL that GETs the object (Range supported) until `ttl` seconds from now."""
+
+    @abstractmethod
+    def create_multipart_upload(self, key: str, *, content_type: str | None = None) -> str:
+        """Start a multipart upload; returns its upload id."""
+
+    @abstractmethod
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, *, ttl: int) -> str:
+        """A URL to PUT one part (1..10000) straight to the store. Re-sending a part replaces it."""
+
+    @abstractmethod
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes) -> str:
+        """Upload one part through this process (tests, server-side copies); returns its ETag."""
+
+    @abstractmethod
+    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        """Parts received so far, by part number (lets a client resume)."""
+
+    @abstractmethod
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
+        """Assemble the listed (part number, ETag) pairs into the object."""
+
+    @abstractmethod
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """Discard an upload and every part it received. Idempotent."""
+
+    @abstractmethod
+    def list_multipart_uploads(self, prefix: str = "") -> list[MultipartUploadInfo]:
+        """Incomplete multipart uploads (to prove nothing is left behind, and to clean up)."""

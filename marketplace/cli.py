@@ -1,0 +1,95 @@
+"""The `marketplace` command: run the server, migrate, seed the demo catalogue.
+
+Later groups (datasets, upload, download, audit...) extend this same command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from marketplace.core.config import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as e:
+        raise click.ClickException(f"configuration: {e}") from None
+
+
+@click.group()
+@click.version_option(package_name="dataset-marketplace")
+def main() -> None:
+    """Dataset marketplace and licensing registry."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    import migrations
+
+    settings = _settings()
+    migrations.upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}: {_redact(settings.database_url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' for an empty database)."""
+    import migrations
+
+    migrations.downgrade(_settings().database_url, revision)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
+def seed(if_empty: bool) -> None:
+    """Seed the demo catalogue and print the demo logins."""
+    from marketplace.app import create_app
+    from marketplace.seed import seed_demo
+
+    app = create_app(_settings())
+    with app.app_context():
+        logins = seed_demo(if_empty=if_empty)
+    if logins:
+        click.echo("\nDemo logins (password for all: see below)")
+        for role, email, password in logins:
+            click.echo(f"  {role:<28} {email:<34} {password}")
+        click.echo("")
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000")
+def serve(host: str, port: int) -> None:
+    """Serve the web UI and API (threaded development server; use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
+    from marketplace.app import create_app
+
+    settings = _settings()
+    if "MARKETPLACE_PUBLIC_URL" not in os.environ:
+        settings = Settings.from_env(public_url=f"http://{host}:{port}")
+    app = create_app(settings)
+    click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)", err=True)
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

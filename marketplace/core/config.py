@@ -1,0 +1,125 @@
+"""Configuration from environment variables, with embedded defaults.
+
+Every setting has a default that makes `make run` work on a laptop with nothing else installed:
+an SQLite file and a filesystem object store under the instance folder, inline jobs and invoice
+payments. Secrets are never defaulted to a constant: when none is given, a random one is
+generated once and kept in the instance folder (outside the repository).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All runtime settings. Field metadata names the environment variable and documents it."""
+
+    instance_path: str = field(
+        default="instance",
+        metadata={"env": "MARKETPLACE_INSTANCE_PATH", "doc": "Folder for the SQLite file, local objects and generated secrets."},
+    )
+    database_url: str = field(
+        default="",
+        metadata={"env": "MARKETPLACE_DATABASE_URL", "doc": "SQLAlchemy URL. Default: SQLite file in the instance folder. PostgreSQL: postgresql+psycopg://user:pw@host/db"},
+    )
+    storage_url: str = field(
+        default="",
+        metadata={"env": "MARKETPLACE_STORAGE_URL", "doc": "Object store: file:///abs/path or s3://bucket?endpoint_url=...&region=... Default: file store in the instance folder."},
+    )
+    secret_key: str = field(
+        default="",
+        metadata={"env": "MARKETPLACE_SECRET_KEY", "doc": "Signs sessions, CSRF tokens and filesystem-store URLs. Default: random, kept in the instance folder."},
+    )
+    public_url: str = field(
+        default="http://127.0.0.1:8000",
+        metadata={"env": "MARKETPLACE_PUBLIC_URL", "doc": "Externally visible base URL (used in signed filesystem-store URLs)."},
+    )
+    max_json_bytes: int = field(
+        default=1024 * 1024,
+        metadata={"env": "MARKETPLACE_MAX_JSON_BYTES", "doc": "Largest JSON request body accepted; larger gets 413."},
+    )
+    max_upload_bytes: int = field(
+        default=16 * 1024 * 1024,
+        metadata={"env": "MARKETPLACE_MAX_UPLOAD_BYTES", "doc": "Largest file sent straight through the API; larger files use presigned multipart upload."},
+    )
+    presign_ttl_seconds: int = field(
+        default=300,
+        metadata={"env": "MARKETPLACE_PRESIGN_TTL", "doc": "Lifetime of presigned download and upload URLs, in seconds (at most 3600)."},
+    )
+    broker_url: str = field(
+        default="",
+        metadata={"env": "MARKETPLACE_BROKER_URL", "doc": "Celery broker (redis://...). Empty: background jobs run inline."},
+    )
+    payments: str = field(
+        default="invoice",
+        metadata={"env": "MARKETPLACE_PAYMENTS", "doc": "invoice or stripe."},
+    )
+    stripe_api_key: str = field(default="", metadata={"env": "STRIPE_API_KEY", "doc": "Stripe secret key (payments=stripe)."})
+    stripe_webhook_secret: str = field(default="", metadata={"env": "STRIPE_WEBHOOK_SECRET", "doc": "Stripe webhook signing secret."})
+    stripe_api_base: str = field(default="", metadata={"env": "STRIPE_API_BASE", "doc": "Override Stripe's API base URL (tests point it at a local fake)."})
+    log_level: str = field(default="INFO", metadata={"env": "MARKETPLACE_LOG_LEVEL", "doc": "Python log level."})
+    log_json: bool = field(default=True, metadata={"env": "MARKETPLACE_LOG_JSON", "doc": "Structured JSON logs (1) or plain text (0)."})
+    session_cookie_secure: bool = field(
+        default=False,
+        metadata={"env": "MARKETPLACE_SECURE_COOKIES", "doc": "Mark session cookies Secure (set to 1 behind HTTPS)."},
+    )
+    testing: bool = field(default=False, metadata={"env": "MARKETPLACE_TESTING", "doc": "Test mode (never in production)."})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Read every setting from `environ` (default: the process environment)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            if f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.type in ("bool", bool):
+                values[f.name] = _bool(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values).resolved()
+
+    def resolved(self) -> "Settings":
+        """Fill the defaults that depend on the instance folder, and check ranges."""
+        inst = Path(self.instance_path).resolve()
+        changes: dict[str, Any] = {"instance_path": str(inst)}
+        if not self.database_url:
+            changes["database_url"] = f"sqlite:///{inst / 'marketplace.db'}"
+        if not self.storage_url:
+            changes["storage_url"] = f"file://{inst / 'objects'}"
+        if not self.secret_key:
+            changes["secret_key"] = _instance_secret(inst)
+        if not 1 <= self.presign_ttl_seconds <= 3600:
+            raise ValueError("MARKETPLACE_PRESIGN_TTL must be between 1 and 3600 seconds")
+        if self.payments not in {"invoice", "stripe"}:
+            raise ValueError("MARKETPLACE_PAYMENTS must be 'invoice' or 'stripe'")
+        return replace(self, **changes)
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, description) for the README table."""
+        return [(f.metadata["env"], repr(f.default), f.metadata["doc"]) for f in fields(cls)]
+
+
+def _instance_secret(instance: Path) -> str:
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,213 @@
+"""Database kernel: the typed declarative base, the engine, and one transaction per service call.
+
+Services run their work inside :func:`unit_of_work` (or the :func:`transactional` decorator).
+The outermost unit of work commits; nested ones join it, so a service that calls another
+service still commits once. Side effects on external systems are registered with
+:func:`after_commit` and run only once the transaction has committed, so a rolled-back request
+never leaves a deleted object or a Stripe call behind.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, TypeVar
+
+from flask import current_app, has_app_context
+from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite drops the offset on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Typed declarative base for every model of every domain (one metadata, one migration history)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+        uuid.UUID: Uuid(),
+    }
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Database:
+    """Owns the engine and the request-scoped session of one application."""
+
+    def __init__(self, url: str, *, echo: bool = False):
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            _configure_sqlite(self.engine)
+        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.session = scoped_session(self.factory)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ping(self) -> None:
+        """One round trip; raises when the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def remove(self, *_: Any) -> None:
+        self.session.remove()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Python's sqlite3 opens transactions lazily and lets reads run outside them; we want
+        # SQLite's own locking so that check-and-debit is atomic: BEGIN IMMEDIATE takes the
+        # write lock at the start of every transaction, serialising writers.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_db() -> Database:
+    return current_app.extensions["db"]
+
+
+def get_session() -> Session:
+    """The current application's request-scoped session."""
+    return get_db().session()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """Run a block in one transaction; nested blocks join the outermost one."""
+    session = get_session()
+    depth = session.info.get("uow_depth", 0)
+    if depth:
+        session.info["uow_depth"] = depth + 1
+        try:
+            yield session
+        finally:
+            session.info["uow_depth"] = depth
+        return
+    session.info["uow_depth"] = 1
+    session.info["after_commit"] = []
+    session.info["durable"] = []
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        session.info["after_commit"] = []
+        _persist_durable(session)
+        raise
+    finally:
+        session.info["uow_depth"] = 0
+    callbacks = session.info.pop("after_commit", [])
+    for fn in callbacks:
+        try:
+            fn()
+        except Exception:  # the commit stands; a failed side effect is logged for repair
+            log.exception("after-commit side effect failed", extra={"callback": getattr(fn, "__name__", repr(fn))})
+
+
+def _persist_durable(session: Session) -> None:
+    """Write the rows that must survive the rollback of the work that produced them.
+
+    A refused request rolls back, but the refusal itself (an audit event) must be kept.
+    """
+    factories = session.info.pop("durable", [])
+    if not factories:
+        return
+    try:
+        for make in factories:
+            session.add(make())
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("could not persist durable rows after rollback")
+
+
+def keep_on_rollback(make: Callable[[], Any]) -> None:
+    """Register a row factory whose row is written even if the current unit of work fails."""
+    session = get_session()
+    if session.info.get("uow_depth"):
+        session.info.setdefault("durable", []).append(make)
+
+
+def after_commit(fn: Callable[[], Any]) -> None:
+    """Run `fn` once the current unit of work commits (never if it rolls back)."""
+    session = get_session()
+    if not session.info.get("uow_depth"):
+        raise RuntimeError("after_commit() called outside a unit of work")
+    session.info.setdefault("after_commit", []).append(fn)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def transactional(fn: F) -> F:
+    """Decorator: the service method runs in one unit of work."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with unit_of_work():
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def in_app_context() -> bool:
+    return has_app_context() and "db" in current_app.extensions

@@ -1,0 +1,218 @@
+"""The domain error tree and its one mapping to problem+json (RFC 9457).
+
+Services raise these; `register_error_handlers` turns them (and Werkzeug/webargs errors) into
+`application/problem+json` responses. No database or driver message ever reaches a client:
+anything unexpected becomes a generic 500 whose detail only carries the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://marketplace.example/problems/"
+
+
+class DomainError(Exception):
+    """Base of every error a service may raise on purpose."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, errors: dict[str, Any] | None = None, **extra: Any):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.extra = extra
+
+
+class ValidationFailed(DomainError):
+    """Input is well formed but breaks a rule; `errors` maps field names to messages."""
+
+    status = 400
+    slug = "validation-failed"
+    title = "Validation failed"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    slug = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(DomainError):
+    """Also used for another tenant's resources, so that their existence is not revealed."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class Gone(DomainError):
+    status = 410
+    slug = "gone"
+    title = "Gone"
+
+
+class PaymentRequired(DomainError):
+    status = 402
+    slug = "quota-exhausted"
+    title = "Quota exhausted"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class RateLimited(DomainError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class DependencyUnavailable(DomainError):
+    """An external system (object store, payment provider, broker) failed; state is unchanged."""
+
+    status = 503
+    slug = "dependency-unavailable"
+    title = "A service the request depends on is unavailable"
+
+
+def problem(status: int, title: str, detail: str | None = None, *, slug: str | None = None, errors: Any = None, **extra: Any) -> Response:
+    """Build one problem+json response."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + (slug or _slug_for(status)),
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    rid = getattr(g, "request_id", None) if _has_g() else None
+    if rid:
+        body["request_id"] = rid
+    body.update({k: v for k, v in extra.items() if v is not None})
+    if _wants_html():
+        from flask import render_template
+
+        return Response(render_template("error.html", problem=body), status=status, mimetype="text/html")
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def _wants_html() -> bool:
+    """Pages for people get an HTML error page; the API and signed URLs always get problem+json."""
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return False
+    if request.path.startswith(("/api/", "/storage/", "/healthz", "/readyz")):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", PROBLEM_JSON, "text/html"])
+    return best == "text/html"
+
+
+def _has_g() -> bool:
+    from flask import has_app_context
+
+    return has_app_context()
+
+
+_HTTP_SLUGS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-failed",
+    429: "rate-limited",
+    500: "internal-error",
+}
+
+
+def _slug_for(status: int) -> str:
+    return _HTTP_SLUGS.get(status, f"http-{status}")
+
+
+def _flatten_webargs(messages: Any) -> dict[str, Any]:
+    """webargs nests messages by location ({"json": {"field": [...]}}); clients want field names."""
+    if not isinstance(messages, dict):
+        return {"_body": messages}
+    flat: dict[str, Any] = {}
+    for location, errs in messages.items():
+        if isinstance(errs, dict):
+            for name, msgs in errs.items():
+                key = name if location in ("json", "form", "files") else f"{location}.{name}"
+                flat[key] = msgs
+        else:
+            flat[location] = errs
+    return flat
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the single mapping from errors to problem+json."""
+
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):  # type: ignore[no-untyped-def]
+        return problem(err.status, err.title, err.detail, slug=err.slug, errors=err.errors, **err.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):  # type: ignore[no-untyped-def]
+        status = err.code or 500
+        data = getattr(err, "data", None) or {}
+        messages = data.get("messages")
+        if messages is not None:
+            # webargs/marshmallow validation: answer 400 with field errors, as for any bad input.
+            errors = _flatten_webargs(messages)
+            names = ", ".join(sorted(errors))
+            if "_body" in errors or list(errors) == ["json"] and not isinstance(errors.get("json"), dict):
+                detail = _first_message(errors) or "The request body is not valid."
+            else:
+                detail = f"Invalid fields: {names}"
+            return problem(400, "Validation failed", detail, slug="validation-failed", errors=errors)
+        detail = err.description if isinstance(err.description, str) else None
+        if status == 413:
+            detail = "The request body is larger than this endpoint accepts."
+        resp = problem(status, err.name, detail)
+        if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
+            resp.headers["Allow"] = ", ".join(err.valid_methods)
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error")
+        return problem(500, "Internal server error", "An unexpected error occurred; quote the request id when reporting it.")
+
+
+def _first_message(errors: dict[str, Any]) -> str | None:
+    for value in errors.values():
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            return value[0]
+        if isinstance(value, str):
+            return value
+    return None

@@ -1,0 +1,235 @@
+"""HTTP plumbing shared by every blueprint: request ids, the acting principal, body guards, CSRF,
+JSON logs, and the flask-smorest `Api` whose error responses are problem+json."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any, Callable
+
+import marshmallow as ma
+from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask_smorest import Api as _Api
+from flask_smorest import Blueprint as _Blueprint
+from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importable for apispec)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser
+
+from marketplace.core.errors import PROBLEM_JSON, PayloadTooLarge, problem
+from marketplace.core.identity.principal import ANONYMOUS, Principal
+
+log = logging.getLogger("marketplace.http")
+
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+# --------------------------------------------------------------------------- OpenAPI / errors
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type = ma.fields.String(metadata={"description": "URI identifying the problem type"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "Field name -> list of messages (validation failures)"})
+    request_id = ma.fields.String()
+
+
+class Parser(FlaskParser):
+    """Malformed or invalid input is a 400 with field errors, not webargs' default 422."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class Blueprint(_Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
+class Api(_Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:  # our one mapping lives in core.errors
+        return None
+
+    def _register_responses(self) -> None:
+        import http
+
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def problems(blp: _Blueprint, *codes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare the error responses of an endpoint in its OpenAPI operation."""
+    import http
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for code in codes:
+            fn = blp.alt_response(code, response=http.HTTPStatus(code).name)(fn)
+        return fn
+
+    return decorator
+
+
+# --------------------------------------------------------------------------- principal
+
+
+def current_principal() -> Principal:
+    """The caller of the current request, resolved once (API key first, then browser session)."""
+    cached = g.get("principal")
+    if cached is not None:
+        return cached
+    from marketplace.core.identity import services
+
+    base = Principal(request_id=g.get("request_id", "-"), ip=request.remote_addr)
+    principal = base
+    auth = request.headers.get("Authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            from marketplace.core.errors import Unauthenticated
+
+            raise Unauthenticated("Use 'Authorization: Bearer <API key>'.")
+        principal = services.authenticate_api_key(base, token.strip())
+        g.auth_kind = "api_key"
+    elif session.get("user_id"):
+        try:
+            uid = uuid.UUID(session["user_id"])
+        except (ValueError, TypeError):
+            uid = None
+        loaded = services.load_session_principal(base, uid) if uid else None
+        if loaded is None:
+            session.clear()
+        else:
+            principal = loaded
+            g.auth_kind = "session"
+    g.principal = principal
+    return principal
+
+
+def anonymous_principal() -> Principal:
+    return Principal(request_id=g.get("request_id", "-"), ip=request.remote_addr) if has_request_context() else ANONYMOUS
+
+
+# --------------------------------------------------------------------------- request hooks
+
+
+def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
+    settings = app.config["SETTINGS"]
+
+    @app.before_request
+    def _begin() -> Response | None:
+        rid = request.headers.get("X-Request-ID", "")
+        g.request_id = rid if REQUEST_ID_RE.match(rid) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        view = app.view_functions.get(request.endpoint or "")
+        raw_ok = getattr(view, "accepts_raw_body", False)
+        if request.path.startswith("/api/") and request.method in UNSAFE:
+            has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+            if not raw_ok:
+                # JSON bodies are small; cap them well below the upload limit (chunked bodies too).
+                request.max_content_length = settings.max_json_bytes
+                if (request.content_length or 0) > settings.max_json_bytes:
+                    raise PayloadTooLarge(f"JSON bodies are limited to {settings.max_json_bytes} bytes.")
+                if has_body and not request.is_json:
+                    return problem(415, "Unsupported Media Type", "Send the body as application/json.")
+        if request.method in UNSAFE and _needs_csrf():
+            csrf.protect()
+        return None
+
+    @app.after_request
+    def _end(resp: Response) -> Response:
+        resp.headers["X-Request-ID"] = g.get("request_id", "-")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/storage/"):
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+        started = g.get("started")
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": resp.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            },
+        )
+        return resp
+
+
+def _needs_csrf() -> bool:
+    """Cookie-authenticated writes need a CSRF token; API-key calls carry no ambient credential."""
+    if request.headers.get("Authorization"):
+        return False
+    if request.path.startswith("/storage/"):
+        return False  # authorised by the signed URL itself
+    if request.path.startswith("/api/"):
+        return bool(session.get("user_id"))
+    return True
+
+
+def csrf_error_is_problem(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
+        return problem(400, "CSRF check failed", err.description, slug="csrf-failed")
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class RequestContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+_STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "request_id"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id of the request that logged it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STD and not key.startswith("_"):
+                out[key] = value
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def configure_logging(level: str, as_json: bool) -> None:
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_marketplace", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._marketplace = True  # type: ignore[attr-defined]
+    handler.addFilter(RequestContextFilter())
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(request_id)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.getLogger("werkzeug").setLevel("WARNING")
+    # botocore logs request details at DEBUG, including presigned query strings: keep it quiet.
+    logging.getLogger("botocore").setLevel("WARNING")

@@ -1,0 +1,1 @@
+"""Identity: users, organisations, memberships and roles, API keys, and the acting principal."""

@@ -1,0 +1,405 @@
+"""Identity services: registration, login, organisations, members, API keys, vendor approval.
+
+Each public function is one unit of work: permission check, business rules, audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.core import audit
+from marketplace.core.db import get_session, transactional, unit_of_work, utcnow
+from marketplace.core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from marketplace.core.identity.models import ApiKey, Membership, Organization, OrgRole, User, VendorStatus
+from marketplace.core.identity.passwords import hash_password, needs_rehash, verify_password
+from marketplace.core.identity.permissions import (
+    require_org_role,
+    require_org_visible,
+    require_platform_admin,
+)
+from marketplace.core.identity.principal import SCOPES, Principal
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+KEY_PREFIX = "mk_"
+# last_used_at is a convenience, not an audit record: refresh it at most this often so that a
+# busy key does not turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def _normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:64].strip("-") or "org"
+
+
+# --------------------------------------------------------------------------- users and login
+
+
+@transactional
+def register_user(principal: Principal, *, email: str, password: str, name: str, organization_name: str | None = None) -> User:
+    """Create a user; when `organization_name` is given, also an organisation it owns."""
+    session = get_session()
+    email = _normalise_email(email)
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("An account with this e-mail address already exists.", errors={"email": ["Already registered."]})
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    audit.record(replace(principal, user_id=user.id), "user.register", subject_type="user", subject_id=user.id)
+    if organization_name:
+        _create_org(principal_for(user, principal), organization_name, None)
+    return user
+
+
+def principal_for(user: User, base: Principal, *, memberships: dict[uuid.UUID, OrgRole] | None = None) -> Principal:
+    return replace(
+        base,
+        user_id=user.id,
+        email=user.email,
+        is_platform_admin=user.is_platform_admin,
+        is_platform_compliance=user.is_platform_compliance,
+        memberships=memberships if memberships is not None else _memberships(user.id),
+    )
+
+
+def _memberships(user_id: uuid.UUID) -> dict[uuid.UUID, OrgRole]:
+    rows = get_session().execute(select(Membership.organization_id, Membership.role).where(Membership.user_id == user_id))
+    return {org_id: role for org_id, role in rows}
+
+
+@transactional
+def authenticate(principal: Principal, *, email: str, password: str) -> User:
+    """Check a password login. Failures are audited and answer the same whatever was wrong."""
+    session = get_session()
+    email = _normalise_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+        audit.record(
+            principal,
+            "auth.login",
+            outcome="denied",
+            subject_type="user",
+            subject_id=user.id if user else None,
+            details={"email": email[:320]},
+        )
+        raise Unauthenticated("Wrong e-mail address or password.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    audit.record(replace(principal, user_id=user.id), "auth.login", subject_type="user", subject_id=user.id)
+    return user
+
+
+def load_session_principal(base: Principal, user_id: uuid.UUID) -> Principal | None:
+    """The principal for a browser session, or None if the user is gone or disabled."""
+    user = get_session().get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    return principal_for(user, base)
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def authenticate_api_key(base: Principal, token: str) -> Principal:
+    """Resolve `Authorization: Bearer <key>` to a principal; unknown, revoked or expired → 401."""
+    prefix, _, secret = token.partition(".")
+    with unit_of_work() as session:
+        key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix.startswith(KEY_PREFIX) and secret else None
+        reason = None
+        if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
+            reason = "unknown API key"
+        elif key.revoked_at is not None:
+            reason = "revoked API key"
+        elif key.expires_at is not None and key.expires_at <= utcnow():
+            reason = "expired API key"
+        user = session.get(User, key.user_id) if key is not None and reason is None else None
+        if reason is None and (user is None or not user.is_active):
+            reason = "API key of a disabled user"
+        if reason is not None:
+            audit.record(
+                base,
+                "auth.api_key",
+                outcome="denied",
+                subject_type="api_key",
+                subject_id=key.id if key else None,
+                subject_org_id=key.organization_id if key else None,
+                details={"reason": reason, "prefix": prefix[:32]},
+            )
+    if reason is not None:
+        raise Unauthenticated(f"The API key is not valid ({reason}).")
+    assert key is not None and user is not None
+    with unit_of_work() as session:
+        now = utcnow()
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+            session.get(ApiKey, key.id).last_used_at = now  # type: ignore[union-attr]
+        memberships = _memberships(user.id)
+    if key.organization_id not in memberships:
+        # The creator has left the organisation: the key no longer acts for anyone.
+        raise Unauthenticated("The API key is not valid (its user left the organisation).")
+    return replace(
+        principal_for(user, base, memberships=memberships),
+        api_key_id=key.id,
+        key_org_id=key.organization_id,
+        scopes=frozenset(key.scopes),
+    )
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+def _get_org(org_id: uuid.UUID) -> Organization:
+    org = get_session().get(Organization, org_id)
+    if org is None:
+        raise NotFound("No such organisation.")
+    return org
+
+
+def _create_org(principal: Principal, name: str, slug: str | None) -> Organization:
+    session = get_session()
+    slug = slug or slugify(name)
+    if not SLUG_RE.match(slug):
+        raise ValidationFailed("Invalid slug.", errors={"slug": ["Use lower-case letters, digits and hyphens (1-64)."]})
+    if slug in ("new", "admin", "api", "static") or session.scalar(select(Organization.id).where(Organization.slug == slug)):
+        raise Conflict(f"The slug '{slug}' is taken.", errors={"slug": ["Already taken."]})
+    org = Organization(name=name.strip(), slug=slug)
+    session.add(org)
+    session.flush()
+    session.add(Membership(user_id=principal.user_id, organization_id=org.id, role=OrgRole.owner))
+    audit.record(principal, "org.create", subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org.id)
+    return org
+
+
+@transactional
+def create_organization(principal: Principal, *, name: str, slug: str | None = None) -> Organization:
+    """Create an organisation; the caller becomes its owner. API keys cannot create organisations."""
+    principal.require_authenticated()
+    if principal.api_key_id is not None:
+        raise Forbidden("Organisations are created by people, not by API keys.")
+    return _create_org(principal, name, slug)
+
+
+def list_my_organizations(principal: Principal) -> list[tuple[Organization, OrgRole]]:
+    principal.require_authenticated()
+    ids = principal.org_ids
+    if not ids:
+        return []
+    orgs = get_session().scalars(select(Organization).where(Organization.id.in_(ids)).order_by(Organization.name))
+    return [(o, principal.memberships[o.id]) for o in orgs]
+
+
+def describe_caller(principal: Principal) -> tuple[User, list[tuple[Organization, OrgRole]]]:
+    """The calling user and the organisations it acts for (only the key's one, for an API key)."""
+    principal.require_authenticated()
+    user = get_session().get(User, principal.user_id)
+    if user is None:
+        raise Unauthenticated("The account no longer exists.")
+    return user, list_my_organizations(principal)
+
+
+def get_organization(principal: Principal, org_id: uuid.UUID) -> Organization:
+    require_org_visible(principal, org_id)
+    return _get_org(org_id)
+
+
+@transactional
+def update_organization(principal: Principal, org_id: uuid.UUID, *, name: str) -> Organization:
+    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    org = _get_org(org_id)
+    old = org.name
+    org.name = name.strip()
+    audit.record(principal, "org.update", subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org_id, details={"name": [old, org.name]})
+    return org
+
+
+# --------------------------------------------------------------------------- members
+
+
+def list_members(principal: Principal, org_id: uuid.UUID) -> list[tuple[Membership, User]]:
+    require_org_visible(principal, org_id)
+    rows = get_session().execute(
+        select(Membership, User).join(User, User.id == Membership.user_id).where(Membership.organization_id == org_id).order_by(User.email)
+    )
+    return [(m, u) for m, u in rows]
+
+
+def _owner_count(org_id: uuid.UUID) -> int:
+    return get_session().scalar(
+        select(func.count()).select_from(Membership).where(Membership.organization_id == org_id, Membership.role == OrgRole.owner)
+    ) or 0
+
+
+def _require_may_assign(principal: Principal, org_id: uuid.UUID, role: OrgRole) -> None:
+    if role == OrgRole.owner and not principal.has_role(org_id, OrgRole.owner):
+        raise Forbidden("Only an owner can make someone an owner.")
+
+
+@transactional
+def add_member(principal: Principal, org_id: uuid.UUID, *, email: str, role: OrgRole) -> tuple[Membership, User]:
+    """Add an existing user, found by e-mail, to the organisation."""
+    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    _require_may_assign(principal, org_id, role)
+    session = get_session()
+    user = session.scalar(select(User).where(User.email == _normalise_email(email)))
+    if user is None:
+        raise ValidationFailed("No user with this e-mail address; ask them to register first.", errors={"email": ["Unknown user."]})
+    if session.scalar(select(Membership.id).where(Membership.organization_id == org_id, Membership.user_id == user.id)):
+        raise Conflict("This user is already a member.", errors={"email": ["Already a member."]})
+    m = Membership(organization_id=org_id, user_id=user.id, role=role)
+    session.add(m)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("This user is already a member.", errors={"email": ["Already a member."]}) from None
+    audit.record(principal, "org.member.add", subject_type="user", subject_id=user.id, subject_org_id=org_id, actor_org_id=org_id, details={"role": role.value})
+    return m, user
+
+
+def _get_membership(org_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
+    m = get_session().scalar(select(Membership).where(Membership.organization_id == org_id, Membership.user_id == user_id))
+    if m is None:
+        raise NotFound("No such member.")
+    return m
+
+
+@transactional
+def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID, *, role: OrgRole) -> Membership:
+    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    m = _get_membership(org_id, user_id)
+    if m.role == OrgRole.owner or role == OrgRole.owner:
+        _require_may_assign(principal, org_id, OrgRole.owner)
+    if m.role == OrgRole.owner and role != OrgRole.owner and _owner_count(org_id) <= 1:
+        raise Conflict("An organisation must keep at least one owner.")
+    old = m.role
+    m.role = role
+    audit.record(principal, "org.member.role", subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id, details={"role": [old.value, role.value]})
+    return m
+
+
+@transactional
+def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    m = _get_membership(org_id, user_id)
+    if m.role == OrgRole.owner:
+        _require_may_assign(principal, org_id, OrgRole.owner)
+        if _owner_count(org_id) <= 1:
+            raise Conflict("An organisation must keep at least one owner.")
+    get_session().delete(m)
+    audit.record(principal, "org.member.remove", subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id)
+
+
+# --------------------------------------------------------------------------- API keys
+
+
+def list_api_keys(principal: Principal, org_id: uuid.UUID) -> list[ApiKey]:
+    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    return list(get_session().scalars(select(ApiKey).where(ApiKey.organization_id == org_id).order_by(ApiKey.created_at.desc())))
+
+
+@transactional
+def create_api_key(principal: Principal, org_id: uuid.UUID, *, name: str, scopes: list[str], expires_at: datetime | None) -> tuple[ApiKey, str]:
+    """Create a key for the caller in `org_id`. Returns the row and the full secret, shown once.
+
+    A key never gets more than its creator: its scopes must be a subset of the caller's.
+    """
+    require_org_visible(principal, org_id)
+    principal.require_scope("org:admin")
+    role = principal.role_in(org_id)
+    if role is None:
+        raise Forbidden("Only members of the organisation can create its keys.")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValidationFailed("Unknown scopes.", errors={"scopes": [f"Unknown scope: {s}" for s in unknown]})
+    if not scopes:
+        raise ValidationFailed("A key needs at least one scope.", errors={"scopes": ["Give at least one scope."]})
+    if any(not principal.has_scope(s) for s in scopes):
+        raise Forbidden("A key cannot have scopes its creator's key lacks.")
+    if role == OrgRole.auditor and set(scopes) - {"catalog:read", "commerce:read", "audit:read"}:
+        raise Forbidden("An auditor may only create read-only keys.", errors={"scopes": ["Read-only scopes only."]})
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValidationFailed("The expiry is in the past.", errors={"expires_at": ["Must be in the future."]})
+    prefix = KEY_PREFIX + secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        organization_id=org_id,
+        user_id=principal.user_id,
+        name=name.strip(),
+        prefix=prefix,
+        secret_hash=_hash_secret(secret),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+    )
+    get_session().add(key)
+    get_session().flush()
+    audit.record(
+        principal, "api_key.create", subject_type="api_key", subject_id=key.id, subject_org_id=org_id, actor_org_id=org_id,
+        details={"prefix": prefix, "scopes": key.scopes},
+    )
+    return key, f"{prefix}.{secret}"
+
+
+@transactional
+def revoke_api_key(principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    """Revoke a key; members may revoke their own keys, admins any key of the organisation."""
+    require_org_visible(principal, org_id)
+    principal.require_scope("org:admin")
+    key = get_session().get(ApiKey, key_id)
+    if key is None or key.organization_id != org_id:
+        raise NotFound("No such API key.")
+    if key.user_id != principal.user_id and not principal.has_role(org_id, OrgRole.admin):
+        raise Forbidden("Only admins can revoke other members' keys.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record(principal, "api_key.revoke", subject_type="api_key", subject_id=key.id, subject_org_id=org_id, actor_org_id=org_id, details={"prefix": key.prefix})
+    return key
+
+
+# --------------------------------------------------------------------------- vendor approval
+
+
+@transactional
+def apply_as_vendor(principal: Principal, org_id: uuid.UUID) -> Organization:
+    """Ask the platform to approve the organisation as a data vendor."""
+    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    org = _get_org(org_id)
+    if org.vendor_status == VendorStatus.approved:
+        raise Conflict("The organisation is already an approved vendor.")
+    org.vendor_status = VendorStatus.pending
+    audit.record(principal, "org.vendor.apply", subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org_id)
+    return org
+
+
+@transactional
+def decide_vendor(principal: Principal, org_id: uuid.UUID, *, approve: bool, reason: str | None) -> Organization:
+    """A platform admin approves or rejects (or later suspends) a vendor organisation."""
+    require_platform_admin(principal)
+    org = _get_org(org_id)
+    org.vendor_status = VendorStatus.approved if approve else VendorStatus.rejected
+    org.vendor_decided_at = utcnow()
+    org.vendor_decision_reason = reason
+    audit.record(
+        principal, "org.vendor.decide", subject_type="organization", subject_id=org.id, subject_org_id=org.id,
+        details={"approved": approve, "reason": reason},
+    )
+    return org
+
+
+def list_organizations_admin(principal: Principal, *, vendor_status: VendorStatus | None) -> list[Organization]:
+    require_platform_admin(principal)
+    q = select(Organization).order_by(Organization.created_at)
+    if vendor_status is not None:
+        q = q.where(Organization.vendor_status == vendor_status)
+    return list(get_session().scalars(q))
