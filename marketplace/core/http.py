@@ -133,6 +133,9 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
 
     @app.before_request
     def _begin() -> Response | None:
+        # An app context can outlive a request (tests, CLI); identity must not leak across requests.
+        g.pop("principal", None)
+        g.pop("auth_kind", None)
         rid = request.headers.get("X-Request-ID", "")
         g.request_id = rid if REQUEST_ID_RE.match(rid) else uuid.uuid4().hex
         g.started = time.perf_counter()

@@ -1,0 +1,175 @@
+"""Shared fixtures.
+
+Backends: tests that take the `backend` fixture (directly or through `app`) run on PostgreSQL and
+on SQLite, unless marked `postgres_only`. Each test run gets fresh databases (a new PostgreSQL
+database, a new SQLite file), migrated with Alembic; each test runs inside one outer transaction
+that is rolled back at the end (service commits become savepoint releases), so tests are
+isolated. Storage: the PostgreSQL app talks to a real S3 server over HTTP (moto's standalone
+server, started by `make test`); the SQLite app uses the filesystem store, as `make run` does.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+# Cheaper argon2id parameters for the suite (set before the hasher is built at import).
+os.environ.setdefault("MARKETPLACE_ARGON2_TIME_COST", "1")
+os.environ.setdefault("MARKETPLACE_ARGON2_MEMORY_KIB", "8192")
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+import migrations  # noqa: E402
+from marketplace.app import create_app
+from marketplace.core.config import Settings  # noqa: E402
+
+BACKENDS = [b for b in os.environ.get("MARKETPLACE_TEST_BACKENDS", "postgresql,sqlite").split(",") if b]
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = ["postgresql"] if metafunc.definition.get_closest_marker("postgres_only") else BACKENDS
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    url = os.environ.get("TEST_S3_ENDPOINT")
+    if url:
+        yield url
+        return
+    # Running pytest by hand: start moto's server in-process (still real HTTP on loopback).
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def create_pg_database(server_url: str, name: str) -> str:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(server_url: str, name: str) -> None:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_urls(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One fresh, migrated database per backend for this test run."""
+    urls: dict[str, str] = {}
+    created: list[str] = []
+    if "postgresql" in BACKENDS:
+        name = f"mp_test_{RUN_ID}"
+        urls["postgresql"] = create_pg_database(pg_server_url, name)
+        created.append(name)
+    if "sqlite" in BACKENDS:
+        urls["sqlite"] = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    for url in urls.values():
+        migrations.upgrade(url)
+    yield urls
+    for name in created:
+        drop_pg_database(pg_server_url, name)
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_endpoint: str) -> str:
+    from catalog.storage.s3 import S3ObjectStore
+
+    name = f"mp-test-{RUN_ID}"
+    S3ObjectStore(bucket=name, endpoint_url=s3_endpoint, create_bucket=True)
+    return name
+
+
+def storage_url_for(backend: str, s3_endpoint: str, bucket: str, tmp: Path) -> str:
+    if backend == "postgresql":
+        return f"s3://{bucket}?endpoint_url={s3_endpoint}&region=us-east-1"
+    return f"file://{tmp}"
+
+
+_apps: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session")
+def make_settings(database_urls, s3_endpoint, s3_bucket, tmp_path_factory):
+    def make(backend: str, **overrides: Any) -> Settings:
+        inst = tmp_path_factory.mktemp(f"instance-{backend}")
+        values = dict(
+            instance_path=str(inst),
+            database_url=database_urls[backend],
+            storage_url=storage_url_for(backend, s3_endpoint, s3_bucket, inst / "objects"),
+            secret_key="test-secret-" + RUN_ID,
+            public_url="http://localhost",
+            testing=True,
+            log_json=True,
+            log_level="WARNING",
+        )
+        values.update(overrides)
+        return Settings(**values).resolved()
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def session_app(backend: str, make_settings):
+    """One application per backend for the whole run (building one costs ~100 ms)."""
+    if backend not in _apps:
+        _apps[backend] = create_app(make_settings(backend))
+    return _apps[backend]
+
+
+@pytest.fixture
+def app(session_app) -> Iterator[Any]:
+    """The app with this test's work inside one transaction that is rolled back afterwards."""
+    db = session_app.extensions["db"]
+    conn = db.engine.connect()
+    outer = conn.begin()
+    original = db.session
+    db.session = scoped_session(sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False))
+    ctx = session_app.app_context()
+    ctx.push()
+    try:
+        yield session_app
+    finally:
+        ctx.pop()
+        db.session.remove()
+        db.session = original
+        if outer.is_active:
+            outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["object_store"]
