@@ -96,7 +96,8 @@ class Database:
 
     def ping(self) -> None:
         """One round trip; raises when the database does not answer."""
-        with self.engine.connect() as conn:
+        # Autocommit: a probe must not queue behind SQLite's write lock (see _configure_sqlite).
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("SELECT 1"))
 
     def remove(self, *_: Any) -> None:
@@ -118,6 +119,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

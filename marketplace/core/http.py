@@ -136,6 +136,7 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
         # An app context can outlive a request (tests, CLI); identity must not leak across requests.
         g.pop("principal", None)
         g.pop("auth_kind", None)
+        g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
         rid = request.headers.get("X-Request-ID", "")
         g.request_id = rid if REQUEST_ID_RE.match(rid) else uuid.uuid4().hex
         g.started = time.perf_counter()
@@ -145,9 +146,21 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
             has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
             if not raw_ok:
                 # JSON bodies are small; cap them well below the upload limit (chunked bodies too).
-                request.max_content_length = settings.max_json_bytes
-                if (request.content_length or 0) > settings.max_json_bytes:
-                    raise PayloadTooLarge(f"JSON bodies are limited to {settings.max_json_bytes} bytes.")
+                limit = settings.max_json_bytes
+                if (request.content_length or 0) > limit:
+                    raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
+                if request.content_length is None and has_body:
+                    # A chunked body has no length to check up front: read one byte past the
+                    # limit (Werkzeug would silently truncate at it) and keep what was read.
+                    request.max_content_length = None
+                    data = request.stream.read(limit + 1)
+                    if len(data) > limit:
+                        raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
+                    request._cached_data = data  # type: ignore[attr-defined]
+                request.max_content_length = limit
+                takes_body = _takes_json_body(view, request.method)
+                if has_body and takes_body is False:
+                    return problem(400, "Unexpected request body", "This operation takes no request body.", slug="unexpected-body", errors={"_body": ["Send no body."]})
                 if has_body and not request.is_json:
                     return problem(415, "Unsupported Media Type", "Send the body as application/json.")
         if request.method in UNSAFE and _needs_csrf():
@@ -172,6 +185,17 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
             },
         )
         return resp
+
+
+def _takes_json_body(view: Any, method: str) -> bool | None:
+    """Whether an API operation declares a JSON body (None: not a documented API operation)."""
+    cls = getattr(view, "view_class", None)
+    fn = getattr(cls, method.lower(), None) if cls is not None else view
+    doc = getattr(fn, "_apidoc", None)
+    if doc is None:
+        return None
+    params = doc.get("arguments", {}).get("parameters", [])
+    return any(p.get("in") == "json" for p in params)
 
 
 def _needs_csrf() -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -14,6 +14,6 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("E-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])  # format: checked by the service
     password = PasswordField("Password (10 characters or more)", validators=[DataRequired(), Length(min=10, max=1024)])
     organization_name = StringField("Organisation (optional)", validators=[Optional(), Length(max=200)])

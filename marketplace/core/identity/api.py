@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import session
+from flask import g, session
 from flask.views import MethodView
 from flask_wtf.csrf import generate_csrf
 
@@ -22,7 +22,10 @@ blp = Blueprint("identity", __name__, url_prefix="/api/v1", description="Users, 
 
 def start_browser_session(user_id: uuid.UUID) -> str:
     """Log the user in on this browser; returns the CSRF token for the new session."""
+    # A fresh session on login (no fixation); its CSRF secret is new too, so drop a token that
+    # flask-wtf may have cached for this request under the old session.
     session.clear()
+    g.pop("csrf_token", None)
     session["user_id"] = str(user_id)
     session.permanent = True
     return generate_csrf()

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import marshmallow as ma
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +29,7 @@ from marketplace.core.identity.permissions import (
 )
 from marketplace.core.identity.principal import SCOPES, Principal
 
+_EMAIL = ma.validate.Email()
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 KEY_PREFIX = "mk_"
 # last_used_at is a convenience, not an audit record: refresh it at most this often so that a
@@ -52,6 +54,12 @@ def register_user(principal: Principal, *, email: str, password: str, name: str,
     """Create a user; when `organization_name` is given, also an organisation it owns."""
     session = get_session()
     email = _normalise_email(email)
+    try:
+        _EMAIL(email)
+    except ma.ValidationError:
+        raise ValidationFailed("Not a valid e-mail address.", errors={"email": ["Not a valid e-mail address."]}) from None
+    if len(password) < 10:
+        raise ValidationFailed("The password is too short.", errors={"password": ["Use at least 10 characters."]})
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("An account with this e-mail address already exists.", errors={"email": ["Already registered."]})
     user = User(email=email, name=name.strip(), password_hash=hash_password(password))

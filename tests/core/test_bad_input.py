@@ -1,0 +1,145 @@
+"""Hostile and malformed bodies sent to every API operation: always a clear 4xx problem+json.
+
+The operations are taken from the live route table and OpenAPI document, so a new endpoint is
+covered the day it is added.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from tests.factories import bearer, make_tenant
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def api_operations(app):
+    spec = app.extensions["api"].spec.to_dict()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("api-docs"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) & WRITE_METHODS):
+            op = spec["paths"].get(path, {}).get(method.lower())
+            yield rule.rule, method, op, spec
+
+
+def fill(rule: str, t) -> str:
+    ids = {"org_id": t.org.id, "user_id": t.member.id, "key_id": t.org.id}
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m.group(1), "00000000-0000-0000-0000-000000000000")), rule)
+
+
+def body_schema(op, spec):
+    if not op or "requestBody" not in op:
+        return None
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def assert_problem(r, *statuses):
+    assert r.status_code in statuses, (r.status_code, r.get_data(as_text=True)[:300])
+    assert r.headers["Content-Type"] == "application/problem+json"
+    body = r.json
+    assert body["status"] == r.status_code and body["title"] and body["type"]
+    return body
+
+
+WRONG = {"string": 12345, "integer": "twelve", "boolean": "perhaps", "array": "not-a-list", "object": [1, 2], None: {"nested": {"deep": True}}}
+
+
+def test_every_write_operation_rejects_bad_bodies(app, client):
+    t = make_tenant()
+    h = bearer(t.keys["owner"])
+    seen = 0
+    for rule, method, op, spec in api_operations(app):
+        url = fill(rule, t)
+        schema = body_schema(op, spec)
+        seen += 1
+        # malformed JSON
+        r = client.open(url, method=method, data="{not json", headers=dict(h, **{"Content-Type": "application/json"}))
+        assert_problem(r, 400, 401, 403, 404)
+        # JSON that is not an object
+        r = client.open(url, method=method, data="[1, 2, 3]", headers=dict(h, **{"Content-Type": "application/json"}))
+        assert_problem(r, 400, 401, 403, 404)
+        # wrong media type
+        r = client.open(url, method=method, data="a=b", headers=dict(h, **{"Content-Type": "application/x-www-form-urlencoded"}))
+        assert_problem(r, 400, 415, 401, 403, 404)
+        # oversized body
+        big = json.dumps({"name": "x" * (app.config["SETTINGS"].max_json_bytes + 10)})
+        r = client.open(url, method=method, data=big, headers=dict(h, **{"Content-Type": "application/json"}))
+        assert_problem(r, 413)
+        if schema is None:
+            # operations without a body refuse one instead of ignoring it
+            r = client.open(url, method=method, json={"surprise": 1}, headers=h)
+            assert_problem(r, 400, 401, 403, 404)
+            continue
+        # unknown field, named
+        r = client.open(url, method=method, json={"definitely_not_a_field": 1}, headers=h)
+        body = assert_problem(r, 400)
+        assert "definitely_not_a_field" in body["errors"], body
+        # each declared field with a wrong type, named
+        for name, prop in schema.get("properties", {}).items():
+            if prop.get("readOnly"):
+                continue
+            r = client.open(url, method=method, json={name: WRONG.get(prop.get("type"), WRONG[None])}, headers=h)
+            body = assert_problem(r, 400)
+            assert name in body["errors"], (rule, method, name, body)
+    assert seen >= 10
+
+
+def test_anonymous_writes_get_401_or_validation(app, client):
+    t = make_tenant()
+    for rule, method, op, spec in api_operations(app):
+        if rule.startswith("/api/v1/auth/"):
+            continue
+        r = client.open(fill(rule, t), method=method, json={})
+        assert_problem(r, 400, 401)
+
+
+def test_chunked_body_over_limit_is_413(app, client):
+    limit = app.config["SETTINGS"].max_json_bytes
+
+    body = b'{"email": "' + b"a" * (limit + 2048) + b'", "password": "x"}'
+    r = client.post(
+        "/api/v1/auth/login",
+        input_stream=io.BytesIO(body),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_problem(r, 413)
+
+
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"email": "not-an-email", "password": "long enough pw", "name": "x"}, "email"),
+        ({"email": "a@b.test", "password": "short", "name": "x"}, "password"),
+        ({"email": "a@b.test", "password": "long enough pw", "name": ""}, "name"),
+        ({"email": "a@b.test", "password": "long enough pw", "name": "x" * 201}, "name"),
+        ({"password": "long enough pw", "name": "x"}, "email"),
+        ({"email": "a@b.test", "password": "long enough pw", "name": "x", "is_platform_admin": True}, "is_platform_admin"),
+    ],
+)
+def test_register_validation_names_the_field(client, payload, field):
+    body = assert_problem(client.post("/api/v1/auth/register", json=payload), 400)
+    assert field in body["errors"]
+
+
+def test_api_key_validation(app, client):
+    t = make_tenant()
+    url = f"/api/v1/orgs/{t.org.id}/api-keys"
+    h = bearer(t.keys["owner"])
+    assert "scopes" in assert_problem(client.post(url, json={"name": "x", "scopes": ["root"]}, headers=h), 400)["errors"]
+    assert "scopes" in assert_problem(client.post(url, json={"name": "x", "scopes": []}, headers=h), 400)["errors"]
+    assert "expires_at" in assert_problem(client.post(url, json={"name": "x", "scopes": ["catalog:read"], "expires_at": "2001-01-01T00:00:00+00:00"}, headers=h), 400)["errors"]
+    assert "expires_at" in assert_problem(client.post(url, json={"name": "x", "scopes": ["catalog:read"], "expires_at": "2031-01-01T00:00:00"}, headers=h), 400)["errors"]
+
+
+def test_unknown_routes_and_methods_are_problems(client):
+    assert_problem(client.get("/api/v1/nothing-here"), 404)
+    assert_problem(client.put("/api/v1/auth/login", json={}), 405)
+    assert_problem(client.get("/api/v1/orgs/not-a-uuid"), 404)

@@ -1,0 +1,108 @@
+"""`make run` as a user meets it: migrate, seed, serve on the embedded defaults, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    inst = tmp_path_factory.mktemp("make-run")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
+    env.update(MARKETPLACE_INSTANCE_PATH=str(inst), PORT=str(free_port()), MARKETPLACE_LOG_LEVEL="WARNING")
+    marketplace = str(BIN / "marketplace")
+    subprocess.run([marketplace, "db", "upgrade"], env=env, check=True, capture_output=True)
+    seeded = subprocess.run([marketplace, "seed", "--if-empty"], env=env, check=True, capture_output=True, text=True)
+    proc = subprocess.Popen([marketplace, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise AssertionError(proc.stdout.read().decode()[-2000:])
+    yield base, seeded.stdout, inst
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_seed_prints_logins(served):
+    _, out, _ = served
+    assert "buyer@acme-ai.test" in out and "vendor@medcorpus.test" in out and "admin@marketplace.test" in out
+
+
+def test_ready_on_sqlite_and_filesystem_store(served):
+    base, _, inst = served
+    r = requests.get(base + "/readyz", timeout=5)
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"database": {"status": "ok", "ms": r.json()["checks"]["database"]["ms"]}, "object_store": {"status": "ok", "ms": r.json()["checks"]["object_store"]["ms"]}}
+    assert (inst / "marketplace.db").exists() and (inst / "objects").is_dir()
+
+
+def test_openapi_validates(served):
+    base, _, _ = served
+    validate(requests.get(base + "/api/v1/openapi.json", timeout=5).json())
+
+
+def test_demo_login_and_api_key_journey(served):
+    base, out, _ = served
+    password = re.search(r"buyer@acme-ai\.test\s+(\S+)", out).group(1)
+    s = requests.Session()
+    r = s.post(base + "/api/v1/auth/login", json={"email": "buyer@acme-ai.test", "password": password}, timeout=10)
+    assert r.status_code == 200
+    csrf = r.json()["csrf_token"]
+    org = s.get(base + "/api/v1/orgs", timeout=5).json()[0]
+    assert org["name"] == "Acme AI"
+    r = s.post(base + f"/api/v1/orgs/{org['id']}/api-keys", json={"name": "laptop", "scopes": ["catalog:read"]}, headers={"X-CSRF-Token": csrf}, timeout=5)
+    assert r.status_code == 201
+    key = r.json()["secret"]
+    me = requests.get(base + "/api/v1/me", headers={"Authorization": f"Bearer {key}"}, timeout=5)
+    assert me.status_code == 200 and me.json()["user"]["email"] == "buyer@acme-ai.test"
+    # an approved demo vendor exists
+    vendor = requests.Session()
+    vendor.post(base + "/api/v1/auth/login", json={"email": "vendor@medcorpus.test", "password": password}, timeout=10)
+    assert vendor.get(base + "/api/v1/orgs", timeout=5).json()[0]["vendor_status"] == "approved"
+
+
+def test_web_login_form_has_csrf_and_refuses_without_it(served):
+    base, out, _ = served
+    password = re.search(r"buyer@acme-ai\.test\s+(\S+)", out).group(1)
+    s = requests.Session()
+    page = s.get(base + "/login", timeout=5).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    r = s.post(base + "/login", data={"email": "buyer@acme-ai.test", "password": password}, timeout=10, allow_redirects=False)
+    assert r.status_code == 400  # no CSRF token
+    r = s.post(base + "/login", data={"email": "buyer@acme-ai.test", "password": password, "csrf_token": token}, timeout=10, allow_redirects=False)
+    assert r.status_code == 302
+    home = s.get(base + "/", timeout=5).text
+    assert "Acme AI" in home and "buyer@acme-ai.test" in home
+
+
+def test_second_seed_is_a_no_op(served):
+    _, _, inst = served
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
+    env.update(MARKETPLACE_INSTANCE_PATH=str(inst))
+    r = subprocess.run([str(BIN / "marketplace"), "seed", "--if-empty"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -1,0 +1,68 @@
+"""Server-rendered pages: sign-in, registration, CSRF on every form, error pages."""
+
+from __future__ import annotations
+
+import re
+
+from tests.factories import PASSWORD, make_org, make_user
+
+
+def csrf_from(html: str) -> str:
+    m = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+def test_register_form_creates_account_and_signs_in(app, client):
+    page = client.get("/register").get_data(as_text=True)
+    r = client.post("/register", data={"csrf_token": csrf_from(page), "name": "Web User", "email": "web@example.test", "password": "long enough pw", "organization_name": "Web Org"})
+    assert r.status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    assert "web@example.test" in home and "Web Org" in home
+
+
+def test_register_form_errors_are_shown_next_to_fields(app, client):
+    page = client.get("/register").get_data(as_text=True)
+    r = client.post("/register", data={"csrf_token": csrf_from(page), "name": "", "email": "nope", "password": "short"})
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert 'aria-invalid="true"' in html and "field-error" in html
+
+
+def test_login_without_csrf_token_is_refused(app, client):
+    u = make_user()
+    r = client.post("/login", data={"email": u.email, "password": PASSWORD}, headers={"Accept": "text/html"})
+    assert r.status_code == 400
+    assert "CSRF" in r.get_data(as_text=True)
+    assert r.headers["Content-Type"].startswith("text/html")
+
+
+def test_login_wrong_password_and_open_redirect(app, client):
+    u = make_user()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    r = client.post("/login", data={"csrf_token": token, "email": u.email, "password": "wrong password"})
+    assert r.status_code == 401 and "Wrong e-mail address or password" in r.get_data(as_text=True)
+    r = client.post("/login?next=//evil.example/", data={"csrf_token": token, "email": u.email, "password": PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_org_switcher_and_logout_need_csrf(app, client):
+    u = make_user()
+    o1, o2 = make_org(u, name="First Org"), make_org(u, name="Second Org")
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"csrf_token": token, "email": u.email, "password": PASSWORD})
+    home = client.get("/").get_data(as_text=True)
+    token = csrf_from(home)
+    assert client.post("/switch-org", data={"org_id": str(o2.id)}).status_code == 400
+    assert client.post("/switch-org", data={"org_id": str(o2.id), "csrf_token": token}).status_code == 302
+    assert f'value="{o2.id}" selected' in client.get("/").get_data(as_text=True)
+    assert client.post("/logout", data={}).status_code == 400
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert "Sign in" in client.get("/").get_data(as_text=True)
+
+
+def test_html_error_page_for_people(client):
+    r = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and "<h1>404" in r.get_data(as_text=True)
+    r = client.get("/no-such-page", headers={"Accept": "application/json"})
+    assert r.headers["Content-Type"] == "application/problem+json"
