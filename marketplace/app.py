@@ -70,6 +70,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from marketplace.core.identity.api import blp as identity_blp
 
     api.register_blueprint(identity_blp)
+    from catalog.api import blp as catalog_blp
+
+    api.register_blueprint(catalog_blp)
+    import catalog.services.ingest  # noqa: F401  (registers the ingest job)
     app.extensions["api"] = api
 
     from marketplace import health

@@ -55,6 +55,10 @@ class Settings:
         default=300,
         metadata={"env": "MARKETPLACE_PRESIGN_TTL", "doc": "Lifetime of presigned download and upload URLs, in seconds (at most 3600)."},
     )
+    preview_records: int = field(
+        default=20,
+        metadata={"env": "MARKETPLACE_PREVIEW_RECORDS", "doc": "Records kept per file as the buyer-facing sample (vendors can redact them)."},
+    )
     broker_url: str = field(
         default="",
         metadata={"env": "MARKETPLACE_BROKER_URL", "doc": "Celery broker (redis://...). Empty: background jobs run inline."},

@@ -190,6 +190,26 @@ def keep_on_rollback(make: Callable[[], Any]) -> None:
         session.info.setdefault("durable", []).append(make)
 
 
+def insert_ignore(model: type[Base], **values: Any) -> None:
+    """INSERT a row unless its primary key exists (race-free on PostgreSQL and SQLite)."""
+    session = get_session()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+def end_read() -> None:
+    """Finish the read-only transaction a service opened before slow external I/O (an upload,
+    an object scan), so no lock or connection is held meanwhile. Loaded objects stay usable."""
+    session = get_session()
+    if session.info.get("uow_depth"):
+        raise RuntimeError("end_read() inside a unit of work")
+    if session.in_transaction():
+        session.commit()
+
+
 def after_commit(fn: Callable[[], Any]) -> None:
     """Run `fn` once the current unit of work commits (never if it rolls back)."""
     session = get_session()

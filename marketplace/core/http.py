@@ -141,7 +141,7 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
         g.request_id = rid if REQUEST_ID_RE.match(rid) else uuid.uuid4().hex
         g.started = time.perf_counter()
         view = app.view_functions.get(request.endpoint or "")
-        raw_ok = getattr(view, "accepts_raw_body", False)
+        raw_ok = _accepts_raw_body(view, request.method)
         if request.path.startswith("/api/") and request.method in UNSAFE:
             has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
             if not raw_ok:
@@ -185,6 +185,18 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
             },
         )
         return resp
+
+
+def raw_body(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an operation that streams a raw (non-JSON) body, e.g. a small file upload."""
+    fn.accepts_raw_body = True  # type: ignore[attr-defined]
+    return fn
+
+
+def _accepts_raw_body(view: Any, method: str) -> bool:
+    cls = getattr(view, "view_class", None)
+    fn = getattr(cls, method.lower(), None) if cls is not None else view
+    return bool(getattr(fn, "accepts_raw_body", False) or getattr(view, "accepts_raw_body", False))
 
 
 def _takes_json_body(view: Any, method: str) -> bool | None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.core.db import Base, new_id, utcnow
 
 
-class OrgRole(str, enum.Enum):
+class OrgRole(enum.StrEnum):
     """Roles inside an organisation, from most to least powerful."""
 
     owner = "owner"
@@ -21,7 +21,7 @@ class OrgRole(str, enum.Enum):
     auditor = "auditor"
 
 
-class VendorStatus(str, enum.Enum):
+class VendorStatus(enum.StrEnum):
     """Whether an organisation may list datasets; a platform admin decides."""
 
     none = "none"

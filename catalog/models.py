@@ -1,0 +1,168 @@
+"""Catalogue models: datasets, their immutable versions, files, and content-addressed blobs."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint, func, literal_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.core.db import Base, new_id, utcnow
+
+
+def _enum(e: type[enum.Enum], name: str) -> Enum:
+    return Enum(e, name=name, native_enum=False, create_constraint=True, length=16, values_callable=lambda x: [m.value for m in x])
+
+
+class Visibility(enum.StrEnum):
+    draft = "draft"  # only the vendor sees it
+    listed = "listed"  # in search, once a version is published
+    unlisted = "unlisted"  # reachable by id/slug, not in search
+    delisted = "delisted"  # removed from sale; existing grants keep working
+
+
+class VersionStatus(enum.StrEnum):
+    draft = "draft"
+    processing = "processing"
+    published = "published"
+    deprecated = "deprecated"
+    withdrawn = "withdrawn"
+
+
+class FileStatus(enum.StrEnum):
+    pending = "pending"  # declared, no bytes yet
+    uploading = "uploading"  # a multipart upload is open
+    uploaded = "uploaded"  # bytes in staging (or an identical blob exists), not yet verified
+    verified = "verified"  # size and digest checked server-side, stored content-addressed
+    failed = "failed"  # ingest found a mismatch; see failure_reason
+
+
+class Domain(Base):
+    """The controlled, extensible domain taxonomy (platform admins add entries)."""
+
+    __tablename__ = "domains"
+
+    slug: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(String(500))
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "slug"),
+        Index("ix_datasets_listing", "visibility", "published_at"),
+        # Full-text search on PostgreSQL: a GIN index over the same expression the search uses.
+        Index(
+            "ix_datasets_fts",
+            func.to_tsvector(literal_column("'english'"), literal_column("search_text")),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
+    slug: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(1000), default="")
+    card_markdown: Mapped[str] = mapped_column(Text, default="")
+    domain: Mapped[str] = mapped_column(ForeignKey("domains.slug"), index=True)
+    visibility: Mapped[str] = mapped_column(_enum(Visibility, "visibility"), default=Visibility.draft)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Denormalised for search: kept by the services when versions publish and offers change.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None]
+    latest_version_id: Mapped[uuid.UUID | None]
+    total_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    total_records: Mapped[int | None] = mapped_column(BigInteger)
+    min_price_minor: Mapped[int | None] = mapped_column(BigInteger)
+    price_currency: Mapped[str | None] = mapped_column(String(3))
+    license_use_class: Mapped[str | None] = mapped_column(String(16))
+
+    facets: Mapped[list["DatasetFacet"]] = relationship(back_populates="dataset", lazy="raise", cascade="all, delete-orphan")
+    versions: Mapped[list["DatasetVersion"]] = relationship(back_populates="dataset", lazy="raise")
+
+
+class DatasetFacet(Base):
+    """One (kind, value) of a dataset: modality, language or tag. A table, not a JSON column, so
+    that filters and facet counts use an index on every backend."""
+
+    __tablename__ = "dataset_facets"
+    __table_args__ = (Index("ix_dataset_facets_kind_value", "kind", "value", "dataset_id"),)
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="facets", lazy="raise")
+
+
+class DatasetVersion(Base):
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    changelog: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(_enum(VersionStatus, "version_status"), default=VersionStatus.draft)
+    status_reason: Mapped[str | None] = mapped_column(String(2000))
+    ingest_report: Mapped[dict[str, Any] | None]
+    manifest_digest: Mapped[str | None] = mapped_column(String(64))
+    total_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    total_records: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions", lazy="raise")
+    files: Mapped[list["VersionFile"]] = relationship(back_populates="version", lazy="raise", order_by="VersionFile.path")
+
+
+class VersionFile(Base):
+    __tablename__ = "version_files"
+    __table_args__ = (UniqueConstraint("version_id", "path"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(128))
+    format: Mapped[str] = mapped_column(String(16))
+    records: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(_enum(FileStatus, "file_status"), default=FileStatus.pending)
+    failure_reason: Mapped[str | None] = mapped_column(String(2000))
+    upload_id: Mapped[str | None] = mapped_column(String(1024))
+    part_size: Mapped[int | None] = mapped_column(BigInteger)
+    schema: Mapped[dict[str, Any] | None]
+    stats: Mapped[dict[str, Any] | None]
+    preview: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    version: Mapped[DatasetVersion] = relationship(back_populates="files", lazy="raise")
+
+
+class Blob(Base):
+    """A verified object in the content-addressed store, shared by every file with its digest."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def blob_key(sha256: str) -> str:
+    """Objects are keyed by their SHA-256, fanned out so no prefix grows too large."""
+    return f"blobs/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def staging_key(file_id: uuid.UUID) -> str:
+    """Uploads land here first; only verified bytes are copied to their content address."""
+    return f"staging/{file_id}"

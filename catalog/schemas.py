@@ -1,0 +1,262 @@
+"""Marshmallow schemas of the catalogue API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from catalog.analysis import FORMATS
+from catalog.models import FileStatus, VersionStatus, Visibility
+from catalog.services.search import MAX_LIMIT, SORTS
+from marketplace.core.identity.schemas import StrictSchema, Text
+
+
+class DomainSchema(ma.Schema):
+    slug = ma.fields.String()
+    label = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+
+
+class DomainCreateSchema(StrictSchema):
+    slug = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    label = Text(100, required=True)
+    description = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+_tags = dict(validate=validate.Length(max=50))
+
+
+class DatasetCreateSchema(StrictSchema):
+    organization_id = ma.fields.UUID(load_default=None, allow_none=True, metadata={"description": "The vendor organisation (default: the API key's)"})
+    slug = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    title = Text(200, required=True)
+    summary = ma.fields.String(load_default="", validate=validate.Length(max=1000))
+    card_markdown = ma.fields.String(load_default="", validate=validate.Length(max=200_000))
+    domain = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    modalities = ma.fields.List(ma.fields.String(validate=validate.Length(max=16)), load_default=list, validate=validate.Length(max=6))
+    languages = ma.fields.List(ma.fields.String(validate=validate.Length(max=35)), load_default=list, **_tags)
+    tags = ma.fields.List(ma.fields.String(validate=validate.Length(max=64)), load_default=list, **_tags)
+    visibility = ma.fields.String(load_default="draft", validate=validate.OneOf([v.value for v in Visibility]))
+
+
+class DatasetUpdateSchema(StrictSchema):
+    title = Text(200)
+    summary = ma.fields.String(validate=validate.Length(max=1000))
+    card_markdown = ma.fields.String(validate=validate.Length(max=200_000))
+    domain = ma.fields.String(validate=validate.Length(min=1, max=32))
+    modalities = ma.fields.List(ma.fields.String(validate=validate.Length(max=16)), validate=validate.Length(max=6))
+    languages = ma.fields.List(ma.fields.String(validate=validate.Length(max=35)), **_tags)
+    tags = ma.fields.List(ma.fields.String(validate=validate.Length(max=64)), **_tags)
+    visibility = ma.fields.String(validate=validate.OneOf([v.value for v in Visibility]))
+
+
+class VendorRefSchema(ma.Schema):
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+
+
+class DatasetSchema(ma.Schema):
+    id = ma.fields.UUID()
+    organization_id = ma.fields.UUID()
+    slug = ma.fields.String()
+    title = ma.fields.String()
+    summary = ma.fields.String()
+    card_markdown = ma.fields.String()
+    card_html = ma.fields.String(metadata={"description": "The card rendered from Markdown and sanitised"})
+    domain = ma.fields.String()
+    modalities = ma.fields.List(ma.fields.String())
+    languages = ma.fields.List(ma.fields.String())
+    tags = ma.fields.List(ma.fields.String())
+    visibility = ma.fields.String()
+    total_bytes = ma.fields.Integer(allow_none=True)
+    total_records = ma.fields.Integer(allow_none=True)
+    latest_version_id = ma.fields.UUID(allow_none=True)
+    published_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    min_price_minor = ma.fields.Integer(allow_none=True)
+    price_currency = ma.fields.String(allow_none=True)
+    license_use_class = ma.fields.String(allow_none=True)
+
+
+class SearchItemSchema(ma.Schema):
+    id = ma.fields.UUID()
+    slug = ma.fields.String()
+    title = ma.fields.String()
+    summary = ma.fields.String()
+    domain = ma.fields.String()
+    modalities = ma.fields.List(ma.fields.String())
+    languages = ma.fields.List(ma.fields.String())
+    tags = ma.fields.List(ma.fields.String())
+    vendor = ma.fields.Nested(VendorRefSchema)
+    total_bytes = ma.fields.Integer(allow_none=True)
+    total_records = ma.fields.Integer(allow_none=True)
+    min_price_minor = ma.fields.Integer(allow_none=True)
+    price_currency = ma.fields.String(allow_none=True)
+    license_use_class = ma.fields.String(allow_none=True)
+    published_at = ma.fields.DateTime(allow_none=True)
+    latest_version_id = ma.fields.UUID(allow_none=True)
+
+
+class FacetValueSchema(ma.Schema):
+    value = ma.fields.String()
+    label = ma.fields.String()
+    count = ma.fields.Integer()
+
+
+class SearchResultSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SearchItemSchema))
+    total = ma.fields.Integer()
+    facets = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.Nested(FacetValueSchema)))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class SearchQuerySchema(StrictSchema):
+    q = ma.fields.String(validate=validate.Length(max=500))
+    domain = ma.fields.List(ma.fields.String(validate=validate.Length(max=32)), validate=validate.Length(max=20))
+    modality = ma.fields.List(ma.fields.String(validate=validate.Length(max=16)), validate=validate.Length(max=6))
+    language = ma.fields.List(ma.fields.String(validate=validate.Length(max=35)), validate=validate.Length(max=20))
+    tag = ma.fields.List(ma.fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=20))
+    vendor = ma.fields.List(ma.fields.UUID(), validate=validate.Length(max=20))
+    license_class = ma.fields.List(ma.fields.String(validate=validate.OneOf(["academic-only", "non-commercial", "unspecified", "commercial"])), validate=validate.Length(max=4))
+    size_min = ma.fields.Integer(validate=validate.Range(min=0))
+    size_max = ma.fields.Integer(validate=validate.Range(min=0))
+    price_min = ma.fields.Integer(validate=validate.Range(min=0))
+    price_max = ma.fields.Integer(validate=validate.Range(min=0))
+    currency = ma.fields.String(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
+    sort = ma.fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
+    cursor = ma.fields.String(validate=validate.Length(max=2000))
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_LIMIT))
+
+
+class VersionCreateSchema(StrictSchema):
+    version = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    changelog = ma.fields.String(load_default="", validate=validate.Length(max=100_000))
+
+
+class VersionUpdateSchema(StrictSchema):
+    changelog = ma.fields.String(required=True, validate=validate.Length(max=100_000))
+
+
+class ReasonSchema(StrictSchema):
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class WithdrawSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class VersionSchema(ma.Schema):
+    id = ma.fields.UUID()
+    dataset_id = ma.fields.UUID()
+    version = ma.fields.String()
+    changelog = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": [s.value for s in VersionStatus]})
+    status_reason = ma.fields.String(allow_none=True)
+    ingest_report = ma.fields.Dict(allow_none=True)
+    manifest_digest = ma.fields.String(allow_none=True)
+    total_bytes = ma.fields.Integer(allow_none=True)
+    total_records = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.DateTime()
+    published_at = ma.fields.DateTime(allow_none=True)
+    withdrawn_at = ma.fields.DateTime(allow_none=True)
+
+
+class FileCreateSchema(StrictSchema):
+    path = ma.fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    size = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=5 * 1024**4))
+    sha256 = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="64 hex digits."))
+    media_type = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    format = ma.fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FORMATS))
+
+
+class FileSchema(ma.Schema):
+    id = ma.fields.UUID()
+    version_id = ma.fields.UUID()
+    path = ma.fields.String()
+    size = ma.fields.Integer()
+    sha256 = ma.fields.String()
+    media_type = ma.fields.String()
+    format = ma.fields.String()
+    records = ma.fields.Integer(allow_none=True)
+    status = ma.fields.String(metadata={"enum": [s.value for s in FileStatus]})
+    failure_reason = ma.fields.String(allow_none=True)
+    schema = ma.fields.Dict(allow_none=True)
+    stats = ma.fields.Dict(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class FileCreatedSchema(FileSchema):
+    already_stored = ma.fields.Boolean(metadata={"description": "Identical bytes are stored already: nothing to upload"})
+
+
+class MultipartStartSchema(StrictSchema):
+    part_size = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+
+
+class PartUrlQuerySchema(StrictSchema):
+    first = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    count = ma.fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class PartUrlSchema(ma.Schema):
+    part_number = ma.fields.Integer()
+    url = ma.fields.String()
+    offset = ma.fields.Integer()
+    size = ma.fields.Integer()
+
+
+class ReceivedPartSchema(ma.Schema):
+    part_number = ma.fields.Integer()
+    etag = ma.fields.String()
+    size = ma.fields.Integer()
+
+
+class MultipartSchema(ma.Schema):
+    upload_id = ma.fields.String()
+    part_size = ma.fields.Integer()
+    part_count = ma.fields.Integer()
+    expires_in = ma.fields.Integer()
+    parts = ma.fields.List(ma.fields.Nested(PartUrlSchema))
+    received = ma.fields.List(ma.fields.Nested(ReceivedPartSchema))
+
+
+class CompletedPartSchema(StrictSchema):
+    part_number = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
+    etag = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class MultipartCompleteSchema(StrictSchema):
+    parts = ma.fields.List(ma.fields.Nested(CompletedPartSchema), required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class ManifestEntrySchema(ma.Schema):
+    path = ma.fields.String()
+    size = ma.fields.Integer()
+    sha256 = ma.fields.String()
+    records = ma.fields.Integer(allow_none=True)
+    format = ma.fields.String()
+
+
+class ManifestSchema(ma.Schema):
+    dataset_id = ma.fields.UUID()
+    version_id = ma.fields.UUID()
+    version = ma.fields.String()
+    root_digest = ma.fields.String(metadata={"description": "SHA-256 over the canonical JSON of {\"files\": [...]} (sorted keys, no spaces)"})
+    files = ma.fields.List(ma.fields.Nested(ManifestEntrySchema))
+
+
+class PreviewSchema(ma.Schema):
+    file_id = ma.fields.UUID()
+    path = ma.fields.String()
+    format = ma.fields.String()
+    schema = ma.fields.Dict(allow_none=True)
+    records = ma.fields.List(ma.fields.Raw())
+    redacted = ma.fields.Boolean()
+    hidden = ma.fields.Boolean()
+
+
+class PreviewRedactSchema(StrictSchema):
+    drop_fields = ma.fields.List(ma.fields.String(validate=validate.Length(max=200)), load_default=list, validate=validate.Length(max=500))
+    drop_records = ma.fields.List(ma.fields.Integer(strict=True), load_default=list, validate=validate.Length(max=10_000))
+    hide = ma.fields.Boolean(load_default=False)

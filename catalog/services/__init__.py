@@ -1,0 +1,1 @@
+"""Catalogue services: datasets and versions, uploads, ingest, search."""

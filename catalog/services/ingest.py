@@ -1,0 +1,145 @@
+"""The ingest job: verify every file of a version server-side, then publish it — or send it back
+to draft with a reason per file. Nothing is ever half-published.
+
+The job is idempotent (it only acts on a version in `processing`, and content-addressed copies
+can be repeated), so a worker that dies midway is simply run again. No database transaction is
+held while objects are streamed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from catalog.analysis import Analysis, analyse_parquet, analyse_stream
+from catalog.models import Blob, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
+from catalog.services.datasets import _refresh_latest, manifest_entries, root_digest, storage
+from catalog.storage import ObjectNotFound, StorageUnavailable
+from marketplace.core import audit
+from marketplace.core.db import after_commit, end_read, get_session, insert_ignore, unit_of_work, utcnow
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import job
+
+log = logging.getLogger(__name__)
+SYSTEM = Principal(request_id="ingest", ip=None)
+
+
+def _preview_records() -> int:
+    from flask import current_app
+
+    return current_app.config["SETTINGS"].preview_records
+
+
+def analyse_object(key: str, fmt: str, size_hint: int) -> Analysis:
+    """Stream one object once (digest, size, records, sample); Parquet adds footer reads."""
+    store = storage()
+    n = _preview_records()
+    a = analyse_stream(store.iter_range(key, chunk_size=8 * 1024 * 1024), fmt, preview_records=n)
+    if fmt == "parquet" and a.size:
+        analyse_parquet(lambda start, length: store.read(key, start=start, length=length), a.size, a, preview_records=n)
+    return a
+
+
+@job("catalog.ingest_version")
+def ingest_version(version_id: str) -> str:
+    """Verify and publish one version. Returns the resulting status."""
+    vid = uuid.UUID(version_id)
+    session = get_session()
+    v = session.get(DatasetVersion, vid)
+    if v is None or v.status != VersionStatus.processing.value:
+        end_read()
+        return v.status if v else "missing"
+    files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == vid).order_by(VersionFile.path)))
+    known = {b.sha256 for b in session.scalars(select(Blob).where(Blob.sha256.in_([f.sha256 for f in files])))}
+    end_read()
+
+    results: dict[uuid.UUID, dict[str, Any]] = {}
+    failures: dict[str, str] = {}
+    for f in files:
+        if f.status == FileStatus.verified.value:
+            continue
+        if f.sha256 in known and not storage().exists(staging_key(f.id)):
+            # Deduplicated: identical verified bytes are stored already; reuse their analysis.
+            src = blob_key(f.sha256)
+        else:
+            src = staging_key(f.id)
+        try:
+            a = analyse_object(src, f.format, f.size)
+        except ObjectNotFound:
+            failures[f.path] = "no uploaded bytes were found for this file"
+            continue
+        except StorageUnavailable:
+            log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
+            raise
+        reasons = []
+        if a.size != f.size:
+            reasons.append(f"size mismatch: declared {f.size} bytes, stored {a.size}")
+        if a.sha256 != f.sha256:
+            reasons.append(f"SHA-256 mismatch: declared {f.sha256}, stored {a.sha256}")
+        reasons += a.problems if not reasons else []
+        if reasons:
+            failures[f.path] = "; ".join(reasons)
+        results[f.id] = {"src": src, "analysis": a}
+
+    if not failures:
+        # Give verified bytes their content address before the version points at them.
+        for fid, r in results.items():
+            a: Analysis = r["analysis"]
+            if r["src"] != blob_key(a.sha256) and a.sha256 not in known and not storage().exists(blob_key(a.sha256)):
+                storage().copy(r["src"], blob_key(a.sha256))
+    return _finish(vid, results, failures)
+
+
+def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str]) -> str:
+    with unit_of_work() as session:
+        v = session.get(DatasetVersion, vid, with_for_update=True)
+        if v is None or v.status != VersionStatus.processing.value:
+            return v.status if v else "missing"
+        ds = session.get(Dataset, v.dataset_id)
+        files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == vid)))
+        store = storage()
+        report: dict[str, Any] = {"checked_at": utcnow().isoformat(), "files": {}}
+        for f in files:
+            r = results.get(f.id)
+            if r is not None:
+                a: Analysis = r["analysis"]
+                f.records, f.schema, f.stats = a.records, a.schema, a.stats
+                f.preview = {"records": a.preview or [], "redacted": False, "hidden": False} if a.preview is not None else None
+            if f.path in failures:
+                f.status = FileStatus.failed.value
+                f.failure_reason = failures[f.path]
+                report["files"][f.path] = {"status": "failed", "reason": failures[f.path]}
+            else:
+                report["files"][f.path] = {"status": "ok", "records": f.records}
+        if failures:
+            v.status = VersionStatus.draft.value
+            v.status_reason = f"{len(failures)} file(s) failed verification; see ingest_report."
+            v.ingest_report = report
+            for f in files:
+                if f.path in failures:
+                    key = staging_key(f.id)
+                    after_commit(lambda key=key: store.delete(key))
+            audit.record(SYSTEM, "version.ingest", outcome="failure", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+                         details={"failures": failures})
+            return v.status
+        for f in files:
+            f.status = FileStatus.verified.value
+            f.failure_reason = None
+            insert_ignore(Blob, sha256=f.sha256, size=f.size, created_at=utcnow())
+            key = staging_key(f.id)
+            after_commit(lambda key=key: store.delete(key))
+        entries = manifest_entries(files)
+        v.manifest_digest = root_digest(entries)
+        v.total_bytes = sum(f.size for f in files)
+        v.total_records = sum(f.records or 0 for f in files)
+        v.status = VersionStatus.published.value
+        v.status_reason = None
+        v.ingest_report = report
+        v.published_at = utcnow()
+        _refresh_latest(ds)
+        audit.record(SYSTEM, "version.publish", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+                     quantities={"bytes": v.total_bytes, "records": v.total_records, "files": len(files)}, details={"manifest_digest": v.manifest_digest})
+        return v.status

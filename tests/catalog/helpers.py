@@ -1,0 +1,69 @@
+"""Helpers that drive the catalogue API as a vendor's client would."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+from tests.factories import bearer
+
+
+def create_dataset(client, key: str, **over: Any) -> dict:
+    body = {"slug": over.pop("slug", "ds-" + hashlib.sha1(str(over).encode() + __import__("os").urandom(4)).hexdigest()[:8]),
+            "title": "Clinical dialogue corpus", "domain": "healthcare", "summary": "Doctor-patient conversations",
+            "modalities": ["text"], "languages": ["en"], "tags": ["medical"], "visibility": "listed"}
+    body.update(over)
+    r = client.post("/api/v1/datasets", json=body, headers=bearer(key))
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def create_version(client, key: str, dataset_id: str, version: str = "1.0.0") -> dict:
+    r = client.post(f"/api/v1/datasets/{dataset_id}/versions", json={"version": version, "changelog": "First release"}, headers=bearer(key))
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def declare(client, key: str, version_id: str, path: str, data: bytes, *, sha256: str | None = None, size: int | None = None, **extra: Any):
+    return client.post(f"/api/v1/versions/{version_id}/files", json=dict(path=path, size=len(data) if size is None else size,
+                       sha256=sha256 or hashlib.sha256(data).hexdigest(), **extra), headers=bearer(key))
+
+
+def upload_small(client, key: str, version_id: str, path: str, data: bytes, **kw: Any) -> dict:
+    r = declare(client, key, version_id, path, data, **kw)
+    assert r.status_code == 201, r.json
+    if not r.json["already_stored"]:
+        up = client.put(f"/api/v1/files/{r.json['id']}/content", data=data, headers=dict(bearer(key), **{"Content-Type": "application/octet-stream"}))
+        assert up.status_code == 200, up.json
+    return r.json
+
+
+def put_part(app, client, url: str, data) -> str:
+    """PUT bytes to a presigned part URL: the S3 server over HTTP, or this app's signed fs URL."""
+    public = app.config["SETTINGS"].public_url
+    if url.startswith(public):
+        r = client.put(urlparse(url).path, data=data)
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return r.headers["ETag"].strip('"')
+    r = requests.put(url, data=data, timeout=120)
+    assert r.status_code == 200, r.text
+    return r.headers["ETag"].strip('"')
+
+
+def publish(client, key: str, version_id: str) -> dict:
+    r = client.post(f"/api/v1/versions/{version_id}/publish", headers=bearer(key))
+    assert r.status_code == 202, r.json
+    return r.json
+
+
+def published_dataset(client, key: str, files: dict[str, bytes], **over: Any) -> tuple[dict, dict]:
+    ds = create_dataset(client, key, **over)
+    v = create_version(client, key, ds["id"])
+    for path, data in files.items():
+        upload_small(client, key, v["id"], path, data)
+    v = publish(client, key, v["id"])
+    assert v["status"] == "published", v
+    return ds, v
