@@ -52,16 +52,31 @@ def s3_endpoint() -> Iterator[str]:
     if url:
         yield url
         return
-    # Running pytest by hand: start moto's server in-process (still real HTTP on loopback).
-    from moto.server import ThreadedMotoServer
+    # Running pytest by hand: start moto's standalone server as its own process (as make test
+    # does), so that what it stores never counts against this process's memory.
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    exe = Path(sys.executable).with_name("moto_server")
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except Exception:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
 
 
 def create_pg_database(server_url: str, name: str) -> str:

@@ -47,6 +47,8 @@ class Parser(FlaskParser):
     """Malformed or invalid input is a 400 with field errors, not webargs' default 422."""
 
     DEFAULT_VALIDATION_STATUS = 400
+    # A misspelt filter (?langauge=en) silently ignored returns wrong results; refuse it.
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE, "querystring": ma.RAISE}
 
 
 class Blueprint(_Blueprint):

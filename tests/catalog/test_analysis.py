@@ -1,0 +1,96 @@
+"""Streaming analysis: record counting, schema, preview, format checks — at any chunking."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+
+import pytest
+
+from catalog.analysis import analyse_parquet, analyse_stream, format_for_path
+
+
+def chunks(data: bytes, n: int):
+    for i in range(0, len(data), n):
+        yield data[i:i + n]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 1 << 20])
+def test_csv_counts_rows_with_quoted_newlines_at_any_chunking(chunk):
+    data = b'id,text,score\n1,"a ""quoted""\nmultiline, field",1.5\n2,plain,2\n3,"x\n\ny",\n'
+    a = analyse_stream(chunks(data, chunk), "csv")
+    assert a.records == 3
+    assert a.sha256 == hashlib.sha256(data).hexdigest() and a.size == len(data)
+    assert {f["name"]: f["type"] for f in a.schema["fields"]} == {"id": "integer", "text": "string", "score": "number"}
+    assert a.preview[0]["text"] == 'a "quoted"\nmultiline, field'
+    assert a.stats["columns"]["score"]["nulls"] == 1
+
+
+@pytest.mark.parametrize("data,records", [(b"", 0), (b'{"a":1}', 1), (b'{"a":1}\n', 1), (b'{"a":1}\n{"a":2}', 2), (b'{"a":1}\n\n{"a":2}\n', 3)])
+def test_jsonl_counts_lines_with_or_without_final_newline(data, records):
+    assert analyse_stream(chunks(data, 4), "jsonl").records == records
+
+
+def test_jsonl_schema_merges_types_and_reports_bad_lines():
+    a = analyse_stream([b'{"x": 1, "y": "a"}\n{"x": 2.5, "y": null}\nnot json\n'], "jsonl")
+    assert {f["name"]: f["type"] for f in a.schema["fields"]} == {"x": "number", "y": "string"}
+    assert a.problems == ["line 3 is not valid JSON"]
+
+
+def test_preview_is_bounded():
+    data = b"".join(b'{"i": %d}\n' % i for i in range(5000))
+    a = analyse_stream(chunks(data, 1000), "jsonl", preview_records=5)
+    assert a.records == 5000 and [r["i"] for r in a.preview] == [0, 1, 2, 3, 4]
+    assert a.stats["sampled_records"] == 1000
+
+
+def test_parquet_rows_schema_and_preview_from_ranged_reads():
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"patient_id": list(range(1000)), "diagnosis": ["J18.9"] * 1000})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, row_group_size=250)
+    data = buf.getvalue()
+    reads = []
+
+    def read_range(start, length):
+        reads.append(length)
+        return data[start:start + length]
+
+    a = analyse_stream(chunks(data, 4096), "parquet")
+    analyse_parquet(read_range, len(data), a, preview_records=3)
+    assert a.records == 1000 and a.stats["row_groups"] == 4
+    assert [f["name"] for f in a.schema["fields"]] == ["patient_id", "diagnosis"]
+    assert a.preview == [{"patient_id": 0, "diagnosis": "J18.9"}, {"patient_id": 1, "diagnosis": "J18.9"}, {"patient_id": 2, "diagnosis": "J18.9"}]
+    assert sum(reads) < len(data) * 2  # footer and first row group, not repeated whole-file reads
+
+
+def test_corrupt_parquet_is_a_problem_not_a_crash():
+    a = analyse_stream([b"not parquet at all"], "parquet")
+    analyse_parquet(lambda s, n: b"not parquet at all"[s:s + n], 18, a)
+    assert a.problems and "Parquet" in a.problems[0]
+
+
+def _wav(seconds: float, rate: int = 48000, channels: int = 2) -> bytes:
+    frames = int(seconds * rate)
+    data = b"\x00\x00" * frames * channels
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
+    return b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
+
+
+def test_wav_is_one_record_with_audio_parameters():
+    a = analyse_stream(chunks(_wav(1.5), 1000), "wav")
+    assert a.records == 1
+    assert a.stats == {"channels": 2, "sample_rate": 48000, "bits_per_sample": 16, "byte_rate": 192000, "duration_seconds": 1.5}
+
+
+def test_media_type_mismatch_is_reported():
+    assert analyse_stream([b"GIF89a..."], "png").problems == ["not a PNG file"]
+    assert analyse_stream([b"\xff\xd8\xff\xe0"], "jpeg").problems == []
+
+
+def test_format_from_extension():
+    assert format_for_path("a/b.JSONL") == "jsonl" and format_for_path("x.ndjson") == "jsonl"
+    assert format_for_path("img.JPG") == "jpeg" and format_for_path("README") == "other"

@@ -1,0 +1,109 @@
+"""Catalogue search on PostgreSQL (GIN full-text) and SQLite (FTS5): results, facets, filters,
+sorting and cursor pagination."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.catalog.helpers import create_dataset, published_dataset
+from tests.factories import bearer, make_tenant
+
+
+@pytest.fixture
+def catalogue(app, client):
+    med = make_tenant(vendor=True)
+    vox = make_tenant(vendor=True)
+    k1, k2 = med.keys["owner"], vox.keys["owner"]
+    d = {}
+    d["icu"], _ = published_dataset(client, k1, {"notes.jsonl": b'{"n": 1}\n' * 10}, slug="icu-notes", title="ICU clinical notes",
+                                    summary="De-identified intensive care notes", domain="healthcare", modalities=["text"], languages=["en"], tags=["clinical", "icu"])
+    d["radiology"], _ = published_dataset(client, k1, {"reports.jsonl": b'{"r": 1}\n' * 500}, slug="radiology", title="Radiology reports",
+                                          summary="Chest X-ray reports written by radiologists", domain="healthcare", modalities=["text", "image"], languages=["en", "de"], tags=["clinical"])
+    d["speech"], _ = published_dataset(client, k2, {"a.jsonl": b'{"u": 1}\n' * 100}, slug="nordic-speech", title="Nordic call-centre speech",
+                                       summary="48 kHz multi-speaker telephone conversations", domain="speech-audio", modalities=["audio"], languages=["sv", "nb"], tags=["telephony"])
+    d["contracts"], _ = published_dataset(client, k2, {"c.jsonl": b'{"c": 1}\n' * 50}, slug="contracts", title="Commercial lease contracts",
+                                          summary="Annotated clauses from lease agreements", domain="legal", modalities=["text"], languages=["en"], tags=["contracts"],
+                                          visibility="unlisted")
+    d["draft"] = create_dataset(client, k1, slug="draft-only", title="Clinical draft never published")
+    return d, med, vox
+
+
+def ids(result):
+    return [i["slug"] for i in result["items"]]
+
+
+def test_full_text_finds_title_summary_and_tags(client, catalogue):
+    r = client.get("/api/v1/datasets?q=clinical")
+    assert r.status_code == 200
+    assert set(ids(r.json)) == {"icu-notes", "radiology"}  # not the draft, not the unlisted one
+    assert ids(client.get("/api/v1/datasets?q=radiologists").json) == ["radiology"]  # stemmed summary word
+    assert ids(client.get("/api/v1/datasets?q=telephony").json) == ["nordic-speech"]  # tag
+    assert ids(client.get("/api/v1/datasets?q=lease").json) == []  # unlisted stays out of search
+    assert client.get("/api/v1/datasets?q=zebra%20unicorn").json["total"] == 0
+
+
+def test_public_listing_only_listed_with_published_version(client, catalogue):
+    res = client.get("/api/v1/datasets?sort=newest").json
+    assert set(ids(res)) == {"icu-notes", "radiology", "nordic-speech"}
+    assert res["total"] == 3
+    assert ids(res) == ["nordic-speech", "radiology", "icu-notes"]
+
+
+def test_facets_and_counts(client, catalogue):
+    res = client.get("/api/v1/datasets").json
+    facets = {k: {f["value"]: f["count"] for f in v} for k, v in res["facets"].items()}
+    assert facets["domain"] == {"healthcare": 2, "speech-audio": 1}
+    assert facets["modality"] == {"text": 2, "image": 1, "audio": 1}
+    assert facets["language"] == {"en": 2, "de": 1, "sv": 1, "nb": 1}
+    assert sorted(facets["vendor"].values()) == [1, 2]
+    filtered = client.get("/api/v1/datasets?domain=healthcare&modality=image").json
+    assert ids(filtered) == ["radiology"] and filtered["total"] == 1
+    assert {f["value"]: f["count"] for f in filtered["facets"]["language"]} == {"en": 1, "de": 1}
+
+
+def test_filters(client, catalogue):
+    d, med, vox = catalogue
+    assert set(ids(client.get("/api/v1/datasets?language=en").json)) == {"icu-notes", "radiology"}
+    assert ids(client.get(f"/api/v1/datasets?vendor={vox.org.id}").json) == ["nordic-speech"]
+    assert ids(client.get("/api/v1/datasets?size_min=1000").json) == ["radiology"]
+    assert set(ids(client.get("/api/v1/datasets?size_max=900").json)) == {"icu-notes", "nordic-speech"}
+    assert ids(client.get("/api/v1/datasets?tag=icu").json) == ["icu-notes"]
+
+
+def test_sorting_and_cursor_pagination(client, catalogue):
+    by_size = ids(client.get("/api/v1/datasets?sort=size_desc").json)
+    assert by_size == ["radiology", "nordic-speech", "icu-notes"]
+    assert ids(client.get("/api/v1/datasets?sort=size_asc").json) == list(reversed(by_size))
+    seen = []
+    url = "/api/v1/datasets?sort=size_desc&limit=1"
+    while url:
+        page = client.get(url).json
+        seen += ids(page)
+        url = f"/api/v1/datasets?sort=size_desc&limit=1&cursor={page['next_cursor']}" if page["next_cursor"] else None
+    assert seen == by_size
+    rel = client.get("/api/v1/datasets?q=clinical&limit=1").json
+    nxt = client.get(f"/api/v1/datasets?q=clinical&limit=1&cursor={rel['next_cursor']}").json
+    assert len(ids(rel) + ids(nxt)) == 2 and set(ids(rel) + ids(nxt)) == {"icu-notes", "radiology"} and nxt["next_cursor"] is None
+
+
+def test_tampered_or_foreign_cursor_is_400(client, catalogue):
+    page = client.get("/api/v1/datasets?sort=size_desc&limit=1").json
+    r = client.get(f"/api/v1/datasets?sort=size_desc&limit=1&cursor={page['next_cursor'][:-2]}xx")
+    assert r.status_code == 400 and "cursor" in r.json["errors"]
+    r = client.get(f"/api/v1/datasets?sort=newest&limit=1&cursor={page['next_cursor']}")
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("query", ["sort=cheapest", "limit=0", "limit=1000", "size_min=-1", "vendor=not-a-uuid", "license_class=free", "bogus=1", "q=%21%21%21"])
+def test_bad_search_parameters(client, query):
+    r = client.get(f"/api/v1/datasets?{query}")
+    assert r.status_code == 400, (query, r.json)
+    assert r.headers["Content-Type"] == "application/problem+json"
+
+
+def test_metadata_changes_reach_search(client, catalogue):
+    d, med, _ = catalogue
+    client.patch(f"/api/v1/datasets/{d['icu']['id']}", json={"summary": "Includes sepsis annotations"}, headers=bearer(med.keys["owner"]))
+    assert ids(client.get("/api/v1/datasets?q=sepsis").json) == ["icu-notes"]
+    client.patch(f"/api/v1/datasets/{d['icu']['id']}", json={"visibility": "delisted"}, headers=bearer(med.keys["owner"]))
+    assert ids(client.get("/api/v1/datasets?q=sepsis").json) == []
