@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -274,10 +275,19 @@ def analyse_stream(chunks: Iterable[bytes], fmt: str, *, preview_records: int = 
     h = hashlib.sha256()
     scanner = scanner_for(fmt)
     size = 0
-    for chunk in chunks:
-        h.update(chunk)
-        size += len(chunk)
-        scanner.feed(chunk)
+    # hashlib releases the GIL on large buffers, so chunk i is hashed on a helper thread while
+    # this thread scans it and fetches chunk i+1. Updates stay in order (we wait for the previous
+    # one before submitting the next); at most two chunks are alive at once.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        pending = None
+        for chunk in chunks:
+            size += len(chunk)
+            scanner.feed(chunk)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(h.update, chunk)
+        if pending is not None:
+            pending.result()
     a.size = size
     a.sha256 = h.hexdigest()
     scanner.finish(a, preview_records)

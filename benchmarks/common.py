@@ -1,0 +1,72 @@
+"""Shared plumbing for benchmarks: an app on PostgreSQL + the S3 server (as `make bench` starts
+them) or on the embedded defaults, and timing helpers that report medians and percentiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def make_app(tmp: Path, *, database_url: str | None = None):
+    """A migrated app in a fresh database: PostgreSQL + S3 when TEST_* variables are set."""
+    import migrations
+    from marketplace.app import create_app
+    from marketplace.core.config import Settings
+
+    pg = os.environ.get("TEST_DATABASE_URL")
+    s3 = os.environ.get("TEST_S3_ENDPOINT")
+    name = f"mp_bench_{uuid.uuid4().hex[:8]}"
+    if database_url is None and pg:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        database_url = make_url(pg).set(database=name).render_as_string(hide_password=False)
+    storage_url = None
+    if s3:
+        from catalog.storage.s3 import S3ObjectStore
+
+        S3ObjectStore(bucket=name.replace("_", "-"), endpoint_url=s3, create_bucket=True)
+        storage_url = f"s3://{name.replace('_', '-')}?endpoint_url={s3}"
+    settings = Settings(instance_path=str(tmp), database_url=database_url or "", storage_url=storage_url or "", log_level="WARNING",
+                        public_url="http://localhost").resolved()
+    migrations.upgrade(settings.database_url)
+    return create_app(settings)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    s = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(s) * 1000, 3),
+        "p95_ms": round(s[min(len(s) - 1, int(len(s) * 0.95))] * 1000, 3),
+        "n": len(s),
+    }
+
+
+def timed(fn: Callable[[], Any], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def emit(name: str, result: dict[str, Any]) -> None:
+    result = {"benchmark": name, **result}
+    print(json.dumps(result, indent=2))
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
