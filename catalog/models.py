@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint, func, literal_column
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import Base, new_id, utcnow
@@ -40,6 +41,16 @@ class FileStatus(enum.StrEnum):
     failed = "failed"  # ingest found a mismatch; see failure_reason
 
 
+class CatalogState(Base):
+    """One row: a generation number bumped in the same transaction as any change that can alter
+    search results, so cached facet counts are never served stale."""
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Domain(Base):
     """The controlled, extensible domain taxonomy (platform admins add entries)."""
 
@@ -54,13 +65,10 @@ class Dataset(Base):
     __tablename__ = "datasets"
     __table_args__ = (
         UniqueConstraint("organization_id", "slug"),
-        Index("ix_datasets_listing", "visibility", "published_at"),
-        # Full-text search on PostgreSQL: a GIN index over the same expression the search uses.
-        Index(
-            "ix_datasets_fts",
-            func.to_tsvector(literal_column("'english'"), literal_column("search_text")),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
+        Index("ix_datasets_listing", "visibility", "published_at", "id"),
+        Index("ix_datasets_listing_size", "visibility", "total_bytes", "id"),
+        # Full-text search on PostgreSQL: a GIN index over the stored, weighted tsvector.
+        Index("ix_datasets_fts", "search_vector", postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -75,6 +83,9 @@ class Dataset(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Denormalised for search: kept by the services when versions publish and offers change.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # PostgreSQL: title (A), summary and tags (B), card (C) as a stored tsvector, so matching
+    # and ranking never re-parse text. SQLite keeps its FTS5 table instead and leaves this NULL.
+    search_vector: Mapped[str | None] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
     published_at: Mapped[datetime | None]
     latest_version_id: Mapped[uuid.UUID | None]
     total_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,7 +1,7 @@
 """Imports every domain's models so that `Base.metadata` describes the whole schema
 (for Alembic and for the models-versus-migrations test)."""
 
-from catalog.models import Blob, Dataset, DatasetFacet, DatasetVersion, Domain, VersionFile  # noqa: F401
+from catalog.models import Blob, CatalogState, Dataset, DatasetFacet, DatasetVersion, Domain, VersionFile  # noqa: F401
 from marketplace.core.audit import AuditEvent  # noqa: F401
 from marketplace.core.db import Base
 from marketplace.core.identity.models import ApiKey, Membership, Organization, User  # noqa: F401

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from marketplace.models import metadata
-from migrations.env_filters import include_name
+from migrations.env_filters import include_name, include_object
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or os.environ.get("MARKETPLACE_DATABASE_URL")
@@ -43,6 +43,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=include_name,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 import migrations
-from migrations.env_filters import include_name
+from migrations.env_filters import include_name, include_object
 from marketplace.models import metadata
 from tests.conftest import RUN_ID, create_pg_database, drop_pg_database
 
@@ -16,7 +16,7 @@ from tests.conftest import RUN_ID, create_pg_database, drop_pg_database
 def _diff(url: str) -> list:
     engine = create_engine(url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite", "include_name": include_name})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite", "include_name": include_name, "include_object": include_object})
         diff = compare_metadata(ctx, metadata)
     engine.dispose()
     return diff

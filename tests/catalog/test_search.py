@@ -105,5 +105,9 @@ def test_metadata_changes_reach_search(client, catalogue):
     d, med, _ = catalogue
     client.patch(f"/api/v1/datasets/{d['icu']['id']}", json={"summary": "Includes sepsis annotations"}, headers=bearer(med.keys["owner"]))
     assert ids(client.get("/api/v1/datasets?q=sepsis").json) == ["icu-notes"]
+    before = {f["value"]: f["count"] for f in client.get("/api/v1/datasets").json["facets"]["domain"]}
     client.patch(f"/api/v1/datasets/{d['icu']['id']}", json={"visibility": "delisted"}, headers=bearer(med.keys["owner"]))
     assert ids(client.get("/api/v1/datasets?q=sepsis").json) == []
+    # cached facet counts move with the catalogue
+    after = client.get("/api/v1/datasets").json
+    assert before["healthcare"] == 2 and {f["value"]: f["count"] for f in after["facets"]["domain"]}["healthcare"] == 1 and after["total"] == 2
