@@ -59,7 +59,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     store = store_from_url(settings.storage_url, secret_key=settings.secret_key, public_url=settings.public_url)
     app.extensions["object_store"] = store
-    app.extensions["jobs"] = InlineJobQueue()
+    if settings.broker_url:
+        from marketplace.core.jobs_celery import CeleryJobQueue
+
+        app.extensions["jobs"] = CeleryJobQueue(settings.broker_url)
+    else:
+        app.extensions["jobs"] = InlineJobQueue()
 
     csrf = CSRFProtect(app)
     register_error_handlers(app)

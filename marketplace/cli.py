@@ -75,6 +75,19 @@ def seed(if_empty: bool) -> None:
 
 
 @main.command()
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def worker(concurrency: int) -> None:
+    """Run a Celery worker for background jobs (needs MARKETPLACE_BROKER_URL)."""
+    settings = _settings()
+    if not settings.broker_url:
+        raise click.ClickException("MARKETPLACE_BROKER_URL is not set: jobs run inline, no worker is needed")
+    import catalog.services.ingest  # noqa: F401  (registers jobs)
+    from marketplace.core.jobs_celery import make_celery
+
+    make_celery(settings.broker_url).worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "marketplace"])
+
+
+@main.command()
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000")
 def serve(host: str, port: int) -> None:

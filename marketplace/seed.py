@@ -57,4 +57,10 @@ def seed_demo(*, if_empty: bool = False) -> list[tuple[str, str, str]]:
             owner_email = next(e for _, e, _, on, r, _ in PEOPLE if on == org_name and r == OrgRole.owner)
             owner = get_session().scalar(select(User).where(User.email == owner_email))
             identity.add_member(identity.principal_for(owner, SEED_PRINCIPAL), orgs[org_name].id, email=email, role=role)
+    from marketplace.seed_catalog import seed_catalogue
+
+    def principal_for_email(email: str) -> Principal:
+        return identity.principal_for(get_session().scalar(select(User).where(User.email == email)), SEED_PRINCIPAL)
+
+    seed_catalogue(principal_for_email)
     return [(label, email, DEMO_PASSWORD) for label, email, *_ in PEOPLE]

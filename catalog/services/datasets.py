@@ -361,8 +361,17 @@ def delete_file(principal: Principal, version_id: uuid.UUID, file_id: uuid.UUID)
 
 @transactional
 def request_publish(principal: Principal, version_id: uuid.UUID) -> DatasetVersion:
-    """Hand a draft to ingest. Every file must have its bytes; verification happens in the job."""
-    v, ds = writable_version(principal, version_id)
+    """Hand a draft to ingest. Every file must have its bytes; verification happens in the job.
+
+    Asking again while the version is processing re-sends the (idempotent) job: the remedy when
+    a queue was down at the first request."""
+    v, ds = _version_with_dataset(principal, version_id)
+    require_dataset_writer(principal, ds, _org(ds.organization_id))
+    if v.status == VersionStatus.processing.value:
+        queue = jobs()
+        after_commit(lambda: queue.enqueue("catalog.ingest_version", version_id=str(v.id)))
+        return v
+    _require_draft(v)
     files = list(get_session().scalars(select(VersionFile).where(VersionFile.version_id == v.id).order_by(VersionFile.path)))
     if not files:
         raise ValidationFailed("A version needs at least one file.", errors={"files": ["Add and upload files first."]})

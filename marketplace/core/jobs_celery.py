@@ -1,0 +1,72 @@
+"""Celery adapter of the job port, on Redis (or any Celery broker). The only module that imports
+celery.
+
+Delivery is at-least-once: tasks are acknowledged after they finish (acks_late) and re-queued
+if the worker dies (reject_on_worker_lost), which is safe because every job is idempotent.
+A job that fails because an external system is down is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+
+from marketplace.core.errors import DependencyUnavailable
+from marketplace.core.jobs import registered
+
+log = logging.getLogger(__name__)
+
+# The Flask app a worker runs jobs in: built once per worker process from the environment,
+# or set by whoever embeds a worker (tests).
+FLASK_APP: Any = None
+
+
+def _flask_app() -> Any:
+    global FLASK_APP
+    if FLASK_APP is None:
+        from marketplace.app import create_app
+
+        FLASK_APP = create_app()
+    return FLASK_APP
+
+
+def make_celery(broker_url: str) -> Celery:
+    app = Celery("marketplace", broker=broker_url)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="marketplace",
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        accept_content=["json"],
+    )
+
+    @app.task(name="marketplace.run_job", bind=True, autoretry_for=(DependencyUnavailable,), retry_backoff=True, retry_backoff_max=300, max_retries=20)
+    def run_job(self: Any, name: str, kwargs: dict[str, Any]) -> Any:
+        flask_app = _flask_app()
+        with flask_app.app_context():
+            try:
+                return registered(name)(**kwargs)
+            finally:
+                flask_app.extensions["db"].remove()
+
+    return app
+
+
+class CeleryJobQueue:
+    """Sends jobs to Celery workers (`marketplace worker`)."""
+
+    def __init__(self, broker_url: str):
+        self.celery = make_celery(broker_url)
+
+    def enqueue(self, name: str, **kwargs: Any) -> None:
+        try:
+            self.celery.send_task("marketplace.run_job", args=[name, kwargs])
+        except Exception as e:  # kombu raises several types when the broker is down
+            # Called after commit: the state is consistent (the version stays in processing)
+            # and the job can be re-sent; say so loudly.
+            log.error("could not enqueue job", extra={"job": name, "error": type(e).__name__})
+            raise DependencyUnavailable("The job queue is unavailable; the work is recorded and will be retried.") from None
