@@ -7,15 +7,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.core.db import Base, new_id, utcnow
+from marketplace.core.db import Base, new_id, str_enum, utcnow
 
 
-def _enum(e: type[enum.Enum], name: str) -> Enum:
-    return Enum(e, name=name, native_enum=False, create_constraint=True, length=16, values_callable=lambda x: [m.value for m in x])
 
 
 class Visibility(enum.StrEnum):
@@ -78,7 +76,7 @@ class Dataset(Base):
     summary: Mapped[str] = mapped_column(String(1000), default="")
     card_markdown: Mapped[str] = mapped_column(Text, default="")
     domain: Mapped[str] = mapped_column(ForeignKey("domains.slug"), index=True)
-    visibility: Mapped[str] = mapped_column(_enum(Visibility, "visibility"), default=Visibility.draft)
+    visibility: Mapped[str] = mapped_column(str_enum(Visibility, "visibility"), default=Visibility.draft)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Denormalised for search: kept by the services when versions publish and offers change.
@@ -121,7 +119,7 @@ class DatasetVersion(Base):
     dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
     version: Mapped[str] = mapped_column(String(64))
     changelog: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(_enum(VersionStatus, "version_status"), default=VersionStatus.draft)
+    status: Mapped[str] = mapped_column(str_enum(VersionStatus, "version_status"), default=VersionStatus.draft)
     status_reason: Mapped[str | None] = mapped_column(String(2000))
     ingest_report: Mapped[dict[str, Any] | None]
     manifest_digest: Mapped[str | None] = mapped_column(String(64))
@@ -147,7 +145,7 @@ class VersionFile(Base):
     media_type: Mapped[str] = mapped_column(String(128))
     format: Mapped[str] = mapped_column(String(16))
     records: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(_enum(FileStatus, "file_status"), default=FileStatus.pending)
+    status: Mapped[str] = mapped_column(str_enum(FileStatus, "file_status"), default=FileStatus.pending)
     failure_reason: Mapped[str | None] = mapped_column(String(2000))
     upload_id: Mapped[str | None] = mapped_column(String(1024))
     part_size: Mapped[int | None] = mapped_column(BigInteger)

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, TypeVar
 
 from flask import current_app, has_app_context
-from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event, text
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Uuid, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -64,6 +64,12 @@ class Base(DeclarativeBase):
         list[str]: JSON(),
         uuid.UUID: Uuid(),
     }
+
+
+def str_enum(e: type, name: str) -> "Enum":
+    """An enum column stored as a string with a CHECK constraint (adding a value is a simple
+    migration, unlike PostgreSQL's native enum types)."""
+    return Enum(e, name=name, native_enum=False, create_constraint=True, length=16, values_callable=lambda x: [m.value for m in x])
 
 
 def utcnow() -> datetime:

@@ -6,10 +6,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.core.db import Base, new_id, utcnow
+from marketplace.core.db import Base, new_id, str_enum, utcnow
 
 
 class OrgRole(enum.StrEnum):
@@ -30,9 +30,6 @@ class VendorStatus(enum.StrEnum):
     rejected = "rejected"
 
 
-def _enum(e: type[enum.Enum], name: str) -> Enum:
-    # Stored as strings with a CHECK constraint so that adding a value is a simple migration.
-    return Enum(e, name=name, native_enum=False, create_constraint=True, length=16, values_callable=lambda x: [m.value for m in x])
 
 
 class User(Base):
@@ -57,7 +54,7 @@ class Organization(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    vendor_status: Mapped[VendorStatus] = mapped_column(_enum(VendorStatus, "vendor_status"), default=VendorStatus.none)
+    vendor_status: Mapped[VendorStatus] = mapped_column(str_enum(VendorStatus, "vendor_status"), default=VendorStatus.none)
     vendor_decided_at: Mapped[datetime | None]
     vendor_decision_reason: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -76,7 +73,7 @@ class Membership(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    role: Mapped[OrgRole] = mapped_column(_enum(OrgRole, "org_role"))
+    role: Mapped[OrgRole] = mapped_column(str_enum(OrgRole, "org_role"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")
