@@ -8,13 +8,14 @@ held while objects are streamed.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
 
 from sqlalchemy import select
 
-from catalog.analysis import Analysis, analyse_parquet, analyse_stream
+from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
 from catalog.models import Blob, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
 from catalog.services.datasets import _refresh_latest, manifest_entries, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
@@ -85,12 +86,61 @@ def ingest_version(version_id: str) -> str:
         results[f.id] = {"src": src, "analysis": a}
 
     if not failures:
+        # Manifests declare segments: a media file's records are its utterances or clips.
+        media = {f.path for f in files if f.format in MEDIA_FORMATS}
+        for f in files:
+            if is_manifest(f.path) and f.id in results and media:
+                for path, n in segment_counts(results[f.id]["src"], f.path, media).items():
+                    fid = next(x.id for x in files if x.path == path)
+                    if fid in results:
+                        results[fid]["analysis"].records = n
         # Give verified bytes their content address before the version points at them.
         for fid, r in results.items():
             a: Analysis = r["analysis"]
             if r["src"] != blob_key(a.sha256) and a.sha256 not in known and not storage().exists(blob_key(a.sha256)):
                 storage().copy(r["src"], blob_key(a.sha256))
     return _finish(vid, results, failures)
+
+
+MANIFEST_KEYS = ("audio", "video", "image", "file", "path", "media")
+
+
+def is_manifest(path: str) -> bool:
+    """A JSONL file that declares the segments (utterances, clips, frames) of media files."""
+    name = path.rsplit("/", 1)[-1]
+    return name == "manifest.jsonl" or name.endswith(".manifest.jsonl")
+
+
+def segment_counts(key: str, manifest_path: str, media_paths: set[str]) -> dict[str, int]:
+    """Count the manifest lines that point at each media file of the version, streaming."""
+    folder = manifest_path.rsplit("/", 1)[0] + "/" if "/" in manifest_path else ""
+    counts: dict[str, int] = {}
+    buf = b""
+    for chunk in storage().iter_range(key, chunk_size=4 * 1024 * 1024):
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            _count_line(line, folder, media_paths, counts)
+    _count_line(buf, folder, media_paths, counts)
+    return counts
+
+
+def _count_line(line: bytes, folder: str, media_paths: set[str], counts: dict[str, int]) -> None:
+    if not line.strip():
+        return
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return
+    if not isinstance(entry, dict):
+        return
+    ref = next((entry[k] for k in MANIFEST_KEYS if isinstance(entry.get(k), str)), None)
+    if ref is None:
+        return
+    for candidate in (ref, folder + ref):
+        if candidate in media_paths:
+            counts[candidate] = counts.get(candidate, 0) + 1
+            return
 
 
 def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str]) -> str:
@@ -134,7 +184,9 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         entries = manifest_entries(files)
         v.manifest_digest = root_digest(entries)
         v.total_bytes = sum(f.size for f in files)
-        v.total_records = sum(f.records or 0 for f in files)
+        # A manifest's lines are already counted as its media files' segments.
+        has_media = any(f.format in MEDIA_FORMATS for f in files)
+        v.total_records = sum(f.records or 0 for f in files if not (has_media and is_manifest(f.path)))
         v.status = VersionStatus.published.value
         v.status_reason = None
         v.ingest_report = report

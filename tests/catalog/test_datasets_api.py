@@ -285,3 +285,19 @@ def test_small_upload_limit_points_to_multipart(app, client, vendor):
     f = declare(client, key, v["id"], "big.bin", b"", size=size, sha256="b" * 64).json
     r = client.put(f"/api/v1/files/{f['id']}/content", data=b"x" * 10, headers=dict(bearer(key), **{"Content-Type": "application/octet-stream"}))
     assert r.status_code == 413 and "multipart" in r.json["detail"]
+
+
+def test_manifest_declares_utterances_of_media_files(app, client, vendor):
+    from tests.catalog.test_analysis import _wav
+
+    key = vendor.keys["owner"]
+    manifest = (b'{"audio": "clips/a.wav", "start": 0, "end": 0.5, "text": "hello"}\n'
+                b'{"audio": "clips/a.wav", "start": 0.5, "end": 1.0, "text": "world"}\n'
+                b'{"audio": "b.wav", "text": "relative to the manifest folder"}\n'
+                b'{"audio": "missing.wav", "text": "not in the version"}\n')
+    _, v = published_dataset(client, key, {"clips/a.wav": _wav(1.0), "clips/b.wav": _wav(0.5), "clips/c.wav": _wav(0.2), "clips/manifest.jsonl": manifest},
+                             domain="speech-audio", modalities=["audio"])
+    files = {f["path"]: f for f in client.get(f"/api/v1/versions/{v['id']}/files").json}
+    assert files["clips/a.wav"]["records"] == 2 and files["clips/b.wav"]["records"] == 1 and files["clips/c.wav"]["records"] == 1
+    assert files["clips/a.wav"]["stats"]["sample_rate"] == 48000
+    assert v["total_records"] == 4  # 2 + 1 + 1 segments; the manifest's own lines are not counted twice
