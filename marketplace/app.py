@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from catalog.api import blp as catalog_blp
 
     api.register_blueprint(catalog_blp)
+    from licensing.api import blp as licensing_blp
+
+    api.register_blueprint(licensing_blp)
     import catalog.services.ingest  # noqa: F401  (registers the ingest job)
     app.extensions["api"] = api
 

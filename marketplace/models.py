@@ -2,6 +2,7 @@
 (for Alembic and for the models-versus-migrations test)."""
 
 from catalog.models import Blob, CatalogState, Dataset, DatasetFacet, DatasetVersion, Domain, VersionFile  # noqa: F401
+from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense  # noqa: F401
 from marketplace.core.audit import AuditEvent  # noqa: F401
 from marketplace.core.db import Base
 from marketplace.core.identity.models import ApiKey, Membership, Organization, User  # noqa: F401
