@@ -113,3 +113,42 @@ class Notice(MethodView):
     def get(self, version_id):
         """The NOTICE file: licence, attributions owed upstream, share-alike and model terms."""
         return Response(svc.notice(current_principal(), version_id), mimetype="text/plain; charset=utf-8")
+
+
+def _json(body, mimetype: str) -> Response:
+    import json
+
+    return Response(body if isinstance(body, str) else json.dumps(body, indent=2, default=str), mimetype=mimetype)
+
+
+@blp.route("/versions/<uuid:version_id>/croissant")
+class CroissantExport(MethodView):
+    @blp.response(200, {"type": "object"}, content_type="application/ld+json")
+    @problems(blp, 404, 409)
+    def get(self, version_id):
+        """Croissant 1.1 JSON-LD: licence, a SHA-256 per file, RAI fields, lineage (prov:wasDerivedFrom)."""
+        from licensing import exports
+
+        return _json(exports.croissant(current_principal(), version_id), "application/ld+json")
+
+
+@blp.route("/versions/<uuid:version_id>/prov")
+class ProvExport(MethodView):
+    @blp.response(200, {"type": "object"}, content_type="application/json")
+    @problems(blp, 404, 409)
+    def get(self, version_id):
+        """W3C PROV-JSON of the version's lineage."""
+        from licensing import exports
+
+        return _json(exports.prov_json(current_principal(), version_id), "application/json")
+
+
+@blp.route("/versions/<uuid:version_id>/spdx")
+class SpdxExport(MethodView):
+    @blp.response(200, {"type": "object"}, content_type="application/spdx+json")
+    @problems(blp, 404, 409)
+    def get(self, version_id):
+        """SPDX 3.0.1 dataset package with declared and concluded licences."""
+        from licensing import exports
+
+        return _json(exports.spdx(current_principal(), version_id), "application/spdx+json")
