@@ -28,7 +28,6 @@ def rss() -> int:
 def main() -> None:
     size = (int(sys.argv[1]) if len(sys.argv) > 1 else 2048) * MIB
     app = make_app(Path(tempfile.mkdtemp(prefix="bench-large-")))
-    from marketplace.core.db import unit_of_work
     from tests.factories import bearer, make_tenant
 
     with app.app_context():
@@ -72,6 +71,9 @@ def main() -> None:
         etags.append({"part_number": p["part_number"], "etag": r.headers["ETag"].strip('"')})
     assert client.post(f"/api/v1/files/{f['id']}/multipart/complete", json={"parts": etags}, headers=bearer(key)).status_code == 200
     t1 = time.perf_counter()
+    from tests.catalog.helpers import ensure_licensed
+
+    ensure_licensed(client, key, v["id"])
     res = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key)).json
     t2 = time.perf_counter()
     stop.set()

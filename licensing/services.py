@@ -379,3 +379,46 @@ def notice(principal: Principal, version_id: uuid.UUID) -> str:
         if f.code in ("model-output-terms", "field-of-use", "no-ai-training", "personal-data", "sensitive-data"):
             lines.append(f"Note: {f.message}")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- catalogue events
+
+
+def check_publishable(principal: Principal, version_id: uuid.UUID) -> None:
+    """A version is published only with a licence, an attested provenance declaration, and a
+    licence that its lineage allows."""
+    errors: dict[str, list[str]] = {}
+    lic = version_license(version_id)
+    if lic is None:
+        errors["license"] = ["Declare the version's licence first: PUT /api/v1/versions/{id}/license."]
+    if current_declaration(version_id) is None:
+        errors["provenance"] = ["Declare and attest the version's provenance first: PUT /api/v1/versions/{id}/provenance."]
+    if errors:
+        raise ValidationFailed("The version cannot be published yet.", errors=errors)
+    assert lic is not None
+    blocking = check_offer(resolve(build_graph(version_id)), lic.identifier, Terms.from_dict(lic.terms))
+    if blocking:
+        raise Conflict(f"The lineage does not allow publishing under {lic.identifier}.", errors={"license": [f.message for f in blocking]},
+                       findings=[f.to_dict() for f in blocking])
+
+
+def effective_use_class(version_id: uuid.UUID) -> str | None:
+    """What buyers may do with a version: its own licence and its whole lineage, most restrictive."""
+    from licensing.terms import most_restrictive
+
+    lic = version_license(version_id)
+    if lic is None:
+        return None
+    return most_restrictive(lic.use_class, resolve(build_graph(version_id)).use_class)
+
+
+def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None) -> None:
+    dataset.license_use_class = effective_use_class(version_id) if version_id else None
+
+
+def wire() -> None:
+    """Subscribe licensing to the catalogue's events (called by create_app)."""
+    from marketplace.core import events
+
+    events.subscribe(events.VERSION_PUBLISHING, check_publishable)
+    events.subscribe(events.DATASET_LATEST_CHANGED, on_latest_changed)

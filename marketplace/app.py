@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from licensing.api import blp as licensing_blp
 
     api.register_blueprint(licensing_blp)
+    from licensing.services import wire as wire_licensing
+
+    wire_licensing()
     import catalog.services.ingest  # noqa: F401  (registers the ingest job)
     app.extensions["api"] = api
 

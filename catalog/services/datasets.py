@@ -20,7 +20,7 @@ from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
 from catalog.models import Blob, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.paths import normalise_path
 from catalog.permissions import can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
-from marketplace.core import audit
+from marketplace.core import audit, events
 from marketplace.core.db import after_commit, get_session, transactional, utcnow
 from marketplace.core.errors import Conflict, Gone, NotFound, ValidationFailed
 from marketplace.core.identity.models import Organization
@@ -378,6 +378,9 @@ def request_publish(principal: Principal, version_id: uuid.UUID) -> DatasetVersi
     missing = [f.path for f in files if f.status in (FileStatus.pending.value, FileStatus.uploading.value, FileStatus.failed.value)]
     if missing:
         raise Conflict("Some files have no uploaded bytes yet.", errors={"files": [f"Not uploaded: {p}" for p in missing[:50]]})
+    # Other domains may refuse (licensing: a licence and a provenance declaration are required,
+    # and the licence must be one the lineage allows).
+    events.emit(events.VERSION_PUBLISHING, principal=principal, version_id=v.id)
     v.status = VersionStatus.processing.value
     v.status_reason = None
     audit.record(principal, "version.publish.request", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id)
@@ -429,6 +432,7 @@ def _refresh_latest(ds: Dataset) -> None:
         ds.published_at = latest.published_at
     if latest is None:
         ds.published_at = None
+    events.emit(events.DATASET_LATEST_CHANGED, dataset=ds, version_id=ds.latest_version_id)
     from catalog.services import search
 
     search.index_dataset(ds)

@@ -53,7 +53,20 @@ def put_part(app, client, url: str, data) -> str:
     return r.headers["ETag"].strip('"')
 
 
+def ensure_licensed(client, key: str, version_id: str, license: str = "CC-BY-4.0") -> None:
+    """Publishing needs a licence and an attested provenance declaration; give the defaults a
+    first-hand CC-BY dataset would have, unless the test set its own."""
+    h = bearer(key)
+    if client.get(f"/api/v1/versions/{version_id}/license", headers=h).status_code == 404:
+        assert client.put(f"/api/v1/versions/{version_id}/license", json={"identifier": license}, headers=h).status_code == 200
+    if client.get(f"/api/v1/versions/{version_id}/provenance", headers=h).status_code == 404:
+        r = client.put(f"/api/v1/versions/{version_id}/provenance", headers=h, json={
+            "sources": [{"kind": "first_hand", "name": "Collected by the vendor"}], "personal_data": {"status": "none"}, "attest": True})
+        assert r.status_code == 201, r.json
+
+
 def publish(client, key: str, version_id: str) -> dict:
+    ensure_licensed(client, key, version_id)
     r = client.post(f"/api/v1/versions/{version_id}/publish", headers=bearer(key))
     assert r.status_code == 202, r.json
     return r.json

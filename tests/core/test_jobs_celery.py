@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from marketplace.app import create_app
-from tests.catalog.helpers import create_dataset, create_version, upload_small
+from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, upload_small
 from tests.factories import bearer, make_tenant
 
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -35,6 +35,7 @@ def test_publish_runs_ingest_on_a_celery_worker(backend, make_settings):
             ds = create_dataset(client, key, visibility="draft")  # committed for real: keep it out of public search
             v = create_version(client, key, ds["id"])
             upload_small(client, key, v["id"], "a.jsonl", b'{"x": 1}\n{"x": 2}\n')
+            ensure_licensed(client, key, v["id"])
             r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key))
             assert r.status_code == 202 and r.json["status"] == "processing"  # not run inline
             with start_worker(queue.celery, queues=[qname], perform_ping_check=False, pool="solo", shutdown_timeout=10):
@@ -61,6 +62,7 @@ def test_broker_down_keeps_state_and_publish_can_be_retried(backend, make_settin
         ds = create_dataset(client, key, visibility="draft")
         v = create_version(client, key, ds["id"])
         upload_small(client, key, v["id"], "a.jsonl", b'{"x": 1}\n')
+        ensure_licensed(client, key, v["id"])
         r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key))
         assert r.status_code == 202 and r.json["status"] == "processing"
         # still consistent: the version waits in processing, and asking again re-sends the job

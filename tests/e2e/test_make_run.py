@@ -116,5 +116,7 @@ def test_demo_catalogue_is_published_and_searchable(served):
     speech = next(i for i in res["items"] if i["title"].startswith("Nordic"))
     assert speech["languages"] == ["sv", "nb"] and speech["total_records"] == 3  # the manifest's three utterances
     assert requests.get(base + "/api/v1/datasets?q=clauses", timeout=10).json()["items"][0]["title"] == "Annotated commercial lease clauses"
+    nc = requests.get(base + "/api/v1/datasets?license_class=non-commercial", timeout=10).json()
+    assert {i["title"] for i in nc["items"]} >= {"Synthetic patient questions", "Clinical consultation dialogues (EN)"}
     manifest = requests.get(base + f"/api/v1/versions/{speech['latest_version_id']}/manifest", timeout=10).json()
     assert [f["path"] for f in manifest["files"]] == ["audio/call-0001.wav", "audio/call-0002.wav", "manifest.jsonl"]

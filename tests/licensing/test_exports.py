@@ -24,7 +24,7 @@ def lineage(app, client):
     r = declare(client, b.keys["owner"], v["id"], [
         {"kind": "registry", "name": "base", "version_id": base["id"]},
         {"kind": "model", "name": "paraphrases", "model_name": "llama-2-70b", "model_provider": "Meta", "license": "LicenseRef-Llama-2"},
-        {"kind": "web_crawl", "name": "forums", "crawl_start": "2024-01-01", "crawl_end": "2024-02-01", "opt_outs_observed": ["robots-ai"], "opt_outs_respected": True},
+        {"kind": "licensed", "name": "forums", "contract_reference": "LIC-2024-17", "license": "CC-BY-4.0"},
     ], collection={"period_start": "2024-01-01", "period_end": "2024-03-31", "geography": ["DE"], "lawful_basis": "legitimate_interest"},
         personal_data={"status": "anonymised", "anonymisation_method": "NER scrubbing + manual review"},
         annotation={"workforce": "5 linguists", "qa_method": "10% double review", "qa_pass_rate": 0.98},

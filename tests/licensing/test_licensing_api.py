@@ -236,3 +236,33 @@ def test_compatibility_of_unknown_licence_param_is_400(app, client, vendors):
     v = released(client, a.keys["owner"], license="CC-BY-4.0", sources=[FIRST_HAND])
     r = client.get(f"/api/v1/versions/{v['id']}/compatibility?license=WTFPL-99")
     assert r.status_code == 400 and "license" in r.json["errors"]
+
+
+def test_publishing_needs_licence_and_provenance(app, client, vendors):
+    a, _ = vendors
+    ds = create_dataset(client, a.keys["owner"])
+    v = create_version(client, a.keys["owner"], ds["id"])
+    upload_small(client, a.keys["owner"], v["id"], "a.jsonl", b'{"a": 1}\n')
+    r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(a.keys["owner"]))
+    assert r.status_code == 400 and set(r.json["errors"]) == {"license", "provenance"}
+    assert client.get(f"/api/v1/versions/{v['id']}", headers=bearer(a.keys["owner"])).json["status"] == "draft"
+
+
+def test_publishing_under_a_licence_the_lineage_forbids_is_refused(app, client, vendors):
+    a, b = vendors
+    nc = released(client, a.keys["owner"], license="CC-BY-NC-4.0", sources=[FIRST_HAND])
+    ds = create_dataset(client, b.keys["owner"])
+    v = create_version(client, b.keys["owner"], ds["id"])
+    upload_small(client, b.keys["owner"], v["id"], "a.jsonl", b'{"a": 2}\n')
+    client.put(f"/api/v1/versions/{v['id']}/license", json={"identifier": "CC-BY-4.0"}, headers=bearer(b.keys["owner"]))
+    declare(client, b.keys["owner"], v["id"], [{"kind": "registry", "name": "nc", "version_id": nc["id"]}])
+    r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(b.keys["owner"]))
+    assert r.status_code == 409 and r.json["findings"][0]["code"] == "use-class-exceeds-upstream"
+    assert client.get(f"/api/v1/versions/{v['id']}", headers=bearer(b.keys["owner"])).json["status"] == "draft"
+    # the vendor fixes the licence and publishes; search now files it as non-commercial
+    client.put(f"/api/v1/versions/{v['id']}/license", json={"identifier": "CC-BY-NC-4.0"}, headers=bearer(b.keys["owner"]))
+    assert publish(client, b.keys["owner"], v["id"])["status"] == "published"
+    res = client.get("/api/v1/datasets?license_class=non-commercial").json
+    assert ds["id"] in [i["id"] for i in res["items"]]
+    assert all(i["license_use_class"] == "non-commercial" for i in res["items"])
+    assert {f["value"] for f in client.get("/api/v1/datasets").json["facets"]["license_class"]} >= {"non-commercial"}
