@@ -82,6 +82,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     api.register_blueprint(licensing_blp)
     from licensing.services import wire as wire_licensing
+    from marketplace.commerce.api import blp as commerce_blp
+    from marketplace.commerce.payments import gateway_from_settings
+
+    api.register_blueprint(commerce_blp)
+    app.extensions["payments"] = gateway_from_settings(settings)
 
     wire_licensing()
     import catalog.services.ingest  # noqa: F401  (registers the ingest job)

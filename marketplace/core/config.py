@@ -67,6 +67,10 @@ class Settings:
         default="invoice",
         metadata={"env": "MARKETPLACE_PAYMENTS", "doc": "invoice or stripe."},
     )
+    platform_fee_bps: int = field(
+        default=1000,
+        metadata={"env": "MARKETPLACE_PLATFORM_FEE_BPS", "doc": "Platform fee on card payments, in basis points (1000 = 10 %), taken through Stripe Connect."},
+    )
     stripe_api_key: str = field(default="", metadata={"env": "STRIPE_API_KEY", "doc": "Stripe secret key (payments=stripe)."})
     stripe_webhook_secret: str = field(default="", metadata={"env": "STRIPE_WEBHOOK_SECRET", "doc": "Stripe webhook signing secret."})
     stripe_api_base: str = field(default="", metadata={"env": "STRIPE_API_BASE", "doc": "Override Stripe's API base URL (tests point it at a local fake)."})
@@ -108,6 +112,8 @@ class Settings:
             changes["secret_key"] = _instance_secret(inst)
         if not 1 <= self.presign_ttl_seconds <= 3600:
             raise ValueError("MARKETPLACE_PRESIGN_TTL must be between 1 and 3600 seconds")
+        if not 0 <= self.platform_fee_bps <= 10000:
+            raise ValueError("MARKETPLACE_PLATFORM_FEE_BPS must be between 0 and 10000")
         if self.payments not in {"invoice", "stripe"}:
             raise ValueError("MARKETPLACE_PAYMENTS must be 'invoice' or 'stripe'")
         return replace(self, **changes)

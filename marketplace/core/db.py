@@ -206,6 +206,18 @@ def insert_ignore(model: type[Base], **values: Any) -> None:
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
+def insert_ignore_returning(model: type[Base], column: Any, **values: Any) -> Any:
+    """INSERT a row unless a unique constraint says it exists; return `column` of the new row,
+    or None when it already existed. On PostgreSQL a concurrent insert of the same key waits
+    for the other transaction and then reports the conflict (the basis of idempotent debits)."""
+    session = get_session()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return session.execute(insert(model).values(**values).on_conflict_do_nothing().returning(column)).scalar_one_or_none()
+
+
 def end_read() -> None:
     """Finish the read-only transaction a service opened before slow external I/O (an upload,
     an object scan), so no lock or connection is held meanwhile. Loaded objects stay usable."""

@@ -57,6 +57,7 @@ class Organization(Base):
     vendor_status: Mapped[VendorStatus] = mapped_column(str_enum(VendorStatus, "vendor_status"), default=VendorStatus.none)
     vendor_decided_at: Mapped[datetime | None]
     vendor_decision_reason: Mapped[str | None] = mapped_column(String(1000))
+    stripe_account_id: Mapped[str | None] = mapped_column(String(255))  # Stripe Connect account that receives payouts
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="organization", lazy="raise")

@@ -1,0 +1,146 @@
+"""Commerce endpoints: offers, orders (Idempotency-Key), invoice payment, the Stripe webhook,
+grants with their quota ledger."""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+
+from licensing.models import License
+from marketplace.commerce import schemas as s
+from marketplace.commerce import services as svc
+from marketplace.core.db import get_session
+from marketplace.core.http import Blueprint, current_principal, problems, raw_body
+
+blp = Blueprint("commerce", __name__, url_prefix="/api/v1", description="Offers, orders, payments, grants and quota")
+
+
+def _offer_out(o) -> dict:
+    lic = get_session().get(License, o.license_id)
+    out = {c: getattr(o, c) for c in ("id", "dataset_id", "organization_id", "version_id", "title", "pricing_unit", "unit_price_minor", "currency",
+                                      "included_quota", "tiers", "min_quantity", "term_days", "free_sample", "active", "private_buyer_org_id", "created_at")}
+    out.update(license=lic.identifier, license_version=lic.version, license_sha256=lic.text_sha256)
+    return out
+
+
+@blp.route("/datasets/<uuid:dataset_id>/offers")
+class Offers(MethodView):
+    @blp.response(200, s.OfferSchema(many=True))
+    @problems(blp, 404)
+    def get(self, dataset_id):
+        """The offers you can see for a dataset (with the licence digest to accept)."""
+        return [_offer_out(o) for o in svc.list_offers(current_principal(), dataset_id)]
+
+    @blp.arguments(s.OfferCreateSchema)
+    @blp.response(201, s.OfferSchema)
+    @problems(blp, 401, 403, 404, 409)
+    def post(self, data, dataset_id):
+        """Put a dataset on sale under a licence the lineage allows (409 with findings otherwise)."""
+        return _offer_out(svc.create_offer(current_principal(), dataset_id, **data))
+
+
+@blp.route("/offers/<uuid:offer_id>")
+class OfferItem(MethodView):
+    @blp.response(200, s.OfferSchema)
+    @problems(blp, 404)
+    def get(self, offer_id):
+        """One offer."""
+        return _offer_out(svc.get_offer(current_principal(), offer_id))
+
+    @blp.arguments(s.OfferUpdateSchema)
+    @blp.response(200, s.OfferSchema)
+    @problems(blp, 401, 403, 404)
+    def patch(self, data, offer_id):
+        """Activate or deactivate an offer (existing grants are not affected)."""
+        return _offer_out(svc.update_offer(current_principal(), offer_id, **data))
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @blp.arguments(s.IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(s.OrderCreateSchema)
+    @blp.response(201, s.OrderSchema)
+    @problems(blp, 401, 403, 404, 409, 503)
+    def post(self, headers, data):
+        """Order an offer, accepting its licence text by SHA-256. Repeat with the same
+        Idempotency-Key to get the same order back. Card orders carry a checkout_url."""
+        order, created = svc.create_order(current_principal(), idempotency_key=headers.get("idempotency_key"), **data)
+        return order, 201 if created else 200
+
+
+@blp.route("/orders/<uuid:order_id>")
+class OrderItem(MethodView):
+    @blp.response(200, s.OrderSchema)
+    @problems(blp, 401, 404)
+    def get(self, order_id):
+        """One order (buyer, vendor or platform admin)."""
+        return svc.get_order(current_principal(), order_id)
+
+
+@blp.route("/orders/<uuid:order_id>/mark-paid")
+class MarkPaid(MethodView):
+    @blp.response(200, s.OrderSchema)
+    @problems(blp, 401, 403, 404, 409)
+    def post(self, order_id):
+        """Invoice orders: record payment (vendor admin or platform admin); the grant follows."""
+        return svc.mark_paid(current_principal(), order_id)
+
+
+@blp.route("/orgs/<uuid:org_id>/orders")
+class OrgOrders(MethodView):
+    @blp.response(200, s.OrderSchema(many=True))
+    @problems(blp, 401, 404)
+    def get(self, org_id):
+        """Orders placed by the organisation."""
+        return svc.list_orders(current_principal(), org_id, as_vendor=False)
+
+
+@blp.route("/orgs/<uuid:org_id>/sales")
+class OrgSales(MethodView):
+    @blp.response(200, s.OrderSchema(many=True))
+    @problems(blp, 401, 404)
+    def get(self, org_id):
+        """Orders for the organisation's datasets."""
+        return svc.list_orders(current_principal(), org_id, as_vendor=True)
+
+
+@blp.route("/orgs/<uuid:org_id>/grants")
+class OrgGrants(MethodView):
+    @blp.response(200, s.GrantSchema(many=True))
+    @problems(blp, 401, 404)
+    def get(self, org_id):
+        """The organisation's licence grants with quota balances."""
+        return svc.list_grants(current_principal(), org_id)
+
+
+@blp.route("/grants/<uuid:grant_id>")
+class GrantItem(MethodView):
+    @blp.response(200, s.GrantDetailSchema)
+    @problems(blp, 401, 404)
+    def get(self, grant_id):
+        """A grant with its quota ledger (buyer or vendor)."""
+        g = svc.get_grant(current_principal(), grant_id)
+        out = {c: getattr(g, c) for c in s.GrantSchema().fields}
+        out["ledger"] = svc.grant_ledger(current_principal(), grant_id)
+        return out
+
+
+@blp.route("/orgs/<uuid:org_id>/payout-account")
+class PayoutAccount(MethodView):
+    @blp.arguments(s.PayoutAccountSchema)
+    @blp.response(204)
+    @problems(blp, 401, 403, 404)
+    def put(self, data, org_id):
+        """Name the Stripe Connect account that receives the vendor's payouts (owner)."""
+        svc.set_payout_account(current_principal(), org_id, **data)
+
+
+@blp.route("/payments/stripe/webhook")
+class StripeWebhook(MethodView):
+    @raw_body
+    @blp.response(200, s.WebhookResultSchema)
+    @problems(blp, 400)
+    @blp.doc(security=[], requestBody={"content": {"application/json": {"schema": {"type": "object"}}}, "required": True})
+    def post(self):
+        """Stripe events (signed). Each event id is applied once; stale events change nothing."""
+        return svc.handle_webhook(request.get_data(cache=False), request.headers.get("Stripe-Signature"))

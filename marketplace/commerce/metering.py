@@ -1,0 +1,135 @@
+"""Quota metering: credits and atomic, idempotent debits on a grant's ledger.
+
+A debit is two statements in one transaction:
+1. INSERT the ledger entry, unique per (grant, request id). A second debit with the same request
+   id finds the first (on PostgreSQL it waits for the first to commit) and is not charged again.
+2. UPDATE grants SET balance = balance - n WHERE id = ... AND balance >= n. The row lock makes
+   concurrent debits queue on this one row; the condition makes overspending impossible. If no
+   row is updated the transaction rolls back, taking the ledger entry with it.
+No explicit lock is taken and no balance is read before it is written, so there is no window
+between check and debit, on PostgreSQL or on SQLite (which serialises writers anyway).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from marketplace.commerce.models import Grant, GrantStatus, QuotaEntry
+from marketplace.core import audit
+from marketplace.core.db import get_session, insert_ignore_returning, unit_of_work, utcnow
+from marketplace.core.errors import Gone, NotFound, PaymentRequired, ValidationFailed
+from marketplace.core.identity.principal import Principal
+
+WARN_THRESHOLDS_BP = (8000, 9500, 10000)  # 80 %, 95 %, 100 % used
+
+
+@dataclass(frozen=True)
+class DebitResult:
+    entry_id: int
+    amount: int
+    balance: int
+    duplicate: bool  # this request id was already charged: nothing new was debited
+
+
+def _entry(grant_id: uuid.UUID, request_id: str) -> QuotaEntry | None:
+    return get_session().scalar(select(QuotaEntry).where(QuotaEntry.grant_id == grant_id, QuotaEntry.request_id == request_id))
+
+
+def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, *, details: dict[str, Any] | None = None) -> DebitResult:
+    """Charge `amount` units to a grant, at most once per `request_id`. 402 when the balance
+    does not cover it (nothing is charged); the refusal is audited."""
+    if amount <= 0:
+        raise ValidationFailed("Debits are positive.", errors={"amount": ["Must be at least 1."]})
+    if not request_id or len(request_id) > 128:
+        raise ValidationFailed("A request id (1-128 characters) makes the debit idempotent.", errors={"request_id": ["Required."]})
+    with unit_of_work() as session:
+        grant = session.get(Grant, grant_id)
+        if grant is None:
+            raise NotFound("No such grant.")
+        if grant.unit != unit:
+            raise ValidationFailed(f"This grant is metered in {grant.unit}, not {unit}.", errors={"unit": [f"Use {grant.unit}."]})
+        if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= utcnow()):
+            audit.record(principal, "quota.debit", outcome="denied", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+                         actor_org_id=grant.buyer_org_id, quantities={unit: amount}, details={"reason": "grant not active", "status": grant.status})
+            raise Gone("The grant is not active (expired, revoked or suspended).")
+        entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant.id, kind="debit", amount=amount, reason="delivery",
+                                           request_id=request_id, balance_after=-1, created_at=utcnow())
+        if entry_id is None:
+            prev = _entry(grant.id, request_id)
+            assert prev is not None
+            return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
+        new_balance = session.execute(
+            update(Grant).where(Grant.id == grant.id, Grant.balance >= amount).values(balance=Grant.balance - amount).returning(Grant.balance)
+        ).scalar_one_or_none()
+        if new_balance is None:
+            have = session.scalar(select(Grant.balance).where(Grant.id == grant.id))
+            audit.record(principal, "quota.debit", outcome="denied", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+                         actor_org_id=grant.buyer_org_id, quantities={unit: amount, "balance": have}, details={"reason": "quota exhausted", "request_id": request_id})
+            raise PaymentRequired(f"The grant has {have} {unit} left; this needs {amount}.", balance=have, needed=amount, unit=unit)
+        session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=new_balance))
+        audit.record(principal, "quota.debit", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+                     quantities={unit: amount, "balance": new_balance}, details=dict(details or {}, request_id=request_id))
+        _thresholds(principal, grant, new_balance)
+        return DebitResult(entry_id, amount, new_balance, duplicate=False)
+
+
+def _thresholds(principal: Principal, grant: Grant, balance: int) -> None:
+    """Announce (once each) when usage crosses 80 %, 95 % and 100 % of what was credited."""
+    if grant.credited <= 0:
+        return
+    used_bp = (grant.credited - balance) * 10000 // grant.credited
+    crossed = [t for t in WARN_THRESHOLDS_BP if used_bp >= t]
+    if not crossed:
+        return
+    top = max(crossed)
+    # Only one transaction can raise warned_at_bp from below `top`: the conditional update.
+    won = get_session().execute(update(Grant).where(Grant.id == grant.id, Grant.warned_at_bp < top).values(warned_at_bp=top)).rowcount
+    if won:
+        audit.record(principal, "quota.threshold", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+                     quantities={"used_bp": used_bp, "balance": balance, "credited": grant.credited}, details={"threshold_bp": top})
+
+
+def credit(principal: Principal, grant: Grant, amount: int, *, reason: str, request_id: str, order_id: uuid.UUID | None = None) -> QuotaEntry | None:
+    """Add quota inside the caller's unit of work; idempotent per request id (None if repeated)."""
+    session = get_session()
+    entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant.id, kind="credit", amount=amount, reason=reason,
+                                       request_id=request_id, order_id=order_id, balance_after=-1, created_at=utcnow())
+    if entry_id is None:
+        return None
+    new_balance = session.execute(update(Grant).where(Grant.id == grant.id).values(balance=Grant.balance + amount, credited=Grant.credited + amount, warned_at_bp=0)
+                                  .returning(Grant.balance)).scalar_one()
+    session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=new_balance))
+    session.refresh(grant)
+    audit.record(principal, "quota.credit", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+                 quantities={grant.unit: amount, "balance": new_balance}, details={"reason": reason, "order_id": str(order_id) if order_id else None})
+    return session.get(QuotaEntry, entry_id)
+
+
+def withdraw_credit(principal: Principal, grant: Grant, amount: int, *, reason: str, request_id: str, order_id: uuid.UUID | None = None) -> int:
+    """Take back up to `amount` unused units (refund): never below zero. Returns what was taken."""
+    session = get_session()
+    take = min(amount, session.scalar(select(Grant.balance).where(Grant.id == grant.id)) or 0)
+    if take <= 0:
+        return 0
+    entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant.id, kind="debit", amount=take, reason=reason,
+                                       request_id=request_id, order_id=order_id, balance_after=-1, created_at=utcnow())
+    if entry_id is None:
+        return 0
+    new_balance = session.execute(update(Grant).where(Grant.id == grant.id, Grant.balance >= take).values(balance=Grant.balance - take)
+                                  .returning(Grant.balance)).scalar_one()
+    session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=new_balance))
+    audit.record(principal, "quota.withdraw", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+                 quantities={grant.unit: take, "balance": new_balance}, details={"reason": reason})
+    return take
+
+
+def ledger_balance(grant_id: uuid.UUID) -> int:
+    """The balance recomputed from the ledger alone (what `grants.balance` must always equal)."""
+    from sqlalchemy import case, func
+
+    signed = case((QuotaEntry.kind == "credit", QuotaEntry.amount), else_=-QuotaEntry.amount)
+    return get_session().scalar(select(func.coalesce(func.sum(signed), 0)).where(QuotaEntry.grant_id == grant_id)) or 0

@@ -1,0 +1,72 @@
+"""The payment port: checkout sessions, webhook verification and refunds.
+
+`InvoicePayments` is the embedded default (orders are marked paid by the vendor or a platform
+admin); `StripeGateway` (in its own module, the only one importing stripe) takes cards through
+Stripe Checkout and pays vendors through Stripe Connect.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from marketplace.core.errors import Conflict, DependencyUnavailable, ValidationFailed
+
+
+class PaymentProviderError(DependencyUnavailable):
+    slug = "payment-provider-error"
+    title = "The payment provider failed"
+
+
+class InvalidWebhook(ValidationFailed):
+    slug = "invalid-webhook"
+    title = "Invalid webhook"
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: str
+    type: str
+    created: int
+    data: dict[str, Any]
+
+
+class PaymentGateway(ABC):
+    name = "abstract"
+    takes_cards = False
+
+    @abstractmethod
+    def create_checkout(self, *, order_id: str, description: str, amount_minor: int, currency: str, fee_minor: int,
+                        destination_account: str | None, success_url: str, cancel_url: str) -> CheckoutSession:
+        """Open a hosted checkout for one order."""
+
+    @abstractmethod
+    def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
+        """Verify the signature and decode the event; InvalidWebhook otherwise."""
+
+
+class InvoicePayments(PaymentGateway):
+    """No card payments: an order is paid when the vendor or a platform admin says so."""
+
+    name = "invoice"
+
+    def create_checkout(self, **_: Any) -> CheckoutSession:
+        raise Conflict("Card payments are not enabled on this marketplace; pay by invoice.")
+
+    def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
+        raise InvalidWebhook("This marketplace takes no payment-provider webhooks.")
+
+
+def gateway_from_settings(settings: Any) -> PaymentGateway:
+    if settings.payments == "stripe":
+        from marketplace.commerce.stripe_gateway import StripeGateway
+
+        return StripeGateway(api_key=settings.stripe_api_key, webhook_secret=settings.stripe_webhook_secret, api_base=settings.stripe_api_base or None)
+    return InvoicePayments()

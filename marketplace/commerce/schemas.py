@@ -1,0 +1,137 @@
+"""Marshmallow schemas of the commerce API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace.commerce.models import PricingUnit
+from marketplace.core.identity.schemas import StrictSchema, Text
+
+CURRENCY = validate.Regexp(r"^[A-Za-z]{3}$", error="A three-letter ISO 4217 code.")
+MAX_MINOR = 10**12
+
+
+class TierSchema(StrictSchema):
+    from_ = ma.fields.Integer(data_key="from", attribute="from", required=True, strict=True, validate=validate.Range(min=1))
+    unit_price_minor = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_MINOR))
+
+
+class OfferCreateSchema(StrictSchema):
+    title = Text(200, required=True)
+    license = ma.fields.String(required=True, validate=validate.Length(min=1, max=128), metadata={"description": "Licence identifier"})
+    version_id = ma.fields.UUID(load_default=None, allow_none=True, metadata={"description": "A fixed version; null: the latest, with updates during the term"})
+    pricing_unit = ma.fields.String(required=True, validate=validate.OneOf([u.value for u in PricingUnit]))
+    unit_price_minor = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_MINOR))
+    currency = ma.fields.String(required=True, validate=CURRENCY)
+    included_quota = ma.fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=10**15))
+    tiers = ma.fields.List(ma.fields.Nested(TierSchema), load_default=list, validate=validate.Length(max=20))
+    min_quantity = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=10**15))
+    term_days = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=3660))
+    free_sample = ma.fields.Boolean(load_default=False)
+    private_buyer_org_id = ma.fields.UUID(load_default=None, allow_none=True)
+
+
+class OfferUpdateSchema(StrictSchema):
+    active = ma.fields.Boolean(required=True)
+
+
+class OfferSchema(ma.Schema):
+    id = ma.fields.UUID()
+    dataset_id = ma.fields.UUID()
+    organization_id = ma.fields.UUID()
+    version_id = ma.fields.UUID(allow_none=True)
+    license = ma.fields.String()
+    license_version = ma.fields.Integer()
+    license_sha256 = ma.fields.String()
+    title = ma.fields.String()
+    pricing_unit = ma.fields.String()
+    unit_price_minor = ma.fields.Integer()
+    currency = ma.fields.String()
+    included_quota = ma.fields.Integer()
+    tiers = ma.fields.List(ma.fields.Dict())
+    min_quantity = ma.fields.Integer()
+    term_days = ma.fields.Integer(allow_none=True)
+    free_sample = ma.fields.Boolean()
+    active = ma.fields.Boolean()
+    private_buyer_org_id = ma.fields.UUID(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class OrderCreateSchema(StrictSchema):
+    offer_id = ma.fields.UUID(required=True)
+    quantity = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**15, error="Must be at least 1."))
+    currency = ma.fields.String(required=True, validate=CURRENCY)
+    license_sha256 = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="The SHA-256 of the licence text you accept."))
+    payment_method = ma.fields.String(required=True, validate=validate.OneOf(["stripe", "invoice"]))
+    buyer_org_id = ma.fields.UUID(load_default=None, allow_none=True)
+
+
+class OrderSchema(ma.Schema):
+    id = ma.fields.UUID()
+    offer_id = ma.fields.UUID()
+    buyer_org_id = ma.fields.UUID()
+    vendor_org_id = ma.fields.UUID()
+    quantity = ma.fields.Integer()
+    amount_minor = ma.fields.Integer()
+    platform_fee_minor = ma.fields.Integer()
+    refunded_minor = ma.fields.Integer()
+    currency = ma.fields.String()
+    accepted_text_sha256 = ma.fields.String()
+    accepted_at = ma.fields.DateTime()
+    payment_method = ma.fields.String()
+    status = ma.fields.String()
+    checkout_url = ma.fields.String(allow_none=True)
+    grant_id = ma.fields.UUID(allow_none=True)
+    created_at = ma.fields.DateTime()
+    paid_at = ma.fields.DateTime(allow_none=True)
+
+
+class IdempotencyHeaderSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(data_key="Idempotency-Key", load_default=None, validate=validate.Length(min=1, max=200))
+
+
+class GrantSchema(ma.Schema):
+    id = ma.fields.UUID()
+    buyer_org_id = ma.fields.UUID()
+    vendor_org_id = ma.fields.UUID()
+    offer_id = ma.fields.UUID()
+    dataset_id = ma.fields.UUID()
+    version_id = ma.fields.UUID(allow_none=True)
+    license_id = ma.fields.UUID()
+    accepted_text_sha256 = ma.fields.String()
+    accepted_by = ma.fields.UUID()
+    accepted_at = ma.fields.DateTime()
+    unit = ma.fields.String()
+    status = ma.fields.String()
+    starts_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime(allow_none=True)
+    balance = ma.fields.Integer()
+    credited = ma.fields.Integer()
+
+
+class LedgerEntrySchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    amount = ma.fields.Integer()
+    reason = ma.fields.String()
+    request_id = ma.fields.String()
+    order_id = ma.fields.UUID(allow_none=True)
+    balance_after = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+
+
+class GrantDetailSchema(GrantSchema):
+    ledger = ma.fields.List(ma.fields.Nested(LedgerEntrySchema))
+
+
+class PayoutAccountSchema(StrictSchema):
+    stripe_account_id = ma.fields.String(required=True, validate=validate.Regexp(r"^acct_[A-Za-z0-9]{6,64}$", error="A Stripe Connect account id (acct_...)."))
+
+
+class WebhookResultSchema(ma.Schema):
+    event = ma.fields.String()
+    outcome = ma.fields.String()

@@ -1,0 +1,509 @@
+"""Commerce services: offers, orders, payment (Stripe or invoice), fulfilment into licence grants,
+refunds, disputes and expiry.
+
+Money and licences meet here, so the rules are strict: the buyer accepts one exact licence text
+(by its SHA-256); an offer the lineage forbids cannot exist; every payment event is applied once
+and in order; a grant is created or extended only by a paid order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from catalog.models import Dataset, DatasetVersion, VersionStatus
+from catalog.permissions import require_dataset_visible, require_dataset_writer
+from licensing.models import License
+from licensing.services import evaluate_offer, find_license
+from marketplace.commerce import metering
+from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, StripeEvent
+from marketplace.commerce.payments import WebhookEvent
+from marketplace.core import audit
+from marketplace.core.db import get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
+from marketplace.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from marketplace.core.identity.models import Organization, OrgRole
+from marketplace.core.identity.permissions import require_org_role
+from marketplace.core.identity.principal import Principal
+
+SYSTEM = Principal(request_id="payments", ip=None)
+PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value)
+
+
+def _settings():
+    from flask import current_app
+
+    return current_app.config["SETTINGS"]
+
+
+def _gateway():
+    from flask import current_app
+
+    return current_app.extensions["payments"]
+
+
+# --------------------------------------------------------------------------- offers
+
+
+def _offer_version(ds: Dataset, version_id: uuid.UUID | None) -> DatasetVersion:
+    session = get_session()
+    if version_id is None:
+        if ds.latest_version_id is None:
+            raise Conflict("The dataset has no published version to sell yet.")
+        return session.get(DatasetVersion, ds.latest_version_id)  # type: ignore[return-value]
+    v = session.get(DatasetVersion, version_id)
+    if v is None or v.dataset_id != ds.id or v.status not in PUBLIC_STATUSES:
+        raise ValidationFailed("The offer must be for a published version of this dataset.", errors={"version_id": ["Not a published version of this dataset."]})
+    return v
+
+
+def _check_offer_allowed(version: DatasetVersion, lic: License) -> None:
+    blocking = evaluate_offer(version.id, lic.identifier)
+    if blocking:
+        raise Conflict(f"The lineage of this version does not allow offering it under {lic.identifier}.",
+                       errors={"license": [f["message"] for f in blocking]}, findings=blocking)
+
+
+def _refresh_min_price(ds: Dataset) -> None:
+    """The lowest active public offer, for search and the catalogue card."""
+    session = get_session()
+    row = session.execute(select(Offer.unit_price_minor, Offer.currency).where(Offer.dataset_id == ds.id, Offer.active.is_(True),
+                                                                            Offer.private_buyer_org_id.is_(None)).order_by(Offer.unit_price_minor).limit(1)).first()
+    ds.min_price_minor, ds.price_currency = (row[0], row[1]) if row else (None, None)
+    from catalog.services.search import bump_generation
+
+    bump_generation()
+
+
+def _validate_tiers(tiers: list[dict[str, int]]) -> list[dict[str, int]]:
+    froms = [t["from"] for t in tiers]
+    if froms != sorted(set(froms)):
+        raise ValidationFailed("Volume tiers must start at increasing quantities.", errors={"tiers": ["Strictly increasing 'from'."]})
+    return tiers
+
+
+@transactional
+def create_offer(principal: Principal, dataset_id: uuid.UUID, *, title: str, license: str, version_id: uuid.UUID | None, pricing_unit: str,
+                 unit_price_minor: int, currency: str, included_quota: int = 0, tiers: list[dict[str, int]] | None = None, min_quantity: int = 1,
+                 term_days: int | None = None, free_sample: bool = False, private_buyer_org_id: uuid.UUID | None = None) -> Offer:
+    """A vendor puts a dataset (a fixed version, or the latest with updates) on sale under one licence."""
+    session = get_session()
+    ds = require_dataset_visible(principal, session.get(Dataset, dataset_id))
+    require_dataset_writer(principal, ds, session.get(Organization, ds.organization_id))
+    version = _offer_version(ds, version_id)
+    lic = find_license(license)
+    if lic is None or (lic.owner_org_id is not None and lic.owner_org_id != ds.organization_id):
+        raise ValidationFailed("Unknown licence.", errors={"license": [f"No licence {license} in the registry that you may use."]})
+    if private_buyer_org_id is not None:
+        if private_buyer_org_id == ds.organization_id or session.get(Organization, private_buyer_org_id) is None:
+            raise ValidationFailed("Unknown buyer organisation.", errors={"private_buyer_org_id": ["Name another existing organisation."]})
+    if pricing_unit == PricingUnit.term.value and not term_days:
+        raise ValidationFailed("A term offer needs its length.", errors={"term_days": ["Required when pricing_unit is 'term'."]})
+    _check_offer_allowed(version, lic)
+    offer = Offer(dataset_id=ds.id, organization_id=ds.organization_id, version_id=version_id, license_id=lic.id, title=title.strip(),
+                  pricing_unit=pricing_unit, unit_price_minor=unit_price_minor, currency=currency.upper(), included_quota=included_quota,
+                  tiers=_validate_tiers(tiers or []), min_quantity=min_quantity, term_days=term_days, free_sample=free_sample,
+                  private_buyer_org_id=private_buyer_org_id)
+    session.add(offer)
+    session.flush()
+    _refresh_min_price(ds)
+    audit.record(principal, "offer.create", subject_type="offer", subject_id=offer.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+                 details={"dataset_id": str(ds.id), "license": lic.identifier, "unit": pricing_unit, "unit_price_minor": unit_price_minor,
+                          "currency": offer.currency, "private": private_buyer_org_id is not None})
+    return offer
+
+
+def _offer_visible(principal: Principal, offer: Offer | None) -> Offer:
+    if offer is None:
+        raise NotFound("No such offer.")
+    own = principal.role_in(offer.organization_id) is not None
+    if offer.private_buyer_org_id is not None and not own and principal.role_in(offer.private_buyer_org_id) is None:
+        raise NotFound("No such offer.")
+    ds = get_session().get(Dataset, offer.dataset_id)
+    require_dataset_visible(principal, ds)
+    return offer
+
+
+def get_offer(principal: Principal, offer_id: uuid.UUID) -> Offer:
+    return _offer_visible(principal, get_session().get(Offer, offer_id))
+
+
+def list_offers(principal: Principal, dataset_id: uuid.UUID) -> list[Offer]:
+    """Public offers, the caller's private offers, and for the vendor every offer."""
+    ds = require_dataset_visible(principal, get_session().get(Dataset, dataset_id))
+    offers = get_session().scalars(select(Offer).where(Offer.dataset_id == ds.id).order_by(Offer.unit_price_minor))
+    own = principal.role_in(ds.organization_id) is not None
+    return [o for o in offers if own or (o.active and (o.private_buyer_org_id is None or principal.role_in(o.private_buyer_org_id) is not None))]
+
+
+@transactional
+def update_offer(principal: Principal, offer_id: uuid.UUID, *, active: bool) -> Offer:
+    offer = get_session().get(Offer, offer_id)
+    if offer is None or principal.role_in(offer.organization_id) is None:
+        raise NotFound("No such offer.")
+    ds = get_session().get(Dataset, offer.dataset_id)
+    require_dataset_writer(principal, ds, get_session().get(Organization, ds.organization_id))
+    offer.active = active
+    _refresh_min_price(ds)
+    audit.record(principal, "offer.update", subject_type="offer", subject_id=offer.id, subject_org_id=offer.organization_id, actor_org_id=offer.organization_id,
+                 details={"active": active})
+    return offer
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def price(offer: Offer, quantity: int) -> tuple[int, int]:
+    """(unit price, total) in minor units: volume pricing, every unit at the tier reached."""
+    unit = offer.unit_price_minor
+    for tier in offer.tiers or []:
+        if quantity >= tier["from"]:
+            unit = tier["unit_price_minor"]
+    return unit, unit * quantity
+
+
+def _fingerprint(**fields: Any) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, currency: str, license_sha256: str, payment_method: str,
+                 idempotency_key: str | None = None, buyer_org_id: uuid.UUID | None = None) -> tuple[Order, bool]:
+    """Place an order. Returns (order, created); a repeated idempotency key returns the first order.
+
+    Card payments: the order is committed first, then the Stripe checkout is opened (idempotent per
+    order), then its URL stored. If Stripe fails the order stays unpaid, the caller gets a clear
+    503, and retrying with the same idempotency key resumes.
+    """
+    principal.require_scope("commerce:write")
+    buyer = buyer_org_id or principal.key_org_id or (next(iter(principal.memberships)) if len(principal.memberships) == 1 else None)
+    if buyer is None:
+        raise ValidationFailed("Say which organisation buys.", errors={"buyer_org_id": ["Required when you belong to several organisations."]})
+    fp = _fingerprint(offer_id=offer_id, quantity=quantity, currency=currency.upper(), license_sha256=license_sha256, payment_method=payment_method, buyer=buyer)
+    with unit_of_work() as session:
+        require_org_role(principal, buyer, OrgRole.member, scope="commerce:write")
+        if idempotency_key:
+            prev = session.scalar(select(Order).where(Order.buyer_org_id == buyer, Order.idempotency_key == idempotency_key))
+            if prev is not None:
+                if prev.request_fingerprint != fp:
+                    raise Conflict("This Idempotency-Key was used for a different order.", errors={"Idempotency-Key": ["Reused with other parameters."]})
+                order, created = prev, False
+            else:
+                order, created = None, True
+        else:
+            order, created = None, True
+        if order is None:
+            order = _new_order(principal, buyer, offer_id, quantity, currency, license_sha256, payment_method, idempotency_key, fp)
+    if order.payment_method == "stripe" and order.status == OrderStatus.pending_payment.value and order.checkout_session_id is None:
+        _open_checkout(principal, order.id)
+        order = get_session().get(Order, order.id)
+    return order, created
+
+
+def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quantity: int, currency: str, license_sha256: str,
+               payment_method: str, idempotency_key: str | None, fp: str) -> Order:
+    session = get_session()
+    offer = _offer_visible(principal, session.get(Offer, offer_id))
+    errors: dict[str, list[str]] = {}
+    if offer.organization_id == buyer:
+        raise ValidationFailed("You cannot buy your own dataset.", errors={"offer_id": ["This offer is your own organisation's."]})
+    if not offer.active:
+        raise Conflict("This offer is no longer available.", errors={"offer_id": ["Inactive offer."]})
+    if quantity < max(offer.min_quantity, 1):
+        errors["quantity"] = [f"At least {max(offer.min_quantity, 1)}."]
+    if currency.upper() != offer.currency:
+        errors["currency"] = [f"This offer is priced in {offer.currency}."]
+    lic = session.get(License, offer.license_id)
+    if license_sha256.lower() != lic.text_sha256:
+        errors["license_sha256"] = [f"Accept the exact text of {lic.identifier} version {lic.version}: its SHA-256 is {lic.text_sha256}."]
+    if payment_method == "stripe" and not _gateway().takes_cards:
+        errors["payment_method"] = ["Card payments are not enabled here; use 'invoice'."]
+    vendor = session.get(Organization, offer.organization_id)
+    if payment_method == "stripe" and _gateway().takes_cards and not vendor.stripe_account_id:
+        errors["payment_method"] = ["This vendor cannot take card payments yet; use 'invoice'."]
+    if errors:
+        raise ValidationFailed("The order is not valid.", errors=errors)
+    ds = session.get(Dataset, offer.dataset_id)
+    version = _offer_version(ds, offer.version_id)
+    _check_offer_allowed(version, lic)
+    _unit, amount = price(offer, quantity)
+    fee = amount * _settings().platform_fee_bps // 10000 if payment_method == "stripe" else 0
+    order = Order(offer_id=offer.id, buyer_org_id=buyer, vendor_org_id=offer.organization_id, quantity=quantity, amount_minor=amount,
+                  platform_fee_minor=fee, currency=offer.currency, license_id=lic.id, accepted_text_sha256=lic.text_sha256,
+                  accepted_by=principal.user_id, accepted_at=utcnow(), payment_method=payment_method, idempotency_key=idempotency_key,
+                  request_fingerprint=fp)
+    session.add(order)
+    session.flush()
+    audit.record(principal, "order.create", subject_type="order", subject_id=order.id, subject_org_id=offer.organization_id, actor_org_id=buyer,
+                 quantities={"quantity": quantity, "amount_minor": amount}, details={"offer_id": str(offer.id), "license": lic.identifier,
+                                                                                     "license_sha256": lic.text_sha256, "payment_method": payment_method})
+    return order
+
+
+def _open_checkout(principal: Principal, order_id: uuid.UUID) -> None:
+    session = get_session()
+    order = session.get(Order, order_id)
+    offer = session.get(Offer, order.offer_id)
+    vendor = session.get(Organization, order.vendor_org_id)
+    base = _settings().public_url.rstrip("/")
+    from marketplace.core.db import end_read
+
+    end_read()  # no transaction open while Stripe is called
+    checkout = _gateway().create_checkout(order_id=str(order.id), description=offer.title, amount_minor=order.amount_minor, currency=order.currency,
+                                          fee_minor=order.platform_fee_minor, destination_account=vendor.stripe_account_id,
+                                          success_url=f"{base}/orders/{order.id}?paid=1", cancel_url=f"{base}/orders/{order.id}?cancelled=1")
+    with unit_of_work() as s:
+        o = s.get(Order, order_id)
+        o.checkout_session_id, o.checkout_url = checkout.id, checkout.url
+        audit.record(principal, "order.checkout", subject_type="order", subject_id=o.id, subject_org_id=o.vendor_org_id, actor_org_id=o.buyer_org_id,
+                     details={"checkout_session_id": checkout.id})
+
+
+def _order_visible(principal: Principal, order_id: uuid.UUID) -> Order:
+    principal.require_authenticated()
+    order = get_session().get(Order, order_id)
+    if order is None or (principal.role_in(order.buyer_org_id) is None and principal.role_in(order.vendor_org_id) is None and not principal.platform_admin):
+        raise NotFound("No such order.")
+    return order
+
+
+def get_order(principal: Principal, order_id: uuid.UUID) -> Order:
+    principal.require_scope("commerce:read")
+    return _order_visible(principal, order_id)
+
+
+def list_orders(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool) -> list[Order]:
+    principal.require_scope("commerce:read")
+    if principal.role_in(org_id) is None and not principal.platform_admin:
+        raise NotFound("No such organisation.")
+    col = Order.vendor_org_id if as_vendor else Order.buyer_org_id
+    return list(get_session().scalars(select(Order).where(col == org_id).order_by(Order.created_at.desc())))
+
+
+@transactional
+def mark_paid(principal: Principal, order_id: uuid.UUID) -> Order:
+    """Invoice payments: the vendor (admin) or a platform admin records that the money arrived."""
+    order = _order_visible(principal, order_id)
+    principal.require_scope("commerce:write")
+    if not (principal.has_role(order.vendor_org_id, OrgRole.admin) or principal.platform_admin):
+        raise Forbidden("Only the vendor's admins or a platform admin can mark an order as paid.")
+    if order.payment_method != "invoice":
+        raise Conflict("Card orders are marked paid by the payment provider, not by hand.")
+    if order.status != OrderStatus.pending_payment.value:
+        raise Conflict(f"The order is {order.status}, not awaiting payment.")
+    _pay(principal, order)
+    return order
+
+
+def _pay(principal: Principal, order: Order) -> None:
+    order.status = OrderStatus.paid.value
+    order.paid_at = utcnow()
+    audit.record(principal, "order.paid", subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
+                 quantities={"amount_minor": order.amount_minor}, details={"payment_method": order.payment_method})
+    _fulfil(principal, order)
+
+
+def _fulfil(principal: Principal, order: Order) -> Grant:
+    """Create or extend the buyer's grant for the offer and credit the order's quota (once)."""
+    session = get_session()
+    offer = session.get(Offer, order.offer_id)
+    now = utcnow()
+    new_id = insert_ignore_returning(Grant, Grant.id, id=uuid.uuid4(), buyer_org_id=order.buyer_org_id, vendor_org_id=order.vendor_org_id, offer_id=offer.id,
+                            dataset_id=offer.dataset_id, version_id=offer.version_id, license_id=order.license_id,
+                            accepted_text_sha256=order.accepted_text_sha256, accepted_by=order.accepted_by, accepted_at=order.accepted_at,
+                            unit=offer.pricing_unit, status=GrantStatus.active.value, starts_at=now, expires_at=None, balance=0, credited=0,
+                            warned_at_bp=0, created_at=now)
+    grant = session.scalar(select(Grant).where(Grant.buyer_org_id == order.buyer_org_id, Grant.offer_id == offer.id).with_for_update())
+    created = new_id is not None
+    if offer.term_days:
+        periods = order.quantity if offer.pricing_unit == PricingUnit.term.value else 1
+        start = max(grant.expires_at or now, now) if grant.status == GrantStatus.active.value else now
+        grant.expires_at = start + timedelta(days=offer.term_days * periods)
+    else:
+        grant.expires_at = None
+    # The buyer's latest acceptance is the one in force.
+    grant.license_id, grant.accepted_text_sha256, grant.accepted_by, grant.accepted_at = order.license_id, order.accepted_text_sha256, order.accepted_by, order.accepted_at
+    if grant.status in (GrantStatus.expired.value, GrantStatus.revoked.value):
+        grant.status = GrantStatus.active.value
+    units = (0 if offer.pricing_unit == PricingUnit.term.value else order.quantity) + offer.included_quota
+    if units:
+        metering.credit(principal, grant, units, reason="order", request_id=f"order:{order.id}", order_id=order.id)
+    order.grant_id = grant.id
+    audit.record(principal, "grant.create" if created else "grant.extend", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+                 actor_org_id=grant.buyer_org_id, quantities={grant.unit: units}, details={"order_id": str(order.id), "expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
+    return grant
+
+
+# --------------------------------------------------------------------------- payment events
+
+
+def handle_webhook(payload: bytes, signature: str | None) -> dict[str, str]:
+    """Verify and apply one payment-provider event, exactly once and never out of order."""
+    event = _gateway().parse_webhook(payload, signature)
+    with unit_of_work():
+        first = insert_ignore_returning(StripeEvent, StripeEvent.id, id=event.id, type=event.type, created=event.created, outcome="processing", received_at=utcnow())
+        if first is None:
+            return {"event": event.id, "outcome": "duplicate: already processed"}
+        outcome = _apply(event)
+        get_session().get(StripeEvent, event.id).outcome = outcome[:200]
+        return {"event": event.id, "outcome": outcome}
+
+
+def _order_for(event: WebhookEvent) -> Order | None:
+    session = get_session()
+    obj = event.data
+    order_id = (obj.get("metadata") or {}).get("order_id") or obj.get("client_reference_id")
+    if order_id:
+        try:
+            return session.get(Order, uuid.UUID(order_id), with_for_update=True)
+        except ValueError:
+            return None
+    pi = obj.get("payment_intent")
+    if pi:
+        return session.scalars(select(Order).where(Order.payment_intent_id == pi).with_for_update()).first()
+    return None
+
+
+def _apply(event: WebhookEvent) -> str:
+    order = _order_for(event)
+    if order is None:
+        return "ignored: no matching order"
+    if event.created < order.last_event_created:
+        return "ignored: older than an event already applied"
+    obj, t, st = event.data, event.type, order.status
+    p = SYSTEM
+    result = "ignored: nothing to do"
+    if t == "checkout.session.completed":
+        if st == OrderStatus.pending_payment.value and obj.get("payment_status") == "paid":
+            order.payment_intent_id = obj.get("payment_intent") or order.payment_intent_id
+            _pay(p, order)
+            result = "paid"
+        else:
+            result = f"ignored: order is {st}"
+    elif t in ("checkout.session.async_payment_failed", "payment_intent.payment_failed", "checkout.session.expired"):
+        if st == OrderStatus.pending_payment.value:
+            order.status = OrderStatus.failed.value
+            audit.record(p, "order.payment_failed", outcome="failure", subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id,
+                         actor_org_id=order.buyer_org_id, details={"event": event.id})
+            result = "failed"
+    elif t == "charge.refunded":
+        result = _refund(p, order, int(obj.get("amount_refunded") or 0), int(obj.get("amount") or order.amount_minor), event.id)
+    elif t == "charge.dispute.created":
+        if st == OrderStatus.paid.value:
+            order.status = OrderStatus.disputed.value
+            _set_grant(p, order, GrantStatus.suspended, "dispute opened")
+            result = "disputed: grant suspended"
+    elif t == "charge.dispute.closed":
+        if st == OrderStatus.disputed.value:
+            if obj.get("status") == "won":
+                order.status = OrderStatus.paid.value
+                _set_grant(p, order, GrantStatus.active, "dispute won")
+                result = "dispute won: grant reinstated"
+            else:
+                order.status = OrderStatus.refunded.value
+                _withdraw_order_units(p, order, order.quantity, f"dispute:{event.id}")
+                _set_grant(p, order, GrantStatus.revoked, "dispute lost")
+                result = "dispute lost: grant revoked"
+    order.last_event_created = max(order.last_event_created, event.created)
+    return result
+
+
+def _refund(p: Principal, order: Order, refunded: int, amount: int, event_id: str) -> str:
+    if order.status == OrderStatus.pending_payment.value:
+        order.status = OrderStatus.refunded.value  # a late 'completed' will now change nothing
+        return "refunded before completion was seen"
+    if order.status not in (OrderStatus.paid.value, OrderStatus.disputed.value):
+        return f"ignored: order is {order.status}"
+    new = max(0, refunded - order.refunded_minor)
+    if new == 0:
+        return "ignored: no new refund"
+    order.refunded_minor = refunded
+    units = math.ceil(order.quantity * new / max(amount, 1))
+    taken = _withdraw_order_units(p, order, units, f"refund:{event_id}")
+    full = refunded >= order.amount_minor
+    if full:
+        order.status = OrderStatus.refunded.value
+        if not _other_paid_orders(order):
+            _set_grant(p, order, GrantStatus.revoked, "refunded")
+    audit.record(p, "order.refund", subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
+                 quantities={"refunded_minor": new, "units_withdrawn": taken}, details={"full": full})
+    return f"refunded {new} ({'full' if full else 'partial'}), {taken} units withdrawn"
+
+
+def _other_paid_orders(order: Order) -> bool:
+    return bool(get_session().scalar(select(func.count()).select_from(Order).where(Order.grant_id == order.grant_id, Order.id != order.id,
+                                                                                Order.status == OrderStatus.paid.value)))
+
+
+def _withdraw_order_units(p: Principal, order: Order, units: int, request_id: str) -> int:
+    if order.grant_id is None:
+        return 0
+    grant = get_session().get(Grant, order.grant_id)
+    return metering.withdraw_credit(p, grant, units, reason="refund", request_id=request_id, order_id=order.id)
+
+
+def _set_grant(p: Principal, order: Order, status: GrantStatus, why: str) -> None:
+    if order.grant_id is None:
+        return
+    grant = get_session().get(Grant, order.grant_id)
+    grant.status = status.value
+    audit.record(p, f"grant.{status.value}", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+                 details={"reason": why, "order_id": str(order.id)})
+
+
+# --------------------------------------------------------------------------- grants
+
+
+def _grant_visible(principal: Principal, grant_id: uuid.UUID) -> Grant:
+    principal.require_scope("commerce:read")
+    grant = get_session().get(Grant, grant_id)
+    if grant is None or (principal.role_in(grant.buyer_org_id) is None and principal.role_in(grant.vendor_org_id) is None
+                         and not (principal.platform_admin or principal.platform_compliance)):
+        raise NotFound("No such grant.")
+    return grant
+
+
+def get_grant(principal: Principal, grant_id: uuid.UUID) -> Grant:
+    return _grant_visible(principal, grant_id)
+
+
+def grant_ledger(principal: Principal, grant_id: uuid.UUID) -> list[Any]:
+    from marketplace.commerce.models import QuotaEntry
+
+    grant = _grant_visible(principal, grant_id)
+    return list(get_session().scalars(select(QuotaEntry).where(QuotaEntry.grant_id == grant.id).order_by(QuotaEntry.id)))
+
+
+def list_grants(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool = False) -> list[Grant]:
+    principal.require_scope("commerce:read")
+    if principal.role_in(org_id) is None and not (principal.platform_admin or principal.platform_compliance):
+        raise NotFound("No such organisation.")
+    col = Grant.vendor_org_id if as_vendor else Grant.buyer_org_id
+    return list(get_session().scalars(select(Grant).where(col == org_id).order_by(Grant.created_at.desc())))
+
+
+@transactional
+def expire_grants() -> int:
+    """Job: mark grants past their term as expired (debits already refuse them)."""
+    session = get_session()
+    n = 0
+    for grant in session.scalars(select(Grant).where(Grant.status == GrantStatus.active.value, Grant.expires_at.is_not(None), Grant.expires_at <= utcnow())):
+        grant.status = GrantStatus.expired.value
+        audit.record(SYSTEM, "grant.expired", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
+        n += 1
+    return n
+
+
+@transactional
+def set_payout_account(principal: Principal, org_id: uuid.UUID, *, stripe_account_id: str) -> Organization:
+    """A vendor names the Stripe Connect account that receives its payouts."""
+    require_org_role(principal, org_id, OrgRole.owner, scope="org:admin")
+    org = get_session().get(Organization, org_id)
+    org.stripe_account_id = stripe_account_id
+    audit.record(principal, "org.payout_account", subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org.id,
+                 details={"stripe_account_id": stripe_account_id})
+    return org
