@@ -65,7 +65,7 @@ def seed(app, n: int, org_id: uuid.UUID, rng: random.Random) -> uuid.UUID:
             conn.exec_driver_sql(
                 "UPDATE datasets SET search_vector = setweight(to_tsvector('english', title), 'A') || "
                 "setweight(to_tsvector('english', summary), 'B') WHERE search_vector IS NULL")
-            conn.exec_driver_sql("UPDATE catalog_state SET generation = generation + 1")
+            conn.exec_driver_sql(f"UPDATE catalog_state SET generation = {rng.randint(1, 2**62)}")
             conn.exec_driver_sql("ANALYZE datasets; ANALYZE dataset_facets")
     return first
 

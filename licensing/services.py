@@ -22,7 +22,7 @@ from licensing.compat import LineageCycle, Node, Source, check_offer, resolve
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense
 from licensing.normalise import normalise
 from licensing.registry_data import STANDARD, reference_text
-from licensing.terms import ALLOWED, PROHIBITED, UNKNOWN_TERMS, Terms, contradictions
+from licensing.terms import ALLOWED, PROHIBITED, RESTRICTIVENESS, UNKNOWN_TERMS, Terms, contradictions
 from marketplace.core import audit
 from marketplace.core.db import get_session, transactional, utcnow
 from marketplace.core.errors import Conflict, NotFound, ValidationFailed
@@ -343,10 +343,22 @@ def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str |
 
 
 def evaluate_offer(version_id: uuid.UUID, license_identifier: str) -> list[dict[str, Any]]:
-    """Blocking findings for offering a version under a licence (used by commerce)."""
+    """Blocking findings for offering a version under a licence (used by commerce).
+
+    Besides the lineage, the version's own declared licence binds its offers: an offer may be
+    more restrictive than the declaration, never less, and a share-alike declaration fixes the
+    licence of every offer."""
     lic = find_license(license_identifier)
     terms = Terms.from_dict(lic.terms) if lic else None
-    return [f.to_dict() for f in check_offer(resolve(build_graph(version_id)), license_identifier, terms)]
+    root = build_graph(version_id)
+    res = resolve(root)
+    if root.terms is not None:
+        if RESTRICTIVENESS[root.terms.use_class] > RESTRICTIVENESS[res.use_class]:
+            res.use_class = root.terms.use_class
+            res.use_class_paths.append([root.label])
+        if root.terms.share_alike:
+            res.share_alike.append({"source": root.label, "license": root.license_identifier, "path": [root.label]})
+    return [f.to_dict() for f in check_offer(res, license_identifier, terms)]
 
 
 def notice(principal: Principal, version_id: uuid.UUID) -> str:

@@ -159,18 +159,21 @@ def session_app(backend: str, make_settings):
     return _apps[backend]
 
 
-@pytest.fixture
-def app(session_app) -> Iterator[Any]:
-    """The app with this test's work inside one transaction that is rolled back afterwards."""
-    db = session_app.extensions["db"]
+from contextlib import contextmanager  # noqa: E402
+
+
+@contextmanager
+def isolated(flask_app) -> Iterator[Any]:
+    """Run the test's work inside one transaction that is rolled back afterwards."""
+    db = flask_app.extensions["db"]
     conn = db.engine.connect()
     outer = conn.begin()
     original = db.session
     db.session = scoped_session(sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False))
-    ctx = session_app.app_context()
+    ctx = flask_app.app_context()
     ctx.push()
     try:
-        yield session_app
+        yield flask_app
     finally:
         ctx.pop()
         db.session.remove()
@@ -178,6 +181,38 @@ def app(session_app) -> Iterator[Any]:
         if outer.is_active:
             outer.rollback()
         conn.close()
+
+
+@pytest.fixture
+def app(session_app) -> Iterator[Any]:
+    """The app with this test's work inside one transaction that is rolled back afterwards."""
+    with isolated(session_app) as a:
+        yield a
+
+
+@pytest.fixture(scope="session")
+def fake_stripe():
+    from tests.fakes.stripe_api import FakeStripe
+
+    fake = FakeStripe()
+    yield fake
+    fake.stop()
+
+
+_stripe_apps: dict[str, Any] = {}
+
+
+@pytest.fixture
+def stripe_app(backend, make_settings, fake_stripe) -> Iterator[Any]:
+    """An app taking card payments through the real stripe library against the fake Stripe API."""
+    from tests.fakes.stripe_api import API_KEY, WEBHOOK_SECRET
+
+    if backend not in _stripe_apps:
+        _stripe_apps[backend] = create_app(make_settings(backend, payments="stripe", stripe_api_key=API_KEY, stripe_webhook_secret=WEBHOOK_SECRET,
+                                                         stripe_api_base=fake_stripe.url))
+    fake_stripe.fail_next, fake_stripe.hang_seconds = 0, 0.0
+    with isolated(_stripe_apps[backend]) as a:
+        yield a
 
 
 @pytest.fixture

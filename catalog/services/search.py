@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import threading
 import uuid
 from collections import OrderedDict
@@ -35,7 +36,9 @@ def _dialect() -> str:
 
 def bump_generation() -> None:
     """Invalidate cached facet counts (in the caller's transaction)."""
-    get_session().execute(update(CatalogState).where(CatalogState.id == 1).values(generation=CatalogState.generation + 1))
+    # A random value, not +1: a bump in a transaction that rolls back must never be reused by a
+    # later commit, or a cache filled inside the rolled-back transaction would look current.
+    get_session().execute(update(CatalogState).where(CatalogState.id == 1).values(generation=secrets.randbits(62)))
 
 
 def current_generation() -> int:
