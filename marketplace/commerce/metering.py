@@ -1,11 +1,12 @@
 """Quota metering: credits and atomic, idempotent debits on a grant's ledger.
 
-A debit is two statements in one transaction:
-1. INSERT the ledger entry, unique per (grant, request id). A second debit with the same request
-   id finds the first (on PostgreSQL it waits for the first to commit) and is not charged again.
-2. UPDATE grants SET balance = balance - n WHERE id = ... AND balance >= n. The row lock makes
-   concurrent debits queue on this one row; the condition makes overspending impossible. If no
-   row is updated the transaction rolls back, taking the ledger entry with it.
+A debit is, in one transaction:
+1. UPDATE grants SET balance = balance - n WHERE id = ... AND balance >= n (and active, right
+   unit, not expired). The row lock makes concurrent debits queue on this one row; the
+   condition makes overspending impossible.
+2. INSERT the ledger entry, unique per (grant, request id). A request id charged before makes
+   this a no-op; the transaction is then rolled back (restoring the balance) and the first
+   charge reported. On PostgreSQL a concurrent duplicate waits for the first to commit.
 No explicit lock is taken and no balance is read before it is written, so there is no window
 between check and debit, on PostgreSQL or on SQLite (which serialises writers anyway).
 """
@@ -39,58 +40,83 @@ def _entry(grant_id: uuid.UUID, request_id: str) -> QuotaEntry | None:
     return get_session().scalar(select(QuotaEntry).where(QuotaEntry.grant_id == grant_id, QuotaEntry.request_id == request_id))
 
 
+class _AlreadyCharged(Exception):
+    """Internal: this request id was charged before; roll back and report the first charge."""
+
+
 def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, *, details: dict[str, Any] | None = None) -> DebitResult:
     """Charge `amount` units to a grant, at most once per `request_id`. 402 when the balance
-    does not cover it (nothing is charged); the refusal is audited."""
+    does not cover it (nothing is charged); every refusal is audited.
+
+    The fast path is three statements: a conditional UPDATE of the balance (which also checks
+    status, unit and expiry), the ledger INSERT (unique per request id) and the audit INSERT. A
+    repeated request id makes the INSERT a no-op, and the whole transaction is rolled back, so
+    the balance is restored and the first charge is reported instead."""
     if amount <= 0:
         raise ValidationFailed("Debits are positive.", errors={"amount": ["Must be at least 1."]})
     if not request_id or len(request_id) > 128:
         raise ValidationFailed("A request id (1-128 characters) makes the debit idempotent.", errors={"request_id": ["Required."]})
-    with unit_of_work() as session:
-        grant = session.get(Grant, grant_id)
-        if grant is None:
-            raise NotFound("No such grant.")
-        if grant.unit != unit:
-            raise ValidationFailed(f"This grant is metered in {grant.unit}, not {unit}.", errors={"unit": [f"Use {grant.unit}."]})
-        if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= utcnow()):
-            audit.record(principal, "quota.debit", outcome="denied", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
-                         actor_org_id=grant.buyer_org_id, quantities={unit: amount}, details={"reason": "grant not active", "status": grant.status})
-            raise Gone("The grant is not active (expired, revoked or suspended).")
-        entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant.id, kind="debit", amount=amount, reason="delivery",
-                                           request_id=request_id, balance_after=-1, created_at=utcnow())
-        if entry_id is None:
-            prev = _entry(grant.id, request_id)
-            assert prev is not None
-            return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
-        new_balance = session.execute(
-            update(Grant).where(Grant.id == grant.id, Grant.balance >= amount).values(balance=Grant.balance - amount).returning(Grant.balance)
-        ).scalar_one_or_none()
-        if new_balance is None:
-            have = session.scalar(select(Grant.balance).where(Grant.id == grant.id))
-            audit.record(principal, "quota.debit", outcome="denied", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
-                         actor_org_id=grant.buyer_org_id, quantities={unit: amount, "balance": have}, details={"reason": "quota exhausted", "request_id": request_id})
-            raise PaymentRequired(f"The grant has {have} {unit} left; this needs {amount}.", balance=have, needed=amount, unit=unit)
-        session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=new_balance))
-        audit.record(principal, "quota.debit", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
-                     quantities={unit: amount, "balance": new_balance}, details=dict(details or {}, request_id=request_id))
-        _thresholds(principal, grant, new_balance)
-        return DebitResult(entry_id, amount, new_balance, duplicate=False)
+    now = utcnow()
+    try:
+        with unit_of_work() as session:
+            row = session.execute(
+                update(Grant)
+                .where(Grant.id == grant_id, Grant.unit == unit, Grant.status == GrantStatus.active.value, Grant.balance >= amount,
+                       (Grant.expires_at.is_(None)) | (Grant.expires_at > now))
+                .values(balance=Grant.balance - amount)
+                .returning(Grant.balance, Grant.credited, Grant.warned_at_bp, Grant.vendor_org_id, Grant.buyer_org_id)
+            ).first()
+            if row is None:
+                _refuse(principal, grant_id, unit, amount, request_id, now)
+            balance, credited, warned, vendor_org, buyer_org = row
+            entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant_id, kind="debit", amount=amount, reason="delivery",
+                                               request_id=request_id, balance_after=balance, created_at=now)
+            if entry_id is None:
+                raise _AlreadyCharged()
+            audit.record(principal, "quota.debit", subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
+                         quantities={unit: amount, "balance": balance}, details=dict(details or {}, request_id=request_id))
+            _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
+            return DebitResult(entry_id, amount, balance, duplicate=False)
+    except _AlreadyCharged:
+        prev = _entry(grant_id, request_id)
+        assert prev is not None
+        return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
 
 
-def _thresholds(principal: Principal, grant: Grant, balance: int) -> None:
+def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, now: Any) -> None:
+    """Say precisely why a debit was refused (and audit it). Always raises."""
+    session = get_session()
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound("No such grant.")
+    prev = _entry(grant_id, request_id)
+    if prev is not None:
+        raise _AlreadyCharged()
+    if grant.unit != unit:
+        raise ValidationFailed(f"This grant is metered in {grant.unit}, not {unit}.", errors={"unit": [f"Use {grant.unit}."]})
+    who = dict(subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
+    if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
+        audit.record(principal, "quota.debit", outcome="denied", quantities={unit: amount}, details={"reason": "grant not active", "status": grant.status}, **who)
+        raise Gone("The grant is not active (expired, revoked or suspended).")
+    audit.record(principal, "quota.debit", outcome="denied", quantities={unit: amount, "balance": grant.balance},
+                 details={"reason": "quota exhausted", "request_id": request_id}, **who)
+    raise PaymentRequired(f"The grant has {grant.balance} {unit} left; this needs {amount}.", balance=grant.balance, needed=amount, unit=unit)
+
+
+def _thresholds(principal: Principal, grant_id: uuid.UUID, vendor_org: uuid.UUID, buyer_org: uuid.UUID, credited: int, warned_bp: int, balance: int) -> None:
     """Announce (once each) when usage crosses 80 %, 95 % and 100 % of what was credited."""
-    if grant.credited <= 0:
+    if credited <= 0:
         return
-    used_bp = (grant.credited - balance) * 10000 // grant.credited
+    used_bp = (credited - balance) * 10000 // credited
     crossed = [t for t in WARN_THRESHOLDS_BP if used_bp >= t]
-    if not crossed:
+    if not crossed or max(crossed) <= warned_bp:
         return
     top = max(crossed)
     # Only one transaction can raise warned_at_bp from below `top`: the conditional update.
-    won = get_session().execute(update(Grant).where(Grant.id == grant.id, Grant.warned_at_bp < top).values(warned_at_bp=top)).rowcount
+    won = get_session().execute(update(Grant).where(Grant.id == grant_id, Grant.warned_at_bp < top).values(warned_at_bp=top)).rowcount
     if won:
-        audit.record(principal, "quota.threshold", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
-                     quantities={"used_bp": used_bp, "balance": balance, "credited": grant.credited}, details={"threshold_bp": top})
+        audit.record(principal, "quota.threshold", subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
+                     quantities={"used_bp": used_bp, "balance": balance, "credited": credited}, details={"threshold_bp": top})
 
 
 def credit(principal: Principal, grant: Grant, amount: int, *, reason: str, request_id: str, order_id: uuid.UUID | None = None) -> QuotaEntry | None:
