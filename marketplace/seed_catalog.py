@@ -148,5 +148,40 @@ def seed_catalogue(principal_for_email) -> int:  # type: ignore[no-untyped-def]
     provenance = {"sources": [{"kind": "registry", "name": "Clinical consultation dialogues", "version_id": str(versions["clinical-dialogues-en"].id)},
                               {"kind": "model", "name": "Paraphrases", "model_name": "gpt-4o", "model_provider": "OpenAI", "license": "LicenseRef-OpenAI-Terms"}],
                   "personal_data": {"status": "none"}, "limitations": "Synthetic text: check facts before clinical use."}
-    _release(principal_for_email(email), meta, files, license, provenance)
-    return len(versions) + 1
+    versions[meta["slug"]] = _release(principal_for_email(email), meta, files, license, provenance)
+    _seed_offers(principal_for_email, versions)
+    return len(versions)
+
+
+OFFERS = [
+    # (vendor, dataset slug, offer)
+    ("vendor@medcorpus.test", "clinical-dialogues-en", dict(title="Research licence, per 1,000 records", license="CC-BY-NC-4.0", pricing_unit="records",
+                                                            unit_price_minor=5, currency="EUR", min_quantity=1000, term_days=365,
+                                                            tiers=[{"from": 100_000, "unit_price_minor": 3}])),
+    ("vendor@medcorpus.test", "icu-vitals-hourly", dict(title="Annual access, unlimited downloads", license="CC-BY-NC-4.0", pricing_unit="term",
+                                                        unit_price_minor=250_000, currency="EUR", term_days=365)),
+    ("vendor@voxdata.test", "nordic-callcentre-speech", dict(title="Commercial ASR training, per GiB", license="CC-BY-4.0", pricing_unit="gib",
+                                                             unit_price_minor=9_000, currency="EUR", min_quantity=1, term_days=730)),
+    ("vendor@lexisets.test", "lease-clauses-annotated", dict(title="Share-alike licence, per download", license="CC-BY-SA-4.0", pricing_unit="downloads",
+                                                             unit_price_minor=1_500, currency="GBP", included_quota=5)),
+    ("vendor@medcorpus.test", "synthetic-patient-questions", dict(title="Non-commercial research, per record", license="CC-BY-NC-4.0",
+                                                                  pricing_unit="records", unit_price_minor=1, currency="EUR", min_quantity=100)),
+]
+
+
+def _seed_offers(principal_for_email, versions) -> None:  # type: ignore[no-untyped-def]
+    """Offers for every demo dataset, and one purchase already paid by invoice: Acme AI holds a
+    grant on the clinical dialogues, so the buyer's dashboard has something to show."""
+    from licensing.services import find_license
+    from marketplace.commerce import services as commerce
+
+    offers = {}
+    for email, slug, body in OFFERS:
+        ds_id = versions[slug].dataset_id
+        offers[slug] = commerce.create_offer(principal_for_email(email), ds_id, version_id=None, **body)
+    buyer = principal_for_email("buyer@acme-ai.test")
+    offer = offers["clinical-dialogues-en"]
+    lic = find_license("CC-BY-NC-4.0")
+    order, _ = commerce.create_order(buyer, offer_id=offer.id, quantity=20_000, currency="EUR", license_sha256=lic.text_sha256,
+                                     payment_method="invoice", idempotency_key="demo-order-1")
+    commerce.mark_paid(principal_for_email("vendor@medcorpus.test"), order.id)

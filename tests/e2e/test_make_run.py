@@ -80,6 +80,11 @@ def test_demo_login_and_api_key_journey(served):
     key = r.json()["secret"]
     me = requests.get(base + "/api/v1/me", headers={"Authorization": f"Bearer {key}"}, timeout=5)
     assert me.status_code == 200 and me.json()["user"]["email"] == "buyer@acme-ai.test"
+    # the demo buyer already holds a paid grant with its quota
+    grants = requests.get(base + f"/api/v1/orgs/{org['id']}/grants", headers={"Authorization": f"Bearer {key}"}, timeout=5)
+    assert grants.status_code == 403  # this key was made with catalog:read only
+    grants = s.get(base + f"/api/v1/orgs/{org['id']}/grants", timeout=5).json()
+    assert len(grants) == 1 and grants[0]["balance"] == 20_000 and grants[0]["unit"] == "records"
     # an approved demo vendor exists
     vendor = requests.Session()
     vendor.post(base + "/api/v1/auth/login", json={"email": "vendor@medcorpus.test", "password": password}, timeout=10)
