@@ -74,6 +74,52 @@ def seed(if_empty: bool) -> None:
         click.echo("")
 
 
+def _app_context():
+    from marketplace.app import create_app
+
+    return create_app(_settings()).app_context()
+
+
+@main.group()
+def users() -> None:
+    """Platform user administration."""
+
+
+@users.command("set-platform-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["admin", "compliance", "none"]))
+def set_platform_role(email: str, role: str) -> None:
+    """Make a registered user a platform admin or compliance officer (or neither)."""
+    from marketplace.core.identity.services import set_platform_role as svc
+
+    with _app_context():
+        user = svc(email=email, role=role)
+    click.echo(f"{user.email}: platform role {role}")
+
+
+@main.group()
+def jobs() -> None:
+    """Maintenance jobs, for cron or a Celery beat."""
+
+
+@jobs.command("expire-grants")
+def expire_grants() -> None:
+    """Mark grants past their term as expired."""
+    from marketplace.commerce.services import expire_grants as job
+
+    with _app_context():
+        click.echo(f"expired {job()} grant(s)")
+
+
+@jobs.command("abort-stale-uploads")
+def abort_stale_uploads() -> None:
+    """Abort multipart uploads that no file is waiting for any more."""
+    from catalog.services.uploads import abort_stale_uploads as job
+
+    with _app_context():
+        click.echo(f"aborted {job()} upload(s)")
+
+
 @main.command()
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int) -> None:

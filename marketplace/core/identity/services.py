@@ -405,6 +405,18 @@ def decide_vendor(principal: Principal, org_id: uuid.UUID, *, approve: bool, rea
     return org
 
 
+@transactional
+def set_platform_role(*, email: str, role: str) -> User:
+    """Operator command (CLI only): grant or remove a platform role. Audited as the system."""
+    user = get_session().scalar(select(User).where(User.email == _normalise_email(email)))
+    if user is None:
+        raise NotFound(f"No user {email}.")
+    user.is_platform_admin = role == "admin"
+    user.is_platform_compliance = role == "compliance"
+    audit.record(Principal(request_id="cli"), "user.platform_role", subject_type="user", subject_id=user.id, details={"role": role})
+    return user
+
+
 def list_organizations_admin(principal: Principal, *, vendor_status: VendorStatus | None) -> list[Organization]:
     require_platform_admin(principal)
     q = select(Organization).order_by(Organization.created_at)
