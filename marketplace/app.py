@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from marketplace.commerce.payments import gateway_from_settings
 
     api.register_blueprint(commerce_blp)
+    from marketplace.delivery.api import blp as delivery_blp
+
+    api.register_blueprint(delivery_blp)
     app.extensions["payments"] = gateway_from_settings(settings)
 
     wire_licensing()

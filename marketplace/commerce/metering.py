@@ -26,6 +26,8 @@ from marketplace.core.errors import Gone, NotFound, PaymentRequired, ValidationF
 from marketplace.core.identity.principal import Principal
 
 WARN_THRESHOLDS_BP = (8000, 9500, 10000)  # 80 %, 95 %, 100 % used
+# Ledger amounts are in the smallest unit delivered: GiB offers are metered in bytes.
+UNIT_SCALE = {"records": 1, "downloads": 1, "term": 1, "gib": 2**30}
 
 
 @dataclass(frozen=True)
@@ -57,30 +59,34 @@ def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, req
     if not request_id or len(request_id) > 128:
         raise ValidationFailed("A request id (1-128 characters) makes the debit idempotent.", errors={"request_id": ["Required."]})
     now = utcnow()
-    try:
-        with unit_of_work() as session:
-            row = session.execute(
-                update(Grant)
-                .where(Grant.id == grant_id, Grant.unit == unit, Grant.status == GrantStatus.active.value, Grant.balance >= amount,
-                       (Grant.expires_at.is_(None)) | (Grant.expires_at > now))
-                .values(balance=Grant.balance - amount)
-                .returning(Grant.balance, Grant.credited, Grant.warned_at_bp, Grant.vendor_org_id, Grant.buyer_org_id)
-            ).first()
-            if row is None:
-                _refuse(principal, grant_id, unit, amount, request_id, now)
-            balance, credited, warned, vendor_org, buyer_org = row
-            entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant_id, kind="debit", amount=amount, reason="delivery",
-                                               request_id=request_id, balance_after=balance, created_at=now)
-            if entry_id is None:
-                raise _AlreadyCharged()
-            audit.record(principal, "quota.debit", subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
-                         quantities={unit: amount, "balance": balance}, details=dict(details or {}, request_id=request_id))
-            _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
-            return DebitResult(entry_id, amount, balance, duplicate=False)
-    except _AlreadyCharged:
-        prev = _entry(grant_id, request_id)
-        assert prev is not None
-        return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
+    with unit_of_work() as session:
+        try:
+            # A savepoint: a repeated request id undoes only this debit, even when the caller
+            # charges several files in one transaction.
+            with session.begin_nested():
+                row = session.execute(
+                    update(Grant)
+                    .where(Grant.id == grant_id, Grant.unit == unit, Grant.status == GrantStatus.active.value, Grant.balance >= amount,
+                           (Grant.expires_at.is_(None)) | (Grant.expires_at > now))
+                    .values(balance=Grant.balance - amount)
+                    .returning(Grant.balance, Grant.credited, Grant.warned_at_bp, Grant.vendor_org_id, Grant.buyer_org_id)
+                ).first()
+                if row is None:
+                    _refuse(principal, grant_id, unit, amount, request_id, now)
+                balance, credited, warned, vendor_org, buyer_org = row
+                entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant_id, kind="debit", amount=amount, reason="delivery",
+                                                   request_id=request_id, balance_after=balance, created_at=now)
+                if entry_id is None:
+                    raise _AlreadyCharged()
+                audit.record(principal, "quota.debit", subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
+                             quantities={unit: amount, "balance": balance}, details=dict(details or {}, request_id=request_id))
+                _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
+                result = DebitResult(entry_id, amount, balance, duplicate=False)
+        except _AlreadyCharged:
+            prev = _entry(grant_id, request_id)
+            assert prev is not None
+            return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
+        return result
 
 
 def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, now: Any) -> None:
@@ -151,6 +157,10 @@ def withdraw_credit(principal: Principal, grant: Grant, amount: int, *, reason: 
     audit.record(principal, "quota.withdraw", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
                  quantities={grant.unit: take, "balance": new_balance}, details={"reason": reason})
     return take
+
+
+def find_debit(grant_id: uuid.UUID, request_id: str) -> QuotaEntry | None:
+    return _entry(grant_id, request_id)
 
 
 def ledger_balance(grant_id: uuid.UUID) -> int:

@@ -329,7 +329,7 @@ def _fulfil(principal: Principal, order: Order) -> Grant:
     grant.license_id, grant.accepted_text_sha256, grant.accepted_by, grant.accepted_at = order.license_id, order.accepted_text_sha256, order.accepted_by, order.accepted_at
     if grant.status in (GrantStatus.expired.value, GrantStatus.revoked.value):
         grant.status = GrantStatus.active.value
-    units = (0 if offer.pricing_unit == PricingUnit.term.value else order.quantity) + offer.included_quota
+    units = ((0 if offer.pricing_unit == PricingUnit.term.value else order.quantity) + offer.included_quota) * metering.UNIT_SCALE[offer.pricing_unit]
     if units:
         metering.credit(principal, grant, units, reason="order", request_id=f"order:{order.id}", order_id=order.id)
     order.grant_id = grant.id
@@ -405,7 +405,7 @@ def _apply(event: WebhookEvent) -> str:
                 result = "dispute won: grant reinstated"
             else:
                 order.status = OrderStatus.refunded.value
-                _withdraw_order_units(p, order, order.quantity, f"dispute:{event.id}")
+                _withdraw_order_units(p, order, order.quantity * metering.UNIT_SCALE[order_unit(order)], f"dispute:{event.id}")
                 _set_grant(p, order, GrantStatus.revoked, "dispute lost")
                 result = "dispute lost: grant revoked"
     order.last_event_created = max(order.last_event_created, event.created)
@@ -432,6 +432,10 @@ def _refund(p: Principal, order: Order, refunded: int, amount: int, event_id: st
     audit.record(p, "order.refund", subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
                  quantities={"refunded_minor": new, "units_withdrawn": taken}, details={"full": full})
     return f"refunded {new} ({'full' if full else 'partial'}), {taken} units withdrawn"
+
+
+def order_unit(order: Order) -> str:
+    return get_session().get(Offer, order.offer_id).pricing_unit
 
 
 def _other_paid_orders(order: Order) -> bool:

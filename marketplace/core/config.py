@@ -59,6 +59,10 @@ class Settings:
         default=20,
         metadata={"env": "MARKETPLACE_PREVIEW_RECORDS", "doc": "Records kept per file as the buyer-facing sample (vendors can redact them)."},
     )
+    resume_window_seconds: int = field(
+        default=3600,
+        metadata={"env": "MARKETPLACE_RESUME_WINDOW", "doc": "Re-issuing the same file under the same grant within this many seconds is not charged again."},
+    )
     broker_url: str = field(
         default="",
         metadata={"env": "MARKETPLACE_BROKER_URL", "doc": "Celery broker (redis://...). Empty: background jobs run inline."},
@@ -112,6 +116,8 @@ class Settings:
             changes["secret_key"] = _instance_secret(inst)
         if not 1 <= self.presign_ttl_seconds <= 3600:
             raise ValueError("MARKETPLACE_PRESIGN_TTL must be between 1 and 3600 seconds")
+        if self.resume_window_seconds < 1:
+            raise ValueError("MARKETPLACE_RESUME_WINDOW must be at least 1 second")
         if not 0 <= self.platform_fee_bps <= 10000:
             raise ValueError("MARKETPLACE_PLATFORM_FEE_BPS must be between 0 and 10000")
         if self.payments not in {"invoice", "stripe"}:

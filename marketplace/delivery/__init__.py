@@ -1,0 +1,1 @@
+"""Delivery: download authorisation under a grant (check, debit, audit, then presigned URLs)."""

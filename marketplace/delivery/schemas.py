@@ -1,0 +1,31 @@
+"""Schemas of the delivery API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace.core.identity.schemas import StrictSchema
+
+
+class DownloadRequestSchema(StrictSchema):
+    paths = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=1024)), load_default=None, allow_none=True,
+                           validate=validate.Length(min=1, max=10_000), metadata={"description": "Files to download; omit for the whole version"})
+
+
+class DownloadFileSchema(ma.Schema):
+    path = ma.fields.String()
+    size = ma.fields.Integer()
+    sha256 = ma.fields.String()
+    records = ma.fields.Integer(allow_none=True)
+    charged = ma.fields.Boolean(metadata={"description": "False when re-issued within the resume window"})
+    url = ma.fields.String()
+    expires_in = ma.fields.Integer()
+
+
+class DownloadSchema(ma.Schema):
+    grant_id = ma.fields.UUID()
+    version_id = ma.fields.UUID()
+    version = ma.fields.String()
+    manifest_digest = ma.fields.String()
+    files = ma.fields.List(ma.fields.Nested(DownloadFileSchema))

@@ -1,0 +1,126 @@
+"""Download authorisation.
+
+For a grant and some files (or the whole version): check the grant (status, term), the version
+(withdrawn → 410) and the quota; debit bytes, records or downloads as the offer says; write the
+audit event; commit; and only then presign short-lived URLs, so the service is never in the data
+path. Each file's size and SHA-256 come back so clients verify what they get.
+
+Re-issuing the same file under the same grant within the resume window is free: the debit's
+request id is derived from (grant, file digest, window), so a repeat is the same, already-charged
+request.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus, blob_key
+from marketplace.commerce import metering
+from marketplace.commerce.models import Grant, GrantStatus, PricingUnit
+from marketplace.core import audit
+from marketplace.core.db import get_session, utcnow
+from marketplace.core.errors import Forbidden, Gone, NotFound, PaymentRequired, ValidationFailed
+from marketplace.core.identity.models import OrgRole
+from marketplace.core.identity.principal import Principal
+
+
+def _settings():
+    from flask import current_app
+
+    return current_app.config["SETTINGS"]
+
+
+def _deny(principal: Principal, grant: Grant | None, grant_id: uuid.UUID, reason: str, exc: Exception) -> None:
+    audit.record(principal, "delivery.authorize", outcome="denied", subject_type="grant", subject_id=grant_id,
+                 subject_org_id=grant.vendor_org_id if grant else None, actor_org_id=grant.buyer_org_id if grant else principal.key_org_id,
+                 details={"reason": reason})
+    raise exc
+
+
+def _version_for(grant: Grant) -> DatasetVersion:
+    session = get_session()
+    if grant.version_id is not None:
+        return session.get(DatasetVersion, grant.version_id)  # type: ignore[return-value]
+    ds = session.get(Dataset, grant.dataset_id)
+    if ds.latest_version_id is None:
+        # every published version was withdrawn
+        latest = session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.status == VersionStatus.withdrawn.value)
+                                 .order_by(DatasetVersion.published_at.desc())).first()
+        if latest is not None:
+            return latest
+        raise NotFound("The dataset has no published version.")
+    return session.get(DatasetVersion, ds.latest_version_id)  # type: ignore[return-value]
+
+
+def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:
+    """Authorise a download of `paths` (all files when None). Returns presigned URLs."""
+    from marketplace.core.db import unit_of_work
+
+    principal.require_authenticated()
+    with unit_of_work() as session:
+        grant = session.get(Grant, grant_id)
+        if grant is None or (principal.role_in(grant.buyer_org_id) is None and principal.role_in(grant.vendor_org_id) is None):
+            raise NotFound("No such grant.")  # another tenant's grant: no hint that it exists
+        if not principal.has_scope("delivery"):
+            _deny(principal, grant, grant_id, "missing delivery scope", Forbidden("This API key lacks the 'delivery' scope.", required_scope="delivery"))
+        role = principal.role_in(grant.buyer_org_id)
+        if role is None:
+            _deny(principal, grant, grant_id, "not the buyer", Forbidden("Only the buyer organisation downloads under a grant."))
+        if role == OrgRole.auditor:
+            _deny(principal, grant, grant_id, "auditor", Forbidden("Auditors cannot download data."))
+        now = utcnow()
+        if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
+            state = "expired" if grant.status == GrantStatus.active.value else grant.status
+            _deny(principal, grant, grant_id, f"grant {state}", Forbidden(f"The grant is {state}: no downloads."))
+        version = _version_for(grant)
+        if version.status == VersionStatus.withdrawn.value:
+            _deny(principal, grant, grant_id, "version withdrawn", Gone(f"Version {version.version} was withdrawn: {version.status_reason}"))
+        files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == version.id).order_by(VersionFile.path)))
+        if paths is not None:
+            by_path = {f.path: f for f in files}
+            missing = [p for p in paths if p not in by_path]
+            if missing:
+                raise ValidationFailed("Some files are not in the version this grant covers.", errors={"paths": [f"Not in version {version.version}: {p}" for p in missing[:50]]})
+            files = [by_path[p] for p in dict.fromkeys(paths)]
+        window = _settings().resume_window_seconds
+        bucket = int(time.time()) // window
+        out, charged_total = [], 0
+        # All files or none: the debits share this transaction, so a 402 on the last file
+        # charges nothing for the others.
+        start_balance = grant.balance
+        amounts = {f.id: {PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(grant.unit, 0) for f in files}
+        try:
+            for f in files:
+                amount = amounts[f.id]
+                charged = False
+                if amount > 0 and metering.find_debit(grant.id, f"dl:{f.sha256}:{bucket - 1}") is None:
+                    res = metering.debit(principal, grant.id, grant.unit, amount, f"dl:{f.sha256}:{bucket}",
+                                         details={"file": f.path, "version_id": str(version.id), "purpose": "download"})
+                    charged = not res.duplicate
+                    charged_total += amount if charged else 0
+                out.append({"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "charged": charged, "file": f})
+        except PaymentRequired:
+            # Nothing is charged (the transaction rolls back): report what the caller has and needs.
+            needed = sum(amounts.values())
+            raise PaymentRequired(f"The grant has {start_balance} {grant.unit} left; these files need up to {needed}.",
+                                  balance=start_balance, needed=needed, unit=grant.unit) from None
+        audit.record(principal, "delivery.authorize", subject_type="version", subject_id=version.id, subject_org_id=grant.vendor_org_id,
+                     actor_org_id=grant.buyer_org_id, quantities={grant.unit: charged_total, "files": len(out)},
+                     details={"grant_id": str(grant.id), "paths": [o["path"] for o in out][:100]})
+    # After commit: presign. The store is not in the transaction, and presigning writes nothing.
+    store, ttl = _store(), _settings().presign_ttl_seconds
+    for o in out:
+        f = o.pop("file")
+        o["url"] = store.presign_get(blob_key(f.sha256), ttl=ttl, filename=f.path.rsplit("/", 1)[-1])
+        o["expires_in"] = ttl
+    return {"grant_id": grant.id, "version_id": version.id, "version": version.version, "manifest_digest": version.manifest_digest, "files": out}
+
+
+def _store():
+    from flask import current_app
+
+    return current_app.extensions["object_store"]

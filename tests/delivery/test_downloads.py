@@ -1,0 +1,134 @@
+"""Download authorisation over HTTP on both backends (PostgreSQL + S3 server, SQLite + files)."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from marketplace.core.audit import AuditEvent
+from marketplace.core.db import get_session
+from tests.catalog.helpers import published_dataset
+from tests.factories import bearer, make_key, make_tenant
+from tests.commerce.helpers import order
+
+FILES = {"train/a.jsonl": b'{"t": 1}\n' * 30, "train/b.jsonl": b'{"t": 2}\n' * 20, "readme.csv": b"k,v\n1,2\n"}
+
+
+def fetch(app, client, url: str) -> bytes:
+    public = app.config["SETTINGS"].public_url
+    if url.startswith(public):
+        r = client.get(urlparse(url).path)
+        assert r.status_code == 200
+        return r.get_data()
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200
+    return r.content
+
+
+def buy(client, vendor, buyer, *, unit="records", quantity=100, **offer_over):
+    ds, v = published_dataset(client, vendor.keys["owner"], FILES)
+    body = dict({"title": "t", "license": "CC-BY-4.0", "pricing_unit": unit, "unit_price_minor": 1, "currency": "EUR"}, **offer_over)
+    offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json=body, headers=bearer(vendor.keys["owner"])).json
+    o = order(client, buyer.keys["owner"], offer, quantity=quantity).json
+    gid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json["grant_id"]
+    return ds, v, gid
+
+
+@pytest.fixture
+def parties(app):
+    return make_tenant(vendor=True), make_tenant()
+
+
+def authorize(client, key, gid, paths=None):
+    return client.post(f"/api/v1/grants/{gid}/downloads", json={} if paths is None else {"paths": paths}, headers=bearer(key))
+
+
+def balance(client, key, gid):
+    return client.get(f"/api/v1/grants/{gid}", headers=bearer(key)).json["balance"]
+
+
+def test_whole_version_download_debits_records_and_urls_deliver_verified_bytes(app, client, parties):
+    vendor, buyer = parties
+    ds, v, gid = buy(client, vendor, buyer)
+    r = authorize(client, buyer.keys["member"], gid)
+    assert r.status_code == 200, r.json
+    files = {f["path"]: f for f in r.json["files"]}
+    assert set(files) == set(FILES) and r.json["manifest_digest"] == v["manifest_digest"]
+    for path, f in files.items():
+        body = fetch(app, client, f["url"])
+        assert hashlib.sha256(body).hexdigest() == f["sha256"] == hashlib.sha256(FILES[path]).hexdigest() and len(body) == f["size"]
+        assert f["expires_in"] <= 300
+    assert balance(client, buyer.keys["owner"], gid) == 100 - (30 + 20 + 1)
+    url = files["train/a.jsonl"]["url"]
+    if "X-Amz-Expires" in url:
+        assert parse_qs(urlparse(url).query)["X-Amz-Expires"] == ["300"]
+    ev = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "success")).all()
+    assert ev and ev[-1].quantities["records"] == 51 and ev[-1].actor_org_id == buyer.org.id and ev[-1].subject_org_id == vendor.org.id
+
+
+def test_reissue_within_resume_window_is_free(app, client, parties):
+    vendor, buyer = parties
+    _, _, gid = buy(client, vendor, buyer)
+    first = authorize(client, buyer.keys["owner"], gid, ["train/a.jsonl"]).json["files"][0]
+    again = authorize(client, buyer.keys["owner"], gid, ["train/a.jsonl"]).json["files"][0]
+    assert first["charged"] is True and again["charged"] is False
+    assert balance(client, buyer.keys["owner"], gid) == 70
+
+
+def test_quota_exhausted_is_402_with_balance_and_charges_nothing(app, client, parties):
+    vendor, buyer = parties
+    _, _, gid = buy(client, vendor, buyer, quantity=40)
+    r = authorize(client, buyer.keys["owner"], gid)  # 51 records needed
+    assert r.status_code == 402 and r.json["balance"] == 40 and r.headers["Content-Type"] == "application/problem+json"
+    assert balance(client, buyer.keys["owner"], gid) == 40  # all or nothing
+    denied = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "quota.debit", AuditEvent.outcome == "denied")).all()
+    assert denied
+
+
+def test_denials_are_explicit_and_audited(app, client, parties):
+    vendor, buyer = parties
+    _, _, gid = buy(client, vendor, buyer)
+    no_scope = make_key(buyer.owner, buyer.org, scopes=["catalog:read", "commerce:read"])
+    assert authorize(client, no_scope, gid).status_code == 403
+    assert authorize(client, buyer.keys["auditor"], gid).status_code == 403  # read-only key
+    from tests.factories import PASSWORD
+
+    csrf = client.post("/api/v1/auth/login", json={"email": buyer.auditor.email, "password": PASSWORD}).json["csrf_token"]
+    assert client.post(f"/api/v1/grants/{gid}/downloads", json={}, headers={"X-CSRF-Token": csrf}).status_code == 403  # auditor at a browser
+    client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert authorize(client, vendor.keys["owner"], gid).status_code == 403  # the vendor is not the buyer
+    stranger = make_tenant()
+    assert authorize(client, stranger.keys["owner"], gid).status_code == 404
+    assert client.post(f"/api/v1/grants/{gid}/downloads", json={}).status_code == 401
+    reasons = [e.details["reason"] for e in get_session().scalars(select(AuditEvent).where(AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "denied"))]
+    assert {"missing delivery scope", "auditor", "not the buyer"} <= set(reasons)
+
+
+def test_file_not_in_version_is_400(app, client, parties):
+    vendor, buyer = parties
+    _, _, gid = buy(client, vendor, buyer)
+    r = authorize(client, buyer.keys["owner"], gid, ["train/a.jsonl", "../secrets.txt"])
+    assert r.status_code == 400 and "paths" in r.json["errors"]
+    assert balance(client, buyer.keys["owner"], gid) == 100
+
+
+def test_withdrawn_version_is_410(app, client, parties):
+    vendor, buyer = parties
+    _, v, gid = buy(client, vendor, buyer, version_id=None)
+    client.post(f"/api/v1/versions/{v['id']}/withdraw", json={"reason": "a contributor withdrew consent"}, headers=bearer(vendor.keys["owner"]))
+    r = authorize(client, buyer.keys["owner"], gid)
+    assert r.status_code == 410 and "consent" in r.json["detail"]
+
+
+@pytest.mark.parametrize("unit,expected", [("gib", 2**30 - sum(len(b) for b in FILES.values())), ("downloads", 97), ("term", None)])
+def test_units(app, client, parties, unit, expected):
+    vendor, buyer = parties
+    over = {"term_days": 30} if unit == "term" else {}
+    _, _, gid = buy(client, vendor, buyer, unit=unit, quantity=1 if unit in ("gib", "term") else 100, **over)
+    assert authorize(client, buyer.keys["owner"], gid).status_code == 200
+    b = balance(client, buyer.keys["owner"], gid)
+    assert b == (0 if expected is None else expected)
