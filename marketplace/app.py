@@ -89,6 +89,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from marketplace.delivery.api import blp as delivery_blp
 
     api.register_blueprint(delivery_blp)
+    from marketplace.audit.api import blp as audit_blp
+
+    api.register_blueprint(audit_blp)
     app.extensions["payments"] = gateway_from_settings(settings)
 
     wire_licensing()

@@ -120,6 +120,50 @@ def abort_stale_uploads() -> None:
         click.echo(f"aborted {job()} upload(s)")
 
 
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("seal")
+def audit_seal() -> None:
+    """Seal unsealed events into signed, hash-linked Merkle blocks."""
+    from marketplace.audit.services import seal
+
+    with _app_context():
+        blocks = seal()
+    click.echo(f"sealed {len(blocks)} block(s)")
+
+
+@audit.command("verify")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--public-key", help="Base64 Ed25519 public key (default: the one in the export's header).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def audit_verify(export: str, public_key: str | None, as_json: bool) -> None:
+    """Verify an audit export offline (JSON Lines or CSV). Exit 0 if intact, 1 if not; names the
+    first bad event."""
+    import json as _json
+
+    from marketplace.audit.chain import verify_export_lines
+
+    with click.open_file(export, encoding="utf-8") as f:
+        text = f.read()
+    lines = text.splitlines()
+    if lines and lines[0].startswith("type,"):
+        from marketplace.audit.services import csv_to_lines
+
+        lines = list(csv_to_lines(text))
+    report = verify_export_lines(lines, public_key)
+    if as_json:
+        click.echo(_json.dumps(report.to_dict(), indent=2))
+    elif report.ok:
+        click.echo(f"OK: {report.blocks} block(s), {report.events} event(s) verified")
+    else:
+        where = f"first bad event: {report.first_bad_event}" if report.first_bad_event is not None else "no single event named"
+        click.echo(f"FAILED ({where}): {report.problems[0]}", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
 @main.command()
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int) -> None:

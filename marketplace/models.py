@@ -4,6 +4,7 @@
 from catalog.models import Blob, CatalogState, Dataset, DatasetFacet, DatasetVersion, Domain, VersionFile  # noqa: F401
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense  # noqa: F401
 from marketplace.commerce.models import Grant, Offer, Order, QuotaEntry, StripeEvent  # noqa: F401
+from marketplace.audit.models import AuditBlock, AuditLeaf  # noqa: F401
 from marketplace.core.audit import AuditEvent  # noqa: F401
 from marketplace.core.db import Base
 from marketplace.core.identity.models import ApiKey, Membership, Organization, User  # noqa: F401

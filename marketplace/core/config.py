@@ -78,6 +78,14 @@ class Settings:
     stripe_api_key: str = field(default="", metadata={"env": "STRIPE_API_KEY", "doc": "Stripe secret key (payments=stripe)."})
     stripe_webhook_secret: str = field(default="", metadata={"env": "STRIPE_WEBHOOK_SECRET", "doc": "Stripe webhook signing secret."})
     stripe_api_base: str = field(default="", metadata={"env": "STRIPE_API_BASE", "doc": "Override Stripe's API base URL (tests point it at a local fake)."})
+    audit_signing_key: str = field(
+        default="",
+        metadata={"env": "MARKETPLACE_AUDIT_SIGNING_KEY", "doc": "Ed25519 private key (base64 of the 32-byte seed) that signs audit checkpoints. Default: generated once, kept in the instance folder."},
+    )
+    audit_seal_grace_seconds: int = field(
+        default=5,
+        metadata={"env": "MARKETPLACE_AUDIT_SEAL_GRACE", "doc": "Events younger than this are left for the next seal (transactions still committing)."},
+    )
     log_level: str = field(default="INFO", metadata={"env": "MARKETPLACE_LOG_LEVEL", "doc": "Python log level."})
     log_json: bool = field(default=True, metadata={"env": "MARKETPLACE_LOG_JSON", "doc": "Structured JSON logs (1) or plain text (0)."})
     session_cookie_secure: bool = field(
@@ -114,6 +122,8 @@ class Settings:
             changes["storage_url"] = f"file://{inst / 'objects'}"
         if not self.secret_key:
             changes["secret_key"] = _instance_secret(inst)
+        if not self.audit_signing_key:
+            changes["audit_signing_key"] = _instance_secret(inst, "audit_signing_key", lambda: __import__("base64").b64encode(secrets.token_bytes(32)).decode())
         if not 1 <= self.presign_ttl_seconds <= 3600:
             raise ValueError("MARKETPLACE_PRESIGN_TTL must be between 1 and 3600 seconds")
         if self.resume_window_seconds < 1:
@@ -130,12 +140,12 @@ class Settings:
         return [(f.metadata["env"], repr(f.default), f.metadata["doc"]) for f in fields(cls)]
 
 
-def _instance_secret(instance: Path) -> str:
+def _instance_secret(instance: Path, name: str = "secret_key", make: Any = None) -> str:
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     if path.exists():
         return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
+    key = make() if make else secrets.token_urlsafe(48)
     path.write_text(key)
     path.chmod(0o600)
     return key

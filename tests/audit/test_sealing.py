@@ -1,0 +1,203 @@
+"""Sealing and verification: any changed, deleted or reordered event is detected and named, in
+the database and in an export verified offline by `marketplace audit verify`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, text
+
+from marketplace.audit import services as audit_svc
+from marketplace.audit.chain import verify_export_lines, verify_inclusion
+from marketplace.cli import main as cli
+from marketplace.core import audit
+from marketplace.core.audit import AuditEvent
+from marketplace.core.db import get_session, unit_of_work
+from marketplace.core.identity.principal import Principal
+from tests.factories import make_user
+
+COMPLIANCE_ACTIONS = 12
+
+
+def principal_compliance():
+    from tests.factories import principal
+
+    return principal(make_user(platform_compliance=True))
+
+
+def write_events(n: int) -> list[int]:
+    ids = []
+    with unit_of_work():
+        for i in range(n):
+            ev = audit.record(Principal(request_id=f"r{i}", ip="10.0.0.1"), "test.sealed", subject_type="thing", subject_id=str(i), quantities={"n": i})
+            get_session().flush()
+            ids.append(ev.id)
+    return ids
+
+
+def sealed_log(n: int = COMPLIANCE_ACTIONS) -> list[int]:
+    ids = write_events(n)
+    audit_svc.seal(grace_seconds=0, batch_size=5)
+    return ids
+
+
+def unlock(backend: str) -> None:
+    """Test-only: lift the append-only triggers inside this (rolled-back) transaction, to play
+    an attacker with database access."""
+    s = get_session()
+    if backend == "postgresql":
+        s.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+    else:
+        s.execute(text("DROP TRIGGER audit_events_no_update"))
+        s.execute(text("DROP TRIGGER audit_events_no_delete"))
+
+
+def test_seal_and_verify_clean_log(app):
+    sealed_log()
+    rep = audit_svc.verify_database()
+    assert rep.ok, rep.problems
+    assert rep.blocks >= 3 and rep.events >= COMPLIANCE_ACTIONS
+
+
+def test_changed_event_in_database_is_named(app, backend):
+    ids = sealed_log()
+    unlock(backend)
+    get_session().execute(text("UPDATE audit_events SET outcome = 'denied' WHERE id = :id"), {"id": ids[4]})
+    rep = audit_svc.verify_database()
+    assert not rep.ok and rep.first_bad_event == ids[4]
+
+
+def test_deleted_event_in_database_is_named(app, backend):
+    ids = sealed_log()
+    unlock(backend)
+    get_session().execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[7]})
+    rep = audit_svc.verify_database()
+    assert not rep.ok and rep.first_bad_event == ids[7] and "deleted" in rep.problems[0]
+
+
+def test_reordered_events_in_database_are_named(app, backend):
+    ids = sealed_log()
+    unlock(backend)
+    a, b = ids[2], ids[3]
+    rows = {r.id: r for r in get_session().scalars(select(AuditEvent).where(AuditEvent.id.in_([a, b])))}
+    # swap the contents of two neighbouring events (what a reordering amounts to in a table)
+    get_session().execute(text("UPDATE audit_events SET subject_id = :s, request_id = :r WHERE id = :id"), {"s": rows[b].subject_id, "r": rows[b].request_id, "id": a})
+    get_session().execute(text("UPDATE audit_events SET subject_id = :s, request_id = :r WHERE id = :id"), {"s": rows[a].subject_id, "r": rows[a].request_id, "id": b})
+    get_session().expire_all()
+    rep = audit_svc.verify_database()
+    assert not rep.ok and rep.first_bad_event == a
+
+
+def export(tmp_path, fmt="jsonl"):
+    p = principal_compliance()
+    body = audit_svc.export_csv(p) if fmt == "csv" else "\n".join(audit_svc.export_lines(p)) + "\n"
+    path = tmp_path / f"audit.{fmt}"
+    path.write_text(body)
+    return path
+
+
+def cli_verify(path, *extra):
+    return CliRunner().invoke(cli, ["audit", "verify", str(path), "--json", *extra])
+
+
+def test_export_verifies_offline_and_names_tampering(app, tmp_path):
+    ids = sealed_log()
+    path = export(tmp_path)
+    r = cli_verify(path)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["ok"]
+    lines = path.read_text().splitlines()
+    idx = {json.loads(line).get("id"): n for n, line in enumerate(lines) if json.loads(line)["type"] == "event"}
+
+    def variant(name, mutate):
+        ls = list(lines)
+        mutate(ls)
+        p = tmp_path / f"{name}.jsonl"
+        p.write_text("\n".join(ls) + "\n")
+        res = cli_verify(p)
+        return res.exit_code, json.loads(res.output)
+
+    def change(ls):
+        ev = json.loads(ls[idx[ids[5]]])
+        ev["quantities"] = {"n": 999}
+        ls[idx[ids[5]]] = json.dumps(ev)
+
+    code, rep = variant("changed", change)
+    assert code == 1 and rep["first_bad_event"] == ids[5]
+
+    def delete(ls):
+        del ls[idx[ids[6]]]
+
+    code, rep = variant("deleted", delete)
+    assert code == 1 and rep["first_bad_event"] == ids[6]
+
+    def reorder(ls):
+        i, j = idx[ids[0]], idx[ids[1]]
+        ls[i], ls[j] = ls[j], ls[i]
+
+    code, rep = variant("reordered", reorder)
+    assert code == 1 and rep["first_bad_event"] in (ids[0], ids[1])
+
+    def forge_checkpoint(ls):
+        for n, line in enumerate(ls):
+            obj = json.loads(line)
+            if obj["type"] == "block":
+                obj["merkle_root"] = "00" * 32
+                ls[n] = json.dumps(obj)
+                return
+
+    code, rep = variant("forged", forge_checkpoint)
+    assert code == 1 and not rep["ok"]
+
+
+def test_wrong_public_key_fails(app, tmp_path):
+    sealed_log(3)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    import base64
+
+    other = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    r = cli_verify(export(tmp_path), "--public-key", other)
+    assert r.exit_code == 1 and "signature" in json.loads(r.output)["problems"][0]
+
+
+def test_csv_export_verifies_and_detects_changes(app, tmp_path):
+    ids = sealed_log(6)
+    path = export(tmp_path, "csv")
+    assert cli_verify(path).exit_code == 0
+    tampered = path.read_text().replace('"{""n"": 3}"', '"{""n"": 4}"', 1)
+    assert tampered != path.read_text()
+    p2 = tmp_path / "t.csv"
+    p2.write_text(tampered)
+    r = cli_verify(p2)
+    assert r.exit_code == 1 and json.loads(r.output)["first_bad_event"] == ids[3]
+
+
+def test_inclusion_proof_of_a_single_event(app):
+    ids = sealed_log(9)
+    p = principal_compliance()
+    proof = audit_svc.proof(p, ids[6])
+    assert verify_inclusion(proof["event"], proof, proof["public_key"]) is None
+    forged = dict(proof["event"], outcome="denied")
+    assert "changed" in verify_inclusion(forged, proof, proof["public_key"])
+
+
+def test_unsealed_event_has_no_proof_yet(app):
+    ids = write_events(1)
+    from marketplace.core.errors import Conflict
+
+    with pytest.raises(Conflict):
+        audit_svc.proof(principal_compliance(), ids[0])
+
+
+def test_blocks_and_leaves_are_append_only(app, backend):
+    sealed_log(3)
+    from sqlalchemy.exc import DBAPIError
+
+    s = get_session()
+    for stmt in ("UPDATE audit_blocks SET merkle_root = 'x'", "DELETE FROM audit_leaves"):
+        with pytest.raises(DBAPIError):
+            with s.begin_nested():
+                s.execute(text(stmt))
