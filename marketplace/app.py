@@ -93,6 +93,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     api.register_blueprint(audit_blp)
     app.extensions["payments"] = gateway_from_settings(settings)
+    from marketplace.commerce.services import wire as wire_commerce
+
+    wire_commerce()
 
     wire_licensing()
     import catalog.services.ingest  # noqa: F401  (registers the ingest job)

@@ -414,6 +414,7 @@ def withdraw_version(principal: Principal, version_id: uuid.UUID, *, reason: str
     v.status_reason = reason.strip()
     v.withdrawn_at = utcnow()
     audit.record(principal, "version.withdraw", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id, details={"reason": v.status_reason})
+    events.emit(events.VERSION_WITHDRAWN, principal=principal, version=v, dataset=ds, reason=v.status_reason)
     _refresh_latest(ds)
     return v
 

@@ -125,6 +125,15 @@ class GrantItem(MethodView):
         return out
 
 
+@blp.route("/versions/<uuid:version_id>/holders")
+class Holders(MethodView):
+    @blp.response(200, s.GrantSchema(many=True))
+    @problems(blp, 401, 404)
+    def get(self, version_id):
+        """Grants holding a version (the vendor's view, e.g. after a withdrawal)."""
+        return svc.version_holders(current_principal(), version_id)
+
+
 @blp.route("/orgs/<uuid:org_id>/payout-account")
 class PayoutAccount(MethodView):
     @blp.arguments(s.PayoutAccountSchema)

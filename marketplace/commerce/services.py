@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.permissions import require_dataset_visible, require_dataset_writer
@@ -500,6 +500,38 @@ def expire_grants() -> int:
         audit.record(SYSTEM, "grant.expired", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
         n += 1
     return n
+
+
+def holders_query(version: DatasetVersion):  # type: ignore[no-untyped-def]
+    """Grants that hold a version: bought for it, or for 'latest' while it was the latest."""
+    from sqlalchemy import and_
+
+    latest_then = and_(Grant.version_id.is_(None), Grant.dataset_id == version.dataset_id, Grant.created_at <= (version.withdrawn_at or utcnow()),
+                       Grant.created_at >= version.published_at) if version.published_at else False
+    return select(Grant).where(or_(Grant.version_id == version.id, latest_then))
+
+
+def on_version_withdrawn(principal: Principal, version: DatasetVersion, dataset: Dataset, reason: str) -> None:
+    """Tell every holder: one audit event per grant (notifications read these)."""
+    for grant in get_session().scalars(holders_query(version).where(Grant.status.in_([GrantStatus.active.value, GrantStatus.suspended.value]))):
+        audit.record(principal, "grant.version_withdrawn", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+                     actor_org_id=grant.buyer_org_id, details={"version_id": str(version.id), "version": version.version, "reason": reason})
+
+
+def version_holders(principal: Principal, version_id: uuid.UUID) -> list[Grant]:
+    """The vendor's view: which buyers hold (or held) a version."""
+    principal.require_scope("commerce:read")
+    v = get_session().get(DatasetVersion, version_id)
+    ds = get_session().get(Dataset, v.dataset_id) if v else None
+    if ds is None or principal.role_in(ds.organization_id) is None:
+        raise NotFound("No such version.")
+    return list(get_session().scalars(holders_query(v).order_by(Grant.created_at)))
+
+
+def wire() -> None:
+    from marketplace.core import events
+
+    events.subscribe(events.VERSION_WITHDRAWN, on_version_withdrawn)
 
 
 @transactional

@@ -132,3 +132,14 @@ def test_units(app, client, parties, unit, expected):
     assert authorize(client, buyer.keys["owner"], gid).status_code == 200
     b = balance(client, buyer.keys["owner"], gid)
     assert b == (0 if expected is None else expected)
+
+
+def test_withdrawal_notifies_holders_and_vendor_sees_them(app, client, parties):
+    vendor, buyer = parties
+    _, v, gid = buy(client, vendor, buyer)
+    client.post(f"/api/v1/versions/{v['id']}/withdraw", json={"reason": "licence dispute upstream"}, headers=bearer(vendor.keys["owner"]))
+    notes = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "grant.version_withdrawn")).all()
+    assert [n.subject_id for n in notes] == [gid] and notes[0].actor_org_id == buyer.org.id and "dispute" in notes[0].details["reason"]
+    holders = client.get(f"/api/v1/versions/{v['id']}/holders", headers=bearer(vendor.keys["member"]))
+    assert holders.status_code == 200 and [h["buyer_org_id"] for h in holders.json] == [str(buyer.org.id)]
+    assert client.get(f"/api/v1/versions/{v['id']}/holders", headers=bearer(buyer.keys["owner"])).status_code == 404
