@@ -20,3 +20,27 @@ class Downloads(MethodView):
         """Authorise downloads: checks, quota debit and audit, then short-lived presigned URLs with
         each file's size and SHA-256. 402 carries the remaining balance; 410 means withdrawn."""
         return svc.authorize_download(current_principal(), grant_id, **data)
+
+
+@blp.route("/grants/<uuid:grant_id>/records")
+class Records(MethodView):
+    @blp.arguments(s.RecordsQuerySchema, location="query")
+    @blp.response(200, {"type": "string"}, content_type="application/x-ndjson")
+    @problems(blp, 400, 401, 402, 403, 404, 409, 410)
+    def get(self, args, grant_id):
+        """Records of a JSONL, CSV or Parquet file as JSON Lines. Each record is debited; the next
+        page's cursor is in the X-Next-Cursor header (absent at the end)."""
+        import json
+
+        from flask import Response
+
+        from marketplace.delivery.records import read_records
+
+        page = read_records(current_principal(), grant_id, **args)
+        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in page["records"])
+        resp = Response(body, mimetype="application/x-ndjson")
+        resp.headers["X-Records"] = str(len(page["records"]))
+        resp.headers["X-Records-Charged"] = str(page["charged"])
+        if page["next_cursor"]:
+            resp.headers["X-Next-Cursor"] = page["next_cursor"]
+        return resp

@@ -29,3 +29,9 @@ class DownloadSchema(ma.Schema):
     version = ma.fields.String()
     manifest_digest = ma.fields.String()
     files = ma.fields.List(ma.fields.Nested(DownloadFileSchema))
+
+
+class RecordsQuerySchema(StrictSchema):
+    path = ma.fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    cursor = ma.fields.String(load_default=None, validate=validate.Length(max=1000))
+    limit = ma.fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
