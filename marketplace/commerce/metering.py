@@ -1,12 +1,13 @@
 """Quota metering: credits and atomic, idempotent debits on a grant's ledger.
 
 A debit is, in one transaction:
-1. UPDATE grants SET balance = balance - n WHERE id = ... AND balance >= n (and active, right
+1. INSERT the ledger entry, unique per (grant, request id). A request id charged before makes
+   this a no-op and the first charge is reported. On PostgreSQL a concurrent duplicate waits
+   for the first to commit (or roll back, when it is then charged itself).
+2. UPDATE grants SET balance = balance - n WHERE id = ... AND balance >= n (and active, right
    unit, not expired). The row lock makes concurrent debits queue on this one row; the
-   condition makes overspending impossible.
-2. INSERT the ledger entry, unique per (grant, request id). A request id charged before makes
-   this a no-op; the transaction is then rolled back (restoring the balance) and the first
-   charge reported. On PostgreSQL a concurrent duplicate waits for the first to commit.
+   condition makes overspending impossible. If no row is updated the transaction rolls back,
+   taking the ledger entry with it.
 No explicit lock is taken and no balance is read before it is written, so there is no window
 between check and debit, on PostgreSQL or on SQLite (which serialises writers anyway).
 """
@@ -42,51 +43,44 @@ def _entry(grant_id: uuid.UUID, request_id: str) -> QuotaEntry | None:
     return get_session().scalar(select(QuotaEntry).where(QuotaEntry.grant_id == grant_id, QuotaEntry.request_id == request_id))
 
 
-class _AlreadyCharged(Exception):
-    """Internal: this request id was charged before; roll back and report the first charge."""
-
-
 def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, *, details: dict[str, Any] | None = None) -> DebitResult:
     """Charge `amount` units to a grant, at most once per `request_id`. 402 when the balance
     does not cover it (nothing is charged); every refusal is audited.
 
-    The fast path is three statements: a conditional UPDATE of the balance (which also checks
-    status, unit and expiry), the ledger INSERT (unique per request id) and the audit INSERT. A
-    repeated request id makes the INSERT a no-op, and the whole transaction is rolled back, so
-    the balance is restored and the first charge is reported instead."""
+    The ledger INSERT (unique per request id) comes first: a repeated request id makes it a
+    no-op and the first charge is reported, with nothing else done. Then the conditional UPDATE
+    of the balance (which also checks status, unit and expiry), then the audit event."""
     if amount <= 0:
         raise ValidationFailed("Debits are positive.", errors={"amount": ["Must be at least 1."]})
     if not request_id or len(request_id) > 128:
         raise ValidationFailed("A request id (1-128 characters) makes the debit idempotent.", errors={"request_id": ["Required."]})
     now = utcnow()
     with unit_of_work() as session:
-        try:
-            # A savepoint: a repeated request id undoes only this debit, even when the caller
-            # charges several files in one transaction.
-            with session.begin_nested():
-                row = session.execute(
-                    update(Grant)
-                    .where(Grant.id == grant_id, Grant.unit == unit, Grant.status == GrantStatus.active.value, Grant.balance >= amount,
-                           (Grant.expires_at.is_(None)) | (Grant.expires_at > now))
-                    .values(balance=Grant.balance - amount)
-                    .returning(Grant.balance, Grant.credited, Grant.warned_at_bp, Grant.vendor_org_id, Grant.buyer_org_id)
-                ).first()
-                if row is None:
-                    _refuse(principal, grant_id, unit, amount, request_id, now)
-                balance, credited, warned, vendor_org, buyer_org = row
-                entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant_id, kind="debit", amount=amount, reason="delivery",
-                                                   request_id=request_id, balance_after=balance, created_at=now)
-                if entry_id is None:
-                    raise _AlreadyCharged()
-                audit.record(principal, "quota.debit", subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
-                             quantities={unit: amount, "balance": balance}, details=dict(details or {}, request_id=request_id))
-                _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
-                result = DebitResult(entry_id, amount, balance, duplicate=False)
-        except _AlreadyCharged:
+        # The grant row is locked by the UPDATE until commit, and every debit of that grant
+        # queues on it: so the UPDATE comes as late as it can.
+        with session.begin_nested():
+            entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant_id, kind="debit", amount=amount, reason="delivery",
+                                               request_id=request_id, balance_after=-1, created_at=now)
+        if entry_id is None:
             prev = _entry(grant_id, request_id)
-            assert prev is not None
-            return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
-        return result
+            if prev is not None:
+                return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
+            raise NotFound("No such grant.")  # the insert can only conflict on the request id; a missing grant fails below
+        row = session.execute(
+            update(Grant)
+            .where(Grant.id == grant_id, Grant.unit == unit, Grant.status == GrantStatus.active.value, Grant.balance >= amount,
+                   (Grant.expires_at.is_(None)) | (Grant.expires_at > now))
+            .values(balance=Grant.balance - amount)
+            .returning(Grant.balance, Grant.credited, Grant.warned_at_bp, Grant.vendor_org_id, Grant.buyer_org_id)
+        ).first()
+        if row is None:
+            _refuse(principal, grant_id, unit, amount, request_id, now)  # raises; the ledger row and the event roll back
+        balance, credited, warned, vendor_org, buyer_org = row
+        session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=balance))
+        audit.record(principal, "quota.debit", subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
+                     quantities={unit: amount, "balance": balance}, details=dict(details or {}, request_id=request_id))
+        _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
+        return DebitResult(entry_id, amount, balance, duplicate=False)
 
 
 def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, now: Any) -> None:
@@ -95,9 +89,6 @@ def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, r
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound("No such grant.")
-    prev = _entry(grant_id, request_id)
-    if prev is not None:
-        raise _AlreadyCharged()
     if grant.unit != unit:
         raise ValidationFailed(f"This grant is metered in {grant.unit}, not {unit}.", errors={"unit": [f"Use {grant.unit}."]})
     who = dict(subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)

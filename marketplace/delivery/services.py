@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus, blob_key
 from marketplace.commerce import metering
@@ -79,7 +80,12 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
         version = _version_for(grant)
         if version.status == VersionStatus.withdrawn.value:
             _deny(principal, grant, grant_id, "version withdrawn", Gone(f"Version {version.version} was withdrawn: {version.status_reason}"))
-        files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == version.id).order_by(VersionFile.path)))
+        # Only the columns a download needs: previews and statistics are large JSON.
+        q = select(VersionFile).options(load_only(VersionFile.id, VersionFile.path, VersionFile.size, VersionFile.sha256, VersionFile.records)) \
+            .where(VersionFile.version_id == version.id).order_by(VersionFile.path)
+        if paths is not None:
+            q = q.where(VersionFile.path.in_(list(dict.fromkeys(paths))))
+        files = list(session.scalars(q))
         if paths is not None:
             by_path = {f.path: f for f in files}
             missing = [p for p in paths if p not in by_path]
