@@ -92,6 +92,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from marketplace.audit.api import blp as audit_blp
 
     api.register_blueprint(audit_blp)
+    from marketplace.compliance.api import blp as compliance_blp
+
+    api.register_blueprint(compliance_blp)
     app.extensions["payments"] = gateway_from_settings(settings)
     from marketplace.commerce.services import wire as wire_commerce
 

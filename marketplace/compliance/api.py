@@ -1,0 +1,52 @@
+"""Compliance report endpoints."""
+
+from __future__ import annotations
+
+import json
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from marshmallow import validate
+
+from marketplace.compliance import services as svc
+from marketplace.core.http import Blueprint, current_principal, problems
+from marketplace.core.identity.schemas import StrictSchema
+
+blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Provenance reports and data bills of materials")
+
+
+class ReportQuery(StrictSchema):
+    format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "html"]))
+
+
+class BomQuery(StrictSchema):
+    format = ma.fields.String(load_default="cyclonedx", validate=validate.OneOf(["cyclonedx", "spdx"]))
+
+
+@blp.route("/versions/<uuid:version_id>/report")
+class ProvenanceReport(MethodView):
+    @blp.arguments(ReportQuery, location="query")
+    @blp.response(200, {"type": "object"})
+    @problems(blp, 400, 404)
+    def get(self, args, version_id):
+        """Provenance report: sources, lineage, findings, attestations; the access summary for the
+        vendor and platform compliance. JSON or HTML."""
+        report = svc.provenance_report(current_principal(), version_id)
+        if args["format"] == "html":
+            return Response(svc.render_report_html(report), mimetype="text/html")
+        return Response(json.dumps(report, indent=2, default=str), mimetype="application/json")
+
+
+@blp.route("/orgs/<uuid:org_id>/bom")
+class Bom(MethodView):
+    @blp.arguments(BomQuery, location="query")
+    @blp.response(200, {"type": "object"})
+    @problems(blp, 400, 401, 403, 404)
+    def get(self, args, org_id):
+        """The organisation's data bill of materials (auditors, owners, admins; platform compliance):
+        CycloneDX 1.6 or SPDX 3.0."""
+        p = current_principal()
+        if args["format"] == "spdx":
+            return Response(json.dumps(svc.bom_spdx(p, org_id), indent=2), mimetype="application/spdx+json")
+        return Response(json.dumps(svc.bom_cyclonedx(p, org_id), indent=2), mimetype="application/vnd.cyclonedx+json")

@@ -1,0 +1,193 @@
+"""Compliance reports.
+
+- Provenance report of a dataset version: sources, lineage graph, licence findings, the
+  attestation history and (for the vendor and platform compliance) an access summary.
+- Data bill of materials of a buyer organisation: every version it holds or held a grant for,
+  with the version digest, licence, effective terms, a provenance summary and the quota used,
+  as CycloneDX 1.6 and as SPDX 3.0.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+
+from catalog.models import Dataset, DatasetVersion
+from catalog.services.datasets import get_version
+from licensing.models import License
+from licensing.services import build_graph, compatibility, current_declaration, effective_use_class, get_provenance, lineage_graph, version_license
+from marketplace.commerce.models import Grant, QuotaEntry
+from marketplace.core.audit import AuditEvent
+from marketplace.core.db import get_session
+from marketplace.core.errors import NotFound
+from marketplace.core.identity.models import Organization, OrgRole
+from marketplace.core.identity.principal import Principal
+
+
+def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
+    v, ds = get_version(principal, version_id)
+    session = get_session()
+    vendor = session.get(Organization, ds.organization_id)
+    lic = version_license(v.id)
+    comp = compatibility(principal, v.id)
+    try:
+        history = get_provenance(principal, v.id, history=True)
+    except NotFound:
+        history = []
+    current = history[0].body if history else None
+    report: dict[str, Any] = {
+        "generated_at": datetime.now(timezone.utc).isoformat(),
+        "dataset": {"id": str(ds.id), "slug": ds.slug, "title": ds.title, "domain": ds.domain, "vendor": vendor.name},
+        "version": {"id": str(v.id), "version": v.version, "status": v.status, "manifest_digest": v.manifest_digest, "published_at": v.published_at.isoformat() if v.published_at else None,
+                    "total_bytes": v.total_bytes, "total_records": v.total_records, "withdrawn_reason": v.status_reason if v.status == "withdrawn" else None},
+        "license": {"identifier": lic.identifier, "version": lic.version, "name": lic.name, "text_sha256": lic.text_sha256, "terms": lic.terms} if lic else None,
+        "provenance": current,
+        "attestations": [{"revision": d.revision, "digest": d.digest, "attested_by": d.attested_name, "attested_at": d.attested_at.isoformat(),
+                          "superseded_at": d.superseded_at.isoformat() if d.superseded_at else None} for d in history],
+        "effective": {k: comp[k] for k in ("use_class", "allowed_offer_kinds", "required_license", "attribution", "share_alike", "field_of_use_exclusions", "blocked")},
+        "findings": comp["findings"],
+        "lineage": comp["lineage"],
+    }
+    if principal.role_in(ds.organization_id) is not None or principal.platform_compliance:
+        report["access"] = _access_summary(v.id)
+    return report
+
+
+def _access_summary(version_id: uuid.UUID) -> dict[str, Any]:
+    session = get_session()
+    rows = session.execute(select(AuditEvent.actor_org_id, AuditEvent.outcome, func.count()).where(
+        AuditEvent.action == "delivery.authorize", AuditEvent.subject_id == str(version_id)).group_by(AuditEvent.actor_org_id, AuditEvent.outcome)).all()
+    orgs = {o for o, _, _ in rows if o}
+    names = {o.id: o.name for o in session.scalars(select(Organization).where(Organization.id.in_(orgs)))} if orgs else {}
+    by_org: dict[str, dict[str, Any]] = {}
+    for org, outcome, n in rows:
+        entry = by_org.setdefault(str(org), {"organization": names.get(org, "?"), "authorisations": 0, "denied": 0})
+        entry["authorisations" if outcome == "success" else "denied"] += n
+    return {"organisations": len(orgs), "authorisations": sum(n for _, o, n in rows if o == "success"),
+            "denied": sum(n for _, o, n in rows if o != "success"), "by_organisation": list(by_org.values())}
+
+
+def render_report_html(report: dict[str, Any]) -> str:
+    from flask import render_template
+
+    return render_template("provenance_report.html", r=report)
+
+
+# --------------------------------------------------------------------------- bill of materials
+
+
+def _held(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any]]:
+    principal.require_scope("audit:read")
+    if not (principal.has_role(org_id, OrgRole.auditor) or principal.platform_compliance):
+        raise NotFound("No such organisation.")
+    session = get_session()
+    out = []
+    for g in session.scalars(select(Grant).where(Grant.buyer_org_id == org_id).order_by(Grant.created_at)):
+        ds = session.get(Dataset, g.dataset_id)
+        versions = [session.get(DatasetVersion, g.version_id)] if g.version_id else list(session.scalars(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.published_at.is_not(None))))
+        used = session.scalar(select(func.coalesce(func.sum(QuotaEntry.amount), 0)).where(QuotaEntry.grant_id == g.id, QuotaEntry.kind == "debit",
+                                                                                           QuotaEntry.reason == "delivery")) or 0
+        lic = session.get(License, g.license_id)
+        vendor = session.get(Organization, g.vendor_org_id)
+        for v in versions:
+            decl = current_declaration(v.id)
+            body = decl.body if decl else {}
+            out.append({"grant": g, "dataset": ds, "version": v, "license": lic, "vendor": vendor, "quota_used": used,
+                        "effective_use": effective_use_class(v.id), "declaration": decl,
+                        "sources": [f"{s['kind']}: {s['name']}" for s in body.get("sources", [])],
+                        "personal_data": (body.get("personal_data") or {}).get("status")})
+    return out
+
+
+def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
+    """CycloneDX 1.6: one `data` component per held dataset version."""
+    held = _held(principal, org_id)
+    org = get_session().get(Organization, org_id)
+    components = []
+    for h in held:
+        v, ds, lic, g = h["version"], h["dataset"], h["license"], h["grant"]
+        props = [
+            {"name": "marketplace:grant_id", "value": str(g.id)},
+            {"name": "marketplace:grant_status", "value": g.status},
+            {"name": "marketplace:accepted_license_sha256", "value": g.accepted_text_sha256},
+            {"name": "marketplace:effective_use_class", "value": h["effective_use"] or "unknown"},
+            {"name": "marketplace:quota_unit", "value": g.unit},
+            {"name": "marketplace:quota_used", "value": str(h["quota_used"])},
+            {"name": "marketplace:version_status", "value": v.status},
+        ]
+        if h["declaration"] is not None:
+            props.append({"name": "marketplace:provenance_digest", "value": h["declaration"].digest})
+        if h["personal_data"]:
+            props.append({"name": "marketplace:personal_data", "value": h["personal_data"]})
+        comp = {
+            "type": "data",
+            "bom-ref": f"version:{v.id}",
+            "name": ds.slug,
+            "version": v.version,
+            "description": ds.summary or ds.title,
+            "publisher": h["vendor"].name,
+            "supplier": {"name": h["vendor"].name},
+            "licenses": [{"license": {"id": lic.identifier}} if not lic.identifier.startswith("LicenseRef-") else {"license": {"name": lic.identifier}}],
+            "properties": props,
+            "data": [{"type": "dataset", "name": f"{ds.slug}@{v.version}",
+                      "contents": {"attachment": {"contentType": "application/json", "content": f"manifest:{v.manifest_digest}"}} if v.manifest_digest else None,
+                      "governance": {"owners": [{"organization": {"name": h["vendor"].name}}]},
+                      "description": "; ".join(h["sources"])[:1000] or None}],
+        }
+        comp["data"] = [{k: val for k, val in d.items() if val is not None} for d in comp["data"]]
+        if v.manifest_digest:
+            comp["hashes"] = [{"alg": "SHA-256", "content": v.manifest_digest}]
+        components.append(comp)
+    return {
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "serialNumber": f"urn:uuid:{uuid.uuid4()}", "version": 1,
+        "metadata": {"timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "component": {"type": "application", "name": f"{org.name} training data", "bom-ref": f"org:{org.id}"},
+                     "tools": {"components": [{"type": "application", "name": "dataset-marketplace"}]}},
+        "components": components,
+        "dependencies": [{"ref": f"org:{org.id}", "dependsOn": [c["bom-ref"] for c in components]}] if components else [],
+    }
+
+
+def bom_spdx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
+    """SPDX 3.0.1: one dataset package per held version, with declared and concluded licences."""
+    import io
+    import json
+
+    from spdx_python_model import v3_0_1 as s
+
+    held = _held(principal, org_id)
+    org = get_session().get(Organization, org_id)
+    from flask import current_app
+
+    ns = f"{current_app.config['SETTINGS'].public_url.rstrip('/')}/spdx/bom/{org.id}/"
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    ci = s.CreationInfo(specVersion="3.0.1", created=now)
+    me = s.Organization(spdxId=ns + "holder", name=org.name, creationInfo=ci)
+    ci.createdBy = [me]
+    objects: list[Any] = [me]
+    pkgs = []
+    for i, h in enumerate(held):
+        v, ds, lic = h["version"], h["dataset"], h["license"]
+        pkg = s.dataset_DatasetPackage(spdxId=ns + f"pkg/{i}", name=ds.slug, software_packageVersion=v.version, creationInfo=ci,
+                                       software_primaryPurpose=s.software_SoftwarePurpose.data, dataset_datasetType=[s.dataset_DatasetType.other],
+                                       software_downloadLocation="NOASSERTION", releaseTime=(v.published_at or now).replace(microsecond=0),
+                                       comment=f"grant {h['grant'].id}; quota used {h['quota_used']} {h['grant'].unit}; effective use {h['effective_use']}")
+        if v.manifest_digest:
+            pkg.verifiedUsing = [s.Hash(algorithm=s.HashAlgorithm.sha256, hashValue=v.manifest_digest)]
+        declared = s.simplelicensing_LicenseExpression(spdxId=ns + f"lic/{i}/declared", creationInfo=ci, simplelicensing_licenseExpression=lic.identifier)
+        concluded = s.simplelicensing_LicenseExpression(spdxId=ns + f"lic/{i}/concluded", creationInfo=ci, simplelicensing_licenseExpression=lic.identifier)
+        objects += [pkg, declared, concluded,
+                    s.Relationship(spdxId=ns + f"rel/{i}/declared", creationInfo=ci, from_=pkg, to=[declared], relationshipType=s.RelationshipType.hasDeclaredLicense),
+                    s.Relationship(spdxId=ns + f"rel/{i}/concluded", creationInfo=ci, from_=pkg, to=[concluded], relationshipType=s.RelationshipType.hasConcludedLicense)]
+        pkgs.append(pkg)
+    doc = s.SpdxDocument(spdxId=ns + "document", name=f"{org.slug}-data-bom", creationInfo=ci, rootElement=pkgs or [me], element=objects,
+                         profileConformance=[s.ProfileIdentifierType.core, s.ProfileIdentifierType.software, s.ProfileIdentifierType.dataset, s.ProfileIdentifierType.simpleLicensing])
+    objset = s.SHACLObjectSet()
+    for o in [doc, *objects]:
+        objset.add(o)
+    out = io.BytesIO()
+    s.JSONLDSerializer().write(objset, out)
+    return json.loads(out.getvalue())
