@@ -177,6 +177,28 @@ def worker(concurrency: int) -> None:
     make_celery(settings.broker_url).worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "marketplace"])
 
 
+def _start_sealer(app, every_seconds: int) -> None:  # type: ignore[no-untyped-def]
+    """The embedded default has no scheduler: seal the audit log from a background thread.
+    (With several processes, run `marketplace audit seal` from cron or Celery beat instead;
+    concurrent sealers are safe, they take turns.)"""
+    import logging
+    import threading
+    import time
+
+    def loop() -> None:
+        from marketplace.audit.services import seal
+
+        while True:
+            time.sleep(every_seconds)
+            try:
+                with app.app_context():
+                    seal()
+            except Exception:
+                logging.getLogger("marketplace.audit").exception("sealing failed; will retry")
+
+    threading.Thread(target=loop, name="audit-sealer", daemon=True).start()
+
+
 @main.command()
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000")
@@ -190,6 +212,7 @@ def serve(host: str, port: int) -> None:
     if "MARKETPLACE_PUBLIC_URL" not in os.environ:
         settings = Settings.from_env(public_url=f"http://{host}:{port}")
     app = create_app(settings)
+    _start_sealer(app, every_seconds=30)
     click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)", err=True)
     run_simple(host, port, app, threaded=True, use_reloader=False)
 

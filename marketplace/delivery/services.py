@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
 from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus, blob_key
+from licensing.models import License
 from marketplace.commerce import metering
 from marketplace.commerce.models import Grant, GrantStatus, PricingUnit
 from marketplace.core import audit
@@ -77,6 +79,10 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
         if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
             state = "expired" if grant.status == GrantStatus.active.value else grant.status
             _deny(principal, grant, grant_id, f"grant {state}", Forbidden(f"The grant is {state}: no downloads."))
+        lic = session.get(License, grant.license_id)
+        months = (lic.terms or {}).get("term_months")
+        if months and grant.starts_at + timedelta(days=30 * months) <= now:
+            _deny(principal, grant, grant_id, "licence term over", Forbidden(f"The licence {lic.identifier} ran for {months} months from the grant's start; it is over."))
         version = _version_for(grant)
         if version.status == VersionStatus.withdrawn.value:
             _deny(principal, grant, grant_id, "version withdrawn", Gone(f"Version {version.version} was withdrawn: {version.status_reason}"))

@@ -143,3 +143,34 @@ def test_withdrawal_notifies_holders_and_vendor_sees_them(app, client, parties):
     holders = client.get(f"/api/v1/versions/{v['id']}/holders", headers=bearer(vendor.keys["member"]))
     assert holders.status_code == 200 and [h["buyer_org_id"] for h in holders.json] == [str(buyer.org.id)]
     assert client.get(f"/api/v1/versions/{v['id']}/holders", headers=bearer(buyer.keys["owner"])).status_code == 404
+
+
+def test_licence_term_ends_downloads(app, client, parties):
+    from datetime import timedelta
+
+    from marketplace.commerce.models import Grant
+    from marketplace.core.db import unit_of_work
+
+    vendor, buyer = parties
+    terms = {"commercial_use": "allowed", "ai_training": "allowed", "redistribution": "allowed", "term_months": 12}
+    lic = client.post("/api/v1/licenses", json={"slug": "one-year", "name": "One-year licence", "text": "Use for twelve months from the date of purchase, then stop.", "terms": terms},
+                      headers=bearer(vendor.keys["owner"])).json["identifier"]
+    from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, publish, upload_small
+
+    ds = create_dataset(client, vendor.keys["owner"])
+    v = create_version(client, vendor.keys["owner"], ds["id"])
+    upload_small(client, vendor.keys["owner"], v["id"], "a.jsonl", b'{"a": 1}\n')
+    ensure_licensed(client, vendor.keys["owner"], v["id"], license=lic)
+    publish(client, vendor.keys["owner"], v["id"])
+    offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "t", "license": lic, "pricing_unit": "downloads", "unit_price_minor": 1,
+                                                                   "currency": "EUR"}, headers=bearer(vendor.keys["owner"])).json
+    o = order(client, buyer.keys["owner"], offer, quantity=5).json
+    gid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json["grant_id"]
+    assert authorize(client, buyer.keys["owner"], gid).status_code == 200
+    import uuid
+
+    with unit_of_work():
+        g = get_session().get(Grant, uuid.UUID(gid))
+        g.starts_at = g.starts_at - timedelta(days=400)
+    r = authorize(client, buyer.keys["owner"], gid)
+    assert r.status_code == 403 and "twelve" not in r.json["detail"] and "12 months" in r.json["detail"]
