@@ -217,5 +217,10 @@ def serve(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+from marketplace import cli_client  # noqa: E402
+
+cli_client.register(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,178 @@
+"""The command-line client end to end, as vendors and model builders run it: the real
+`marketplace` console script against a live server on PostgreSQL and the S3 server, including a
+download killed midway and resumed without a second charge."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+BIN = Path(sys.executable).parent / "marketplace"
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def live(pg_server_url, s3_endpoint, tmp_path_factory):
+    """A real HTTP server on its own fresh PostgreSQL database and S3 bucket."""
+    import migrations
+    from catalog.storage.s3 import S3ObjectStore
+    from marketplace.app import create_app
+    from marketplace.core.config import Settings
+    from tests.conftest import create_pg_database, drop_pg_database
+
+    name = f"mp_e2e_cli_{uuid.uuid4().hex[:8]}"
+    url = create_pg_database(pg_server_url, name)
+    migrations.upgrade(url)
+    bucket = name.replace("_", "-")
+    S3ObjectStore(bucket=bucket, endpoint_url=s3_endpoint, create_bucket=True)
+    inst = tmp_path_factory.mktemp("cli-server")
+    server_holder: dict = {}
+    settings = Settings(instance_path=str(inst), database_url=url, storage_url=f"s3://{bucket}?endpoint_url={s3_endpoint}",
+                        public_url="http://127.0.0.1:0", log_level="WARNING").resolved()
+    app = create_app(settings)
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    server_holder["url"] = f"http://127.0.0.1:{srv.server_port}"
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield app, server_holder["url"]
+    srv.shutdown()
+    app.extensions["db"].engine.dispose()
+    drop_pg_database(pg_server_url, name)
+
+
+def run(env, *args, check=True):
+    r = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError(f"marketplace {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def cli_env(tmp_path, who):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
+    env["MARKETPLACE_CONFIG"] = str(tmp_path / f"{who}-config.json")
+    return env
+
+
+@pytest.mark.postgres_only
+def test_vendor_and_buyer_journeys(backend, live, tmp_path):
+    app, base = live
+    with app.app_context():
+        from tests.factories import make_tenant
+
+        vendor, buyer = make_tenant(vendor=True), make_tenant()
+        app.extensions["db"].remove()
+    v_env, b_env = cli_env(tmp_path, "vendor"), cli_env(tmp_path, "buyer")
+
+    # --- vendor
+    r = run(v_env, "login", "--url", base, "--api-key", vendor.keys["owner"])
+    assert "logged in" in r.stdout
+    assert oct((tmp_path / "vendor-config.json").stat().st_mode)[-3:] == "600"
+    ds = json.loads(run(v_env, "datasets", "create", "--slug", "drive-scenes", "--title", "Urban driving scenes", "--domain", "autonomous-driving",
+                        "--modality", "video", "--language", "en", "--visibility", "listed", "--json").stdout)
+    ver = json.loads(run(v_env, "versions", "create", ds["id"], "1.0.0", "--json").stdout)
+    data = tmp_path / "data"
+    (data / "scenes").mkdir(parents=True)
+    big = os.urandom(1 * MIB) * 200  # 200 MiB, multipart in 16 MiB parts
+    (data / "scenes" / "big.bin").write_bytes(big)
+    (data / "labels.jsonl").write_bytes(b'{"scene": 1, "label": "pedestrian"}\n' * 100)
+    (data / "README.csv").write_bytes(b"k,v\nsensor,lidar\n")
+    r = run(v_env, "upload", ver["id"], str(data), "--json")
+    up = {f["path"]: f for f in json.loads(r.stdout)}
+    assert set(up) == {"scenes/big.bin", "labels.jsonl", "README.csv"}
+    assert up["scenes/big.bin"]["sha256"] == hashlib.sha256(big).hexdigest()
+    run(v_env, "license", "set", ver["id"], "CC-BY-4.0")
+    prov = tmp_path / "provenance.yaml"
+    prov.write_text("sources:\n  - kind: first_hand\n    name: Test fleet recordings\npersonal_data:\n  status: anonymised\n  anonymisation_method: face and plate blurring\n")
+    assert "revision 1" in run(v_env, "provenance", "set", ver["id"], str(prov)).stdout
+    r = run(v_env, "publish", ver["id"])
+    assert "published" in r.stdout and "100 records" in r.stdout
+    offer = json.loads(run(v_env, "offers", "create", ds["id"], "--title", "Per download", "--license", "CC-BY-4.0", "--unit", "downloads",
+                           "--price", "500", "--currency", "EUR", "--json").stdout)
+
+    # --- buyer
+    run(b_env, "login", "--url", base, "--api-key", buyer.keys["owner"])
+    found = run(b_env, "datasets", "search", "driving").stdout
+    assert "Urban driving scenes" in found
+    order = json.loads(run(b_env, "buy", offer["id"], "--quantity", "10", "--json").stdout)
+    assert order["status"] == "pending_payment"
+    from marketplace.client import MarketplaceClient
+
+    MarketplaceClient(base, vendor.keys["owner"]).request("POST", f"/orders/{order['id']}/mark-paid")
+    grants = json.loads(run(b_env, "grants", "list", "--json").stdout)
+    gid = grants[0]["id"]
+    assert grants[0]["balance"] == 10
+
+    # a download killed midway, then resumed
+    dest = tmp_path / "dl"
+    proc = subprocess.Popen([str(BIN), "download", gid, str(dest), "--workers", "1", "--path", "scenes/big.bin"], env=b_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    state = dest / "scenes" / "big.bin.part.json"
+    deadline = time.time() + 60
+    killed = False
+    while time.time() < deadline and proc.poll() is None:
+        if state.exists():
+            try:
+                done = len(json.loads(state.read_text())["done"])
+            except (ValueError, KeyError):
+                done = 0
+            if 1 <= done < 13:
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+        time.sleep(0.005)
+    proc.wait(30)
+    assert killed, "the download finished before it could be interrupted"
+    assert not (dest / "scenes" / "big.bin").exists() and (dest / "scenes" / "big.bin.part").exists()
+    r = run(b_env, "download", gid, str(dest), "--json")
+    got = {f["path"]: f for f in json.loads(r.stdout)}
+    assert hashlib.sha256((dest / "scenes" / "big.bin").read_bytes()).hexdigest() == hashlib.sha256(big).hexdigest()
+    assert (dest / "labels.jsonl").read_bytes() == (data / "labels.jsonl").read_bytes()
+    assert not (dest / "scenes" / "big.bin.part").exists()
+    # charged once per file, though big.bin was authorised twice
+    assert json.loads(run(b_env, "grants", "list", "--json").stdout)[0]["balance"] == 10 - 3
+    again = json.loads(run(b_env, "download", gid, str(dest), "--json").stdout)
+    assert all(f["skipped"] for f in again)
+
+    # --- audit and bill of materials
+    with app.app_context():
+        from marketplace.audit.services import seal
+
+        seal(grace_seconds=0)
+        app.extensions["db"].remove()
+    export = tmp_path / "audit.jsonl"
+    run(b_env, "audit", "export", "--org", str(buyer.org.id), "-o", str(export))
+    r = run(b_env, "audit", "verify", str(export))
+    assert r.stdout.startswith("OK")
+    bom = tmp_path / "bom.json"
+    run(b_env, "bom", "export", "-o", str(bom))
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom.read_text()) is None
+
+
+@pytest.mark.postgres_only
+def test_errors_are_one_line_with_a_hint_and_exit_codes(backend, live, tmp_path):
+    app, base = live
+    env = cli_env(tmp_path, "nobody")
+    r = run(env, "datasets", "search", check=False)
+    assert r.returncode == 2 and "not logged in" in r.stderr
+    r = run(env, "login", "--url", base, "--api-key", "mk_000000000000.bad", check=False)
+    assert r.returncode == 1 and "401" in r.stderr and "hint:" in r.stderr
+    env["MARKETPLACE_URL"], env["MARKETPLACE_API_KEY"] = base, "mk_000000000000.bad"
+    r = run(env, "grants", "list", check=False)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 2  # the error and its hint
+    env["MARKETPLACE_URL"] = "http://127.0.0.1:9"
+    r = run(env, "datasets", "search", check=False)
+    assert r.returncode == 3 and "cannot reach" in r.stderr
