@@ -5,6 +5,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for script, args in (("ingest.py", ["1024"]), ("search.py", []), ("metering.py", []), ("delivery.py", []), ("large_upload.py", ["2048"])):
+for script, args in (("ingest.py", ["1024"]), ("search.py", []), ("metering.py", []), ("delivery.py", []), ("transfer.py", ["1024"]), ("large_upload.py", ["2048"])):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script), *args], check=True)
