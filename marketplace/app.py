@@ -111,6 +111,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(apidocs.bp)
     app.register_blueprint(views.bp)
 
+    from marketplace.core import ratelimit
+
+    ratelimit.init(app)
+
     from catalog.storage.filesystem import FilesystemObjectStore
 
     if isinstance(store, FilesystemObjectStore):

@@ -144,6 +144,9 @@ def make_settings(database_urls, s3_endpoint, s3_bucket, tmp_path_factory):
             testing=True,
             log_json=True,
             log_level="WARNING",
+            # The suite fails logins and keys on purpose; the limits have their own test.
+            login_rate_limit="10000/minute",
+            auth_failure_rate_limit="10000/minute",
         )
         values.update(overrides)
         return Settings(**values).resolved()

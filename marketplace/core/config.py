@@ -86,6 +86,18 @@ class Settings:
         default=5,
         metadata={"env": "MARKETPLACE_AUDIT_SEAL_GRACE", "doc": "Events younger than this are left for the next seal (transactions still committing)."},
     )
+    ratelimit_storage_url: str = field(
+        default="memory://",
+        metadata={"env": "MARKETPLACE_RATELIMIT_STORAGE_URL", "doc": "Where rate-limit counters live: memory:// (one process) or redis://host:6379/1 (shared)."},
+    )
+    login_rate_limit: str = field(
+        default="10/minute",
+        metadata={"env": "MARKETPLACE_LOGIN_RATE_LIMIT", "doc": "Failed logins allowed per client address and e-mail address."},
+    )
+    auth_failure_rate_limit: str = field(
+        default="60/minute",
+        metadata={"env": "MARKETPLACE_AUTH_FAILURE_RATE_LIMIT", "doc": "Failed authentications (401) allowed per client address across all endpoints."},
+    )
     log_level: str = field(default="INFO", metadata={"env": "MARKETPLACE_LOG_LEVEL", "doc": "Python log level."})
     log_json: bool = field(default=True, metadata={"env": "MARKETPLACE_LOG_JSON", "doc": "Structured JSON logs (1) or plain text (0)."})
     session_cookie_secure: bool = field(

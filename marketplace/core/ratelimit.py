@@ -1,0 +1,52 @@
+"""Brute-force protection with Flask-Limiter (Redis storage in production, memory by default).
+
+- Logins: a limit per client address and e-mail address on the API and web login, counting
+  only failures.
+- Failed authentication anywhere (a wrong, revoked or expired API key; a wrong password): a
+  limit per client address over every endpoint, counting only 401 answers. Past it, the address
+  gets 429 (problem+json, with Retry-After) on every request until the window passes.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+LOGIN_ENDPOINTS = ("identity.Login", "web.login")
+
+
+def _login_key() -> str:
+    email = ""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        email = str(body.get("email", "")) if isinstance(body, dict) else ""
+    else:
+        email = request.form.get("email", "")
+    return f"{get_remote_address()}|{email.strip().lower()[:320]}"
+
+
+def _failures_only(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 401
+
+
+def init(app: Flask) -> Limiter:
+    """One limiter per application (each app may use its own storage)."""
+    settings = app.config["SETTINGS"]
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=settings.ratelimit_storage_url,
+        application_limits=[settings.auth_failure_rate_limit],
+        application_limits_deduct_when=_failures_only,
+        headers_enabled=True,
+        key_prefix=f"marketplace:{id(app)}" if settings.testing else "marketplace",
+        swallow_errors=True,  # a Redis outage must not take logins down: the limiter fails open
+        in_memory_fallback_enabled=True,
+    )
+    for endpoint in LOGIN_ENDPOINTS:
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(lambda: current_app.config["SETTINGS"].login_rate_limit, key_func=_login_key,
+                                                     deduct_when=_failures_only, methods=["POST"])(view)
+    app.extensions["limiter"] = limiter
+    return limiter

@@ -1,0 +1,55 @@
+"""Brute force on logins and API keys is rate-limited (Flask-Limiter on the real Redis)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from marketplace.app import create_app
+from tests.conftest import isolated
+from tests.factories import PASSWORD, bearer, make_tenant, make_user
+
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def limited(backend, make_settings):
+    app = create_app(make_settings(backend, ratelimit_storage_url=REDIS, login_rate_limit="5/minute", auth_failure_rate_limit="8/minute"))
+    with isolated(app) as a:
+        yield a
+
+
+def test_login_brute_force_is_limited_per_email(limited):
+    client = limited.test_client()
+    victim = make_user()
+    ip = f"10.{uuid.uuid4().int % 250}.0.1"  # a fresh address for each run on the shared Redis
+    env = {"REMOTE_ADDR": ip}
+    for _ in range(5):
+        r = client.post("/api/v1/auth/login", json={"email": victim.email, "password": "guess"}, environ_base=env)
+        assert r.status_code == 401
+    r = client.post("/api/v1/auth/login", json={"email": victim.email, "password": PASSWORD}, environ_base=env)
+    assert r.status_code == 429 and r.headers["Content-Type"] == "application/problem+json" and r.headers.get("Retry-After")
+    # another account from the same address is not locked by this one's failures
+    other = make_user()
+    assert client.post("/api/v1/auth/login", json={"email": other.email, "password": PASSWORD}, environ_base=env).status_code == 200
+
+
+def test_successful_logins_are_not_counted(limited):
+    user = make_user()
+    env = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.1.1"}
+    for _ in range(8):
+        client = limited.test_client()  # a fresh browser each time (a signed-in one would need its CSRF token)
+        assert client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD}, environ_base=env).status_code == 200
+
+
+def test_api_key_guessing_is_limited_per_address(limited):
+    client = limited.test_client()
+    t = make_tenant()
+    env = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.2.1"}
+    for i in range(8):
+        assert client.get("/api/v1/me", headers=bearer(f"mk_{i:012d}.guess"), environ_base=env).status_code == 401
+    r = client.get("/api/v1/me", headers=bearer(t.keys["owner"]), environ_base=env)
+    assert r.status_code == 429  # the address is blocked, valid key or not, until the window passes
+    assert client.get("/api/v1/me", headers=bearer(t.keys["owner"]), environ_base={"REMOTE_ADDR": "10.250.250.250"}).status_code == 200
