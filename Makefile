@@ -34,6 +34,10 @@ test: $(STAMP) browser-deps
 	@mkdir -p build
 	$(BIN)/python infra/scripts/testenv.py -- $(BIN)/python -m pytest -q --junitxml=build/junit.xml $(PYTEST_ARGS)
 
+## make fuzz: the schemathesis run of every API operation, long (FUZZ_EXAMPLES per operation).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/python infra/scripts/testenv.py -- $(BIN)/python -m pytest -q tests/reliability/test_schemathesis.py
+
 bench: $(STAMP)
 	$(BIN)/python infra/scripts/testenv.py -- $(BIN)/python benchmarks/run_all.py
 

@@ -203,10 +203,36 @@ def register_error_handlers(app: Flask) -> None:
             resp.headers["Allow"] = ", ".join(err.valid_methods)
         return resp
 
+    from sqlalchemy.exc import DataError
+
+    @app.errorhandler(DataError)
+    def _data(err: DataError):  # type: ignore[no-untyped-def]
+        # A value the database cannot store (out of range, invalid encoding...) that slipped past
+        # the schemas: the caller's input is at fault, and nothing was written (the unit of work
+        # rolled back). The driver's message stays in the log.
+        log.warning("database refused a value", extra={"error": type(err.orig).__name__ if err.orig else "DataError"})
+        _reset_session()
+        return problem(400, "Invalid value", "A value in the request cannot be stored (for example a NUL character or a number out of range).",
+                       slug="invalid-value")
+
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error")
+        _reset_session()
         return problem(500, "Internal server error", "An unexpected error occurred; quote the request id when reporting it.")
+
+
+def _reset_session() -> None:
+    """A failed statement leaves the transaction aborted: roll it back so the next use of the
+    session (in this request or, where an app context outlives requests, the next) starts clean."""
+    from flask import current_app
+
+    db = current_app.extensions.get("db")
+    if db is not None:
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself may be gone; the pool replaces it
+            log.warning("could not roll back after an error")
 
 
 def _first_message(errors: dict[str, Any]) -> str | None:

@@ -9,9 +9,30 @@ from marketplace.core.identity.models import OrgRole, VendorStatus
 from marketplace.core.identity.principal import SCOPES
 
 
+def _nul_fields(value, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "_body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in _nul_fields(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, (list, tuple)):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, path or "_body")]
+    return []
+
+
 class StrictSchema(ma.Schema):
+    """Every request schema: unknown fields are refused, and so are NUL characters, which no
+    text column can store (PostgreSQL refuses them)."""
+
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _refuse_nul(self, data, **kwargs):  # type: ignore[no-untyped-def]
+        items = data.items() if hasattr(data, "items") else []
+        bad = _nul_fields({k: (data.getlist(k) if hasattr(data, "getlist") else v) for k, v in items}) if items else _nul_fields(data)
+        if bad:
+            raise ma.ValidationError({f.split(".")[0]: ["NUL characters are not allowed."] for f in bad})
+        return data
 
 
 def Text(maximum: int, minimum: int = 1, **kw):  # noqa: N802 - reads like a field type
