@@ -17,6 +17,12 @@ _TAGS = {
 _ATTRS = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}}
 
 
-def render_card(markdown: str) -> str:
+def render_card(markdown: str, *, heading_offset: int = 0) -> str:
+    """Safe HTML. `heading_offset` demotes headings, so a card inside a page keeps the page's
+    single h1 (screen readers navigate by heading level)."""
+    import re
+
     html = _md.render(markdown or "")
+    if heading_offset:
+        html = re.sub(r"<(/?)h([1-6])>", lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + heading_offset)}>", html)
     return nh3.clean(html, tags=_TAGS, attributes=_ATTRS, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")

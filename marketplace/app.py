@@ -110,6 +110,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(apidocs.bp)
     app.register_blueprint(views.bp)
+    from marketplace.web import catalog_views
+
+    app.register_blueprint(catalog_views.bp)
 
     from marketplace.core import ratelimit
 

@@ -1,0 +1,110 @@
+"""Catalogue pages: search with facets and pagination, and the dataset page (card, versions,
+files, sample, licence as a "you may / you may not" table, provenance with a lineage picture,
+findings and offers). They call the same services as the API."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, render_template, request
+
+from catalog.cards import render_card
+from catalog.services import datasets as catalog
+from catalog.services import search as search_svc
+from marketplace.core.errors import DomainError, NotFound, ValidationFailed
+from marketplace.core.http import current_principal
+
+bp = Blueprint("catalog_web", __name__)
+
+LIST_FILTERS = ("domain", "modality", "language", "license_class")
+
+
+@bp.get("/datasets")
+def search_page():
+    args = {k: request.args.getlist(k) for k in LIST_FILTERS if request.args.getlist(k)}
+    q = request.args.get("q") or None
+    sort = request.args.get("sort", "relevance")
+    try:
+        res = search_svc.search(current_principal(), q=q, sort=sort if sort in search_svc.SORTS else "relevance", cursor=request.args.get("cursor") or None,
+                                limit=12, **args)
+        error = None
+    except ValidationFailed as e:
+        res, error = {"items": [], "facets": {}, "total": 0, "next_cursor": None}, e.detail
+    return render_template("catalog/search.html", res=res, q=q or "", selected=args, sort=sort, error=error)
+
+
+def _terms_table(terms: dict) -> list[tuple[str, str]]:
+    """(what, verdict) rows for the licence table people read."""
+    labels = [("commercial_use", "Use it commercially"), ("ai_training", "Train AI models on it"), ("derivatives", "Make derivatives"),
+              ("redistribution", "Redistribute it"), ("outputs_commercial", "Sell what a model trained on it produces")]
+    rows = [(label, {"allowed": "you may", "prohibited": "you may not", "unspecified": "not stated"}[terms.get(k, "unspecified")]) for k, label in labels]
+    if terms.get("academic_only"):
+        rows.insert(0, ("Use outside academic research", "you may not"))
+    if terms.get("attribution"):
+        rows.append(("Credit the source", "you must"))
+    if terms.get("share_alike"):
+        rows.append(("Share derivatives under the same licence", "you must"))
+    if terms.get("no_competing_models"):
+        rows.append(("Build models that compete with the provider", "you may not"))
+    return rows
+
+
+@bp.get("/datasets/<uuid:dataset_id>")
+def dataset_page(dataset_id: uuid.UUID):
+    from licensing.services import compatibility, get_provenance, version_license
+    from marketplace.commerce.services import list_offers
+
+    p = current_principal()
+    try:
+        ds = catalog.get_dataset(p, dataset_id)
+    except NotFound:
+        abort(404)
+    versions = catalog.list_versions(p, dataset_id)
+    current = next((v for v in versions if str(v.id) == request.args.get("version")), None) or next((v for v in versions if v.id == ds.latest_version_id), versions[0] if versions else None)
+    files, lic, comp, prov, offers = [], None, None, None, []
+    if current is not None:
+        files = catalog.list_files(p, current.id)
+        lic = version_license(current.id)
+        try:
+            comp = compatibility(p, current.id)
+            prov = get_provenance(p, current.id)[0]
+        except DomainError:
+            comp, prov = comp, None
+    offers = list_offers(p, dataset_id)
+    facets = catalog.facets_of([ds.id])[ds.id]
+    preview = next((f for f in files if f.preview and f.preview.get("records")), None)
+    return render_template("catalog/dataset.html", ds=ds, card=render_card(ds.card_markdown, heading_offset=1), facets=facets, versions=versions, current=current,
+                           files=files, lic=lic, terms=_terms_table(lic.terms) if lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
+                           lineage_svg=lineage_svg(comp["lineage"]) if comp else "")
+
+
+def lineage_svg(graph: dict) -> str:
+    """A small layered drawing of the lineage: the version on the left, its sources to the right."""
+    from html import escape
+
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    depth = {graph["nodes"][0]["id"]: 0} if graph["nodes"] else {}
+    for _ in range(len(nodes)):
+        for e in graph["edges"]:
+            if e["from"] in depth:
+                depth[e["to"]] = max(depth.get(e["to"], 0), depth[e["from"]] + 1)
+    columns: dict[int, list[str]] = {}
+    for nid, d in depth.items():
+        columns.setdefault(d, []).append(nid)
+    w, h, gapx, gapy = 220, 44, 60, 18
+    pos = {nid: (20 + d * (w + gapx), 20 + i * (h + gapy)) for d, ids in columns.items() for i, nid in enumerate(ids)}
+    width = 40 + (max(columns) + 1 if columns else 1) * (w + gapx)
+    height = 40 + max((len(v) for v in columns.values()), default=1) * (h + gapy)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Lineage graph" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    for e in graph["edges"]:
+        (x1, y1), (x2, y2) = pos[e["from"]], pos[e["to"]]
+        parts.append(f'<line x1="{x1 + w}" y1="{y1 + h / 2}" x2="{x2}" y2="{y2 + h / 2}" stroke="#5b6470" stroke-width="1.5"/>')
+        parts.append(f'<text x="{(x1 + w + x2) / 2 - 20}" y="{(y1 + y2) / 2 + h / 2 - 4}" font-size="10" fill="#5b6470">{escape(e["relation"])}</text>')
+    for nid, (x, y) in pos.items():
+        n = nodes[nid]
+        fill = "#e6f0fa" if n["kind"] == "version" else "#f4f4f6"
+        parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" stroke="#0b5cad"/>')
+        parts.append(f'<text x="{x + 8}" y="{y + 18}" font-size="12" fill="#1b1f24">{escape(n["label"][:32])}</text>')
+        parts.append(f'<text x="{x + 8}" y="{y + 34}" font-size="10" fill="#5b6470">{escape((n.get("license") or n["kind"])[:36])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
