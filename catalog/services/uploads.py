@@ -20,15 +20,12 @@ from marketplace.core import audit
 from marketplace.core.db import after_commit, end_read, get_session, transactional
 from marketplace.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from marketplace.core.identity.principal import Principal
+from marketplace.core.config import current_settings as _settings
 
 DEFAULT_PART_SIZE = 64 * 1024 * 1024
 URLS_PER_PAGE = 1000
 
 
-def _settings():
-    from flask import current_app
-
-    return current_app.config["SETTINGS"]
 
 
 def _require_needs_bytes(f: VersionFile) -> None:

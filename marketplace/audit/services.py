@@ -26,14 +26,11 @@ from marketplace.core.db import get_session, unit_of_work, utcnow
 from marketplace.core.errors import NotFound, ValidationFailed
 from marketplace.core.identity.models import OrgRole
 from marketplace.core.identity.principal import Principal
+from marketplace.core.config import current_settings as _settings
 
 SEAL_LOCK = 0x6D6B7461  # advisory lock id for sealers
 
 
-def _settings():
-    from flask import current_app
-
-    return current_app.config["SETTINGS"]
 
 
 def _private_key():

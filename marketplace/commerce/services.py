@@ -30,15 +30,12 @@ from marketplace.core.errors import Conflict, Forbidden, NotFound, ValidationFai
 from marketplace.core.identity.models import Organization, OrgRole
 from marketplace.core.identity.permissions import require_org_role
 from marketplace.core.identity.principal import Principal
+from marketplace.core.config import current_settings as _settings
 
 SYSTEM = Principal(request_id="payments", ip=None)
 PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value)
 
 
-def _settings():
-    from flask import current_app
-
-    return current_app.config["SETTINGS"]
 
 
 def _gateway():

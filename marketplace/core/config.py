@@ -161,3 +161,10 @@ def _instance_secret(instance: Path, name: str = "secret_key", make: Any = None)
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def current_settings() -> Settings:
+    """The running application's settings (inside an app context)."""
+    from flask import current_app
+
+    return current_app.config["SETTINGS"]

@@ -29,12 +29,9 @@ from marketplace.core.db import get_session, utcnow
 from marketplace.core.errors import Forbidden, Gone, NotFound, PaymentRequired, ValidationFailed
 from marketplace.core.identity.models import OrgRole
 from marketplace.core.identity.principal import Principal
+from marketplace.core.config import current_settings as _settings
 
 
-def _settings():
-    from flask import current_app
-
-    return current_app.config["SETTINGS"]
 
 
 def _deny(principal: Principal, grant: Grant | None, grant_id: uuid.UUID, reason: str, exc: Exception) -> None:
