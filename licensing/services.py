@@ -166,6 +166,14 @@ def version_license(version_id: uuid.UUID) -> License | None:
     return get_session().get(License, vl.license_id) if vl else None
 
 
+def get_license_by_id(license_id: uuid.UUID) -> License:
+    """A licence row by id (offers, orders and grants pin one exact licence version)."""
+    lic = get_session().get(License, license_id)
+    if lic is None:
+        raise NotFound("No such licence.")
+    return lic
+
+
 def get_version_license(principal: Principal, version_id: uuid.UUID) -> License:
     v, _ = get_version(principal, version_id)
     lic = version_license(v.id)

@@ -110,9 +110,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(apidocs.bp)
     app.register_blueprint(views.bp)
-    from marketplace.web import catalog_views
+    from marketplace.web import buyer_views, catalog_views, compliance_views, vendor_views
 
     app.register_blueprint(catalog_views.bp)
+    app.register_blueprint(buyer_views.bp)
+    app.register_blueprint(vendor_views.bp)
+    app.register_blueprint(compliance_views.bp)
 
     from marketplace.core import ratelimit
 

@@ -121,6 +121,13 @@ def _set_facets(dataset: Dataset, facets: dict[str, list[str]]) -> None:
             session.add(DatasetFacet(dataset_id=dataset.id, kind=kind, value=v, position=i))
 
 
+def titles_of(dataset_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Titles for datasets the caller already holds a reference to (its grants, orders, offers)."""
+    if not dataset_ids:
+        return {}
+    return dict(get_session().execute(select(Dataset.id, Dataset.title).where(Dataset.id.in_(dataset_ids))).tuples().all())
+
+
 def facets_of(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, list[str]]]:
     out: dict[uuid.UUID, dict[str, list[str]]] = {d: {"modality": [], "language": [], "tag": []} for d in dataset_ids}
     if not dataset_ids:

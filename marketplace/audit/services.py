@@ -112,11 +112,28 @@ def _blocks_with_events(block_ids: list[int] | None = None) -> Iterator[tuple[di
 
 def verify_database() -> Report:
     """Check every sealed block against the live events table (changed, deleted, reordered)."""
-    rep = verify_blocks(_blocks_with_events(), public_key_b64())
-    unsealed = get_session().scalar(select(func.count()).select_from(AuditEvent).outerjoin(AuditLeaf, AuditLeaf.event_id == AuditEvent.id)
-                                    .where(AuditLeaf.event_id.is_(None))) or 0
-    rep.problems.append(f"note: {unsealed} event(s) not sealed yet") if unsealed else None
+    return _note_unsealed(verify_blocks(_blocks_with_events(), public_key_b64()), None)
+
+
+def _note_unsealed(rep: Report, scope: Any) -> Report:
+    """Events younger than the last seal are not covered yet: say how many, without failing."""
+    q = select(func.count()).select_from(AuditEvent).outerjoin(AuditLeaf, AuditLeaf.event_id == AuditEvent.id).where(AuditLeaf.event_id.is_(None))
+    unsealed = get_session().scalar(q if scope is None else q.where(scope)) or 0
+    if unsealed:
+        rep.problems.append(f"note: {unsealed} event(s) not sealed yet")
     return rep
+
+
+def verify_for(principal: Principal, org_id: uuid.UUID | None) -> Report:
+    """The verification the caller may run: platform compliance checks the whole live log; an
+    organisation's owners, admins and auditors check their own export (every event with its
+    inclusion proof against signed checkpoints), exactly as `marketplace audit verify` would."""
+    _scope(principal, org_id)  # permission: the same rule as reading the events
+    if principal.platform_compliance and org_id is None:
+        return verify_database()
+    from marketplace.audit.chain import verify_export_lines
+
+    return _note_unsealed(verify_export_lines(export_lines(principal, org_id=org_id), public_key_b64()), _scope(principal, org_id))
 
 
 # --------------------------------------------------------------------------- who sees what

@@ -126,6 +126,21 @@ def _offer_visible(principal: Principal, offer: Offer | None) -> Offer:
     return offer
 
 
+def takes_cards_for(offer: Offer) -> bool:
+    """Whether checkout can offer card payment: cards enabled here and the vendor can be paid out."""
+    if not _gateway().takes_cards:
+        return False
+    vendor = get_session().get(Organization, offer.organization_id)
+    return bool(vendor and vendor.stripe_account_id)
+
+
+def offers_by_id(offer_ids: set[uuid.UUID]) -> list[Offer]:
+    """Offers the caller's own orders point at (their titles and datasets, for dashboards)."""
+    if not offer_ids:
+        return []
+    return list(get_session().scalars(select(Offer).where(Offer.id.in_(offer_ids))))
+
+
 def get_offer(principal: Principal, offer_id: uuid.UUID) -> Offer:
     return _offer_visible(principal, get_session().get(Offer, offer_id))
 

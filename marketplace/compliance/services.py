@@ -79,7 +79,9 @@ def render_report_html(report: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- bill of materials
 
 
-def _held(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any]]:
+def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every dataset version the organisation holds under a grant, with licence, vendor, quota
+    used, effective use class and declared sources (the rows of the bill of materials)."""
     principal.require_scope("audit:read")
     if not (principal.has_role(org_id, OrgRole.auditor) or principal.platform_compliance):
         raise NotFound("No such organisation.")
@@ -105,7 +107,7 @@ def _held(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any]]:
 
 def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
     """CycloneDX 1.6: one `data` component per held dataset version."""
-    held = _held(principal, org_id)
+    held = held_versions(principal, org_id)
     org = get_session().get(Organization, org_id)
     components = []
     for h in held:
@@ -158,7 +160,7 @@ def bom_spdx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
 
     from spdx_python_model import v3_0_1 as s
 
-    held = _held(principal, org_id)
+    held = held_versions(principal, org_id)
     org = get_session().get(Organization, org_id)
     from flask import current_app
 

@@ -33,7 +33,7 @@ def search_page():
     return render_template("catalog/search.html", res=res, q=q or "", selected=args, sort=sort, error=error)
 
 
-def _terms_table(terms: dict) -> list[tuple[str, str]]:
+def terms_table(terms: dict) -> list[tuple[str, str]]:
     """(what, verdict) rows for the licence table people read."""
     labels = [("commercial_use", "Use it commercially"), ("ai_training", "Train AI models on it"), ("derivatives", "Make derivatives"),
               ("redistribution", "Redistribute it"), ("outputs_commercial", "Sell what a model trained on it produces")]
@@ -74,7 +74,7 @@ def dataset_page(dataset_id: uuid.UUID):
     facets = catalog.facets_of([ds.id])[ds.id]
     preview = next((f for f in files if f.preview and f.preview.get("records")), None)
     return render_template("catalog/dataset.html", ds=ds, card=render_card(ds.card_markdown, heading_offset=1), facets=facets, versions=versions, current=current,
-                           files=files, lic=lic, terms=_terms_table(lic.terms) if lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
+                           files=files, lic=lic, terms=terms_table(lic.terms) if lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
                            lineage_svg=lineage_svg(comp["lineage"]) if comp else "")
 
 

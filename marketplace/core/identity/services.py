@@ -224,6 +224,13 @@ def get_organization(principal: Principal, org_id: uuid.UUID) -> Organization:
 
 
 @transactional
+def organization_names(org_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Display names of organisations the caller already deals with (its buyers, its vendors)."""
+    if not org_ids:
+        return {}
+    return dict(get_session().execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))).tuples().all())
+
+
 def update_organization(principal: Principal, org_id: uuid.UUID, *, name: str) -> Organization:
     require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
     org = _get_org(org_id)

@@ -1,0 +1,233 @@
+"""Buyer pages: checkout (offer → quantity → licence → payment → confirmation), the order page,
+and the dashboard with grants, quota bars, downloads, orders and API keys.
+
+Every page calls the same services as the API, with the signed-in user's identity."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from catalog.services import datasets as catalog
+from marketplace.commerce import services as commerce
+from marketplace.core.db import utcnow
+from marketplace.core.errors import DomainError, Forbidden, NotFound
+from marketplace.core.http import current_principal
+from marketplace.core.identity import services as identity
+from marketplace.core.identity.principal import SCOPES
+from marketplace.delivery import services as delivery
+from marketplace.web.common import active_org_id, flash_error, form_int, signed_in
+
+bp = Blueprint("buyer_web", __name__)
+
+UNIT_WORDS = {"records": "records", "gib": "bytes", "downloads": "downloads", "term": "term"}
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "–"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+@bp.app_template_filter("bytes")
+def _bytes_filter(n: int | None) -> str:
+    return human_bytes(n)
+
+
+@bp.app_template_filter("uuid")
+def _uuid_filter(value: str) -> uuid.UUID | str:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return value
+
+
+@bp.app_template_filter("money")
+def _money_filter(minor: int, currency: str) -> str:
+    return f"{minor / 100:,.2f} {currency}"
+
+
+def quantity_label(unit: str, amount: int) -> str:
+    """Quota in the words people use: GiB grants are metered in bytes."""
+    return human_bytes(amount) if unit == "gib" else f"{amount:,} {UNIT_WORDS.get(unit, unit)}"
+
+
+# --------------------------------------------------------------------------- checkout
+
+
+def _checkout_context(offer_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    from licensing.services import get_license_by_id
+    from marketplace.web.catalog_views import terms_table
+
+    p = current_principal()
+    try:
+        offer = commerce.get_offer(p, offer_id)
+        ds = catalog.get_dataset(p, offer.dataset_id)
+    except NotFound:
+        abort(404)
+    lic = get_license_by_id(offer.license_id)
+    return p, offer, ds, lic, terms_table(lic.terms)
+
+
+@bp.route("/offers/<uuid:offer_id>/checkout", methods=["GET", "POST"])
+@signed_in
+def checkout(offer_id: uuid.UUID):
+    """Choose a quantity, read and accept the licence, and pay by card (Stripe) or invoice."""
+    p, offer, ds, lic, terms = _checkout_context(offer_id)
+    buyer = active_org_id(p)
+    card_ok = commerce.takes_cards_for(offer)
+    errors: dict[str, str] = {}
+    form = {"quantity": str(max(offer.min_quantity, 1)), "payment_method": "stripe" if card_ok else "invoice", "idempotency_key": uuid.uuid4().hex}
+    status = 200
+    if request.method == "POST":
+        form = {k: request.form.get(k, "") for k in ("quantity", "payment_method", "idempotency_key", "license_sha256")}
+        try:
+            quantity = form_int("quantity")
+        except ValueError:
+            quantity = None
+            errors["quantity"] = "Enter a whole number."
+        if quantity is None and "quantity" not in errors:
+            errors["quantity"] = "Say how many units you buy."
+        if request.form.get("accept") != "yes":
+            errors["accept"] = "Tick the box to accept the licence; no order is placed without it."
+        if form["payment_method"] not in ("stripe", "invoice"):
+            errors["payment_method"] = "Choose card or invoice."
+        if buyer is None:
+            flash("You need an organisation to buy for: create one when you register.", "error")
+            status = 400
+        elif errors:
+            flash("The order is not complete yet: see the marked fields.", "error")
+            status = 400
+        else:
+            try:
+                order, _created = commerce.create_order(p, offer_id=offer.id, quantity=quantity, currency=offer.currency,  # type: ignore[arg-type]
+                                                        license_sha256=form["license_sha256"], payment_method=form["payment_method"],
+                                                        idempotency_key=form["idempotency_key"][:200] or None, buyer_org_id=buyer)
+            except DomainError as e:
+                errors = flash_error(e)
+                status = e.status
+            else:
+                if order.payment_method == "stripe" and order.checkout_url and order.status == "pending_payment":
+                    return redirect(order.checkout_url)
+                return redirect(url_for("buyer_web.order_page", order_id=order.id))
+    tiers = [(max(offer.min_quantity, 1), offer.unit_price_minor)] + [(t["from"], t["unit_price_minor"]) for t in offer.tiers or []]
+    return render_template("buyer/checkout.html", offer=offer, ds=ds, lic=lic, terms=terms, form=form, errors=errors, card_ok=card_ok,
+                           tiers=tiers, buyer_org=buyer), status
+
+
+@bp.get("/orders/<uuid:order_id>")
+@signed_in
+def order_page(order_id: uuid.UUID):
+    """The confirmation: what was bought, under which licence text, and how payment stands."""
+    p = current_principal()
+    try:
+        order = commerce.get_order(p, order_id)
+        offer = commerce.get_offer(p, order.offer_id)
+        ds = catalog.get_dataset(p, offer.dataset_id)
+    except NotFound:
+        abort(404)
+    from licensing.services import get_license_by_id
+
+    return render_template("buyer/order.html", order=order, offer=offer, ds=ds, lic=get_license_by_id(order.license_id),
+                           is_buyer=p.role_in(order.buyer_org_id) is not None, returned=request.args.get("paid") == "1",
+                           cancelled=request.args.get("cancelled") == "1")
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+@bp.get("/dashboard")
+@signed_in
+def dashboard():
+    """Grants with quota bars and expiry, download buttons, orders and API keys of the active organisation."""
+    p = current_principal()
+    org = active_org_id(p)
+    if org is None:
+        return render_template("buyer/dashboard.html", org=None, grants=[], orders=[], keys=None, titles={}, new_key=None)
+    grants = commerce.list_grants(p, org)
+    orders = commerce.list_orders(p, org, as_vendor=False)
+    titles = catalog.titles_of({g.dataset_id for g in grants} | set())
+    offers = {o.id: o for o in commerce.offers_by_id({o.offer_id for o in orders})}
+    titles.update(catalog.titles_of({o.dataset_id for o in offers.values()}))
+    try:
+        keys = identity.list_api_keys(p, org)
+    except (Forbidden, NotFound):
+        keys = None  # members create keys; only admins see the organisation's list
+    rows = []
+    now = utcnow()
+    for g in grants:
+        used = max(g.credited - g.balance, 0)
+        pct = 100 if g.unit == "term" else (round(used * 100 / g.credited) if g.credited else 100)
+        expires = g.expires_at
+        rows.append({"grant": g, "title": titles.get(g.dataset_id, "?"), "used": quantity_label(g.unit, used), "left": quantity_label(g.unit, g.balance),
+                     "pct": min(pct, 100), "unit": g.unit, "expiring": bool(expires and expires - now.replace(tzinfo=expires.tzinfo) < timedelta(days=14))})
+    return render_template("buyer/dashboard.html", org=org, grants=rows, orders=orders, offers=offers, keys=keys, titles=titles, scopes=SCOPES,
+                           new_key=None)
+
+
+@bp.post("/grants/<uuid:grant_id>/download")
+@signed_in
+def download(grant_id: uuid.UUID):
+    """Authorise every file of the grant's version (all or none) and list short-lived links."""
+    p = current_principal()
+    try:
+        res = delivery.authorize_download(p, grant_id, paths=None)
+    except NotFound:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+        return redirect(url_for("buyer_web.dashboard"))
+    grant = commerce.get_grant(p, grant_id)
+    title = catalog.titles_of({grant.dataset_id}).get(grant.dataset_id, "")
+    return render_template("buyer/download.html", res=res, title=title, grant=grant,
+                           charged=quantity_label(grant.unit, sum(f["size"] if grant.unit == "gib" else (f["records"] or 0) if grant.unit == "records" else 1
+                                                                  for f in res["files"] if f["charged"])))
+
+
+@bp.post("/dashboard/api-keys")
+@signed_in
+def create_key():
+    """A new API key for scripts and the CLI; its secret is shown once, here."""
+    p = current_principal()
+    org = active_org_id(p)
+    if org is None:
+        abort(404)
+    scopes = [s for s in request.form.getlist("scopes") if s in SCOPES]
+    try:
+        days = form_int("expires_days", 90)
+    except ValueError:
+        days = -1
+    if days is None or days < 1 or days > 3650:
+        flash("Expiry: a number of days between 1 and 3650.", "error")
+        return redirect(url_for("buyer_web.dashboard"))
+    try:
+        key, secret = identity.create_api_key(p, org, name=(request.form.get("name") or "").strip()[:100] or "web", scopes=scopes or ["catalog:read"],
+                                              expires_at=utcnow() + timedelta(days=days))
+    except DomainError as e:
+        flash_error(e)
+        return redirect(url_for("buyer_web.dashboard"))
+    flash("Copy the key now: it is shown only once.", "ok")
+    return render_template("buyer/new_key.html", key=key, secret=secret)
+
+
+@bp.post("/dashboard/api-keys/<uuid:key_id>/revoke")
+@signed_in
+def revoke_key(key_id: uuid.UUID):
+    p = current_principal()
+    org = active_org_id(p)
+    try:
+        identity.revoke_api_key(p, org, key_id)  # type: ignore[arg-type]
+    except NotFound:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+    else:
+        flash("The key is revoked; calls with it now fail.", "ok")
+    return redirect(url_for("buyer_web.dashboard"))

@@ -1,0 +1,69 @@
+"""Small helpers every page module shares: the signed-in gate, the organisation the pages act for,
+and turning a service's validation errors into form messages."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any, Callable
+
+from flask import flash, redirect, request, session, url_for
+
+from marketplace.core.errors import DomainError
+from marketplace.core.http import current_principal
+from marketplace.core.identity.principal import Principal
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Pages behind a login send anonymous visitors to the sign-in page and back again."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_principal().authenticated:
+            return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def active_org_id(p: Principal) -> uuid.UUID | None:
+    """The organisation chosen in the header switcher, else the caller's first one."""
+    chosen = session.get("org_id")
+    if chosen:
+        try:
+            org = uuid.UUID(chosen)
+        except ValueError:
+            org = None
+        if org in p.memberships:
+            return org
+    return next(iter(p.memberships), None)
+
+
+def flash_error(e: DomainError) -> dict[str, Any]:
+    """Show a service's refusal at the top of the page; return its field errors, flattened to
+    'field.sub' keys, for inline messages."""
+    flash(e.detail or e.title, "error")
+    return flatten_errors(e.errors or {})
+
+
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(errors, dict):
+        for k, v in errors.items():
+            out.update(flatten_errors(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(errors, list) and all(isinstance(x, str) for x in errors):
+        out[prefix] = " ".join(errors)
+    elif isinstance(errors, list):
+        for i, v in enumerate(errors):
+            out.update(flatten_errors(v, f"{prefix}.{i}"))
+    else:
+        out[prefix] = str(errors)
+    return out
+
+
+def form_int(name: str, default: int | None = None) -> int | None:
+    """An integer form field; None (or the default) when absent, ValueError text when not a number."""
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return default
+    return int(raw)

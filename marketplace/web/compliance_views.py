@@ -1,0 +1,137 @@
+"""Compliance console: audit search with filters, the verification status of the log, provenance
+reports of held datasets, and the data bill of materials (CycloneDX or SPDX) as a download.
+
+Platform compliance sees every organisation; an organisation's owners, admins and auditors see
+their own, under the same rules as the audit API."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+
+from marketplace.audit import services as audit_svc
+from marketplace.compliance import services as compliance
+from marketplace.core.errors import DomainError, Forbidden, NotFound
+from marketplace.core.http import current_principal
+from marketplace.core.identity import services as identity
+from marketplace.web.common import active_org_id, signed_in
+
+bp = Blueprint("compliance_web", __name__, url_prefix="/compliance")
+
+FILTERS = ("action", "outcome", "subject_type", "subject_id")
+
+
+def _date(raw: str | None, field: str, errors: dict[str, str]) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=timezone.utc)
+    except ValueError:
+        errors[field] = "A date such as 2026-11-21."
+        return None
+
+
+def _scope_org(p) -> uuid.UUID | None:  # type: ignore[no-untyped-def]
+    """Platform compliance may look at every organisation (no org) or pick one; others: their active one."""
+    raw = request.args.get("org")
+    if p.platform_compliance:
+        if not raw:
+            return None
+        try:
+            return uuid.UUID(raw)
+        except ValueError:
+            abort(404)
+    return active_org_id(p)
+
+
+@bp.get("/")
+@signed_in
+def console():
+    """Audit search (filters, newest first, cursor pagination) and the verification panel."""
+    p = current_principal()
+    org = _scope_org(p)
+    if org is None and not p.platform_compliance:
+        raise Forbidden("The compliance console needs an organisation (or the platform compliance role).")
+    errors: dict[str, str] = {}
+    filters = {k: request.args.get(k) or None for k in FILTERS}
+    since, until = _date(request.args.get("since"), "since", errors), _date(request.args.get("until"), "until", errors)
+    res: dict[str, Any] = {"items": [], "next_cursor": None}
+    error = None
+    if not errors:
+        try:
+            res = audit_svc.query(p, org_id=org, since=since, until=until, cursor=request.args.get("cursor") or None, limit=50, **filters)
+        except NotFound:
+            abort(404)
+        except DomainError as e:
+            error = e.detail
+    names = identity.organization_names({uuid.UUID(x) for e in res["items"] for x in (e.get("actor_org_id"), e.get("subject_org_id")) if x})
+    held = []
+    if org is not None:
+        try:
+            held = compliance.held_versions(p, org)
+        except DomainError:
+            held = []
+    next_url = url_for("compliance_web.console", **{k: v for k, v in request.args.items() if k != "cursor"}, cursor=res["next_cursor"]) if res["next_cursor"] else None
+    return render_template("compliance/console.html", res=res, names=names, org=org, filters=filters, args=request.args, errors=errors, error=error,
+                           held=held, next_url=next_url, verification=None)
+
+
+@bp.post("/verify")
+@signed_in
+def verify():
+    """Run the verification the caller may run and show its result next to the search."""
+    p = current_principal()
+    raw = request.form.get("org") or ""
+    org = None
+    if raw:
+        try:
+            org = uuid.UUID(raw)
+        except ValueError:
+            abort(404)
+    elif not p.platform_compliance:
+        org = active_org_id(p)
+    try:
+        report = audit_svc.verify_for(p, org).to_dict()
+    except NotFound:
+        abort(404)
+    held = []
+    if org is not None:
+        try:
+            held = compliance.held_versions(p, org)
+        except DomainError:
+            held = []
+    return render_template("compliance/console.html", res={"items": [], "next_cursor": None}, names={}, org=org, filters=dict.fromkeys(FILTERS),
+                           args={}, errors={}, error=None, held=held, next_url=None, verification=report,
+                           checked_at=datetime.now(timezone.utc))
+
+
+@bp.get("/bom.<fmt>")
+@signed_in
+def bom(fmt: str):
+    """The organisation's data bill of materials as a file."""
+    p = current_principal()
+    org = _scope_org(p) or active_org_id(p)
+    if org is None or fmt not in ("cdx.json", "spdx.json"):
+        abort(404)
+    try:
+        body = compliance.bom_spdx(p, org) if fmt == "spdx.json" else compliance.bom_cyclonedx(p, org)
+    except NotFound:
+        abort(404)
+    mimetype = "application/spdx+json" if fmt == "spdx.json" else "application/vnd.cyclonedx+json"
+    return Response(json.dumps(body, indent=2), mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="data-bom-{org}.{fmt}"'})
+
+
+@bp.get("/reports/<uuid:version_id>")
+@signed_in
+def report(version_id: uuid.UUID):
+    """A provenance report, readable and printable (the API serves the same as JSON)."""
+    p = current_principal()
+    try:
+        rep = compliance.provenance_report(p, version_id)
+    except NotFound:
+        abort(404)
+    return Response(compliance.render_report_html(rep), mimetype="text/html")

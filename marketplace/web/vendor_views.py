@@ -1,0 +1,407 @@
+"""Vendor pages: datasets and versions, the new-version wizard (metadata, browser upload through
+presigned parts, licence, provenance form, publish with the ingest status), offers, sales and the
+access log ("who accessed my data").
+
+Forms are parsed with the API's own marshmallow schemas, so a page and the API accept and refuse
+the same things; then one service call does the work."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import marshmallow as ma
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from catalog import schemas as catalog_schemas
+from catalog.services import datasets as catalog
+from licensing import schemas as licensing_schemas
+from marketplace.commerce import schemas as commerce_schemas
+from marketplace.commerce import services as commerce
+from marketplace.core.errors import DomainError, NotFound
+from marketplace.core.http import current_principal
+from marketplace.core.identity import services as identity
+from marketplace.core.identity.models import OrgRole
+from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
+
+bp = Blueprint("vendor_web", __name__, url_prefix="/vendor")
+
+
+def _split(raw: str | None) -> list[str]:
+    return [x.strip() for x in (raw or "").replace("\n", ",").split(",") if x.strip()]
+
+
+def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Validate form data with an API schema: (clean data, None) or (None, field errors)."""
+    try:
+        return schema.load(data), {}
+    except ma.ValidationError as e:
+        flash("Some fields need attention: see the messages below.", "error")
+        return None, flatten_errors(e.messages)
+
+
+def _org_or_404():  # type: ignore[no-untyped-def]
+    p = current_principal()
+    org = active_org_id(p)
+    if org is None:
+        abort(404)
+    return p, org
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+@bp.route("/", methods=["GET", "POST"])
+@signed_in
+def index():
+    """The organisation's datasets with their versions, and the form to list a new one."""
+    p, org = _org_or_404()
+    errors: dict[str, str] = {}
+    form: dict[str, Any] = {"visibility": "listed"}
+    status = 200
+    if request.method == "POST":
+        form = request.form.to_dict()
+        data, errors = load(catalog_schemas.DatasetCreateSchema(), {
+            "organization_id": str(org), "slug": form.get("slug", "").strip(), "title": form.get("title", ""), "summary": form.get("summary", ""),
+            "card_markdown": form.get("card_markdown", ""), "domain": form.get("domain", ""), "modalities": _split(form.get("modalities")),
+            "languages": _split(form.get("languages")), "tags": _split(form.get("tags")), "visibility": form.get("visibility", "draft")})
+        if data is not None:
+            try:
+                ds = catalog.create_dataset(p, **data)
+            except DomainError as e:
+                errors = flash_error(e)
+            else:
+                flash(f"“{ds.title}” is listed. Add its first version.", "ok")
+                return redirect(url_for("vendor_web.dataset", dataset_id=ds.id))
+        status = 400
+    try:
+        datasets = catalog.list_org_datasets(p, org)
+    except NotFound:
+        abort(404)
+    versions = {d.id: catalog.list_versions(p, d.id) for d in datasets}
+    org_row = identity.get_organization(p, org)
+    return render_template("vendor/index.html", datasets=datasets, versions=versions, domains=catalog.list_domains(), form=form, errors=errors,
+                           org=org_row), status
+
+
+@bp.route("/datasets/<uuid:dataset_id>", methods=["GET", "POST"])
+@signed_in
+def dataset(dataset_id: uuid.UUID):
+    """One dataset: its versions, a new draft version, visibility, and its offers."""
+    p = current_principal()
+    try:
+        ds = catalog.get_dataset(p, dataset_id)
+    except NotFound:
+        abort(404)
+    if p.role_in(ds.organization_id) is None:
+        abort(404)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        data, errors = load(catalog_schemas.VersionCreateSchema(), {"version": request.form.get("version", "").strip(), "changelog": request.form.get("changelog", "")})
+        if data is not None:
+            try:
+                v = catalog.create_version(p, dataset_id, **data)
+            except DomainError as e:
+                errors = flash_error(e)
+            else:
+                return redirect(url_for("vendor_web.version", version_id=v.id))
+        status = 400
+    return _dataset_page(p, ds, version_errors=errors), status
+
+
+def _dataset_page(p, ds, *, version_errors=None, offer_errors=None, offer_form=None):  # type: ignore[no-untyped-def]
+    from licensing.services import list_licenses
+
+    versions = catalog.list_versions(p, ds.id)
+    offers = commerce.list_offers(p, ds.id)
+    licenses = [lic for lic in list_licenses() if lic.owner_org_id in (None, ds.organization_id)]
+    return render_template("vendor/dataset.html", ds=ds, versions=versions, offers=offers, licenses=licenses, errors=version_errors or {},
+                           offer_errors=offer_errors or {}, offer_form=offer_form or {"currency": "EUR", "pricing_unit": "gib", "min_quantity": "1"})
+
+
+@bp.post("/datasets/<uuid:dataset_id>/visibility")
+@signed_in
+def set_visibility(dataset_id: uuid.UUID):
+    p = current_principal()
+    data, _errors = load(catalog_schemas.DatasetUpdateSchema(), {"visibility": request.form.get("visibility", "")})
+    if data is not None:
+        try:
+            catalog.update_dataset(p, dataset_id, **data)
+            flash(f"Visibility is now “{data['visibility']}”.", "ok")
+        except NotFound:
+            abort(404)
+        except DomainError as e:
+            flash_error(e)
+    return redirect(url_for("vendor_web.dataset", dataset_id=dataset_id))
+
+
+# --------------------------------------------------------------------------- offers
+
+
+def _minor_units(raw: str) -> int | None:
+    try:
+        value = Decimal(raw.strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    if value < 0 or value != value.quantize(Decimal("0.01")):
+        return None
+    return int(value * 100)
+
+
+def _int_or_raw(raw: str | None) -> Any:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return raw  # the schema names it: "Not a valid integer."
+
+
+@bp.post("/datasets/<uuid:dataset_id>/offers")
+@signed_in
+def create_offer(dataset_id: uuid.UUID):
+    """Put the dataset on sale under one licence, priced per record, GiB, download or term."""
+    p = current_principal()
+    try:
+        ds = catalog.get_dataset(p, dataset_id)
+    except NotFound:
+        abort(404)
+    f = request.form.to_dict()
+    body: dict[str, Any] = {"title": f.get("title", ""), "license": f.get("license", ""), "version_id": f.get("version_id") or None,
+                            "pricing_unit": f.get("pricing_unit", ""), "currency": f.get("currency", "").strip(),
+                            "unit_price_minor": _minor_units(f.get("unit_price", "")), "min_quantity": _int_or_raw(f.get("min_quantity")) or 1,
+                            "included_quota": _int_or_raw(f.get("included_quota")) or 0, "term_days": _int_or_raw(f.get("term_days")),
+                            "free_sample": f.get("free_sample") == "yes"}
+    data, errors = load(commerce_schemas.OfferCreateSchema(), body)
+    if "unit_price_minor" in errors or (body["unit_price_minor"] is None and data is None):
+        errors["unit_price"] = "A price such as 12.50 (at most two decimals)."
+    if data is not None:
+        try:
+            commerce.create_offer(p, dataset_id, **data)
+        except NotFound:
+            abort(404)
+        except DomainError as e:
+            errors = flash_error(e)
+        else:
+            flash("The offer is on sale.", "ok")
+            return redirect(url_for("vendor_web.dataset", dataset_id=dataset_id))
+    return _dataset_page(p, ds, offer_errors=errors, offer_form=f), 400
+
+
+@bp.post("/offers/<uuid:offer_id>/active")
+@signed_in
+def toggle_offer(offer_id: uuid.UUID):
+    p = current_principal()
+    try:
+        offer = commerce.update_offer(p, offer_id, active=request.form.get("active") == "yes")
+    except NotFound:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+        return redirect(url_for("vendor_web.index"))
+    flash("Offer " + ("reopened." if offer.active else "closed to new orders; existing grants keep working."), "ok")
+    return redirect(url_for("vendor_web.dataset", dataset_id=offer.dataset_id))
+
+
+# --------------------------------------------------------------------------- the new-version wizard
+
+
+def _version_or_404(version_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    p = current_principal()
+    try:
+        v, ds = catalog.get_version(p, version_id)
+    except NotFound:
+        abort(404)
+    if p.role_in(ds.organization_id) is None:
+        abort(404)
+    return p, v, ds
+
+
+@bp.get("/versions/<uuid:version_id>")
+@signed_in
+def version(version_id: uuid.UUID):
+    """The wizard: 1 metadata, 2 files (browser upload), 3 licence, 4 provenance, 5 publish."""
+    p, v, ds = _version_or_404(version_id)
+    return _wizard(p, v, ds)
+
+
+def _wizard(p, v, ds, *, prov_errors=None, prov_form=None, status=200):  # type: ignore[no-untyped-def]
+    from licensing.services import current_declaration, list_licenses, version_license
+
+    files = catalog.list_files(p, v.id)
+    decl = current_declaration(v.id)
+    licenses = [lic for lic in list_licenses() if lic.owner_org_id in (None, ds.organization_id)]
+    form = prov_form if prov_form is not None else _declaration_to_form(decl.body if decl else None)
+    return render_template("vendor/version.html", v=v, ds=ds, files=files, lic=version_license(v.id), licenses=licenses, decl=decl,
+                           pf=form, perr=prov_errors or {}, source_kinds=licensing_schemas.SOURCE_KINDS, lawful_bases=licensing_schemas.LAWFUL_BASES,
+                           sensitive=SENSITIVE, draft=v.status == "draft"), status
+
+
+SENSITIVE = ("health", "biometric", "genetic", "ethnicity", "religion", "political", "sexual-orientation", "trade-union", "criminal", "children")
+SOURCE_FIELDS = ("kind", "name", "license", "url", "contract_reference", "version_id", "crawl_start", "crawl_end", "relation", "description",
+                 "model_name", "model_provider")
+
+
+@bp.post("/versions/<uuid:version_id>/changelog")
+@signed_in
+def save_changelog(version_id: uuid.UUID):
+    p, v, ds = _version_or_404(version_id)
+    data, _ = load(catalog_schemas.VersionUpdateSchema(), {"changelog": request.form.get("changelog", "")})
+    if data is not None:
+        try:
+            catalog.update_version(p, version_id, **data)
+            flash("Changelog saved.", "ok")
+        except DomainError as e:
+            flash_error(e)
+    return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-1")
+
+
+@bp.post("/versions/<uuid:version_id>/license")
+@signed_in
+def set_license(version_id: uuid.UUID):
+    from licensing.services import set_version_license
+
+    p, v, ds = _version_or_404(version_id)
+    try:
+        _v, lic = set_version_license(p, version_id, identifier=request.form.get("license", ""))
+        flash(f"Licence set: {lic.name}.", "ok")
+    except DomainError as e:
+        flash_error(e)
+    return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-3")
+
+
+def _declaration_to_form(body: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored declaration as form values, so a revision starts from the current one."""
+    body = body or {}
+    sources = [{k: ("" if s.get(k) is None else str(s.get(k))) for k in SOURCE_FIELDS} | {"opt_outs_respected": s.get("opt_outs_respected")}
+               for s in body.get("sources", [])]
+    while len(sources) < 3:
+        sources.append({k: "" for k in SOURCE_FIELDS} | {"relation": "derived"})
+    pd = body.get("personal_data") or {}
+    col = body.get("collection") or {}
+    return {"sources": sources, "pd_status": pd.get("status", ""), "pd_method": pd.get("anonymisation_method") or "",
+            "pd_categories": pd.get("sensitive_categories", []), "period_start": col.get("period_start") or "", "period_end": col.get("period_end") or "",
+            "geography": ", ".join(col.get("geography", [])), "lawful_basis": col.get("lawful_basis") or "",
+            "workforce": (body.get("annotation") or {}).get("workforce") or "", "limitations": body.get("limitations", ""), "biases": body.get("biases", "")}
+
+
+def _form_to_declaration(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the declaration body the API takes, the values to show again)."""
+    n = min(int(form.get("source_count", "3") or 3) if (form.get("source_count") or "3").isdigit() else 3, 200)
+    sources, shown = [], []
+    for i in range(n):
+        row = {k: (form.get(f"s{i}_{k}") or "").strip() for k in SOURCE_FIELDS}
+        respected = form.get(f"s{i}_opt_outs_respected") or ""
+        shown.append(row | {"opt_outs_respected": {"yes": True, "no": False}.get(respected)})
+        if not row["name"] and not row["kind"]:
+            continue  # an empty row
+        src: dict[str, Any] = {k: v for k, v in row.items() if v}
+        if respected in ("yes", "no"):
+            src["opt_outs_respected"] = respected == "yes"
+        sources.append(src)
+    pd: dict[str, Any] = {"status": form.get("pd_status") or None, "sensitive_categories": form.getlist("pd_categories")}
+    if form.get("pd_method"):
+        pd["anonymisation_method"] = form.get("pd_method")
+    collection: dict[str, Any] = {"geography": [g.upper() if len(g) == 2 else g for g in _split(form.get("geography"))]}
+    for k in ("period_start", "period_end", "lawful_basis"):
+        if form.get(k):
+            collection[k] = form.get(k)
+    body = {"sources": sources, "personal_data": pd, "collection": collection, "limitations": form.get("limitations", ""),
+            "biases": form.get("biases", ""), "attest": form.get("attest") == "yes"}
+    if form.get("workforce"):
+        body["annotation"] = {"workforce": form.get("workforce")}
+    while len(shown) < 3:
+        shown.append({k: "" for k in SOURCE_FIELDS})
+    values = {"sources": shown, "pd_status": form.get("pd_status", ""), "pd_method": form.get("pd_method", ""), "pd_categories": form.getlist("pd_categories"),
+              "period_start": form.get("period_start", ""), "period_end": form.get("period_end", ""), "geography": form.get("geography", ""),
+              "lawful_basis": form.get("lawful_basis", ""), "workforce": form.get("workforce", ""), "limitations": form.get("limitations", ""),
+              "biases": form.get("biases", "")}
+    return body, values
+
+
+@bp.post("/versions/<uuid:version_id>/provenance")
+@signed_in
+def declare_provenance(version_id: uuid.UUID):
+    """The provenance form: sources, collection, personal data, annotation, and the attestation."""
+    from licensing.services import declare_provenance as declare
+
+    p, v, ds = _version_or_404(version_id)
+    body, values = _form_to_declaration(request.form)
+    data, errors = load(licensing_schemas.ProvenanceDeclareSchema(), body)
+    if data is not None and not data["attest"]:
+        errors = {"attest": "Tick the box to attest that the declaration is accurate."}
+        flash("The declaration is not attested yet.", "error")
+        data = None
+    if data is not None:
+        attest = data.pop("attest")
+        try:
+            decl = declare(p, version_id, body=data, attest=attest)
+        except DomainError as e:
+            errors = flash_error(e)
+        else:
+            flash(f"Provenance declared (revision {decl.revision}).", "ok")
+            return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-4")
+    return _wizard(p, v, ds, prov_errors=errors, prov_form=values, status=400)
+
+
+@bp.post("/versions/<uuid:version_id>/publish")
+@signed_in
+def publish(version_id: uuid.UUID):
+    """Hand the version to ingest; the page then shows the verification result."""
+    p, v, ds = _version_or_404(version_id)
+    try:
+        catalog.request_publish(p, version_id)
+    except DomainError as e:
+        flash_error(e)
+        return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-5")
+    v, _ds = catalog.get_version(p, version_id)
+    if v.status == "published":
+        flash(f"Version {v.version} is published: every file was verified.", "ok")
+    elif v.status == "processing":
+        flash("Verifying the files; this page updates when ingest finishes.", "ok")
+    else:
+        flash(f"Ingest refused the version: {v.status_reason}", "error")
+    return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-5")
+
+
+# --------------------------------------------------------------------------- sales and access
+
+
+@bp.get("/sales")
+@signed_in
+def sales():
+    """Orders for the organisation's offers (mark invoices paid) and who accessed its data."""
+    from marketplace.audit import services as audit_svc
+
+    p, org = _org_or_404()
+    orders = commerce.list_orders(p, org, as_vendor=True)
+    offers = {o.id: o for o in commerce.offers_by_id({o.offer_id for o in orders})}
+    access: list[dict[str, Any]] | None = []
+    try:
+        for action in ("delivery.authorize", "delivery.records"):
+            access.extend(e for e in audit_svc.query(p, org_id=org, action=action, limit=50)["items"] if e["actor_org_id"] != str(org))  # type: ignore[union-attr]
+        access.sort(key=lambda e: e["id"], reverse=True)  # type: ignore[union-attr]
+    except DomainError:
+        access = None  # members do not read the audit log
+    org_ids = {o.buyer_org_id for o in orders} | {uuid.UUID(e["actor_org_id"]) for e in access or [] if e.get("actor_org_id")}
+    return render_template("vendor/sales.html", orders=orders, offers=offers, access=access, names=identity.organization_names(org_ids),
+                           can_mark=p.has_role(org, OrgRole.admin))
+
+
+@bp.post("/orders/<uuid:order_id>/paid")
+@signed_in
+def mark_paid(order_id: uuid.UUID):
+    """Record that an invoice was paid: the buyer's grant starts now."""
+    p = current_principal()
+    try:
+        order = commerce.mark_paid(p, order_id)
+    except NotFound:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+    else:
+        flash(f"Order {str(order.id)[:8]} is paid; the buyer's grant is active.", "ok")
+    return redirect(url_for("vendor_web.sales"))
