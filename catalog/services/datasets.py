@@ -125,7 +125,7 @@ def titles_of(dataset_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Titles for datasets the caller already holds a reference to (its grants, orders, offers)."""
     if not dataset_ids:
         return {}
-    return dict(get_session().execute(select(Dataset.id, Dataset.title).where(Dataset.id.in_(dataset_ids))).tuples().all())
+    return dict(get_session().execute(select(Dataset.id, Dataset.title).where(Dataset.id.in_(dataset_ids))).all())
 
 
 def facets_of(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, list[str]]]:

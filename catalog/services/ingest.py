@@ -20,7 +20,7 @@ from catalog.models import Blob, Dataset, DatasetVersion, FileStatus, VersionFil
 from catalog.services.datasets import _refresh_latest, manifest_entries, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
 from marketplace.core import audit
-from marketplace.core.db import after_commit, end_read, get_session, insert_ignore, unit_of_work, utcnow
+from marketplace.core.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import job
 
@@ -46,7 +46,11 @@ def analyse_object(key: str, fmt: str, size_hint: int) -> Analysis:
 
 @job("catalog.ingest_version")
 def ingest_version(version_id: str) -> str:
-    """Verify and publish one version. Returns the resulting status."""
+    """Verify and publish one version. Returns the resulting status.
+
+    If the object store fails midway, nothing is verified halfway: the version stays in
+    processing with a reason the vendor can read, and the job (or a second publish request)
+    runs again from the start."""
     vid = uuid.UUID(version_id)
     session = get_session()
     v = session.get(DatasetVersion, vid)
@@ -57,6 +61,25 @@ def ingest_version(version_id: str) -> str:
     known = {b.sha256 for b in session.scalars(select(Blob).where(Blob.sha256.in_([f.sha256 for f in files])))}
     end_read()
 
+    try:
+        results, failures = _verify_files(files, known)
+    except StorageUnavailable:
+        log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
+        _pause(vid, "Verification paused: the object store is unavailable. It is retried automatically; with inline jobs, publish again to retry.")
+        raise
+    return _finish(vid, results, failures)
+
+
+@transactional
+def _pause(vid: uuid.UUID, reason: str) -> None:
+    v = get_session().get(DatasetVersion, vid)
+    if v is not None and v.status == VersionStatus.processing.value:
+        v.status_reason = reason
+
+
+def _verify_files(files: list[VersionFile], known: set[str]) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[str, str]]:
+    """Stream each file once (size, SHA-256, records, schema); give verified bytes their content
+    address. Only the object store is touched here, never the database."""
     results: dict[uuid.UUID, dict[str, Any]] = {}
     failures: dict[str, str] = {}
     for f in files:
@@ -72,9 +95,6 @@ def ingest_version(version_id: str) -> str:
         except ObjectNotFound:
             failures[f.path] = "no uploaded bytes were found for this file"
             continue
-        except StorageUnavailable:
-            log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
-            raise
         reasons = []
         if a.size != f.size:
             reasons.append(f"size mismatch: declared {f.size} bytes, stored {a.size}")
@@ -99,7 +119,7 @@ def ingest_version(version_id: str) -> str:
             a: Analysis = r["analysis"]
             if r["src"] != blob_key(a.sha256) and a.sha256 not in known and not storage().exists(blob_key(a.sha256)):
                 storage().copy(r["src"], blob_key(a.sha256))
-    return _finish(vid, results, failures)
+    return results, failures
 
 
 MANIFEST_KEYS = ("audio", "video", "image", "file", "path", "media")

@@ -22,7 +22,7 @@ from marketplace.web.common import active_org_id, flash_error, form_int, signed_
 
 bp = Blueprint("buyer_web", __name__)
 
-UNIT_WORDS = {"records": "records", "gib": "bytes", "downloads": "downloads", "term": "term"}
+UNIT_WORDS = {"records": ("record", "records"), "downloads": ("download", "downloads"), "term": ("term", "terms")}
 
 
 def human_bytes(n: int | None) -> str:
@@ -56,7 +56,10 @@ def _money_filter(minor: int, currency: str) -> str:
 
 def quantity_label(unit: str, amount: int) -> str:
     """Quota in the words people use: GiB grants are metered in bytes."""
-    return human_bytes(amount) if unit == "gib" else f"{amount:,} {UNIT_WORDS.get(unit, unit)}"
+    if unit == "gib":
+        return human_bytes(amount)
+    one, many = UNIT_WORDS.get(unit, (unit, unit))
+    return f"{amount:,} {one if amount == 1 else many}"
 
 
 # --------------------------------------------------------------------------- checkout

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from marketplace.audit import services as audit_svc
 from marketplace.compliance import services as compliance
-from marketplace.core.errors import DomainError, Forbidden, NotFound
+from marketplace.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from marketplace.core.http import current_principal
 from marketplace.core.identity import services as identity
 from marketplace.web.common import active_org_id, signed_in
@@ -66,7 +66,7 @@ def console():
             res = audit_svc.query(p, org_id=org, since=since, until=until, cursor=request.args.get("cursor") or None, limit=50, **filters)
         except NotFound:
             abort(404)
-        except DomainError as e:
+        except ValidationFailed as e:  # a stale or edited cursor: say so, show the search again
             error = e.detail
     names = identity.organization_names({uuid.UUID(x) for e in res["items"] for x in (e.get("actor_org_id"), e.get("subject_org_id")) if x})
     held = []

@@ -3,6 +3,8 @@ executable_path), against `make run`'s stack. Screenshots land in test-output/sc
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import socket
@@ -21,13 +23,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site_env(tmp_path_factory):
     inst = tmp_path_factory.mktemp("browser-site")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
     env.update(MARKETPLACE_INSTANCE_PATH=str(inst), PORT=str(port), MARKETPLACE_LOG_LEVEL="WARNING")
+    return env
+
+
+@pytest.fixture(scope="module")
+def site(site_env):
+    env, port = site_env, site_env["PORT"]
     subprocess.run([str(BIN / "marketplace"), "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([str(BIN / "marketplace"), "seed"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([str(BIN / "marketplace"), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -91,3 +99,208 @@ def test_login_page_and_signed_in_header(site, browser):
     assert "buyer@acme-ai.test" in page.locator("header").inner_text()
     page.screenshot(path=str(SHOTS / "home-signed-in.png"), full_page=True)
     page.close()
+
+
+# --------------------------------------------------------------------------- the three journeys
+
+
+def _sign_in(browser, site, email):  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(site + "/login")
+    page.fill("#email", email)
+    page.fill("#password", "demo-password-1")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert email in page.locator("header").inner_text()
+    return ctx, page
+
+
+def _fill(page, fields: dict) -> None:  # type: ignore[no-untyped-def]
+    """Fill text fields; a one-element tuple picks that option of a select."""
+    for sel, value in fields.items():
+        if isinstance(value, tuple):
+            page.select_option(sel, value[0])
+        else:
+            page.fill(sel, value)
+
+
+def _submit(page, selector):  # type: ignore[no-untyped-def]
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def test_vendor_lists_uploads_declares_and_publishes(site, browser, tmp_path):
+    """A vendor lists a dataset, uploads its file from the browser in presigned parts, sets the
+    licence, declares provenance, publishes (server-side verification) and puts it on sale."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx, page = _sign_in(browser, site, "vendor@lexisets.test")
+    _submit(page, "header >> text=Selling")
+    assert page.locator("h1").inner_text() == "LexiSets Legal: datasets"
+    page.screenshot(path=str(SHOTS / "vendor-dashboard.png"), full_page=True)
+
+    # a new dataset: a form error first (the same rules as the API), then the real thing
+    page.fill("#f-title", "Court rulings on tenancy disputes")
+    page.fill("#f-slug", "Not A Slug!")
+    _submit(page, "#new-h ~ form button[type=submit]")
+    assert page.locator(".flash.error").count() >= 1
+    _fill(page, {"#f-slug": "tenancy-rulings", "#f-domain": ("legal",), "#f-summary": "12,000 anonymised tenancy rulings with outcome labels.",
+                 "#f-modalities": "text", "#f-languages": "en, de",
+                 "#f-card_markdown": "# Tenancy rulings\n\nRulings from **public** court records.<script>alert(1)</script>"})
+    _submit(page, "#new-h ~ form button[type=submit]")
+    assert page.locator("h1").inner_text() == "Court rulings on tenancy disputes"
+
+    page.fill("#f-version", "1.0.0")
+    page.fill("#f-changelog", "First release.")
+    _submit(page, "text=Start the new-version wizard")
+    assert "version 1.0.0" in page.locator("h1").inner_text()
+
+    # browser upload: SHA-256 in JS, then presigned parts straight to storage (9 MiB: two parts)
+    rows = "".join(f'{{"id": {i}, "text": "ruling {i} ' + "x" * 80 + '", "outcome": "tenant"}\n' for i in range(100_000))
+    data = rows.encode()[: 9 * 1024 * 1024]
+    data = data[: data.rfind(b"\n") + 1]
+    f = tmp_path / "rulings.jsonl"
+    f.write_bytes(data)
+    page.set_input_files("#files", str(f))
+    page.fill("#prefix", "train")
+    page.click("#upload-btn")
+    page.wait_for_selector("#upload-done", timeout=60_000)
+    assert "All files uploaded" in page.locator("#upload-done").inner_text()
+    page.screenshot(path=str(SHOTS / "vendor-upload.png"), full_page=True)
+    page.wait_for_load_state("load")
+    page.wait_for_selector("#file-table >> text=train/rulings.jsonl")
+    assert "uploaded" in page.locator("#file-table tbody tr").first.inner_text()
+    assert hashlib.sha256(data).hexdigest()[:16] in page.locator("#file-table").inner_text()
+
+    # licence, then provenance: a refusal first (no attestation), then a complete declaration
+    page.select_option("#license", "CC-BY-4.0")
+    _submit(page, "text=Set licence")
+    assert "Licence set" in page.locator(".flash.ok").inner_text()
+    page.select_option("#s0_kind", "first_hand")
+    page.fill("#f-s0_name", "Court registry extracts")
+    page.select_option("#pd_status", "anonymised")
+    _submit(page, "#prov-form button[type=submit]")
+    assert "attest" in page.locator("#prov-form").inner_text().lower()
+    page.fill("#f-pd_method", "Names and addresses replaced by role tokens; reviewed by two lawyers.")
+    page.click("#add-source")
+    page.select_option("#s1_kind", "licensed")
+    page.fill("#f-s1_name", "Commentary licensed from Lex Publishing")
+    page.fill("#f-s1_license", "CC-BY-4.0")
+    page.fill("#f-s1_contract_reference", "LP-2026-118")
+    page.check("input[name=attest]")
+    page.screenshot(path=str(SHOTS / "vendor-provenance.png"), full_page=True)
+    _submit(page, "#prov-form button[type=submit]")
+    assert "Provenance declared (revision 1)" in page.locator(".flash.ok").inner_text()
+
+    _submit(page, "#publish-btn")
+    assert page.locator("#version-status").inner_text() == "published"
+    assert "Manifest root digest" in page.locator("#ingest-status").inner_text()
+    assert "verified" in page.locator("#file-table").inner_text()
+    page.screenshot(path=str(SHOTS / "vendor-published.png"), full_page=True)
+
+    # on sale, and findable in the public catalogue
+    page.click("nav[aria-label=Breadcrumb] a")
+    page.wait_for_load_state("load")
+    _fill(page, {"#f-title": "Commercial licence, per GiB", "#f-license": ("CC-BY-4.0",), "#f-pricing_unit": ("gib",), "#f-unit_price": "not money",
+                 "#f-currency": "EUR"})
+    _submit(page, "#offer-form button[type=submit]")
+    assert "12.50" in page.locator("#offer-form").inner_text()  # the hint names the format
+    page.fill("#f-unit_price", "40.00")
+    _submit(page, "#offer-form button[type=submit]")
+    assert "The offer is on sale" in page.locator(".flash.ok").inner_text()
+    ctx.close()
+
+    anon = browser.new_page()
+    anon.goto(site + "/datasets?q=tenancy")
+    assert anon.locator("article.result h2").all_inner_texts() == ["Court rulings on tenancy disputes"]
+    with anon.expect_navigation():
+        anon.click("text=Court rulings on tenancy disputes")
+    assert "<script>" not in anon.content() and anon.locator("article.card-body strong, .card-md strong, main strong").count() >= 1
+    assert "Commercial licence, per GiB" in anon.content()
+    anon.close()
+
+
+def test_buyer_searches_buys_by_invoice_and_downloads(site, browser):
+    """Search → dataset page → checkout (accept the licence, pay by invoice) → the vendor records
+    the payment → the grant shows on the dashboard → download, and the bytes match the digest."""
+    ctx, page = _sign_in(browser, site, "buyer@acme-ai.test")
+    page.goto(site + "/datasets?q=lease")
+    with page.expect_navigation():
+        page.click("text=Annotated commercial lease clauses")
+    with page.expect_navigation():
+        page.click("aside >> text=Buy")
+    assert page.locator("h1").inner_text().startswith("Buy")
+    page.fill("#quantity", "3")
+    assert page.locator("#total").inner_text() == "45.00 GBP"  # 3 × 15.00, shown as the quantity changes
+    page.check("input[name=payment_method][value=invoice]")
+    _submit(page, "text=Place order")  # the licence is not accepted yet
+    assert "accept the licence" in page.locator("#accept-err").inner_text()
+    page.screenshot(path=str(SHOTS / "checkout.png"), full_page=True)
+    page.check("#accept")
+    page.check("input[name=payment_method][value=invoice]")
+    _submit(page, "text=Place order")
+    assert page.locator("#order-status").inner_text() == "pending payment"
+    assert "invoice" in page.locator("main").inner_text().lower()
+    order_url = page.url
+    page.screenshot(path=str(SHOTS / "order-confirmation.png"), full_page=True)
+
+    vctx, vendor = _sign_in(browser, site, "vendor@lexisets.test")
+    vendor.goto(site + "/vendor/sales")
+    order_id = order_url.rstrip("/").rsplit("/", 1)[1]
+    _submit(vendor, f"#order-{order_id} >> text=Mark invoice paid")
+    assert "the buyer's grant is active" in vendor.locator(".flash.ok").inner_text()
+    vendor.screenshot(path=str(SHOTS / "vendor-sales.png"), full_page=True)
+
+    page.goto(order_url)
+    assert page.locator("#order-status").inner_text() == "paid"
+    _submit(page, "text=Go to your grants")
+    grant = page.locator("article.grant", has_text="Annotated commercial lease clauses")
+    assert grant.count() == 1
+    assert "8 downloads left" in grant.inner_text()  # 3 bought + 5 included per order
+    page.screenshot(path=str(SHOTS / "buyer-dashboard.png"), full_page=True)
+    with page.expect_navigation():
+        grant.locator("button", has_text="Download files").click()
+    assert "Authorised" in page.locator(".flash.ok").inner_text()
+    page.screenshot(path=str(SHOTS / "download.png"), full_page=True)
+    files = page.locator("table.files tbody tr").count()
+    link = page.locator("table.files a").first
+    digest = page.locator("table.files code.digest").first.inner_text()
+    with page.expect_download() as dl:
+        link.click()
+    assert hashlib.sha256(Path(dl.value.path()).read_bytes()).hexdigest() == digest
+    page.goto(site + "/dashboard")
+    grant = page.locator("article.grant", has_text="Annotated commercial lease clauses")
+    assert f"{8 - files} downloads left" in grant.inner_text()  # one per file
+    ctx.close()
+    vctx.close()
+
+
+def test_compliance_officer_verifies_the_log(site, site_env, browser):
+    """Platform compliance searches the audit log and verifies it; an organisation's auditor
+    verifies its own events by their inclusion proofs and downloads the bill of materials."""
+    subprocess.run([str(BIN / "marketplace"), "audit", "seal"], env=dict(site_env, MARKETPLACE_AUDIT_SEAL_GRACE="0"), check=True, capture_output=True)
+    ctx, page = _sign_in(browser, site, "compliance@marketplace.test")
+    _submit(page, "header >> text=Compliance")
+    assert page.locator("table.events tbody tr").count() > 5
+    page.fill("#action", "order.create")
+    _submit(page, "form.filters button[type=submit]")
+    actions = page.locator("table.events tbody td:nth-child(3)").all_inner_texts()
+    assert actions and set(actions) == {"order.create"}
+    _submit(page, "#verify-btn")
+    result = page.locator("#verify-result").inner_text()
+    assert result.startswith("Verified:") and "nothing changed" in result
+    page.screenshot(path=str(SHOTS / "compliance-console.png"), full_page=True)
+    ctx.close()
+
+    ctx, page = _sign_in(browser, site, "auditor@acme-ai.test")
+    _submit(page, "header >> text=Compliance")
+    _submit(page, "#verify-btn")
+    assert page.locator("#verify-result").inner_text().startswith("Verified:")
+    with page.expect_download() as dl:
+        page.click("#bom-cdx")
+    bom = json.loads(Path(dl.value.path()).read_text())
+    assert bom["bomFormat"] == "CycloneDX" and "clinical-dialogues-en" in {c["name"] for c in bom["components"]}
+    with page.expect_navigation():
+        page.click("#held-h ~ ul a")
+    assert "Provenance report" in page.content()
+    ctx.close()

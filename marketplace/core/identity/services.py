@@ -228,7 +228,7 @@ def organization_names(org_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Display names of organisations the caller already deals with (its buyers, its vendors)."""
     if not org_ids:
         return {}
-    return dict(get_session().execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))).tuples().all())
+    return dict(get_session().execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))).all())
 
 
 def update_organization(principal: Principal, org_id: uuid.UUID, *, name: str) -> Organization:

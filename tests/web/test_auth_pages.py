@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from tests.factories import PASSWORD, make_org, make_user
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "page has no CSRF token"
-    return m.group(1)
+from tests.web.helpers import csrf_from
 
 
 def test_register_form_creates_account_and_signs_in(app, client):

@@ -1,0 +1,117 @@
+"""Checkout, order confirmation, the buyer dashboard, downloads and API keys, through the pages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import func, select
+
+from marketplace.commerce.models import Grant, Order
+from marketplace.core.db import get_session
+from tests.commerce.helpers import market, offer_for, order
+from tests.factories import bearer
+from tests.web.helpers import csrf_from, sign_in
+
+
+def _checkout_form(client, offer_id: str) -> dict:
+    html = client.get(f"/offers/{offer_id}/checkout").get_data(as_text=True)
+    return {"csrf_token": csrf_from(html), "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1),
+            "license_sha256": re.search(r'name="license_sha256" value="([0-9a-f]{64})"', html).group(1)}
+
+
+def _orders(buyer) -> int:
+    return get_session().scalar(select(func.count()).select_from(Order).where(Order.buyer_org_id == buyer.org.id))
+
+
+def test_checkout_by_invoice_needs_acceptance_and_a_double_submit_orders_once(app, client):
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"], pricing_unit="records", unit_price_minor=3, tiers=[{"from": 1000, "unit_price_minor": 2}])
+    assert client.get(f"/offers/{offer['id']}/checkout").status_code == 302  # anonymous: to the sign-in page
+    sign_in(client, buyer.owner)
+    form = _checkout_form(client, offer["id"])
+    page = client.get(f"/offers/{offer['id']}/checkout").get_data(as_text=True)
+    assert offer["license"] in page and "you may" in page
+    r = client.post(f"/offers/{offer['id']}/checkout", data=dict(form, quantity="1500", payment_method="invoice"))
+    assert r.status_code == 400 and "Tick the box to accept the licence" in r.get_data(as_text=True) and _orders(buyer) == 0
+    r = client.post(f"/offers/{offer['id']}/checkout", data=dict(form, quantity="many", payment_method="invoice", accept="yes"))
+    assert r.status_code == 400 and "Enter a whole number" in r.get_data(as_text=True)
+    r = client.post(f"/offers/{offer['id']}/checkout", data=dict(form, quantity="1500", payment_method="invoice", accept="yes", license_sha256="0" * 64))
+    assert r.status_code == 400 and "Accept the exact text" in r.get_data(as_text=True) and _orders(buyer) == 0
+    r = client.post(f"/offers/{offer['id']}/checkout", data=dict(form, quantity="1500", payment_method="invoice", accept="yes"))
+    assert r.status_code == 302 and r.headers["Location"].startswith("/orders/")
+    again = client.post(f"/offers/{offer['id']}/checkout", data=dict(form, quantity="1500", payment_method="invoice", accept="yes"))
+    assert again.headers["Location"] == r.headers["Location"] and _orders(buyer) == 1
+    conf = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "pending payment" in conf and "30.00 EUR" in conf  # the volume tier: 1500 × 0.02
+    assert form["license_sha256"] in conf
+
+
+def test_card_checkout_redirects_to_stripe_and_an_outage_leaves_it_retryable(stripe_app, fake_stripe):
+    client = stripe_app.test_client()
+    vendor, buyer = market()
+    client.put(f"/api/v1/orgs/{vendor.org.id}/payout-account", json={"stripe_account_id": "acct_1WebVendor"}, headers=bearer(vendor.keys["owner"]))
+    offer = offer_for(client, vendor.keys["owner"], unit_price_minor=250)
+    sign_in(client, buyer.owner)
+    form = dict(_checkout_form(client, offer["id"]), quantity="4", payment_method="stripe", accept="yes")
+    fake_stripe.fail_next = 10
+    r = client.post(f"/offers/{offer['id']}/checkout", data=form)
+    assert r.status_code == 503 and "nothing was charged" in r.get_data(as_text=True)
+    fake_stripe.fail_next = 0
+    r = client.post(f"/offers/{offer['id']}/checkout", data=form)
+    assert r.status_code == 302 and r.headers["Location"].startswith("https://checkout.stripe.test/")
+    assert _orders(buyer) == 1
+    o = get_session().scalar(select(Order).where(Order.buyer_org_id == buyer.org.id))
+    page = client.get(f"/orders/{o.id}?cancelled=1").get_data(as_text=True)
+    assert "cancelled" in page and "Continue to payment" in page
+
+
+def test_dashboard_quota_bars_download_and_exhausted_quota(app, client):
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"], pricing_unit="downloads", unit_price_minor=100)
+    r = order(client, buyer.keys["owner"], offer, quantity=1)
+    client.post(f"/api/v1/orders/{r.json['id']}/mark-paid", headers=bearer(vendor.keys["owner"]))
+    grant = get_session().scalar(select(Grant).where(Grant.buyer_org_id == buyer.org.id))
+    assert grant is not None
+    token = sign_in(client, buyer.owner)
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert "<strong>1 download</strong> left" in dash and '<progress max="100" value="0"' in dash
+    r = client.post(f"/grants/{grant.id}/download", data={"csrf_token": token})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "part-0.jsonl" in page and "1 download charged" in page
+    assert "100% used" in client.get("/dashboard").get_data(as_text=True)
+    again = client.post(f"/grants/{grant.id}/download", data={"csrf_token": token}).get_data(as_text=True)
+    assert "0 downloads charged" in again  # within the resume window: free
+    # a grant with nothing left: a clear refusal that names the balance, nothing charged
+    offer2 = offer_for(client, vendor.keys["owner"], pricing_unit="downloads", unit_price_minor=100)
+    r2 = order(client, buyer.keys["owner"], offer2, quantity=1)
+    assert r2.status_code == 201, r2.json
+    m = client.post(f"/api/v1/orders/{r2.json['id']}/mark-paid", headers=bearer(vendor.keys["owner"]))
+    assert m.status_code == 200, m.json
+    empty = get_session().scalar(select(Grant).where(Grant.buyer_org_id == buyer.org.id, Grant.id != grant.id))
+    empty.balance = 0
+    get_session().flush()
+    r = client.post(f"/grants/{empty.id}/download", data={"csrf_token": token}, follow_redirects=True)
+    assert r.status_code == 200 and "The grant has 0 downloads left" in r.get_data(as_text=True)
+    # another tenant's grant: 404, as in the API
+    _v2, other = market()
+    sign_in(client, other.owner)
+    assert client.post(f"/grants/{grant.id}/download", data={"csrf_token": csrf_from(client.get('/dashboard').get_data(as_text=True))}).status_code == 404
+    assert client.get(f"/orders/{grant.id}").status_code == 404
+
+
+def test_api_key_from_the_dashboard_is_shown_once_works_and_can_be_revoked(app, client):
+    _vendor, buyer = market()
+    token = sign_in(client, buyer.owner)
+    r = client.post("/dashboard/api-keys", data={"csrf_token": token, "name": "cluster", "scopes": ["catalog:read", "delivery"], "expires_days": "30"})
+    page = r.get_data(as_text=True)
+    secret = re.search(r'id="secret" readonly value="([^"]+)"', page).group(1)
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert "cluster" in dash and secret not in dash  # stored hashed: never shown again
+    key_id = re.search(r'/dashboard/api-keys/([0-9a-f-]{36})/revoke', dash).group(1)
+    assert client.post(f"/dashboard/api-keys/{key_id}/revoke", data={"csrf_token": token}).status_code == 302
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
+    r = client.post("/dashboard/api-keys", data={"csrf_token": token, "name": "x", "expires_days": "0"}, follow_redirects=True)
+    assert "between 1 and 3650" in r.get_data(as_text=True)
+    assert client.post(f"/dashboard/api-keys/{uuid.uuid4()}/revoke", data={"csrf_token": token}).status_code == 404

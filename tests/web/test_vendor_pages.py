@@ -1,0 +1,129 @@
+"""Vendor pages: listing a dataset, the new-version wizard's forms, offers, sales and the access log."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+from tests.catalog.helpers import create_dataset, create_version, declare
+from tests.commerce.helpers import market, offer_for, order
+from tests.factories import add_member, bearer, make_tenant
+from marketplace.core.identity.models import OrgRole
+from tests.web.helpers import sign_in
+
+
+def test_list_a_dataset_with_form_errors_named_by_the_api_rules(app, client):
+    vendor = make_tenant(vendor=True)
+    token = sign_in(client, vendor.owner)
+    r = client.post("/vendor/", data={"csrf_token": token, "title": "", "slug": "x", "domain": "legal", "languages": "en, xx-notalanguage-123"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "title" in page and 'aria-invalid="true"' in page
+    r = client.post("/vendor/", data={"csrf_token": token, "title": "Contracts", "slug": "contracts-web", "domain": "legal", "languages": "en",
+                                      "modalities": "text", "card_markdown": "# Hi <img src=x onerror=alert(1)>", "visibility": "listed"})
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Contracts" in page and "Start the new-version wizard" in page
+    public = client.get("/vendor/").get_data(as_text=True)
+    assert "Contracts" in public
+    # without a CSRF token nothing is created
+    assert client.post("/vendor/", data={"title": "No token", "slug": "no-token", "domain": "legal"}).status_code == 400
+
+
+def test_wizard_provenance_form_builds_the_declaration_the_api_takes(app, client):
+    vendor = make_tenant(vendor=True)
+    ds = create_dataset(client, vendor.keys["owner"])
+    v = create_version(client, vendor.keys["owner"], ds["id"])
+    token = sign_in(client, vendor.owner)
+    page = client.get(f"/vendor/versions/{v['id']}").get_data(as_text=True)
+    assert "1. Metadata" in page and "5. Publish" in page and 'id="uploader"' in page
+    base = {"csrf_token": token, "source_count": "4", "s0_kind": "web_crawl", "s0_name": "Forum crawl", "s0_url": "https://forum.example/",
+            "s0_license": "CC-BY-4.0", "s0_crawl_start": "2026-01-01", "s0_crawl_end": "2025-01-01", "pd_status": "none", "pd_categories": ["health"],
+            "attest": "yes"}
+    r = client.post(f"/vendor/versions/{v['id']}/provenance", data=base)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "sources.0.crawl_start" in page or "sources.0.crawl_end" in page or "sources.0.opt_outs_respected" in page
+    assert "personal_data.sensitive_categories" in page and 'value="Forum crawl"' in page  # values kept
+    good = dict(base, s0_crawl_start="2025-01-01", s0_crawl_end="2026-01-01", s0_opt_outs_respected="yes", pd_status="pseudonymised",
+                s3_kind="first_hand", s3_name="Our own annotations", geography="de, fr", lawful_basis="consent", limitations="English only")
+    r = client.post(f"/vendor/versions/{v['id']}/provenance", data=dict(good, attest=""))
+    assert r.status_code == 400 and "attest" in r.get_data(as_text=True)
+    r = client.post(f"/vendor/versions/{v['id']}/provenance", data=good)
+    assert r.status_code == 302
+    decl = client.get(f"/api/v1/versions/{v['id']}/provenance", headers=bearer(vendor.keys["owner"])).json
+    body = decl[0]["body"]
+    assert [s["name"] for s in body["sources"]] == ["Forum crawl", "Our own annotations"]
+    assert body["sources"][0]["opt_outs_respected"] is True and body["sources"][0]["url"] == "https://forum.example/"
+    assert body["collection"]["geography"] == ["DE", "FR"] and body["personal_data"]["sensitive_categories"] == ["health"]
+    # the form opens on the current declaration for the next revision
+    page = client.get(f"/vendor/versions/{v['id']}").get_data(as_text=True)
+    assert 'value="Our own annotations"' in page and "revision 1" in page
+
+
+def test_publish_from_the_wizard_reports_what_is_missing_then_the_ingest_result(app, client):
+    vendor = make_tenant(vendor=True)
+    ds = create_dataset(client, vendor.keys["owner"])
+    v = create_version(client, vendor.keys["owner"], ds["id"])
+    token = sign_in(client, vendor.owner)
+    r = client.post(f"/vendor/versions/{v['id']}/publish", data={"csrf_token": token}, follow_redirects=True)
+    assert "A version needs at least one file" in r.get_data(as_text=True)
+    data = b'{"q": "hello"}\n' * 50
+    f = declare(client, vendor.keys["owner"], v["id"], "a.jsonl", data).json
+    r = client.post(f"/api/v1/files/{f['id']}/multipart", json={}, headers=bearer(vendor.keys["owner"]))
+    assert r.status_code == 201
+    r = client.post(f"/vendor/versions/{v['id']}/publish", data={"csrf_token": token}, follow_redirects=True)
+    assert "Not uploaded: a.jsonl" in r.get_data(as_text=True) or "no uploaded bytes" in r.get_data(as_text=True)
+    client.delete(f"/api/v1/files/{f['id']}/multipart", headers=bearer(vendor.keys["owner"]))
+    client.put(f"/api/v1/files/{f['id']}/content", data=data, headers=dict(bearer(vendor.keys["owner"]), **{"Content-Type": "application/octet-stream"}))
+    r = client.post(f"/vendor/versions/{v['id']}/publish", data={"csrf_token": token}, follow_redirects=True)
+    assert "licence" in r.get_data(as_text=True).lower()  # licensing refuses: no licence, no provenance
+    client.post(f"/vendor/versions/{v['id']}/license", data={"csrf_token": token, "license": "CC-BY-4.0"})
+    client.post(f"/vendor/versions/{v['id']}/provenance", data={"csrf_token": token, "s0_kind": "first_hand", "s0_name": "Us", "pd_status": "none", "attest": "yes"})
+    r = client.post(f"/vendor/versions/{v['id']}/publish", data={"csrf_token": token}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "is published: every file was verified" in page and "Manifest root digest" in page
+    assert hashlib.sha256(data).hexdigest()[:16] in page
+
+
+def test_offers_sales_mark_paid_and_who_accessed_my_data(app, client):
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"], pricing_unit="downloads", unit_price_minor=100)
+    o = order(client, buyer.keys["owner"], offer, quantity=2).json
+    member = add_member(vendor.org, vendor.owner, OrgRole.member)
+    token = sign_in(client, member)
+    sales = client.get("/vendor/sales").get_data(as_text=True)
+    assert buyer.org.name in sales and "Mark invoice paid" not in sales and "needs the owner, admin or auditor role" in sales
+    client.post("/logout", data={"csrf_token": token})
+    token = sign_in(client, vendor.owner)
+    r = client.post(f"/vendor/orders/{o['id']}/paid", data={"csrf_token": token}, follow_redirects=True)
+    assert f"Order {o['id'][:8]} is paid" in r.get_data(as_text=True)
+    grant_id = client.get(f"/api/v1/orders/{o['id']}", headers=bearer(buyer.keys["owner"])).json["grant_id"]
+    assert client.post(f"/api/v1/grants/{grant_id}/downloads", json={}, headers=bearer(buyer.keys["owner"])).status_code == 200
+    sales = client.get("/vendor/sales").get_data(as_text=True)
+    access = sales[sales.index("Who accessed my data"):]
+    assert buyer.org.name in access and "download" in access and "part-0.jsonl" in access
+    # offers: a bad price is named, a good one goes on sale, and it can be closed
+    ds_id = offer["dataset_id"]
+    r = client.post(f"/vendor/datasets/{ds_id}/offers", data={"csrf_token": token, "title": "Bulk", "license": "CC-BY-4.0", "pricing_unit": "gib",
+                                                             "unit_price": "1.005", "currency": "EUR"})
+    assert r.status_code == 400 and "at most two decimals" in r.get_data(as_text=True)
+    r = client.post(f"/vendor/datasets/{ds_id}/offers", data={"csrf_token": token, "title": "Bulk", "license": "CC-BY-4.0", "pricing_unit": "gib",
+                                                             "unit_price": "12.50", "currency": "eur"})
+    assert r.status_code == 302
+    page = client.get(f"/vendor/datasets/{ds_id}").get_data(as_text=True)
+    assert "12.50 EUR / gib" in page
+    off_id = re.findall(r'/vendor/offers/([0-9a-f-]{36})/active', page)[0]
+    assert client.post(f"/vendor/offers/{off_id}/active", data={"csrf_token": token, "active": "no"}).status_code == 302
+
+
+def test_vendor_pages_of_another_tenant_answer_404(app, client):
+    vendor, buyer = market()
+    ds = create_dataset(client, vendor.keys["owner"], visibility="listed")
+    v = create_version(client, vendor.keys["owner"], ds["id"])
+    token = sign_in(client, buyer.owner)
+    assert client.get(f"/vendor/datasets/{ds['id']}").status_code == 404
+    assert client.get(f"/vendor/versions/{v['id']}").status_code == 404
+    assert client.post(f"/vendor/versions/{v['id']}/publish", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/vendor/versions/{v['id']}/provenance", data={"csrf_token": token}).status_code == 404
+    assert client.get(f"/vendor/versions/{uuid.uuid4()}").status_code == 404
