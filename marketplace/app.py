@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     if settings.broker_url:
         from marketplace.core.jobs_celery import CeleryJobQueue
 
-        app.extensions["jobs"] = CeleryJobQueue(settings.broker_url)
+        app.extensions["jobs"] = CeleryJobQueue(settings.broker_url, redelivery_seconds=settings.job_redelivery_seconds)
     else:
         app.extensions["jobs"] = InlineJobQueue()
 

@@ -174,7 +174,7 @@ def worker(concurrency: int) -> None:
     import catalog.services.ingest  # noqa: F401  (registers jobs)
     from marketplace.core.jobs_celery import make_celery
 
-    make_celery(settings.broker_url).worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "marketplace"])
+    make_celery(settings.broker_url, redelivery_seconds=settings.job_redelivery_seconds).worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "marketplace"])
 
 
 def _start_sealer(app, every_seconds: int) -> None:  # type: ignore[no-untyped-def]

@@ -67,6 +67,10 @@ class Settings:
         default="",
         metadata={"env": "MARKETPLACE_BROKER_URL", "doc": "Celery broker (redis://...). Empty: background jobs run inline."},
     )
+    job_redelivery_seconds: int = field(
+        default=6 * 3600,
+        metadata={"env": "MARKETPLACE_JOB_REDELIVERY", "doc": "A job whose worker died unacknowledged is handed to another worker after this many seconds (longer than the longest ingest)."},
+    )
     payments: str = field(
         default="invoice",
         metadata={"env": "MARKETPLACE_PAYMENTS", "doc": "invoice or stripe."},

@@ -215,6 +215,20 @@ def register_error_handlers(app: Flask) -> None:
         return problem(400, "Invalid value", "A value in the request cannot be stored (for example a NUL character or a number out of range).",
                        slug="invalid-value")
 
+    from sqlalchemy.exc import DBAPIError
+
+    @app.errorhandler(DBAPIError)
+    def _database(err: DBAPIError):  # type: ignore[no-untyped-def]
+        # The connection died under the request (server restart, failover, a killed backend):
+        # the transaction never committed, so nothing was written. The pool drops the dead
+        # connection; a retry gets a fresh one.
+        if err.connection_invalidated or type(err).__name__ in ("OperationalError", "InterfaceError"):
+            log.warning("database connection lost during a request", extra={"error": type(err.orig).__name__ if err.orig else type(err).__name__})
+            _reset_session()
+            return problem(503, "The database is unavailable", "The database connection was lost; nothing was changed. Retry the request.",
+                           slug="database-unavailable")
+        return _unexpected(err)
+
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error")

@@ -32,9 +32,15 @@ def _flask_app() -> Any:
     return FLASK_APP
 
 
-def make_celery(broker_url: str) -> Celery:
+def make_celery(broker_url: str, *, redelivery_seconds: int = 6 * 3600) -> Celery:
     app = Celery("marketplace", broker=broker_url)
     app.conf.update(
+        # A worker killed mid-job never acknowledges it; Redis hands the job to another worker
+        # once this much time has passed. It must exceed the longest job, or a slow but alive
+        # worker's job would run twice at once (harmless, since jobs are idempotent, but wasteful).
+        # Workers sweep for such jobs every few seconds (kombu's default is every ~100 s).
+        broker_transport_options={"visibility_timeout": redelivery_seconds, "unacked_restore_interval": max(1, min(60, redelivery_seconds // 3)),
+                                  "unacked_restore_throttle": 1},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -59,8 +65,8 @@ def make_celery(broker_url: str) -> Celery:
 class CeleryJobQueue:
     """Sends jobs to Celery workers (`marketplace worker`)."""
 
-    def __init__(self, broker_url: str):
-        self.celery = make_celery(broker_url)
+    def __init__(self, broker_url: str, *, redelivery_seconds: int = 6 * 3600):
+        self.celery = make_celery(broker_url, redelivery_seconds=redelivery_seconds)
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
         try:
