@@ -65,6 +65,18 @@ def ensure_licensed(client, key: str, version_id: str, license: str = "CC-BY-4.0
         assert r.status_code == 201, r.json
 
 
+def wait_while_processing(client, key: str, version_id: str, timeout: float) -> str:
+    """Poll a version handed to a worker until it leaves `processing` (or time runs out)."""
+    import time
+
+    deadline = time.time() + timeout
+    status = "processing"
+    while time.time() < deadline and status == "processing":
+        time.sleep(0.2)
+        status = client.get(f"/api/v1/versions/{version_id}", headers=bearer(key)).json["status"]
+    return status
+
+
 def publish(client, key: str, version_id: str) -> dict:
     ensure_licensed(client, key, version_id)
     r = client.post(f"/api/v1/versions/{version_id}/publish", headers=bearer(key))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 
 import pytest
 
 from marketplace.app import create_app
-from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, upload_small
+from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, upload_small, wait_while_processing
 from tests.factories import bearer, make_tenant
 
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -39,11 +38,7 @@ def test_publish_runs_ingest_on_a_celery_worker(backend, make_settings):
             r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key))
             assert r.status_code == 202 and r.json["status"] == "processing"  # not run inline
             with start_worker(queue.celery, queues=[qname], perform_ping_check=False, pool="solo", shutdown_timeout=10):
-                deadline = time.time() + 30
-                status = "processing"
-                while time.time() < deadline and status == "processing":
-                    time.sleep(0.2)
-                    status = client.get(f"/api/v1/versions/{v['id']}", headers=bearer(key)).json["status"]
+                status = wait_while_processing(client, key, v["id"], 30)
             assert status == "published"
             files = client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(key)).json
             assert files[0]["records"] == 2 and files[0]["status"] == "verified"

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, func, select
 from catalog.models import Blob, DatasetVersion
 from marketplace.app import create_app
 from marketplace.core.audit import AuditEvent
-from tests.catalog.helpers import create_dataset, create_version, declare, ensure_licensed, put_part
+from tests.catalog.helpers import create_dataset, create_version, declare, ensure_licensed, put_part, wait_while_processing
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.factories import bearer, make_tenant
 
@@ -90,12 +90,7 @@ def test_worker_killed_mid_ingest_the_job_is_redelivered_and_idempotent(backend,
             assert c.execute(select(DatasetVersion.status).where(DatasetVersion.id == uuid.UUID(v["id"]))).scalar() == "processing"
 
         second = _worker(env)
-        deadline = time.time() + 120
-        status = "processing"
-        while time.time() < deadline and status == "processing":
-            time.sleep(0.5)
-            status = client.get(f"/api/v1/versions/{v['id']}", headers=bearer(key)).json["status"]
-        assert status == "published"
+        assert wait_while_processing(client, key, v["id"], 120) == "published"
         files = client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(key)).json
         assert files[0]["status"] == "verified" and files[0]["records"] == 40_000 * parts
         with db.connect() as c:
