@@ -308,12 +308,21 @@ def analyse_parquet(read_range: Callable[[int, int], bytes], size: int, a: Analy
     a.records = md.num_rows
     a.schema = {"fields": [{"name": f.name, "type": str(f.type)} for f in pf.schema_arrow]}
     a.stats = {"row_groups": md.num_row_groups, "columns": md.num_columns}
-    if md.num_row_groups and md.row_group(0).total_byte_size <= 64 * 1024 * 1024:
+    if md.num_row_groups and _compressed_size(md.row_group(0)) <= 64 * 1024 * 1024:
+        # Decode only the first rows, batch by batch: dictionary and run-length encoding let a
+        # few kilobytes stand for gigabytes of values (a decompression bomb), and the
+        # metadata's "uncompressed" sizes are the encoded ones, so they cannot be trusted to
+        # bound memory. Reading one small batch can.
         try:
-            table = pf.read_row_group(0).slice(0, preview_records)
-            a.preview = json.loads(json.dumps(table.to_pylist(), default=str))
+            batch = next(pf.iter_batches(batch_size=max(preview_records, 1), row_groups=[0], use_threads=False), None)
+            a.preview = json.loads(json.dumps(batch.slice(0, preview_records).to_pylist(), default=str)) if batch is not None else []
         except Exception as e:
             a.problems.append(f"first row group unreadable ({type(e).__name__})")
+
+
+def _compressed_size(rg: Any) -> int:
+    """Bytes stored for a row group (what must be fetched to start decoding it)."""
+    return sum(rg.column(i).total_compressed_size for i in range(rg.num_columns))
 
 
 class RangeReader(io.RawIOBase):
