@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser-deps fuzz bench clean
+.PHONY: run test install browser-deps fuzz bench soak clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python infra/scripts/testenv.py -- $(BIN)/python benchmarks/run_all.py
+
+SOAK_SECONDS ?= 120
+soak: $(STAMP)
+	$(BIN)/python infra/scripts/testenv.py -- $(BIN)/python benchmarks/soak $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) build instance .pytest_cache

@@ -46,6 +46,20 @@ def make_app(tmp: Path, *, database_url: str | None = None):
     return create_app(settings)
 
 
+def wait_healthy(base: str, seconds: float = 60) -> None:
+    """Wait until a freshly started server answers /healthz (startup is slow on a busy machine)."""
+    import requests
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=2).ok:
+                return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"{base} did not become healthy in {seconds} s")
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     s = sorted(samples)
     return {

@@ -98,3 +98,51 @@ def test_platform_admin_reaches_admin_endpoints_others_do_not(app, client):
     for role in ("owner", "admin", "member", "auditor"):
         assert client.get("/api/v1/admin/orgs", headers=bearer(t.keys[role])).status_code == 403
     assert client.get("/api/v1/admin/orgs").status_code == 401
+
+
+# The tenant's own roles on every read endpoint: the expected status, written out. Anything not
+# listed answers 200 to every role. (A new GET route is covered by the loop the day it lands.)
+ROLES = ("owner", "admin", "member", "auditor")
+OWN_EXPECTED = {
+    "/api/v1/orgs/<uuid:org_id>/api-keys": (200, 200, 403, 403),  # keys are for admins to manage
+    "/api/v1/admin/orgs": (403, 403, 403, 403),  # platform admins only
+    "/api/v1/audit/verify": (403, 403, 403, 403),  # the whole log: platform compliance only
+    "/api/v1/audit/events": (200, 200, 403, 200),  # members do not read the audit log
+    "/api/v1/audit/export": (200, 200, 403, 200),
+    "/api/v1/audit/events/<int:event_id>/proof": (200, 200, 404, 200),  # an event a member may not read does not exist for them
+    "/api/v1/grants/<uuid:grant_id>/records": (200, 200, 200, 403),  # auditors never read the data itself
+    "/api/v1/files/<uuid:file_id>/multipart": (409, 409, 409, 403),  # writers: no upload open yet; auditors may not write
+    "/api/v1/versions/<uuid:version_id>/license": (404, 404, 404, 404),  # the draft has none yet
+    "/api/v1/versions/<uuid:version_id>/provenance": (404, 404, 404, 404),
+    "/api/v1/versions/<uuid:version_id>/manifest": (409, 409, 409, 409),  # drafts have no manifest
+    "/api/v1/versions/<uuid:version_id>/croissant": (409, 409, 409, 409),
+    "/api/v1/versions/<uuid:version_id>/prov": (409, 409, 409, 409),
+    "/api/v1/versions/<uuid:version_id>/spdx": (409, 409, 409, 409),
+}
+QUERY = {"/api/v1/grants/<uuid:grant_id>/records": "?path=p.jsonl", "/api/v1/audit/events": "?org_id={org_id}", "/api/v1/audit/export": "?org_id={org_id}"}
+
+
+def test_own_tenant_roles_get_the_expected_status_on_every_read(app, client):
+    from sqlalchemy import select
+
+    from marketplace.audit.services import seal
+    from marketplace.core.audit import AuditEvent
+    from marketplace.core.db import get_session
+
+    a, ids, markers = world(client)
+    seal(grace_seconds=0)
+    ids["event_id"] = str(get_session().scalar(select(AuditEvent.id).where(AuditEvent.actor_org_id == a.org.id).order_by(AuditEvent.id)))
+    seen, problems = set(), []
+    for rule, method in routes(app):
+        if method != "GET":
+            continue
+        seen.add(rule)
+        url = fill(rule, ids) + QUERY.get(rule, "").format(**ids)
+        expected = OWN_EXPECTED.get(rule, (200,) * len(ROLES))
+        for role, want in zip(ROLES, expected):
+            got = client.get(url, headers=bearer(a.keys[role])).status_code
+            if got != want:
+                problems.append(f"{role} GET {url}: {got}, expected {want}")
+    assert set(OWN_EXPECTED) <= seen, "the table names a route that no longer exists"
+    assert len(seen) > 35
+    assert problems == [], "\n".join(problems)
