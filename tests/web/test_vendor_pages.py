@@ -127,3 +127,23 @@ def test_vendor_pages_of_another_tenant_answer_404(app, client):
     assert client.post(f"/vendor/versions/{v['id']}/publish", data={"csrf_token": token}).status_code == 404
     assert client.post(f"/vendor/versions/{v['id']}/provenance", data={"csrf_token": token}).status_code == 404
     assert client.get(f"/vendor/versions/{uuid.uuid4()}").status_code == 404
+
+
+def test_provenance_text_is_escaped_everywhere_it_is_shown(app, client):
+    vendor = make_tenant(vendor=True)
+    key = vendor.keys["owner"]
+    ds = create_dataset(client, key, visibility="listed")
+    v = create_version(client, key, ds["id"])
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    r = client.put(f"/api/v1/versions/{v['id']}/provenance", headers=bearer(key), json={
+        "sources": [{"kind": "first_hand", "name": hostile, "description": hostile}], "personal_data": {"status": "none"},
+        "limitations": hostile, "biases": hostile, "attest": True})
+    assert r.status_code == 201
+    sign_in(client, vendor.owner)
+    pages = [client.get(f"/datasets/{ds['id']}?version={v['id']}"), client.get(f"/vendor/versions/{v['id']}"),
+             client.get(f"/api/v1/versions/{v['id']}/report?format=html", headers=bearer(key)), client.get(f"/compliance/reports/{v['id']}")]
+    for page in pages:
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200, html[:300]
+        assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in pages[1].get_data(as_text=True)
