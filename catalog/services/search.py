@@ -17,10 +17,10 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Double, String, cast, func, literal_column, select, text, tuple_, union_all, update
 
 from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, Visibility
+from marketplace.core.cursors import SignedCursor
 from marketplace.core.db import get_session
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.identity.models import Organization
@@ -102,10 +102,7 @@ def _tags_text(ds: Dataset) -> str:
     return " ".join(get_session().scalars(select(DatasetFacet.value).where(DatasetFacet.dataset_id == ds.id, DatasetFacet.kind == "tag")))
 
 
-def _signer() -> URLSafeSerializer:
-    from flask import current_app
-
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="catalog.search-cursor")
+CURSOR = SignedCursor("catalog.search-cursor", invalid="The cursor is not valid for this search.")
 
 
 def _fts_terms(q: str) -> list[str]:
@@ -180,12 +177,9 @@ def search(principal: Any, *, q: str | None = None, domain: list[str] | None = N
                                              size_min, size_max, price_min, price_max, currency, sort], default=str).encode()).hexdigest()[:16]
     page = base.add_columns(*[k.label(f"k{i}") for i, k in enumerate(key)])
     if cursor:
-        try:
-            data = _signer().loads(cursor)
-            assert data["f"] == fingerprint
-            after = data["k"]
-        except (BadSignature, AssertionError, KeyError, TypeError):
-            raise ValidationFailed("The cursor is not valid for this search.", errors={"cursor": ["Invalid or tampered cursor; start again without it."]}) from None
+        after = CURSOR.load(cursor, bound=fingerprint).get("k")
+        if not isinstance(after, list) or len(after) != len(key):
+            raise ValidationFailed("The cursor is not valid for this search.", errors={"cursor": ["Invalid or tampered cursor; start again without it."]})
         after_vals = [_decode(v) for v in after]
         page = page.where(tuple_(*key) < tuple_(*after_vals) if desc else tuple_(*key) > tuple_(*after_vals))
     page = page.order_by(*[k.desc() if desc else k.asc() for k in key]).limit(limit + 1)
@@ -195,7 +189,7 @@ def search(principal: Any, *, q: str | None = None, domain: list[str] | None = N
     ids = [r[0] for r in rows]
     next_cursor = None
     if more and rows:
-        next_cursor = _signer().dumps({"f": fingerprint, "k": [_encode(v) for v in rows[-1][1:]]})
+        next_cursor = CURSOR.dump({"k": [_encode(v) for v in rows[-1][1:]]}, bound=fingerprint)
 
     items = _items(ids)
     facet_key = (current_generation(), _filters_key(q, domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency))

@@ -22,6 +22,7 @@ from marketplace.audit import merkle
 from marketplace.audit.chain import GENESIS, Report, block_hash, canonical, event_dict, event_leaf, ids_digest, key_id, verify_blocks
 from marketplace.audit.models import AuditBlock, AuditLeaf
 from marketplace.core.audit import AuditEvent
+from marketplace.core.cursors import SignedCursor
 from marketplace.core.db import get_session, unit_of_work, utcnow
 from marketplace.core.errors import NotFound, ValidationFailed
 from marketplace.core.identity.models import OrgRole
@@ -193,26 +194,18 @@ def query(principal: Principal, *, org_id: uuid.UUID | None = None, action: str 
     return {"items": items, "next_cursor": _make_cursor(rows[-1].id, org_id) if more and rows else None}
 
 
-def _signer():
-    from flask import current_app
-    from itsdangerous import URLSafeSerializer
-
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="audit.cursor")
+CURSOR = SignedCursor("audit.cursor")
 
 
 def _make_cursor(last_id: int, org_id: uuid.UUID | None) -> str:
-    return _signer().dumps({"id": last_id, "org": str(org_id) if org_id else None})
+    return CURSOR.dump({"id": last_id}, bound=str(org_id) if org_id else None)
 
 
 def _cursor_id(cursor: str, org_id: uuid.UUID | None) -> int:
-    from itsdangerous import BadSignature
-
-    try:
-        data = _signer().loads(cursor)
-        assert data["org"] == (str(org_id) if org_id else None)
-        return int(data["id"])
-    except (BadSignature, AssertionError, KeyError, TypeError, ValueError):
-        raise ValidationFailed("The cursor is not valid.", errors={"cursor": ["Invalid or tampered cursor; start again without it."]}) from None
+    last = CURSOR.load(cursor, bound=str(org_id) if org_id else None).get("id")
+    if not isinstance(last, int):
+        raise ValidationFailed("The cursor is not valid.", errors={"cursor": ["Invalid or tampered cursor; start again without it."]})
+    return last
 
 
 def proof(principal: Principal, event_id: int) -> dict[str, Any]:

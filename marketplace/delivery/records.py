@@ -13,7 +13,6 @@ import json
 import uuid
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from catalog.analysis import RangeReader
@@ -21,6 +20,7 @@ from catalog.models import VersionFile, VersionStatus, blob_key
 from marketplace.commerce import metering
 from marketplace.commerce.models import Grant, GrantStatus, PricingUnit
 from marketplace.core import audit
+from marketplace.core.cursors import SignedCursor
 from marketplace.core.db import get_session, unit_of_work, utcnow
 from marketplace.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from marketplace.core.identity.models import OrgRole
@@ -31,10 +31,7 @@ CHUNK = 256 * 1024
 MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 
-def _signer() -> URLSafeSerializer:
-    from flask import current_app
-
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="delivery.records-cursor")
+CURSOR = SignedCursor("delivery.records-cursor", invalid="The cursor is not valid for this grant and file.")
 
 
 def _store():
@@ -76,18 +73,17 @@ def read_records(principal: Principal, grant_id: uuid.UUID, *, path: str, cursor
     with unit_of_work():
         audit.record(principal, "delivery.records", subject_type="file", subject_id=f.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
                      quantities={"records": len(records), "charged": charged}, details={"grant_id": str(grant.id), "start": pos["index"]})
-    nxt = _signer().dumps({"g": str(grant.id), "f": str(f.id), **next_pos}) if next_pos else None
+    nxt = CURSOR.dump(next_pos, bound=[str(grant.id), str(f.id)]) if next_pos else None
     return {"records": records, "next_cursor": nxt, "start": pos["index"], "charged": charged}
 
 
 def _cursor(cursor: str | None, grant_id: uuid.UUID, file_id: uuid.UUID) -> dict[str, int]:
     if not cursor:
         return {"index": 0, "offset": 0}
+    data = CURSOR.load(cursor, bound=[str(grant_id), str(file_id)])
     try:
-        data = _signer().loads(cursor)
-        assert data["g"] == str(grant_id) and data["f"] == str(file_id)
         return {"index": int(data["index"]), "offset": int(data["offset"])}
-    except (BadSignature, AssertionError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         raise ValidationFailed("The cursor is not valid for this grant and file.", errors={"cursor": ["Invalid or tampered cursor."]}) from None
 
 
