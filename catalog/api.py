@@ -11,7 +11,8 @@ from catalog.cards import render_card
 from catalog.services import datasets as svc
 from catalog.services import search as search_svc
 from catalog.services import uploads
-from marketplace.core.http import Blueprint, current_principal, problems, raw_body
+from marketplace.core.config import current_settings
+from marketplace.core.http import Blueprint, SlowBodyGuard, current_principal, problems, raw_body
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Datasets, versions, files, uploads and search")
 
@@ -151,11 +152,13 @@ class FileItem(MethodView):
 class FileContent(MethodView):
     @raw_body
     @blp.response(200, s.FileSchema)
-    @problems(blp, 400, 401, 403, 404, 409, 413)
+    @problems(blp, 400, 401, 403, 404, 408, 409, 413)
     @blp.doc(requestBody={"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}, "required": True})
     def put(self, file_id):
         """Upload a small file's bytes in one request (larger files: multipart)."""
-        return uploads.upload_small(current_principal(), file_id, request.stream, request.content_length)
+        settings = current_settings()
+        body = SlowBodyGuard(request.stream, idle_timeout=settings.upload_idle_timeout_seconds, min_rate=settings.upload_min_rate)
+        return uploads.upload_small(current_principal(), file_id, body, request.content_length)
 
 
 @blp.route("/files/<uuid:file_id>/multipart")

@@ -63,6 +63,14 @@ class Settings:
         default=3600,
         metadata={"env": "MARKETPLACE_RESUME_WINDOW", "doc": "Re-issuing the same file under the same grant within this many seconds is not charged again."},
     )
+    upload_idle_timeout_seconds: int = field(
+        default=30,
+        metadata={"env": "MARKETPLACE_UPLOAD_IDLE_TIMEOUT", "doc": "A body sent through the API that stops arriving for this long is refused (408)."},
+    )
+    upload_min_rate: int = field(
+        default=16 * 1024,
+        metadata={"env": "MARKETPLACE_UPLOAD_MIN_RATE", "doc": "Bytes per second a body sent through the API must average after its first 10 s (slow clients get 408)."},
+    )
     broker_url: str = field(
         default="",
         metadata={"env": "MARKETPLACE_BROKER_URL", "doc": "Celery broker (redis://...). Empty: background jobs run inline."},

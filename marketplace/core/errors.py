@@ -85,6 +85,12 @@ class PayloadTooLarge(DomainError):
     title = "Payload too large"
 
 
+class RequestTimeout(DomainError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request body too slow"
+
+
 class RateLimited(DomainError):
     status = 429
     slug = "rate-limited"

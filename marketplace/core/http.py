@@ -3,6 +3,7 @@ JSON logs, and the flask-smorest `Api` whose error responses are problem+json.""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -20,7 +21,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
-from marketplace.core.errors import PROBLEM_JSON, PayloadTooLarge, problem
+from marketplace.core.errors import PROBLEM_JSON, PayloadTooLarge, RequestTimeout, problem
 from marketplace.core.identity.principal import ANONYMOUS, Principal
 
 log = logging.getLogger("marketplace.http")
@@ -187,6 +188,45 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
             },
         )
         return resp
+
+
+class SlowBodyGuard(io.RawIOBase):
+    """The request body, read with an idle timeout and a minimum average rate.
+
+    A client that stalls, or trickles a few bytes a second to hold a worker (slowloris), gets a
+    408 instead of occupying the server; whatever was read is discarded by the caller (stores
+    write to a temporary object and only publish it on a complete body)."""
+
+    def __init__(self, stream: Any, *, idle_timeout: float, min_rate: int, grace: float = 10.0):
+        self._stream = stream
+        self._min_rate = min_rate
+        self._grace = grace
+        self._started = time.monotonic()
+        self._read = 0
+        sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.settimeout(idle_timeout)  # a stalled client: recv() gives up after this long
+            except OSError:
+                pass
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        from werkzeug.exceptions import ClientDisconnected
+
+        try:
+            data = self._stream.read(len(b))
+        except (OSError, ClientDisconnected):  # a timed-out recv() surfaces as either
+            raise RequestTimeout("The request body stopped arriving; nothing was stored. Retry, or use multipart upload.") from None
+        n = len(data)
+        b[:n] = data
+        self._read += n
+        elapsed = time.monotonic() - self._started
+        if elapsed > self._grace and self._read / elapsed < self._min_rate:
+            raise RequestTimeout(f"The request body arrives slower than {self._min_rate} bytes/s; nothing was stored.")
+        return n
 
 
 def raw_body(fn: Callable[..., Any]) -> Callable[..., Any]:

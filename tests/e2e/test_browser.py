@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
+
+from tests import livesite
 
 BIN = Path(sys.executable).parent
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -24,31 +22,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 @pytest.fixture(scope="module")
 def site_env(tmp_path_factory):
-    inst = tmp_path_factory.mktemp("browser-site")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
-    env.update(MARKETPLACE_INSTANCE_PATH=str(inst), PORT=str(port), MARKETPLACE_LOG_LEVEL="WARNING")
-    return env
+    return livesite.site_env(tmp_path_factory.mktemp("browser-site"))
 
 
 @pytest.fixture(scope="module")
 def site(site_env):
-    env, port = site_env, site_env["PORT"]
-    subprocess.run([str(BIN / "marketplace"), "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([str(BIN / "marketplace"), "seed"], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([str(BIN / "marketplace"), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if requests.get(base + "/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with livesite.running_site(site_env) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
