@@ -56,34 +56,13 @@ def console():
     org = _scope_org(p)
     if org is None and not p.platform_compliance:
         raise Forbidden("The compliance console needs an organisation (or the platform compliance role).")
-    errors: dict[str, str] = {}
-    filters = {k: request.args.get(k) or None for k in FILTERS}
-    since, until = _date(request.args.get("since"), "since", errors), _date(request.args.get("until"), "until", errors)
-    res: dict[str, Any] = {"items": [], "next_cursor": None}
-    error = None
-    if not errors:
-        try:
-            res = audit_svc.query(p, org_id=org, since=since, until=until, cursor=request.args.get("cursor") or None, limit=50, **filters)
-        except NotFound:
-            abort(404)
-        except ValidationFailed as e:  # a stale or edited cursor: say so, show the search again
-            error = e.detail
-    names = identity.organization_names({uuid.UUID(x) for e in res["items"] for x in (e.get("actor_org_id"), e.get("subject_org_id")) if x})
-    held = []
-    if org is not None:
-        try:
-            held = compliance.held_versions(p, org)
-        except DomainError:
-            held = []
-    next_url = url_for("compliance_web.console", **{k: v for k, v in request.args.items() if k != "cursor"}, cursor=res["next_cursor"]) if res["next_cursor"] else None
-    return render_template("compliance/console.html", res=res, names=names, org=org, filters=filters, args=request.args, errors=errors, error=error,
-                           held=held, next_url=next_url, verification=None)
+    return _render(p, org, request.args)
 
 
 @bp.post("/verify")
 @signed_in
 def verify():
-    """Run the verification the caller may run and show its result next to the search."""
+    """Run the verification the caller may run and show its result above the latest events."""
     p = current_principal()
     raw = request.form.get("org") or ""
     org = None
@@ -98,15 +77,32 @@ def verify():
         report = audit_svc.verify_for(p, org).to_dict()
     except NotFound:
         abort(404)
+    return _render(p, org, {"org": str(org)} if org and p.platform_compliance else {}, verification=report)
+
+
+def _render(p, org: uuid.UUID | None, args: Any, verification: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    errors: dict[str, str] = {}
+    filters = {k: args.get(k) or None for k in FILTERS}
+    since, until = _date(args.get("since"), "since", errors), _date(args.get("until"), "until", errors)
+    res: dict[str, Any] = {"items": [], "next_cursor": None}
+    error = None
+    if not errors:
+        try:
+            res = audit_svc.query(p, org_id=org, since=since, until=until, cursor=args.get("cursor") or None, limit=50, **filters)
+        except NotFound:
+            abort(404)
+        except ValidationFailed as e:  # a stale or edited cursor: say so, show the search again
+            error = e.detail
+    names = identity.organization_names({uuid.UUID(x) for e in res["items"] for x in (e.get("actor_org_id"), e.get("subject_org_id")) if x})
     held = []
     if org is not None:
         try:
             held = compliance.held_versions(p, org)
         except DomainError:
             held = []
-    return render_template("compliance/console.html", res={"items": [], "next_cursor": None}, names={}, org=org, filters=dict.fromkeys(FILTERS),
-                           args={}, errors={}, error=None, held=held, next_url=None, verification=report,
-                           checked_at=datetime.now(timezone.utc))
+    next_url = url_for("compliance_web.console", **{k: v for k, v in args.items() if k != "cursor"}, cursor=res["next_cursor"]) if res["next_cursor"] else None
+    return render_template("compliance/console.html", res=res, names=names, org=org, filters=filters, args=args, errors=errors, error=error,
+                           held=held, next_url=next_url, verification=verification, checked_at=datetime.now(timezone.utc))
 
 
 @bp.get("/bom.<fmt>")

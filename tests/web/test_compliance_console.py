@@ -29,6 +29,7 @@ def test_org_auditor_searches_own_events_verifies_and_downloads_the_bom(app, cli
     token = sign_in(client, buyer.auditor)
     r = client.post("/compliance/verify", data={"csrf_token": token, "org": str(buyer.org.id)})
     assert r.status_code == 200 and "Verified:" in r.get_data(as_text=True)
+    assert "<code>order.create</code>" in r.get_data(as_text=True)  # the latest events stay in view
     r = client.post("/compliance/verify", data={"csrf_token": token, "org": str(other_buyer.org.id)})
     assert r.status_code == 404
     bom = client.get(f"/compliance/bom.cdx.json?org={buyer.org.id}")
