@@ -28,6 +28,8 @@ class DownloadSchema(ma.Schema):
     version_id = ma.fields.UUID()
     version = ma.fields.String()
     manifest_digest = ma.fields.String()
+    unit = ma.fields.String(metadata={"description": "The grant's quota unit"})
+    charged = ma.fields.Integer(metadata={"description": "Units debited by this authorisation (0 when re-issued within the resume window)"})
     files = ma.fields.List(ma.fields.Nested(DownloadFileSchema))
 
 

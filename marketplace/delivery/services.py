@@ -126,7 +126,8 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
         f = o.pop("file")
         o["url"] = store.presign_get(blob_key(f.sha256), ttl=ttl, filename=f.path.rsplit("/", 1)[-1])
         o["expires_in"] = ttl
-    return {"grant_id": grant.id, "version_id": version.id, "version": version.version, "manifest_digest": version.manifest_digest, "files": out}
+    return {"grant_id": grant.id, "version_id": version.id, "version": version.version, "manifest_digest": version.manifest_digest, "unit": grant.unit,
+            "charged": charged_total, "files": out}
 
 
 def _store():

@@ -156,9 +156,8 @@ def dashboard():
         return render_template("buyer/dashboard.html", org=None, grants=[], orders=[], keys=None, titles={}, new_key=None)
     grants = commerce.list_grants(p, org)
     orders = commerce.list_orders(p, org, as_vendor=False)
-    titles = catalog.titles_of({g.dataset_id for g in grants} | set())
     offers = {o.id: o for o in commerce.offers_by_id({o.offer_id for o in orders})}
-    titles.update(catalog.titles_of({o.dataset_id for o in offers.values()}))
+    titles = catalog.titles_of({g.dataset_id for g in grants} | {o.dataset_id for o in offers.values()})
     try:
         keys = identity.list_api_keys(p, org)
     except (Forbidden, NotFound):
@@ -190,8 +189,7 @@ def download(grant_id: uuid.UUID):
     grant = commerce.get_grant(p, grant_id)
     title = catalog.titles_of({grant.dataset_id}).get(grant.dataset_id, "")
     return render_template("buyer/download.html", res=res, title=title, grant=grant,
-                           charged=quantity_label(grant.unit, sum(f["size"] if grant.unit == "gib" else (f["records"] or 0) if grant.unit == "records" else 1
-                                                                  for f in res["files"] if f["charged"])))
+                           charged=quantity_label(res["unit"], res["charged"]))
 
 
 @bp.post("/dashboard/api-keys")

@@ -290,7 +290,8 @@ def _declaration_to_form(body: dict[str, Any] | None) -> dict[str, Any]:
 
 def _form_to_declaration(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the declaration body the API takes, the values to show again)."""
-    n = min(int(form.get("source_count", "3") or 3) if (form.get("source_count") or "3").isdigit() else 3, 200)
+    raw = form.get("source_count") or ""
+    n = min(int(raw), 200) if raw.isdigit() else 3
     sources, shown = [], []
     for i in range(n):
         row = {k: (form.get(f"s{i}_{k}") or "").strip() for k in SOURCE_FIELDS}
