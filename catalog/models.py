@@ -149,6 +149,9 @@ class VersionFile(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(2000))
     upload_id: Mapped[str | None] = mapped_column(String(1024))
     part_size: Mapped[int | None] = mapped_column(BigInteger)
+    # CRC-32 of each part of the open multipart upload, when the client declared them: the part
+    # URLs are signed for them, so the store refuses a part damaged on the way.
+    part_checksums: Mapped[list[str] | None]
     schema: Mapped[dict[str, Any] | None]
     stats: Mapped[dict[str, Any] | None]
     preview: Mapped[dict[str, Any] | None]

@@ -8,6 +8,7 @@ from marshmallow import validate
 from catalog.analysis import FORMATS
 from catalog.models import FileStatus, VersionStatus, Visibility
 from catalog.services.search import MAX_LIMIT, SORTS
+from catalog.storage.base import CRC32_RE
 from marketplace.core.identity.schemas import StrictSchema, Text
 
 
@@ -192,6 +193,12 @@ class FileCreatedSchema(FileSchema):
 
 class MultipartStartSchema(StrictSchema):
     part_size = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    part_checksums = ma.fields.List(
+        ma.fields.String(validate=validate.Regexp(CRC32_RE, error="A CRC-32 as S3 spells it: base64 of 4 bytes, e.g. \"3q2+7w==\".")),
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=10_000),
+        metadata={"description": "CRC-32 of every part, in order (base64 of the big-endian 4 bytes, as S3's x-amz-checksum-crc32). "
+                                 "Each part URL is then signed for its checksum: send the `headers` given with it, and a part "
+                                 "damaged on the way is refused (400) instead of failing the file's SHA-256 at ingest."})
 
 
 class PartUrlQuerySchema(StrictSchema):
@@ -202,6 +209,8 @@ class PartUrlQuerySchema(StrictSchema):
 class PartUrlSchema(ma.Schema):
     part_number = ma.fields.Integer()
     url = ma.fields.String()
+    headers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
+                             metadata={"description": "Headers the PUT must carry (the part's checksum, when declared)."})
     offset = ma.fields.Integer()
     size = ma.fields.Integer()
 

@@ -221,7 +221,8 @@ def register(main: click.Group) -> None:
         out = []
         with progress_bar(total, "uploading") as bar:
             for local, dest in files:
-                out.append(do_upload(c, version_id, local, dest, workers=workers, part_size=part_size_mib * MIB, progress=bar.update))
+                out.append(do_upload(c, version_id, local, dest, workers=workers, part_size=part_size_mib * MIB, progress=bar.update,
+                                     note=lambda m: click.echo(m, err=True)))
         return out, table([dict(f, size=human(f["size"])) for f in out], ["path", "size", "status", "sha256"])
 
     @main.command()

@@ -136,8 +136,11 @@ class MarketplaceClient:
     def put_content(self, file_id: str, data: bytes) -> dict[str, Any]:
         return self.request("PUT", f"/files/{file_id}/content", data=data, headers={"Content-Type": "application/octet-stream"})
 
-    def start_multipart(self, file_id: str, part_size: int | None = None) -> dict[str, Any]:
-        return self.request("POST", f"/files/{file_id}/multipart", json={"part_size": part_size}, idempotent=True)
+    def start_multipart(self, file_id: str, part_size: int | None = None, part_checksums: list[str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"part_size": part_size}
+        if part_checksums is not None:
+            body["part_checksums"] = part_checksums
+        return self.request("POST", f"/files/{file_id}/multipart", json=body, idempotent=True)
 
     def part_urls(self, file_id: str, first: int, count: int = 1000) -> dict[str, Any]:
         return self.request("GET", f"/files/{file_id}/multipart", params={"first": first, "count": count})

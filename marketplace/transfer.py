@@ -14,15 +14,20 @@ import hashlib
 import json
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
 
 import requests
 
+from catalog.storage.base import crc32_b64
 from marketplace.client import ApiError, MarketplaceClient
 
 MIB = 1024 * 1024
+HASH_CHUNK = 8 * MIB
+MAX_PARTS = 10_000
 Progress = Callable[[int], None]
 
 
@@ -44,30 +49,66 @@ def _session() -> requests.Session:
     return s
 
 
-def sha256_file(path: Path, progress: Progress | None = None) -> tuple[str, int]:
+def part_size_for(size: int, wanted: int) -> int:
+    """`wanted`, grown to whole MiB when the file would need more than S3's 10,000 parts
+    (a 16 MiB part size stops at 156 GiB; vendors upload bigger files than that)."""
+    need = -(-size // MAX_PARTS)
+    return wanted if need <= wanted else -(-need // MIB) * MIB
+
+
+def digest_file(path: Path, part_size: int | None = None, progress: Progress | None = None) -> tuple[str, int, list[str]]:
+    """The file's SHA-256 and size, and with `part_size` the CRC-32 of every part (as S3's
+    x-amz-checksum-crc32). One read of the file: the CRC runs on a helper thread while SHA-256
+    runs here (both release the GIL), so the pass costs what SHA-256 alone costs."""
     h = hashlib.sha256()
-    size = 0
-    with open(path, "rb", buffering=0) as f:
-        buf = bytearray(8 * MIB)
-        view = memoryview(buf)
+    crcs: list[str] = []
+    running = [0]
+
+    def crc_step(chunk: bytes, ends_part: bool) -> None:
+        running[0] = zlib.crc32(chunk, running[0])
+        if ends_part:
+            crcs.append(crc32_b64(b"", running[0]))
+            running[0] = 0
+
+    size = in_part = 0
+    pending: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(max_workers=1) as helper, open(path, "rb", buffering=0) as f:
         while True:
-            n = f.readinto(buf)
-            if not n:
+            chunk = f.read(HASH_CHUNK if not part_size else min(HASH_CHUNK, part_size - in_part))
+            if not chunk:
                 break
-            h.update(view[:n])
-            size += n
+            size += len(chunk)
+            in_part += len(chunk)
+            ends = bool(part_size) and in_part == part_size
+            if ends:
+                in_part = 0
+            if part_size:
+                pending.append(helper.submit(crc_step, chunk, ends))
+            h.update(chunk)
+            while len(pending) > 2:  # at most a few chunks in memory
+                pending.popleft().result()
             if progress:
-                progress(n)
-    return h.hexdigest(), size
+                progress(len(chunk))
+        for fut in pending:
+            fut.result()
+    if part_size and in_part:
+        crcs.append(crc32_b64(b"", running[0]))
+    return h.hexdigest(), size, crcs
 
 
 # --------------------------------------------------------------------------- upload
 
 
 def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *, workers: int = 8, part_size: int = 16 * MIB,
-           small_limit: int = 8 * MIB, progress: Progress | None = None) -> dict[str, Any]:
-    """Upload one file into a draft version (resuming an interrupted upload). Returns the file."""
-    digest, size = sha256_file(local)
+           small_limit: int = 8 * MIB, progress: Progress | None = None, note: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Upload one file into a draft version (resuming an interrupted upload). Returns the file.
+    `note` hears what a person would want to know (a resumed upload, parts sent again).
+
+    Every part goes with its CRC-32, and its URL is signed for it: the store refuses a part
+    damaged on the way (it is sent again) rather than the whole file failing its SHA-256 at
+    ingest. A part refused four times means the local file changed during the upload."""
+    psize = part_size_for(local.stat().st_size, part_size)
+    digest, size, crcs = digest_file(local, psize)
     try:
         f = client.declare_file(version_id, dest, size, digest)
     except ApiError as e:
@@ -86,20 +127,23 @@ def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *
         if progress:
             progress(size)
         return out
-    plan = client.start_multipart(f["id"], part_size)
+    plan = client.start_multipart(f["id"], psize, part_checksums=crcs)
     have = {p["part_number"]: p["etag"] for p in plan["received"]}
     total, psize = plan["part_count"], plan["part_size"]
-    if progress and have:
-        progress(sum(min(psize, size - (n - 1) * psize) for n in have))
-    urls = {p["part_number"]: p["url"] for p in plan["parts"]}
+    if have:
+        if note:
+            note(f"{dest}: resuming, {len(have)} of {total} parts already stored")
+        if progress:
+            progress(sum(min(psize, size - (n - 1) * psize) for n in have))
+    urls = {p["part_number"]: p for p in plan["parts"]}
     todo = [n for n in range(1, total + 1) if n not in have]
     lock = threading.Lock()
 
-    def url_for(n: int, refresh: bool = False) -> str:
+    def url_for(n: int, refresh: bool = False) -> dict[str, Any]:
         with lock:
             if refresh or n not in urls:
                 page = client.part_urls(f["id"], first=n, count=1000)
-                urls.update({p["part_number"]: p["url"] for p in page["parts"]})
+                urls.update({p["part_number"]: p for p in page["parts"]})
             return urls[n]
 
     fd = os.open(local, os.O_RDONLY)
@@ -108,16 +152,25 @@ def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *
             offset = (n - 1) * psize
             length = min(psize, size - offset)
             body = os.pread(fd, length, offset)
+            why = "no answer"
             for attempt in range(4):
+                target = url_for(n, refresh=attempt > 0)
                 try:
-                    r = _session().put(url_for(n, refresh=attempt > 0), data=body, timeout=300)
-                except requests.RequestException:
+                    r = _session().put(target["url"], data=body, headers=target.get("headers") or {}, timeout=300)
+                except requests.RequestException as e:
+                    why = type(e).__name__
                     continue
                 if r.status_code == 200:
                     if progress:
                         progress(length)
                     return n, r.headers["ETag"].strip('"')
-            raise TransferError(f"part {n} of {dest} failed after 4 attempts")
+                why = f"HTTP {r.status_code}"
+                if note:
+                    note(f"{dest}: part {n} refused ({why}), sending it again")
+                if r.status_code == 400 and attempt == 0:  # refused as damaged: read it again from disk
+                    body = os.pread(fd, length, offset)
+            raise TransferError(f"part {n} of {dest} failed after 4 attempts ({why})"
+                                + ("; the storage refused its checksum: did the file change during the upload?" if why == "HTTP 400" else ""))
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for fut in as_completed([pool.submit(send, n) for n in todo]):
@@ -161,6 +214,53 @@ def download(client: MarketplaceClient, grant_id: str, dest: Path, *, paths: lis
     return results
 
 
+class _OrderedHasher:
+    """SHA-256 of a file being written out of order: a helper thread hashes each range as soon as
+    it and every range before it are on disk (read back from the page cache), so the digest is
+    ready when the last range lands instead of costing a second pass over the file."""
+
+    def __init__(self, fd: int, size: int, chunk: int, done: set[int]):
+        self.fd, self.size, self.chunk = fd, size, chunk
+        self.count = (size + chunk - 1) // chunk
+        self.done = set(done)
+        self.cv = threading.Condition()
+        self.failed = False
+        self.sha = hashlib.sha256()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def landed(self, i: int) -> None:
+        with self.cv:
+            self.done.add(i)
+            self.cv.notify()
+
+    def stop(self) -> None:
+        with self.cv:
+            self.failed = True
+            self.cv.notify()
+        self.thread.join()
+
+    def _run(self) -> None:
+        for i in range(self.count):
+            with self.cv:
+                while i not in self.done and not self.failed:
+                    self.cv.wait()
+                if self.failed:
+                    return
+            start = i * self.chunk
+            end = min(self.size, start + self.chunk)
+            while start < end:
+                piece = os.pread(self.fd, min(HASH_CHUNK, end - start), start)
+                if not piece:
+                    return
+                self.sha.update(piece)
+                start += len(piece)
+
+    def hexdigest(self) -> str:
+        self.thread.join()
+        return self.sha.hexdigest()
+
+
 def _fetch(client: MarketplaceClient, grant_id: str, f: dict[str, Any], target: Path, *, workers: int, chunk: int, progress: Progress | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
@@ -176,7 +276,8 @@ def _fetch(client: MarketplaceClient, grant_id: str, f: dict[str, Any], target: 
         progress(sum(min(chunk, f["size"] - i * chunk) for i in done))
     url = {"u": f["url"]}
     lock = threading.Lock()
-    fd = os.open(part, os.O_WRONLY)
+    fd = os.open(part, os.O_RDWR)
+    hasher = _OrderedHasher(fd, f["size"], chunk, done)
     try:
         def get(i: int) -> int:
             start, end = i * chunk, min(f["size"], (i + 1) * chunk) - 1
@@ -192,6 +293,7 @@ def _fetch(client: MarketplaceClient, grant_id: str, f: dict[str, Any], target: 
                     continue
                 if r.status_code in (200, 206) and len(r.content) == end - start + 1:
                     os.pwrite(fd, r.content, start)
+                    hasher.landed(i)
                     with lock:
                         done.add(i)
                         state["done"] = sorted(done)
@@ -204,10 +306,13 @@ def _fetch(client: MarketplaceClient, grant_id: str, f: dict[str, Any], target: 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for fut in as_completed([pool.submit(get, i) for i in ranges]):
                 fut.result()
+        digest = hasher.hexdigest()
+    except BaseException:
+        hasher.stop()
+        raise
     finally:
         os.close(fd)
-    digest, size = sha256_file(part)
-    if digest != f["sha256"] or size != f["size"]:
+    if digest != f["sha256"]:
         part.unlink(missing_ok=True)
         state_path.unlink(missing_ok=True)
         raise TransferError(f"{f['path']}: SHA-256 mismatch after download; the partial file was discarded, run again")

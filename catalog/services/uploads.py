@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from catalog.models import FileStatus, VersionFile, staging_key
 from catalog.services.datasets import file_for, storage
-from catalog.storage import InvalidUpload, ObjectStore
+from catalog.storage import CRC32_HEADER, ObjectStore
 from marketplace.core import audit
 from marketplace.core.db import after_commit, end_read, get_session, transactional
 from marketplace.core.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -55,6 +55,7 @@ def _mark_uploaded(principal: Principal, file_id: uuid.UUID, *, via: str) -> Ver
     f, v, ds = file_for(principal, file_id, write=True)
     f.status = FileStatus.uploaded.value
     f.upload_id = None
+    f.part_checksums = None
     f.failure_reason = None
     audit.record(principal, "version.file.upload", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  quantities={"bytes": f.size}, details={"via": via, "path": f.path})
@@ -74,24 +75,29 @@ def plan_parts(size: int, part_size: int | None) -> tuple[int, int]:
 
 
 @transactional
-def start_multipart(principal: Principal, file_id: uuid.UUID, *, part_size: int | None) -> tuple[VersionFile, int]:
-    """Open a multipart upload (or return the open one, so a restarted client resumes)."""
+def start_multipart(principal: Principal, file_id: uuid.UUID, *, part_size: int | None, part_checksums: list[str] | None = None) -> tuple[VersionFile, int]:
+    """Open a multipart upload (or return the open one, so a restarted client resumes).
+    With `part_checksums` (one CRC-32 per part), each part URL is signed for its checksum and
+    the store refuses a part that arrives damaged."""
     f, v, ds = file_for(principal, file_id, write=True)
     _require_needs_bytes(f)
     size, count = plan_parts(f.size, part_size if part_size is not None else f.part_size)
-    if f.upload_id and f.part_size == size:
+    if part_checksums is not None and len(part_checksums) != count:
+        raise ValidationFailed("One checksum per part is needed.", errors={"part_checksums": [f"{len(part_checksums)} given; this file has {count} parts of {size} bytes."]})
+    if f.upload_id and f.part_size == size and f.part_checksums == part_checksums:
         return f, count
     store = storage()
-    if f.upload_id:  # a new part size: the old parts cannot be reused
+    if f.upload_id:  # a new part size or new checksums: the old parts cannot be reused
         old = f.upload_id
         after_commit(lambda: store.abort_multipart_upload(staging_key(f.id), old))
     # Opening the upload is idempotent enough: if this transaction fails, the orphan has no
     # parts and the janitor (abort_stale_uploads) removes it.
-    f.upload_id = store.create_multipart_upload(staging_key(f.id), content_type=f.media_type)
+    f.upload_id = store.create_multipart_upload(staging_key(f.id), content_type=f.media_type, part_crc32=part_checksums is not None)
     f.part_size = size
+    f.part_checksums = part_checksums
     f.status = FileStatus.uploading.value
     audit.record(principal, "version.file.multipart.start", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
-                 quantities={"bytes": f.size, "parts": count})
+                 quantities={"bytes": f.size, "parts": count}, details={"part_checksums": "crc32" if part_checksums else None})
     return f, count
 
 
@@ -106,8 +112,14 @@ def part_urls(principal: Principal, file_id: uuid.UUID, *, first: int, count: in
     last = min(total, first + min(count, URLS_PER_PAGE) - 1)
     store, ttl = storage(), _settings().presign_ttl_seconds
     key = staging_key(f.id)
-    urls = [{"part_number": n, "url": store.presign_upload_part(key, f.upload_id, n, ttl=ttl),
-             "offset": (n - 1) * size, "size": min(size, f.size - (n - 1) * size) if f.size else 0} for n in range(first, last + 1)]
+    crcs = f.part_checksums
+
+    def entry(n: int) -> dict[str, Any]:
+        crc = crcs[n - 1] if crcs else None
+        return {"part_number": n, "url": store.presign_upload_part(key, f.upload_id, n, ttl=ttl, crc32=crc), "headers": {CRC32_HEADER: crc} if crc else {},
+                "offset": (n - 1) * size, "size": min(size, f.size - (n - 1) * size) if f.size else 0}
+
+    urls = [entry(n) for n in range(first, last + 1)]
     received = [{"part_number": p.part_number, "etag": p.etag, "size": p.size} for p in store.list_parts(key, f.upload_id)]
     return {"upload_id": f.upload_id, "part_size": size, "part_count": total, "expires_in": ttl, "parts": urls, "received": received}
 
@@ -139,10 +151,8 @@ def complete_multipart(principal: Principal, file_id: uuid.UUID, parts: list[dic
         _reset_upload(principal, f.id, reason=f"received {received} bytes, declared {f.size}")
         raise ValidationFailed("The parts do not add up to the declared size; the upload was discarded.",
                                errors={"size": [f"Received {received} bytes, declared {f.size}."]})
-    try:
-        store.complete_multipart_upload(key, upload_id, [(n, held[n].etag) for n in numbers])
-    except InvalidUpload:
-        raise
+    crcs = {n: f.part_checksums[n - 1] for n in numbers} if f.part_checksums else None
+    store.complete_multipart_upload(key, upload_id, [(n, held[n].etag) for n in numbers], crc32=crcs)
     return _mark_uploaded(principal, f.id, via="multipart")
 
 
@@ -150,6 +160,7 @@ def complete_multipart(principal: Principal, file_id: uuid.UUID, parts: list[dic
 def _reset_upload(principal: Principal, file_id: uuid.UUID, *, reason: str) -> None:
     f, v, ds = file_for(principal, file_id, write=True)
     f.upload_id = None
+    f.part_checksums = None
     f.status = FileStatus.pending.value
     f.failure_reason = reason
     audit.record(principal, "version.file.multipart.discard", outcome="failure", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id,
@@ -164,6 +175,7 @@ def abort_multipart(principal: Principal, file_id: uuid.UUID) -> VersionFile:
         raise Conflict("No multipart upload is open for this file.")
     store, key, upload_id = storage(), staging_key(f.id), f.upload_id
     f.upload_id = None
+    f.part_checksums = None
     f.status = FileStatus.pending.value
     audit.record(principal, "version.file.multipart.abort", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id)
     after_commit(lambda: store.abort_multipart_upload(key, upload_id))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 from catalog.storage.base import (
+    CRC32_HEADER,
+    BadDigest,
     InvalidUpload,
     MultipartUploadInfo,
     ObjectInfo,
@@ -20,6 +22,8 @@ from catalog.storage.base import (
 )
 
 __all__ = [
+    "BadDigest",
+    "CRC32_HEADER",
     "InvalidUpload",
     "MultipartUploadInfo",
     "ObjectInfo",

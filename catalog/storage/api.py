@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request, send_file
 
-from catalog.storage.base import ObjectStore
-from catalog.storage.filesystem import FilesystemObjectStore
+from catalog.storage.base import CRC32_HEADER, ObjectStore
+from catalog.storage.filesystem import FilesystemObjectStore, SignedUrlRefused
 
 bp = Blueprint("fs_storage", __name__, url_prefix="/storage/fs")
 
@@ -32,8 +32,13 @@ def get_object(token: str) -> Response:
 def put_part(token: str) -> Response:
     store = _store()
     payload = store.verify_token(token, "part")
+    crc32 = payload.get("crc")
+    # Like S3 with a signed x-amz-checksum-crc32: the header must carry the value the URL was
+    # signed for (403 otherwise), and the body must match it (400 BadDigest, nothing stored).
+    if crc32 and request.headers.get(CRC32_HEADER) != crc32:
+        raise SignedUrlRefused(f"This URL was signed for a part with a CRC-32: send {CRC32_HEADER}: {crc32}.")
     request.max_content_length = ObjectStore.MAX_PART_SIZE
-    etag = store.upload_part(payload["key"], payload["uid"], int(payload["n"]), request.stream)
+    etag = store.upload_part(payload["key"], payload["uid"], int(payload["n"]), request.stream, crc32=crc32)
     resp = Response(status=200)
     resp.headers["ETag"] = f'"{etag}"'
     return resp

@@ -7,7 +7,9 @@ services never see botocore or OSError.
 
 from __future__ import annotations
 
+import base64
 import re
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +21,20 @@ KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()=+,@-]+(?:/[A-Za-z0-9!_.*'()=+,@-]+)*$")
 MAX_KEY_LENGTH = 1024
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+# S3's name for a part's CRC-32 (base64 of the big-endian 4 bytes). A part URL signed with a
+# checksum only accepts a PUT carrying this header with that value and a body that matches it.
+CRC32_HEADER = "x-amz-checksum-crc32"
+CRC32_RE = re.compile(r"^[A-Za-z0-9+/]{6}==$")
+
+
+def crc32_b64(data: bytes | bytearray | memoryview, running: int = 0) -> str:
+    """A part's CRC-32 as S3 spells it (`running` continues a CRC computed over earlier bytes)."""
+    return base64.b64encode(zlib.crc32(data, running).to_bytes(4, "big")).decode()
+
+
+class BadDigest(ValidationFailed):
+    slug = "bad-digest"
+    title = "The part does not match its checksum"
 
 
 class ObjectNotFound(NotFound):
@@ -125,24 +141,31 @@ class ObjectStore(ABC):
         """A URL that GETs the object (Range supported) until `ttl` seconds from now."""
 
     @abstractmethod
-    def create_multipart_upload(self, key: str, *, content_type: str | None = None) -> str:
-        """Start a multipart upload; returns its upload id."""
+    def create_multipart_upload(self, key: str, *, content_type: str | None = None, part_crc32: bool = False) -> str:
+        """Start a multipart upload; returns its upload id. With `part_crc32`, every part must
+        carry its CRC-32 (S3's ChecksumAlgorithm=CRC32): the store checks each part as it
+        arrives, so a part damaged in transit is refused at once instead of failing the
+        whole file's SHA-256 at ingest."""
 
     @abstractmethod
-    def presign_upload_part(self, key: str, upload_id: str, part_number: int, *, ttl: int) -> str:
-        """A URL to PUT one part (1..10000) straight to the store. Re-sending a part replaces it."""
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, *, ttl: int, crc32: str | None = None) -> str:
+        """A URL to PUT one part (1..10000) straight to the store. Re-sending a part replaces it.
+        With `crc32`, the URL is signed for that checksum: the PUT must send CRC32_HEADER with
+        the same value, and a body that does not match it is refused (400) and not stored."""
 
     @abstractmethod
-    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes) -> str:
-        """Upload one part through this process (tests, server-side copies); returns its ETag."""
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes, *, crc32: str | None = None) -> str:
+        """Upload one part through this process (tests, server-side copies); returns its ETag.
+        With `crc32`, a body that does not match it raises BadDigest and is not stored."""
 
     @abstractmethod
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
         """Parts received so far, by part number (lets a client resume)."""
 
     @abstractmethod
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
-        """Assemble the listed (part number, ETag) pairs into the object."""
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
+        """Assemble the listed (part number, ETag) pairs into the object. An upload opened with
+        `part_crc32` also needs each part's CRC-32 (`crc32`, by part number)."""
 
     @abstractmethod
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:

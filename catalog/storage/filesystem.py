@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 import uuid
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
@@ -23,6 +24,8 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from catalog.storage.base import (
+    CRC32_HEADER,
+    BadDigest,
     InvalidUpload,
     MultipartUploadInfo,
     ObjectInfo,
@@ -32,6 +35,7 @@ from catalog.storage.base import (
     StorageUnavailable,
     UploadNotFound,
     check_key,
+    crc32_b64,
 )
 from marketplace.core.errors import Forbidden
 
@@ -43,9 +47,11 @@ class SignedUrlRefused(Forbidden):
     title = "Signed URL refused"
 
 
-def _md5_stream(src: BinaryIO, dst: BinaryIO, limit: int | None = None) -> tuple[str, int]:
+def _md5_stream(src: BinaryIO, dst: BinaryIO, limit: int | None = None, *, crc: bool = False) -> tuple[str, int, str | None]:
+    """Copy src to dst; returns (MD5 hex, size, CRC-32 as S3 spells it when asked)."""
     md5 = hashlib.md5(usedforsecurity=False)
     total = 0
+    running = 0
     while True:
         chunk = src.read(COPY_CHUNK)
         if not chunk:
@@ -54,8 +60,10 @@ def _md5_stream(src: BinaryIO, dst: BinaryIO, limit: int | None = None) -> tuple
         if limit is not None and total > limit:
             raise InvalidUpload(f"The part is larger than {limit} bytes.")
         md5.update(chunk)
+        if crc:
+            running = zlib.crc32(chunk, running)
         dst.write(chunk)
-    return md5.hexdigest(), total
+    return md5.hexdigest(), total, (crc32_b64(b"", running) if crc else None)
 
 
 class FilesystemObjectStore(ObjectStore):
@@ -97,12 +105,14 @@ class FilesystemObjectStore(ObjectStore):
             raise UploadNotFound("No such multipart upload for this key.")
         return d, meta
 
-    def _write_atomic(self, target: Path, src: BinaryIO, *, limit: int | None = None) -> tuple[str, int]:
+    def _write_atomic(self, target: Path, src: BinaryIO, *, limit: int | None = None, crc32: str | None = None) -> tuple[str, int]:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                etag, size = _md5_stream(src, out, limit)
+                etag, size, got = _md5_stream(src, out, limit, crc=crc32 is not None)
+            if crc32 is not None and got != crc32:
+                raise BadDigest(f"The part's CRC-32 is {got}, not the {crc32} it was sent with: it was damaged on the way. Send it again.")
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -204,29 +214,36 @@ class FilesystemObjectStore(ObjectStore):
         return p
 
     # -- multipart
-    def create_multipart_upload(self, key: str, *, content_type: str | None = None) -> str:
+    def create_multipart_upload(self, key: str, *, content_type: str | None = None, part_crc32: bool = False) -> str:
         check_key(key)
         upload_id = str(uuid.uuid4())
         d = self._upload_dir(upload_id)
         d.mkdir(parents=True)
-        meta = {"key": key, "content_type": content_type, "initiated": datetime.now(timezone.utc).isoformat()}
+        meta = {"key": key, "content_type": content_type, "initiated": datetime.now(timezone.utc).isoformat(), "crc32": part_crc32}
         (d / "meta.json").write_text(json.dumps(meta))
         return upload_id
 
-    def presign_upload_part(self, key: str, upload_id: str, part_number: int, *, ttl: int) -> str:
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, *, ttl: int, crc32: str | None = None) -> str:
         if not 1 <= part_number <= self.MAX_PARTS:
             raise InvalidUpload(f"Part numbers run from 1 to {self.MAX_PARTS}.")
         self._meta(key, upload_id)
-        return self._sign({"op": "part", "key": key, "uid": upload_id, "n": part_number}, ttl)
+        payload: dict[str, Any] = {"op": "part", "key": key, "uid": upload_id, "n": part_number}
+        if crc32:
+            payload["crc"] = crc32
+        return self._sign(payload, ttl)
 
-    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes) -> str:
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes, *, crc32: str | None = None) -> str:
         import io
 
         if not 1 <= part_number <= self.MAX_PARTS:
             raise InvalidUpload(f"Part numbers run from 1 to {self.MAX_PARTS}.")
-        d, _ = self._meta(key, upload_id)
+        d, meta = self._meta(key, upload_id)
+        if meta.get("crc32") and not crc32:
+            raise InvalidUpload(f"This upload checks every part: send the part's CRC-32 in {CRC32_HEADER}.")
         src = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
-        etag, _size = self._write_atomic(d / f"part-{part_number:05d}", src, limit=self.MAX_PART_SIZE)
+        etag, _size = self._write_atomic(d / f"part-{part_number:05d}", src, limit=self.MAX_PART_SIZE, crc32=crc32)
+        if crc32:
+            (d / f"part-{part_number:05d}.crc").write_text(crc32)
         (d / f"part-{part_number:05d}.etag").write_text(etag)
         return etag
 
@@ -240,10 +257,15 @@ class FilesystemObjectStore(ObjectStore):
             out.append(PartInfo(part_number=int(p.name[5:]), etag=etag_file.read_text().strip(), size=p.stat().st_size))
         return out
 
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
-        d, _meta = self._meta(key, upload_id)
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
+        d, meta = self._meta(key, upload_id)
         if not parts:
             raise InvalidUpload("A multipart upload needs at least one part.")
+        if meta.get("crc32"):
+            for n, _ in parts:
+                held = d / f"part-{n:05d}.crc"
+                if not crc32 or n not in crc32 or not held.exists() or held.read_text() != crc32[n]:
+                    raise InvalidUpload(f"Part {n}'s CRC-32 is missing or does not match the part received.")
         numbers = [n for n, _ in parts]
         if numbers != sorted(set(numbers)):
             raise InvalidUpload("Parts must be listed in ascending order, each once.")

@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
 
 from catalog.storage.base import (
+    BadDigest,
     InvalidUpload,
     MultipartUploadInfo,
     ObjectInfo,
@@ -40,6 +41,8 @@ def _translate(what: str) -> Iterator[None]:
             raise ObjectNotFound(f"No object for {what}.") from None
         if code == "NoSuchUpload":
             raise UploadNotFound("No such multipart upload (completed, aborted or unknown).") from None
+        if code in ("BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest"):
+            raise BadDigest(f"The object store refused a part of {what}: its bytes do not match its checksum.") from None
         if code in _BAD_UPLOAD:
             raise InvalidUpload(f"The object store refused the upload: {code}.") from None
         if code == "NoSuchBucket":
@@ -163,26 +166,30 @@ class S3ObjectStore(ObjectStore):
         with _translate(key):
             return self._presigner.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
 
-    def create_multipart_upload(self, key: str, *, content_type: str | None = None) -> str:
-        extra = {"ContentType": content_type} if content_type else {}
+    def create_multipart_upload(self, key: str, *, content_type: str | None = None, part_crc32: bool = False) -> str:
+        extra: dict[str, str] = {"ContentType": content_type} if content_type else {}
+        if part_crc32:
+            extra["ChecksumAlgorithm"] = "CRC32"
         with _translate(key):
             return self._client.create_multipart_upload(Bucket=self.bucket, Key=self._k(key), **extra)["UploadId"]
 
-    def presign_upload_part(self, key: str, upload_id: str, part_number: int, *, ttl: int) -> str:
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, *, ttl: int, crc32: str | None = None) -> str:
         if not 1 <= part_number <= self.MAX_PARTS:
             raise InvalidUpload(f"Part numbers run from 1 to {self.MAX_PARTS}.")
+        params: dict[str, object] = {"Bucket": self.bucket, "Key": self._k(key), "UploadId": upload_id, "PartNumber": part_number}
+        if crc32:
+            # SigV4 signs x-amz-checksum-crc32 as a header (X-Amz-SignedHeaders), not a query
+            # parameter: the client must send exactly this value, and S3 checks the body against it.
+            params["ChecksumCRC32"] = crc32
         with _translate(key):
-            return self._presigner.generate_presigned_url(
-                "upload_part",
-                Params={"Bucket": self.bucket, "Key": self._k(key), "UploadId": upload_id, "PartNumber": part_number},
-                ExpiresIn=ttl,
-            )
+            return self._presigner.generate_presigned_url("upload_part", Params=params, ExpiresIn=ttl)
 
-    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes) -> str:
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes, *, crc32: str | None = None) -> str:
         if not 1 <= part_number <= self.MAX_PARTS:
             raise InvalidUpload(f"Part numbers run from 1 to {self.MAX_PARTS}.")
+        extra = {"ChecksumCRC32": crc32} if crc32 else {}
         with _translate(key):
-            r = self._client.upload_part(Bucket=self.bucket, Key=self._k(key), UploadId=upload_id, PartNumber=part_number, Body=data)
+            r = self._client.upload_part(Bucket=self.bucket, Key=self._k(key), UploadId=upload_id, PartNumber=part_number, Body=data, **extra)
         return r["ETag"].strip('"')
 
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
@@ -194,16 +201,17 @@ class S3ObjectStore(ObjectStore):
                     out.append(PartInfo(part_number=p["PartNumber"], etag=p["ETag"].strip('"'), size=p["Size"]))
         return sorted(out, key=lambda p: p.part_number)
 
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
         if not parts:
             raise InvalidUpload("A multipart upload needs at least one part.")
+        listed = []
+        for n, e in parts:
+            item = {"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'}
+            if crc32:
+                item["ChecksumCRC32"] = crc32[n]
+            listed.append(item)
         with _translate(key):
-            self._client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=self._k(key),
-                UploadId=upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]},
-            )
+            self._client.complete_multipart_upload(Bucket=self.bucket, Key=self._k(key), UploadId=upload_id, MultipartUpload={"Parts": listed})
         return self.head(key)
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:

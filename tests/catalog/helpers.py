@@ -41,14 +41,14 @@ def upload_small(client, key: str, version_id: str, path: str, data: bytes, **kw
     return r.json
 
 
-def put_part(app, client, url: str, data) -> str:
+def put_part(app, client, url: str, data, headers: dict[str, str] | None = None) -> str:
     """PUT bytes to a presigned part URL: the S3 server over HTTP, or this app's signed fs URL."""
     public = app.config["SETTINGS"].public_url
     if url.startswith(public):
-        r = client.put(urlparse(url).path, data=data)
+        r = client.put(urlparse(url).path, data=data, headers=headers or {})
         assert r.status_code == 200, r.get_data(as_text=True)
         return r.headers["ETag"].strip('"')
-    r = requests.put(url, data=data, timeout=120)
+    r = requests.put(url, data=data, headers=headers or {}, timeout=120)
     assert r.status_code == 200, r.text
     return r.headers["ETag"].strip('"')
 

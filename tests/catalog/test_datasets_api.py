@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 
 import pytest
 from sqlalchemy import select
 
 from catalog.models import staging_key
+from catalog.storage import CRC32_HEADER
+from catalog.storage.base import crc32_b64
 from marketplace.core.audit import AuditEvent
 from marketplace.core.db import get_session
 from tests.catalog.helpers import create_dataset, create_version, declare, publish, published_dataset, put_part, upload_small
@@ -233,6 +236,53 @@ def test_multipart_upload_through_presigned_parts(app, client, vendor, store):
     got = client.get(f"/api/v1/versions/{v['id']}/files").json[0]
     assert got["sha256"] == hashlib.sha256(data).hexdigest() and got["records"] == data.count(b"\n")
     assert [u for u in store.list_multipart_uploads("staging/") if u.key == staging_key(f["id"])] == []
+
+
+def test_multipart_with_part_checksums(app, client, vendor, store):
+    """A client that declares each part's CRC-32 gets part URLs signed for them and the headers
+    to send; a restart with the same checksums resumes, with other checksums starts afresh."""
+    key = vendor.keys["owner"]
+    data = os.urandom(11 * MIB)
+    ds = create_dataset(client, key)
+    v = create_version(client, key, ds["id"])
+    f = declare(client, key, v["id"], "big.bin", data).json
+    crcs = [crc32_b64(data[i:i + 5 * MIB]) for i in range(0, len(data), 5 * MIB)]
+    start = f"/api/v1/files/{f['id']}/multipart"
+    r = client.post(start, json={"part_size": 5 * MIB, "part_checksums": crcs[:2]}, headers=bearer(key))
+    assert r.status_code == 400 and "3 parts" in r.json["errors"]["part_checksums"][0]
+    r = client.post(start, json={"part_size": 5 * MIB, "part_checksums": ["not-a-crc", *crcs[1:]]}, headers=bearer(key))
+    assert r.status_code == 400 and "part_checksums" in r.json["errors"]
+    plan = client.post(start, json={"part_size": 5 * MIB, "part_checksums": crcs}, headers=bearer(key)).json
+    assert [p["headers"] for p in plan["parts"]] == [{CRC32_HEADER: c} for c in crcs]
+    first = plan["parts"][0]
+    etags = [{"part_number": 1, "etag": put_part(app, client, first["url"], data[:5 * MIB], first["headers"])}]
+    again = client.post(start, json={"part_size": 5 * MIB, "part_checksums": crcs}, headers=bearer(key)).json
+    assert again["upload_id"] == plan["upload_id"] and [p["part_number"] for p in again["received"]] == [1]
+    paged = client.get(start + "?first=2&count=2", headers=bearer(key)).json
+    assert [p["headers"] for p in paged["parts"]] == [{CRC32_HEADER: c} for c in crcs[1:]]
+    for p in paged["parts"]:
+        etags.append({"part_number": p["part_number"], "etag": put_part(app, client, p["url"], data[p["offset"]:p["offset"] + p["size"]], p["headers"])})
+    r = client.post(start + "/complete", json={"parts": etags}, headers=bearer(key))
+    assert r.status_code == 200, r.json
+    assert publish(client, key, v["id"])["status"] == "published"
+    assert client.get(f"/api/v1/versions/{v['id']}/files").json[0]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_new_part_checksums_start_a_new_upload(app, client, vendor, store):
+    key = vendor.keys["owner"]
+    data = os.urandom(6 * MIB)
+    ds = create_dataset(client, key)
+    v = create_version(client, key, ds["id"])
+    f = declare(client, key, v["id"], "big.bin", data).json
+    start = f"/api/v1/files/{f['id']}/multipart"
+    old = client.post(start, json={"part_size": 5 * MIB, "part_checksums": [crc32_b64(b"a"), crc32_b64(b"b")]}, headers=bearer(key)).json
+    new = client.post(start, json={"part_size": 5 * MIB, "part_checksums": [crc32_b64(data[:5 * MIB]), crc32_b64(data[5 * MIB:])]}, headers=bearer(key)).json
+    assert new["upload_id"] != old["upload_id"]
+    open_ids = {u.upload_id for u in store.list_multipart_uploads("staging/")}
+    assert new["upload_id"] in open_ids and old["upload_id"] not in open_ids
+    plain = client.post(start, json={"part_size": 5 * MIB}, headers=bearer(key)).json  # and back to unchecked parts
+    assert plain["upload_id"] != new["upload_id"] and all(p["headers"] == {} for p in plain["parts"])
+    assert client.delete(start, headers=bearer(key)).status_code == 200
 
 
 def test_missing_parts_named_then_abort_leaves_nothing(app, client, vendor, store):

@@ -58,6 +58,20 @@ def run(env, *args, check=True):
     return r
 
 
+def kill_midway(args, env, ready, *, what: str, poll: float = 0.005, seconds: float = 120) -> None:
+    """Start `marketplace ARGS` and SIGKILL it as soon as `ready()` says it is part-way through."""
+    proc = subprocess.Popen([str(BIN), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, killed = time.time() + seconds, False
+    while time.time() < deadline and proc.poll() is None:
+        if ready():
+            proc.send_signal(signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(poll)
+    proc.wait(30)
+    assert killed, f"the {what} finished before it could be interrupted"
+
+
 def cli_env(tmp_path, who):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
     env["MARKETPLACE_CONFIG"] = str(tmp_path / f"{who}-config.json")
@@ -115,24 +129,15 @@ def test_vendor_and_buyer_journeys(backend, live, tmp_path):
 
     # a download killed midway, then resumed
     dest = tmp_path / "dl"
-    proc = subprocess.Popen([str(BIN), "download", gid, str(dest), "--workers", "1", "--path", "scenes/big.bin"], env=b_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     state = dest / "scenes" / "big.bin.part.json"
-    deadline = time.time() + 60
-    killed = False
-    while time.time() < deadline and proc.poll() is None:
-        if state.exists():
-            try:
-                done = len(json.loads(state.read_text())["done"])
-            except (ValueError, KeyError):
-                done = 0
-            if 1 <= done < 13:
-                proc.send_signal(signal.SIGKILL)
-                killed = True
-                break
-        time.sleep(0.005)
-    proc.wait(30)
-    assert killed, "the download finished before it could be interrupted"
+
+    def some_ranges_done() -> bool:
+        try:
+            return 1 <= len(json.loads(state.read_text())["done"]) < 13
+        except (OSError, ValueError, KeyError):
+            return False
+
+    kill_midway(["download", gid, str(dest), "--workers", "1", "--path", "scenes/big.bin"], b_env, some_ranges_done, what="download")
     assert not (dest / "scenes" / "big.bin").exists() and (dest / "scenes" / "big.bin.part").exists()
     r = run(b_env, "download", gid, str(dest), "--json")
     got = {f["path"]: f for f in json.loads(r.stdout)}
@@ -176,3 +181,52 @@ def test_errors_are_one_line_with_a_hint_and_exit_codes(backend, live, tmp_path)
     env["MARKETPLACE_URL"] = "http://127.0.0.1:9"
     r = run(env, "datasets", "search", check=False)
     assert r.returncode == 3 and "cannot reach" in r.stderr
+
+
+@pytest.mark.postgres_only
+def test_upload_killed_midway_resumes_with_the_parts_already_stored(backend, live, tmp_path):
+    """`marketplace upload` killed mid-file, then run again: the same multipart upload carries on,
+    the parts already stored are not sent again, and the file lands with the right digest."""
+    app, base = live
+    with app.app_context():
+        from tests.factories import make_tenant
+
+        vendor = make_tenant(vendor=True)
+        app.extensions["db"].remove()
+    env = cli_env(tmp_path, "resumer")
+    run(env, "login", "--url", base, "--api-key", vendor.keys["owner"])
+    ds = json.loads(run(env, "datasets", "create", "--slug", "resumed-upload", "--title", "Resumed upload", "--domain", "autonomous-driving", "--json").stdout)
+    ver = json.loads(run(env, "versions", "create", ds["id"], "1.0.0", "--json").stdout)
+    big = tmp_path / "big.bin"
+    content = os.urandom(MIB) * 160  # 20 parts of 8 MiB
+    big.write_bytes(content)
+    from marketplace.client import MarketplaceClient
+
+    sdk = MarketplaceClient(base, vendor.keys["owner"])
+    fid: list[str] = []
+
+    def some_parts_stored() -> bool:
+        files = sdk.files(ver["id"])
+        if not files or files[0]["status"] != "uploading":
+            return False
+        fid[:] = [files[0]["id"]]
+        return len(sdk.part_urls(fid[0], first=1, count=1)["received"]) >= 2
+
+    kill_midway(["upload", ver["id"], str(big), "--workers", "1", "--part-size-mib", "8"], env, some_parts_stored, what="upload", poll=0.02)
+    before = sdk.part_urls(fid[0], first=1, count=1)
+    stored = len(before["received"])
+    assert 2 <= stored < 20
+    r = run(env, "upload", ver["id"], str(big), "--workers", "4", "--part-size-mib", "8", "--json")
+    assert f"big.bin: resuming, {stored} of 20 parts already stored" in r.stderr
+    out = json.loads(r.stdout)[0]
+    assert out["status"] == "uploaded" and out["sha256"] == hashlib.sha256(content).hexdigest()
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from marketplace.core.audit import AuditEvent
+        from marketplace.core.db import get_session
+
+        starts = get_session().scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "version.file.multipart.start",
+                                                                                          AuditEvent.subject_id == fid[0]))
+        app.extensions["db"].remove()
+    assert starts == 1  # one multipart upload, carried on rather than restarted

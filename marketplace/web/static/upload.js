@@ -66,10 +66,12 @@
       });
     });
   }
-  function putPart(url, blob, onProgress) {
+  function putPart(url, headers, blob, onProgress) {
     return new Promise(function (resolve, reject) {
       var x = new XMLHttpRequest();
       x.open("PUT", url);
+      // A part URL signed for a checksum must carry it (S3's x-amz-checksum-crc32).
+      Object.keys(headers || {}).forEach(function (h) { x.setRequestHeader(h, headers[h]); });
       x.upload.onprogress = function (ev) { onProgress(ev.loaded); };
       x.onload = function () {
         if (x.status >= 200 && x.status < 300) resolve((x.getResponseHeader("ETag") || "").replace(/"/g, ""));
@@ -130,7 +132,7 @@
         var n = queue.shift();
         if (n === undefined) return Promise.resolve();
         return urlFor(n).then(function (p) {
-          return putPart(p.url, file.slice(p.offset, p.offset + p.size), function (loaded) { sent[n] = loaded; progress(); })
+          return putPart(p.url, p.headers, file.slice(p.offset, p.offset + p.size), function (loaded) { sent[n] = loaded; progress(); })
             .then(function (etag) { etags[n] = etag; sent[n] = p.size; progress(); return worker(); });
         });
       }
