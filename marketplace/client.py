@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-any-return"
+# (The JSON the API answers is Any at this boundary; each method states what the schema promises.)
 """A typed Python client for the marketplace HTTP API.
 
 It authenticates with an API key, retries with exponential backoff on 429, 5xx and connection
@@ -11,9 +13,30 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Unpack
 
 import requests
+
+from marketplace.client_types import (
+    Dataset,
+    DatasetCreate,
+    Download,
+    File,
+    FileCreated,
+    Grant,
+    GrantDetail,
+    License,
+    Manifest,
+    Me,
+    Multipart,
+    Offer,
+    OfferCreate,
+    Order,
+    Provenance,
+    SearchItem,
+    SearchResult,
+    Version,
+)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
@@ -96,14 +119,14 @@ class MarketplaceClient:
                         type=body.get("type", ""), errors=body.get("errors") or {}, body=body)
 
     # ------------------------------------------------------------------ identity
-    def me(self) -> dict[str, Any]:
+    def me(self) -> Me:
         return self.request("GET", "/me")
 
     # ------------------------------------------------------------------ catalogue
-    def search(self, **params: Any) -> dict[str, Any]:
+    def search(self, **params: Any) -> SearchResult:
         return self.request("GET", "/datasets", params={k: v for k, v in params.items() if v is not None})
 
-    def search_all(self, **params: Any) -> Iterator[dict[str, Any]]:
+    def search_all(self, **params: Any) -> Iterator[SearchItem]:
         cursor = None
         while True:
             page = self.search(**params, cursor=cursor)
@@ -112,80 +135,80 @@ class MarketplaceClient:
             if not cursor:
                 return
 
-    def dataset(self, dataset_id: str) -> dict[str, Any]:
+    def dataset(self, dataset_id: str) -> Dataset:
         return self.request("GET", f"/datasets/{dataset_id}")
 
-    def create_dataset(self, **body: Any) -> dict[str, Any]:
+    def create_dataset(self, **body: Unpack[DatasetCreate]) -> Dataset:
         return self.request("POST", "/datasets", json=body)
 
-    def versions(self, dataset_id: str) -> list[dict[str, Any]]:
+    def versions(self, dataset_id: str) -> list[Version]:
         return self.request("GET", f"/datasets/{dataset_id}/versions")
 
-    def create_version(self, dataset_id: str, version: str, changelog: str = "") -> dict[str, Any]:
+    def create_version(self, dataset_id: str, version: str, changelog: str = "") -> Version:
         return self.request("POST", f"/datasets/{dataset_id}/versions", json={"version": version, "changelog": changelog})
 
-    def version(self, version_id: str) -> dict[str, Any]:
+    def version(self, version_id: str) -> Version:
         return self.request("GET", f"/versions/{version_id}")
 
-    def files(self, version_id: str) -> list[dict[str, Any]]:
+    def files(self, version_id: str) -> list[File]:
         return self.request("GET", f"/versions/{version_id}/files")
 
-    def declare_file(self, version_id: str, path: str, size: int, sha256: str) -> dict[str, Any]:
+    def declare_file(self, version_id: str, path: str, size: int, sha256: str) -> FileCreated:
         return self.request("POST", f"/versions/{version_id}/files", json={"path": path, "size": size, "sha256": sha256})
 
-    def put_content(self, file_id: str, data: bytes) -> dict[str, Any]:
+    def put_content(self, file_id: str, data: bytes) -> File:
         return self.request("PUT", f"/files/{file_id}/content", data=data, headers={"Content-Type": "application/octet-stream"})
 
-    def start_multipart(self, file_id: str, part_size: int | None = None, part_checksums: list[str] | None = None) -> dict[str, Any]:
+    def start_multipart(self, file_id: str, part_size: int | None = None, part_checksums: list[str] | None = None) -> Multipart:
         body: dict[str, Any] = {"part_size": part_size}
         if part_checksums is not None:
             body["part_checksums"] = part_checksums
         return self.request("POST", f"/files/{file_id}/multipart", json=body, idempotent=True)
 
-    def part_urls(self, file_id: str, first: int, count: int = 1000) -> dict[str, Any]:
+    def part_urls(self, file_id: str, first: int, count: int = 1000) -> Multipart:
         return self.request("GET", f"/files/{file_id}/multipart", params={"first": first, "count": count})
 
-    def complete_multipart(self, file_id: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    def complete_multipart(self, file_id: str, parts: list[dict[str, Any]]) -> File:
         return self.request("POST", f"/files/{file_id}/multipart/complete", json={"parts": parts}, idempotent=True)
 
-    def publish(self, version_id: str) -> dict[str, Any]:
+    def publish(self, version_id: str) -> Version:
         return self.request("POST", f"/versions/{version_id}/publish", idempotent=True)
 
-    def manifest(self, version_id: str) -> dict[str, Any]:
+    def manifest(self, version_id: str) -> Manifest:
         return self.request("GET", f"/versions/{version_id}/manifest")
 
     # ------------------------------------------------------------------ licensing
-    def set_license(self, version_id: str, identifier: str) -> dict[str, Any]:
+    def set_license(self, version_id: str, identifier: str) -> License:
         return self.request("PUT", f"/versions/{version_id}/license", json={"identifier": identifier})
 
-    def set_provenance(self, version_id: str, declaration: dict[str, Any]) -> dict[str, Any]:
+    def set_provenance(self, version_id: str, declaration: dict[str, Any]) -> Provenance:
         return self.request("PUT", f"/versions/{version_id}/provenance", json=dict(declaration, attest=True))
 
-    def license(self, identifier: str) -> dict[str, Any]:
+    def license(self, identifier: str) -> License:
         return self.request("GET", f"/licenses/{identifier}")
 
     # ------------------------------------------------------------------ commerce
-    def create_offer(self, dataset_id: str, **body: Any) -> dict[str, Any]:
+    def create_offer(self, dataset_id: str, **body: Unpack[OfferCreate]) -> Offer:
         return self.request("POST", f"/datasets/{dataset_id}/offers", json=body)
 
-    def offers(self, dataset_id: str) -> list[dict[str, Any]]:
+    def offers(self, dataset_id: str) -> list[Offer]:
         return self.request("GET", f"/datasets/{dataset_id}/offers")
 
-    def offer(self, offer_id: str) -> dict[str, Any]:
+    def offer(self, offer_id: str) -> Offer:
         return self.request("GET", f"/offers/{offer_id}")
 
-    def buy(self, offer_id: str, quantity: int, *, payment_method: str = "invoice", idempotency_key: str | None = None) -> dict[str, Any]:
+    def buy(self, offer_id: str, quantity: int, *, payment_method: str = "invoice", idempotency_key: str | None = None) -> Order:
         offer = self.offer(offer_id)
         body = {"offer_id": offer_id, "quantity": quantity, "currency": offer["currency"], "license_sha256": offer["license_sha256"], "payment_method": payment_method}
         return self.request("POST", "/orders", json=body, headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())}, idempotent=True)
 
-    def grants(self, org_id: str) -> list[dict[str, Any]]:
+    def grants(self, org_id: str) -> list[Grant]:
         return self.request("GET", f"/orgs/{org_id}/grants")
 
-    def grant(self, grant_id: str) -> dict[str, Any]:
+    def grant(self, grant_id: str) -> GrantDetail:
         return self.request("GET", f"/grants/{grant_id}")
 
-    def authorize_download(self, grant_id: str, paths: list[str] | None = None) -> dict[str, Any]:
+    def authorize_download(self, grant_id: str, paths: list[str] | None = None) -> Download:
         # Safe to retry: re-issuing within the resume window is not charged again.
         return self.request("POST", f"/grants/{grant_id}/downloads", json={} if paths is None else {"paths": paths}, idempotent=True)
 

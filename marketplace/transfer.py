@@ -24,6 +24,7 @@ import requests
 
 from catalog.storage.base import crc32_b64
 from marketplace.client import ApiError, MarketplaceClient
+from marketplace.client_types import DownloadFile, File, PartUrl
 
 MIB = 1024 * 1024
 HASH_CHUNK = 8 * MIB
@@ -100,7 +101,7 @@ def digest_file(path: Path, part_size: int | None = None, progress: Progress | N
 
 
 def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *, workers: int = 8, part_size: int = 16 * MIB,
-           small_limit: int = 8 * MIB, progress: Progress | None = None, note: Callable[[str], None] | None = None) -> dict[str, Any]:
+           small_limit: int = 8 * MIB, progress: Progress | None = None, note: Callable[[str], None] | None = None) -> File:
     """Upload one file into a draft version (resuming an interrupted upload). Returns the file.
     `note` hears what a person would want to know (a resumed upload, parts sent again).
 
@@ -109,16 +110,18 @@ def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *
     ingest. A part refused four times means the local file changed during the upload."""
     psize = part_size_for(local.stat().st_size, part_size)
     digest, size, crcs = digest_file(local, psize)
+    f: File
     try:
-        f = client.declare_file(version_id, dest, size, digest)
+        created = client.declare_file(version_id, dest, size, digest)
+        f, stored = created, bool(created.get("already_stored"))
     except ApiError as e:
         if e.status != 409:
             raise
-        f = next((x for x in client.files(version_id) if x["path"] == dest), None)
-        if f is None or f["sha256"] != digest:
+        existing = next((x for x in client.files(version_id) if x["path"] == dest), None)
+        if existing is None or existing["sha256"] != digest:
             raise TransferError(f"{dest} is already declared in this version with other content; delete it first.") from None
-        f["already_stored"] = f["status"] in ("uploaded", "verified")
-    if f.get("already_stored") or f["status"] in ("uploaded", "verified"):
+        f, stored = existing, False
+    if stored or f["status"] in ("uploaded", "verified"):
         if progress:
             progress(size)
         return f
@@ -139,7 +142,7 @@ def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *
     todo = [n for n in range(1, total + 1) if n not in have]
     lock = threading.Lock()
 
-    def url_for(n: int, refresh: bool = False) -> dict[str, Any]:
+    def url_for(n: int, refresh: bool = False) -> PartUrl:
         with lock:
             if refresh or n not in urls:
                 page = client.part_urls(f["id"], first=n, count=1000)
@@ -184,18 +187,24 @@ def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *
 # --------------------------------------------------------------------------- download
 
 
+class DownloadedFile(DownloadFile, total=False):
+    """A file the grant covers, as downloaded: `skipped` when it was already there and verified."""
+
+    skipped: bool
+
+
 def _verified_index(dest: Path) -> Path:
     return dest / ".marketplace-verified.json"
 
 
 def download(client: MarketplaceClient, grant_id: str, dest: Path, *, paths: list[str] | None = None, workers: int = 8,
-             chunk: int = 16 * MIB, progress: Progress | None = None) -> list[dict[str, Any]]:
+             chunk: int = 16 * MIB, progress: Progress | None = None) -> list[DownloadedFile]:
     """Download files under a grant into `dest`, resuming and skipping what is already verified."""
     dest.mkdir(parents=True, exist_ok=True)
     index_path = _verified_index(dest)
     verified: dict[str, str] = json.loads(index_path.read_text()) if index_path.exists() else {}
     auth = client.authorize_download(grant_id, paths)
-    results = []
+    results: list[DownloadedFile] = []
     index_lock = threading.Lock()
     for f in auth["files"]:
         target = (dest / f["path"]).resolve()
@@ -204,13 +213,13 @@ def download(client: MarketplaceClient, grant_id: str, dest: Path, *, paths: lis
         if verified.get(f["path"]) == f["sha256"] and target.exists() and target.stat().st_size == f["size"]:
             if progress:
                 progress(f["size"])
-            results.append(dict(f, skipped=True))
+            results.append({**f, "skipped": True})
             continue
         _fetch(client, grant_id, f, target, workers=workers, chunk=chunk, progress=progress)
         with index_lock:
             verified[f["path"]] = f["sha256"]
             index_path.write_text(json.dumps(verified, indent=1))
-        results.append(dict(f, skipped=False))
+        results.append({**f, "skipped": False})
     return results
 
 
@@ -261,7 +270,7 @@ class _OrderedHasher:
         return self.sha.hexdigest()
 
 
-def _fetch(client: MarketplaceClient, grant_id: str, f: dict[str, Any], target: Path, *, workers: int, chunk: int, progress: Progress | None) -> None:
+def _fetch(client: MarketplaceClient, grant_id: str, f: DownloadFile, target: Path, *, workers: int, chunk: int, progress: Progress | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     state_path = target.with_name(target.name + ".part.json")

@@ -226,3 +226,42 @@ def client(app):
 @pytest.fixture
 def store(app):
     return app.extensions["object_store"]
+
+
+@pytest.fixture
+def fs_site(tmp_path):
+    """A real HTTP server (in this process) on its own SQLite database and filesystem store, with
+    an approved vendor and a draft version: yields (vendor's client, version id, vendor org id)."""
+    import socket
+    import threading
+
+    from werkzeug.serving import make_server
+
+    import migrations
+    from marketplace.client import MarketplaceClient
+    from marketplace.app import create_app
+    from marketplace.core.config import Settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    db = f"sqlite:///{tmp_path}/site.db"
+    migrations.upgrade(db)
+    settings = Settings(instance_path=str(tmp_path), database_url=db, storage_url=f"file://{tmp_path}/objects", public_url=base,
+                        log_level="WARNING").resolved()
+    app = create_app(settings)
+    srv = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    with app.app_context():
+        from tests.catalog.helpers import create_dataset, create_version
+        from tests.factories import make_tenant
+
+        vendor = make_tenant(vendor=True)
+        c = app.test_client()
+        ds = create_dataset(c, vendor.keys["owner"])
+        version = create_version(c, vendor.keys["owner"], ds["id"])
+        app.extensions["db"].remove()
+    yield MarketplaceClient(base, vendor.keys["owner"]), version["id"], str(vendor.org.id)
+    srv.shutdown()
+    app.extensions["db"].engine.dispose()

@@ -1,56 +1,20 @@
-"""The SDK's transfers (marketplace.transfer) against a live server on the filesystem store,
-which, like S3, checks each part against the CRC-32 its URL was signed for."""
+"""The SDK's transfers (marketplace.transfer) against a live server on the filesystem store
+(`fs_site`), which, like S3, checks each part against the CRC-32 its URL was signed for."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import threading
 import zlib
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from catalog.storage.base import crc32_b64
 from marketplace import transfer
-from marketplace.client import MarketplaceClient
 from marketplace.transfer import TransferError, digest_file, part_size_for, upload
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def fs_site(tmp_path):
-    """A real HTTP server on its own SQLite database and filesystem store."""
-    import migrations
-    from marketplace.app import create_app
-    from marketplace.core.config import Settings
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    db = f"sqlite:///{tmp_path}/site.db"
-    migrations.upgrade(db)
-    settings = Settings(instance_path=str(tmp_path), database_url=db, storage_url=f"file://{tmp_path}/objects", public_url=base,
-                        log_level="WARNING").resolved()
-    app = create_app(settings)
-    srv = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    with app.app_context():
-        from tests.catalog.helpers import create_dataset, create_version
-        from tests.factories import make_tenant
-
-        vendor = make_tenant(vendor=True)
-        c = app.test_client()
-        ds = create_dataset(c, vendor.keys["owner"])
-        version = create_version(c, vendor.keys["owner"], ds["id"])
-        app.extensions["db"].remove()
-    yield MarketplaceClient(base, vendor.keys["owner"]), version["id"], str(vendor.org.id)
-    srv.shutdown()
-    app.extensions["db"].engine.dispose()
 
 
 def test_digest_file_gives_the_sha256_and_each_parts_crc32(tmp_path):
