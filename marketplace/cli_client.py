@@ -335,7 +335,7 @@ def register(main: click.Group) -> None:
         plan = c.authorize_download(grant_id, list(paths) or None)
         total = sum(f["size"] for f in plan["files"])
         with progress_bar(total, "downloading") as bar:
-            out = do_download(c, grant_id, dest, paths=list(paths) or None, workers=workers, progress=bar.update)
+            out = do_download(c, grant_id, dest, paths=list(paths) or None, workers=workers, progress=bar.update, authorization=plan)
         return out, table([dict(f, size=human(f["size"]), state="skipped (verified)" if f["skipped"] else "verified") for f in out], ["path", "size", "state", "sha256"])
 
     audit_group = main.commands["audit"]

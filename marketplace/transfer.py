@@ -24,7 +24,7 @@ import requests
 
 from catalog.storage.base import crc32_b64
 from marketplace.client import ApiError, MarketplaceClient
-from marketplace.client_types import DownloadFile, File, PartUrl
+from marketplace.client_types import Download, DownloadFile, File, PartUrl
 
 MIB = 1024 * 1024
 HASH_CHUNK = 8 * MIB
@@ -198,12 +198,14 @@ def _verified_index(dest: Path) -> Path:
 
 
 def download(client: MarketplaceClient, grant_id: str, dest: Path, *, paths: list[str] | None = None, workers: int = 8,
-             chunk: int = 16 * MIB, progress: Progress | None = None) -> list[DownloadedFile]:
-    """Download files under a grant into `dest`, resuming and skipping what is already verified."""
+             chunk: int = 16 * MIB, progress: Progress | None = None, authorization: Download | None = None) -> list[DownloadedFile]:
+    """Download files under a grant into `dest`, resuming and skipping what is already verified.
+    `authorization`: an answer of authorize_download the caller already has (to size a progress
+    bar), so the grant is not asked twice."""
     dest.mkdir(parents=True, exist_ok=True)
     index_path = _verified_index(dest)
     verified: dict[str, str] = json.loads(index_path.read_text()) if index_path.exists() else {}
-    auth = client.authorize_download(grant_id, paths)
+    auth = authorization if authorization is not None else client.authorize_download(grant_id, paths)
     results: list[DownloadedFile] = []
     index_lock = threading.Lock()
     for f in auth["files"]:
