@@ -209,7 +209,7 @@ def register(main: click.Group) -> None:
     @api_command
     def upload(ctx: click.Context, c: MarketplaceClient, version_id: str, paths: tuple[Path, ...], workers: int, part_size_mib: int, prefix: str):
         """Upload files or folders into a draft version: parallel, resumable, digest-checked."""
-        from marketplace.transfer import MIB, upload as do_upload
+        from marketplace.transfer import MIB, digest_for_upload, upload as do_upload
 
         files: list[tuple[Path, str]] = []
         for p in paths:
@@ -218,11 +218,15 @@ def register(main: click.Group) -> None:
             else:
                 files.append((p, prefix + p.name))
         total = sum(f.stat().st_size for f, _ in files)
+        # Hash everything first (SHA-256 and per-part CRC-32s; a terabyte takes a while, so it
+        # gets its own bar), then send: files the store already holds are not sent at all.
+        with progress_bar(total, "hashing") as bar:
+            digests = [digest_for_upload(local, part_size_mib * MIB, progress=bar.update) for local, _ in files]
         out = []
         with progress_bar(total, "uploading") as bar:
-            for local, dest in files:
+            for (local, dest), digest in zip(files, digests):
                 out.append(do_upload(c, version_id, local, dest, workers=workers, part_size=part_size_mib * MIB, progress=bar.update,
-                                     note=lambda m: click.echo(m, err=True)))
+                                     note=lambda m: click.echo(m, err=True), digest=digest))
         return out, table([dict(f, size=human(f["size"])) for f in out], ["path", "size", "status", "sha256"])
 
     @main.command()

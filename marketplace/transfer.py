@@ -16,6 +16,7 @@ import os
 import threading
 import zlib
 from collections import deque
+from dataclasses import dataclass
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
@@ -100,25 +101,48 @@ def digest_file(path: Path, part_size: int | None = None, progress: Progress | N
 # --------------------------------------------------------------------------- upload
 
 
+@dataclass(frozen=True)
+class FileDigest:
+    """What an upload declares about a local file: its SHA-256 and size, and the CRC-32 of each
+    part at the part size it will be sent in."""
+
+    sha256: str
+    size: int
+    part_size: int
+    part_crc32: list[str]
+
+
+def digest_for_upload(local: Path, part_size: int = 16 * MIB, progress: Progress | None = None) -> FileDigest:
+    """Read the file once for upload(); done ahead (the CLI does, with its own progress bar) or by
+    upload() itself."""
+    psize = part_size_for(local.stat().st_size, part_size)
+    sha, size, crcs = digest_file(local, psize, progress)
+    return FileDigest(sha, size, psize, crcs)
+
+
 def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *, workers: int = 8, part_size: int = 16 * MIB,
-           small_limit: int = 8 * MIB, progress: Progress | None = None, note: Callable[[str], None] | None = None) -> File:
+           small_limit: int = 8 * MIB, progress: Progress | None = None, note: Callable[[str], None] | None = None,
+           digest: FileDigest | None = None) -> File:
     """Upload one file into a draft version (resuming an interrupted upload). Returns the file.
-    `note` hears what a person would want to know (a resumed upload, parts sent again).
+    `note` hears what a person would want to know (a resumed upload, parts sent again);
+    `digest` is the file's digest_for_upload() when the caller already has it.
 
     Every part goes with its CRC-32, and its URL is signed for it: the store refuses a part
     damaged on the way (it is sent again) rather than the whole file failing its SHA-256 at
     ingest. A part refused four times means the local file changed during the upload."""
-    psize = part_size_for(local.stat().st_size, part_size)
-    digest, size, crcs = digest_file(local, psize)
+    d = digest or digest_for_upload(local, part_size)
+    if local.stat().st_size != d.size:
+        raise TransferError(f"{dest} changed size since it was hashed; run the upload again.")
+    size, psize = d.size, d.part_size
     f: File
     try:
-        created = client.declare_file(version_id, dest, size, digest)
+        created = client.declare_file(version_id, dest, size, d.sha256)
         f, stored = created, bool(created.get("already_stored"))
     except ApiError as e:
         if e.status != 409:
             raise
         existing = next((x for x in client.files(version_id) if x["path"] == dest), None)
-        if existing is None or existing["sha256"] != digest:
+        if existing is None or existing["sha256"] != d.sha256:
             raise TransferError(f"{dest} is already declared in this version with other content; delete it first.") from None
         f, stored = existing, False
     if stored or f["status"] in ("uploaded", "verified"):
@@ -130,7 +154,7 @@ def upload(client: MarketplaceClient, version_id: str, local: Path, dest: str, *
         if progress:
             progress(size)
         return out
-    plan = client.start_multipart(f["id"], psize, part_checksums=crcs)
+    plan = client.start_multipart(f["id"], psize, part_checksums=d.part_crc32)
     have = {p["part_number"]: p["etag"] for p in plan["received"]}
     total, psize = plan["part_count"], plan["part_size"]
     if have:

@@ -74,3 +74,15 @@ def test_a_part_that_changed_after_hashing_is_refused_by_the_store(fs_site, tmp_
     assert files[0]["status"] == "uploading"
     plan = client.part_urls(files[0]["id"], first=1)
     assert [p["part_number"] for p in plan["received"]] == [1, 3]  # the unchanged parts; part 2 was never stored
+
+
+def test_a_file_that_grew_since_it_was_hashed_is_not_sent(fs_site, tmp_path):
+    client, version_id, _org = fs_site
+    path = tmp_path / "growing.bin"
+    path.write_bytes(os.urandom(6 * MIB))
+    digest = transfer.digest_for_upload(path, 5 * MIB)
+    with open(path, "ab") as fh:
+        fh.write(b"appended later")
+    with pytest.raises(TransferError, match="changed size since it was hashed"):
+        upload(client, version_id, path, "growing.bin", digest=digest)
+    assert client.files(version_id) == []  # nothing declared
