@@ -110,7 +110,7 @@ def _submit(page, selector):  # type: ignore[no-untyped-def]
         page.click(selector)
 
 
-def test_vendor_lists_uploads_declares_and_publishes(site, browser, tmp_path):
+def test_vendor_lists_uploads_declares_and_publishes(site, site_env, browser, tmp_path):
     """A vendor lists a dataset, uploads its file from the browser in presigned parts, sets the
     licence, declares provenance, publishes (server-side verification) and puts it on sale."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -151,6 +151,13 @@ def test_vendor_lists_uploads_declares_and_publishes(site, browser, tmp_path):
     page.wait_for_selector("#file-table >> text=train/rulings.jsonl")
     assert "uploaded" in page.locator("#file-table tbody tr").first.inner_text()
     assert hashlib.sha256(data).hexdigest()[:16] in page.locator("#file-table").inner_text()
+    # the browser declared a CRC-32 per part (8 MiB + 1 MiB), so each part URL was signed for it
+    import sqlite3
+
+    with sqlite3.connect(Path(site_env["MARKETPLACE_INSTANCE_PATH"]) / "marketplace.db") as db:
+        starts = [json.loads(d) for (d,) in db.execute("SELECT details FROM audit_events WHERE action = 'version.file.multipart.start'")]
+        quantities = [json.loads(q) for (q,) in db.execute("SELECT quantities FROM audit_events WHERE action = 'version.file.multipart.start'")]
+    assert [d["part_checksums"] for d in starts] == ["crc32"] and quantities[0]["parts"] == 2
 
     # licence, then provenance: a refusal first (no attestation), then a complete declaration
     page.select_option("#license", "CC-BY-4.0")

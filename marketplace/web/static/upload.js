@@ -95,14 +95,40 @@
     };
   }
 
+  // ---- CRC-32 (IEEE, as S3's x-amz-checksum-crc32) of each part, in the same pass as SHA-256.
+  var CRC_TABLE = (function () {
+    var t = new Int32Array(256), c, n, k;
+    for (n = 0; n < 256; n++) { c = n; for (k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; t[n] = c; }
+    return t;
+  })();
+  function crc32(data, crc) {
+    crc = ~crc;
+    for (var i = 0, n = data.length; i < n; i++) crc = CRC_TABLE[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
+    return ~crc;
+  }
+  function crcBase64(crc) {
+    return btoa(String.fromCharCode((crc >>> 24) & 0xff, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff));
+  }
+  // Parts are whole hashing chunks (so a part's CRC is the CRC of its chunks), within S3's
+  // 10,000-part limit.
+  function partSizeFor(size) {
+    return Math.max(1, Math.ceil(size / 10000 / CHUNK)) * CHUNK;
+  }
+
   function hashFile(file, ui) {
-    var h = new Sha256(), offset = 0;
+    var h = new Sha256(), offset = 0, partSize = partSizeFor(file.size), crc = 0, crcs = [];
     function next() {
-      if (offset >= file.size) return Promise.resolve(h.hex());
+      if (offset >= file.size) {
+        if (offset % partSize) crcs.push(crcBase64(crc));
+        return Promise.resolve({sha256: h.hex(), partSize: partSize, crcs: crcs});
+      }
       var end = Math.min(offset + CHUNK, file.size);
       return file.slice(offset, end).arrayBuffer().then(function (buf) {
-        h.update(new Uint8Array(buf));
+        var bytes = new Uint8Array(buf);
+        h.update(bytes);
+        crc = crc32(bytes, crc);
         offset = end;
+        if (offset % partSize === 0) { crcs.push(crcBase64(crc)); crc = 0; }
         ui.set(Math.round(offset * 100 / Math.max(file.size, 1)), "computing SHA-256…");
         return next();
       });
@@ -110,9 +136,11 @@
     return next();
   }
 
-  function uploadParts(file, meta, ui) {
+  function uploadParts(file, meta, digest, ui) {
     var fileApi = FILES_API.replace(/\/versions\/[^/]+\/files$/, "/files/" + meta.id);
-    return api("POST", fileApi + "/multipart", {}).then(function (plan) {
+    // Each part URL is signed for the part's CRC-32, so storage refuses a part damaged on the way.
+    var start = digest.crcs.length ? {part_size: digest.partSize, part_checksums: digest.crcs} : {part_size: digest.partSize};
+    return api("POST", fileApi + "/multipart", start).then(function (plan) {
       var etags = {}, sent = {}, urls = {}, queue = [], total = file.size || 1;
       (plan.received || []).forEach(function (p) { etags[p.part_number] = p.etag; sent[p.part_number] = p.size; });
       (plan.parts || []).forEach(function (p) { urls[p.part_number] = p; });
@@ -150,7 +178,10 @@
   function uploadOne(file, prefix) {
     var path = (prefix ? prefix.replace(/\/*$/, "/") : "") + (file.webkitRelativePath || file.name);
     var ui = row(file, path);
-    return hashFile(file, ui).then(function (sha) {
+    var digest;
+    return hashFile(file, ui).then(function (d) {
+      digest = d;
+      var sha = d.sha256;
       return api("POST", FILES_API, {path: path, size: file.size, sha256: sha}).catch(function (e) {
         // Declared by an earlier, interrupted attempt: resume that file if it is the same bytes.
         return api("GET", FILES_API).then(function (list) {
@@ -162,7 +193,7 @@
       });
     }).then(function (meta) {
       if (meta.already_stored) { ui.set(100, "already stored (identical bytes)"); return; }
-      return uploadParts(file, meta, ui).then(function (done) { ui.set(100, done.status === "uploaded" ? "uploaded" : done.status); });
+      return uploadParts(file, meta, digest, ui).then(function (done) { ui.set(100, done.status === "uploaded" ? "uploaded" : done.status); });
     }).catch(function (e) {
       var extra = e.problem && e.problem.errors ? " " + JSON.stringify(e.problem.errors) : "";
       ui.fail(e.message + extra);
