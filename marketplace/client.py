@@ -104,10 +104,12 @@ class MarketplaceClient:
             return resp.text
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        # Exponential backoff with jitter; a server's Retry-After lengthens it (never shortens it:
+        # "0" from a proxy must not turn retries into a burst), up to 30 s.
+        delay = min(self.backoff * 2 ** (attempt - 1), 10.0) * (0.5 + random.random() / 2)
         if retry_after and retry_after.isdigit():
-            time.sleep(min(float(retry_after), 30.0))
-        else:
-            time.sleep(min(self.backoff * 2 ** (attempt - 1), 10.0) * (0.5 + random.random() / 2))
+            delay = max(delay, min(float(retry_after), 30.0))
+        time.sleep(delay)
 
     @staticmethod
     def _error(resp: requests.Response) -> ApiError:

@@ -85,6 +85,12 @@ def test_retry_after_is_honoured_on_429(flaky, sleeps):
     assert sleeps == [7.0] and len(srv.requests) == 2
 
 
+def test_a_retry_after_of_zero_does_not_turn_retries_into_a_burst(flaky, sleeps):
+    srv = flaky(unavailable("0"), unavailable("0"), OK)
+    MarketplaceClient(srv.url, "k", backoff=0.5).dataset("d1")
+    assert len(sleeps) == 2 and sleeps[0] >= 0.25 and sleeps[1] >= 0.5  # the backoff, not 0
+
+
 def test_a_post_that_could_repeat_an_effect_is_not_retried(flaky, sleeps):
     srv = flaky(unavailable(), OK)
     with pytest.raises(ApiError) as e:

@@ -105,6 +105,9 @@ class DependencyUnavailable(DomainError):
     title = "A service the request depends on is unavailable"
 
 
+RETRY_AFTER_UNAVAILABLE = 5  # seconds, on every 503
+
+
 def problem(status: int, title: str, detail: str | None = None, *, slug: str | None = None, errors: Any = None, **extra: Any) -> Response:
     """Build one problem+json response."""
     body: dict[str, Any] = {
@@ -123,8 +126,15 @@ def problem(status: int, title: str, detail: str | None = None, *, slug: str | N
     if _wants_html():
         from flask import render_template
 
-        return Response(render_template("error.html", problem=body), status=status, mimetype="text/html")
-    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+        resp = Response(render_template("error.html", problem=body), status=status, mimetype="text/html")
+    else:
+        resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    if status == 503:
+        # An outage is usually short: tell clients when to come back (the SDK honours it).
+        resp.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+        if _has_g():
+            g.retry_after = RETRY_AFTER_UNAVAILABLE  # (ratelimit restores it after the limiter's headers)
+    return resp
 
 
 def _wants_html() -> bool:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -30,9 +30,27 @@ def _failures_only(response) -> bool:  # type: ignore[no-untyped-def]
     return response.status_code == 401
 
 
+def _honest_retry_after(response: Response) -> Response:
+    """Retry-After on a 429 (the limiter's, for the limit that was hit), on a 503 the value the
+    error chose (errors.RETRY_AFTER_UNAVAILABLE), and nowhere else."""
+    if response.status_code == 429:
+        return response
+    chosen = g.get("retry_after")
+    if response.status_code == 503 and chosen is not None:
+        response.headers["Retry-After"] = str(chosen)
+    else:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def init(app: Flask) -> Limiter:
     """One limiter per application (each app may use its own storage)."""
     settings = app.config["SETTINGS"]
+    # Registered before the limiter so it runs after the limiter's own header injection (Flask
+    # runs after_request functions in reverse order): the limiter writes Retry-After on every
+    # response (0 on a 200, the window's reset on a 503), which would tell a client to retry an
+    # outage at once or a minute late. Keep it only where it means something.
+    app.after_request(_honest_retry_after)
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,

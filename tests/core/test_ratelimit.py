@@ -53,3 +53,29 @@ def test_api_key_guessing_is_limited_per_address(limited):
     r = client.get("/api/v1/me", headers=bearer(t.keys["owner"]), environ_base=env)
     assert r.status_code == 429  # the address is blocked, valid key or not, until the window passes
     assert client.get("/api/v1/me", headers=bearer(t.keys["owner"]), environ_base={"REMOTE_ADDR": "10.250.250.250"}).status_code == 200
+
+
+def test_retry_after_only_where_it_means_something(backend, make_settings):
+    """The limiter adds Retry-After to every response; clients would read "0" on a success and
+    the window's reset (a minute) on an outage. Only a 429 keeps the limiter's value, and a 503
+    says when to come back."""
+    from marketplace.core.errors import RETRY_AFTER_UNAVAILABLE, DependencyUnavailable
+
+    app = create_app(make_settings(backend, ratelimit_storage_url=REDIS, auth_failure_rate_limit="2/minute"))
+
+    def outage():
+        raise DependencyUnavailable("The object store did not answer.")
+
+    app.add_url_rule("/api/v1/test-outage", "test_outage", outage)
+    with isolated(app):
+        client = app.test_client()
+        env = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.3.1"}
+        ok = client.get("/api/v1/domains", environ_base=env)
+        assert ok.status_code == 200 and "Retry-After" not in ok.headers and ok.headers["X-RateLimit-Limit"] == "2"
+        down = client.get("/api/v1/test-outage", environ_base=env)
+        assert down.status_code == 503 and down.headers["Retry-After"] == str(RETRY_AFTER_UNAVAILABLE)
+        for _ in range(2):
+            r = client.get("/api/v1/me", headers=bearer("mk_000000000000.guess"), environ_base=env)
+            assert r.status_code == 401 and "Retry-After" not in r.headers
+        limited = client.get("/api/v1/domains", environ_base=env)
+        assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 60
