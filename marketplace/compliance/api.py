@@ -44,7 +44,8 @@ class Bom(MethodView):
     @blp.response(200, {"type": "object"})
     @problems(blp, 400, 401, 403, 404)
     def get(self, args, org_id):
-        """The organisation's data bill of materials (auditors, owners, admins; platform compliance):
+        """The organisation's data bill of materials (any member, auditors included: everyone who may
+        use the data may see what it is and under which terms; platform compliance too):
         CycloneDX 1.6 or SPDX 3.0."""
         p = current_principal()
         if args["format"] == "spdx":
