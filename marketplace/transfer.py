@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import requests
 
