@@ -170,6 +170,21 @@ class Blob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class BlobHolder(Base):
+    """An organisation that has proven it holds a blob's bytes, by uploading them itself.
+
+    De-duplication saves storage, never grants access: a digest read from another vendor's
+    public manifest must not let a vendor reference bytes it never had. Within an organisation
+    re-declaring a digest it holds is free; across organisations the bytes are uploaded (and the
+    duplicate copy dropped after verification), so no answer depends on what others store."""
+
+    __tablename__ = "blob_holders"
+
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def blob_key(sha256: str) -> str:
     """Objects are keyed by their SHA-256, fanned out so no prefix grows too large."""
     return f"blobs/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"

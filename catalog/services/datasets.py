@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
-from catalog.models import Blob, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
+from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.paths import normalise_path
 from catalog.permissions import can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
 from marketplace.core import audit, events
@@ -296,7 +296,7 @@ def update_version(principal: Principal, version_id: uuid.UUID, *, changelog: st
 def add_file(principal: Principal, version_id: uuid.UUID, *, path: str, size: int, sha256: str,
              media_type: str | None = None, format: str | None = None) -> tuple[VersionFile, bool]:
     """Declare a file of a draft version. Returns it and whether its bytes are already stored
-    (an identical verified blob exists: nothing needs uploading)."""
+    (this organisation has uploaded identical verified bytes before: nothing needs uploading)."""
     v, ds = writable_version(principal, version_id)
     errors: dict[str, list[str]] = {}
     try:
@@ -316,19 +316,24 @@ def add_file(principal: Principal, version_id: uuid.UUID, *, path: str, size: in
     session = get_session()
     if session.scalar(select(VersionFile.id).where(VersionFile.version_id == v.id, VersionFile.path == path)):
         raise Conflict(f"The version already has a file at {path}.", errors={"path": ["Duplicate path."]})
-    blob = session.get(Blob, sha256)
-    if blob is not None and blob.size != size:
-        raise ValidationFailed("A stored object with this SHA-256 has a different size.", errors={"size": [f"Objects with this digest are {blob.size} bytes."]})
+    # Only bytes this organisation has itself uploaded count as stored: what other tenants hold
+    # must change neither the answer nor its size check (see BlobHolder).
+    held_size = session.scalar(select(Blob.size).join(BlobHolder, BlobHolder.sha256 == Blob.sha256)
+                               .where(Blob.sha256 == sha256, BlobHolder.organization_id == ds.organization_id))
+    if held_size is not None and held_size != size:
+        raise ValidationFailed("Your organisation stores an object with this SHA-256 and a different size.",
+                               errors={"size": [f"Your objects with this digest are {held_size} bytes."]})
+    stored = held_size is not None
     f = VersionFile(version_id=v.id, path=path, size=size, sha256=sha256, media_type=media_type or MEDIA_TYPES[fmt], format=fmt,
-                    status=FileStatus.uploaded.value if blob is not None else FileStatus.pending.value)
+                    status=FileStatus.uploaded.value if stored else FileStatus.pending.value)
     session.add(f)
     try:
         session.flush()
     except IntegrityError:
         raise Conflict(f"The version already has a file at {path}.", errors={"path": ["Duplicate path."]}) from None
     audit.record(principal, "version.file.add", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
-                 quantities={"bytes": size}, details={"version_id": str(v.id), "path": path, "sha256": sha256, "deduplicated": blob is not None})
-    return f, blob is not None
+                 quantities={"bytes": size}, details={"version_id": str(v.id), "path": path, "sha256": sha256, "deduplicated": stored})
+    return f, stored
 
 
 def list_files(principal: Principal, version_id: uuid.UUID) -> list[VersionFile]:

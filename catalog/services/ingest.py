@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
-from catalog.models import Blob, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
+from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
 from catalog.services.datasets import _refresh_latest, manifest_entries, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
 from marketplace.core import audit
@@ -58,11 +58,16 @@ def ingest_version(version_id: str) -> str:
         end_read()
         return v.status if v else "missing"
     files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == vid).order_by(VersionFile.path)))
-    known = {b.sha256 for b in session.scalars(select(Blob).where(Blob.sha256.in_([f.sha256 for f in files])))}
+    org_id = session.scalar(select(Dataset.organization_id).where(Dataset.id == v.dataset_id))
+    digests = [f.sha256 for f in files]
+    # `held`: bytes this organisation proved it has (reusable without an upload); `stored`: any
+    # tenant's copy (only spares a second copy of bytes this upload just proved identical).
+    held = set(session.scalars(select(BlobHolder.sha256).where(BlobHolder.sha256.in_(digests), BlobHolder.organization_id == org_id)))
+    stored = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(digests))))
     end_read()
 
     try:
-        results, failures = _verify_files(files, known)
+        results, failures = _verify_files(files, held, stored)
     except StorageUnavailable:
         log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
         _pause(vid, "Verification paused: the object store is unavailable. It is retried automatically; with inline jobs, publish again to retry.")
@@ -77,16 +82,17 @@ def _pause(vid: uuid.UUID, reason: str) -> None:
         v.status_reason = reason
 
 
-def _verify_files(files: list[VersionFile], known: set[str]) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[str, str]]:
+def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[str, str]]:
     """Stream each file once (size, SHA-256, records, schema); give verified bytes their content
-    address. Only the object store is touched here, never the database."""
+    address. Only the object store is touched here, never the database. A file without staged
+    bytes may reuse a blob only when its organisation holds that blob (`held`)."""
     results: dict[uuid.UUID, dict[str, Any]] = {}
     failures: dict[str, str] = {}
     for f in files:
         if f.status == FileStatus.verified.value:
             continue
-        if f.sha256 in known and not storage().exists(staging_key(f.id)):
-            # Deduplicated: identical verified bytes are stored already; reuse their analysis.
+        if f.sha256 in held and not storage().exists(staging_key(f.id)):
+            # Deduplicated within the organisation: it uploaded these bytes before.
             src = blob_key(f.sha256)
         else:
             src = staging_key(f.id)
@@ -117,7 +123,7 @@ def _verify_files(files: list[VersionFile], known: set[str]) -> tuple[dict[uuid.
         # Give verified bytes their content address before the version points at them.
         for fid, r in results.items():
             a: Analysis = r["analysis"]
-            if r["src"] != blob_key(a.sha256) and a.sha256 not in known and not storage().exists(blob_key(a.sha256)):
+            if r["src"] != blob_key(a.sha256) and a.sha256 not in stored and not storage().exists(blob_key(a.sha256)):
                 storage().copy(r["src"], blob_key(a.sha256))
     return results, failures
 
@@ -199,6 +205,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
             f.status = FileStatus.verified.value
             f.failure_reason = None
             insert_ignore(Blob, sha256=f.sha256, size=f.size, created_at=utcnow())
+            insert_ignore(BlobHolder, sha256=f.sha256, organization_id=ds.organization_id, created_at=utcnow())
             key = staging_key(f.id)
             after_commit(lambda key=key: store.delete(key))
         entries = manifest_entries(files)
