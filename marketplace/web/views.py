@@ -12,7 +12,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from marketplace.core.errors import DomainError
 from marketplace.core.http import anonymous_principal, current_principal
 from marketplace.core.identity import services
-from marketplace.core.identity.api import start_browser_session
+from marketplace.core.identity.api import end_browser_session, start_browser_session
 from marketplace.web.forms import LoginForm, RegisterForm
 
 bp = Blueprint("web", __name__)
@@ -75,7 +75,7 @@ def register():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    end_browser_session()
     return redirect(url_for("web.home"))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import g, session
+from flask import g, request, session
 from flask.views import MethodView
 from flask_wtf.csrf import generate_csrf
 
@@ -24,11 +24,19 @@ def start_browser_session(user_id: uuid.UUID) -> str:
     """Log the user in on this browser; returns the CSRF token for the new session."""
     # A fresh session on login (no fixation); its CSRF secret is new too, so drop a token that
     # flask-wtf may have cached for this request under the old session.
+    token = services.open_browser_session(anonymous_principal(), user_id, user_agent=request.headers.get("User-Agent"))
     session.clear()
     g.pop("csrf_token", None)
     session["user_id"] = str(user_id)
+    session["sid"] = token
     session.permanent = True
     return generate_csrf()
+
+
+def end_browser_session() -> None:
+    """Log this browser out, on the server first (the cookie alone proves nothing afterwards)."""
+    services.end_browser_session(current_principal())
+    session.clear()
 
 
 @blp.route("/auth/register")
@@ -57,8 +65,8 @@ class Logout(MethodView):
     @blp.response(204)
     @problems(blp, 400)
     def post(self):
-        """End the browser session."""
-        session.clear()
+        """End the browser session, on the server: a copy of its cookie stops working too."""
+        end_browser_session()
 
 
 @blp.route("/auth/scopes")
@@ -217,3 +225,45 @@ class VendorDecision(MethodView):
     def post(self, data, org_id):
         """Approve or reject a vendor organisation (platform admin)."""
         return services.decide_vendor(current_principal(), org_id, **data)
+
+
+@blp.route("/me/password")
+class Password(MethodView):
+    @blp.arguments(s.PasswordChangeSchema)
+    @blp.response(204)
+    @problems(blp, 400, 401, 403)
+    def post(self, data):
+        """Change your password. Every browser session of yours ends, this one too: sign in again."""
+        services.change_password(current_principal(), **data)
+        session.clear()
+
+
+@blp.route("/me/sessions")
+class MySessions(MethodView):
+    @blp.response(200, s.BrowserSessionSchema(many=True))
+    @problems(blp, 401)
+    def get(self):
+        """Your signed-in browsers (the cookie tokens are never shown)."""
+        p = current_principal()
+        return [dict(id=r.id, created_at=r.created_at, last_seen_at=r.last_seen_at, ip=r.ip, user_agent=r.user_agent, current=r.id == p.session_id)
+                for r in services.list_browser_sessions(p)]
+
+
+@blp.route("/me/sessions/revoke-all")
+class SignOutEverywhere(MethodView):
+    @blp.response(200, s.SessionsEndedSchema)
+    @problems(blp, 401)
+    def post(self):
+        """Sign out everywhere: every browser session of yours ends at once, this one included."""
+        n = services.sign_out_everywhere(current_principal())
+        session.clear()
+        return {"ended": n}
+
+
+@blp.route("/admin/users/<uuid:user_id>/sessions/revoke-all")
+class AdminSignOut(MethodView):
+    @blp.response(200, s.SessionsEndedSchema)
+    @problems(blp, 401, 403, 404)
+    def post(self, user_id):
+        """End every browser session of a user (platform admin), e.g. for a compromised account."""
+        return {"ended": services.sign_out_everywhere(current_principal(), user_id)}

@@ -42,6 +42,7 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     key_org_id: uuid.UUID | None = None
     scopes: frozenset[str] | None = None  # None: every scope (browser session)
+    session_id: uuid.UUID | None = None  # the browser session, when signed in by cookie
 
     @property
     def authenticated(self) -> bool:

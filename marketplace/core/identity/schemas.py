@@ -143,3 +143,21 @@ class AdminOrgQuerySchema(StrictSchema):
 
 class ScopeListSchema(ma.Schema):
     scopes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+    new_password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=1024))
+
+
+class BrowserSessionSchema(ma.Schema):
+    id = ma.fields.UUID()
+    created_at = ma.fields.DateTime()
+    last_seen_at = ma.fields.DateTime()
+    ip = ma.fields.String(allow_none=True)
+    user_agent = ma.fields.String(allow_none=True)
+    current = ma.fields.Boolean()
+
+
+class SessionsEndedSchema(ma.Schema):
+    ended = ma.fields.Integer()

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.core import audit
 from marketplace.core.db import get_session, transactional, unit_of_work, utcnow
 from marketplace.core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from marketplace.core.identity.models import ApiKey, Membership, Organization, OrgRole, User, VendorStatus
+from marketplace.core.identity.models import ApiKey, BrowserSession, Membership, Organization, OrgRole, User, VendorStatus
 from marketplace.core.identity.passwords import hash_password, needs_rehash, verify_password
 from marketplace.core.identity.permissions import (
     require_org_role,
@@ -110,12 +110,94 @@ def authenticate(principal: Principal, *, email: str, password: str) -> User:
     return user
 
 
-def load_session_principal(base: Principal, user_id: uuid.UUID) -> Principal | None:
-    """The principal for a browser session, or None if the user is gone or disabled."""
-    user = get_session().get(User, user_id)
+# --------------------------------------------------------------------------- browser sessions
+
+# last_seen_at, like an API key's last_used_at, is refreshed at most this often.
+SESSION_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+@transactional
+def open_browser_session(base: Principal, user_id: uuid.UUID, *, user_agent: str | None) -> str:
+    """Record a new signed-in browser for `user_id`; returns the token for its cookie (shown once)."""
+    token = secrets.token_urlsafe(32)
+    row = BrowserSession(user_id=user_id, token_hash=_hash_secret(token), ip=(base.ip or None) and base.ip[:64], user_agent=(user_agent or "")[:300] or None)
+    get_session().add(row)
+    get_session().flush()
+    audit.record(replace(base, user_id=user_id), "auth.session.open", subject_type="session", subject_id=row.id)
+    return token
+
+
+def load_session_principal(base: Principal, user_id: uuid.UUID, token: str) -> Principal | None:
+    """The principal for a browser session, or None if the session was ended or the user is gone
+    or disabled. The session row is read on every request, so revocation takes effect at once."""
+    session = get_session()
+    row = session.scalar(select(BrowserSession).where(BrowserSession.token_hash == _hash_secret(token)))
+    if row is None or row.user_id != user_id or row.revoked_at is not None:
+        return None
+    user = session.get(User, user_id)
     if user is None or not user.is_active:
         return None
-    return principal_for(user, base)
+    now = utcnow()
+    if now - row.last_seen_at > SESSION_SEEN_RESOLUTION:
+        with unit_of_work() as s2:
+            s2.execute(BrowserSession.__table__.update().where(BrowserSession.id == row.id).values(last_seen_at=now))
+    return replace(principal_for(user, base), session_id=row.id)
+
+
+def _revoke_sessions(user_id: uuid.UUID, *, reason: str, only: uuid.UUID | None = None) -> int:
+    q = BrowserSession.__table__.update().where(BrowserSession.user_id == user_id, BrowserSession.revoked_at.is_(None))
+    if only is not None:
+        q = q.where(BrowserSession.id == only)
+    return get_session().execute(q.values(revoked_at=utcnow(), revoked_reason=reason)).rowcount or 0
+
+
+@transactional
+def end_browser_session(principal: Principal) -> None:
+    """Log out: the caller's browser session ends on the server (a copied cookie stops working)."""
+    if principal.session_id is None or principal.user_id is None:
+        return
+    _revoke_sessions(principal.user_id, reason="logout", only=principal.session_id)
+    audit.record(principal, "auth.session.end", subject_type="session", subject_id=principal.session_id)
+
+
+def list_browser_sessions(principal: Principal) -> list[BrowserSession]:
+    """The caller's signed-in browsers that have not been ended, newest first."""
+    principal.require_authenticated()
+    return list(get_session().scalars(select(BrowserSession).where(BrowserSession.user_id == principal.user_id, BrowserSession.revoked_at.is_(None))
+                                      .order_by(BrowserSession.created_at.desc())))
+
+
+@transactional
+def sign_out_everywhere(principal: Principal, user_id: uuid.UUID | None = None) -> int:
+    """End every browser session of a user: the caller's own, or (platform admin) anyone's.
+    Returns how many were ended. API keys are separate credentials and stay as they are."""
+    principal.require_authenticated()
+    target = user_id or principal.user_id
+    assert target is not None
+    if target != principal.user_id:
+        require_platform_admin(principal)
+        if get_session().get(User, target) is None:
+            raise NotFound("No such user.")
+    n = _revoke_sessions(target, reason="signed out everywhere" if target == principal.user_id else "ended by a platform admin")
+    audit.record(principal, "auth.session.revoke_all", subject_type="user", subject_id=target, quantities={"sessions": n})
+    return n
+
+
+@transactional
+def change_password(principal: Principal, *, current_password: str, new_password: str) -> None:
+    """Change the caller's password (the current one is asked again). Every browser session of
+    the user ends, this one included: whoever had a copied cookie is out."""
+    principal.require_authenticated()
+    if principal.api_key_id is not None:
+        raise Forbidden("A password is changed from a signed-in browser, not with an API key.")
+    user = get_session().get(User, principal.user_id)
+    assert user is not None
+    if not verify_password(user.password_hash, current_password):
+        audit.record(principal, "auth.password.change", outcome="denied", subject_type="user", subject_id=user.id)
+        raise ValidationFailed("The current password is wrong.", errors={"current_password": ["Wrong password."]})
+    user.password_hash = hash_password(new_password)
+    n = _revoke_sessions(user.id, reason="password changed")
+    audit.record(principal, "auth.password.change", subject_type="user", subject_id=user.id, quantities={"sessions_ended": n})
 
 
 def _hash_secret(secret: str) -> str:
@@ -313,7 +395,10 @@ def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -
         if _owner_count(org_id) <= 1:
             raise Conflict("An organisation must keep at least one owner.")
     get_session().delete(m)
-    audit.record(principal, "org.member.remove", subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id)
+    # Whatever the removed user had open in a browser may show this organisation's pages: end it.
+    n = _revoke_sessions(user_id, reason="removed from an organisation")
+    audit.record(principal, "org.member.remove", subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id,
+                 quantities={"sessions_ended": n})
 
 
 # --------------------------------------------------------------------------- API keys
