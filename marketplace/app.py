@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from marketplace.core.config import Settings
 from marketplace.core.db import Database
 from marketplace.core.errors import register_error_handlers
-from marketplace.core.http import Api, configure_logging, csrf_error_is_problem, install_request_hooks
+from marketplace.core.http import Api, configure_logging, content_security_policy, csrf_error_is_problem, install_request_hooks
 from marketplace.core.jobs import InlineJobQueue
 
 
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["db"] = db
     app.teardown_appcontext(db.remove)
 
-    from catalog.storage import store_from_url
+    from catalog.storage import presign_origin, store_from_url
 
     store = store_from_url(settings.storage_url, secret_key=settings.secret_key, public_url=settings.public_url)
     app.extensions["object_store"] = store
@@ -69,7 +69,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     csrf = CSRFProtect(app)
     register_error_handlers(app)
     csrf_error_is_problem(app)
-    install_request_hooks(app, csrf)
+    # A card checkout's form is answered with a redirect to Stripe's hosted page, which
+    # form-action also governs.
+    forms = ("https://checkout.stripe.com",) if settings.payments == "stripe" else ()
+    install_request_hooks(app, csrf, csp=content_security_policy(presign_origin(settings.storage_url), forms))
 
     api = Api(app)
     from marketplace.core.identity.api import blp as identity_blp

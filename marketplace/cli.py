@@ -206,6 +206,8 @@ def serve(host: str, port: int) -> None:
     """Serve the web UI and API (threaded development server; use gunicorn in production)."""
     from werkzeug.serving import run_simple
 
+    from marketplace.core.http import QuietRequestHandler
+
     from marketplace.app import create_app
 
     settings = _settings()
@@ -214,7 +216,7 @@ def serve(host: str, port: int) -> None:
     app = create_app(settings)
     _start_sealer(app, every_seconds=30)
     click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)", err=True)
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
 
 
 from marketplace import cli_client  # noqa: E402

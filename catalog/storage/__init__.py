@@ -32,8 +32,23 @@ __all__ = [
     "PartInfo",
     "StorageUnavailable",
     "UploadNotFound",
+    "presign_origin",
     "store_from_url",
 ]
+
+
+def presign_origin(url: str) -> str | None:
+    """The origin browsers reach presigned URLs at (for the pages' Content-Security-Policy), or
+    None when they are this service's own (the filesystem store) or AWS's regional endpoints."""
+    parsed = urlparse(url)
+    if parsed.scheme != "s3":
+        return None
+    q = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    endpoint = q.get("presign_endpoint_url") or q.get("endpoint_url")
+    if not endpoint:
+        return "https://*.amazonaws.com"
+    e = urlparse(endpoint)
+    return f"{e.scheme}://{e.netloc}"
 
 
 def store_from_url(url: str, *, secret_key: str, public_url: str) -> ObjectStore:

@@ -20,6 +20,7 @@ from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importab
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
+from werkzeug.serving import WSGIRequestHandler
 
 from marketplace.core.errors import PROBLEM_JSON, PayloadTooLarge, RequestTimeout, problem
 from marketplace.core.identity.principal import ANONYMOUS, Principal
@@ -132,7 +133,16 @@ def anonymous_principal() -> Principal:
 # --------------------------------------------------------------------------- request hooks
 
 
-def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
+def content_security_policy(connect_origin: str | None, form_origins: tuple[str, ...] = ()) -> str:
+    """The pages' policy: their own scripts and styles from /static and nothing inline, no
+    framing, no plugins; uploads may PUT to the object store's origin (presigned part URLs)."""
+    connect = " ".join(["'self'", *([connect_origin] if connect_origin else [])])
+    forms = " ".join(["'self'", *form_origins])
+    return (f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src {connect}; "
+            f"form-action {forms}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def install_request_hooks(app: Flask, csrf: CSRFProtect, *, csp: str) -> None:
     settings = app.config["SETTINGS"]
 
     @app.before_request
@@ -178,6 +188,13 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.path.startswith("/storage/"):
             resp.headers.setdefault("X-Frame-Options", "DENY")
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", csp)
+        if "Cache-Control" not in resp.headers and _personal():
+            # Pages and answers for a signed-in caller show personal data or secrets (a new key,
+            # a presigned URL, a CSRF token): no cache, shared or private, may keep them.
+            resp.headers["Cache-Control"] = "no-store"
+            resp.headers.setdefault("Pragma", "no-cache")
         started = g.get("started")
         log.info(
             "request",
@@ -189,6 +206,24 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
             },
         )
         return resp
+
+
+def _personal() -> bool:
+    """Whether this response was made for someone: a credential came with the request, or a
+    session cookie is being set (login), or the caller is known. Static files never are."""
+    if request.path.startswith("/static/"):
+        return False
+    if request.headers.get("Authorization") or session.get("user_id") or session.modified:
+        return True
+    p = g.get("principal")
+    return bool(p is not None and p.authenticated)
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler without the server and Python versions in `Server:`."""
+
+    def version_string(self) -> str:
+        return "marketplace"
 
 
 class SlowBodyGuard(io.RawIOBase):
