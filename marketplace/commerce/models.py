@@ -54,7 +54,10 @@ class Offer(Base):
     term_days: Mapped[int | None] = mapped_column(Integer)  # None: perpetual
     free_sample: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
-    private_buyer_org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"))
+    # No foreign key on purpose: an offer may name any organisation id, existing or not, so that
+    # creating one never tells a vendor whether an organisation exists (an id that names nobody
+    # simply makes an offer no one can see).
+    private_buyer_org_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -97,8 +97,10 @@ def create_offer(principal: Principal, dataset_id: uuid.UUID, *, title: str, lic
     if lic is None or (lic.owner_org_id is not None and lic.owner_org_id != ds.organization_id):
         raise ValidationFailed("Unknown licence.", errors={"license": [f"No licence {license} in the registry that you may use."]})
     if private_buyer_org_id is not None:
-        if private_buyer_org_id == ds.organization_id or session.get(Organization, private_buyer_org_id) is None:
-            raise ValidationFailed("Unknown buyer organisation.", errors={"private_buyer_org_id": ["Name another existing organisation."]})
+        # Only the vendor's own id is refused: whether another id names an organisation is
+        # nobody's business but that organisation's, so every other id is accepted alike.
+        if private_buyer_org_id == ds.organization_id:
+            raise ValidationFailed("A private offer is for another organisation.", errors={"private_buyer_org_id": ["Not your own organisation."]})
     if pricing_unit == PricingUnit.term.value and not term_days:
         raise ValidationFailed("A term offer needs its length.", errors={"term_days": ["Required when pricing_unit is 'term'."]})
     _check_offer_allowed(version, lic)

@@ -150,3 +150,20 @@ def test_other_tenants_see_no_orders_or_grants(app, client):
     # the vendor sees its sale and the grant
     assert client.get(f"/api/v1/grants/{grant_id}", headers=bearer(vendor.keys["member"])).status_code == 200
     assert [s["id"] for s in client.get(f"/api/v1/orgs/{vendor.org.id}/sales", headers=bearer(vendor.keys["member"])).json] == [o["id"]]
+
+
+def test_a_private_offer_does_not_tell_whether_an_organisation_exists(app, client):
+    """Naming an existing and a made-up buyer organisation answers alike; nobody sees the latter."""
+    import uuid
+
+    vendor, buyer = market()
+    existing = offer_for(client, vendor.keys["owner"], private_buyer_org_id=str(buyer.org.id), title="Deal A")
+    made_up = offer_for(client, vendor.keys["owner"], private_buyer_org_id=str(uuid.uuid4()), title="Deal B")
+    assert set(existing) == set(made_up)
+    assert existing["private_buyer_org_id"] == str(buyer.org.id)
+    assert client.get(f"/api/v1/offers/{made_up['id']}", headers=bearer(buyer.keys["owner"])).status_code == 404
+    # Only the vendor's own organisation is refused, which the vendor knows exists anyway.
+    ds_id = existing["dataset_id"]
+    r = client.post(f"/api/v1/datasets/{ds_id}/offers", json={"title": "t", "license": "CC-BY-4.0", "pricing_unit": "records", "unit_price_minor": 1,
+                                                               "currency": "EUR", "private_buyer_org_id": str(vendor.org.id)}, headers=bearer(vendor.keys["owner"]))
+    assert r.status_code == 400 and "private_buyer_org_id" in r.json["errors"]
