@@ -86,6 +86,26 @@ class MarkPaid(MethodView):
         return svc.mark_paid(current_principal(), order_id)
 
 
+@blp.route("/orders/<uuid:order_id>/cancel")
+class CancelOrder(MethodView):
+    @blp.arguments(s.OrderCancelSchema)
+    @blp.response(200, s.OrderSchema)
+    @problems(blp, 400, 401, 403, 404, 409)
+    def post(self, data, order_id):
+        """The buyer cancels an unpaid invoice order (a member of the buying organisation)."""
+        return svc.cancel_order(current_principal(), order_id, **data)
+
+
+@blp.route("/orders/<uuid:order_id>/reject")
+class RejectOrder(MethodView):
+    @blp.arguments(s.OrderRejectSchema)
+    @blp.response(200, s.OrderSchema)
+    @problems(blp, 400, 401, 403, 404, 409)
+    def post(self, data, order_id):
+        """The vendor declines an unpaid invoice order, with a reason the buyer sees (vendor admin)."""
+        return svc.reject_order(current_principal(), order_id, **data)
+
+
 @blp.route("/orgs/<uuid:org_id>/orders")
 class OrgOrders(MethodView):
     @blp.response(200, s.OrderSchema(many=True))

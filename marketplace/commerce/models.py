@@ -88,6 +88,13 @@ class Order(Base):
     paid_at: Mapped[datetime | None]
     grant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("grants.id", ondelete="RESTRICT"))
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Why an order ended without payment (cancelled by the buyer, rejected by the vendor).
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+
+    @property
+    def number(self) -> str:
+        """The reference a buyer quotes when paying an invoice, shown alike to buyer and vendor."""
+        return "ORD-" + self.id.hex[:10].upper()
     # Stripe's `created` of the last event applied: an older event arriving late changes nothing.
     last_event_created: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace.core.errors import Conflict, DependencyUnavailable, ValidationFailed
+from marketplace.core.money import Money, MoneyError
 
 
 class PaymentProviderError(DependencyUnavailable):
@@ -50,6 +51,14 @@ class PaymentGateway(ABC):
     @abstractmethod
     def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         """Verify the signature and decode the event; InvalidWebhook otherwise."""
+
+    # The largest single charge the provider accepts, in minor units (None: no limit of its own).
+    max_charge_minor: int | None = None
+
+    def check_amount(self, amount: Money) -> None:
+        """MoneyError naming the limit when the provider cannot charge `amount` in one payment."""
+        if self.max_charge_minor is not None and amount.minor > self.max_charge_minor:
+            raise MoneyError(f"A card payment is at most {Money(self.max_charge_minor, amount.currency).format()}; pay larger orders by invoice.")
 
 
 class InvoicePayments(PaymentGateway):

@@ -7,14 +7,17 @@ from marshmallow import validate
 
 from marketplace.commerce.models import PricingUnit
 from marketplace.core.identity.schemas import StrictSchema, Text
+from marketplace.core.money import MAX_QUANTITY, MAX_UNIT_PRICE_MINOR
 
 CURRENCY = validate.Regexp(r"^[A-Za-z]{3}$", error="A three-letter ISO 4217 code.")
-MAX_MINOR = 10**12
+MAX_MINOR = MAX_UNIT_PRICE_MINOR
+QUANTITY = validate.Range(min=1, max=MAX_QUANTITY, error=f"A whole number from 1 to {MAX_QUANTITY:,}.")
+PRICE = validate.Range(min=0, max=MAX_MINOR, error=f"From 0 to {MAX_MINOR:,} minor units.")
 
 
 class TierSchema(StrictSchema):
-    from_ = ma.fields.Integer(data_key="from", attribute="from", required=True, strict=True, validate=validate.Range(min=1))
-    unit_price_minor = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_MINOR))
+    from_ = ma.fields.Integer(data_key="from", attribute="from", required=True, strict=True, validate=QUANTITY)
+    unit_price_minor = ma.fields.Integer(required=True, strict=True, validate=PRICE)
 
 
 class OfferCreateSchema(StrictSchema):
@@ -22,11 +25,11 @@ class OfferCreateSchema(StrictSchema):
     license = ma.fields.String(required=True, validate=validate.Length(min=1, max=128), metadata={"description": "Licence identifier"})
     version_id = ma.fields.UUID(load_default=None, allow_none=True, metadata={"description": "A fixed version; null: the latest, with updates during the term"})
     pricing_unit = ma.fields.String(required=True, validate=validate.OneOf([u.value for u in PricingUnit]))
-    unit_price_minor = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_MINOR))
+    unit_price_minor = ma.fields.Integer(required=True, strict=True, validate=PRICE)
     currency = ma.fields.String(required=True, validate=CURRENCY)
-    included_quota = ma.fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=10**15))
+    included_quota = ma.fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_QUANTITY, error=f"From 0 to {MAX_QUANTITY:,}."))
     tiers = ma.fields.List(ma.fields.Nested(TierSchema), load_default=list, validate=validate.Length(max=20))
-    min_quantity = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=10**15))
+    min_quantity = ma.fields.Integer(load_default=1, strict=True, validate=QUANTITY)
     term_days = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=3660))
     free_sample = ma.fields.Boolean(load_default=False)
     private_buyer_org_id = ma.fields.UUID(load_default=None, allow_none=True)
@@ -60,7 +63,7 @@ class OfferSchema(ma.Schema):
 
 class OrderCreateSchema(StrictSchema):
     offer_id = ma.fields.UUID(required=True)
-    quantity = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**15, error="Must be at least 1."))
+    quantity = ma.fields.Integer(required=True, strict=True, validate=QUANTITY)
     currency = ma.fields.String(required=True, validate=CURRENCY)
     license_sha256 = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="The SHA-256 of the licence text you accept."))
     payment_method = ma.fields.String(required=True, validate=validate.OneOf(["stripe", "invoice"]))
@@ -81,6 +84,8 @@ class OrderSchema(ma.Schema):
     accepted_at = ma.fields.DateTime()
     payment_method = ma.fields.String()
     status = ma.fields.String()
+    status_reason = ma.fields.String(allow_none=True)
+    number = ma.fields.String(metadata={"description": "The order number to quote on an invoice payment"})
     checkout_url = ma.fields.String(allow_none=True)
     grant_id = ma.fields.UUID(allow_none=True)
     created_at = ma.fields.DateTime()
@@ -135,3 +140,11 @@ class PayoutAccountSchema(StrictSchema):
 class WebhookResultSchema(ma.Schema):
     event = ma.fields.String()
     outcome = ma.fields.String()
+
+
+class OrderCancelSchema(StrictSchema):
+    reason = Text(500, load_default=None, allow_none=True)
+
+
+class OrderRejectSchema(StrictSchema):
+    reason = Text(500, required=True, metadata={"description": "Why the vendor declines the order; the buyer sees it"})

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.permissions import require_dataset_visible, require_dataset_writer
@@ -30,6 +31,7 @@ from marketplace.core.errors import Conflict, Forbidden, NotFound, ValidationFai
 from marketplace.core.identity.models import Organization, OrgRole
 from marketplace.core.identity.permissions import require_org_role
 from marketplace.core.identity.principal import Principal
+from marketplace.core.money import MAX_QUANTITY, Money, MoneyError, check_total
 from marketplace.core.config import current_settings as _settings
 
 SYSTEM = Principal(request_id="payments", ip=None)
@@ -197,25 +199,40 @@ def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, cu
     buyer = buyer_org_id or principal.key_org_id or (next(iter(principal.memberships)) if len(principal.memberships) == 1 else None)
     if buyer is None:
         raise ValidationFailed("Say which organisation buys.", errors={"buyer_org_id": ["Required when you belong to several organisations."]})
+    _check_quantity(quantity)
     fp = _fingerprint(offer_id=offer_id, quantity=quantity, currency=currency.upper(), license_sha256=license_sha256, payment_method=payment_method, buyer=buyer)
-    with unit_of_work() as session:
-        require_org_role(principal, buyer, OrgRole.member, scope="commerce:write")
-        if idempotency_key:
-            prev = session.scalar(select(Order).where(Order.buyer_org_id == buyer, Order.idempotency_key == idempotency_key))
-            if prev is not None:
-                if prev.request_fingerprint != fp:
-                    raise Conflict("This Idempotency-Key was used for a different order.", errors={"Idempotency-Key": ["Reused with other parameters."]})
-                order, created = prev, False
-            else:
+    for attempt in (1, 2):
+        try:
+            with unit_of_work() as session:
+                require_org_role(principal, buyer, OrgRole.member, scope="commerce:write")
                 order, created = None, True
-        else:
-            order, created = None, True
-        if order is None:
-            order = _new_order(principal, buyer, offer_id, quantity, currency, license_sha256, payment_method, idempotency_key, fp)
+                if idempotency_key:
+                    prev = session.scalar(select(Order).where(Order.buyer_org_id == buyer, Order.idempotency_key == idempotency_key))
+                    if prev is not None:
+                        if prev.request_fingerprint != fp:
+                            raise Conflict("This Idempotency-Key was used for a different order.", errors={"Idempotency-Key": ["Reused with other parameters."]})
+                        order, created = prev, False
+                if order is None:
+                    order = _new_order(principal, buyer, offer_id, quantity, currency, license_sha256, payment_method, idempotency_key, fp)
+            break
+        except _KeyTaken:
+            # A concurrent request with the same key committed its order first; the second pass
+            # reads it (and answers with it, or with the conflict if the parameters differ).
+            if attempt == 2:
+                raise Conflict("This Idempotency-Key is being used by another request; retry.") from None
     if order.payment_method == "stripe" and order.status == OrderStatus.pending_payment.value and order.checkout_session_id is None:
         _open_checkout(principal, order.id)
         order = get_session().get(Order, order.id)
     return order, created
+
+
+class _KeyTaken(Exception):
+    """Another transaction inserted an order with this buyer's idempotency key meanwhile."""
+
+
+def _check_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationFailed("The quantity is out of range.", errors={"quantity": [f"A whole number from 1 to {MAX_QUANTITY:,}."]})
 
 
 def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quantity: int, currency: str, license_sha256: str,
@@ -245,13 +262,25 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
     version = _offer_version(ds, offer.version_id)
     _check_offer_allowed(version, lic)
     _unit, amount = price(offer, quantity)
+    try:
+        check_total(Money(amount, offer.currency))
+        if payment_method == "stripe":
+            _gateway().check_amount(Money(amount, offer.currency))
+    except MoneyError as e:
+        raise ValidationFailed("The order total is out of range.", errors={"quantity": [str(e)]}) from None
     fee = amount * _settings().platform_fee_bps // 10000 if payment_method == "stripe" else 0
     order = Order(offer_id=offer.id, buyer_org_id=buyer, vendor_org_id=offer.organization_id, quantity=quantity, amount_minor=amount,
                   platform_fee_minor=fee, currency=offer.currency, license_id=lic.id, accepted_text_sha256=lic.text_sha256,
                   accepted_by=principal.user_id, accepted_at=utcnow(), payment_method=payment_method, idempotency_key=idempotency_key,
                   request_fingerprint=fp)
-    session.add(order)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        if idempotency_key:
+            raise _KeyTaken() from None
+        raise
     audit.record(principal, "order.create", subject_type="order", subject_id=order.id, subject_org_id=offer.organization_id, actor_org_id=buyer,
                  quantities={"quantity": quantity, "amount_minor": amount}, details={"offer_id": str(offer.id), "license": lic.identifier,
                                                                                      "license_sha256": lic.text_sha256, "payment_method": payment_method})
@@ -277,9 +306,12 @@ def _open_checkout(principal: Principal, order_id: uuid.UUID) -> None:
                      details={"checkout_session_id": checkout.id})
 
 
-def _order_visible(principal: Principal, order_id: uuid.UUID) -> Order:
+def _order_visible(principal: Principal, order_id: uuid.UUID, *, lock: bool = False) -> Order:
+    """The order if the caller's organisation bought or sold it (else 404). With `lock`, the row
+    is locked for this transaction: every state transition takes it, so concurrent transitions
+    of one order happen one after the other and each sees the state the previous one left."""
     principal.require_authenticated()
-    order = get_session().get(Order, order_id)
+    order = get_session().get(Order, order_id, with_for_update=lock, populate_existing=lock)
     if order is None or (principal.role_in(order.buyer_org_id) is None and principal.role_in(order.vendor_org_id) is None and not principal.platform_admin):
         raise NotFound("No such order.")
     return order
@@ -300,8 +332,9 @@ def list_orders(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool) -> 
 
 @transactional
 def mark_paid(principal: Principal, order_id: uuid.UUID) -> Order:
-    """Invoice payments: the vendor (admin) or a platform admin records that the money arrived."""
-    order = _order_visible(principal, order_id)
+    """Invoice payments: the vendor (admin) or a platform admin records that the money arrived.
+    Exactly once, however many callers race: the order row is locked first."""
+    order = _order_visible(principal, order_id, lock=True)
     principal.require_scope("commerce:write")
     if not (principal.has_role(order.vendor_org_id, OrgRole.admin) or principal.platform_admin):
         raise Forbidden("Only the vendor's admins or a platform admin can mark an order as paid.")
@@ -311,6 +344,40 @@ def mark_paid(principal: Principal, order_id: uuid.UUID) -> Order:
         raise Conflict(f"The order is {order.status}, not awaiting payment.")
     _pay(principal, order)
     return order
+
+
+@transactional
+def cancel_order(principal: Principal, order_id: uuid.UUID, *, reason: str | None = None) -> Order:
+    """The buyer withdraws an unpaid invoice order (a member of the buying organisation)."""
+    order = _order_visible(principal, order_id, lock=True)
+    principal.require_scope("commerce:write")
+    if not principal.has_role(order.buyer_org_id, OrgRole.member):
+        raise Forbidden("Only members of the buying organisation can cancel its order.")
+    _end_unpaid(principal, order, action="order.cancel", reason=reason or "cancelled by the buyer")
+    return order
+
+
+@transactional
+def reject_order(principal: Principal, order_id: uuid.UUID, *, reason: str) -> Order:
+    """The vendor declines an unpaid invoice order (its admins, or a platform admin)."""
+    order = _order_visible(principal, order_id, lock=True)
+    principal.require_scope("commerce:write")
+    if not (principal.has_role(order.vendor_org_id, OrgRole.admin) or principal.platform_admin):
+        raise Forbidden("Only the vendor's admins or a platform admin can reject an order.")
+    _end_unpaid(principal, order, action="order.reject", reason=reason)
+    return order
+
+
+def _end_unpaid(principal: Principal, order: Order, *, action: str, reason: str) -> None:
+    if order.payment_method != "invoice":
+        # A card checkout may still complete at Stripe; it expires there (and is then failed here).
+        raise Conflict("Card orders end when their checkout expires; only invoice orders are cancelled or rejected by hand.")
+    if order.status != OrderStatus.pending_payment.value:
+        raise Conflict(f"The order is {order.status}; only an order awaiting payment can be ended.")
+    order.status = OrderStatus.cancelled.value
+    order.status_reason = reason[:500]
+    audit.record(principal, action, subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
+                 quantities={"amount_minor": order.amount_minor}, details={"reason": reason[:500]})
 
 
 def _pay(principal: Principal, order: Order) -> None:

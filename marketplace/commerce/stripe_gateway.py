@@ -13,6 +13,8 @@ from marketplace.commerce.payments import CheckoutSession, InvalidWebhook, Payme
 class StripeGateway(PaymentGateway):
     name = "stripe"
     takes_cards = True
+    # Stripe's own ceiling for one charge: eight digits of minor units.
+    max_charge_minor = 99_999_999
 
     def __init__(self, *, api_key: str, webhook_secret: str, api_base: str | None = None):
         if not api_key or not webhook_secret:

@@ -1,0 +1,105 @@
+"""Money: one type (an amount in minor units plus an ISO 4217 currency) and one formatter, used by
+services, the API, pages, the CLI and the SDK alike. Standard library only, so the SDK can import
+it without loading the server.
+
+Bounds live here too. Every quantity, price and total is an integer far inside a 64-bit column
+after scaling (a GiB quota is quantity x 2**30), so arithmetic never overflows and a typo of a
+dozen zeros is refused with the limit named instead of becoming a trillion-euro invoice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# Units a buyer may order at once (records, downloads, GiB, term periods) and an offer may include.
+MAX_QUANTITY = 10**9
+# One unit's price, and one order's total, in minor units (cents): 10 million and 1 billion in
+# major units for two-decimal currencies.
+MAX_UNIT_PRICE_MINOR = 10**9
+MAX_TOTAL_MINOR = 10**11
+
+# ISO 4217 minor-unit exponents that are not 2 (Stripe's list of zero- and three-decimal currencies).
+_EXPONENTS = {c: 0 for c in ("BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF")}
+_EXPONENTS.update({c: 3 for c in ("BHD", "JOD", "KWD", "OMR", "TND")})
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "CHF": "CHF "}
+
+
+class MoneyError(ValueError):
+    """An amount that is not money: wrong type, unknown currency shape, or out of bounds."""
+
+
+def exponent(currency: str) -> int:
+    """Digits after the decimal point in `currency` (2 for most)."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+@dataclass(frozen=True, order=False)
+class Money:
+    """An amount in minor units of one currency. Arithmetic never mixes currencies."""
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.minor, bool) or not isinstance(self.minor, int):
+            raise MoneyError("An amount is a whole number of minor units.")
+        if not (isinstance(self.currency, str) and len(self.currency) == 3 and self.currency.isalpha() and self.currency.isascii()):
+            raise MoneyError("A currency is a three-letter ISO 4217 code.")
+        object.__setattr__(self, "currency", self.currency.upper())
+
+    def __add__(self, other: "Money") -> "Money":
+        if not isinstance(other, Money) or other.currency != self.currency:
+            raise MoneyError("Amounts in different currencies cannot be added.")
+        return Money(self.minor + other.minor, self.currency)
+
+    def times(self, quantity: int) -> "Money":
+        return Money(self.minor * quantity, self.currency)
+
+    @property
+    def major(self) -> Decimal:
+        return Decimal(self.minor).scaleb(-exponent(self.currency))
+
+    def format(self) -> str:
+        """"€1,234.50", "¥500", "12.345 KWD": what pages, the CLI and e-mails show."""
+        digits = exponent(self.currency)
+        number = f"{abs(self.major):,.{digits}f}"
+        sign = "-" if self.minor < 0 else ""
+        symbol = _SYMBOLS.get(self.currency)
+        return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {self.currency}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def format_money(minor: int | None, currency: str | None) -> str:
+    """Format an amount given as minor units and a currency; empty for no amount."""
+    if minor is None or not currency:
+        return ""
+    return Money(int(minor), currency).format()
+
+
+def parse_major(text: str, currency: str) -> Money:
+    """A price typed in major units ("12.50") as Money; refuses more decimals than the currency has,
+    negatives, exponents and anything above MAX_UNIT_PRICE_MINOR."""
+    raw = (text or "").strip().replace(",", "")
+    try:
+        if not raw or any(c not in "0123456789." for c in raw):
+            raise InvalidOperation
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise MoneyError("Type an amount such as 12.50.") from None
+    digits = exponent(currency)
+    minor = value.scaleb(digits)
+    if minor != minor.to_integral_value():
+        raise MoneyError(f"{currency.upper()} has {digits} decimal places.")
+    m = int(minor.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if m > MAX_UNIT_PRICE_MINOR:
+        raise MoneyError(f"At most {Money(MAX_UNIT_PRICE_MINOR, currency).format()}.")
+    return Money(m, currency)
+
+
+def check_total(total: Money) -> None:
+    """Refuse an order total above MAX_TOTAL_MINOR, naming the limit."""
+    if total.minor > MAX_TOTAL_MINOR:
+        raise MoneyError(f"An order totals at most {Money(MAX_TOTAL_MINOR, total.currency).format()}; this one would be {total.format()}.")
