@@ -17,6 +17,7 @@ from typing import Any, Callable
 import click
 
 from marketplace.client import ApiError, ConnectionFailed, MarketplaceClient
+from marketplace.core.money import MoneyError, format_money, parse_major
 
 HINTS = {
     401: "log in again: marketplace login --url URL --api-key KEY",
@@ -153,7 +154,7 @@ def register(main: click.Group) -> None:
     def search(ctx: click.Context, c: MarketplaceClient, query: str | None, domain: tuple[str], language: tuple[str], license_class: tuple[str], sort: str, limit: int):
         """Search the catalogue."""
         res = c.search(q=query, domain=list(domain) or None, language=list(language) or None, license_class=list(license_class) or None, sort=sort, limit=limit)
-        rows = [dict(i, vendor=i["vendor"]["name"], size=human(i["total_bytes"]), price=f"{i['min_price_minor']} {i['price_currency']}" if i["min_price_minor"] is not None else "") for i in res["items"]]
+        rows = [dict(i, vendor=i["vendor"]["name"], size=human(i["total_bytes"]), price=format_money(i["min_price_minor"], i["price_currency"])) for i in res["items"]]
         return res, table(rows, ["id", "title", "domain", "license_use_class", "size", "price", "vendor"]) + f"\n{res['total']} match(es)"
 
     @datasets.command("show")
@@ -164,9 +165,10 @@ def register(main: click.Group) -> None:
         ds = c.dataset(dataset_id)
         ds["versions"] = c.versions(dataset_id)
         ds["offers"] = c.offers(dataset_id)
+        offers = [dict(o, unit_price=format_money(o["unit_price_minor"], o["currency"])) for o in ds["offers"]]
         lines = [f"{ds['title']} ({ds['slug']}) — {ds['domain']}, {', '.join(ds['modalities'])}, {', '.join(ds['languages'])}", ds["summary"], "",
                  table(ds["versions"], ["id", "version", "status", "total_records", "manifest_digest"]), "",
-                 table(ds["offers"], ["id", "title", "license", "pricing_unit", "unit_price_minor", "currency"])]
+                 table(offers, ["id", "title", "license", "pricing_unit", "unit_price"])]
         return ds, "\n".join(lines)
 
     @datasets.command("create")
@@ -290,25 +292,41 @@ def register(main: click.Group) -> None:
     @click.option("--title", required=True)
     @click.option("--license", "license_", required=True)
     @click.option("--unit", type=click.Choice(["records", "gib", "downloads", "term"]), required=True)
-    @click.option("--price", type=int, required=True, help="Unit price in minor units (cents)")
+    @click.option("--price", required=True, help="Unit price in major units, e.g. 12.50")
     @click.option("--currency", required=True)
     @click.option("--term-days", type=int)
     @click.option("--version-id", help="A fixed version (default: latest, with updates)")
     @api_command
     def offer_create(ctx: click.Context, c: MarketplaceClient, dataset_id: str, title: str, license_: str, unit: str, price: int, currency: str, term_days: int | None, version_id: str | None):
         """Put a dataset on sale."""
-        o = c.create_offer(dataset_id, title=title, license=license_, pricing_unit=unit, unit_price_minor=price, currency=currency, term_days=term_days, version_id=version_id)
-        return o, f"created offer {o['id']} under {o['license']}"
+        try:
+            minor = parse_major(price, currency).minor
+        except MoneyError as e:
+            raise click.BadParameter(str(e), param_hint="--price") from None
+        o = c.create_offer(dataset_id, title=title, license=license_, pricing_unit=unit, unit_price_minor=minor, currency=currency, term_days=term_days, version_id=version_id)
+        return o, f"created offer {o['id']} under {o['license']} at {format_money(o['unit_price_minor'], o['currency'])} per {o['pricing_unit']}"
 
     @main.command()
     @click.argument("offer_id")
     @click.option("--quantity", type=int, required=True)
     @click.option("--card", is_flag=True, help="Pay by card: prints the Stripe Checkout URL (default: invoice)")
+    @click.option("--yes", "assume_yes", is_flag=True, help="Accept the licence without asking (after reading it elsewhere)")
     @api_command
-    def buy(ctx: click.Context, c: MarketplaceClient, offer_id: str, quantity: int, card: bool):
-        """Order an offer, accepting its licence text by SHA-256."""
-        o = c.buy(offer_id, quantity, payment_method="stripe" if card else "invoice")
-        msg = f"order {o['id']}: {o['status']}, {o['amount_minor']} {o['currency']} (licence text SHA-256 {o['accepted_text_sha256']})"
+    def buy(ctx: click.Context, c: MarketplaceClient, offer_id: str, quantity: int, card: bool, assume_yes: bool):
+        """Order an offer: shows the licence and its SHA-256, asks you to accept it, then orders."""
+        offer = c.offer(offer_id)
+        lic = c.offer_license(offer)
+        if not assume_yes:
+            click.echo(f"Licence: {lic['name']} ({lic['identifier']} v{lic['version']})", err=True)
+            click.echo(f"Text SHA-256: {lic['text_sha256']}\n", err=True)
+            click.echo(lic.get("text") or "", err=True)
+            click.echo(f"\nPrice: {format_money(offer['unit_price_minor'], offer['currency'])} per {offer['pricing_unit']}; quantity {quantity:,}", err=True)
+            if not click.confirm("Do you accept this licence text and place the order?", default=False, err=True):
+                click.echo("No order was placed.", err=True)
+                sys.exit(1)
+        o = c.buy(offer_id, quantity, license_sha256=lic["text_sha256"], payment_method="stripe" if card else "invoice")
+        msg = (f"order {o['id']} ({o.get('number', '')}): {o['status']}, {format_money(o['amount_minor'], o['currency'])} "
+               f"(licence text SHA-256 {o['accepted_text_sha256']})")
         if o.get("checkout_url"):
             msg += f"\npay here: {o['checkout_url']}"
         return o, msg

@@ -186,8 +186,8 @@ class MarketplaceClient:
     def set_provenance(self, version_id: str, declaration: dict[str, Any]) -> Provenance:
         return self.request("PUT", f"/versions/{version_id}/provenance", json=dict(declaration, attest=True))
 
-    def license(self, identifier: str) -> License:
-        return self.request("GET", f"/licenses/{identifier}")
+    def license(self, identifier: str, version: int | None = None) -> License:
+        return self.request("GET", f"/licenses/{identifier}", params={"version": version} if version else None)
 
     # ------------------------------------------------------------------ commerce
     def create_offer(self, dataset_id: str, **body: Unpack[OfferCreate]) -> Offer:
@@ -199,9 +199,18 @@ class MarketplaceClient:
     def offer(self, offer_id: str) -> Offer:
         return self.request("GET", f"/offers/{offer_id}")
 
-    def buy(self, offer_id: str, quantity: int, *, payment_method: str = "invoice", idempotency_key: str | None = None) -> Order:
+    def offer_license(self, offer: Offer) -> License:
+        """The exact licence text an offer sells under (its version, checked against the digest)."""
+        lic = self.license(offer["license"], offer.get("license_version"))
+        if lic.get("text_sha256") != offer["license_sha256"]:
+            raise ApiError(409, "Licence changed", f"The licence text of {offer['license']} does not match the offer's digest; ask again.")
+        return lic
+
+    def buy(self, offer_id: str, quantity: int, *, license_sha256: str, payment_method: str = "invoice", idempotency_key: str | None = None) -> Order:
+        """Order an offer. `license_sha256` is the digest of the licence text you accept (read it
+        with offer_license first); an order is never placed on a text you did not see."""
         offer = self.offer(offer_id)
-        body = {"offer_id": offer_id, "quantity": quantity, "currency": offer["currency"], "license_sha256": offer["license_sha256"], "payment_method": payment_method}
+        body = {"offer_id": offer_id, "quantity": quantity, "currency": offer["currency"], "license_sha256": license_sha256, "payment_method": payment_method}
         return self.request("POST", "/orders", json=body, headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())}, idempotent=True)
 
     def grants(self, org_id: str) -> list[Grant]:

@@ -164,6 +164,8 @@ class Order(TypedDict, total=False):
     accepted_at: str
     payment_method: str
     status: str
+    status_reason: str | None
+    number: str
     checkout_url: str | None
     grant_id: str | None
     created_at: str

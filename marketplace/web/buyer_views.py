@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from catalog.services import datasets as catalog
 from marketplace.commerce import services as commerce
@@ -16,7 +16,9 @@ from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, Forbidden, NotFound
 from marketplace.core.http import current_principal
 from marketplace.core.identity import services as identity
+from marketplace.core.identity.models import OrgRole
 from marketplace.core.identity.principal import SCOPES
+from marketplace.core.money import format_money
 from marketplace.delivery import services as delivery
 from marketplace.web.common import active_org_id, flash_error, form_int, signed_in
 
@@ -50,8 +52,8 @@ def _uuid_filter(value: str) -> uuid.UUID | str:
 
 
 @bp.app_template_filter("money")
-def _money_filter(minor: int, currency: str) -> str:
-    return f"{minor / 100:,.2f} {currency}"
+def _money_filter(minor: int | None, currency: str | None) -> str:
+    return format_money(minor, currency)
 
 
 def quantity_label(unit: str, amount: int) -> str:
@@ -79,6 +81,20 @@ def _checkout_context(offer_id: uuid.UUID):  # type: ignore[no-untyped-def]
     return p, offer, ds, lic, terms_table(lic.terms)
 
 
+def _checkout_key(offer_id: uuid.UUID, *, fresh: bool) -> str:
+    """The idempotency key of this browser's checkout of an offer. It lives in the session, not
+    in the page, so reloading the form or coming Back to it and placing the order again answers
+    with the order already placed; "buy again" (?new=1) starts a new one."""
+    keys = dict(session.get("checkout_keys") or {})
+    key = keys.get(str(offer_id))
+    if fresh or not key:
+        key = uuid.uuid4().hex
+        keys = dict(list(keys.items())[-19:])  # a few recent offers are enough
+        keys[str(offer_id)] = key
+        session["checkout_keys"] = keys
+    return key
+
+
 @bp.route("/offers/<uuid:offer_id>/checkout", methods=["GET", "POST"])
 @signed_in
 def checkout(offer_id: uuid.UUID):
@@ -87,7 +103,8 @@ def checkout(offer_id: uuid.UUID):
     buyer = active_org_id(p)
     card_ok = commerce.takes_cards_for(offer)
     errors: dict[str, str] = {}
-    form = {"quantity": str(max(offer.min_quantity, 1)), "payment_method": "stripe" if card_ok else "invoice", "idempotency_key": uuid.uuid4().hex}
+    form = {"quantity": str(max(offer.min_quantity, 1)), "payment_method": "stripe" if card_ok else "invoice",
+            "idempotency_key": _checkout_key(offer.id, fresh=request.method == "GET" and request.args.get("new") == "1")}
     status = 200
     if request.method == "POST":
         form = {k: request.form.get(k, "") for k in ("quantity", "payment_method", "idempotency_key", "license_sha256")}
@@ -139,8 +156,24 @@ def order_page(order_id: uuid.UUID):
     from licensing.services import get_license_by_id
 
     return render_template("buyer/order.html", order=order, offer=offer, ds=ds, lic=get_license_by_id(order.license_id),
+                           may_cancel=p.has_role(order.buyer_org_id, OrgRole.member),
                            is_buyer=p.role_in(order.buyer_org_id) is not None, returned=request.args.get("paid") == "1",
                            cancelled=request.args.get("cancelled") == "1")
+
+
+@bp.post("/orders/<uuid:order_id>/cancel")
+@signed_in
+def cancel_order(order_id: uuid.UUID):
+    """The buyer withdraws an unpaid invoice order."""
+    try:
+        commerce.cancel_order(current_principal(), order_id, reason=(request.form.get("reason") or "").strip()[:500] or None)
+    except NotFound:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+    else:
+        flash("The order is cancelled; nothing is owed.", "ok")
+    return redirect(url_for("buyer_web.order_page", order_id=order_id))
 
 
 # --------------------------------------------------------------------------- dashboard

@@ -8,7 +8,6 @@ the same things; then one service call does the work."""
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import marshmallow as ma
@@ -23,6 +22,7 @@ from marketplace.core.errors import DomainError, NotFound
 from marketplace.core.http import current_principal
 from marketplace.core.identity import services as identity
 from marketplace.core.identity.models import OrgRole
+from marketplace.core.money import MoneyError, parse_major
 from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
 
 bp = Blueprint("vendor_web", __name__, url_prefix="/vendor")
@@ -140,14 +140,12 @@ def set_visibility(dataset_id: uuid.UUID):
 # --------------------------------------------------------------------------- offers
 
 
-def _minor_units(raw: str) -> int | None:
+def _minor_units(raw: str, currency: str) -> tuple[int | None, str | None]:
+    """A price typed in major units, as minor units of `currency` (or the reason it is not one)."""
     try:
-        value = Decimal(raw.strip())
-    except (InvalidOperation, AttributeError):
-        return None
-    if value < 0 or value != value.quantize(Decimal("0.01")):
-        return None
-    return int(value * 100)
+        return parse_major(raw, currency if len(currency) == 3 else "EUR").minor, None
+    except MoneyError as e:
+        return None, f"A price such as 12.50: {e}"
 
 
 def _int_or_raw(raw: str | None) -> Any:
@@ -170,14 +168,16 @@ def create_offer(dataset_id: uuid.UUID):
     except NotFound:
         abort(404)
     f = request.form.to_dict()
+    price_minor, price_error = _minor_units(f.get("unit_price", ""), f.get("currency", "").strip())
     body: dict[str, Any] = {"title": f.get("title", ""), "license": f.get("license", ""), "version_id": f.get("version_id") or None,
                             "pricing_unit": f.get("pricing_unit", ""), "currency": f.get("currency", "").strip(),
-                            "unit_price_minor": _minor_units(f.get("unit_price", "")), "min_quantity": _int_or_raw(f.get("min_quantity")) or 1,
+                            "unit_price_minor": price_minor, "min_quantity": _int_or_raw(f.get("min_quantity")) or 1,
                             "included_quota": _int_or_raw(f.get("included_quota")) or 0, "term_days": _int_or_raw(f.get("term_days")),
                             "free_sample": f.get("free_sample") == "yes"}
     data, errors = load(commerce_schemas.OfferCreateSchema(), body)
-    if "unit_price_minor" in errors or (body["unit_price_minor"] is None and data is None):
-        errors["unit_price"] = "A price such as 12.50 (at most two decimals)."
+    if price_error or "unit_price_minor" in errors:
+        errors["unit_price"] = price_error or "A price such as 12.50."
+        data = None
     if data is not None:
         try:
             commerce.create_offer(p, dataset_id, **data)
@@ -392,11 +392,29 @@ def sales():
                            can_mark=p.has_role(org, OrgRole.admin))
 
 
+@bp.get("/orders/<uuid:order_id>/paid")
+@signed_in
+def confirm_paid(order_id: uuid.UUID):
+    """Ask before recording a payment: it starts the buyer's grant and cannot be undone here."""
+    p = current_principal()
+    try:
+        order = commerce.get_order(p, order_id)
+    except NotFound:
+        abort(404)
+    if order.vendor_org_id not in p.memberships:
+        abort(404)
+    names = identity.organization_names({order.buyer_org_id})
+    return render_template("vendor/confirm_paid.html", order=order, buyer=names.get(order.buyer_org_id, "?"))
+
+
 @bp.post("/orders/<uuid:order_id>/paid")
 @signed_in
 def mark_paid(order_id: uuid.UUID):
-    """Record that an invoice was paid: the buyer's grant starts now."""
+    """Record that an invoice was paid (after the confirmation page): the buyer's grant starts now."""
     p = current_principal()
+    if request.form.get("confirm") != "yes":
+        flash("Confirm that the money arrived before marking the order paid.", "error")
+        return redirect(url_for("vendor_web.confirm_paid", order_id=order_id))
     try:
         order = commerce.mark_paid(p, order_id)
     except NotFound:
@@ -404,5 +422,25 @@ def mark_paid(order_id: uuid.UUID):
     except DomainError as e:
         flash_error(e)
     else:
-        flash(f"Order {str(order.id)[:8]} is paid; the buyer's grant is active.", "ok")
+        flash(f"Order {order.number} is paid; the buyer's grant is active.", "ok")
+    return redirect(url_for("vendor_web.sales"))
+
+
+@bp.post("/orders/<uuid:order_id>/reject")
+@signed_in
+def reject_order(order_id: uuid.UUID):
+    """Decline an unpaid invoice order, with a reason the buyer sees."""
+    p = current_principal()
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        flash("Say why the order is rejected; the buyer sees it.", "error")
+        return redirect(url_for("vendor_web.sales"))
+    try:
+        order = commerce.reject_order(p, order_id, reason=reason[:500])
+    except NotFound:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+    else:
+        flash(f"Order {order.number} is rejected.", "ok")
     return redirect(url_for("vendor_web.sales"))

@@ -234,7 +234,11 @@ def test_buyer_searches_buys_by_invoice_and_downloads(site, browser):
     vctx, vendor = _sign_in(browser, site, "vendor@lexisets.test")
     vendor.goto(site + "/vendor/sales")
     order_id = order_url.rstrip("/").rsplit("/", 1)[1]
+    order_number = page.locator("#order-number").inner_text()
+    assert order_number in vendor.locator(f"#order-{order_id}").inner_text()  # the number the buyer quotes
     _submit(vendor, f"#order-{order_id} >> text=Mark invoice paid")
+    assert order_number in vendor.locator("h1").inner_text()  # asked first
+    _submit(vendor, "text=Yes, the payment arrived")
     assert "the buyer's grant is active" in vendor.locator(".flash.ok").inner_text()
     vendor.screenshot(path=str(SHOTS / "vendor-sales.png"), full_page=True)
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from marketplace.client import MarketplaceClient
+
 BIN = Path(sys.executable).parent / "marketplace"
 MIB = 1024 * 1024
 
@@ -51,8 +53,8 @@ def live(pg_server_url, s3_endpoint, tmp_path_factory):
     drop_pg_database(pg_server_url, name)
 
 
-def run(env, *args, check=True):
-    r = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=300)
+def run(env, *args, check=True, input=None):
+    r = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=300, input=input)
     if check and r.returncode != 0:
         raise AssertionError(f"marketplace {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
@@ -112,16 +114,22 @@ def test_vendor_and_buyer_journeys(backend, live, tmp_path):
     r = run(v_env, "publish", ver["id"])
     assert "published" in r.stdout and "100 records" in r.stdout
     offer = json.loads(run(v_env, "offers", "create", ds["id"], "--title", "Per download", "--license", "CC-BY-4.0", "--unit", "downloads",
-                           "--price", "500", "--currency", "EUR", "--json").stdout)
+                           "--price", "5.00", "--currency", "EUR", "--json").stdout)
+    assert offer["unit_price_minor"] == 500
 
     # --- buyer
     run(b_env, "login", "--url", base, "--api-key", buyer.keys["owner"])
     found = run(b_env, "datasets", "search", "driving").stdout
-    assert "Urban driving scenes" in found
-    order = json.loads(run(b_env, "buy", offer["id"], "--quantity", "10", "--json").stdout)
+    assert "Urban driving scenes" in found and "€5.00" in found and "500 EUR" not in found
+    # buy shows the licence and its digest and asks; "no" places nothing
+    declined = run(b_env, "buy", offer["id"], "--quantity", "10", input="n\n", check=False)
+    assert declined.returncode != 0 and offer["license_sha256"] in declined.stderr and "Creative Commons" in declined.stderr
+    assert "Do you accept this licence text" in declined.stderr and "No order was placed" in declined.stderr
+    assert MarketplaceClient(base, buyer.keys["owner"]).request("GET", f"/orgs/{buyer.org.id}/orders") == []
+    accepted = run(b_env, "buy", offer["id"], "--quantity", "10", input="y\n")
+    assert "€50.00" in accepted.stdout and "5000 EUR" not in accepted.stdout
+    order = json.loads(run(b_env, "buy", offer["id"], "--quantity", "10", "--yes", "--json").stdout)
     assert order["status"] == "pending_payment"
-    from marketplace.client import MarketplaceClient
-
     MarketplaceClient(base, vendor.keys["owner"]).request("POST", f"/orders/{order['id']}/mark-paid")
     grants = json.loads(run(b_env, "grants", "list", "--json").stdout)
     gid = grants[0]["id"]

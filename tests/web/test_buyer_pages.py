@@ -43,8 +43,28 @@ def test_checkout_by_invoice_needs_acceptance_and_a_double_submit_orders_once(ap
     again = client.post(f"/offers/{offer['id']}/checkout", data=dict(form, quantity="1500", payment_method="invoice", accept="yes"))
     assert again.headers["Location"] == r.headers["Location"] and _orders(buyer) == 1
     conf = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "pending payment" in conf and "30.00 EUR" in conf  # the volume tier: 1500 × 0.02
+    assert "pending payment" in conf and "€30.00" in conf  # the volume tier: 1500 × 0.02
     assert form["license_sha256"] in conf
+
+
+def test_back_button_and_reload_then_placing_the_order_again_is_still_one_order(app, client):
+    """Back to the checkout page (which the browser fetches again: pages are no-store) and
+    "Place order" once more answers with the order already placed; "Buy again" starts anew."""
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"])
+    sign_in(client, buyer.owner)
+    first = _checkout_form(client, offer["id"])
+    r = client.post(f"/offers/{offer['id']}/checkout", data=dict(first, quantity="10", payment_method="invoice", accept="yes"))
+    assert r.status_code == 302
+    back = _checkout_form(client, offer["id"])  # the Back button: a fresh GET of the form
+    assert back["idempotency_key"] == first["idempotency_key"]
+    again = client.post(f"/offers/{offer['id']}/checkout", data=dict(back, quantity="10", payment_method="invoice", accept="yes"))
+    assert again.headers["Location"] == r.headers["Location"] and _orders(buyer) == 1
+    html = client.get(f"/offers/{offer['id']}/checkout?new=1").get_data(as_text=True)
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+    assert fresh != first["idempotency_key"]
+    third = client.post(f"/offers/{offer['id']}/checkout", data=dict(first, idempotency_key=fresh, quantity="10", payment_method="invoice", accept="yes"))
+    assert third.headers["Location"] != r.headers["Location"] and _orders(buyer) == 2
 
 
 def test_card_checkout_redirects_to_stripe_and_an_outage_leaves_it_retryable(stripe_app, fake_stripe):

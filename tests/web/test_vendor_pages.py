@@ -96,8 +96,14 @@ def test_offers_sales_mark_paid_and_who_accessed_my_data(app, client):
     assert buyer.org.name in sales and "Mark invoice paid" not in sales and "needs the owner, admin or auditor role" in sales
     client.post("/logout", data={"csrf_token": token})
     token = sign_in(client, vendor.owner)
+    number = "ORD-" + o["id"].replace("-", "")[:10].upper()
+    assert number in client.get("/vendor/sales").get_data(as_text=True)  # the number the buyer was told to quote
+    # Marking paid asks first: without the confirmation nothing happens.
     r = client.post(f"/vendor/orders/{o['id']}/paid", data={"csrf_token": token}, follow_redirects=True)
-    assert f"Order {o['id'][:8]} is paid" in r.get_data(as_text=True)
+    assert "Confirm that the money arrived" in r.get_data(as_text=True) and number in r.get_data(as_text=True)
+    assert client.get(f"/api/v1/orders/{o['id']}", headers=bearer(buyer.keys["owner"])).json["status"] == "pending_payment"
+    r = client.post(f"/vendor/orders/{o['id']}/paid", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=True)
+    assert f"Order {number} is paid" in r.get_data(as_text=True)
     grant_id = client.get(f"/api/v1/orders/{o['id']}", headers=bearer(buyer.keys["owner"])).json["grant_id"]
     assert client.post(f"/api/v1/grants/{grant_id}/downloads", json={}, headers=bearer(buyer.keys["owner"])).status_code == 200
     sales = client.get("/vendor/sales").get_data(as_text=True)
@@ -107,12 +113,12 @@ def test_offers_sales_mark_paid_and_who_accessed_my_data(app, client):
     ds_id = offer["dataset_id"]
     r = client.post(f"/vendor/datasets/{ds_id}/offers", data={"csrf_token": token, "title": "Bulk", "license": "CC-BY-4.0", "pricing_unit": "gib",
                                                              "unit_price": "1.005", "currency": "EUR"})
-    assert r.status_code == 400 and "at most two decimals" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "EUR has 2 decimal places" in r.get_data(as_text=True)
     r = client.post(f"/vendor/datasets/{ds_id}/offers", data={"csrf_token": token, "title": "Bulk", "license": "CC-BY-4.0", "pricing_unit": "gib",
                                                              "unit_price": "12.50", "currency": "eur"})
     assert r.status_code == 302
     page = client.get(f"/vendor/datasets/{ds_id}").get_data(as_text=True)
-    assert "12.50 EUR / gib" in page
+    assert "€12.50 / gib" in page
     off_id = re.findall(r'/vendor/offers/([0-9a-f-]{36})/active', page)[0]
     assert client.post(f"/vendor/offers/{off_id}/active", data={"csrf_token": token, "active": "no"}).status_code == 302
 
@@ -147,3 +153,26 @@ def test_provenance_text_is_escaped_everywhere_it_is_shown(app, client):
         assert page.status_code == 200, html[:300]
         assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;" in pages[1].get_data(as_text=True)
+
+
+def test_vendor_rejects_and_buyer_cancels_unpaid_orders_from_the_pages(app, client):
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"])
+    o1 = order(client, buyer.keys["owner"], offer, quantity=2).json
+    o2 = order(client, buyer.keys["owner"], offer, quantity=3).json
+    token = sign_in(client, vendor.owner)
+    r = client.post(f"/vendor/orders/{o1['id']}/reject", data={"csrf_token": token, "reason": "No export licence for your territory"}, follow_redirects=True)
+    assert "is rejected" in r.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": token})
+    token = sign_in(client, buyer.owner)
+    page = client.get(f"/orders/{o1['id']}").get_data(as_text=True)
+    assert "No export licence for your territory" in page and "cancelled" in page
+    r = client.post(f"/orders/{o2['id']}/cancel", data={"csrf_token": token}, follow_redirects=True)
+    assert "The order is cancelled" in r.get_data(as_text=True)
+    assert client.get(f"/api/v1/orders/{o2['id']}", headers=bearer(buyer.keys["owner"])).json["status"] == "cancelled"
+    # A vendor cannot cancel as the buyer, nor a buyer reject as the vendor.
+    o3 = order(client, buyer.keys["owner"], offer, quantity=4).json
+    assert client.post(f"/api/v1/orders/{o3['id']}/cancel", json={}, headers=bearer(vendor.keys["owner"])).status_code == 403
+    assert client.post(f"/api/v1/orders/{o3['id']}/reject", json={"reason": "x"}, headers=bearer(buyer.keys["owner"])).status_code == 403
+    stranger = make_tenant()
+    assert client.post(f"/api/v1/orders/{o3['id']}/cancel", json={}, headers=bearer(stranger.keys["owner"])).status_code == 404
