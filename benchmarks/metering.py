@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     app = make_app(Path(tempfile.mkdtemp(prefix="bench-metering-")))
-    from sqlalchemy import insert, select, text
+    from sqlalchemy import insert, select
 
     from marketplace.commerce import metering
     from marketplace.commerce.models import Grant

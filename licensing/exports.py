@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from catalog.models import Dataset, DatasetVersion, VersionFile
-from catalog.services.datasets import get_version, manifest_entries
+from catalog.services.datasets import get_version
 from licensing.compat import resolve
 from licensing.services import build_graph, current_declaration, version_license
 from marketplace.core.db import get_session

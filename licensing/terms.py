@@ -6,7 +6,7 @@ Use classes, most restrictive first: academic-only > non-commercial > unspecifie
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 ALLOWED, PROHIBITED, UNSPECIFIED = "allowed", "prohibited", "unspecified"

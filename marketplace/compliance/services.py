@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from catalog.models import Dataset, DatasetVersion
 from catalog.services.datasets import get_version
 from licensing.models import License
-from licensing.services import build_graph, compatibility, current_declaration, effective_use_class, get_provenance, lineage_graph, version_license
+from licensing.services import compatibility, current_declaration, effective_use_class, get_provenance, version_license
 from marketplace.commerce.models import Grant, QuotaEntry
 from marketplace.core.audit import AuditEvent
 from marketplace.core.db import get_session

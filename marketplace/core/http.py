@@ -13,7 +13,7 @@ import uuid
 from typing import Any, Callable
 
 import marshmallow as ma
-from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask import Flask, Response, g, has_request_context, request, session
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importable for apispec)

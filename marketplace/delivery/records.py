@@ -16,16 +16,15 @@ from typing import Any
 from sqlalchemy import select
 
 from catalog.analysis import RangeReader
-from catalog.models import VersionFile, VersionStatus, blob_key
+from catalog.models import VersionFile, blob_key
 from marketplace.commerce import metering
-from marketplace.commerce.models import Grant, GrantStatus, PricingUnit
+from marketplace.commerce.models import PricingUnit
 from marketplace.core import audit
 from marketplace.core.cursors import SignedCursor
-from marketplace.core.db import get_session, unit_of_work, utcnow
-from marketplace.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
-from marketplace.core.identity.models import OrgRole
+from marketplace.core.db import unit_of_work
+from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.identity.principal import Principal
-from marketplace.delivery.services import _version_for
+from marketplace.delivery import entitlement
 
 CHUNK = 256 * 1024
 MAX_PAGE_BYTES = 16 * 1024 * 1024
@@ -42,22 +41,11 @@ def _store():
 
 def read_records(principal: Principal, grant_id: uuid.UUID, *, path: str, cursor: str | None, limit: int) -> dict[str, Any]:
     """One page of records and the cursor for the next (None at the end of the file)."""
-    principal.require_authenticated()
     with unit_of_work() as session:
-        grant = session.get(Grant, grant_id)
-        if grant is None or principal.role_in(grant.buyer_org_id) is None:
-            raise NotFound("No such grant.")
-        if not principal.has_scope("delivery") or principal.role_in(grant.buyer_org_id) == OrgRole.auditor:
-            audit.record(principal, "delivery.records", outcome="denied", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
-                         actor_org_id=grant.buyer_org_id, details={"reason": "scope or role"})
-            raise Forbidden("Record access needs the 'delivery' scope and a non-auditor role.")
-        if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= utcnow()):
-            raise Forbidden("The grant is not active.")
+        ent = entitlement.decide(principal, grant_id, channel="records")
+        grant, version = ent.grant, ent.version
         if grant.unit not in (PricingUnit.records.value, PricingUnit.term.value):
             raise Conflict(f"Record access needs a grant metered in records (this one is in {grant.unit}); download the files instead.")
-        version = _version_for(grant)
-        if version.status == VersionStatus.withdrawn.value:
-            raise Gone(f"Version {version.version} was withdrawn.")
         f = session.scalar(select(VersionFile).where(VersionFile.version_id == version.id, VersionFile.path == path))
         if f is None:
             raise ValidationFailed("No such file in the version this grant covers.", errors={"path": [f"Not in version {version.version}: {path}"]})

@@ -1,7 +1,7 @@
 """Download authorisation.
 
-For a grant and some files (or the whole version): check the grant (status, term), the version
-(withdrawn → 410) and the quota; debit bytes, records or downloads as the offer says; write the
+For a grant and some files (or the whole version): ask the one entitlement decision
+(`entitlement.decide`: grant, roles, status, terms, withdrawal), then the quota; debit bytes, records or downloads as the offer says; write the
 audit event; commit; and only then presign short-lived URLs, so the service is never in the data
 path. Each file's size and SHA-256 come back so clients verify what they get.
 
@@ -14,75 +14,30 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
-from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus, blob_key
-from licensing.models import License
+from catalog.models import VersionFile, blob_key
 from marketplace.commerce import metering
-from marketplace.commerce.models import Grant, GrantStatus, PricingUnit
+from marketplace.commerce.models import PricingUnit
 from marketplace.core import audit
-from marketplace.core.db import get_session, utcnow
-from marketplace.core.errors import Forbidden, Gone, NotFound, PaymentRequired, ValidationFailed
-from marketplace.core.identity.models import OrgRole
+from marketplace.core.errors import PaymentRequired, ValidationFailed
 from marketplace.core.identity.principal import Principal
 from marketplace.core.config import current_settings as _settings
+from marketplace.delivery import entitlement
 
 
-
-
-def _deny(principal: Principal, grant: Grant | None, grant_id: uuid.UUID, reason: str, exc: Exception) -> None:
-    audit.record(principal, "delivery.authorize", outcome="denied", subject_type="grant", subject_id=grant_id,
-                 subject_org_id=grant.vendor_org_id if grant else None, actor_org_id=grant.buyer_org_id if grant else principal.key_org_id,
-                 details={"reason": reason})
-    raise exc
-
-
-def _version_for(grant: Grant) -> DatasetVersion:
-    session = get_session()
-    if grant.version_id is not None:
-        return session.get(DatasetVersion, grant.version_id)  # type: ignore[return-value]
-    ds = session.get(Dataset, grant.dataset_id)
-    if ds.latest_version_id is None:
-        # every published version was withdrawn
-        latest = session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.status == VersionStatus.withdrawn.value)
-                                 .order_by(DatasetVersion.published_at.desc())).first()
-        if latest is not None:
-            return latest
-        raise NotFound("The dataset has no published version.")
-    return session.get(DatasetVersion, ds.latest_version_id)  # type: ignore[return-value]
 
 
 def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:
     """Authorise a download of `paths` (all files when None). Returns presigned URLs."""
     from marketplace.core.db import unit_of_work
 
-    principal.require_authenticated()
     with unit_of_work() as session:
-        grant = session.get(Grant, grant_id)
-        if grant is None or (principal.role_in(grant.buyer_org_id) is None and principal.role_in(grant.vendor_org_id) is None):
-            raise NotFound("No such grant.")  # another tenant's grant: no hint that it exists
-        if not principal.has_scope("delivery"):
-            _deny(principal, grant, grant_id, "missing delivery scope", Forbidden("This API key lacks the 'delivery' scope.", required_scope="delivery"))
-        role = principal.role_in(grant.buyer_org_id)
-        if role is None:
-            _deny(principal, grant, grant_id, "not the buyer", Forbidden("Only the buyer organisation downloads under a grant."))
-        if role == OrgRole.auditor:
-            _deny(principal, grant, grant_id, "auditor", Forbidden("Auditors cannot download data."))
-        now = utcnow()
-        if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
-            state = "expired" if grant.status == GrantStatus.active.value else grant.status
-            _deny(principal, grant, grant_id, f"grant {state}", Forbidden(f"The grant is {state}: no downloads."))
-        lic = session.get(License, grant.license_id)
-        months = (lic.terms or {}).get("term_months")
-        if months and grant.starts_at + timedelta(days=30 * months) <= now:
-            _deny(principal, grant, grant_id, "licence term over", Forbidden(f"The licence {lic.identifier} ran for {months} months from the grant's start; it is over."))
-        version = _version_for(grant)
-        if version.status == VersionStatus.withdrawn.value:
-            _deny(principal, grant, grant_id, "version withdrawn", Gone(f"Version {version.version} was withdrawn: {version.status_reason}"))
+        ent = entitlement.decide(principal, grant_id, channel="download")
+        grant, version = ent.grant, ent.version
         # Only the columns a download needs: previews and statistics are large JSON.
         q = select(VersionFile).options(load_only(VersionFile.id, VersionFile.path, VersionFile.size, VersionFile.sha256, VersionFile.records)) \
             .where(VersionFile.version_id == version.id).order_by(VersionFile.path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from marketplace.core.errors import DomainError
 from marketplace.core.http import anonymous_principal, current_principal

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from marketplace.audit import services as audit_svc
-from marketplace.audit.chain import verify_export_lines, verify_inclusion
+from marketplace.audit.chain import verify_inclusion
 from marketplace.cli import main as cli
 from marketplace.core import audit
 from marketplace.core.audit import AuditEvent

@@ -3,7 +3,6 @@ webhooks signed exactly as Stripe signs them."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 from tests.delivery.test_downloads import buy
 from tests.factories import bearer, make_tenant

@@ -149,6 +149,7 @@ def test_vendor_and_buyer_journeys(backend, live, tmp_path):
     assert not (dest / "scenes" / "big.bin").exists() and (dest / "scenes" / "big.bin.part").exists()
     r = run(b_env, "download", gid, str(dest), "--json")
     got = {f["path"]: f for f in json.loads(r.stdout)}
+    assert set(got) == {"scenes/big.bin", "labels.jsonl", "README.csv"}
     assert hashlib.sha256((dest / "scenes" / "big.bin").read_bytes()).hexdigest() == hashlib.sha256(big).hexdigest()
     assert (dest / "labels.jsonl").read_bytes() == (data / "labels.jsonl").read_bytes()
     assert not (dest / "scenes" / "big.bin.part").exists()

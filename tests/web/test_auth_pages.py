@@ -41,7 +41,7 @@ def test_login_wrong_password_and_open_redirect(app, client):
 
 def test_org_switcher_and_logout_need_csrf(app, client):
     u = make_user()
-    o1, o2 = make_org(u, name="First Org"), make_org(u, name="Second Org")
+    _o1, o2 = make_org(u, name="First Org"), make_org(u, name="Second Org")
     token = csrf_from(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"csrf_token": token, "email": u.email, "password": PASSWORD})
     home = client.get("/").get_data(as_text=True)

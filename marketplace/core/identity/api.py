@@ -14,7 +14,7 @@ from flask_wtf.csrf import generate_csrf
 from marketplace.core.http import Blueprint, anonymous_principal, current_principal, problems
 from marketplace.core.identity import schemas as s
 from marketplace.core.identity import services
-from marketplace.core.identity.models import ApiKey, OrgRole
+from marketplace.core.identity.models import ApiKey
 from marketplace.core.identity.principal import SCOPES
 
 blp = Blueprint("identity", __name__, url_prefix="/api/v1", description="Users, organisations, members and API keys")

@@ -1,0 +1,103 @@
+"""The entitlement decision: may this caller take data under this grant, now?
+
+Every delivery channel asks this one function — file downloads, record streams, and the channels
+still to come (Delta Sharing, fingerprinted copies) — so a rule cannot drift between them. The
+record stream once kept serving, and charging, after a licence term had ended because it
+re-implemented the checks the download path made; this module exists so that cannot recur.
+
+The decision, in order (the first failing rule answers, and the refusal is audited under the
+channel's own action):
+1. the grant exists and the caller's organisation is party to it (else 404: another tenant's
+   grant is not confirmed to exist);
+2. the API key carries the `delivery` scope (403);
+3. the caller belongs to the buying organisation (403 for the vendor's side) and is not an
+   auditor (auditors read, never take data);
+4. the grant is active: not revoked (refund, lost dispute), not suspended (open dispute), not
+   past its paid term (403);
+5. the licence's own term (`term_months`, from the grant's start) has not ended (403);
+6. the version it covers has not been withdrawn (410).
+Quota is the last rule and is decided by the debit itself (402), atomically with the charge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from catalog.models import Dataset, DatasetVersion, VersionStatus
+from licensing.models import License
+from marketplace.commerce.models import Grant, GrantStatus
+from marketplace.core import audit
+from marketplace.core.db import get_session, utcnow
+from marketplace.core.errors import DomainError, Forbidden, Gone, NotFound
+from marketplace.core.identity.models import OrgRole
+from marketplace.core.identity.principal import Principal
+
+# The audit action under which each channel's decisions (and refusals) are recorded.
+CHANNELS = {"download": "delivery.authorize", "records": "delivery.records"}
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """A positive decision: what the caller may take data from."""
+
+    grant: Grant
+    version: DatasetVersion
+    license: License
+    role: OrgRole
+
+
+def version_for(grant: Grant) -> DatasetVersion:
+    """The version a grant delivers: its fixed version, or the dataset's latest (with updates);
+    the latest withdrawn one when every published version was withdrawn (so the answer is 410)."""
+    session = get_session()
+    if grant.version_id is not None:
+        return session.get(DatasetVersion, grant.version_id)  # type: ignore[return-value]
+    ds = session.get(Dataset, grant.dataset_id)
+    if ds.latest_version_id is None:
+        latest = session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.status == VersionStatus.withdrawn.value)
+                                 .order_by(DatasetVersion.published_at.desc())).first()
+        if latest is not None:
+            return latest
+        raise NotFound("The dataset has no published version.")
+    return session.get(DatasetVersion, ds.latest_version_id)  # type: ignore[return-value]
+
+
+def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitlement:
+    """Decide whether `principal` may take data under `grant_id` through `channel` now; raise the
+    refusal (audited, inside the caller's unit of work) otherwise."""
+    action = CHANNELS[channel]
+    principal.require_authenticated()
+    session = get_session()
+    grant = session.get(Grant, grant_id)
+    if grant is None or (principal.role_in(grant.buyer_org_id) is None and principal.role_in(grant.vendor_org_id) is None):
+        raise NotFound("No such grant.")
+
+    def deny(reason: str, exc: DomainError) -> None:
+        audit.record(principal, action, outcome="denied", subject_type="grant", subject_id=grant_id, subject_org_id=grant.vendor_org_id,
+                     actor_org_id=grant.buyer_org_id, details={"reason": reason, "channel": channel})
+        raise exc
+
+    if not principal.has_scope("delivery"):
+        deny("missing delivery scope", Forbidden("This API key lacks the 'delivery' scope.", required_scope="delivery"))
+    role = principal.role_in(grant.buyer_org_id)
+    if role is None:
+        deny("not the buyer", Forbidden("Only the buyer organisation takes data under a grant."))
+    if role == OrgRole.auditor:
+        deny("auditor", Forbidden("Auditors cannot take data under a grant."))
+    now = utcnow()
+    if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
+        state = "expired" if grant.status == GrantStatus.active.value else grant.status
+        deny(f"grant {state}", Forbidden(f"The grant is {state}: no data can be taken under it."))
+    lic = session.get(License, grant.license_id)
+    months = (lic.terms or {}).get("term_months")
+    if months and grant.starts_at + timedelta(days=30 * months) <= now:
+        deny("licence term over", Forbidden(f"The licence {lic.identifier} ran for {months} months from the grant's start; it is over."))
+    version = version_for(grant)
+    if version.status == VersionStatus.withdrawn.value:
+        deny("version withdrawn", Gone(f"Version {version.version} was withdrawn: {version.status_reason}"))
+    assert role is not None
+    return Entitlement(grant=grant, version=version, license=lic, role=role)

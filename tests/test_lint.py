@@ -1,0 +1,17 @@
+"""The lint gate of `make test`: ruff (pyflakes rules) over every package, and mypy --strict over
+the SDK modules a buyer installs (tests/test_client.py runs the latter)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_finds_nothing():
+    ruff = Path(sys.executable).with_name("ruff")
+    r = subprocess.run([str(ruff), "check", "--no-cache", "marketplace", "catalog", "licensing", "migrations", "tests", "benchmarks", "infra"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
