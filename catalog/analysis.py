@@ -8,6 +8,7 @@ Schema, statistics and the preview come from a bounded sample at the start of th
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -141,33 +142,65 @@ class Scanner:
 
 
 class JsonlScanner(Scanner):
+    """Every line of the file must be one JSON value: the whole file is parsed as it streams
+    (not only the sampled head), and the first bad line is named with its byte offset."""
+
+    MAX_PROBLEM_LINES = 1
+
     def __init__(self) -> None:
         super().__init__()
-        self.newlines = 0
-        self.last = b"\n"
+        self.pending = b""  # the incomplete last line of the chunks seen so far
+        self.line = 0  # lines completed so far
+        self.offset = 0  # byte offset of `pending`
+        self.records = 0
+        self.problem: str | None = None
 
     def feed(self, chunk: bytes) -> None:
         super().feed(chunk)
-        self.newlines += chunk.count(b"\n")
-        if chunk:
-            self.last = chunk[-1:]
+        if not chunk:
+            return
+        data = self.pending + chunk if self.pending else chunk
+        lines = data.split(b"\n")
+        self.pending = lines.pop()
+        for line in lines:
+            self._line(line)
+            self.offset += len(line) + 1
+
+    def _line(self, line: bytes) -> None:
+        self.line += 1
+        if not line.strip():
+            return
+        self.records += 1
+        if self.problem is not None:
+            return
+        try:
+            json.loads(line)
+        except RecursionError:
+            self.problem = f"line {self.line} (byte offset {self.offset}) is nested too deeply to be read as JSON"
+        except UnicodeDecodeError as e:
+            self.problem = f"line {self.line} (byte offset {self.offset + e.start}) is not valid UTF-8"
+        except ValueError as e:
+            self.problem = f"line {self.line} (byte offset {self.offset}) is not valid JSON: {str(e)[:120]}"
 
     def finish(self, a: Analysis, preview_records: int) -> None:
-        # A last line without its newline is still a record.
-        a.records = self.newlines + (0 if self.last == b"\n" or a.size == 0 else 1)
+        if self.pending:
+            self._line(self.pending)  # a last line without its newline is still a record
+            self.pending = b""
+        a.records = self.records
+        if self.problem:
+            a.problems.append(self.problem)
+        elif a.size > 0 and self.records == 0:
+            a.problems.append("the file has no records (only blank lines)")
         lines = bytes(self.head).split(b"\n")
         if len(self.head) >= SAMPLE_BYTES and a.size > SAMPLE_BYTES:
             lines = lines[:-1]  # the cut line is incomplete
         sample = []
-        blank = 0
-        for i, line in enumerate(lines[:SAMPLE_RECORDS]):
+        for line in lines[:SAMPLE_RECORDS]:
             if not line.strip():
-                blank += 1
                 continue
             try:
                 rec = json.loads(line)
-            except ValueError:
-                a.problems.append(f"line {i + 1} is not valid JSON")
+            except (ValueError, RecursionError):
                 break
             sample.append(rec if isinstance(rec, dict) else {"value": rec})
         if sample:
@@ -176,45 +209,87 @@ class JsonlScanner(Scanner):
 
 
 class CsvScanner(Scanner):
-    """Counts rows with quote-aware newline counting: a newline inside a quoted field is data."""
+    """Counts rows with quote-aware newline counting: a newline inside a quoted field is data.
+    The whole file must be UTF-8 and every quoted field must be closed; an unterminated quote is
+    named with the line and byte offset where it opened."""
 
     def __init__(self) -> None:
         super().__init__()
         self.in_quotes = False
         self.rows = 0
         self.last = b"\n"
+        self.offset = 0
+        self.newlines = 0  # every newline, quoted or not: physical lines
+        self.quote_opened: tuple[int, int] | None = None  # (line, byte offset) of the open quote
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.bad_utf8: int | None = None
 
     def feed(self, chunk: bytes) -> None:
         super().feed(chunk)
         if not chunk:
             return
+        if self.bad_utf8 is None:
+            try:
+                self.decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                self.bad_utf8 = self.offset + e.start
         self.last = chunk[-1:]
         if b'"' not in chunk:
             if not self.in_quotes:
                 self.rows += chunk.count(b"\n")
+            self.newlines += chunk.count(b"\n")
+            self.offset += len(chunk)
             return
         # Quotes toggle the state; a doubled quote ("") toggles twice and so changes nothing.
+        pos = self.offset
         for i, part in enumerate(chunk.split(b'"')):
             if i:
                 self.in_quotes = not self.in_quotes
+                if self.in_quotes:
+                    self.quote_opened = (self.newlines + 1, pos - 1)
             if not self.in_quotes:
                 self.rows += part.count(b"\n")
+            self.newlines += part.count(b"\n")
+            pos += len(part) + 1
+        self.offset += len(chunk)
 
     def finish(self, a: Analysis, preview_records: int) -> None:
         lines = self.rows + (0 if self.last == b"\n" or a.size == 0 else 1)
         a.records = max(lines - 1, 0)  # minus the header
+        if self.bad_utf8 is None:
+            try:
+                self.decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.bad_utf8 = self.offset
+        if self.bad_utf8 is not None:
+            a.problems.append(f"not valid UTF-8 at byte offset {self.bad_utf8}")
+        if self.in_quotes and self.quote_opened:
+            line, offset = self.quote_opened
+            a.problems.append(f"unterminated quoted field opened on line {line} (byte offset {offset}); the rest of the file is inside it")
+        if a.problems:
+            a.preview = []
+            return
         text = bytes(self.head).decode("utf-8", errors="replace")
         if len(self.head) >= SAMPLE_BYTES and a.size > SAMPLE_BYTES:
             text = text[: text.rfind("\n") + 1]
         try:
-            reader = csv.DictReader(io.StringIO(text, newline=""))
-            sample = [dict(r) for _, r in zip(range(SAMPLE_RECORDS), reader)]
+            rows = list(zip(range(SAMPLE_RECORDS + 1), csv.reader(io.StringIO(text, newline=""), strict=True)))
         except csv.Error as e:
             a.problems.append(f"not valid CSV: {e}")
             return
-        if sample:
+        header = rows[0][1] if rows else []
+        if not a.problems and a.size > 0 and a.records == 0:
+            a.problems.append("the file has a header but no records" if header else "the file has no records")
+        if not a.problems:
+            # Line numbers here count records (a quoted newline stays inside its record).
+            for n, row in rows[1:]:
+                if row and len(row) != len(header):
+                    a.problems.append(f"record {n} has {len(row)} fields; the header has {len(header)}")
+                    break
+        sample = [dict(zip(header, r)) for _, r in rows[1:] if r]
+        if sample and not a.problems:
             a.schema, a.stats = infer(sample, lambda v: _csv_type(v) if isinstance(v, str) else "null")
-        a.preview = sample[:preview_records]
+        a.preview = sample[:preview_records] if not a.problems else []
 
 
 class MediaScanner(Scanner):

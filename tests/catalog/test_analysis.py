@@ -27,7 +27,7 @@ def test_csv_counts_rows_with_quoted_newlines_at_any_chunking(chunk):
     assert a.stats["columns"]["score"]["nulls"] == 1
 
 
-@pytest.mark.parametrize("data,records", [(b"", 0), (b'{"a":1}', 1), (b'{"a":1}\n', 1), (b'{"a":1}\n{"a":2}', 2), (b'{"a":1}\n\n{"a":2}\n', 3)])
+@pytest.mark.parametrize("data,records", [(b"", 0), (b'{"a":1}', 1), (b'{"a":1}\n', 1), (b'{"a":1}\n{"a":2}', 2), (b'{"a":1}\n\n{"a":2}\n', 2)])
 def test_jsonl_counts_lines_with_or_without_final_newline(data, records):
     assert analyse_stream(chunks(data, 4), "jsonl").records == records
 
@@ -35,7 +35,7 @@ def test_jsonl_counts_lines_with_or_without_final_newline(data, records):
 def test_jsonl_schema_merges_types_and_reports_bad_lines():
     a = analyse_stream([b'{"x": 1, "y": "a"}\n{"x": 2.5, "y": null}\nnot json\n'], "jsonl")
     assert {f["name"]: f["type"] for f in a.schema["fields"]} == {"x": "number", "y": "string"}
-    assert a.problems == ["line 3 is not valid JSON"]
+    assert len(a.problems) == 1 and a.problems[0].startswith("line 3 (byte offset 41) is not valid JSON")
 
 
 def test_preview_is_bounded():
@@ -94,3 +94,35 @@ def test_media_type_mismatch_is_reported():
 def test_format_from_extension():
     assert format_for_path("a/b.JSONL") == "jsonl" and format_for_path("x.ndjson") == "jsonl"
     assert format_for_path("img.JPG") == "jpeg" and format_for_path("README") == "other"
+
+
+# --------------------------------------------------------------------------- format-breaking files
+
+
+@pytest.mark.parametrize("size", [1, 3, 64 * 1024])
+def test_csv_with_an_unterminated_quote_fails_naming_where_it_opened(size):
+    data = b'id,text\n1,fine\n2,"never closed\n3,more\n' + b"4,x\n" * 10
+    a = analyse_stream(chunks(data, size), "csv")
+    assert len(a.problems) == 1 and "unterminated quoted field opened on line 3 (byte offset 17)" in a.problems[0]
+    assert a.preview == []
+
+
+def test_csv_header_only_or_ragged_rows_fail():
+    assert "header but no records" in analyse_stream([b"id,text\n"], "csv").problems[0]
+    a = analyse_stream([b'id,text\n1,a\n2,b,extra\n'], "csv")
+    assert a.problems == ["record 2 has 3 fields; the header has 2"]
+    assert "not valid UTF-8 at byte offset 12" in analyse_stream([b"id,text\n1,ab\xff\xfe\n"], "csv").problems[0]
+
+
+def test_a_bad_jsonl_line_far_past_the_sample_is_still_found():
+    good = b'{"i": 1}\n' * 600_000  # 5.4 MB: past the 4 MiB sample
+    a = analyse_stream(chunks(good + b'{"i": 2,}\n' + good, 1 << 20), "jsonl")
+    assert len(a.problems) == 1 and a.problems[0].startswith(f"line 600001 (byte offset {len(good)}) is not valid JSON")
+    assert a.records == 1_200_001
+
+
+@pytest.mark.parametrize("bad,why", [(b"[" * 100_000 + b"]" * 100_000, "nested too deeply"), (b'{"a": "\xff"}', "not valid UTF-8"),
+                                     (b"\n\n  \n", "no records")])
+def test_hostile_jsonl_fails_cleanly(bad, why):
+    a = analyse_stream([bad + b"\n"], "jsonl")
+    assert a.problems and why in a.problems[0]
