@@ -135,33 +135,111 @@ def audit_seal() -> None:
     click.echo(f"sealed {len(blocks)} block(s)")
 
 
+def _pinned_key(public_key: str | None) -> tuple[str, str]:
+    """The key `audit verify` uses and where it came from: --public-key, or the key saved with
+    `marketplace audit trust`. Never one found inside the file being verified."""
+    if public_key:
+        return public_key, "--public-key"
+    trusted = (cli_client.load_profiles().get("audit_trust") or {}).get("public_key")
+    if trusted:
+        return trusted, f"your trusted key ({cli_client.config_path()})"
+    raise click.UsageError("no pinned key: pass --public-key, or save one first with `marketplace audit trust KEY` "
+                           "(a key found inside the file is never trusted)")
+
+
+def _key_ok(public_key: str) -> bool:
+    import base64
+
+    try:
+        return len(base64.b64decode(public_key, validate=True)) == 32
+    except ValueError:
+        return False
+
+
+@audit.command("trust")
+@click.argument("public_key", required=False)
+@click.option("--from-server", is_flag=True, help="Fetch the key from the marketplace you are logged in to (trust on first use).")
+def audit_trust(public_key: str | None, from_server: bool) -> None:
+    """Pin the Ed25519 public key that `audit verify` and `audit consistency` use. Get it from the
+    platform out of band (its published key, or GET /api/v1/audit/key once)."""
+    from marketplace.audit.chain import key_id_b64
+
+    if from_server:
+        ctx = click.get_current_context()
+        public_key = cli_client.client_for(ctx).request("GET", "/audit/key")["public_key"]
+    if not public_key or not _key_ok(public_key):
+        raise click.BadParameter("a base64 Ed25519 public key (32 bytes)", param_hint="PUBLIC_KEY")
+    cfg = cli_client.load_profiles()
+    cfg["audit_trust"] = {"public_key": public_key, "key_id": key_id_b64(public_key)}
+    cli_client.save_profiles(cfg)
+    click.echo(f"trusting audit key {key_id_b64(public_key)} (saved in {cli_client.config_path()})")
+
+
 @audit.command("verify")
 @click.argument("export", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--public-key", help="Base64 Ed25519 public key (default: the one in the export's header).")
+@click.option("--public-key", help="Base64 Ed25519 public key (default: the one saved with `marketplace audit trust`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def audit_verify(export: str, public_key: str | None, as_json: bool) -> None:
-    """Verify an audit export offline (JSON Lines or CSV). Exit 0 if intact, 1 if not; names the
-    first bad event."""
+    """Verify an audit export (JSON Lines or CSV) or one event's inclusion proof offline, with a
+    pinned key. Exit 0 if intact, 1 if not; names the first bad event and the key used."""
     import json as _json
 
-    from marketplace.audit.chain import verify_export_lines
+    from marketplace.audit.chain import verify_export_lines, verify_proof_document
 
+    key, source = _pinned_key(public_key)
+    if not _key_ok(key):
+        raise click.BadParameter("a base64 Ed25519 public key (32 bytes)", param_hint="--public-key")
     with click.open_file(export, encoding="utf-8") as f:
         text = f.read()
     lines = text.splitlines()
-    if lines and lines[0].startswith("type,"):
-        from marketplace.audit.services import csv_to_lines
+    stripped = text.lstrip()
+    if stripped.startswith("{") and '"path"' in text and '"type"' not in text.split("\n", 1)[0][:200]:
+        try:
+            doc = _json.loads(text)
+        except ValueError:
+            doc = None
+        report = verify_proof_document(doc, key) if isinstance(doc, dict) and "event" in doc else verify_export_lines(lines, key)
+    else:
+        if lines and lines[0].startswith("type,"):
+            from marketplace.audit.services import csv_to_lines
 
-        lines = list(csv_to_lines(text))
-    report = verify_export_lines(lines, public_key)
+            lines = list(csv_to_lines(text))
+        report = verify_export_lines(lines, key)
     if as_json:
-        click.echo(_json.dumps(report.to_dict(), indent=2))
+        click.echo(_json.dumps(dict(report.to_dict(), key_source=source), indent=2))
     elif report.ok:
-        click.echo(f"OK: {report.blocks} block(s), {report.events} event(s) verified")
+        click.echo(f"OK: {report.blocks} block(s), {report.events} event(s) verified with key {report.key_id} from {source}")
     else:
         where = f"first bad event: {report.first_bad_event}" if report.first_bad_event is not None else "no single event named"
-        click.echo(f"FAILED ({where}): {report.problems[0]}", err=True)
+        click.echo(f"FAILED ({where}), verified with key {report.key_id} from {source}: {report.problems[0]}", err=True)
     sys.exit(0 if report.ok else 1)
+
+
+@audit.command("consistency")
+@click.argument("kept", type=click.Path(exists=True, dir_okay=False))
+@click.option("--proof", "proof_file", type=click.Path(exists=True, dir_okay=False), help="A saved GET /audit/consistency answer (default: ask the server).")
+@click.option("--public-key", help="Base64 Ed25519 public key (default: your trusted key).")
+def audit_consistency(kept: str, proof_file: str | None, public_key: str | None) -> None:
+    """Prove the log only grew since a checkpoint you kept (RFC 6962 consistency proof)."""
+    import json as _json
+
+    from marketplace.audit.chain import verify_consistency_document
+
+    key, source = _pinned_key(public_key)
+    with open(kept, encoding="utf-8") as f:
+        kept_cp = _json.load(f)
+    if proof_file:
+        with open(proof_file, encoding="utf-8") as f:
+            doc = _json.load(f)
+    else:
+        doc = cli_client.client_for(click.get_current_context()).request("GET", "/audit/consistency", params={"first": kept_cp["id"]})
+    rep = verify_consistency_document(kept_cp, doc, key)
+    if rep.ok:
+        click.echo(f"OK: block {doc['second']['id']} (tree size {doc['second']['tree_size']}) extends the block {kept_cp['id']} you kept; "
+                   f"verified with key {rep.key_id} from {source}")
+        sys.exit(0)
+    click.echo(f"FAILED, verified with key {rep.key_id} from {source}: {rep.problems[0]}", err=True)
+    sys.exit(1)
 
 
 @main.command()

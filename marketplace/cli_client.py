@@ -42,6 +42,15 @@ def load_profiles() -> dict[str, Any]:
     return json.loads(p.read_text()) if p.exists() else {"profiles": {}}
 
 
+def save_profiles(conf: dict[str, Any]) -> None:
+    """Write the CLI's configuration (profiles with API keys, the trusted audit key), mode 600."""
+    p = config_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(conf, f, indent=2)
+
+
 def client_for(ctx: click.Context) -> MarketplaceClient:
     url = os.environ.get("MARKETPLACE_URL")
     key = os.environ.get("MARKETPLACE_API_KEY")
@@ -132,11 +141,7 @@ def register(main: click.Group) -> None:
         conf = load_profiles()
         name = (ctx.obj or {}).get("profile") or "default"
         conf["profiles"][name] = {"url": url, "api_key": api_key, "organization_id": me["api_key"]["organization_id"] if me.get("api_key") else None}
-        p = config_path()
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(conf, f, indent=2)
+        save_profiles(conf)
         click.echo(f"logged in to {url} as {me['user']['email']} (profile {name})")
 
     @main.group()

@@ -71,3 +71,25 @@ class Verify(MethodView):
         if not p.platform_compliance:
             raise Forbidden("Verifying the whole log is for platform compliance.")
         return svc.verify_database().to_dict()
+
+
+@blp.route("/checkpoints")
+class Checkpoints(MethodView):
+    @blp.response(200, s.CheckpointsSchema)
+    @problems(blp, 401, 403)
+    def get(self):
+        """The newest signed checkpoint, and the one witnessed outside the database: copy it
+        somewhere else; a later consistency proof shows the log only grew from it."""
+        current_principal().require_scope("audit:read")
+        return {"latest": svc.latest_checkpoint(), "witnessed": svc.witnessed_checkpoint()}
+
+
+@blp.route("/consistency")
+class Consistency(MethodView):
+    @blp.arguments(s.ConsistencyQuerySchema, location="query")
+    @blp.response(200, s.ConsistencySchema)
+    @problems(blp, 400, 401, 403, 404, 409)
+    def get(self, args):
+        """RFC 6962 consistency proof between a checkpoint you kept and a later one (verify it
+        offline: `marketplace audit consistency OLD.json`)."""
+        return svc.consistency(current_principal(), **args)

@@ -17,7 +17,15 @@ from marketplace.audit import merkle
 GENESIS = "0" * 64
 EVENT_FIELDS = ("id", "occurred_at", "request_id", "action", "outcome", "actor_user_id", "actor_api_key_id", "actor_org_id",
                 "subject_type", "subject_id", "subject_org_id", "ip", "quantities", "details")
-BLOCK_FIELDS = ("id", "event_count", "first_event_id", "last_event_id", "event_ids_sha256", "merkle_root", "prev_hash", "sealed_at", "key_id")
+# Blocks sealed before the log tree existed sign these fields; later blocks also sign the size and
+# root of the whole-log tree (so consistency proofs connect any two checkpoints).
+BLOCK_FIELDS_V1 = ("id", "event_count", "first_event_id", "last_event_id", "event_ids_sha256", "merkle_root", "prev_hash", "sealed_at", "key_id")
+BLOCK_FIELDS = BLOCK_FIELDS_V1 + ("tree_size", "tree_root")
+EXPORT_FORMAT = "marketplace-audit-export/2"
+# The export header is signed too (every field the verifier relies on is): scope, organisation,
+# the newest checkpoint at export time and, for an organisation, how many events it has.
+HEADER_FIELDS = ("format", "scope", "org_id", "exported_at", "key_id", "checkpoint", "org_event_count")
+HEADER_DOMAIN = b"marketplace-audit-export-header\n"
 
 
 def canonical(obj: dict[str, Any]) -> bytes:
@@ -38,7 +46,13 @@ def event_dict(ev: Any) -> dict[str, Any]:
 
 
 def event_leaf(ev: dict[str, Any]) -> bytes:
-    return merkle.leaf_hash(canonical({k: ev.get(k) for k in EVENT_FIELDS}))
+    """The Merkle leaf of an event. Since positions were introduced, the leaf also covers the
+    event's position in the log of each organisation it concerns (`org_seq`), so an export of one
+    organisation proves it is complete: a gap or a swap in the positions is visible."""
+    body = {k: ev.get(k) for k in EVENT_FIELDS}
+    if ev.get("org_seq") is not None:
+        body["org_seq"] = ev["org_seq"]
+    return merkle.leaf_hash(canonical(body))
 
 
 def ids_digest(ids: list[int]) -> str:
@@ -46,21 +60,40 @@ def ids_digest(ids: list[int]) -> str:
 
 
 def block_hash(block: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical({k: block[k] for k in BLOCK_FIELDS})).hexdigest()
+    fields = BLOCK_FIELDS if block.get("tree_root") is not None else BLOCK_FIELDS_V1
+    return hashlib.sha256(canonical({k: block.get(k) for k in fields})).hexdigest()
+
+
+def header_message(header: dict[str, Any]) -> bytes:
+    return HEADER_DOMAIN + canonical({k: header.get(k) for k in HEADER_FIELDS})
 
 
 def key_id(public_key_raw: bytes) -> str:
     return hashlib.sha256(public_key_raw).hexdigest()[:16]
 
 
-def verify_signature(public_key_b64: str, block_hash_hex: str, signature_b64: str) -> bool:
+def key_id_b64(public_key_b64: str) -> str:
+    try:
+        return key_id(base64.b64decode(public_key_b64))
+    except ValueError:
+        return "invalid"
+
+
+def verify_bytes(public_key_b64: str, message: bytes, signature_b64: str) -> bool:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64)).verify(base64.b64decode(signature_b64), bytes.fromhex(block_hash_hex))
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64)).verify(base64.b64decode(signature_b64), message)
         return True
-    except (InvalidSignature, ValueError):
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def verify_signature(public_key_b64: str, block_hash_hex: str, signature_b64: str) -> bool:
+    try:
+        return verify_bytes(public_key_b64, bytes.fromhex(block_hash_hex), signature_b64)
+    except (ValueError, TypeError):
         return False
 
 
@@ -71,6 +104,7 @@ class Report:
     events: int = 0
     first_bad_event: int | None = None
     problems: list[str] = field(default_factory=list)
+    key_id: str | None = None  # the pinned key the verification used
 
     def fail(self, msg: str, event_id: int | None = None) -> None:
         self.ok = False
@@ -79,25 +113,40 @@ class Report:
         self.problems.append(msg)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "blocks": self.blocks, "events": self.events, "first_bad_event": self.first_bad_event, "problems": self.problems[:100]}
+        return {"ok": self.ok, "blocks": self.blocks, "events": self.events, "first_bad_event": self.first_bad_event, "problems": self.problems[:100],
+                "key_id": self.key_id}
 
 
-def verify_blocks(blocks: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]], public_key_b64: str, *, complete_chain: bool = True) -> Report:
+def verify_blocks(blocks: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]], public_key_b64: str, *, complete_chain: bool = True,
+                  checkpoint: dict[str, Any] | None = None) -> Report:
     """Check blocks in order with their events: chain, block hashes, signatures, the signed list
-    of event ids (deleted or reordered events), each event's hash (changed events) and the
-    Merkle roots. Names the first bad event."""
+    of event ids (deleted or reordered events), each event's hash (changed events), the Merkle
+    roots and, for a complete chain, that it starts at the first block, has no missing block,
+    recomputes every signed log-tree root, and ends at `checkpoint` (the newest one the verifier
+    trusts: a signed export header, or the checkpoint witnessed outside the database)."""
     rep = Report()
-    prev = None
+    prev: dict[str, Any] | None = None
+    frontier: merkle.Frontier = []
     for block, events in blocks:
         rep.blocks += 1
         bid = block.get("id")
-        if complete_chain and prev is not None and block["prev_hash"] != prev:
+        if complete_chain:
+            want_id = 1 if prev is None else int(prev["id"]) + 1
+            if bid != want_id:
+                if isinstance(bid, int) and bid > want_id:
+                    rep.fail(f"block {want_id}: missing" if bid == want_id + 1 else f"blocks {want_id}..{bid - 1}: missing")
+                else:
+                    rep.fail(f"block {bid}: out of sequence")
+            expected_prev = GENESIS if prev is None else prev["block_hash"]
+            if block.get("prev_hash") != expected_prev and bid == want_id:
+                rep.fail(f"block {bid}: not chained to the block before it")
+        elif prev is not None and block.get("prev_hash") != prev["block_hash"] and bid == int(prev["id"]) + 1:
             rep.fail(f"block {bid}: not chained to the block before it")
-        if block_hash(block) != block["block_hash"]:
+        if block_hash(block) != block.get("block_hash"):
             rep.fail(f"block {bid}: its fields do not match its hash")
-        if not verify_signature(public_key_b64, block["block_hash"], block["signature"]):
+        if not verify_signature(public_key_b64, block.get("block_hash") or "", block.get("signature") or ""):
             rep.fail(f"block {bid}: the signature does not verify")
-        prev = block["block_hash"]
+        prev = block
         ids = [int(e["id"]) for e in events]
         signed_ids = block.get("event_ids")
         if signed_ids is None or ids_digest(signed_ids) != block["event_ids_sha256"]:
@@ -125,11 +174,42 @@ def verify_blocks(blocks: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]],
         if ids == signed_ids and merkle.root(leaves).hex() != block["merkle_root"]:
             rep.fail(f"block {bid}: the Merkle root over its events does not match the signed checkpoint (events {block['first_event_id']}..{block['last_event_id']})",
                      None if rep.first_bad_event else int(block["first_event_id"]))
+        if complete_chain:
+            for leaf in (leaves if ids == signed_ids else [bytes.fromhex(e.get("leaf_hash") or "00" * 32) for e in events]):
+                frontier = merkle.frontier_append(frontier, leaf)
+            if block.get("tree_root") is not None:
+                if block.get("tree_size") != merkle.frontier_size(frontier) or block["tree_root"] != merkle.frontier_root(frontier).hex():
+                    rep.fail(f"block {bid}: the signed log-tree root does not match the blocks before it and their events")
+    if complete_chain and checkpoint is not None:
+        cid = checkpoint.get("id")
+        if prev is None:
+            rep.fail(f"blocks 1..{cid}: missing (the checkpoint is block {cid})")
+        elif int(prev["id"]) < int(cid):
+            rep.fail(f"blocks {int(prev['id']) + 1}..{cid}: missing (truncated: the checkpoint is block {cid})")
+        elif int(prev["id"]) == int(cid) and prev.get("block_hash") != checkpoint.get("block_hash"):
+            rep.fail(f"block {cid}: differs from the checkpoint")
     return rep
 
 
-def verify_export_lines(lines: Iterable[str], public_key_b64: str | None = None) -> Report:
-    """Verify a JSON Lines export (header, then each block followed by its events)."""
+def verify_header(header: dict[str, Any] | None, public_key_b64: str) -> str | None:
+    """None if the export header is signed by the pinned key (and its checkpoint too), else why not."""
+    if header is None:
+        return "the export has no header: its scope and completeness cannot be checked"
+    if header.get("format") != EXPORT_FORMAT:
+        return f"unknown export format {header.get('format')!r} (this verifier reads {EXPORT_FORMAT})"
+    if not verify_bytes(public_key_b64, header_message(header), header.get("signature") or ""):
+        return "the export header's signature does not verify with the pinned key (edited header, or signed by another key)"
+    cp = header.get("checkpoint")
+    if cp is not None and (block_hash(cp) != cp.get("block_hash") or not verify_signature(public_key_b64, cp["block_hash"], cp.get("signature") or "")):
+        return "the header's checkpoint is not signed by the pinned key"
+    return None
+
+
+def verify_export_lines(lines: Iterable[str], public_key_b64: str) -> Report:
+    """Verify a JSON Lines export (signed header, then each block followed by its events, or each
+    event with its inclusion proof) with a pinned public key — never one found in the file."""
+    if not public_key_b64:
+        raise ValueError("a pinned public key is required")
     header: dict[str, Any] | None = None
     grouped: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     proofs: list[dict[str, Any]] = []
@@ -142,8 +222,13 @@ def verify_export_lines(lines: Iterable[str], public_key_b64: str | None = None)
         except ValueError:
             rep.fail(f"line {n}: not JSON")
             return rep
+        if not isinstance(obj, dict):
+            rep.fail(f"line {n}: not an export record")
+            return rep
         t = obj.get("type")
         if t == "header":
+            if header is not None:
+                rep.fail(f"line {n}: a second header")
             header = obj
         elif t == "block":
             grouped.append((obj, []))
@@ -154,33 +239,110 @@ def verify_export_lines(lines: Iterable[str], public_key_b64: str | None = None)
                 rep.fail(f"line {n}: an event before any block")
             else:
                 grouped[-1][1].append(obj)
-    key = public_key_b64 or (header or {}).get("public_key")
-    if not key:
-        rep.fail("no public key: pass one, or keep the export's header")
+        else:
+            rep.fail(f"line {n}: unknown record type {t!r}")
+    problem = verify_header(header, public_key_b64)
+    if problem:
+        rep.fail(problem)
+        rep.key_id = key_id_b64(public_key_b64)
         return rep
-    if header and public_key_b64 and header.get("public_key") != public_key_b64:
-        rep.problems.append("note: the export's header names another key than the one given; the given key is used")
-    out = verify_blocks(grouped, key, complete_chain=bool(header and header.get("scope") == "all"))
-    for p in proofs:
+    assert header is not None
+    scope = header.get("scope")
+    out = verify_blocks(grouped, public_key_b64, complete_chain=scope == "all", checkpoint=header.get("checkpoint") if scope == "all" else None)
+    out.problems = rep.problems + out.problems
+    out.ok = out.ok and rep.ok
+    if scope == "all" and proofs:
+        out.fail("a full export carries no per-event proofs")
+    if scope == "organisation":
+        if grouped:
+            out.fail("an organisation's export carries per-event proofs, not blocks")
+        _verify_org_events(out, header, proofs, public_key_b64)
+    out.key_id = key_id_b64(public_key_b64)
+    return out
+
+
+def _verify_org_events(out: Report, header: dict[str, Any], events: list[dict[str, Any]], public_key_b64: str) -> None:
+    """Each event must be proven into a signed block, and the organisation's positions must run
+    1, 2, ... up to the signed count with none missing, repeated or out of order."""
+    org = header.get("org_id")
+    want = header.get("org_event_count")
+    cp = header.get("checkpoint") or {}
+    expected = 1
+    for p in events:
         out.events += 1
-        problem = verify_inclusion(p, p["proof"], key)
+        problem = verify_inclusion(p, p["proof"], public_key_b64)
         if problem:
             out.fail(f"event {p['id']}: {problem}", int(p["id"]))
-    return out
+            continue
+        block = p["proof"]["block"]
+        if cp and int(block.get("id", 0)) > int(cp.get("id", 0)):
+            out.fail(f"event {p['id']}: sealed after the export's checkpoint", int(p["id"]))
+        seq = (p.get("org_seq") or {}).get(org)
+        if seq is None:
+            continue  # sealed before positions existed: proven included, completeness not provable
+        if seq != expected:
+            if seq > expected:
+                out.fail(f"events at positions {expected}..{seq - 1} of this organisation: missing (deleted before event {p['id']})", int(p["id"]))
+            else:
+                out.fail(f"event {p['id']}: out of order or repeated (position {seq}, expected {expected})", int(p["id"]))
+            expected = max(expected, seq + 1)
+            continue
+        expected += 1
+    if isinstance(want, int) and expected - 1 < want:
+        out.fail(f"events at positions {expected}..{want} of this organisation: missing (the export is truncated; the signed header counts {want})")
 
 
 def verify_inclusion(event: dict[str, Any], proof: dict[str, Any], public_key_b64: str) -> str | None:
     """None if the event is provably in a signed block, else what is wrong."""
-    leaf = event_leaf(event)
     try:
-        r = merkle.root_from_path(proof["index"], proof["tree_size"], leaf, [bytes.fromhex(h) for h in proof["path"]])
-    except (ValueError, KeyError):
+        leaf = event_leaf(event)
+        r = merkle.root_from_path(int(proof["index"]), int(proof["tree_size"]), leaf, [bytes.fromhex(h) for h in proof["path"]])
+        block = proof["block"]
+        if int(proof["tree_size"]) != int(block["event_count"]):
+            return "the inclusion proof is for another tree size than the signed block's"
+    except (ValueError, KeyError, TypeError):
         return "the inclusion proof is malformed"
-    block = proof["block"]
-    if r.hex() != block["merkle_root"]:
+    if r.hex() != block.get("merkle_root"):
         return "changed after sealing (its inclusion proof does not reach the signed root)"
-    if block_hash(block) != block["block_hash"]:
+    if block_hash(block) != block.get("block_hash"):
         return "the checkpoint's fields do not match its hash"
-    if not verify_signature(public_key_b64, block["block_hash"], block["signature"]):
+    if not verify_signature(public_key_b64, block["block_hash"], block.get("signature") or ""):
         return "the checkpoint signature does not verify"
     return None
+
+
+def verify_proof_document(doc: dict[str, Any], public_key_b64: str) -> Report:
+    """Verify one event's inclusion proof as served by GET /audit/events/{id}/proof."""
+    rep = Report(key_id=key_id_b64(public_key_b64))
+    try:
+        event, proof = doc["event"], {k: doc[k] for k in ("index", "tree_size", "path", "block")}
+    except (KeyError, TypeError):
+        rep.fail("not an inclusion proof document")
+        return rep
+    rep.events = 1
+    problem = verify_inclusion(event, proof, public_key_b64)
+    if problem:
+        rep.fail(f"event {event.get('id')}: {problem}", event.get("id") if isinstance(event.get("id"), int) else None)
+    return rep
+
+
+def verify_consistency_document(kept: dict[str, Any], doc: dict[str, Any], public_key_b64: str) -> Report:
+    """Check that the log only grew from a checkpoint the auditor kept (`kept`) to the later
+    checkpoint in `doc` (as served by GET /audit/consistency): both signed by the pinned key,
+    the served first checkpoint identical to the kept one, and the RFC 6962 proof valid."""
+    rep = Report(key_id=key_id_b64(public_key_b64))
+    try:
+        first, second, proof = doc["first"], doc["second"], [bytes.fromhex(h) for h in doc["proof"]]
+        for name, cp in (("kept", kept), ("later", second)):
+            if block_hash(cp) != cp.get("block_hash") or not verify_signature(public_key_b64, cp["block_hash"], cp.get("signature") or ""):
+                rep.fail(f"the {name} checkpoint (block {cp.get('id')}) is not signed by the pinned key")
+        if first.get("block_hash") != kept.get("block_hash"):
+            rep.fail(f"the log no longer holds the checkpoint you kept (block {kept.get('id')}): it was rewritten")
+        if kept.get("tree_size") is None or second.get("tree_size") is None:
+            rep.fail("these checkpoints predate the log tree; no consistency proof exists for them")
+        elif rep.ok and not merkle.verify_consistency(int(kept["tree_size"]), int(second["tree_size"]), bytes.fromhex(kept["tree_root"]),
+                                                       bytes.fromhex(second["tree_root"]), proof):
+            rep.fail(f"the consistency proof does not show block {second.get('id')} extends block {kept.get('id')}: the log did not only grow")
+    except (KeyError, TypeError, ValueError):
+        rep.fail("not a consistency proof document")
+    return rep

@@ -69,3 +69,20 @@ class VerifyReportSchema(ma.Schema):
     events = ma.fields.Integer()
     first_bad_event = ma.fields.Integer(allow_none=True)
     problems = ma.fields.List(ma.fields.String())
+    key_id = ma.fields.String(allow_none=True, metadata={"description": "The key the verification used"})
+
+
+class CheckpointsSchema(ma.Schema):
+    latest = ma.fields.Dict(allow_none=True, metadata={"description": "The newest signed checkpoint in the database"})
+    witnessed = ma.fields.Dict(allow_none=True, metadata={"description": "The newest checkpoint written outside the database (the object store)"})
+
+
+class ConsistencyQuerySchema(StrictSchema):
+    first = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**62), metadata={"description": "The checkpoint (block id) you kept"})
+    second = ma.fields.Integer(validate=validate.Range(min=1, max=2**62), metadata={"description": "A later checkpoint (default: the newest)"})
+
+
+class ConsistencySchema(ma.Schema):
+    first = ma.fields.Dict()
+    second = ma.fields.Dict()
+    proof = ma.fields.List(ma.fields.String(), metadata={"description": "RFC 6962 consistency proof nodes (hex)"})

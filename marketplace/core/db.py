@@ -61,7 +61,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
+        dict[str, int]: JSON(),
         list[str]: JSON(),
+        list[Any]: JSON(),
         uuid.UUID: Uuid(),
     }
 

@@ -63,7 +63,7 @@ def test_platform_compliance_sees_everything_and_verifies(app, client):
     assert r.status_code == 200 and r.json["ok"], r.json
     assert client.get("/api/v1/audit/verify", headers=bearer(vendor.keys["owner"])).status_code == 403
     lines = client.get("/api/v1/audit/export", headers=bearer(key)).get_data(as_text=True).splitlines()
-    assert verify_export_lines(lines).ok
+    assert verify_export_lines(lines, audit_svc.public_key_b64()).ok
 
 
 def test_organisation_export_carries_a_proof_per_event(app, client):
@@ -71,12 +71,12 @@ def test_organisation_export_carries_a_proof_per_event(app, client):
     audit_svc.seal(grace_seconds=0)
     r = client.get(f"/api/v1/audit/export?org_id={buyer.org.id}", headers=bearer(buyer.keys["auditor"]))
     lines = r.get_data(as_text=True).splitlines()
-    rep = verify_export_lines(lines)
+    rep = verify_export_lines(lines, audit_svc.public_key_b64())
     assert rep.ok and rep.events >= 3
     evs = [json.loads(line) for line in lines if json.loads(line)["type"] == "event"]
     assert all(str(buyer.org.id) in (e["actor_org_id"], e["subject_org_id"]) for e in evs)
     csv_body = client.get(f"/api/v1/audit/export?org_id={buyer.org.id}&format=csv", headers=bearer(buyer.keys["auditor"])).get_data(as_text=True)
-    assert verify_export_lines(list(audit_svc.csv_to_lines(csv_body))).ok
+    assert verify_export_lines(list(audit_svc.csv_to_lines(csv_body)), audit_svc.public_key_b64()).ok
     p = client.get(f"/api/v1/audit/events/{evs[0]['id']}/proof", headers=bearer(buyer.keys["auditor"])).json
     assert verify_inclusion(p["event"], p, p["public_key"]) is None
     assert client.get("/api/v1/audit/key").json["algorithm"] == "Ed25519"

@@ -99,7 +99,8 @@ def export(tmp_path, fmt="jsonl"):
 
 
 def cli_verify(path, *extra):
-    return CliRunner().invoke(cli, ["audit", "verify", str(path), "--json", *extra])
+    """Verify as an auditor would, with the platform's key pinned (a later --public-key wins)."""
+    return CliRunner().invoke(cli, ["audit", "verify", str(path), "--json", "--public-key", audit_svc.public_key_b64(), *extra])
 
 
 def test_export_verifies_offline_and_names_tampering(app, tmp_path):

@@ -19,12 +19,21 @@ PART = 8 * MIB
 LINE = b'{"scene": "intersection", "lidar_points": 120000, "label": "pedestrian", "pad": "' + b"p" * 900 + b'"}\n'
 
 
+TAIL = SIZE % len(LINE)  # the last line would be cut here: it is blank padding instead, so the file stays valid JSONL
+
+
 def part_bytes(n: int) -> bytes:
     """Part n (1-based) of a deterministic JSONL file of SIZE bytes, made on demand."""
     start = (n - 1) * PART
     length = min(PART, SIZE - start)
     reps = (start % len(LINE) + length) // len(LINE) + 2
-    return (LINE * reps)[start % len(LINE): start % len(LINE) + length]
+    data = (LINE * reps)[start % len(LINE): start % len(LINE) + length]
+    pad_from = SIZE - TAIL  # where the padding line starts, in file offsets
+    if TAIL and start + length > pad_from:
+        cut = max(0, pad_from - start)
+        pad = (b" " * (TAIL - 1) + b"\n")[max(0, start - pad_from):]
+        data = data[:cut] + pad[: length - cut]
+    return data
 
 
 def rss() -> int:
@@ -56,7 +65,7 @@ def test_large_file_publishes_with_flat_memory(app, backend, client, store):
     for n in range(1, parts + 1):
         h.update(part_bytes(n))
     digest = h.hexdigest()
-    records = SIZE // len(LINE) + (1 if SIZE % len(LINE) else 0)
+    records = SIZE // len(LINE)
 
     ds = create_dataset(client, key, domain="autonomous-driving", slug="drive-logs")
     v = create_version(client, key, ds["id"])

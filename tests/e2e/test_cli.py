@@ -166,8 +166,11 @@ def test_vendor_and_buyer_journeys(backend, live, tmp_path):
         app.extensions["db"].remove()
     export = tmp_path / "audit.jsonl"
     run(b_env, "audit", "export", "--org", str(buyer.org.id), "-o", str(export))
+    refused = run(b_env, "audit", "verify", str(export), check=False)
+    assert refused.returncode != 0 and "no pinned key" in refused.stderr  # the key inside the file is never trusted
+    assert "trusting audit key" in run(b_env, "audit", "trust", "--from-server").stdout
     r = run(b_env, "audit", "verify", str(export))
-    assert r.stdout.startswith("OK")
+    assert r.stdout.startswith("OK") and "verified with key" in r.stdout
     bom = tmp_path / "bom.json"
     run(b_env, "bom", "export", "-o", str(bom))
     from cyclonedx.schema import SchemaVersion
