@@ -207,7 +207,7 @@ class Publish(MethodView):
 
 @blp.route("/versions/<uuid:version_id>/deprecate")
 class Deprecate(MethodView):
-    @blp.arguments(s.ReasonSchema)
+    @blp.arguments(s.ReasonSchema, required=False)
     @blp.response(200, s.VersionSchema)
     @problems(blp, 401, 403, 404, 409)
     def post(self, data, version_id):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 
+from licensing.normalise import normalise
 from licensing import schemas as s
 from licensing import services as svc
 from marketplace.core.http import Blueprint, current_principal, problems
@@ -37,9 +38,14 @@ class Normalise(MethodView):
     @problems(blp, 400)
     def post(self, data):
         """Map a free-text licence name or URL to an identifier or class, with a confidence."""
-        from licensing.normalise import normalise
-
         return normalise(data["text"]).to_dict()
+
+    @blp.arguments(s.NormaliseSchema, location="query")
+    @blp.response(200, s.NormalisedSchema)
+    @problems(blp, 400)
+    def get(self, args):
+        """The same as POST, with the text in the query string (?text=...): handy from a browser."""
+        return normalise(args["text"]).to_dict()
 
 
 @blp.route("/licenses/<string:identifier>")

@@ -20,6 +20,10 @@ def most_restrictive(*classes: str) -> str:
     return max(classes, key=lambda c: RESTRICTIVENESS[c]) if classes else "commercial"
 
 
+# Longer than any licence runs, and far inside what dates can hold.
+MAX_TERM_MONTHS = 1200
+
+
 @dataclass(frozen=True)
 class Terms:
     """What a licence allows. `unspecified` means the licence is silent, which is not a yes."""
@@ -92,8 +96,8 @@ def contradictions(t: Terms) -> dict[str, list[str]]:
         add("share_alike", "Share-alike requires redistribution under the same terms, but redistribution is prohibited.")
     if t.academic_only and t.commercial_use == ALLOWED:
         add("academic_only", "Academic-only use contradicts allowed commercial use.")
-    if t.term_months is not None and t.term_months <= 0:
-        add("term_months", "A term must be a positive number of months, or null for perpetual.")
+    if t.term_months is not None and not 0 < t.term_months <= MAX_TERM_MONTHS:
+        add("term_months", f"A term is 1 to {MAX_TERM_MONTHS} months (100 years), or null for perpetual.")
     if not t.territory:
         add("territory", "Give at least one territory, or 'worldwide'.")
     overlap = set(t.field_of_use) & set(t.field_of_use_exclusions)

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from marketplace.audit import schemas as s
 from marketplace.audit import services as svc
 from marketplace.core.errors import Forbidden
-from marketplace.core.http import Blueprint, current_principal, problems
+from marketplace.core.http import Blueprint, answers_as, current_principal, problems
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Tamper-evident audit log")
 
@@ -38,6 +38,7 @@ class Proof(MethodView):
 class Export(MethodView):
     @blp.arguments(s.ExportQuerySchema, location="query")
     @blp.response(200, {"type": "string"}, content_type="application/x-ndjson")
+    @answers_as(blp, 200, "application/x-ndjson", "text/csv")
     @problems(blp, 400, 401, 403, 404)
     def get(self, args):
         """JSON Lines (or CSV) with the checkpoints, verifiable offline: `marketplace audit verify FILE`."""

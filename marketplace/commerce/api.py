@@ -88,7 +88,7 @@ class MarkPaid(MethodView):
 
 @blp.route("/orders/<uuid:order_id>/cancel")
 class CancelOrder(MethodView):
-    @blp.arguments(s.OrderCancelSchema)
+    @blp.arguments(s.OrderCancelSchema, required=False)
     @blp.response(200, s.OrderSchema)
     @problems(blp, 400, 401, 403, 404, 409)
     def post(self, data, order_id):

@@ -226,6 +226,26 @@ def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, cu
     return order, created
 
 
+# A grant's term and quota stay far inside what dates and 64-bit columns hold.
+MAX_TERM_DAYS = 36_600
+MAX_GRANT_UNITS = 2**62
+
+
+def _check_grant_room(buyer: uuid.UUID, offer: Offer, quantity: int) -> None:
+    """Refuse an order that would push the buyer's grant past 100 years or past the largest
+    quota a grant holds, naming the limit (before anyone pays for it)."""
+    grant = get_session().scalar(select(Grant).where(Grant.buyer_org_id == buyer, Grant.offer_id == offer.id))
+    if offer.term_days:
+        periods = quantity if offer.pricing_unit == PricingUnit.term.value else 1
+        now = utcnow()
+        start = max(grant.expires_at or now, now) if grant is not None and grant.status == GrantStatus.active.value else now
+        if (start - now).days + offer.term_days * periods > MAX_TERM_DAYS:
+            raise ValidationFailed("The term is too long.", errors={"quantity": [f"A grant runs at most {MAX_TERM_DAYS:,} days (100 years) ahead."]})
+    units = ((0 if offer.pricing_unit == PricingUnit.term.value else quantity) + offer.included_quota) * metering.UNIT_SCALE[offer.pricing_unit]
+    if (grant.credited if grant is not None else 0) + units > MAX_GRANT_UNITS:
+        raise ValidationFailed("The quota is too large.", errors={"quantity": [f"A grant holds at most {MAX_GRANT_UNITS:,} {offer.pricing_unit} units in all."]})
+
+
 class _KeyTaken(Exception):
     """Another transaction inserted an order with this buyer's idempotency key meanwhile."""
 
@@ -261,6 +281,7 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
     ds = session.get(Dataset, offer.dataset_id)
     version = _offer_version(ds, offer.version_id)
     _check_offer_allowed(version, lic)
+    _check_grant_room(buyer, offer, quantity)
     _unit, amount = price(offer, quantity)
     try:
         check_total(Money(amount, offer.currency))
@@ -403,7 +424,8 @@ def _fulfil(principal: Principal, order: Order) -> Grant:
     if offer.term_days:
         periods = order.quantity if offer.pricing_unit == PricingUnit.term.value else 1
         start = max(grant.expires_at or now, now) if grant.status == GrantStatus.active.value else now
-        grant.expires_at = start + timedelta(days=offer.term_days * periods)
+        # Bounded at order time; the clamp only guards against dates no database holds.
+        grant.expires_at = start + timedelta(days=min(offer.term_days * periods, MAX_TERM_DAYS))
     else:
         grant.expires_at = None
     # The buyer's latest acceptance is the one in force.

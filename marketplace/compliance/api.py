@@ -10,7 +10,7 @@ from flask.views import MethodView
 from marshmallow import validate
 
 from marketplace.compliance import services as svc
-from marketplace.core.http import Blueprint, current_principal, problems
+from marketplace.core.http import Blueprint, answers_as, current_principal, problems
 from marketplace.core.identity.schemas import StrictSchema
 
 blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Provenance reports and data bills of materials")
@@ -28,6 +28,7 @@ class BomQuery(StrictSchema):
 class ProvenanceReport(MethodView):
     @blp.arguments(ReportQuery, location="query")
     @blp.response(200, {"type": "object"})
+    @answers_as(blp, 200, "application/json", "text/html")
     @problems(blp, 400, 404)
     def get(self, args, version_id):
         """Provenance report: sources, lineage, findings, attestations; the access summary for the
@@ -41,7 +42,8 @@ class ProvenanceReport(MethodView):
 @blp.route("/orgs/<uuid:org_id>/bom")
 class Bom(MethodView):
     @blp.arguments(BomQuery, location="query")
-    @blp.response(200, {"type": "object"})
+    @blp.response(200, {"type": "object"}, content_type="application/vnd.cyclonedx+json")
+    @answers_as(blp, 200, "application/vnd.cyclonedx+json", "application/spdx+json")
     @problems(blp, 400, 401, 403, 404)
     def get(self, args, org_id):
         """The organisation's data bill of materials (any member, auditors included: everyone who may

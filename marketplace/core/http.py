@@ -22,7 +22,7 @@ from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 from werkzeug.serving import WSGIRequestHandler
 
-from marketplace.core.errors import PROBLEM_JSON, PayloadTooLarge, RequestTimeout, problem
+from marketplace.core.errors import PROBLEM_JSON, PayloadTooLarge, RequestTimeout, ValidationFailed, problem
 from marketplace.core.identity.principal import ANONYMOUS, Principal
 
 log = logging.getLogger("marketplace.http")
@@ -43,14 +43,77 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String()
     errors = ma.fields.Dict(metadata={"description": "Field name -> list of messages (validation failures)"})
     request_id = ma.fields.String()
+    # Extension members some problems carry (RFC 9457 §3.2), each documented here so that
+    # clients, and the response-schema checks, know them.
+    missing_parts = ma.fields.List(ma.fields.Integer(), metadata={"description": "Multipart: part numbers still to send"})
+    balance = ma.fields.Integer(metadata={"description": "402: units left on the grant"})
+    needed = ma.fields.Integer(metadata={"description": "402: units the request needs"})
+    unit = ma.fields.String(metadata={"description": "402: the grant's unit"})
+    required_scope = ma.fields.String(metadata={"description": "403: the API-key scope the operation needs"})
+    findings = ma.fields.List(ma.fields.Dict(), metadata={"description": "409: the lineage findings that block the offer, with their paths"})
+
+
+MAX_JSON_DEPTH = 64
+INT64 = 2**63
+
+
+def hostile_value(value: Any) -> str | None:
+    """What makes a decoded request value unusable, or None: nesting deeper than MAX_JSON_DEPTH,
+    text that is not valid Unicode (a lone surrogate, which no encoder, hash or database takes),
+    or an integer beyond 64 bits (no column holds it). Walked without recursion, so a hostile
+    body cannot exhaust the stack here either."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"nested deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text that is not valid Unicode (a lone surrogate)"
+        elif isinstance(v, bool):
+            continue
+        elif isinstance(v, int):
+            if not -INT64 <= v < INT64:
+                return "a whole number beyond the 64-bit range"
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                stack.append((k, depth + 1))
+                stack.append((x, depth + 1))
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            stack.extend((x, depth + 1) for x in v)
+    return None
 
 
 class Parser(FlaskParser):
-    """Malformed or invalid input is a 400 with field errors, not webargs' default 422."""
+    """Malformed or invalid input is a 400 with field errors, not webargs' default 422; hostile
+    JSON (too deep, lone surrogates, numbers too long or too large) is a 400 naming what is wrong."""
 
     DEFAULT_VALIDATION_STATUS = 400
     # A misspelt filter (?langauge=en) silently ignored returns wrong results; refuse it.
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE, "querystring": ma.RAISE}
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            data = super()._raw_load_json(req)
+        except RecursionError:
+            raise ValidationFailed("The JSON body is nested too deeply.", errors={"json": [f"At most {MAX_JSON_DEPTH} levels of nesting."]}) from None
+        except json.JSONDecodeError:
+            raise
+        except ValueError as e:  # e.g. an integer literal of thousands of digits
+            raise ValidationFailed("The JSON body holds a value that cannot be read.", errors={"json": [str(e)[:200]]}) from None
+        problem = hostile_value(data)
+        if problem:
+            raise ValidationFailed(f"The JSON body holds {problem}.", errors={"json": [f"Not accepted: {problem}."]})
+        return data
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        data = super().parse(*args, **kwargs)
+        problem = hostile_value(data)  # query and path values too: a 20-digit integer fits no column
+        if problem:
+            raise ValidationFailed(f"A parameter holds {problem}.", errors={"_request": [f"Not accepted: {problem}."]})
+        return data
 
 
 class Blueprint(_Blueprint):
@@ -87,6 +150,15 @@ def problems(blp: _Blueprint, *codes: int) -> Callable[[Callable[..., Any]], Cal
         return fn
 
     return decorator
+
+
+def answers_as(blp: _Blueprint, status: int, *media_types: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document every media type an operation answers with (a format parameter chooses); this
+    replaces the single one its @blp.response declares."""
+    def schema(mt: str) -> dict[str, Any]:
+        return {"type": "object"} if mt == "application/json" or mt.endswith("+json") else {"type": "string"}
+
+    return blp.doc(responses={str(status): {"content": {mt: {"schema": schema(mt)} for mt in media_types}}})
 
 
 # --------------------------------------------------------------------------- principal
@@ -156,6 +228,8 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect, *, csp: str) -> None:
         g.started = time.perf_counter()
         view = app.view_functions.get(request.endpoint or "")
         raw_ok = _accepts_raw_body(view, request.method)
+        if request.routing_exception is not None:
+            return None  # 404 or 405 from routing: say that, not what the body lacks
         if request.path.startswith("/api/") and request.method in UNSAFE:
             has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
             if not raw_ok:
@@ -175,6 +249,8 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect, *, csp: str) -> None:
                 takes_body = _takes_json_body(view, request.method)
                 if has_body and takes_body is False:
                     return problem(400, "Unexpected request body", "This operation takes no request body.", slug="unexpected-body", errors={"_body": ["Send no body."]})
+                if not has_body and _json_body_required(view, request.method):
+                    return problem(400, "Missing request body", "This operation needs a JSON body.", slug="missing-body", errors={"_body": ["Send a JSON object."]})
                 if has_body and not request.is_json:
                     return problem(415, "Unsupported Media Type", "Send the body as application/json.")
         if request.method in UNSAFE and _needs_csrf():
@@ -286,6 +362,14 @@ def _takes_json_body(view: Any, method: str) -> bool | None:
         return None
     params = doc.get("arguments", {}).get("parameters", [])
     return any(p.get("in") == "json" for p in params)
+
+
+def _json_body_required(view: Any, method: str) -> bool:
+    """Whether the operation's OpenAPI description says its JSON body is required."""
+    cls = getattr(view, "view_class", None)
+    fn = getattr(cls, method.lower(), None) if cls is not None else view
+    doc = getattr(fn, "_apidoc", None) or {}
+    return any(p.get("in") == "json" and p.get("required") for p in doc.get("arguments", {}).get("parameters", []))
 
 
 def _needs_csrf() -> bool:

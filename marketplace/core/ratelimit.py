@@ -19,8 +19,13 @@ LOGIN_ENDPOINTS = ("identity.Login", "web.login")
 def _login_key() -> str:
     email = ""
     if request.is_json:
-        body = request.get_json(silent=True)
-        email = str(body.get("email", "")) if isinstance(body, dict) else ""
+        try:
+            body = request.get_json(silent=True)
+        except (RecursionError, ValueError):  # a hostile body: keyed by address alone (the view answers 400)
+            body = None
+        email = body.get("email", "") if isinstance(body, dict) else ""
+        email = email if isinstance(email, str) else ""
+        email = email.encode("utf-8", "replace").decode("utf-8")
     else:
         email = request.form.get("email", "")
     return f"{get_remote_address()}|{email.strip().lower()[:320]}"

@@ -168,3 +168,112 @@ def test_unknown_routes_and_methods_are_problems(client):
     assert_problem(client.get("/api/v1/nothing-here"), 404)
     assert_problem(client.put("/api/v1/auth/login", json={}), 405)
     assert_problem(client.get("/api/v1/orgs/not-a-uuid"), 404)
+
+
+# --------------------------------------------------------------------------- hostile input (R2 1/11)
+
+DEEP = "[" * 1000 + "]" * 1000
+HOSTILE_BODIES = {
+    "nested 1,000 deep": '{"email": "a@b.test", "password": ' + DEEP + "}",
+    "nested 100,000 deep": '{"email": "a@b.test", "password": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "lone surrogate in the e-mail": '{"email": "\\ud800@x.io", "password": "x"}',
+    "lone surrogate in a key": '{"email": "a@b.test", "password": "x", "\\udfff": 1}',
+    "5,000-digit password": '{"email": "a@b.test", "password": ' + "9" * 5000 + "}",
+    "huge integer": '{"email": "a@b.test", "password": ' + "9" * 30 + "}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
+def test_hostile_json_to_login_is_a_400_naming_it(client, name):
+    r = client.post("/api/v1/auth/login", data=HOSTILE_BODIES[name], headers={"Content-Type": "application/json"})
+    body = assert_problem(r, 400)
+    assert body["errors"], body
+
+
+def test_hostile_json_everywhere_is_never_a_500(app, client):
+    """Every JSON operation, as an owner, with each hostile body: a 4xx problem, never a 500."""
+    t = make_tenant(vendor=True)
+    h = bearer(t.keys["owner"])
+    ids = own_objects(client, t)
+    for rule, method, op, spec in api_operations(app):
+        if is_raw(op) or body_schema(op, spec) is None:
+            continue
+        url = fill(rule, t, ids)
+        for name in ("nested 1,000 deep", "lone surrogate in the e-mail", "5,000-digit password"):
+            r = client.open(url, method=method, data=HOSTILE_BODIES[name].replace('"email"', '"title"'), headers=dict(h, **{"Content-Type": "application/json"}))
+            assert_problem(r, 400, 401, 403, 404, 409)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/datasets?size_min=99999999999999999999", "/api/v1/datasets?price_max=-99999999999999999999",
+                                 "/api/v1/licenses/CC-BY-4.0?version=99999999999999999999"])
+def test_integers_beyond_64_bits_in_queries_are_400(client, url):
+    assert_problem(client.get(url), 400)
+
+
+def test_a_huge_event_id_is_not_found(app, client):
+    from tests.factories import make_key, make_org, make_user
+
+    officer = make_user(platform_compliance=True)
+    key = make_key(officer, make_org(officer), scopes=["audit:read"])
+    assert_problem(client.get("/api/v1/audit/events/99999999999999999999/proof", headers=bearer(key)), 404)
+
+
+def test_a_term_licence_of_a_million_months_is_refused(app, client):
+    t = make_tenant(vendor=True)
+    terms = {"commercial_use": "allowed", "ai_training": "allowed", "redistribution": "allowed", "term_months": 1_000_000}
+    r = client.post("/api/v1/licenses", json={"slug": "forever", "name": "F", "text": "Use it for as long as the term runs, then stop.", "terms": terms}, headers=bearer(t.keys["owner"]))
+    body = assert_problem(r, 400)
+    assert "1200" in json.dumps(body)
+
+
+def test_term_orders_past_a_century_are_refused_before_payment(app, client):
+    from tests.commerce.helpers import market, offer_for, order
+
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"], pricing_unit="term", term_days=3660, unit_price_minor=1)
+    body = assert_problem(order(client, buyer.keys["owner"], offer, quantity=1000), 400)
+    assert "100 years" in body["errors"]["quantity"][0]
+    ok = order(client, buyer.keys["owner"], offer, quantity=5)
+    assert ok.status_code == 201
+    assert client.post(f"/api/v1/orders/{ok.json['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).status_code == 200
+
+
+def test_hostile_login_bodies_do_not_reset_the_login_rate_limit(make_settings, backend):
+    from marketplace.app import create_app
+    from tests.conftest import isolated
+
+    app = create_app(make_settings(backend, login_rate_limit="3/minute", auth_failure_rate_limit="1000/minute", ratelimit_storage_url="memory://"))
+    with isolated(app):
+        c = app.test_client()
+        wrong = {"email": "nobody@example.test", "password": "wrong"}
+        codes = [c.post("/api/v1/auth/login", json=wrong).status_code for _ in range(3)]
+        assert codes == [401, 401, 401]
+        assert c.post("/api/v1/auth/login", data=HOSTILE_BODIES["nested 1,000 deep"], headers={"Content-Type": "application/json"}).status_code in (400, 429)
+        assert c.post("/api/v1/auth/login", json=wrong).status_code == 429
+
+
+def test_required_bodies_are_required_and_optional_ones_are_documented(app, client):
+    t = make_tenant(vendor=True)
+    ids = own_objects(client, t)
+    h = bearer(t.keys["owner"])
+    r = client.patch(f"/api/v1/datasets/{ids['dataset_id']}", headers=h)
+    assert assert_problem(r, 400)["errors"] == {"_body": ["Send a JSON object."]}
+    spec = app.extensions["api"].spec.to_dict()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if isinstance(op, dict) and "requestBody" in op and op["requestBody"].get("required") is False:
+                assert path.endswith(("/deprecate", "/cancel")), (method, path)
+
+
+def test_a_method_the_path_does_not_take_is_405_even_with_a_body(app, client):
+    t = make_tenant(vendor=True)
+    ids = own_objects(client, t)
+    r = client.post(f"/api/v1/files/{ids['file_id']}/content", data=b"bytes", headers=dict(bearer(t.keys["owner"]), **{"Content-Type": "application/octet-stream"}))
+    assert_problem(r, 405)
+    r = client.post("/api/v1/me", data="x", headers=dict(bearer(t.keys["owner"]), **{"Content-Type": "text/plain"}))
+    assert_problem(r, 405)
+
+
+def test_licence_normalise_answers_get_too(client):
+    r = client.get("/api/v1/licenses/normalise?text=CC%20BY%204.0")
+    assert r.status_code == 200 and r.json["identifier"] == "CC-BY-4.0"
