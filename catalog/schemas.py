@@ -9,7 +9,7 @@ from catalog.analysis import FORMATS
 from catalog.models import FileStatus, VersionStatus, Visibility
 from catalog.services.search import MAX_LIMIT, SORTS
 from catalog.storage.base import CRC32_RE
-from marketplace.core.identity.schemas import StrictSchema, Text
+from marketplace.core.identity.schemas import Flag, StrictSchema, Text
 
 
 class DomainSchema(ma.Schema):
@@ -268,4 +268,4 @@ class PreviewSchema(ma.Schema):
 class PreviewRedactSchema(StrictSchema):
     drop_fields = ma.fields.List(ma.fields.String(validate=validate.Length(max=200)), load_default=list, validate=validate.Length(max=500))
     drop_records = ma.fields.List(ma.fields.Integer(strict=True), load_default=list, validate=validate.Length(max=10_000))
-    hide = ma.fields.Boolean(load_default=False)
+    hide = Flag(load_default=False)

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate, validates_schema
 
 from licensing.terms import MDL_RIGHTS, PERMISSION
-from marketplace.core.identity.schemas import StrictSchema, Text
+from marketplace.core.identity.schemas import Flag, StrictSchema, Text
 
 _perm = dict(validate=validate.OneOf(PERMISSION))
 
@@ -16,15 +16,15 @@ class TermsSchema(StrictSchema):
     ai_training = ma.fields.String(load_default="unspecified", **_perm)
     derivatives = ma.fields.String(load_default="unspecified", **_perm)
     redistribution = ma.fields.String(load_default="unspecified", **_perm)
-    share_alike = ma.fields.Boolean(load_default=False)
-    attribution = ma.fields.Boolean(load_default=False)
-    academic_only = ma.fields.Boolean(load_default=False)
+    share_alike = Flag(load_default=False)
+    attribution = Flag(load_default=False)
+    academic_only = Flag(load_default=False)
     territory = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^(worldwide|[A-Z]{2}|EU|EEA)$", error="ISO 3166 alpha-2, EU, EEA or worldwide.")),
                                load_default=lambda: ["worldwide"], validate=validate.Length(min=1, max=250))
     term_months = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
     field_of_use = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=50))
     field_of_use_exclusions = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=50))
-    no_competing_models = ma.fields.Boolean(load_default=False)
+    no_competing_models = Flag(load_default=False)
     outputs_commercial = ma.fields.String(load_default="unspecified", **_perm)
     mdl_data_rights = ma.fields.Dict(keys=ma.fields.String(validate=validate.OneOf(MDL_RIGHTS)), values=ma.fields.String(**_perm), load_default=None, allow_none=True)
     mdl_model_rights = ma.fields.Dict(keys=ma.fields.String(validate=validate.OneOf(MDL_RIGHTS)), values=ma.fields.String(**_perm), load_default=None, allow_none=True)
@@ -199,7 +199,7 @@ class ProvenanceBodySchema(StrictSchema):
 
 
 class ProvenanceDeclareSchema(ProvenanceBodySchema):
-    attest = ma.fields.Boolean(required=True, metadata={"description": "Must be true: the vendor attests the declaration is accurate"})
+    attest = Flag(required=True, metadata={"description": "Must be true: the vendor attests the declaration is accurate"})
 
 
 class ProvenanceSchema(ma.Schema):

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.commerce.models import PricingUnit
-from marketplace.core.identity.schemas import StrictSchema, Text
+from marketplace.core.identity.schemas import Flag, StrictSchema, Text
 from marketplace.core.money import MAX_QUANTITY, MAX_UNIT_PRICE_MINOR
 
 CURRENCY = validate.Regexp(r"^[A-Za-z]{3}$", error="A three-letter ISO 4217 code.")
@@ -31,12 +31,12 @@ class OfferCreateSchema(StrictSchema):
     tiers = ma.fields.List(ma.fields.Nested(TierSchema), load_default=list, validate=validate.Length(max=20))
     min_quantity = ma.fields.Integer(load_default=1, strict=True, validate=QUANTITY)
     term_days = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=3660))
-    free_sample = ma.fields.Boolean(load_default=False)
+    free_sample = Flag(load_default=False)
     private_buyer_org_id = ma.fields.UUID(load_default=None, allow_none=True)
 
 
 class OfferUpdateSchema(StrictSchema):
-    active = ma.fields.Boolean(required=True)
+    active = Flag(required=True)
 
 
 class OfferSchema(ma.Schema):

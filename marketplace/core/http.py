@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from http import HTTPStatus
 import logging
 import re
 import sys
@@ -127,9 +128,7 @@ class Api(_Api):
         return None
 
     def _register_responses(self) -> None:
-        import http
-
-        for status in http.HTTPStatus:
+        for status in HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
@@ -142,11 +141,9 @@ class Api(_Api):
 
 def problems(blp: _Blueprint, *codes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare the error responses of an endpoint in its OpenAPI operation."""
-    import http
-
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         for code in codes:
-            fn = blp.alt_response(code, response=http.HTTPStatus(code).name)(fn)
+            fn = blp.alt_response(code, response=HTTPStatus(code).name)(fn)
         return fn
 
     return decorator
@@ -158,7 +155,7 @@ def answers_as(blp: _Blueprint, status: int, *media_types: str) -> Callable[[Cal
     def schema(mt: str) -> dict[str, Any]:
         return {"type": "object"} if mt == "application/json" or mt.endswith("+json") else {"type": "string"}
 
-    return blp.doc(responses={str(status): {"content": {mt: {"schema": schema(mt)} for mt in media_types}}})
+    return blp.doc(responses={str(status): {"description": HTTPStatus(status).phrase, "content": {mt: {"schema": schema(mt)} for mt in media_types}}})
 
 
 # --------------------------------------------------------------------------- principal

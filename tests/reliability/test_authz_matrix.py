@@ -109,6 +109,7 @@ OWN_EXPECTED = {
     "/api/v1/audit/verify": (403, 403, 403, 403),  # the whole log: platform compliance only
     "/api/v1/audit/events": (200, 200, 403, 200),  # members do not read the audit log
     "/api/v1/audit/export": (200, 200, 403, 200),
+    "/api/v1/audit/consistency": (200, 200, 403, 200),  # proofs are for auditors, owners and admins
     "/api/v1/audit/events/<int:event_id>/proof": (200, 200, 404, 200),  # an event a member may not read does not exist for them
     "/api/v1/grants/<uuid:grant_id>/records": (200, 200, 200, 403),  # auditors never read the data itself
     "/api/v1/files/<uuid:file_id>/multipart": (409, 409, 409, 403),  # writers: no upload open yet; auditors may not write
@@ -119,7 +120,7 @@ OWN_EXPECTED = {
     "/api/v1/versions/<uuid:version_id>/prov": (409, 409, 409, 409),
     "/api/v1/versions/<uuid:version_id>/spdx": (409, 409, 409, 409),
 }
-QUERY = {"/api/v1/grants/<uuid:grant_id>/records": "?path=p.jsonl", "/api/v1/audit/events": "?org_id={org_id}", "/api/v1/audit/export": "?org_id={org_id}"}
+QUERY = {"/api/v1/grants/<uuid:grant_id>/records": "?path=p.jsonl", "/api/v1/licenses/normalise": "?text=MIT", "/api/v1/audit/consistency": "?first=1", "/api/v1/audit/events": "?org_id={org_id}", "/api/v1/audit/export": "?org_id={org_id}"}
 
 
 def test_own_tenant_roles_get_the_expected_status_on_every_read(app, client):

@@ -39,6 +39,12 @@ def Text(maximum: int, minimum: int = 1, **kw):  # noqa: N802 - reads like a fie
     return ma.fields.String(validate=validate.Length(min=minimum, max=maximum), **kw)
 
 
+def Flag(**kw):  # noqa: N802 - reads like a field type
+    """A JSON boolean, strictly: true or false, not 0, 1, "yes" or "on" (query strings use
+    ma.fields.Boolean, whose text forms they need)."""
+    return ma.fields.Boolean(truthy={True}, falsy={False}, **kw)
+
+
 class RegisterSchema(StrictSchema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=320))
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=1024))
@@ -133,7 +139,7 @@ class ApiKeyCreateSchema(StrictSchema):
 
 
 class VendorDecisionSchema(StrictSchema):
-    approve = ma.fields.Boolean(required=True)
+    approve = Flag(required=True)
     reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
