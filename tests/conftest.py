@@ -79,6 +79,30 @@ def s3_endpoint() -> Iterator[str]:
     proc.wait(10)
 
 
+@pytest.fixture(scope="session")
+def seaweed_endpoint() -> Iterator[str]:
+    """SeaweedFS's S3 gateway: the S3 server here that enforces signatures, expiry and part
+    checksums. `make test` starts it (TEST_SEAWEED_ENDPOINT); by hand, this fixture does."""
+    url = os.environ.get("TEST_SEAWEED_ENDPOINT")
+    if url:
+        yield url
+        return
+    from tests import seaweedfs
+
+    url, stop = seaweedfs.start()
+    yield url
+    stop()
+
+
+@pytest.fixture(scope="session")
+def seaweed_bucket(seaweed_endpoint: str) -> str:
+    from catalog.storage.s3 import S3ObjectStore
+
+    name = f"mp-test-{RUN_ID}"
+    S3ObjectStore(bucket=name, endpoint_url=seaweed_endpoint, create_bucket=True)
+    return name
+
+
 def create_pg_database(server_url: str, name: str) -> str:
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:

