@@ -23,7 +23,9 @@ def make_app(tmp: Path, *, database_url: str | None = None):
     from marketplace.core.config import Settings
 
     pg = os.environ.get("TEST_DATABASE_URL")
-    s3 = os.environ.get("TEST_S3_ENDPOINT")
+    # BENCH_S3=seaweedfs: SeaweedFS's S3 gateway, which (unlike moto) serves ranged reads
+    # without reading the whole object and checks signatures and checksums as S3 does.
+    s3 = os.environ.get("TEST_SEAWEED_ENDPOINT") if os.environ.get("BENCH_S3") == "seaweedfs" else os.environ.get("TEST_S3_ENDPOINT")
     name = f"mp_bench_{uuid.uuid4().hex[:8]}"
     if database_url is None and pg:
         from sqlalchemy import create_engine, text

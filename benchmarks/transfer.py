@@ -98,7 +98,7 @@ def main() -> None:
 
     mib = size_mib
     emit("transfer", {
-        "object_mib": mib, "workers": workers, "part_mib": 16,
+        "s3_server": "seaweedfs" if os.environ.get("BENCH_S3") == "seaweedfs" else "moto", "object_mib": mib, "workers": workers, "part_mib": 16,
         "boto3_upload_mib_s": round(mib / results["boto3_upload_s"], 1), "cli_upload_mib_s": round(mib / results["cli_upload_s"], 1),
         "upload_ratio": round(results["boto3_upload_s"] / results["cli_upload_s"], 3),
         "boto3_download_mib_s": round(mib / results["boto3_download_s"], 1), "cli_download_mib_s": round(mib / results["cli_download_s"], 1),

@@ -277,3 +277,12 @@ def test_a_method_the_path_does_not_take_is_405_even_with_a_body(app, client):
 def test_licence_normalise_answers_get_too(client):
     r = client.get("/api/v1/licenses/normalise?text=CC%20BY%204.0")
     assert r.status_code == 200 and r.json["identifier"] == "CC-BY-4.0"
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes", None])
+def test_json_booleans_are_strict(app, client, value):
+    t = make_tenant(vendor=True)
+    terms = {"commercial_use": "allowed", "ai_training": "allowed", "redistribution": "allowed", "no_competing_models": value}
+    r = client.post("/api/v1/licenses", json={"slug": "strict-bools", "name": "S", "text": "Use it for as long as the term runs, then stop.", "terms": terms},
+                    headers=bearer(t.keys["owner"]))
+    assert "no_competing_models" in json.dumps(assert_problem(r, 400)["errors"])

@@ -39,10 +39,20 @@ def Text(maximum: int, minimum: int = 1, **kw):  # noqa: N802 - reads like a fie
     return ma.fields.String(validate=validate.Length(min=minimum, max=maximum), **kw)
 
 
+class StrictBoolean(ma.fields.Boolean):
+    """A JSON boolean, strictly: true or false, not 0, 1, "yes" or "on" (0 == False in Python,
+    so a truthy/falsy set cannot say this; the type is checked instead)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def Flag(**kw):  # noqa: N802 - reads like a field type
-    """A JSON boolean, strictly: true or false, not 0, 1, "yes" or "on" (query strings use
-    ma.fields.Boolean, whose text forms they need)."""
-    return ma.fields.Boolean(truthy={True}, falsy={False}, **kw)
+    """A strict JSON boolean for request bodies (query strings use ma.fields.Boolean, whose text
+    forms they need)."""
+    return StrictBoolean(**kw)
 
 
 class RegisterSchema(StrictSchema):
