@@ -66,6 +66,11 @@ def _key_id() -> str:
     return key_id(base64.b64decode(public_key_b64()))
 
 
+def key_id_of_platform() -> str:
+    """The id of the key that signs checkpoints (the first 16 hex digits of its SHA-256)."""
+    return _key_id()
+
+
 def block_dict(b: AuditBlock, *, with_ids: list[int] | None = None) -> dict[str, Any]:
     out = {"type": "block", "id": b.id, "event_count": b.event_count, "first_event_id": b.first_event_id, "last_event_id": b.last_event_id,
            "event_ids_sha256": b.event_ids_sha256, "merkle_root": b.merkle_root, "prev_hash": b.prev_hash, "sealed_at": b.sealed_at.isoformat(),

@@ -101,8 +101,11 @@ def _render(p, org: uuid.UUID | None, args: Any, verification: dict[str, Any] | 
         except DomainError:
             held = []
     next_url = url_for("compliance_web.console", **{k: v for k, v in args.items() if k != "cursor"}, cursor=res["next_cursor"]) if res["next_cursor"] else None
+    witnessed = audit_svc.witnessed_checkpoint()
     return render_template("compliance/console.html", res=res, names=names, org=org, filters=filters, args=args, errors=errors, error=error,
-                           held=held, next_url=next_url, verification=verification, checked_at=datetime.now(timezone.utc))
+                           held=held, next_url=next_url, verification=verification, checked_at=datetime.now(timezone.utc),
+                           witnessed=json.dumps(witnessed, indent=1, sort_keys=True) if witnessed else None,
+                           key_id=(verification or {}).get("key_id") or audit_svc.key_id_of_platform())
 
 
 @bp.get("/bom.<fmt>")

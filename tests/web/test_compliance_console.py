@@ -29,6 +29,12 @@ def test_org_auditor_searches_own_events_verifies_and_downloads_the_bom(app, cli
     token = sign_in(client, buyer.auditor)
     r = client.post("/compliance/verify", data={"csrf_token": token, "org": str(buyer.org.id)})
     assert r.status_code == 200 and "Verified:" in r.get_data(as_text=True)
+    # The newest checkpoint, as witnessed in the object store, is shown to be copied elsewhere,
+    # with the key id to pin.
+    html = r.get_data(as_text=True)
+    witnessed = json.loads(html.split('id="witnessed-checkpoint" aria-labelledby="checkpoint-h">')[1].split("</pre>")[0].replace("&#34;", '"'))
+    assert witnessed["block_hash"] == audit_svc.latest_checkpoint()["block_hash"] and witnessed["tree_root"]
+    assert audit_svc.key_id_of_platform() in html
     assert "<code>order.create</code>" in r.get_data(as_text=True)  # the latest events stay in view
     r = client.post("/compliance/verify", data={"csrf_token": token, "org": str(other_buyer.org.id)})
     assert r.status_code == 404
