@@ -29,14 +29,16 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
-## make test: installs, starts PostgreSQL/Redis (if not running) and moto's S3 server, runs everything, stops them.
+## make test: installs, starts PostgreSQL/Redis (if not running), moto's S3 server and SeaweedFS's S3 gateway, runs everything (and the lint gate), stops them.
 test: $(STAMP) browser-deps
 	@mkdir -p build
 	$(BIN)/python infra/scripts/testenv.py -- $(BIN)/python -m pytest -q --junitxml=build/junit.xml $(PYTEST_ARGS)
 
-## make fuzz: the schemathesis run of every API operation, long (FUZZ_EXAMPLES per operation).
+## make fuzz: the schemathesis runs of every API operation, long (FUZZ_EXAMPLES per operation
+## in process, FUZZ_SECONDS per CLI run against the seeded demo on both backends and both keys).
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/python infra/scripts/testenv.py -- $(BIN)/python -m pytest -q tests/reliability/test_schemathesis.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_SECONDS=$${FUZZ_SECONDS:-600} $(BIN)/python infra/scripts/testenv.py -- \
+	  $(BIN)/python -m pytest -q tests/reliability/test_schemathesis.py tests/reliability/test_schemathesis_cli.py tests/core/test_bad_input.py
 
 bench: $(STAMP)
 	$(BIN)/python infra/scripts/testenv.py -- $(BIN)/python benchmarks/run_all.py
