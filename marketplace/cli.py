@@ -203,7 +203,11 @@ def audit_verify(export: str, public_key: str | None, as_json: bool) -> None:
         if lines and lines[0].startswith("type,"):
             from marketplace.audit.services import csv_to_lines
 
-            lines = list(csv_to_lines(text))
+            try:
+                lines = list(csv_to_lines(text))
+            except ValueError as e:
+                click.echo(f"FAILED: {e}", err=True)
+                sys.exit(1)
         report = verify_export_lines(lines, key)
     if as_json:
         click.echo(_json.dumps(dict(report.to_dict(), key_source=source), indent=2))

@@ -205,6 +205,15 @@ def verify_header(header: dict[str, Any] | None, public_key_b64: str) -> str | N
     return None
 
 
+# Every key a line of an export may carry; anything else was added after export.
+ALLOWED_KEYS = {
+    "header": set(HEADER_FIELDS) | {"type", "signature", "public_key"},
+    "block": set(BLOCK_FIELDS) | {"type", "block_hash", "signature", "event_ids"},
+    "event": set(EVENT_FIELDS) | {"type", "leaf_hash", "block_id", "org_seq"},
+}
+PROOF_KEYS = {"leaf_hash", "index", "tree_size", "path", "block"}
+
+
 def verify_export_lines(lines: Iterable[str], public_key_b64: str) -> Report:
     """Verify a JSON Lines export (signed header, then each block followed by its events, or each
     event with its inclusion proof) with a pinned public key — never one found in the file."""
@@ -226,6 +235,12 @@ def verify_export_lines(lines: Iterable[str], public_key_b64: str) -> Report:
             rep.fail(f"line {n}: not an export record")
             return rep
         t = obj.get("type")
+        extra = sorted(set(obj) - ALLOWED_KEYS.get(t, set()) - ({"proof"} if t == "event" else set()))
+        if t in ALLOWED_KEYS and extra:
+            # Nothing outside the signed or hashed fields may ride along: a reader would take an
+            # added "approved": true for part of the record.
+            rep.fail(f"line {n}: {', '.join(extra)} is not part of the sealed {t} (added after export)",
+                     obj.get("id") if t == "event" and isinstance(obj.get("id"), int) else None)
         if t == "header":
             if header is not None:
                 rep.fail(f"line {n}: a second header")
@@ -234,10 +249,16 @@ def verify_export_lines(lines: Iterable[str], public_key_b64: str) -> Report:
             grouped.append((obj, []))
         elif t == "event":
             if "proof" in obj:
+                pr = obj["proof"]
+                if not isinstance(pr, dict) or set(pr) - PROOF_KEYS:
+                    rep.fail(f"line {n}: the inclusion proof has fields it should not", obj.get("id") if isinstance(obj.get("id"), int) else None)
                 proofs.append(obj)
             elif not grouped:
                 rep.fail(f"line {n}: an event before any block")
             else:
+                if obj.get("block_id") is not None and obj.get("block_id") != grouped[-1][0].get("id"):
+                    rep.fail(f"line {n}: event {obj.get('id')} names block {obj.get('block_id')} but follows block {grouped[-1][0].get('id')}",
+                             obj.get("id") if isinstance(obj.get("id"), int) else None)
                 grouped[-1][1].append(obj)
         else:
             rep.fail(f"line {n}: unknown record type {t!r}")
@@ -296,6 +317,8 @@ def verify_inclusion(event: dict[str, Any], proof: dict[str, Any], public_key_b6
     """None if the event is provably in a signed block, else what is wrong."""
     try:
         leaf = event_leaf(event)
+        if proof.get("leaf_hash") is not None and proof["leaf_hash"] != leaf.hex():
+            return "changed after sealing (the event does not hash to its sealed leaf)"
         r = merkle.root_from_path(int(proof["index"]), int(proof["tree_size"]), leaf, [bytes.fromhex(h) for h in proof["path"]])
         block = proof["block"]
         if int(proof["tree_size"]) != int(block["event_count"]):

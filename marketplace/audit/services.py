@@ -433,8 +433,14 @@ CSV_COLUMNS = ["type", "id", "occurred_at", "action", "outcome", "actor_user_id"
 
 
 def csv_to_lines(text_: str) -> Iterator[str]:
-    """Turn a CSV export back into JSON Lines for verification."""
-    for row in csv.DictReader(io.StringIO(text_)):
+    """Turn a CSV export back into JSON Lines for verification. A column, or a value, that the
+    export does not have is refused (ValueError): it was added afterwards."""
+    reader = csv.DictReader(io.StringIO(text_))
+    if reader.fieldnames != CSV_COLUMNS:
+        raise ValueError(f"the CSV's columns are not an audit export's: {', '.join(sorted(set(reader.fieldnames or []) ^ set(CSV_COLUMNS)))}")
+    for row in reader:
+        if None in row:
+            raise ValueError(f"row {reader.line_num} has more values than columns")
         t = row["type"]
         if t in ("header", "block"):
             yield row["checkpoint"]
@@ -445,6 +451,8 @@ def csv_to_lines(text_: str) -> Iterator[str]:
             v = row.get(k)
             ev[k] = None if v == "" else v
         ev["id"] = int(ev["id"])
+        if ev.get("block_id") is not None:
+            ev["block_id"] = int(ev["block_id"])
         for k in ("quantities", "details"):
             ev[k] = json.loads(row[k]) if row.get(k) else None
         if row.get("org_seq"):

@@ -140,6 +140,9 @@ FULL_MUTATIONS = {
     "edit header scope": lambda objs: objs[0].__setitem__("scope", "organisation") or objs,
     "remove a middle block and edit the header": lambda objs: (lambda b: [dict(objs[0], scope="organisation")] + objs[1:b[1]] + objs[b[2]:])(_block_positions(objs)),
     "drop the header": lambda objs: objs[1:],
+    "add a field to an event": lambda objs: objs[_event_positions(objs)[2]].__setitem__("note", "approved by CFO") or objs,
+    "add a field to a block": lambda objs: objs[_block_positions(objs)[1]].__setitem__("approved", True) or objs,
+    "move an event to another block": lambda objs: objs[_event_positions(objs)[1]].__setitem__("block_id", 999) or objs,
 }
 
 
@@ -200,6 +203,9 @@ ORG_MUTATIONS = {
     "edit header count": lambda objs: [dict(objs[0], org_event_count=objs[0]["org_event_count"] - 2)] + objs[1:-2],
     "edit header organisation": lambda objs: [dict(objs[0], org_id="00000000-0000-0000-0000-000000000000")] + objs[1:],
     "drop the header": lambda objs: objs[1:],
+    "add a field to an event": lambda objs: objs[3].__setitem__("approved", True) or objs,
+    "edit a leaf hash": lambda objs: objs[3]["proof"].__setitem__("leaf_hash", "00" * 32) or objs,
+    "add a field to the header": lambda objs: [dict(objs[0], note="complete")] + objs[1:],
 }
 
 
@@ -328,3 +334,20 @@ def test_consistency_proof_shows_the_log_only_grew_and_catches_a_rewrite(app, cl
     assert not verify_consistency_document(kept, bad, audit_svc.public_key_b64()).ok
     cps = client.get("/api/v1/audit/checkpoints", headers=bearer(key)).json
     assert cps["latest"]["id"] == cps["witnessed"]["id"] == doc["second"]["id"]
+
+
+def test_csv_export_with_an_added_column_or_value_is_refused(app, tmp_path):
+    from click.testing import CliRunner
+
+    from marketplace.cli import main as cli
+
+    tenant = _log()
+    body = audit_svc.export_csv(principal(tenant.owner), org_id=tenant.org.id)
+    lines = body.splitlines()
+    added_col = "\n".join([lines[0] + ",note"] + [line + "," for line in lines[1:]]) + "\n"
+    added_val = "\n".join(lines[:2] + [lines[2] + ',"approved"'] + lines[3:]) + "\n"
+    for name, text_ in (("clean", body), ("column", added_col), ("value", added_val)):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text_)
+        r = CliRunner().invoke(cli, ["audit", "verify", str(path), "--public-key", audit_svc.public_key_b64()])
+        assert r.exit_code == (0 if name == "clean" else 1), (name, r.output)
