@@ -338,6 +338,13 @@ def _order_visible(principal: Principal, order_id: uuid.UUID, *, lock: bool = Fa
     return order
 
 
+def order_for_key(principal: Principal, buyer_org_id: uuid.UUID, idempotency_key: str) -> Order | None:
+    """The order a buyer organisation placed with an idempotency key, if any (its members only)."""
+    if principal.role_in(buyer_org_id) is None:
+        return None
+    return get_session().scalar(select(Order).where(Order.buyer_org_id == buyer_org_id, Order.idempotency_key == idempotency_key))
+
+
 def get_order(principal: Principal, order_id: uuid.UUID) -> Order:
     principal.require_scope("commerce:read")
     return _order_visible(principal, order_id)

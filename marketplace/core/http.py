@@ -58,33 +58,46 @@ MAX_JSON_DEPTH = 64
 INT64 = 2**63
 
 
-def hostile_value(value: Any) -> str | None:
-    """What makes a decoded request value unusable, or None: nesting deeper than MAX_JSON_DEPTH,
-    text that is not valid Unicode (a lone surrogate, which no encoder, hash or database takes),
-    or an integer beyond 64 bits (no column holds it). Walked without recursion, so a hostile
+def hostile_value(value: Any) -> tuple[str, str] | None:
+    """Where a decoded request value is unusable, and why, or None: nesting deeper than
+    MAX_JSON_DEPTH, text that is not valid Unicode (a lone surrogate, which no encoder, hash or
+    database takes), or an integer beyond 64 bits (no column holds it). The place is a dotted
+    path ("terms.term_months", "_body" for the whole). Walked without recursion, so a hostile
     body cannot exhaust the stack here either."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    stack: list[tuple[Any, int, str]] = [(value, 0, "")]
     while stack:
-        v, depth = stack.pop()
+        v, depth, path = stack.pop()
+        where = path or "_body"
         if depth > MAX_JSON_DEPTH:
-            return f"nested deeper than {MAX_JSON_DEPTH} levels"
+            return where, f"nested deeper than {MAX_JSON_DEPTH} levels"
         if isinstance(v, str):
             try:
                 v.encode("utf-8")
             except UnicodeEncodeError:
-                return "text that is not valid Unicode (a lone surrogate)"
+                return where, "text that is not valid Unicode (a lone surrogate)"
         elif isinstance(v, bool):
             continue
         elif isinstance(v, int):
             if not -INT64 <= v < INT64:
-                return "a whole number beyond the 64-bit range"
+                return where, "a whole number beyond the 64-bit range"
         elif isinstance(v, dict):
             for k, x in v.items():
-                stack.append((k, depth + 1))
-                stack.append((x, depth + 1))
+                key = k if isinstance(k, str) else str(k)
+                sub = f"{path}.{key}" if path else key
+                stack.append((k, depth + 1, sub))
+                stack.append((x, depth + 1, sub))
         elif isinstance(v, (list, tuple, set, frozenset)):
-            stack.extend((x, depth + 1) for x in v)
+            stack.extend((x, depth + 1, f"{path}.{i}" if path else str(i)) for i, x in enumerate(v))
     return None
+
+
+def _safe_field(path: str) -> str:
+    """A field path fit to echo back: a hostile key (a lone surrogate) is not repeated."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "_body"
+    return path[:200]
 
 
 class Parser(FlaskParser):
@@ -104,16 +117,18 @@ class Parser(FlaskParser):
             raise
         except ValueError as e:  # e.g. an integer literal of thousands of digits
             raise ValidationFailed("The JSON body holds a value that cannot be read.", errors={"json": [str(e)[:200]]}) from None
-        problem = hostile_value(data)
-        if problem:
-            raise ValidationFailed(f"The JSON body holds {problem}.", errors={"json": [f"Not accepted: {problem}."]})
+        found = hostile_value(data)
+        if found:
+            where, problem = found
+            raise ValidationFailed(f"The JSON body holds {problem}.", errors={_safe_field(where): [f"Not accepted: {problem}."]})
         return data
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         data = super().parse(*args, **kwargs)
-        problem = hostile_value(data)  # query and path values too: a 20-digit integer fits no column
-        if problem:
-            raise ValidationFailed(f"A parameter holds {problem}.", errors={"_request": [f"Not accepted: {problem}."]})
+        found = hostile_value(data)  # query and path values too: a 20-digit integer fits no column
+        if found:
+            where, problem = found
+            raise ValidationFailed(f"A parameter holds {problem}.", errors={_safe_field(where): [f"Not accepted: {problem}."]})
         return data
 
 

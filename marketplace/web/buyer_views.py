@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from catalog.services import datasets as catalog
 from marketplace.commerce import services as commerce
 from marketplace.core.db import utcnow
-from marketplace.core.errors import DomainError, Forbidden, NotFound
+from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.core.http import current_principal
 from marketplace.core.identity import services as identity
 from marketplace.core.identity.models import OrgRole
@@ -81,12 +81,16 @@ def _checkout_context(offer_id: uuid.UUID):  # type: ignore[no-untyped-def]
     return p, offer, ds, lic, terms_table(lic.terms)
 
 
-def _checkout_key(offer_id: uuid.UUID, *, fresh: bool) -> str:
+def _checkout_key(p, buyer: uuid.UUID | None, offer_id: uuid.UUID, *, fresh: bool = False) -> str:  # type: ignore[no-untyped-def]
     """The idempotency key of this browser's checkout of an offer. It lives in the session, not
-    in the page, so reloading the form or coming Back to it and placing the order again answers
-    with the order already placed; "buy again" (?new=1) starts a new one."""
+    in the page, so reloading the form, or coming Back to it, and placing the order again answers
+    with the order already placed. Once that order is no longer awaiting payment (paid,
+    cancelled, rejected, failed), or with "buy again" (?new=1), the next checkout is a new order."""
     keys = dict(session.get("checkout_keys") or {})
     key = keys.get(str(offer_id))
+    if key and not fresh and buyer is not None:
+        placed = commerce.order_for_key(p, buyer, key)
+        fresh = placed is not None and placed.status != "pending_payment"
     if fresh or not key:
         key = uuid.uuid4().hex
         keys = dict(list(keys.items())[-19:])  # a few recent offers are enough
@@ -103,11 +107,11 @@ def checkout(offer_id: uuid.UUID):
     buyer = active_org_id(p)
     card_ok = commerce.takes_cards_for(offer)
     errors: dict[str, str] = {}
-    form = {"quantity": str(max(offer.min_quantity, 1)), "payment_method": "stripe" if card_ok else "invoice",
-            "idempotency_key": _checkout_key(offer.id, fresh=request.method == "GET" and request.args.get("new") == "1")}
+    form = {"quantity": str(max(offer.min_quantity, 1)), "payment_method": "stripe" if card_ok else "invoice"}
+    key = _checkout_key(p, buyer, offer.id, fresh=request.method == "GET" and request.args.get("new") == "1")
     status = 200
     if request.method == "POST":
-        form = {k: request.form.get(k, "") for k in ("quantity", "payment_method", "idempotency_key", "license_sha256")}
+        form = {k: request.form.get(k, "") for k in ("quantity", "payment_method", "license_sha256")}
         try:
             quantity = form_int("quantity")
         except ValueError:
@@ -126,10 +130,21 @@ def checkout(offer_id: uuid.UUID):
             flash("The order is not complete yet: see the marked fields.", "error")
             status = 400
         else:
+            def place(k: str):  # type: ignore[no-untyped-def]
+                return commerce.create_order(p, offer_id=offer.id, quantity=quantity, currency=offer.currency,  # type: ignore[arg-type]
+                                             license_sha256=form["license_sha256"], payment_method=form["payment_method"],
+                                             idempotency_key=k, buyer_org_id=buyer)
+
             try:
-                order, _created = commerce.create_order(p, offer_id=offer.id, quantity=quantity, currency=offer.currency,  # type: ignore[arg-type]
-                                                        license_sha256=form["license_sha256"], payment_method=form["payment_method"],
-                                                        idempotency_key=form["idempotency_key"][:200] or None, buyer_org_id=buyer)
+                try:
+                    order, _created = place(key)
+                except Conflict as e:
+                    if "Idempotency-Key" not in (e.errors or {}):
+                        raise
+                    # The same checkout, other choices (Back, then a new quantity): that is a
+                    # new order, placed beside the one still awaiting payment.
+                    order, _created = place(_checkout_key(p, buyer, offer.id, fresh=True))
+                    flash("You have another order for this offer awaiting payment; see your dashboard.", "ok")
             except DomainError as e:
                 errors = flash_error(e)
                 status = e.status

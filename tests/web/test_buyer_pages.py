@@ -16,7 +16,7 @@ from tests.web.helpers import csrf_from, sign_in
 
 def _checkout_form(client, offer_id: str) -> dict:
     html = client.get(f"/offers/{offer_id}/checkout").get_data(as_text=True)
-    return {"csrf_token": csrf_from(html), "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1),
+    return {"csrf_token": csrf_from(html),
             "license_sha256": re.search(r'name="license_sha256" value="([0-9a-f]{64})"', html).group(1)}
 
 
@@ -49,22 +49,35 @@ def test_checkout_by_invoice_needs_acceptance_and_a_double_submit_orders_once(ap
 
 def test_back_button_and_reload_then_placing_the_order_again_is_still_one_order(app, client):
     """Back to the checkout page (which the browser fetches again: pages are no-store) and
-    "Place order" once more answers with the order already placed; "Buy again" starts anew."""
+    "Place order" once more answers with the order already placed. Other choices, a finished
+    order, or "Buy again" make a new order; the key is the session's, never the page's."""
     vendor, buyer = market()
     offer = offer_for(client, vendor.keys["owner"])
     sign_in(client, buyer.owner)
     first = _checkout_form(client, offer["id"])
+    assert "idempotency_key" not in client.get(f"/offers/{offer['id']}/checkout").get_data(as_text=True)
     r = client.post(f"/offers/{offer['id']}/checkout", data=dict(first, quantity="10", payment_method="invoice", accept="yes"))
     assert r.status_code == 302
     back = _checkout_form(client, offer["id"])  # the Back button: a fresh GET of the form
-    assert back["idempotency_key"] == first["idempotency_key"]
     again = client.post(f"/offers/{offer['id']}/checkout", data=dict(back, quantity="10", payment_method="invoice", accept="yes"))
     assert again.headers["Location"] == r.headers["Location"] and _orders(buyer) == 1
-    html = client.get(f"/offers/{offer['id']}/checkout?new=1").get_data(as_text=True)
-    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-    assert fresh != first["idempotency_key"]
-    third = client.post(f"/offers/{offer['id']}/checkout", data=dict(first, idempotency_key=fresh, quantity="10", payment_method="invoice", accept="yes"))
-    assert third.headers["Location"] != r.headers["Location"] and _orders(buyer) == 2
+    # a key sent in the form is ignored
+    forged = client.post(f"/offers/{offer['id']}/checkout", data=dict(back, quantity="10", payment_method="invoice", accept="yes", idempotency_key="mine"))
+    assert forged.headers["Location"] == r.headers["Location"] and _orders(buyer) == 1
+    # Back, another quantity: a second order beside the pending one, not an error
+    other = client.post(f"/offers/{offer['id']}/checkout", data=dict(back, quantity="20", payment_method="invoice", accept="yes"))
+    assert other.status_code == 302 and other.headers["Location"] != r.headers["Location"] and _orders(buyer) == 2
+    # once the order is cancelled, the plain checkout link starts a new order
+    token = csrf_from(client.get(r.headers["Location"]).get_data(as_text=True))
+    client.post(r.headers["Location"] + "/cancel", data={"csrf_token": token})
+    client.post(other.headers["Location"] + "/cancel", data={"csrf_token": token})
+    fresh = _checkout_form(client, offer["id"])
+    third = client.post(f"/offers/{offer['id']}/checkout", data=dict(fresh, quantity="10", payment_method="invoice", accept="yes"))
+    assert third.status_code == 302 and third.headers["Location"] not in (r.headers["Location"], other.headers["Location"]) and _orders(buyer) == 3
+    # "Buy again" starts anew even while an order is pending
+    client.get(f"/offers/{offer['id']}/checkout?new=1")
+    fourth = client.post(f"/offers/{offer['id']}/checkout", data=dict(fresh, quantity="10", payment_method="invoice", accept="yes"))
+    assert fourth.headers["Location"] != third.headers["Location"] and _orders(buyer) == 4
 
 
 def test_card_checkout_redirects_to_stripe_and_an_outage_leaves_it_retryable(stripe_app, fake_stripe):
