@@ -141,6 +141,15 @@ class Scanner:
         return None
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are Python's extensions, not JSON (RFC 8259)."""
+    raise _NotJson(f"{name} is not a JSON value")
+
+
 class JsonlScanner(Scanner):
     """Every line of the file must be one JSON value: the whole file is parsed as it streams
     (not only the sampled head), and the first bad line is named with its byte offset."""
@@ -173,14 +182,23 @@ class JsonlScanner(Scanner):
         self.records += 1
         if self.problem is not None:
             return
+        where = f"line {self.line} (byte offset {self.offset})"
         try:
-            json.loads(line)
+            value = json.loads(line, parse_constant=_no_constant)
+            if b"\\u" in line:  # an escaped lone surrogate decodes, but is no text: refuse it as the API does
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
         except RecursionError:
-            self.problem = f"line {self.line} (byte offset {self.offset}) is nested too deeply to be read as JSON"
+            self.problem = f"{where} is nested too deeply to be read as JSON"
         except UnicodeDecodeError as e:
             self.problem = f"line {self.line} (byte offset {self.offset + e.start}) is not valid UTF-8"
-        except ValueError as e:
-            self.problem = f"line {self.line} (byte offset {self.offset}) is not valid JSON: {str(e)[:120]}"
+        except UnicodeEncodeError:
+            self.problem = f"{where} holds text that is not valid Unicode (a lone surrogate)"
+        except _NotJson as e:
+            self.problem = f"{where} is not valid JSON: {e}"
+        except json.JSONDecodeError as e:
+            self.problem = f"{where} is not valid JSON: {str(e)[:120]}"
+        except ValueError:  # Python's limit on integer digits
+            self.problem = f"{where} holds a number too long to read"
 
     def finish(self, a: Analysis, preview_records: int) -> None:
         if self.pending:

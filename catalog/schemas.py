@@ -9,7 +9,7 @@ from catalog.analysis import FORMATS
 from catalog.models import FileStatus, VersionStatus, Visibility
 from catalog.services.search import MAX_LIMIT, SORTS
 from catalog.storage.base import CRC32_RE
-from marketplace.core.identity.schemas import Flag, StrictSchema, Text
+from marketplace.core.identity.schemas import Flag, Int, StrictSchema, Text
 
 
 class DomainSchema(ma.Schema):
@@ -69,13 +69,13 @@ class DatasetSchema(ma.Schema):
     languages = ma.fields.List(ma.fields.String())
     tags = ma.fields.List(ma.fields.String())
     visibility = ma.fields.String()
-    total_bytes = ma.fields.Integer(allow_none=True)
-    total_records = ma.fields.Integer(allow_none=True)
+    total_bytes = Int(allow_none=True)
+    total_records = Int(allow_none=True)
     latest_version_id = ma.fields.UUID(allow_none=True)
     published_at = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
-    min_price_minor = ma.fields.Integer(allow_none=True)
+    min_price_minor = Int(allow_none=True)
     price_currency = ma.fields.String(allow_none=True)
     license_use_class = ma.fields.String(allow_none=True)
 
@@ -90,9 +90,9 @@ class SearchItemSchema(ma.Schema):
     languages = ma.fields.List(ma.fields.String())
     tags = ma.fields.List(ma.fields.String())
     vendor = ma.fields.Nested(VendorRefSchema)
-    total_bytes = ma.fields.Integer(allow_none=True)
-    total_records = ma.fields.Integer(allow_none=True)
-    min_price_minor = ma.fields.Integer(allow_none=True)
+    total_bytes = Int(allow_none=True)
+    total_records = Int(allow_none=True)
+    min_price_minor = Int(allow_none=True)
     price_currency = ma.fields.String(allow_none=True)
     license_use_class = ma.fields.String(allow_none=True)
     published_at = ma.fields.DateTime(allow_none=True)
@@ -102,12 +102,12 @@ class SearchItemSchema(ma.Schema):
 class FacetValueSchema(ma.Schema):
     value = ma.fields.String()
     label = ma.fields.String()
-    count = ma.fields.Integer()
+    count = Int()
 
 
 class SearchResultSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(SearchItemSchema))
-    total = ma.fields.Integer()
+    total = Int()
     facets = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.Nested(FacetValueSchema)))
     next_cursor = ma.fields.String(allow_none=True)
 
@@ -120,14 +120,14 @@ class SearchQuerySchema(StrictSchema):
     tag = ma.fields.List(ma.fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=20))
     vendor = ma.fields.List(ma.fields.UUID(), validate=validate.Length(max=20))
     license_class = ma.fields.List(ma.fields.String(validate=validate.OneOf(["academic-only", "non-commercial", "unspecified", "commercial"])), validate=validate.Length(max=4))
-    size_min = ma.fields.Integer(validate=validate.Range(min=0))
-    size_max = ma.fields.Integer(validate=validate.Range(min=0))
-    price_min = ma.fields.Integer(validate=validate.Range(min=0))
-    price_max = ma.fields.Integer(validate=validate.Range(min=0))
+    size_min = Int(validate=validate.Range(min=0))
+    size_max = Int(validate=validate.Range(min=0))
+    price_min = Int(validate=validate.Range(min=0))
+    price_max = Int(validate=validate.Range(min=0))
     currency = ma.fields.String(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
     sort = ma.fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
     cursor = ma.fields.String(validate=validate.Length(max=2000))
-    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_LIMIT))
+    limit = Int(load_default=20, validate=validate.Range(min=1, max=MAX_LIMIT))
 
 
 class VersionCreateSchema(StrictSchema):
@@ -156,8 +156,8 @@ class VersionSchema(ma.Schema):
     status_reason = ma.fields.String(allow_none=True)
     ingest_report = ma.fields.Dict(allow_none=True)
     manifest_digest = ma.fields.String(allow_none=True)
-    total_bytes = ma.fields.Integer(allow_none=True)
-    total_records = ma.fields.Integer(allow_none=True)
+    total_bytes = Int(allow_none=True)
+    total_records = Int(allow_none=True)
     created_at = ma.fields.DateTime()
     published_at = ma.fields.DateTime(allow_none=True)
     withdrawn_at = ma.fields.DateTime(allow_none=True)
@@ -165,7 +165,7 @@ class VersionSchema(ma.Schema):
 
 class FileCreateSchema(StrictSchema):
     path = ma.fields.String(required=True, validate=validate.Length(min=1, max=4096))
-    size = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=5 * 1024**4))
+    size = Int(required=True, strict=True, validate=validate.Range(min=0, max=5 * 1024**4))
     sha256 = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="64 hex digits."))
     media_type = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
     format = ma.fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FORMATS))
@@ -175,11 +175,11 @@ class FileSchema(ma.Schema):
     id = ma.fields.UUID()
     version_id = ma.fields.UUID()
     path = ma.fields.String()
-    size = ma.fields.Integer()
+    size = Int()
     sha256 = ma.fields.String()
     media_type = ma.fields.String()
     format = ma.fields.String()
-    records = ma.fields.Integer(allow_none=True)
+    records = Int(allow_none=True)
     status = ma.fields.String(metadata={"enum": [s.value for s in FileStatus]})
     failure_reason = ma.fields.String(allow_none=True)
     schema = ma.fields.Dict(allow_none=True)
@@ -192,7 +192,7 @@ class FileCreatedSchema(FileSchema):
 
 
 class MultipartStartSchema(StrictSchema):
-    part_size = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    part_size = Int(load_default=None, allow_none=True, strict=True)
     part_checksums = ma.fields.List(
         ma.fields.String(validate=validate.Regexp(CRC32_RE, error="A CRC-32 as S3 spells it: base64 of 4 bytes, e.g. \"3q2+7w==\".")),
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=10_000),
@@ -202,36 +202,36 @@ class MultipartStartSchema(StrictSchema):
 
 
 class PartUrlQuerySchema(StrictSchema):
-    first = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
-    count = ma.fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    first = Int(load_default=1, validate=validate.Range(min=1))
+    count = Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class PartUrlSchema(ma.Schema):
-    part_number = ma.fields.Integer()
+    part_number = Int()
     url = ma.fields.String()
     headers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
                              metadata={"description": "Headers the PUT must carry (the part's checksum, when declared)."})
-    offset = ma.fields.Integer()
-    size = ma.fields.Integer()
+    offset = Int()
+    size = Int()
 
 
 class ReceivedPartSchema(ma.Schema):
-    part_number = ma.fields.Integer()
+    part_number = Int()
     etag = ma.fields.String()
-    size = ma.fields.Integer()
+    size = Int()
 
 
 class MultipartSchema(ma.Schema):
     upload_id = ma.fields.String()
-    part_size = ma.fields.Integer()
-    part_count = ma.fields.Integer()
-    expires_in = ma.fields.Integer()
+    part_size = Int()
+    part_count = Int()
+    expires_in = Int()
     parts = ma.fields.List(ma.fields.Nested(PartUrlSchema))
     received = ma.fields.List(ma.fields.Nested(ReceivedPartSchema))
 
 
 class CompletedPartSchema(StrictSchema):
-    part_number = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
+    part_number = Int(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
     etag = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
@@ -241,9 +241,9 @@ class MultipartCompleteSchema(StrictSchema):
 
 class ManifestEntrySchema(ma.Schema):
     path = ma.fields.String()
-    size = ma.fields.Integer()
+    size = Int()
     sha256 = ma.fields.String()
-    records = ma.fields.Integer(allow_none=True)
+    records = Int(allow_none=True)
     format = ma.fields.String()
 
 
@@ -267,5 +267,5 @@ class PreviewSchema(ma.Schema):
 
 class PreviewRedactSchema(StrictSchema):
     drop_fields = ma.fields.List(ma.fields.String(validate=validate.Length(max=200)), load_default=list, validate=validate.Length(max=500))
-    drop_records = ma.fields.List(ma.fields.Integer(strict=True), load_default=list, validate=validate.Length(max=10_000))
+    drop_records = ma.fields.List(Int(strict=True), load_default=list, validate=validate.Length(max=10_000))
     hide = Flag(load_default=False)

@@ -118,7 +118,7 @@ class Notice(MethodView):
     @problems(blp, 404)
     def get(self, version_id):
         """The NOTICE file: licence, attributions owed upstream, share-alike and model terms."""
-        return Response(svc.notice(current_principal(), version_id), mimetype="text/plain; charset=utf-8")
+        return Response(svc.notice(current_principal(), version_id), mimetype="text/plain")
 
 
 def _json(body, mimetype: str) -> Response:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate, validates_schema
 
-from licensing.terms import MDL_RIGHTS, PERMISSION
-from marketplace.core.identity.schemas import Flag, StrictSchema, Text
+from licensing.terms import MAX_TERM_MONTHS, MDL_RIGHTS, PERMISSION
+from marketplace.core.identity.schemas import Flag, Int, StrictSchema, Text
 
 _perm = dict(validate=validate.OneOf(PERMISSION))
 
@@ -21,7 +21,7 @@ class TermsSchema(StrictSchema):
     academic_only = Flag(load_default=False)
     territory = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^(worldwide|[A-Z]{2}|EU|EEA)$", error="ISO 3166 alpha-2, EU, EEA or worldwide.")),
                                load_default=lambda: ["worldwide"], validate=validate.Length(min=1, max=250))
-    term_months = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    term_months = Int(load_default=None, allow_none=True, strict=True, metadata={"minimum": 1, "maximum": MAX_TERM_MONTHS, "description": "Months from the grant's start; null: perpetual (checked with the other terms)"})
     field_of_use = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=50))
     field_of_use_exclusions = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=50))
     no_competing_models = Flag(load_default=False)
@@ -33,7 +33,7 @@ class TermsSchema(StrictSchema):
 class LicenseSchema(ma.Schema):
     id = ma.fields.UUID()
     identifier = ma.fields.String()
-    version = ma.fields.Integer()
+    version = Int()
     name = ma.fields.String()
     url = ma.fields.String(allow_none=True)
     text = ma.fields.String()
@@ -46,7 +46,7 @@ class LicenseSchema(ma.Schema):
 
 class LicenseSummarySchema(ma.Schema):
     identifier = ma.fields.String()
-    version = ma.fields.Integer()
+    version = Int()
     name = ma.fields.String()
     url = ma.fields.String(allow_none=True)
     use_class = ma.fields.String()
@@ -60,7 +60,7 @@ class LicenseQuerySchema(StrictSchema):
 
 
 class LicenseVersionQuerySchema(StrictSchema):
-    version = ma.fields.Integer(validate=validate.Range(min=1))
+    version = Int(validate=validate.Range(min=1))
 
 
 class CustomLicenseSchema(StrictSchema):
@@ -95,7 +95,7 @@ class NormalisedSchema(ma.Schema):
 
 class VersionLicenseSetSchema(StrictSchema):
     identifier = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
-    version = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    version = Int(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
 class VersionLicenseSchema(ma.Schema):
@@ -205,7 +205,7 @@ class ProvenanceDeclareSchema(ProvenanceBodySchema):
 class ProvenanceSchema(ma.Schema):
     id = ma.fields.UUID()
     version_id = ma.fields.UUID()
-    revision = ma.fields.Integer()
+    revision = Int()
     body = ma.fields.Dict()
     digest = ma.fields.String()
     attested_by = ma.fields.UUID()

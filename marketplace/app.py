@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from marketplace.core.config import Settings
 from marketplace.core.db import Database
 from marketplace.core.errors import register_error_handlers
-from marketplace.core.http import Api, configure_logging, content_security_policy, csrf_error_is_problem, install_request_hooks
+from marketplace.core.http import Api, AsciiIntConverter, configure_logging, content_security_policy, csrf_error_is_problem, install_request_hooks
 from marketplace.core.jobs import InlineJobQueue
 
 
@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     configure_logging(settings.log_level, settings.log_json)
 
     app = Flask("marketplace", instance_path=settings.instance_path, template_folder="web/templates", static_folder="web/static")
+    app.url_map.converters["int"] = AsciiIntConverter
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,

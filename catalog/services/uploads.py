@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from catalog.models import FileStatus, VersionFile, staging_key
 from catalog.services.datasets import file_for, storage
-from catalog.storage import CRC32_HEADER, ObjectStore
+from catalog.storage import CRC32_HEADER, ObjectStore, PartInfo
 from marketplace.core import audit
 from marketplace.core.db import after_commit, end_read, get_session, transactional
 from marketplace.core.errors import Conflict, PayloadTooLarge, ValidationFailed
@@ -138,13 +138,16 @@ def complete_multipart(principal: Principal, file_id: uuid.UUID, parts: list[dic
         raise ValidationFailed("Parts must be listed once each, in ascending order.", errors={"parts": ["Ascending, no duplicates."]})
     if len(parts) > total or any(n < 1 or n > total for n in numbers):
         raise ValidationFailed("Too many parts for the declared size.", errors={"parts": [f"This file has {total} parts of {size} bytes."]})
-    held = {p.part_number: p for p in store.list_parts(key, upload_id)}
-    missing = [n for n in range(1, total + 1) if n not in held or n not in numbers]
+    copies: dict[int, dict[str, PartInfo]] = {}
+    for part in store.list_parts(key, upload_id):  # a re-sent part may be listed once per copy
+        copies.setdefault(part.part_number, {})[part.etag] = part
+    missing = [n for n in range(1, total + 1) if n not in copies or n not in numbers]
     if missing:
         raise ValidationFailed("Some parts are missing.", errors={"parts": [f"Missing part numbers: {', '.join(map(str, missing[:100]))}"]}, missing_parts=missing[:1000])
-    wrong = [p["part_number"] for p in parts if held[p["part_number"]].etag != p["etag"].strip('"')]
+    wrong = [p["part_number"] for p in parts if p["etag"].strip('"') not in copies[p["part_number"]]]
     if wrong:
         raise ValidationFailed("Some parts' ETags do not match what the store received; re-send those parts.", errors={"parts": [f"ETag mismatch: {', '.join(map(str, wrong[:100]))}"]})
+    held = {p["part_number"]: copies[p["part_number"]][p["etag"].strip('"')] for p in parts}
     received = sum(held[n].size for n in numbers)
     if received != f.size:
         store.abort_multipart_upload(key, upload_id)

@@ -26,7 +26,10 @@ def get_object(token: str) -> Response:
     payload = store.verify_token(token, "get")
     path = store.object_path(payload["key"])
     # send_file answers Range requests (206) so interrupted downloads resume.
-    return send_file(path, mimetype="application/octet-stream", as_attachment=bool(payload.get("fn")), download_name=payload.get("fn") or None, conditional=True, etag=False, max_age=0)
+    resp = send_file(path, mimetype="application/octet-stream", as_attachment=bool(payload.get("fn")), download_name=payload.get("fn") or None, conditional=True, etag=False, max_age=0)
+    # Bought data, behind a short-lived URL: no cache may keep a copy.
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def put_part(token: str) -> Response:

@@ -160,7 +160,9 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
-        """Parts received so far, by part number (lets a client resume)."""
+        """Parts received so far, by part number (lets a client resume). A part sent again may be
+        listed once (S3: the last copy) or once per copy (some S3 servers): match a client's
+        ETag against every copy of its part number."""
 
     @abstractmethod
     def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 from contextlib import contextmanager
-from datetime import datetime
 from typing import BinaryIO, Iterator
 
 import boto3
@@ -194,19 +193,16 @@ class S3ObjectStore(ObjectStore):
         return r["ETag"].strip('"')
 
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
-        # A part sent again replaces the earlier one (S3's rule). Some S3 servers (SeaweedFS)
-        # list both copies: keep the newest of each part number, as S3 would.
-        latest: dict[int, tuple[datetime | None, PartInfo]] = {}
+        # S3 keeps only the last copy of a part sent again; some S3 servers (SeaweedFS) list every
+        # copy, in no telling order, and complete with whichever ETag they are given. So this
+        # lists what the server lists, by part number; callers match the client's ETag against it.
+        out: list[PartInfo] = []
         with _translate(key):
             pages = self._client.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=self._k(key), UploadId=upload_id)
             for page in pages:
                 for p in page.get("Parts", []):
-                    info = PartInfo(part_number=p["PartNumber"], etag=p["ETag"].strip('"'), size=p["Size"])
-                    modified, prev = p.get("LastModified"), latest.get(info.part_number)
-                    # On equal (or unknown) times the later listed wins: servers list in upload order.
-                    if prev is None or modified is None or prev[0] is None or modified >= prev[0]:
-                        latest[info.part_number] = (modified, info)
-        return [latest[n][1] for n in sorted(latest)]
+                    out.append(PartInfo(part_number=p["PartNumber"], etag=p["ETag"].strip('"'), size=p["Size"]))
+        return sorted(out, key=lambda p: p.part_number)
 
     def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
         if not parts:

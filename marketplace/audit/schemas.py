@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.core.identity.schemas import StrictSchema
+from marketplace.core.identity.schemas import Int, StrictSchema
 
 
 class AuditQuerySchema(StrictSchema):
@@ -17,11 +17,11 @@ class AuditQuerySchema(StrictSchema):
     since = ma.fields.AwareDateTime()
     until = ma.fields.AwareDateTime()
     cursor = ma.fields.String(validate=validate.Length(max=500))
-    limit = ma.fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    limit = Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class AuditEventSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Int()
     occurred_at = ma.fields.String()
     request_id = ma.fields.String()
     action = ma.fields.String()
@@ -50,8 +50,8 @@ class ExportQuerySchema(StrictSchema):
 class ProofSchema(ma.Schema):
     event = ma.fields.Dict()
     leaf_hash = ma.fields.String()
-    index = ma.fields.Integer()
-    tree_size = ma.fields.Integer()
+    index = Int()
+    tree_size = Int()
     path = ma.fields.List(ma.fields.String())
     block = ma.fields.Dict()
     public_key = ma.fields.String()
@@ -65,9 +65,9 @@ class KeySchema(ma.Schema):
 
 class VerifyReportSchema(ma.Schema):
     ok = ma.fields.Boolean()
-    blocks = ma.fields.Integer()
-    events = ma.fields.Integer()
-    first_bad_event = ma.fields.Integer(allow_none=True)
+    blocks = Int()
+    events = Int()
+    first_bad_event = Int(allow_none=True)
     problems = ma.fields.List(ma.fields.String())
     key_id = ma.fields.String(allow_none=True, metadata={"description": "The key the verification used"})
 
@@ -78,8 +78,8 @@ class CheckpointsSchema(ma.Schema):
 
 
 class ConsistencyQuerySchema(StrictSchema):
-    first = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**62), metadata={"description": "The checkpoint (block id) you kept"})
-    second = ma.fields.Integer(validate=validate.Range(min=1, max=2**62), metadata={"description": "A later checkpoint (default: the newest)"})
+    first = Int(required=True, validate=validate.Range(min=1, max=2**62), metadata={"description": "The checkpoint (block id) you kept"})
+    second = Int(validate=validate.Range(min=1, max=2**62), metadata={"description": "A later checkpoint (default: the newest)"})
 
 
 class ConsistencySchema(ma.Schema):

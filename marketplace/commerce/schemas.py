@@ -6,18 +6,24 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.commerce.models import PricingUnit
-from marketplace.core.identity.schemas import Flag, StrictSchema, Text
-from marketplace.core.money import MAX_QUANTITY, MAX_UNIT_PRICE_MINOR
+from marketplace.core.identity.schemas import Flag, Int, StrictSchema, Text
+from marketplace.core.money import MAX_QUANTITY, MAX_UNIT_PRICE_MINOR, is_currency
 
-CURRENCY = validate.Regexp(r"^[A-Za-z]{3}$", error="A three-letter ISO 4217 code.")
+def _currency(value: str) -> bool:
+    if not is_currency(value):
+        raise ma.ValidationError("An ISO 4217 currency code in circulation, such as EUR, USD or JPY.")
+    return True
+
+
+CURRENCY = _currency
 MAX_MINOR = MAX_UNIT_PRICE_MINOR
 QUANTITY = validate.Range(min=1, max=MAX_QUANTITY, error=f"A whole number from 1 to {MAX_QUANTITY:,}.")
 PRICE = validate.Range(min=0, max=MAX_MINOR, error=f"From 0 to {MAX_MINOR:,} minor units.")
 
 
 class TierSchema(StrictSchema):
-    from_ = ma.fields.Integer(data_key="from", attribute="from", required=True, strict=True, validate=QUANTITY)
-    unit_price_minor = ma.fields.Integer(required=True, strict=True, validate=PRICE)
+    from_ = Int(data_key="from", attribute="from", required=True, strict=True, validate=QUANTITY)
+    unit_price_minor = Int(required=True, strict=True, validate=PRICE)
 
 
 class OfferCreateSchema(StrictSchema):
@@ -25,12 +31,12 @@ class OfferCreateSchema(StrictSchema):
     license = ma.fields.String(required=True, validate=validate.Length(min=1, max=128), metadata={"description": "Licence identifier"})
     version_id = ma.fields.UUID(load_default=None, allow_none=True, metadata={"description": "A fixed version; null: the latest, with updates during the term"})
     pricing_unit = ma.fields.String(required=True, validate=validate.OneOf([u.value for u in PricingUnit]))
-    unit_price_minor = ma.fields.Integer(required=True, strict=True, validate=PRICE)
+    unit_price_minor = Int(required=True, strict=True, validate=PRICE)
     currency = ma.fields.String(required=True, validate=CURRENCY)
-    included_quota = ma.fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_QUANTITY, error=f"From 0 to {MAX_QUANTITY:,}."))
+    included_quota = Int(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_QUANTITY, error=f"From 0 to {MAX_QUANTITY:,}."))
     tiers = ma.fields.List(ma.fields.Nested(TierSchema), load_default=list, validate=validate.Length(max=20))
-    min_quantity = ma.fields.Integer(load_default=1, strict=True, validate=QUANTITY)
-    term_days = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=3660))
+    min_quantity = Int(load_default=1, strict=True, validate=QUANTITY)
+    term_days = Int(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=3660))
     free_sample = Flag(load_default=False)
     private_buyer_org_id = ma.fields.UUID(load_default=None, allow_none=True)
 
@@ -45,16 +51,16 @@ class OfferSchema(ma.Schema):
     organization_id = ma.fields.UUID()
     version_id = ma.fields.UUID(allow_none=True)
     license = ma.fields.String()
-    license_version = ma.fields.Integer()
+    license_version = Int()
     license_sha256 = ma.fields.String()
     title = ma.fields.String()
     pricing_unit = ma.fields.String()
-    unit_price_minor = ma.fields.Integer()
+    unit_price_minor = Int()
     currency = ma.fields.String()
-    included_quota = ma.fields.Integer()
+    included_quota = Int()
     tiers = ma.fields.List(ma.fields.Dict())
-    min_quantity = ma.fields.Integer()
-    term_days = ma.fields.Integer(allow_none=True)
+    min_quantity = Int()
+    term_days = Int(allow_none=True)
     free_sample = ma.fields.Boolean()
     active = ma.fields.Boolean()
     private_buyer_org_id = ma.fields.UUID(allow_none=True)
@@ -63,7 +69,7 @@ class OfferSchema(ma.Schema):
 
 class OrderCreateSchema(StrictSchema):
     offer_id = ma.fields.UUID(required=True)
-    quantity = ma.fields.Integer(required=True, strict=True, validate=QUANTITY)
+    quantity = Int(required=True, strict=True, validate=QUANTITY)
     currency = ma.fields.String(required=True, validate=CURRENCY)
     license_sha256 = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="The SHA-256 of the licence text you accept."))
     payment_method = ma.fields.String(required=True, validate=validate.OneOf(["stripe", "invoice"]))
@@ -75,10 +81,10 @@ class OrderSchema(ma.Schema):
     offer_id = ma.fields.UUID()
     buyer_org_id = ma.fields.UUID()
     vendor_org_id = ma.fields.UUID()
-    quantity = ma.fields.Integer()
-    amount_minor = ma.fields.Integer()
-    platform_fee_minor = ma.fields.Integer()
-    refunded_minor = ma.fields.Integer()
+    quantity = Int()
+    amount_minor = Int()
+    platform_fee_minor = Int()
+    refunded_minor = Int()
     currency = ma.fields.String()
     accepted_text_sha256 = ma.fields.String()
     accepted_at = ma.fields.DateTime()
@@ -114,18 +120,18 @@ class GrantSchema(ma.Schema):
     status = ma.fields.String()
     starts_at = ma.fields.DateTime()
     expires_at = ma.fields.DateTime(allow_none=True)
-    balance = ma.fields.Integer()
-    credited = ma.fields.Integer()
+    balance = Int()
+    credited = Int()
 
 
 class LedgerEntrySchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Int()
     kind = ma.fields.String()
-    amount = ma.fields.Integer()
+    amount = Int()
     reason = ma.fields.String()
     request_id = ma.fields.String()
     order_id = ma.fields.UUID(allow_none=True)
-    balance_after = ma.fields.Integer()
+    balance_after = Int()
     created_at = ma.fields.DateTime()
 
 

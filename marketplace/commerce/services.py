@@ -31,7 +31,7 @@ from marketplace.core.errors import Conflict, Forbidden, NotFound, ValidationFai
 from marketplace.core.identity.models import Organization, OrgRole
 from marketplace.core.identity.permissions import require_org_role
 from marketplace.core.identity.principal import Principal
-from marketplace.core.money import MAX_QUANTITY, Money, MoneyError, check_total
+from marketplace.core.money import MAX_QUANTITY, Money, MoneyError, check_total, is_currency
 from marketplace.core.config import current_settings as _settings
 
 SYSTEM = Principal(request_id="payments", ip=None)
@@ -105,6 +105,8 @@ def create_offer(principal: Principal, dataset_id: uuid.UUID, *, title: str, lic
             raise ValidationFailed("A private offer is for another organisation.", errors={"private_buyer_org_id": ["Not your own organisation."]})
     if pricing_unit == PricingUnit.term.value and not term_days:
         raise ValidationFailed("A term offer needs its length.", errors={"term_days": ["Required when pricing_unit is 'term'."]})
+    if not is_currency(currency):
+        raise ValidationFailed("Unknown currency.", errors={"currency": ["An ISO 4217 currency code in circulation, such as EUR, USD or JPY."]})
     _check_offer_allowed(version, lic)
     offer = Offer(dataset_id=ds.id, organization_id=ds.organization_id, version_id=version_id, license_id=lic.id, title=title.strip(),
                   pricing_unit=pricing_unit, unit_price_minor=unit_price_minor, currency=currency.upper(), included_quota=included_quota,

@@ -21,6 +21,7 @@ from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importab
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
 from marketplace.core.errors import PROBLEM_JSON, PayloadTooLarge, RequestTimeout, ValidationFailed, problem
@@ -319,6 +320,12 @@ def _personal() -> bool:
         return True
     p = g.get("principal")
     return bool(p is not None and p.authenticated)
+
+
+class AsciiIntConverter(IntegerConverter):
+    """`<int:...>` path segments in ASCII digits only (Werkzeug's \\d also matches "١٢")."""
+
+    regex = r"[0-9]{1,19}"
 
 
 class QuietRequestHandler(WSGIRequestHandler):

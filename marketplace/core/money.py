@@ -25,6 +25,24 @@ _EXPONENTS.update({c: 3 for c in ("BHD", "JOD", "KWD", "OMR", "TND")})
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "CHF": "CHF "}
 
 
+# ISO 4217 codes of the currencies in circulation (funds, precious metals, test and "no
+# currency" codes left out): what an offer may be priced in.
+CURRENCIES = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
+BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS
+GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW
+KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD
+NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD
+SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES
+VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+""".split())
+
+
+def is_currency(code: object) -> bool:
+    """Whether `code` is an ISO 4217 currency in circulation (upper or lower case)."""
+    return isinstance(code, str) and code.upper() in CURRENCIES
+
+
 class MoneyError(ValueError):
     """An amount that is not money: wrong type, unknown currency shape, or out of bounds."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.core.identity.schemas import StrictSchema
+from marketplace.core.identity.schemas import Int, StrictSchema
 
 
 class DownloadRequestSchema(StrictSchema):
@@ -15,12 +15,12 @@ class DownloadRequestSchema(StrictSchema):
 
 class DownloadFileSchema(ma.Schema):
     path = ma.fields.String()
-    size = ma.fields.Integer()
+    size = Int()
     sha256 = ma.fields.String()
-    records = ma.fields.Integer(allow_none=True)
+    records = Int(allow_none=True)
     charged = ma.fields.Boolean(metadata={"description": "False when re-issued within the resume window"})
     url = ma.fields.String()
-    expires_in = ma.fields.Integer()
+    expires_in = Int()
 
 
 class DownloadSchema(ma.Schema):
@@ -29,11 +29,11 @@ class DownloadSchema(ma.Schema):
     version = ma.fields.String()
     manifest_digest = ma.fields.String()
     unit = ma.fields.String(metadata={"description": "The grant's quota unit"})
-    charged = ma.fields.Integer(metadata={"description": "Units debited by this authorisation (0 when re-issued within the resume window)"})
+    charged = Int(metadata={"description": "Units debited by this authorisation (0 when re-issued within the resume window)"})
     files = ma.fields.List(ma.fields.Nested(DownloadFileSchema))
 
 
 class RecordsQuerySchema(StrictSchema):
     path = ma.fields.String(required=True, validate=validate.Length(min=1, max=1024))
     cursor = ma.fields.String(load_default=None, validate=validate.Length(max=1000))
-    limit = ma.fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
+    limit = Int(load_default=100, validate=validate.Range(min=1, max=10_000))

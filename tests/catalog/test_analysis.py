@@ -126,3 +126,11 @@ def test_a_bad_jsonl_line_far_past_the_sample_is_still_found():
 def test_hostile_jsonl_fails_cleanly(bad, why):
     a = analyse_stream([bad + b"\n"], "jsonl")
     assert a.problems and why in a.problems[0]
+
+
+@pytest.mark.parametrize("bad,why", [(b'{"a": NaN}', "NaN is not a JSON value"), (b'{"a": -Infinity}', "Infinity is not a JSON value"),
+                                     (b'{"a": "\\ud800"}', "lone surrogate"), (b'{"a": ' + b"9" * 5000 + b"}", "a number too long to read")])
+def test_jsonl_that_only_python_would_read_fails(bad, why):
+    a = analyse_stream([b'{"ok": 1}\n' + bad + b"\n"], "jsonl")
+    assert a.problems and why in a.problems[0] and a.problems[0].startswith("line 2 (byte offset 10)")
+    assert "sys.set_int_max_str_digits" not in a.problems[0]

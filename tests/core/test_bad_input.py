@@ -286,3 +286,28 @@ def test_json_booleans_are_strict(app, client, value):
     r = client.post("/api/v1/licenses", json={"slug": "strict-bools", "name": "S", "text": "Use it for as long as the term runs, then stop.", "terms": terms},
                     headers=bearer(t.keys["owner"]))
     assert "no_competing_models" in json.dumps(assert_problem(r, 400)["errors"])
+
+
+@pytest.mark.parametrize("query", ["size_min=%D9%A1%D9%A2", "limit=%EF%BC%91%EF%BC%90", "limit=1_0", "limit=%2B5", "limit=%205"])
+def test_query_integers_are_ascii_digits(client, query):
+    assert_problem(client.get(f"/api/v1/datasets?{query}"), 400)
+
+
+def test_path_integers_are_ascii_digits(app, client):
+    from tests.factories import make_key, make_org, make_user
+
+    officer = make_user(platform_compliance=True)
+    key = make_key(officer, make_org(officer), scopes=["audit:read"])
+    assert_problem(client.get("/api/v1/audit/events/%D9%A1/proof", headers=bearer(key)), 404)
+
+
+def test_currencies_are_iso_4217(app, client):
+    from tests.commerce.helpers import offer_for
+
+    vendor = make_tenant(vendor=True)
+    offer = offer_for(client, vendor.keys["owner"], currency="JPY")
+    assert offer["currency"] == "JPY"
+    for bad in ("QQQ", "XTS", "XXX", "ABC"):
+        r = client.post(f"/api/v1/datasets/{offer['dataset_id']}/offers", json={"title": "t", "license": "CC-BY-4.0", "pricing_unit": "records",
+                                                                                "unit_price_minor": 5, "currency": bad}, headers=bearer(vendor.keys["owner"]))
+        assert "currency" in assert_problem(r, 400)["errors"]

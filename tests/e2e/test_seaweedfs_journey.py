@@ -103,3 +103,25 @@ def test_another_tenants_digest_cannot_be_published_against_an_enforcing_s3(sw_a
     r = client.post(f"/api/v1/versions/{v2['id']}/publish", headers=bearer(ak))
     assert r.status_code == 409 and "stolen.bin" in str(r.json)  # its bytes were never sent: not publishable
     assert client.get(f"/api/v1/versions/{v2['id']}", headers=bearer(ak)).json["status"] == "draft"
+
+
+def test_a_part_sent_twice_completes_with_the_copy_the_client_names(sw_app):
+    """SeaweedFS lists both copies of a re-sent part, in no telling order: completion matches the
+    client's ETag against every copy, and the object is the bytes of the copy named."""
+    client = sw_app.test_client()
+    vendor = make_tenant(vendor=True)
+    key = vendor.keys["owner"]
+    data = os.urandom(5 * MIB) + os.urandom(1234)
+    v = create_version(client, key, create_dataset(client, key)["id"])
+    f = client.post(f"/api/v1/versions/{v['id']}/files", json={"path": "x.bin", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+                    headers=bearer(key)).json
+    client.post(f"/api/v1/files/{f['id']}/multipart", json={"part_size": 5 * MIB}, headers=bearer(key))
+    urls = client.get(f"/api/v1/files/{f['id']}/multipart?first=1&count=2", headers=bearer(key)).json["parts"]
+    e1 = requests.put(urls[0]["url"], data=data[:5 * MIB], timeout=60).headers["ETag"].strip('"')
+    requests.put(urls[1]["url"], data=b"a first, wrong attempt", timeout=60)
+    e2 = requests.put(urls[1]["url"], data=data[5 * MIB:], timeout=60).headers["ETag"].strip('"')
+    r = client.post(f"/api/v1/files/{f['id']}/multipart/complete", json={"parts": [{"part_number": 1, "etag": e1}, {"part_number": 2, "etag": e2}]},
+                    headers=bearer(key))
+    assert r.status_code == 200, r.json
+    ensure_licensed(client, key, v["id"])
+    assert publish(client, key, v["id"])["status"] == "published"  # ingest verified the SHA-256 of the bytes named

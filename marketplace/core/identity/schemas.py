@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -47,6 +49,18 @@ class StrictBoolean(ma.fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
+
+
+class Int(ma.fields.Integer):
+    """An integer that, when it comes as text (a query string, a form), is plain ASCII digits with
+    an optional minus: int() would also take "١٢", "1_0", "+5" and " 7 "."""
+
+    _TEXT = re.compile(r"-?[0-9]{1,19}")
+
+    def _validated(self, value):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and not self._TEXT.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
 
 
 def Flag(**kw):  # noqa: N802 - reads like a field type
@@ -176,4 +190,4 @@ class BrowserSessionSchema(ma.Schema):
 
 
 class SessionsEndedSchema(ma.Schema):
-    ended = ma.fields.Integer()
+    ended = Int()
