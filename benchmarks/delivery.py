@@ -63,7 +63,7 @@ def main() -> None:
                MARKETPLACE_SECRET_KEY=settings.secret_key, MARKETPLACE_INSTANCE_PATH=str(tmp), MARKETPLACE_LOG_LEVEL="WARNING",
                MARKETPLACE_RESUME_WINDOW="1", MARKETPLACE_PUBLIC_URL=f"http://127.0.0.1:{port}")
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen([gunicorn, "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}", "marketplace:create_app()"], env=env,
+    server = subprocess.Popen([gunicorn, "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}", "marketplace.app:create_app()"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,9 +1,6 @@
 """Dataset marketplace and licensing registry.
 
-`create_app()` in :mod:`marketplace.app` wires the whole product; nothing in this package
-creates an application at import time.
+This package imports nothing on its own: the server is wired by `marketplace.app.create_app()`
+(gunicorn: `'marketplace.app:create_app()'`), and the SDK (`marketplace.sdk`) loads no server
+code, so a training cluster can use the client without Flask or SQLAlchemy.
 """
-
-from marketplace.app import create_app
-
-__all__ = ["create_app"]

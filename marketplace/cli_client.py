@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the API refused (4xx); 2 usage error; 3 server or netwo
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -16,6 +17,7 @@ from typing import Any, Callable
 
 import click
 
+from marketplace.audit.chain import csv_to_lines, key_id_b64, verify_consistency_document, verify_export_lines, verify_proof_document
 from marketplace.client import ApiError, ConnectionFailed, MarketplaceClient
 from marketplace.core.money import MoneyError, format_money, parse_major
 
@@ -115,6 +117,105 @@ def human(n: int | None) -> str:
 def progress_bar(total: int, label: str):  # type: ignore[no-untyped-def]
     bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False, show_percent=True, width=30)
     return bar
+
+
+def _pinned_key(public_key: str | None) -> tuple[str, str]:
+    """The key `audit verify` uses and where it came from: --public-key, or the key saved with
+    `marketplace audit trust`. Never one found inside the file being verified."""
+    if public_key:
+        return public_key, "--public-key"
+    trusted = (load_profiles().get("audit_trust") or {}).get("public_key")
+    if trusted:
+        return trusted, f"your trusted key ({config_path()})"
+    raise click.UsageError("no pinned key: pass --public-key, or save one first with `marketplace audit trust KEY` "
+                           "(a key found inside the file is never trusted)")
+
+
+def _key_ok(public_key: str) -> bool:
+    try:
+        return len(base64.b64decode(public_key, validate=True)) == 32
+    except ValueError:
+        return False
+
+
+def register_offline_audit(audit_group: click.Group) -> None:
+    """The auditor's offline commands: pin a key, verify an export or a proof, check that the log
+    only grew. They need no server code, only the verifier in marketplace.audit.chain."""
+
+    @audit_group.command("trust")
+    @click.argument("public_key", required=False)
+    @click.option("--from-server", is_flag=True, help="Fetch the key from the marketplace you are logged in to (trust on first use).")
+    def audit_trust(public_key: str | None, from_server: bool) -> None:
+        """Pin the Ed25519 public key that `audit verify` and `audit consistency` use. Get it from the
+        platform out of band (its published key, or GET /api/v1/audit/key once)."""
+        if from_server:
+            ctx = click.get_current_context()
+            public_key = client_for(ctx).request("GET", "/audit/key")["public_key"]
+        if not public_key or not _key_ok(public_key):
+            raise click.BadParameter("a base64 Ed25519 public key (32 bytes)", param_hint="PUBLIC_KEY")
+        cfg = load_profiles()
+        cfg["audit_trust"] = {"public_key": public_key, "key_id": key_id_b64(public_key)}
+        save_profiles(cfg)
+        click.echo(f"trusting audit key {key_id_b64(public_key)} (saved in {config_path()})")
+
+    @audit_group.command("verify")
+    @click.argument("export", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+    @click.option("--public-key", help="Base64 Ed25519 public key (default: the one saved with `marketplace audit trust`).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    def audit_verify(export: str, public_key: str | None, as_json: bool) -> None:
+        """Verify an audit export (JSON Lines or CSV) or one event's inclusion proof offline, with a
+        pinned key. Exit 0 if intact, 1 if not; names the first bad event and the key used."""
+        key, source = _pinned_key(public_key)
+        if not _key_ok(key):
+            raise click.BadParameter("a base64 Ed25519 public key (32 bytes)", param_hint="--public-key")
+        with click.open_file(export, encoding="utf-8") as f:
+            text = f.read()
+        lines = text.splitlines()
+        stripped = text.lstrip()
+        if stripped.startswith("{") and '"path"' in text and '"type"' not in text.split("\n", 1)[0][:200]:
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                doc = None
+            report = verify_proof_document(doc, key) if isinstance(doc, dict) and "event" in doc else verify_export_lines(lines, key)
+        else:
+            if lines and lines[0].startswith("type,"):
+                try:
+                    lines = list(csv_to_lines(text))
+                except ValueError as e:
+                    click.echo(f"FAILED: {e}", err=True)
+                    sys.exit(1)
+            report = verify_export_lines(lines, key)
+        if as_json:
+            click.echo(json.dumps(dict(report.to_dict(), key_source=source), indent=2))
+        elif report.ok:
+            click.echo(f"OK: {report.blocks} block(s), {report.events} event(s) verified with key {report.key_id} from {source}")
+        else:
+            where = f"first bad event: {report.first_bad_event}" if report.first_bad_event is not None else "no single event named"
+            click.echo(f"FAILED ({where}), verified with key {report.key_id} from {source}: {report.problems[0]}", err=True)
+        sys.exit(0 if report.ok else 1)
+
+    @audit_group.command("consistency")
+    @click.argument("kept", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--proof", "proof_file", type=click.Path(exists=True, dir_okay=False), help="A saved GET /audit/consistency answer (default: ask the server).")
+    @click.option("--public-key", help="Base64 Ed25519 public key (default: your trusted key).")
+    def audit_consistency(kept: str, proof_file: str | None, public_key: str | None) -> None:
+        """Prove the log only grew since a checkpoint you kept (RFC 6962 consistency proof)."""
+        key, source = _pinned_key(public_key)
+        with open(kept, encoding="utf-8") as f:
+            kept_cp = json.load(f)
+        if proof_file:
+            with open(proof_file, encoding="utf-8") as f:
+                doc = json.load(f)
+        else:
+            doc = client_for(click.get_current_context()).request("GET", "/audit/consistency", params={"first": kept_cp["id"]})
+        rep = verify_consistency_document(kept_cp, doc, key)
+        if rep.ok:
+            click.echo(f"OK: block {doc['second']['id']} (tree size {doc['second']['tree_size']}) extends the block {kept_cp['id']} you kept; "
+                       f"verified with key {rep.key_id} from {source}")
+            sys.exit(0)
+        click.echo(f"FAILED, verified with key {rep.key_id} from {source}: {rep.problems[0]}", err=True)
+        sys.exit(1)
 
 
 def register(main: click.Group) -> None:
@@ -365,7 +466,15 @@ def register(main: click.Group) -> None:
             out = do_download(c, grant_id, dest, paths=list(paths) or None, workers=workers, progress=bar.update, authorization=plan)
         return out, table([dict(f, size=human(f["size"]), state="skipped (verified)" if f["skipped"] else "verified") for f in out], ["path", "size", "state", "sha256"])
 
-    audit_group = main.commands["audit"]
+    audit_group = main.commands.get("audit")
+    if audit_group is None:
+        @main.group("audit")
+        def audit_group_() -> None:
+            """The tamper-evident audit log: export, pin the key, verify offline."""
+
+        audit_group = audit_group_
+    assert isinstance(audit_group, click.Group)
+    register_offline_audit(audit_group)
 
     @audit_group.command("export")
     @click.option("--org", "org_id")
@@ -391,3 +500,13 @@ def register(main: click.Group) -> None:
         org_id = org_id or c.me()["api_key"]["organization_id"]
         output.write(c.bom(org_id, fmt))
         return None
+
+
+@click.group()
+def client_main() -> None:
+    """The marketplace client for buyers, vendors and auditors: find, buy, upload, download,
+    export and verify the audit log. It loads no server code (`marketplace-client`); the
+    `marketplace` command has the same commands plus the server's."""
+
+
+register(client_main)

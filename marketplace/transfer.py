@@ -23,7 +23,7 @@ from typing import Callable
 
 import requests
 
-from catalog.storage.base import crc32_b64
+from marketplace.core.checksums import crc32_b64
 from marketplace.client import ApiError, MarketplaceClient
 from marketplace.client_types import Download, DownloadFile, File, PartUrl
 

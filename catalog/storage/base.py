@@ -7,14 +7,13 @@ services never see botocore or OSError.
 
 from __future__ import annotations
 
-import base64
 import re
-import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Iterator
 
+from marketplace.core.checksums import CRC32_HEADER, crc32_b64  # noqa: F401  (the port's names for them)
 from marketplace.core.errors import DependencyUnavailable, NotFound, ValidationFailed
 
 KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()=+,@-]+(?:/[A-Za-z0-9!_.*'()=+,@-]+)*$")
@@ -23,13 +22,7 @@ MIB = 1024 * 1024
 GIB = 1024 * MIB
 # S3's name for a part's CRC-32 (base64 of the big-endian 4 bytes). A part URL signed with a
 # checksum only accepts a PUT carrying this header with that value and a body that matches it.
-CRC32_HEADER = "x-amz-checksum-crc32"
 CRC32_RE = re.compile(r"^[A-Za-z0-9+/]{6}==$")
-
-
-def crc32_b64(data: bytes | bytearray | memoryview, running: int = 0) -> str:
-    """A part's CRC-32 as S3 spells it (`running` continues a CRC computed over earlier bytes)."""
-    return base64.b64encode(zlib.crc32(data, running).to_bytes(4, "big")).decode()
 
 
 class BadDigest(ValidationFailed):

@@ -7,10 +7,12 @@ check an export on an auditor's machine with only the platform's public key.
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from marketplace.audit import merkle
 
@@ -369,3 +371,37 @@ def verify_consistency_document(kept: dict[str, Any], doc: dict[str, Any], publi
     except (KeyError, TypeError, ValueError):
         rep.fail("not a consistency proof document")
     return rep
+
+
+CSV_COLUMNS = ["type", "id", "occurred_at", "action", "outcome", "actor_user_id", "actor_api_key_id", "actor_org_id", "subject_type", "subject_id",
+               "subject_org_id", "ip", "request_id", "quantities", "details", "org_seq", "leaf_hash", "block_id", "checkpoint"]
+
+
+def csv_to_lines(text_: str) -> Iterator[str]:
+    """Turn a CSV export back into JSON Lines for verification. A column, or a value, that the
+    export does not have is refused (ValueError): it was added afterwards."""
+    reader = csv.DictReader(io.StringIO(text_))
+    if reader.fieldnames != CSV_COLUMNS:
+        raise ValueError(f"the CSV's columns are not an audit export's: {', '.join(sorted(set(reader.fieldnames or []) ^ set(CSV_COLUMNS)))}")
+    for row in reader:
+        if None in row:
+            raise ValueError(f"row {reader.line_num} has more values than columns")
+        t = row["type"]
+        if t in ("header", "block"):
+            yield row["checkpoint"]
+            continue
+        ev: dict[str, Any] = {"type": "event"}
+        for k in ("id", "occurred_at", "action", "outcome", "actor_user_id", "actor_api_key_id", "actor_org_id", "subject_type", "subject_id",
+                  "subject_org_id", "ip", "request_id", "leaf_hash", "block_id"):
+            v = row.get(k)
+            ev[k] = None if v == "" else v
+        ev["id"] = int(ev["id"])
+        if ev.get("block_id") is not None:
+            ev["block_id"] = int(ev["block_id"])
+        for k in ("quantities", "details"):
+            ev[k] = json.loads(row[k]) if row.get(k) else None
+        if row.get("org_seq"):
+            ev["org_seq"] = json.loads(row["org_seq"])
+        if row.get("checkpoint"):
+            ev["proof"] = json.loads(row["checkpoint"])
+        yield json.dumps(ev)
