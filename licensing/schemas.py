@@ -98,13 +98,6 @@ class VersionLicenseSetSchema(StrictSchema):
     version = Int(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
-class VersionLicenseSchema(ma.Schema):
-    version_id = ma.fields.UUID()
-    license = ma.fields.Nested(LicenseSummarySchema)
-
-
-# --------------------------------------------------------------------------- provenance
-
 SOURCE_KINDS = ("first_hand", "licensed", "web_crawl", "registry", "external", "model")
 OPT_OUTS = ("robots-ai", "tdmrep", "ai-txt")
 LAWFUL_BASES = ("consent", "contract", "legitimate_interest", "public_task", "legal_obligation", "vital_interest", "not_applicable")

@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
@@ -503,7 +503,3 @@ def redact_preview(principal: Principal, file_id: uuid.UUID, *, drop_fields: lis
     audit.record(principal, "file.preview.redact", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  details={"drop_fields": drop_fields, "dropped": len(drop_records), "hidden": hide})
     return f
-
-
-def count_published(dataset_id: uuid.UUID) -> int:
-    return get_session().scalar(select(func.count()).select_from(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id, DatasetVersion.status == VersionStatus.published.value)) or 0

@@ -83,12 +83,3 @@ def record(
         # the decision must still be on the record.
         keep_on_rollback(lambda: AuditEvent(**values))
     return event
-
-
-def record_standalone(principal: Principal, action: str, **kwargs: Any) -> None:
-    """Record an event in its own transaction: for denials raised before any service work began
-    (the request fails, but the refusal must still be on the record)."""
-    from marketplace.core.db import unit_of_work
-
-    with unit_of_work():
-        record(principal, action, **kwargs)

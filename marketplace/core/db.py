@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, TypeVar
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import JSON, DateTime, Enum, MetaData, Uuid, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -250,7 +250,3 @@ def transactional(fn: F) -> F:
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def in_app_context() -> bool:
-    return has_app_context() and "db" in current_app.extensions

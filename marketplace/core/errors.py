@@ -91,12 +91,6 @@ class RequestTimeout(DomainError):
     title = "Request body too slow"
 
 
-class RateLimited(DomainError):
-    status = 429
-    slug = "rate-limited"
-    title = "Too many requests"
-
-
 class DependencyUnavailable(DomainError):
     """An external system (object store, payment provider, broker) failed; state is unchanged."""
 
