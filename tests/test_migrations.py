@@ -52,3 +52,23 @@ def test_sqlite_upgrade_downgrade_upgrade(tmp_path):
     migrations.downgrade(url, "base")
     migrations.upgrade(url)
     assert _diff(url) == []
+
+
+def test_migrations_hold_their_own_data_and_match_the_registry(app):
+    """Migrations import no live service code (they hold their data as of their revision), and the
+    standard licences they create are the registry's today: a change to the registry needs a new
+    migration, which this test asks for."""
+    import re
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from licensing.models import License
+    from licensing.services import standard_rows
+    from marketplace.core.db import get_session
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "migrations" / "versions").glob("*.py")):
+        live = re.findall(r"^\s*(?:from|import) (catalog|licensing|marketplace)\b(?!\.core\.db)", path.read_text(), re.M)
+        assert live == [], f"{path.name} imports live code: {live}"
+    stored = {(lic.identifier, lic.text_sha256, lic.use_class) for lic in get_session().scalars(select(License).where(License.owner_org_id.is_(None), License.version == 1))}
+    assert {(r["identifier"], r["text_sha256"], r["use_class"]) for r in standard_rows()} <= stored
