@@ -6,17 +6,8 @@ import json
 
 from marketplace.audit import services as audit_svc
 from marketplace.audit.chain import verify_export_lines, verify_inclusion
-from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer, make_key, make_org, make_tenant, make_user
-
-
-def purchase(client):
-    vendor, buyer = market()
-    offer = offer_for(client, vendor.keys["owner"])
-    o = order(client, buyer.keys["owner"], offer, quantity=50).json
-    gid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json["grant_id"]
-    client.post(f"/api/v1/grants/{gid}/downloads", json={}, headers=bearer(buyer.keys["member"]))
-    return vendor, buyer, gid
+from tests.audit.helpers import purchase
 
 
 def events(client, key, **params):

@@ -31,7 +31,7 @@ from marketplace.audit.chain import (
 from marketplace.core import audit
 from marketplace.core.db import get_session, unit_of_work
 from marketplace.core.identity.principal import Principal
-from tests.audit.test_sealing import principal_compliance
+from tests.audit.helpers import principal_compliance
 from tests.factories import make_tenant, principal
 
 

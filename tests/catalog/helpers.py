@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+
 import hashlib
+import struct
+
 from typing import Any
 from urllib.parse import urlparse
 
@@ -92,3 +95,10 @@ def published_dataset(client, key: str, files: dict[str, bytes], **over: Any) ->
     v = publish(client, key, v["id"])
     assert v["status"] == "published", v
     return ds, v
+
+
+def _wav(seconds: float, rate: int = 48000, channels: int = 2) -> bytes:
+    frames = int(seconds * rate)
+    data = b"\x00\x00" * frames * channels
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
+    return b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 
 import pytest
 
 from catalog.analysis import analyse_parquet, analyse_stream, format_for_path
+from tests.catalog.helpers import _wav
 
 
 def chunks(data: bytes, n: int):
@@ -71,13 +71,6 @@ def test_corrupt_parquet_is_a_problem_not_a_crash():
     a = analyse_stream([b"not parquet at all"], "parquet")
     analyse_parquet(lambda s, n: b"not parquet at all"[s:s + n], 18, a)
     assert a.problems and "Parquet" in a.problems[0]
-
-
-def _wav(seconds: float, rate: int = 48000, channels: int = 2) -> bytes:
-    frames = int(seconds * rate)
-    data = b"\x00\x00" * frames * channels
-    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
-    return b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
 
 
 def test_wav_is_one_record_with_audio_parameters():

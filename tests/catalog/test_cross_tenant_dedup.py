@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from tests.catalog.helpers import create_dataset, create_version, declare, ensure_licensed, publish, published_dataset, upload_small
-from tests.delivery.test_downloads import authorize, fetch
+from tests.delivery.helpers import authorize, fetch
 from tests.factories import bearer, make_tenant
 
 SECRET = b'{"patient": "P-0091", "note": "confidential annotation"}\n' * 40

@@ -338,7 +338,7 @@ def test_small_upload_limit_points_to_multipart(app, client, vendor):
 
 
 def test_manifest_declares_utterances_of_media_files(app, client, vendor):
-    from tests.catalog.test_analysis import _wav
+    from tests.catalog.helpers import _wav
 
     key = vendor.keys["owner"]
     manifest = (b'{"audio": "clips/a.wav", "start": 0, "end": 0.5, "text": "hello"}\n'

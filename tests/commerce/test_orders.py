@@ -10,7 +10,7 @@ from marketplace.commerce.metering import ledger_balance
 from marketplace.core.db import get_session
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer, make_tenant
-from tests.licensing.test_licensing_api import FIRST_HAND, released
+from tests.licensing.helpers import FIRST_HAND, released
 
 
 def count(model) -> int:

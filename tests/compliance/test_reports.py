@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from tests.delivery.test_downloads import buy
+from tests.delivery.helpers import buy
 from tests.factories import bearer, make_tenant
 
 

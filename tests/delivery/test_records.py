@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.delivery.test_downloads import buy
+from tests.delivery.helpers import buy
 from tests.factories import bearer, make_tenant
 
 JSONL = b"".join(b'{"i": %d, "text": "turn %d"}\n' % (i, i) for i in range(25))
@@ -25,7 +25,7 @@ def parquet_bytes() -> bytes:
 
 @pytest.fixture
 def grant(app, client, monkeypatch):
-    from tests.delivery import test_downloads
+    from tests.delivery import helpers as test_downloads
 
     monkeypatch.setattr(test_downloads, "FILES", {"d.jsonl": JSONL, "t.csv": CSV, "p.parquet": parquet_bytes()})
     vendor, buyer = make_tenant(vendor=True), make_tenant()

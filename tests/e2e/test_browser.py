@@ -1,5 +1,5 @@
 """The catalogue in real headless Chromium (Debian's package, driven by Playwright through
-executable_path), against `make run`'s stack. Screenshots land in test-output/screenshots."""
+executable_path), against `make run`'s stack. Screenshots land in build/test-output/screenshots."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from tests import livesite
 
 BIN = Path(sys.executable).parent
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "test-output" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 

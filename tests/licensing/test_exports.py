@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.factories import bearer, make_tenant
-from tests.licensing.test_licensing_api import FIRST_HAND, declare, draft, released
+from tests.licensing.helpers import FIRST_HAND, declare, draft, released
 from tests.catalog.helpers import publish, upload_small
 
 

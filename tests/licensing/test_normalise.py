@@ -1,7 +1,7 @@
 """The normaliser against the Data Provenance Initiative's paraphrase file, plus hand cases.
 
 The acceptance: every variant maps to its canonical identifier or to its class (use class and
-attribution, as the DPI data gives them). The report (test-output/normaliser-report.json) lists
+attribution, as the DPI data gives them). The report (build/test-output/normaliser-report.json) lists
 any that do not, and how many the rules alone resolve without the vocabulary."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from licensing import normalise as n
 from licensing.normalise import DPI_IDENTIFIER, dpi_class, normalise
 
 PARAPHRASES = json.loads((n.DATA / "license_paraphrases.json").read_text())
-REPORT = Path(__file__).resolve().parents[2] / "test-output" / "normaliser-report.json"
+REPORT = Path(__file__).resolve().parents[2] / "build" / "test-output" / "normaliser-report.json"
 
 
 def matches(canonical: str, r) -> bool:
@@ -45,7 +45,7 @@ def test_every_paraphrase_maps_to_its_canonical_identifier_or_class(monkeypatch)
             if not matches(canonical, normalise(variant)):
                 rules_only_misses.append({"canonical": canonical, "variant": variant})
     total = sum(len(v) for v in PARAPHRASES.values())
-    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps({"variants": total, "unmapped": failures, "rules_only_unmapped": len(rules_only_misses),
                                   "rules_only_unmapped_examples": rules_only_misses[:50]}, indent=2))
     assert failures == []

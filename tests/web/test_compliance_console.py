@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from marketplace.audit import services as audit_svc
 from marketplace.core.db import get_session
-from tests.audit.test_audit_api import purchase
-from tests.audit.test_sealing import unlock
+from tests.audit.helpers import purchase
+from tests.audit.helpers import unlock
 from tests.factories import make_user
 from tests.web.helpers import sign_in
 
