@@ -28,6 +28,7 @@ from marketplace.core.db import get_session, transactional, utcnow
 from marketplace.core.errors import Conflict, NotFound, ValidationFailed
 from marketplace.core.identity.models import Organization, User
 from marketplace.core.identity.principal import Principal
+from licensing.actions import LicensingAction
 
 PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value)
 
@@ -118,7 +119,7 @@ def create_custom_license(principal: Principal, *, organization_id: uuid.UUID | 
                   use_class=t.use_class, owner_org_id=org.id)
     get_session().add(lic)
     get_session().flush()
-    audit.record(principal, "license.create", subject_type="license", subject_id=lic.id, subject_org_id=org.id, actor_org_id=org.id,
+    audit.record(principal, LicensingAction.LICENSE_CREATE, subject_type="license", subject_id=lic.id, subject_org_id=org.id, actor_org_id=org.id,
                  details={"identifier": identifier, "version": 1, "text_sha256": lic.text_sha256})
     return lic
 
@@ -135,7 +136,7 @@ def new_license_version(principal: Principal, identifier: str, *, text: str, ter
                   text_sha256=sha256_text(text), terms=t.to_dict(), use_class=t.use_class, owner_org_id=current.owner_org_id)
     get_session().add(lic)
     get_session().flush()
-    audit.record(principal, "license.version", subject_type="license", subject_id=lic.id, subject_org_id=lic.owner_org_id, actor_org_id=lic.owner_org_id,
+    audit.record(principal, LicensingAction.LICENSE_VERSION, subject_type="license", subject_id=lic.id, subject_org_id=lic.owner_org_id, actor_org_id=lic.owner_org_id,
                  details={"identifier": lic.identifier, "version": lic.version, "text_sha256": lic.text_sha256})
     return lic
 
@@ -156,7 +157,7 @@ def set_version_license(principal: Principal, version_id: uuid.UUID, *, identifi
         existing.license_id, existing.set_at = lic.id, utcnow()
     else:
         session.add(VersionLicense(version_id=v.id, license_id=lic.id))
-    audit.record(principal, "version.license.set", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+    audit.record(principal, LicensingAction.VERSION_LICENSE_SET, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  details={"identifier": lic.identifier, "version": lic.version, "text_sha256": lic.text_sha256})
     return v, lic
 
@@ -236,7 +237,7 @@ def declare_provenance(principal: Principal, version_id: uuid.UUID, *, body: dic
         resolve(build_graph(v.id))
     except LineageCycle as e:
         raise ValidationFailed("The lineage would contain a cycle.", errors={"sources": [f"Cycle: {' → '.join(e.path)}"]}) from None
-    audit.record(principal, "version.provenance.declare", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+    audit.record(principal, LicensingAction.VERSION_PROVENANCE_DECLARE, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
                  actor_org_id=ds.organization_id, details={"revision": revision, "digest": digest, "sources": len(body["sources"])})
     return decl
 

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from marketplace.core.audit import AuditAction
 from marketplace.core.db import get_session, unit_of_work
 from marketplace.core.identity import services as identity
 from marketplace.core.identity.models import Organization, OrgRole, User
@@ -85,3 +86,16 @@ def make_tenant(*, vendor: bool = False) -> Tenant:
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+class TestAction(AuditAction):
+    """Audit actions that only tests write (the writer takes enum members only)."""
+
+    __test__ = False  # not a test class for pytest
+
+    SEALED = "test.sealed"
+    TAMPER = "test.tamper"
+    EVENT = "test.event"
+    ROLLED_BACK = "test.rolled_back"
+    SUCCESS_BEFORE_DENIAL = "test.success_before_denial"
+    DENIED = "test.denied"

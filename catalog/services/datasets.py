@@ -26,6 +26,7 @@ from marketplace.core.errors import Conflict, Gone, NotFound, ValidationFailed
 from marketplace.core.identity.models import Organization
 from marketplace.core.identity.permissions import require_platform_admin
 from marketplace.core.identity.principal import Principal
+from catalog.actions import CatalogAction
 
 MODALITIES = ("text", "audio", "image", "video", "tabular", "multimodal")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
@@ -63,7 +64,7 @@ def add_domain(principal: Principal, *, slug: str, label: str, description: str 
         raise Conflict("This domain exists already.", errors={"slug": ["Already exists."]})
     d = Domain(slug=slug, label=label, description=description)
     get_session().add(d)
-    audit.record(principal, "catalog.domain.add", subject_type="domain", subject_id=slug)
+    audit.record(principal, CatalogAction.CATALOG_DOMAIN_ADD, subject_type="domain", subject_id=slug)
     return d
 
 
@@ -180,7 +181,7 @@ def create_dataset(principal: Principal, *, organization_id: uuid.UUID | None, s
     session.flush()
     _set_facets(ds, facets)
     _refresh_search_text(ds, facets["tag"])
-    audit.record(principal, "dataset.create", subject_type="dataset", subject_id=ds.id, subject_org_id=org_id, actor_org_id=org_id)
+    audit.record(principal, CatalogAction.DATASET_CREATE, subject_type="dataset", subject_id=ds.id, subject_org_id=org_id, actor_org_id=org_id)
     return ds
 
 
@@ -209,7 +210,7 @@ def update_dataset(principal: Principal, dataset_id: uuid.UUID, **changes: Any) 
     _set_facets(ds, facets)
     get_session().flush()
     _refresh_search_text(ds, facets.get("tag"))
-    audit.record(principal, "dataset.update", subject_type="dataset", subject_id=ds.id, subject_org_id=ds.organization_id,
+    audit.record(principal, CatalogAction.DATASET_UPDATE, subject_type="dataset", subject_id=ds.id, subject_org_id=ds.organization_id,
                  actor_org_id=ds.organization_id, details={"fields": sorted(set(changes) | set(facets)), "visibility": [before.get("visibility"), ds.visibility] if "visibility" in changes else None})
     return ds
 
@@ -241,7 +242,7 @@ def create_version(principal: Principal, dataset_id: uuid.UUID, *, version: str,
     v = DatasetVersion(dataset_id=ds.id, version=version, changelog=changelog)
     session.add(v)
     session.flush()
-    audit.record(principal, "version.create", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+    audit.record(principal, CatalogAction.VERSION_CREATE, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  details={"dataset_id": str(ds.id), "version": version})
     return v
 
@@ -285,7 +286,7 @@ def list_versions(principal: Principal, dataset_id: uuid.UUID) -> list[DatasetVe
 def update_version(principal: Principal, version_id: uuid.UUID, *, changelog: str) -> DatasetVersion:
     v, ds = writable_version(principal, version_id)
     v.changelog = changelog
-    audit.record(principal, "version.update", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id)
+    audit.record(principal, CatalogAction.VERSION_UPDATE, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id)
     return v
 
 
@@ -331,7 +332,7 @@ def add_file(principal: Principal, version_id: uuid.UUID, *, path: str, size: in
         session.flush()
     except IntegrityError:
         raise Conflict(f"The version already has a file at {path}.", errors={"path": ["Duplicate path."]}) from None
-    audit.record(principal, "version.file.add", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+    audit.record(principal, CatalogAction.VERSION_FILE_ADD, subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  quantities={"bytes": size}, details={"version_id": str(v.id), "path": path, "sha256": sha256, "deduplicated": stored})
     return f, stored
 
@@ -360,7 +361,7 @@ def delete_file(principal: Principal, version_id: uuid.UUID, file_id: uuid.UUID)
         raise NotFound("No such file.")
     upload_id, key = f.upload_id, staging_key(f.id)
     get_session().delete(f)
-    audit.record(principal, "version.file.delete", subject_type="file", subject_id=file_id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+    audit.record(principal, CatalogAction.VERSION_FILE_DELETE, subject_type="file", subject_id=file_id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  details={"path": f.path})
     store = storage()
     if upload_id:
@@ -395,7 +396,7 @@ def request_publish(principal: Principal, version_id: uuid.UUID) -> DatasetVersi
     events.emit(events.VERSION_PUBLISHING, principal=principal, version_id=v.id)
     v.status = VersionStatus.processing.value
     v.status_reason = None
-    audit.record(principal, "version.publish.request", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id)
+    audit.record(principal, CatalogAction.VERSION_PUBLISH_REQUEST, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id)
     queue = jobs()
     after_commit(lambda: queue.enqueue("catalog.ingest_version", version_id=str(v.id)))
     return v
@@ -409,7 +410,7 @@ def deprecate_version(principal: Principal, version_id: uuid.UUID, *, reason: st
         raise Conflict(f"Only a published version can be deprecated (this one is {v.status}).")
     v.status = VersionStatus.deprecated.value
     v.status_reason = reason
-    audit.record(principal, "version.deprecate", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id, details={"reason": reason})
+    audit.record(principal, CatalogAction.VERSION_DEPRECATE, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id, details={"reason": reason})
     return v
 
 
@@ -425,7 +426,7 @@ def withdraw_version(principal: Principal, version_id: uuid.UUID, *, reason: str
     v.status = VersionStatus.withdrawn.value
     v.status_reason = reason.strip()
     v.withdrawn_at = utcnow()
-    audit.record(principal, "version.withdraw", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id, details={"reason": v.status_reason})
+    audit.record(principal, CatalogAction.VERSION_WITHDRAW, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id, details={"reason": v.status_reason})
     events.emit(events.VERSION_WITHDRAWN, principal=principal, version=v, dataset=ds, reason=v.status_reason)
     _refresh_latest(ds)
     return v
@@ -500,6 +501,6 @@ def redact_preview(principal: Principal, file_id: uuid.UUID, *, drop_fields: lis
     if drop_fields:
         kept = [{k: ("[redacted]" if k in drop_fields else val) for k, val in r.items()} if isinstance(r, dict) else r for r in kept]
     f.preview = {"records": [] if hide else kept, "redacted": True, "hidden": hide}
-    audit.record(principal, "file.preview.redact", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+    audit.record(principal, CatalogAction.FILE_PREVIEW_REDACT, subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  details={"drop_fields": drop_fields, "dropped": len(drop_records), "hidden": hide})
     return f

@@ -23,6 +23,7 @@ from marketplace.core import audit
 from marketplace.core.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import job
+from catalog.actions import CatalogAction
 
 log = logging.getLogger(__name__)
 SYSTEM = Principal(request_id="ingest", ip=None)
@@ -198,7 +199,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                 if f.path in failures:
                     key = staging_key(f.id)
                     after_commit(lambda key=key: store.delete(key))
-            audit.record(SYSTEM, "version.ingest", outcome="failure", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+            audit.record(SYSTEM, CatalogAction.VERSION_INGEST, outcome="failure", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
                          details={"failures": failures})
             return v.status
         for f in files:
@@ -219,6 +220,6 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         v.ingest_report = report
         v.published_at = utcnow()
         _refresh_latest(ds)
-        audit.record(SYSTEM, "version.publish", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+        audit.record(SYSTEM, CatalogAction.VERSION_PUBLISH, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
                      quantities={"bytes": v.total_bytes, "records": v.total_records, "files": len(files)}, details={"manifest_digest": v.manifest_digest})
         return v.status

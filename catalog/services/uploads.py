@@ -21,6 +21,7 @@ from marketplace.core.db import after_commit, end_read, get_session, transaction
 from marketplace.core.errors import Conflict, PayloadTooLarge, ValidationFailed
 from marketplace.core.identity.principal import Principal
 from marketplace.core.config import current_settings as _settings
+from catalog.actions import CatalogAction
 
 DEFAULT_PART_SIZE = 64 * 1024 * 1024
 URLS_PER_PAGE = 1000
@@ -57,7 +58,7 @@ def _mark_uploaded(principal: Principal, file_id: uuid.UUID, *, via: str) -> Ver
     f.upload_id = None
     f.part_checksums = None
     f.failure_reason = None
-    audit.record(principal, "version.file.upload", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+    audit.record(principal, CatalogAction.VERSION_FILE_UPLOAD, subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  quantities={"bytes": f.size}, details={"via": via, "path": f.path})
     return f
 
@@ -96,7 +97,7 @@ def start_multipart(principal: Principal, file_id: uuid.UUID, *, part_size: int 
     f.part_size = size
     f.part_checksums = part_checksums
     f.status = FileStatus.uploading.value
-    audit.record(principal, "version.file.multipart.start", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+    audit.record(principal, CatalogAction.VERSION_FILE_MULTIPART_START, subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  quantities={"bytes": f.size, "parts": count}, details={"part_checksums": "crc32" if part_checksums else None})
     return f, count
 
@@ -166,7 +167,7 @@ def _reset_upload(principal: Principal, file_id: uuid.UUID, *, reason: str) -> N
     f.part_checksums = None
     f.status = FileStatus.pending.value
     f.failure_reason = reason
-    audit.record(principal, "version.file.multipart.discard", outcome="failure", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id,
+    audit.record(principal, CatalogAction.VERSION_FILE_MULTIPART_DISCARD, outcome="failure", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id,
                  actor_org_id=ds.organization_id, details={"reason": reason})
 
 
@@ -180,7 +181,7 @@ def abort_multipart(principal: Principal, file_id: uuid.UUID) -> VersionFile:
     f.upload_id = None
     f.part_checksums = None
     f.status = FileStatus.pending.value
-    audit.record(principal, "version.file.multipart.abort", subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id)
+    audit.record(principal, CatalogAction.VERSION_FILE_MULTIPART_ABORT, subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id)
     after_commit(lambda: store.abort_multipart_upload(key, upload_id))
     return f
 

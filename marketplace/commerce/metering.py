@@ -25,6 +25,7 @@ from marketplace.core import audit
 from marketplace.core.db import get_session, insert_ignore_returning, unit_of_work, utcnow
 from marketplace.core.errors import Gone, NotFound, PaymentRequired, ValidationFailed
 from marketplace.core.identity.principal import Principal
+from marketplace.commerce.actions import CommerceAction
 
 WARN_THRESHOLDS_BP = (8000, 9500, 10000)  # 80 %, 95 %, 100 % used
 # Ledger amounts are in the smallest unit delivered: GiB offers are metered in bytes.
@@ -77,7 +78,7 @@ def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, req
             _refuse(principal, grant_id, unit, amount, request_id, now)  # raises; the ledger row and the event roll back
         balance, credited, warned, vendor_org, buyer_org = row
         session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=balance))
-        audit.record(principal, "quota.debit", subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
+        audit.record(principal, CommerceAction.QUOTA_DEBIT, subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
                      quantities={unit: amount, "balance": balance}, details=dict(details or {}, request_id=request_id))
         _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
         return DebitResult(entry_id, amount, balance, duplicate=False)
@@ -93,9 +94,9 @@ def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, r
         raise ValidationFailed(f"This grant is metered in {grant.unit}, not {unit}.", errors={"unit": [f"Use {grant.unit}."]})
     who = dict(subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
     if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
-        audit.record(principal, "quota.debit", outcome="denied", quantities={unit: amount}, details={"reason": "grant not active", "status": grant.status}, **who)
+        audit.record(principal, CommerceAction.QUOTA_DEBIT, outcome="denied", quantities={unit: amount}, details={"reason": "grant not active", "status": grant.status}, **who)
         raise Gone("The grant is not active (expired, revoked or suspended).")
-    audit.record(principal, "quota.debit", outcome="denied", quantities={unit: amount, "balance": grant.balance},
+    audit.record(principal, CommerceAction.QUOTA_DEBIT, outcome="denied", quantities={unit: amount, "balance": grant.balance},
                  details={"reason": "quota exhausted", "request_id": request_id}, **who)
     raise PaymentRequired(f"The grant has {grant.balance} {unit} left; this needs {amount}.", balance=grant.balance, needed=amount, unit=unit)
 
@@ -112,7 +113,7 @@ def _thresholds(principal: Principal, grant_id: uuid.UUID, vendor_org: uuid.UUID
     # Only one transaction can raise warned_at_bp from below `top`: the conditional update.
     won = get_session().execute(update(Grant).where(Grant.id == grant_id, Grant.warned_at_bp < top).values(warned_at_bp=top)).rowcount
     if won:
-        audit.record(principal, "quota.threshold", subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
+        audit.record(principal, CommerceAction.QUOTA_THRESHOLD, subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
                      quantities={"used_bp": used_bp, "balance": balance, "credited": credited}, details={"threshold_bp": top})
 
 
@@ -127,7 +128,7 @@ def credit(principal: Principal, grant: Grant, amount: int, *, reason: str, requ
                                   .returning(Grant.balance)).scalar_one()
     session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=new_balance))
     session.refresh(grant)
-    audit.record(principal, "quota.credit", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+    audit.record(principal, CommerceAction.QUOTA_CREDIT, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
                  quantities={grant.unit: amount, "balance": new_balance}, details={"reason": reason, "order_id": str(order_id) if order_id else None})
     return session.get(QuotaEntry, entry_id)
 
@@ -145,7 +146,7 @@ def withdraw_credit(principal: Principal, grant: Grant, amount: int, *, reason: 
     new_balance = session.execute(update(Grant).where(Grant.id == grant.id, Grant.balance >= take).values(balance=Grant.balance - take)
                                   .returning(Grant.balance)).scalar_one()
     session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=new_balance))
-    audit.record(principal, "quota.withdraw", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+    audit.record(principal, CommerceAction.QUOTA_WITHDRAW, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
                  quantities={grant.unit: take, "balance": new_balance}, details={"reason": reason})
     return take
 

@@ -33,6 +33,7 @@ from marketplace.core.identity.permissions import require_org_role
 from marketplace.core.identity.principal import Principal
 from marketplace.core.money import MAX_QUANTITY, Money, MoneyError, check_total, is_currency
 from marketplace.core.config import current_settings as _settings
+from marketplace.commerce.actions import CommerceAction
 
 SYSTEM = Principal(request_id="payments", ip=None)
 PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value)
@@ -115,7 +116,7 @@ def create_offer(principal: Principal, dataset_id: uuid.UUID, *, title: str, lic
     session.add(offer)
     session.flush()
     _refresh_min_price(ds)
-    audit.record(principal, "offer.create", subject_type="offer", subject_id=offer.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
+    audit.record(principal, CommerceAction.OFFER_CREATE, subject_type="offer", subject_id=offer.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  details={"dataset_id": str(ds.id), "license": lic.identifier, "unit": pricing_unit, "unit_price_minor": unit_price_minor,
                           "currency": offer.currency, "private": private_buyer_org_id is not None})
     return offer
@@ -168,7 +169,7 @@ def update_offer(principal: Principal, offer_id: uuid.UUID, *, active: bool) -> 
     require_dataset_writer(principal, ds, get_session().get(Organization, ds.organization_id))
     offer.active = active
     _refresh_min_price(ds)
-    audit.record(principal, "offer.update", subject_type="offer", subject_id=offer.id, subject_org_id=offer.organization_id, actor_org_id=offer.organization_id,
+    audit.record(principal, CommerceAction.OFFER_UPDATE, subject_type="offer", subject_id=offer.id, subject_org_id=offer.organization_id, actor_org_id=offer.organization_id,
                  details={"active": active})
     return offer
 
@@ -304,7 +305,7 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
         if idempotency_key:
             raise _KeyTaken() from None
         raise
-    audit.record(principal, "order.create", subject_type="order", subject_id=order.id, subject_org_id=offer.organization_id, actor_org_id=buyer,
+    audit.record(principal, CommerceAction.ORDER_CREATE, subject_type="order", subject_id=order.id, subject_org_id=offer.organization_id, actor_org_id=buyer,
                  quantities={"quantity": quantity, "amount_minor": amount}, details={"offer_id": str(offer.id), "license": lic.identifier,
                                                                                      "license_sha256": lic.text_sha256, "payment_method": payment_method})
     return order
@@ -325,7 +326,7 @@ def _open_checkout(principal: Principal, order_id: uuid.UUID) -> None:
     with unit_of_work() as s:
         o = s.get(Order, order_id)
         o.checkout_session_id, o.checkout_url = checkout.id, checkout.url
-        audit.record(principal, "order.checkout", subject_type="order", subject_id=o.id, subject_org_id=o.vendor_org_id, actor_org_id=o.buyer_org_id,
+        audit.record(principal, CommerceAction.ORDER_CHECKOUT, subject_type="order", subject_id=o.id, subject_org_id=o.vendor_org_id, actor_org_id=o.buyer_org_id,
                      details={"checkout_session_id": checkout.id})
 
 
@@ -383,7 +384,7 @@ def cancel_order(principal: Principal, order_id: uuid.UUID, *, reason: str | Non
     principal.require_scope("commerce:write")
     if not principal.has_role(order.buyer_org_id, OrgRole.member):
         raise Forbidden("Only members of the buying organisation can cancel its order.")
-    _end_unpaid(principal, order, action="order.cancel", reason=reason or "cancelled by the buyer")
+    _end_unpaid(principal, order, action=CommerceAction.ORDER_CANCEL, reason=reason or "cancelled by the buyer")
     return order
 
 
@@ -394,11 +395,11 @@ def reject_order(principal: Principal, order_id: uuid.UUID, *, reason: str) -> O
     principal.require_scope("commerce:write")
     if not (principal.has_role(order.vendor_org_id, OrgRole.admin) or principal.platform_admin):
         raise Forbidden("Only the vendor's admins or a platform admin can reject an order.")
-    _end_unpaid(principal, order, action="order.reject", reason=reason)
+    _end_unpaid(principal, order, action=CommerceAction.ORDER_REJECT, reason=reason)
     return order
 
 
-def _end_unpaid(principal: Principal, order: Order, *, action: str, reason: str) -> None:
+def _end_unpaid(principal: Principal, order: Order, *, action: CommerceAction, reason: str) -> None:
     if order.payment_method != "invoice":
         # A card checkout may still complete at Stripe; it expires there (and is then failed here).
         raise Conflict("Card orders end when their checkout expires; only invoice orders are cancelled or rejected by hand.")
@@ -413,7 +414,7 @@ def _end_unpaid(principal: Principal, order: Order, *, action: str, reason: str)
 def _pay(principal: Principal, order: Order) -> None:
     order.status = OrderStatus.paid.value
     order.paid_at = utcnow()
-    audit.record(principal, "order.paid", subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
+    audit.record(principal, CommerceAction.ORDER_PAID, subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
                  quantities={"amount_minor": order.amount_minor}, details={"payment_method": order.payment_method})
     _fulfil(principal, order)
 
@@ -445,7 +446,7 @@ def _fulfil(principal: Principal, order: Order) -> Grant:
     if units:
         metering.credit(principal, grant, units, reason="order", request_id=f"order:{order.id}", order_id=order.id)
     order.grant_id = grant.id
-    audit.record(principal, "grant.create" if created else "grant.extend", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+    audit.record(principal, CommerceAction.GRANT_CREATE if created else "grant.extend", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
                  actor_org_id=grant.buyer_org_id, quantities={grant.unit: units}, details={"order_id": str(order.id), "expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
     return grant
 
@@ -499,7 +500,7 @@ def _apply(event: WebhookEvent) -> str:
     elif t in ("checkout.session.async_payment_failed", "payment_intent.payment_failed", "checkout.session.expired"):
         if st == OrderStatus.pending_payment.value:
             order.status = OrderStatus.failed.value
-            audit.record(p, "order.payment_failed", outcome="failure", subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id,
+            audit.record(p, CommerceAction.ORDER_PAYMENT_FAILED, outcome="failure", subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id,
                          actor_org_id=order.buyer_org_id, details={"event": event.id})
             result = "failed"
     elif t == "charge.refunded":
@@ -541,7 +542,7 @@ def _refund(p: Principal, order: Order, refunded: int, amount: int, event_id: st
         order.status = OrderStatus.refunded.value
         if not _other_paid_orders(order):
             _set_grant(p, order, GrantStatus.revoked, "refunded")
-    audit.record(p, "order.refund", subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
+    audit.record(p, CommerceAction.ORDER_REFUND, subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
                  quantities={"refunded_minor": new, "units_withdrawn": taken}, details={"full": full})
     return f"refunded {new} ({'full' if full else 'partial'}), {taken} units withdrawn"
 
@@ -567,7 +568,7 @@ def _set_grant(p: Principal, order: Order, status: GrantStatus, why: str) -> Non
         return
     grant = get_session().get(Grant, order.grant_id)
     grant.status = status.value
-    audit.record(p, f"grant.{status.value}", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+    audit.record(p, CommerceAction(f"grant.{status.value}"), subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
                  details={"reason": why, "order_id": str(order.id)})
 
 
@@ -609,7 +610,7 @@ def expire_grants() -> int:
     n = 0
     for grant in session.scalars(select(Grant).where(Grant.status == GrantStatus.active.value, Grant.expires_at.is_not(None), Grant.expires_at <= utcnow())):
         grant.status = GrantStatus.expired.value
-        audit.record(SYSTEM, "grant.expired", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
+        audit.record(SYSTEM, CommerceAction.GRANT_EXPIRED, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
         n += 1
     return n
 
@@ -626,7 +627,7 @@ def holders_query(version: DatasetVersion):  # type: ignore[no-untyped-def]
 def on_version_withdrawn(principal: Principal, version: DatasetVersion, dataset: Dataset, reason: str) -> None:
     """Tell every holder: one audit event per grant (notifications read these)."""
     for grant in get_session().scalars(holders_query(version).where(Grant.status.in_([GrantStatus.active.value, GrantStatus.suspended.value]))):
-        audit.record(principal, "grant.version_withdrawn", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+        audit.record(principal, CommerceAction.GRANT_VERSION_WITHDRAWN, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
                      actor_org_id=grant.buyer_org_id, details={"version_id": str(version.id), "version": version.version, "reason": reason})
 
 
@@ -652,6 +653,6 @@ def set_payout_account(principal: Principal, org_id: uuid.UUID, *, stripe_accoun
     require_org_role(principal, org_id, OrgRole.owner, scope="org:admin")
     org = get_session().get(Organization, org_id)
     org.stripe_account_id = stripe_account_id
-    audit.record(principal, "org.payout_account", subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org.id,
+    audit.record(principal, CommerceAction.ORG_PAYOUT_ACCOUNT, subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org.id,
                  details={"stripe_account_id": stripe_account_id})
     return org

@@ -25,6 +25,7 @@ from marketplace.core.db import get_session
 from marketplace.core.errors import NotFound
 from marketplace.core.identity.models import Organization, OrgRole
 from marketplace.core.identity.principal import Principal
+from marketplace.delivery.actions import DeliveryAction
 
 
 def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, 
 def _access_summary(version_id: uuid.UUID) -> dict[str, Any]:
     session = get_session()
     rows = session.execute(select(AuditEvent.actor_org_id, AuditEvent.outcome, func.count()).where(
-        AuditEvent.action == "delivery.authorize", AuditEvent.subject_id == str(version_id)).group_by(AuditEvent.actor_org_id, AuditEvent.outcome)).all()
+        AuditEvent.action == DeliveryAction.DELIVERY_AUTHORIZE.value, AuditEvent.subject_id == str(version_id)).group_by(AuditEvent.actor_org_id, AuditEvent.outcome)).all()
     orgs = {o for o, _, _ in rows if o}
     names = {o.id: o.name for o in session.scalars(select(Organization).where(Organization.id.in_(orgs)))} if orgs else {}
     by_org: dict[str, dict[str, Any]] = {}

@@ -8,6 +8,7 @@ events, so writing an event never waits on a global lock.
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -47,9 +48,15 @@ class AuditEvent(Base):
 OUTCOMES = {"success", "denied", "failure"}
 
 
+class AuditAction(enum.StrEnum):
+    """The base of every domain's audit actions (each domain's `actions` module subclasses it).
+    Values are `subject.verb` strings, stored as they are; the writer takes nothing else, so no
+    action is a stray literal that a compliance query could miss."""
+
+
 def record(
     principal: Principal,
-    action: str,
+    action: AuditAction,
     *,
     outcome: str = "success",
     subject_type: str | None = None,
@@ -62,9 +69,11 @@ def record(
     """Append one event to the current unit of work. Never put secrets in `details`."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"audit actions come from a domain's actions enum, not {action!r}")
     values = dict(
         request_id=principal.request_id,
-        action=action,
+        action=action.value,
         outcome=outcome,
         actor_user_id=principal.user_id,
         actor_api_key_id=principal.api_key_id,

@@ -35,9 +35,10 @@ from marketplace.core.db import get_session, utcnow
 from marketplace.core.errors import DomainError, Forbidden, Gone, NotFound
 from marketplace.core.identity.models import OrgRole
 from marketplace.core.identity.principal import Principal
+from marketplace.delivery.actions import DeliveryAction
 
 # The audit action under which each channel's decisions (and refusals) are recorded.
-CHANNELS = {"download": "delivery.authorize", "records": "delivery.records"}
+CHANNELS = {"download": DeliveryAction.DELIVERY_AUTHORIZE, "records": DeliveryAction.DELIVERY_RECORDS}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from marketplace.core.db import unit_of_work
 from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.identity.principal import Principal
 from marketplace.delivery import entitlement
+from marketplace.delivery.actions import DeliveryAction
 
 CHUNK = 256 * 1024
 MAX_PAGE_BYTES = 16 * 1024 * 1024
@@ -59,7 +60,7 @@ def read_records(principal: Principal, grant_id: uuid.UUID, *, path: str, cursor
                              details={"file": f.path, "purpose": "records"})
         charged = 0 if res.duplicate else len(records)
     with unit_of_work():
-        audit.record(principal, "delivery.records", subject_type="file", subject_id=f.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
+        audit.record(principal, DeliveryAction.DELIVERY_RECORDS, subject_type="file", subject_id=f.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
                      quantities={"records": len(records), "charged": charged}, details={"grant_id": str(grant.id), "start": pos["index"]})
     nxt = CURSOR.dump(next_pos, bound=[str(grant.id), str(f.id)]) if next_pos else None
     return {"records": records, "next_cursor": nxt, "start": pos["index"], "charged": charged}

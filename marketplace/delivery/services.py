@@ -27,6 +27,7 @@ from marketplace.core.errors import PaymentRequired, ValidationFailed
 from marketplace.core.identity.principal import Principal
 from marketplace.core.config import current_settings as _settings
 from marketplace.delivery import entitlement
+from marketplace.delivery.actions import DeliveryAction
 
 
 
@@ -72,7 +73,7 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
             needed = sum(amounts.values())
             raise PaymentRequired(f"The grant has {start_balance} {grant.unit} left; these files need up to {needed}.",
                                   balance=start_balance, needed=needed, unit=grant.unit) from None
-        audit.record(principal, "delivery.authorize", subject_type="version", subject_id=version.id, subject_org_id=grant.vendor_org_id,
+        audit.record(principal, DeliveryAction.DELIVERY_AUTHORIZE, subject_type="version", subject_id=version.id, subject_org_id=grant.vendor_org_id,
                      actor_org_id=grant.buyer_org_id, quantities={grant.unit: charged_total, "files": len(out)},
                      details={"grant_id": str(grant.id), "paths": [o["path"] for o in out][:100]})
     # After commit: presign. The store is not in the transaction, and presigning writes nothing.

@@ -24,6 +24,7 @@ from marketplace.core.identity import services as identity
 from marketplace.core.identity.models import OrgRole
 from marketplace.core.money import MoneyError, parse_major
 from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
+from marketplace.delivery.actions import DeliveryAction
 
 bp = Blueprint("vendor_web", __name__, url_prefix="/vendor")
 
@@ -382,7 +383,7 @@ def sales():
     offers = {o.id: o for o in commerce.offers_by_id({o.offer_id for o in orders})}
     access: list[dict[str, Any]] | None = []
     try:
-        for action in ("delivery.authorize", "delivery.records"):
+        for action in (DeliveryAction.DELIVERY_AUTHORIZE, DeliveryAction.DELIVERY_RECORDS):
             access.extend(e for e in audit_svc.query(p, org_id=org, action=action, limit=50)["items"] if e["actor_org_id"] != str(org))  # type: ignore[union-attr]
         access.sort(key=lambda e: e["id"], reverse=True)  # type: ignore[union-attr]
     except DomainError:

@@ -8,7 +8,7 @@ from marketplace.audit import services as audit_svc
 from marketplace.core import audit
 from marketplace.core.db import get_session, unit_of_work
 from marketplace.core.identity.principal import Principal
-from tests.factories import make_user
+from tests.factories import TestAction, make_user
 
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer
@@ -36,7 +36,7 @@ def write_events(n: int) -> list[int]:
     ids = []
     with unit_of_work():
         for i in range(n):
-            ev = audit.record(Principal(request_id=f"r{i}", ip="10.0.0.1"), "test.sealed", subject_type="thing", subject_id=str(i), quantities={"n": i})
+            ev = audit.record(Principal(request_id=f"r{i}", ip="10.0.0.1"), TestAction.SEALED, subject_type="thing", subject_id=str(i), quantities={"n": i})
             get_session().flush()
             ids.append(ev.id)
     return ids

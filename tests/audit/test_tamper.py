@@ -32,7 +32,7 @@ from marketplace.core import audit
 from marketplace.core.db import get_session, unit_of_work
 from marketplace.core.identity.principal import Principal
 from tests.audit.helpers import principal_compliance
-from tests.factories import make_tenant, principal
+from tests.factories import TestAction, make_tenant, principal
 
 
 class Attacker:
@@ -60,7 +60,7 @@ def _log(n_events: int = 14):
     with unit_of_work():
         for i in range(n_events):
             org = tenant.org.id if i % 3 else other.org.id
-            audit.record(Principal(request_id=f"t{i}", ip="10.0.0.9"), "test.tamper", subject_type="thing", subject_id=str(i), subject_org_id=org,
+            audit.record(Principal(request_id=f"t{i}", ip="10.0.0.9"), TestAction.TAMPER, subject_type="thing", subject_id=str(i), subject_org_id=org,
                          actor_org_id=tenant.org.id if i % 2 else None, quantities={"n": i})
     audit_svc.seal(grace_seconds=0, batch_size=4)
     return tenant

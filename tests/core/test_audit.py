@@ -10,12 +10,12 @@ from marketplace.core import audit
 from marketplace.core.audit import AuditEvent
 from marketplace.core.db import get_session, unit_of_work
 from marketplace.core.errors import Forbidden
-from tests.factories import BASE
+from tests.factories import BASE, TestAction
 
 
 def _one_event() -> int:
     with unit_of_work():
-        ev = audit.record(BASE, "test.event", subject_type="thing", subject_id="1")
+        ev = audit.record(BASE, TestAction.EVENT, subject_type="thing", subject_id="1")
     return ev.id
 
 
@@ -42,7 +42,7 @@ def test_truncate_is_refused_on_postgresql(app, backend):
 def test_event_rolls_back_with_its_change(app):
     with pytest.raises(RuntimeError):
         with unit_of_work():
-            audit.record(BASE, "test.rolled_back")
+            audit.record(BASE, TestAction.ROLLED_BACK)
             raise RuntimeError("boom")
     assert get_session().scalars(select(AuditEvent).where(AuditEvent.action == "test.rolled_back")).all() == []
 
@@ -50,8 +50,8 @@ def test_event_rolls_back_with_its_change(app):
 def test_denials_survive_the_rollback_of_the_refused_request(app):
     with pytest.raises(Forbidden):
         with unit_of_work():
-            audit.record(BASE, "test.success_before_denial")
-            audit.record(BASE, "test.denied", outcome="denied", subject_type="thing", subject_id="7")
+            audit.record(BASE, TestAction.SUCCESS_BEFORE_DENIAL)
+            audit.record(BASE, TestAction.DENIED, outcome="denied", subject_type="thing", subject_id="7")
             raise Forbidden("no")
     actions = [e.action for e in get_session().scalars(select(AuditEvent).where(AuditEvent.action.like("test.%")))]
     assert actions == ["test.denied"]
@@ -61,3 +61,18 @@ def test_unknown_outcome_is_a_programming_error(app):
     with pytest.raises(ValueError):
         with unit_of_work():
             audit.record(BASE, "x", outcome="maybe")
+
+
+def test_actions_come_from_the_domains_enums_only(app):
+    """The writer refuses a plain string, and every domain's actions are distinct values."""
+    from catalog.actions import CatalogAction
+    from licensing.actions import LicensingAction
+    from marketplace.commerce.actions import CommerceAction
+    from marketplace.core.identity.actions import IdentityAction
+    from marketplace.delivery.actions import DeliveryAction
+
+    with pytest.raises(TypeError):
+        with unit_of_work():
+            audit.record(BASE, "order.paid")  # type: ignore[arg-type]
+    values = [m.value for e in (CatalogAction, LicensingAction, CommerceAction, IdentityAction, DeliveryAction) for m in e]
+    assert len(values) == len(set(values)) and all(v.count(".") >= 1 for v in values)

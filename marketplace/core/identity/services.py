@@ -28,6 +28,7 @@ from marketplace.core.identity.permissions import (
     require_platform_admin,
 )
 from marketplace.core.identity.principal import SCOPES, Principal
+from marketplace.core.identity.actions import IdentityAction
 
 _EMAIL = ma.validate.Email()
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -65,7 +66,7 @@ def register_user(principal: Principal, *, email: str, password: str, name: str,
     user = User(email=email, name=name.strip(), password_hash=hash_password(password))
     session.add(user)
     session.flush()
-    audit.record(replace(principal, user_id=user.id), "user.register", subject_type="user", subject_id=user.id)
+    audit.record(replace(principal, user_id=user.id), IdentityAction.USER_REGISTER, subject_type="user", subject_id=user.id)
     if organization_name:
         _create_org(principal_for(user, principal), organization_name, None)
     return user
@@ -96,7 +97,7 @@ def authenticate(principal: Principal, *, email: str, password: str) -> User:
     if user is None or not verify_password(user.password_hash, password) or not user.is_active:
         audit.record(
             principal,
-            "auth.login",
+            IdentityAction.AUTH_LOGIN,
             outcome="denied",
             subject_type="user",
             subject_id=user.id if user else None,
@@ -106,7 +107,7 @@ def authenticate(principal: Principal, *, email: str, password: str) -> User:
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
-    audit.record(replace(principal, user_id=user.id), "auth.login", subject_type="user", subject_id=user.id)
+    audit.record(replace(principal, user_id=user.id), IdentityAction.AUTH_LOGIN, subject_type="user", subject_id=user.id)
     return user
 
 
@@ -123,7 +124,7 @@ def open_browser_session(base: Principal, user_id: uuid.UUID, *, user_agent: str
     row = BrowserSession(user_id=user_id, token_hash=_hash_secret(token), ip=(base.ip or None) and base.ip[:64], user_agent=(user_agent or "")[:300] or None)
     get_session().add(row)
     get_session().flush()
-    audit.record(replace(base, user_id=user_id), "auth.session.open", subject_type="session", subject_id=row.id)
+    audit.record(replace(base, user_id=user_id), IdentityAction.AUTH_SESSION_OPEN, subject_type="session", subject_id=row.id)
     return token
 
 
@@ -157,7 +158,7 @@ def end_browser_session(principal: Principal) -> None:
     if principal.session_id is None or principal.user_id is None:
         return
     _revoke_sessions(principal.user_id, reason="logout", only=principal.session_id)
-    audit.record(principal, "auth.session.end", subject_type="session", subject_id=principal.session_id)
+    audit.record(principal, IdentityAction.AUTH_SESSION_END, subject_type="session", subject_id=principal.session_id)
 
 
 def list_browser_sessions(principal: Principal) -> list[BrowserSession]:
@@ -179,7 +180,7 @@ def sign_out_everywhere(principal: Principal, user_id: uuid.UUID | None = None) 
         if get_session().get(User, target) is None:
             raise NotFound("No such user.")
     n = _revoke_sessions(target, reason="signed out everywhere" if target == principal.user_id else "ended by a platform admin")
-    audit.record(principal, "auth.session.revoke_all", subject_type="user", subject_id=target, quantities={"sessions": n})
+    audit.record(principal, IdentityAction.AUTH_SESSION_REVOKE_ALL, subject_type="user", subject_id=target, quantities={"sessions": n})
     return n
 
 
@@ -193,11 +194,11 @@ def change_password(principal: Principal, *, current_password: str, new_password
     user = get_session().get(User, principal.user_id)
     assert user is not None
     if not verify_password(user.password_hash, current_password):
-        audit.record(principal, "auth.password.change", outcome="denied", subject_type="user", subject_id=user.id)
+        audit.record(principal, IdentityAction.AUTH_PASSWORD_CHANGE, outcome="denied", subject_type="user", subject_id=user.id)
         raise ValidationFailed("The current password is wrong.", errors={"current_password": ["Wrong password."]})
     user.password_hash = hash_password(new_password)
     n = _revoke_sessions(user.id, reason="password changed")
-    audit.record(principal, "auth.password.change", subject_type="user", subject_id=user.id, quantities={"sessions_ended": n})
+    audit.record(principal, IdentityAction.AUTH_PASSWORD_CHANGE, subject_type="user", subject_id=user.id, quantities={"sessions_ended": n})
 
 
 def _hash_secret(secret: str) -> str:
@@ -222,7 +223,7 @@ def authenticate_api_key(base: Principal, token: str) -> Principal:
         if reason is not None:
             audit.record(
                 base,
-                "auth.api_key",
+                IdentityAction.AUTH_API_KEY,
                 outcome="denied",
                 subject_type="api_key",
                 subject_id=key.id if key else None,
@@ -269,7 +270,7 @@ def _create_org(principal: Principal, name: str, slug: str | None) -> Organizati
     session.add(org)
     session.flush()
     session.add(Membership(user_id=principal.user_id, organization_id=org.id, role=OrgRole.owner))
-    audit.record(principal, "org.create", subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org.id)
+    audit.record(principal, IdentityAction.ORG_CREATE, subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org.id)
     return org
 
 
@@ -318,7 +319,7 @@ def update_organization(principal: Principal, org_id: uuid.UUID, *, name: str) -
     org = _get_org(org_id)
     old = org.name
     org.name = name.strip()
-    audit.record(principal, "org.update", subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org_id, details={"name": [old, org.name]})
+    audit.record(principal, IdentityAction.ORG_UPDATE, subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org_id, details={"name": [old, org.name]})
     return org
 
 
@@ -361,7 +362,7 @@ def add_member(principal: Principal, org_id: uuid.UUID, *, email: str, role: Org
         session.flush()
     except IntegrityError:
         raise Conflict("This user is already a member.", errors={"email": ["Already a member."]}) from None
-    audit.record(principal, "org.member.add", subject_type="user", subject_id=user.id, subject_org_id=org_id, actor_org_id=org_id, details={"role": role.value})
+    audit.record(principal, IdentityAction.ORG_MEMBER_ADD, subject_type="user", subject_id=user.id, subject_org_id=org_id, actor_org_id=org_id, details={"role": role.value})
     return m, user
 
 
@@ -382,7 +383,7 @@ def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UU
         raise Conflict("An organisation must keep at least one owner.")
     old = m.role
     m.role = role
-    audit.record(principal, "org.member.role", subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id, details={"role": [old.value, role.value]})
+    audit.record(principal, IdentityAction.ORG_MEMBER_ROLE, subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id, details={"role": [old.value, role.value]})
     return m
 
 
@@ -397,7 +398,7 @@ def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -
     get_session().delete(m)
     # Whatever the removed user had open in a browser may show this organisation's pages: end it.
     n = _revoke_sessions(user_id, reason="removed from an organisation")
-    audit.record(principal, "org.member.remove", subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id,
+    audit.record(principal, IdentityAction.ORG_MEMBER_REMOVE, subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id,
                  quantities={"sessions_ended": n})
 
 
@@ -445,7 +446,7 @@ def create_api_key(principal: Principal, org_id: uuid.UUID, *, name: str, scopes
     get_session().add(key)
     get_session().flush()
     audit.record(
-        principal, "api_key.create", subject_type="api_key", subject_id=key.id, subject_org_id=org_id, actor_org_id=org_id,
+        principal, IdentityAction.API_KEY_CREATE, subject_type="api_key", subject_id=key.id, subject_org_id=org_id, actor_org_id=org_id,
         details={"prefix": prefix, "scopes": key.scopes},
     )
     return key, f"{prefix}.{secret}"
@@ -463,7 +464,7 @@ def revoke_api_key(principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -
         raise Forbidden("Only admins can revoke other members' keys.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        audit.record(principal, "api_key.revoke", subject_type="api_key", subject_id=key.id, subject_org_id=org_id, actor_org_id=org_id, details={"prefix": key.prefix})
+        audit.record(principal, IdentityAction.API_KEY_REVOKE, subject_type="api_key", subject_id=key.id, subject_org_id=org_id, actor_org_id=org_id, details={"prefix": key.prefix})
     return key
 
 
@@ -478,7 +479,7 @@ def apply_as_vendor(principal: Principal, org_id: uuid.UUID) -> Organization:
     if org.vendor_status == VendorStatus.approved:
         raise Conflict("The organisation is already an approved vendor.")
     org.vendor_status = VendorStatus.pending
-    audit.record(principal, "org.vendor.apply", subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org_id)
+    audit.record(principal, IdentityAction.ORG_VENDOR_APPLY, subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org_id)
     return org
 
 
@@ -491,7 +492,7 @@ def decide_vendor(principal: Principal, org_id: uuid.UUID, *, approve: bool, rea
     org.vendor_decided_at = utcnow()
     org.vendor_decision_reason = reason
     audit.record(
-        principal, "org.vendor.decide", subject_type="organization", subject_id=org.id, subject_org_id=org.id,
+        principal, IdentityAction.ORG_VENDOR_DECIDE, subject_type="organization", subject_id=org.id, subject_org_id=org.id,
         details={"approved": approve, "reason": reason},
     )
     return org
@@ -505,7 +506,7 @@ def set_platform_role(*, email: str, role: str) -> User:
         raise NotFound(f"No user {email}.")
     user.is_platform_admin = role == "admin"
     user.is_platform_compliance = role == "compliance"
-    audit.record(Principal(request_id="cli"), "user.platform_role", subject_type="user", subject_id=user.id, details={"role": role})
+    audit.record(Principal(request_id="cli"), IdentityAction.USER_PLATFORM_ROLE, subject_type="user", subject_id=user.id, details={"role": role})
     return user
 
 

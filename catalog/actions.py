@@ -1,0 +1,28 @@
+"""The audit actions of this domain. Catalogue: datasets, versions, files, uploads, ingest and publication.
+
+Every audit event names one of these (the audit writer refuses anything else), so the actions
+are listed in one place, and compliance queries use the same names."""
+
+from __future__ import annotations
+
+from marketplace.core.audit import AuditAction
+
+
+class CatalogAction(AuditAction):
+    CATALOG_DOMAIN_ADD = "catalog.domain.add"
+    DATASET_CREATE = "dataset.create"
+    DATASET_UPDATE = "dataset.update"
+    FILE_PREVIEW_REDACT = "file.preview.redact"
+    VERSION_CREATE = "version.create"
+    VERSION_DEPRECATE = "version.deprecate"
+    VERSION_FILE_ADD = "version.file.add"
+    VERSION_FILE_DELETE = "version.file.delete"
+    VERSION_FILE_MULTIPART_ABORT = "version.file.multipart.abort"
+    VERSION_FILE_MULTIPART_DISCARD = "version.file.multipart.discard"
+    VERSION_FILE_MULTIPART_START = "version.file.multipart.start"
+    VERSION_FILE_UPLOAD = "version.file.upload"
+    VERSION_INGEST = "version.ingest"
+    VERSION_PUBLISH = "version.publish"
+    VERSION_PUBLISH_REQUEST = "version.publish.request"
+    VERSION_UPDATE = "version.update"
+    VERSION_WITHDRAW = "version.withdraw"
