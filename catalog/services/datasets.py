@@ -17,10 +17,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
+from catalog.storage import object_store
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.paths import normalise_path
 from catalog.permissions import can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
 from marketplace.core import audit, events
+from marketplace.core.jobs import job_queue
 from marketplace.core.db import after_commit, get_session, transactional, utcnow
 from marketplace.core.errors import Conflict, Gone, NotFound, ValidationFailed
 from marketplace.core.identity.models import Organization
@@ -35,16 +37,8 @@ VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-def storage():
-    from flask import current_app
-
-    return current_app.extensions["object_store"]
-
-
-def jobs():
-    from flask import current_app
-
-    return current_app.extensions["jobs"]
+storage = object_store  # the accessor the catalogue's services use
+jobs = job_queue
 
 
 # --------------------------------------------------------------------------- taxonomy

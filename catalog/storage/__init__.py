@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+from flask import current_app
+
 from catalog.storage.base import (
     CRC32_HEADER,
     BadDigest,
@@ -29,12 +31,18 @@ __all__ = [
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
+    "object_store",
     "PartInfo",
     "StorageUnavailable",
     "UploadNotFound",
     "presign_origin",
     "store_from_url",
 ]
+
+
+def object_store() -> ObjectStore:
+    """The object store the running app was wired with (create_app puts it in one place)."""
+    return current_app.extensions["object_store"]
 
 
 def presign_origin(url: str) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import func, or_, select, text
 
+from catalog.storage import ObjectNotFound, StorageUnavailable, object_store
 from marketplace.audit import merkle
 from marketplace.audit.chain import (
     EXPORT_FORMAT,
@@ -177,16 +178,11 @@ def _witness(checkpoint: dict[str, Any]) -> None:
         log.warning("could not witness audit checkpoint %s in the object store", checkpoint.get("id"), exc_info=True)
 
 
-def _store():  # type: ignore[no-untyped-def]
-    from flask import current_app
-
-    return current_app.extensions["object_store"]
+_store = object_store
 
 
 def witnessed_checkpoint() -> dict[str, Any] | None:
     """The newest checkpoint written outside the database (None if none was, or it cannot be read)."""
-    from catalog.storage import ObjectNotFound, StorageUnavailable
-
     try:
         doc = json.loads(_store().read(WITNESS_LATEST))
     except (ObjectNotFound, StorageUnavailable, ValueError):

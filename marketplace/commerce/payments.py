@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
+
 from marketplace.core.errors import Conflict, DependencyUnavailable, ValidationFailed
 from marketplace.core.money import Money, MoneyError
 
@@ -71,6 +73,11 @@ class InvoicePayments(PaymentGateway):
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         raise InvalidWebhook("This marketplace takes no payment-provider webhooks.")
+
+
+def payment_gateway() -> PaymentGateway:
+    """The payment gateway the running app was wired with (invoice or Stripe)."""
+    return current_app.extensions["payments"]  # type: ignore[no-any-return]
 
 
 def gateway_from_settings(settings: Any) -> PaymentGateway:

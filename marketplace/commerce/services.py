@@ -24,7 +24,7 @@ from licensing.models import License
 from licensing.services import evaluate_offer, find_license
 from marketplace.commerce import metering
 from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, StripeEvent
-from marketplace.commerce.payments import WebhookEvent
+from marketplace.commerce.payments import WebhookEvent, payment_gateway
 from marketplace.core import audit
 from marketplace.core.db import get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
 from marketplace.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -41,10 +41,7 @@ PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value
 
 
 
-def _gateway():
-    from flask import current_app
-
-    return current_app.extensions["payments"]
+_gateway = payment_gateway
 
 
 # --------------------------------------------------------------------------- offers
@@ -446,7 +443,7 @@ def _fulfil(principal: Principal, order: Order) -> Grant:
     if units:
         metering.credit(principal, grant, units, reason="order", request_id=f"order:{order.id}", order_id=order.id)
     order.grant_id = grant.id
-    audit.record(principal, CommerceAction.GRANT_CREATE if created else "grant.extend", subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+    audit.record(principal, CommerceAction.GRANT_CREATE if created else CommerceAction.GRANT_EXTEND, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
                  actor_org_id=grant.buyer_org_id, quantities={grant.unit: units}, details={"order_id": str(order.id), "expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
     return grant
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Protocol
 
+from flask import current_app
+
 log = logging.getLogger(__name__)
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
@@ -38,3 +40,8 @@ class InlineJobQueue:
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
         registered(name)(**kwargs)
+
+
+def job_queue() -> JobQueue:
+    """The job queue the running app was wired with (inline, or Celery on Redis)."""
+    return current_app.extensions["jobs"]  # type: ignore[no-any-return]

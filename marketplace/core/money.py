@@ -10,7 +10,7 @@ dozen zeros is refused with the limit named instead of becoming a trillion-euro 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 # Units a buyer may order at once (records, downloads, GiB, term periods) and an offer may include.
 MAX_QUANTITY = 10**9
@@ -108,10 +108,14 @@ def parse_major(text: str, currency: str) -> Money:
     except InvalidOperation:
         raise MoneyError("Type an amount such as 12.50.") from None
     digits = exponent(currency)
+    if len(raw) > 40:  # past what decimal's default context handles exactly
+        raise MoneyError("Type an amount such as 12.50 (too many digits).")
+    if value.adjusted() > 18:
+        raise MoneyError(f"At most {Money(MAX_UNIT_PRICE_MINOR, currency).format()}.")
     minor = value.scaleb(digits)
     if minor != minor.to_integral_value():
         raise MoneyError(f"{currency.upper()} has {digits} decimal places.")
-    m = int(minor.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    m = int(minor)
     if m > MAX_UNIT_PRICE_MINOR:
         raise MoneyError(f"At most {Money(MAX_UNIT_PRICE_MINOR, currency).format()}.")
     return Money(m, currency)

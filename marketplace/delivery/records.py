@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from catalog.analysis import RangeReader
+from catalog.storage import object_store
 from catalog.models import VersionFile, blob_key
 from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit
@@ -34,10 +35,7 @@ MAX_PAGE_BYTES = 16 * 1024 * 1024
 CURSOR = SignedCursor("delivery.records-cursor", invalid="The cursor is not valid for this grant and file.")
 
 
-def _store():
-    from flask import current_app
-
-    return current_app.extensions["object_store"]
+_store = object_store
 
 
 def read_records(principal: Principal, grant_id: uuid.UUID, *, path: str, cursor: str | None, limit: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
+from catalog.storage import object_store
 from catalog.models import VersionFile, blob_key
 from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit
@@ -86,7 +87,4 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
             "charged": charged_total, "files": out}
 
 
-def _store():
-    from flask import current_app
-
-    return current_app.extensions["object_store"]
+_store = object_store
