@@ -20,6 +20,13 @@ os.environ.setdefault("MARKETPLACE_ARGON2_TIME_COST", "1")
 os.environ.setdefault("MARKETPLACE_ARGON2_MEMORY_KIB", "8192")
 
 import pytest  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# Property tests explore the same examples on every run (CI is a gate, not a lottery);
+# HYPOTHESIS_PROFILE=explore draws new ones, to look for new counterexamples.
+hypothesis_settings.register_profile("gate", derandomize=True, database=None, deadline=None)
+hypothesis_settings.register_profile("explore", derandomize=False, deadline=None, max_examples=500)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
