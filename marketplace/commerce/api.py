@@ -60,6 +60,7 @@ class Orders(MethodView):
     @blp.arguments(s.IdempotencyHeaderSchema, location="headers")
     @blp.arguments(s.OrderCreateSchema)
     @blp.response(201, s.OrderSchema)
+    @blp.alt_response(200, schema=s.OrderSchema, description="A replay of an Idempotency-Key: the order it first placed")
     @problems(blp, 401, 403, 404, 409, 503)
     def post(self, headers, data):
         """Order an offer, accepting its licence text by SHA-256. Repeat with the same
