@@ -163,17 +163,38 @@ class JsonlScanner(Scanner):
         self.offset = 0  # byte offset of `pending`
         self.records = 0
         self.problem: str | None = None
+        self.overlong = False  # inside a line past MAX_LINE_BYTES: skipping to its end
+
+    # A record longer than this is no JSON Lines record (the records endpoint pages at 16 MiB):
+    # past it the scanner stops buffering, so a file without newlines cannot exhaust memory.
+    MAX_LINE_BYTES = 16 * 1024 * 1024
 
     def feed(self, chunk: bytes) -> None:
         super().feed(chunk)
         if not chunk:
             return
+        if self.overlong:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                self.offset += len(chunk)
+                return
+            self.offset += cut + 1
+            chunk, self.overlong = chunk[cut + 1:], False
+            if not chunk:
+                return
         data = self.pending + chunk if self.pending else chunk
         lines = data.split(b"\n")
         self.pending = lines.pop()
         for line in lines:
             self._line(line)
             self.offset += len(line) + 1
+        if len(self.pending) > self.MAX_LINE_BYTES:
+            self.line += 1
+            self.records += 1
+            if self.problem is None:
+                self.problem = f"line {self.line} (byte offset {self.offset}) is longer than {self.MAX_LINE_BYTES // (1024 * 1024)} MiB: not a JSON Lines record"
+            self.offset += len(self.pending)
+            self.pending, self.overlong = b"", True
 
     def _line(self, line: bytes) -> None:
         self.line += 1

@@ -220,6 +220,9 @@ def isolated(flask_app) -> Iterator[Any]:
 @pytest.fixture
 def app(session_app) -> Iterator[Any]:
     """The app with this test's work inside one transaction that is rolled back afterwards."""
+    # The audit witness lives in the object store, outside the rolled-back transaction: a block
+    # sealed by an earlier test was rolled back, so its witness must go too.
+    session_app.extensions["object_store"].delete("audit/checkpoints/latest.json")
     with isolated(session_app) as a:
         yield a
 

@@ -236,6 +236,9 @@ def verify_export_lines(lines: Iterable[str], public_key_b64: str) -> Report:
         if not isinstance(obj, dict):
             rep.fail(f"line {n}: not an export record")
             return rep
+        if obj.get("type") in ("block", "event") and (not isinstance(obj.get("id"), int) or isinstance(obj.get("id"), bool)):
+            rep.fail(f"line {n}: a {obj.get('type')} without a whole-number id")
+            return rep
         t = obj.get("type")
         extra = sorted(set(obj) - ALLOWED_KEYS.get(t, set()) - ({"proof"} if t == "event" else set()))
         if t in ALLOWED_KEYS and extra:

@@ -173,7 +173,10 @@ def _witness(checkpoint: dict[str, Any]) -> None:
     try:
         store = _store()
         store.put(f"audit/checkpoints/{int(checkpoint['id']):012d}.json", body, content_type="application/json")
-        store.put(WITNESS_LATEST, body, content_type="application/json")
+        # Sealers write after their commits, in any order: the witness never goes backwards.
+        current = witnessed_checkpoint()
+        if current is None or int(current.get("id", 0)) < int(checkpoint["id"]):
+            store.put(WITNESS_LATEST, body, content_type="application/json")
     except Exception:  # noqa: BLE001 - any store failure leaves the seal valid
         log.warning("could not witness audit checkpoint %s in the object store", checkpoint.get("id"), exc_info=True)
 
@@ -389,8 +392,8 @@ def export_lines(principal: Principal, *, org_id: uuid.UUID | None = None) -> It
 def consistency(principal: Principal, *, first: int, second: int | None = None) -> dict[str, Any]:
     """An RFC 6962 consistency proof between two checkpoints (blocks) of the log tree: an auditor
     who kept checkpoint `first` proves the log only grew up to `second` (default: the newest)."""
+    principal.require_scope("audit:read")
     if not principal.platform_compliance and not any(principal.role_in(o) in (OrgRole.owner, OrgRole.admin, OrgRole.auditor) for o in principal.org_ids):
-        principal.require_scope("audit:read")
         raise Forbidden("Consistency proofs are for auditors: an organisation's owner, admin or auditor, or platform compliance.")
     session = get_session()
     a = session.get(AuditBlock, first)

@@ -234,15 +234,22 @@ MAX_GRANT_UNITS = 2**62
 def _check_grant_room(buyer: uuid.UUID, offer: Offer, quantity: int) -> None:
     """Refuse an order that would push the buyer's grant past 100 years or past the largest
     quota a grant holds, naming the limit (before anyone pays for it)."""
-    grant = get_session().scalar(select(Grant).where(Grant.buyer_org_id == buyer, Grant.offer_id == offer.id))
+    session = get_session()
+    grant = session.scalar(select(Grant).where(Grant.buyer_org_id == buyer, Grant.offer_id == offer.id))
+    # Orders placed but not paid yet will land on the same grant: count them too.
+    pending = list(session.scalars(select(Order.quantity).where(Order.buyer_org_id == buyer, Order.offer_id == offer.id,
+                                                                Order.status == OrderStatus.pending_payment.value)))
     if offer.term_days:
         periods = quantity if offer.pricing_unit == PricingUnit.term.value else 1
         now = utcnow()
         start = max(grant.expires_at or now, now) if grant is not None and grant.status == GrantStatus.active.value else now
-        if (start - now).days + offer.term_days * periods > MAX_TERM_DAYS:
+        pending_periods = sum(pending) if offer.pricing_unit == PricingUnit.term.value else len(pending)
+        if (start - now).days + offer.term_days * (periods + pending_periods) > MAX_TERM_DAYS:
             raise ValidationFailed("The term is too long.", errors={"quantity": [f"A grant runs at most {MAX_TERM_DAYS:,} days (100 years) ahead."]})
-    units = ((0 if offer.pricing_unit == PricingUnit.term.value else quantity) + offer.included_quota) * metering.UNIT_SCALE[offer.pricing_unit]
-    if (grant.credited if grant is not None else 0) + units > MAX_GRANT_UNITS:
+    def units_of(q: int) -> int:
+        return ((0 if offer.pricing_unit == PricingUnit.term.value else q) + offer.included_quota) * metering.UNIT_SCALE[offer.pricing_unit]
+
+    if (grant.credited if grant is not None else 0) + units_of(quantity) + sum(units_of(q) for q in pending) > MAX_GRANT_UNITS:
         raise ValidationFailed("The quota is too large.", errors={"quantity": [f"A grant holds at most {MAX_GRANT_UNITS:,} {offer.pricing_unit} units in all."]})
 
 
@@ -431,8 +438,9 @@ def _fulfil(principal: Principal, order: Order) -> Grant:
     if offer.term_days:
         periods = order.quantity if offer.pricing_unit == PricingUnit.term.value else 1
         start = max(grant.expires_at or now, now) if grant.status == GrantStatus.active.value else now
-        # Bounded at order time; the clamp only guards against dates no database holds.
-        grant.expires_at = start + timedelta(days=min(offer.term_days * periods, MAX_TERM_DAYS))
+        # Bounded at order time (pending orders counted); the ceiling guards against dates no
+        # database holds whatever the order of payments.
+        grant.expires_at = min(start + timedelta(days=min(offer.term_days * periods, MAX_TERM_DAYS)), now + timedelta(days=MAX_TERM_DAYS))
     else:
         grant.expires_at = None
     # The buyer's latest acceptance is the one in force.

@@ -127,3 +127,25 @@ def test_jsonl_that_only_python_would_read_fails(bad, why):
     a = analyse_stream([b'{"ok": 1}\n' + bad + b"\n"], "jsonl")
     assert a.problems and why in a.problems[0] and a.problems[0].startswith("line 2 (byte offset 10)")
     assert "sys.set_int_max_str_digits" not in a.problems[0]
+
+
+def test_a_jsonl_file_without_newlines_fails_in_flat_memory():
+    """A 64 MiB "JSONL" file with no newline (a JSON array, or a hostile file) is refused
+    without buffering it: the scanner stops at 16 MiB for one line."""
+    import tracemalloc
+
+    chunk = b'{"a": 1},' * (1024 * 1024 // 9 + 1)
+    tracemalloc.start()
+    a = analyse_stream((chunk for _ in range(64)), "jsonl")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert a.problems and "longer than 16 MiB" in a.problems[0] and a.problems[0].startswith("line 1 (byte offset 0)")
+    assert peak < 48 * 1024 * 1024, peak
+
+
+def test_after_an_overlong_line_counting_carries_on():
+    from catalog.analysis import JsonlScanner
+
+    big = b"x" * (JsonlScanner.MAX_LINE_BYTES + 10)
+    a = analyse_stream([big[: len(big) // 2], big[len(big) // 2:] + b'\n{"ok": 1}\n'], "jsonl")
+    assert a.records == 2 and a.problems[0].startswith("line 1 (byte offset 0)")

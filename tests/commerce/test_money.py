@@ -150,3 +150,16 @@ def test_ledger_invariant_balance_is_the_sum_of_the_ledger_and_never_negative(ap
                 balance()
 
     run()
+
+
+def test_unpaid_orders_count_towards_the_grant_limits(app, client):
+    """Several unpaid orders cannot together push a grant past 100 years (or its quota past its
+    ceiling) once they are all paid: the check counts the orders still awaiting payment."""
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"], pricing_unit="term", term_days=3660, unit_price_minor=1)
+    placed = [order(client, buyer.keys["owner"], offer, quantity=5) for _ in range(2)]
+    assert all(r.status_code == 201 for r in placed)  # 2 x 50 years
+    r = order(client, buyer.keys["owner"], offer, quantity=1)
+    assert r.status_code == 400 and "100 years" in r.json["errors"]["quantity"][0]
+    for o in placed:
+        assert client.post(f"/api/v1/orders/{o.json['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).status_code == 200

@@ -125,3 +125,22 @@ def test_a_forged_cookie_without_a_server_session_is_anonymous(app):
         s["user_id"] = str(user.id)
         s["sid"] = "guessed-token"
     assert c.get("/api/v1/me").status_code == 401
+
+
+def test_a_login_ends_the_previous_session_of_that_browser(app):
+    """A shared computer: A never logs out, B logs in on the same browser. A's session ends, so a
+    copy of A's cookie is worth nothing."""
+    a, b = make_user(), make_user()
+    browser, csrf = _login(app, a.email)
+    copy_of_a = _copy(app, browser)
+    r = browser.post("/api/v1/auth/login", json={"email": b.email, "password": PASSWORD}, headers={"X-CSRFToken": csrf})
+    assert r.status_code == 200
+    assert browser.get("/api/v1/me").json["user"]["email"] == b.email
+    assert copy_of_a.get("/api/v1/me").status_code == 401
+
+
+def test_api_keys_neither_list_nor_end_browser_sessions(app, client):
+    tenant = make_tenant()
+    _login(app, tenant.owner.email)
+    assert client.get("/api/v1/me/sessions", headers=bearer(tenant.keys["owner"])).status_code == 403
+    assert client.post("/api/v1/me/sessions/revoke-all", headers=bearer(tenant.keys["owner"])).status_code == 403

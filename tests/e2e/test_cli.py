@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,7 +230,9 @@ def test_upload_killed_midway_resumes_with_the_parts_already_stored(backend, liv
     stored = len(before["received"])
     assert 2 <= stored < 20
     r = run(env, "upload", ver["id"], str(big), "--workers", "4", "--part-size-mib", "8", "--json")
-    assert f"big.bin: resuming, {stored} of 20 parts already stored" in r.stderr
+    # A part in flight when the client died may still land after the count above: at least those.
+    resumed = re.search(r"big\.bin: resuming, (\d+) of 20 parts already stored", r.stderr)
+    assert resumed and stored <= int(resumed.group(1)) < 20, r.stderr
     out = json.loads(r.stdout)[0]
     assert out["status"] == "uploaded" and out["sha256"] == hashlib.sha256(content).hexdigest()
     with app.app_context():

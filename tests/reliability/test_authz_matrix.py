@@ -110,6 +110,7 @@ OWN_EXPECTED = {
     "/api/v1/audit/events": (200, 200, 403, 200),  # members do not read the audit log
     "/api/v1/audit/export": (200, 200, 403, 200),
     "/api/v1/audit/consistency": (200, 200, 403, 200),  # proofs are for auditors, owners and admins
+    "/api/v1/me/sessions": (403, 403, 403, 403),  # browser sessions are managed from a browser, not with a key
     "/api/v1/audit/events/<int:event_id>/proof": (200, 200, 404, 200),  # an event a member may not read does not exist for them
     "/api/v1/grants/<uuid:grant_id>/records": (200, 200, 200, 403),  # auditors never read the data itself
     "/api/v1/files/<uuid:file_id>/multipart": (409, 409, 409, 403),  # writers: no upload open yet; auditors may not write

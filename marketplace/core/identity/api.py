@@ -24,7 +24,8 @@ def start_browser_session(user_id: uuid.UUID) -> str:
     """Log the user in on this browser; returns the CSRF token for the new session."""
     # A fresh session on login (no fixation); its CSRF secret is new too, so drop a token that
     # flask-wtf may have cached for this request under the old session.
-    token = services.open_browser_session(anonymous_principal(), user_id, user_agent=request.headers.get("User-Agent"))
+    token = services.open_browser_session(anonymous_principal(), user_id, user_agent=request.headers.get("User-Agent"),
+                                          replaces=session.get("sid") if isinstance(session.get("sid"), str) else None)
     session.clear()
     g.pop("csrf_token", None)
     session["user_id"] = str(user_id)

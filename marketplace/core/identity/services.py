@@ -118,8 +118,13 @@ SESSION_SEEN_RESOLUTION = timedelta(seconds=60)
 
 
 @transactional
-def open_browser_session(base: Principal, user_id: uuid.UUID, *, user_agent: str | None) -> str:
-    """Record a new signed-in browser for `user_id`; returns the token for its cookie (shown once)."""
+def open_browser_session(base: Principal, user_id: uuid.UUID, *, user_agent: str | None, replaces: str | None = None) -> str:
+    """Record a new signed-in browser for `user_id`; returns the token for its cookie (shown once).
+    The session this browser had before (`replaces`, its old token), whoever's it was, ends: a
+    login on a shared computer must not leave the previous user's session alive."""
+    if replaces:
+        get_session().execute(BrowserSession.__table__.update().where(BrowserSession.token_hash == _hash_secret(replaces), BrowserSession.revoked_at.is_(None))
+                              .values(revoked_at=utcnow(), revoked_reason="replaced by a login"))
     token = secrets.token_urlsafe(32)
     row = BrowserSession(user_id=user_id, token_hash=_hash_secret(token), ip=(base.ip or None) and base.ip[:64], user_agent=(user_agent or "")[:300] or None)
     get_session().add(row)
@@ -161,9 +166,17 @@ def end_browser_session(principal: Principal) -> None:
     audit.record(principal, IdentityAction.AUTH_SESSION_END, subject_type="session", subject_id=principal.session_id)
 
 
+def _require_browser(principal: Principal) -> None:
+    """Sessions are managed from a signed-in browser: an API key (a machine) neither lists its
+    user's browsers nor signs them out."""
+    principal.require_authenticated()
+    if principal.api_key_id is not None:
+        raise Forbidden("Browser sessions are managed from a signed-in browser, not with an API key.")
+
+
 def list_browser_sessions(principal: Principal) -> list[BrowserSession]:
     """The caller's signed-in browsers that have not been ended, newest first."""
-    principal.require_authenticated()
+    _require_browser(principal)
     return list(get_session().scalars(select(BrowserSession).where(BrowserSession.user_id == principal.user_id, BrowserSession.revoked_at.is_(None))
                                       .order_by(BrowserSession.created_at.desc())))
 
@@ -175,7 +188,9 @@ def sign_out_everywhere(principal: Principal, user_id: uuid.UUID | None = None) 
     principal.require_authenticated()
     target = user_id or principal.user_id
     assert target is not None
-    if target != principal.user_id:
+    if target == principal.user_id:
+        _require_browser(principal)
+    else:
         require_platform_admin(principal)
         if get_session().get(User, target) is None:
             raise NotFound("No such user.")
