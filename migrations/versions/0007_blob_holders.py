@@ -26,9 +26,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['sha256'], ['blobs.sha256'], name=op.f('fk_blob_holders_sha256_blobs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('sha256', 'organization_id', name=op.f('pk_blob_holders'))
     )
-    # Before this rule, a digest could be referenced without its bytes. Only the organisation
-    # whose file with that digest was declared first certainly uploaded it: it keeps free re-use;
-    # any other organisation uploads the bytes again the next time it declares them.
+    # Before this rule, a digest could be referenced without its bytes. The organisation whose
+    # version with that digest was published first is the one whose ingest stored the blob, so it
+    # certainly uploaded the bytes: it keeps free re-use. Any other organisation uploads the bytes
+    # again the next time it declares them.
     op.execute(
         """
         INSERT INTO blob_holders (sha256, organization_id, created_at)
@@ -38,7 +39,7 @@ def upgrade() -> None:
                 JOIN dataset_versions v ON v.id = vf.version_id
                 JOIN datasets d ON d.id = v.dataset_id
                 WHERE vf.sha256 = b.sha256 AND vf.status = 'verified'
-                ORDER BY vf.created_at, vf.id LIMIT 1
+                ORDER BY CASE WHEN v.published_at IS NULL THEN 1 ELSE 0 END, v.published_at, vf.created_at, vf.id LIMIT 1
             ) AS organization_id
             FROM blobs b
         ) AS first
