@@ -20,7 +20,7 @@ def make_app(tmp: Path, *, database_url: str | None = None):
     """A migrated app in a fresh database: PostgreSQL + S3 when TEST_* variables are set."""
     import migrations
     from marketplace.app import create_app
-    from marketplace.core.config import Settings
+    from marketplace.kernel.config import Settings
 
     pg = os.environ.get("TEST_DATABASE_URL")
     # BENCH_S3=seaweedfs: SeaweedFS's S3 gateway, which (unlike moto) serves ranged reads

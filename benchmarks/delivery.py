@@ -35,8 +35,8 @@ def main() -> None:
     settings = app.config["SETTINGS"]
     from sqlalchemy import insert
 
-    from marketplace.audit.services import seal
-    from marketplace.core.audit import AuditEvent
+    from marketplace.auditlog.services import seal
+    from marketplace.kernel.audit import AuditEvent
     from tests.catalog.helpers import create_dataset, create_version, declare, ensure_licensed, publish
     from tests.commerce.helpers import market, order
     from tests.factories import bearer
@@ -120,8 +120,8 @@ def main() -> None:
         sealed_s = time.perf_counter() - t
         from sqlalchemy import func, select
 
-        from marketplace.audit.models import AuditLeaf
-        from marketplace.core.db import get_session
+        from marketplace.auditlog.models import AuditLeaf
+        from marketplace.kernel.db import get_session
 
         sealed = get_session().scalar(select(func.count()).select_from(AuditLeaf))
     baseline = (base1["rps"] + base2["rps"]) / 2

@@ -24,9 +24,9 @@ def main() -> None:
 
     from marketplace.commerce import metering
     from marketplace.commerce.models import Grant
-    from marketplace.core.db import get_session, unit_of_work
-    from marketplace.core.identity.models import Organization
-    from marketplace.core.identity.principal import Principal
+    from marketplace.kernel.db import get_session, unit_of_work
+    from marketplace.identity.models import Organization
+    from marketplace.kernel.principal import Principal
     from tests.commerce.helpers import market, offer_for, order
     from tests.factories import bearer
 

@@ -74,7 +74,7 @@ def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000, 100000]
     app = make_app(Path(tempfile.mkdtemp(prefix="bench-search-")))
     rng = random.Random(42)
-    from marketplace.core.identity.models import Organization
+    from marketplace.identity.models import Organization
 
     db = app.extensions["db"]
     with db.engine.begin() as conn:

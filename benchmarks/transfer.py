@@ -39,8 +39,8 @@ def main() -> None:
     from boto3.s3.transfer import TransferConfig
     from urllib.parse import parse_qs, urlparse
 
-    from marketplace.client import MarketplaceClient
-    from marketplace.transfer import download, upload
+    from marketplace.sdk.client import MarketplaceClient
+    from marketplace.sdk.transfer import download, upload
     from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, publish
     from tests.commerce.helpers import market, order
     from tests.factories import bearer

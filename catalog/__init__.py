@@ -1,4 +1,4 @@
 """Catalogue: datasets, versions, files, object storage, ingest, search and previews.
 
-Imports only the kernel (`marketplace.core`).
+Imports only the kernel (`marketplace.kernel`).
 """

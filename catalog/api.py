@@ -11,8 +11,9 @@ from catalog.cards import render_card
 from catalog.services import datasets as svc
 from catalog.services import search as search_svc
 from catalog.services import uploads
-from marketplace.core.config import current_settings
-from marketplace.core.http import Blueprint, SlowBodyGuard, current_principal, problems, raw_body
+from marketplace.kernel.config import current_settings
+from marketplace.kernel.http import Blueprint, SlowBodyGuard, problems, raw_body
+from marketplace.identity.auth import current_principal
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Datasets, versions, files, uploads and search")
 

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.core.db import Base, new_id, str_enum, utcnow
+from marketplace.kernel.db import Base, new_id, str_enum, utcnow
 
 
 

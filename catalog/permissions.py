@@ -9,9 +9,9 @@ may not see is reported as not found.
 from __future__ import annotations
 
 from catalog.models import Dataset, DatasetVersion, Visibility, VersionStatus
-from marketplace.core.errors import Forbidden, NotFound
-from marketplace.core.identity.models import Organization, OrgRole
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel.errors import Forbidden, NotFound
+from marketplace.identity.models import Organization, OrgRole
+from marketplace.kernel.principal import Principal
 
 PUBLIC_VISIBILITY = {Visibility.listed.value, Visibility.unlisted.value, Visibility.delisted.value}
 PUBLIC_VERSION_STATUS = {VersionStatus.published.value, VersionStatus.deprecated.value, VersionStatus.withdrawn.value}

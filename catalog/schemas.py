@@ -9,7 +9,7 @@ from catalog.analysis import FORMATS
 from catalog.models import FileStatus, VersionStatus, Visibility
 from catalog.services.search import MAX_LIMIT, SORTS
 from catalog.storage.base import CRC32_RE
-from marketplace.core.identity.schemas import Flag, Int, StrictSchema, Text
+from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text
 
 
 class DomainSchema(ma.Schema):

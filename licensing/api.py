@@ -9,7 +9,8 @@ from flask.views import MethodView
 from licensing.normalise import normalise
 from licensing import schemas as s
 from licensing import services as svc
-from marketplace.core.http import Blueprint, current_principal, problems
+from marketplace.kernel.http import Blueprint, problems
+from marketplace.identity.auth import current_principal
 
 blp = Blueprint("licensing", __name__, url_prefix="/api/v1", description="Licences, provenance, lineage compatibility and exports")
 

@@ -19,10 +19,10 @@ from catalog.models import Dataset, DatasetVersion, VersionFile
 from catalog.services.datasets import get_version
 from licensing.compat import resolve
 from licensing.services import build_graph, current_declaration, version_license
-from marketplace.core.db import get_session
-from marketplace.core.errors import Conflict
-from marketplace.core.identity.models import Organization
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel.db import get_session
+from marketplace.kernel.errors import Conflict
+from marketplace.identity.models import Organization
+from marketplace.kernel.principal import Principal
 
 # Croissant 1.1 @context (as mlcroissant writes it), plus PROV for lineage.
 CROISSANT_CONTEXT: dict[str, Any] = {

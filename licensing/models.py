@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.core.db import Base, new_id, utcnow
+from marketplace.kernel.db import Base, new_id, utcnow
 
 
 class License(Base):

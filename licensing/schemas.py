@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate, validates_schema
 
 from licensing.terms import MAX_TERM_MONTHS, MDL_RIGHTS, PERMISSION
-from marketplace.core.identity.schemas import Flag, Int, StrictSchema, Text
+from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text
 
 _perm = dict(validate=validate.OneOf(PERMISSION))
 

@@ -23,11 +23,11 @@ from licensing.models import License, LineageEdge, ProvenanceDeclaration, Versio
 from licensing.normalise import normalise
 from licensing.registry_data import STANDARD, reference_text
 from licensing.terms import ALLOWED, PROHIBITED, RESTRICTIVENESS, UNKNOWN_TERMS, Terms, contradictions
-from marketplace.core import audit
-from marketplace.core.db import get_session, transactional, utcnow
-from marketplace.core.errors import Conflict, NotFound, ValidationFailed
-from marketplace.core.identity.models import Organization, User
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel import audit
+from marketplace.kernel.db import get_session, transactional, utcnow
+from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
+from marketplace.identity.models import Organization, User
+from marketplace.kernel.principal import Principal
 from licensing.actions import LicensingAction
 
 PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value)
@@ -437,9 +437,3 @@ def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None) -> None:
     dataset.license_use_class = effective_use_class(version_id) if version_id else None
 
 
-def wire() -> None:
-    """Subscribe licensing to the catalogue's events (called by create_app)."""
-    from marketplace.core import events
-
-    events.subscribe(events.VERSION_PUBLISHING, check_publishable)
-    events.subscribe(events.DATASET_LATEST_CHANGED, on_latest_changed)

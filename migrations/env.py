@@ -8,15 +8,23 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from marketplace.models import metadata
+from marketplace.app.models import metadata
+from marketplace.kernel.config import Settings
+from marketplace.kernel.db import UTCDateTime
 from migrations.env_filters import include_name, include_object
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or os.environ.get("MARKETPLACE_DATABASE_URL")
 if not url:
-    from marketplace.core.config import Settings
-
     url = Settings.from_env().database_url
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Revisions stay self-contained: the app's UTC column type is written as the plain
+    SQLAlchemy type it stores (the conversion to aware datetimes is the model's business)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -42,6 +50,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
         include_name=include_name,
         include_object=include_object,
     )

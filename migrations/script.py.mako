@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.core.db
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -33,7 +33,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 import migrations  # noqa: E402
 from marketplace.app import create_app
-from marketplace.core.config import Settings  # noqa: E402
+from marketplace.kernel.config import Settings  # noqa: E402
 
 BACKENDS = [b for b in os.environ.get("MARKETPLACE_TEST_BACKENDS", "postgresql,sqlite").split(",") if b]
 RUN_ID = uuid.uuid4().hex[:10]
@@ -272,9 +272,9 @@ def fs_site(tmp_path):
     from werkzeug.serving import make_server
 
     import migrations
-    from marketplace.client import MarketplaceClient
+    from marketplace.sdk.client import MarketplaceClient
     from marketplace.app import create_app
-    from marketplace.core.config import Settings
+    from marketplace.kernel.config import Settings
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,11 +7,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from marketplace.core.audit import AuditAction
-from marketplace.core.db import get_session, unit_of_work
-from marketplace.core.identity import services as identity
-from marketplace.core.identity.models import Organization, OrgRole, User
-from marketplace.core.identity.principal import SCOPES, Principal
+from marketplace.kernel.audit import AuditAction
+from marketplace.kernel.db import get_session, unit_of_work
+from marketplace.identity import services as identity
+from marketplace.identity.models import Organization, OrgRole, User
+from marketplace.kernel.principal import SCOPES, Principal
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)

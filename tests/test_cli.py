@@ -7,7 +7,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 
 import migrations
-from marketplace.cli import main
+from marketplace.app.cli import main
 
 
 def run(env, *args):
@@ -18,7 +18,7 @@ def test_operator_commands(tmp_path):
     env = {"MARKETPLACE_INSTANCE_PATH": str(tmp_path), "MARKETPLACE_LOG_LEVEL": "WARNING"}
     migrations.upgrade(f"sqlite:///{tmp_path / 'marketplace.db'}")
     from marketplace.app import create_app
-    from marketplace.core.config import Settings
+    from marketplace.kernel.config import Settings
 
     app = create_app(Settings.from_env(env))
     with app.app_context():
@@ -28,8 +28,8 @@ def test_operator_commands(tmp_path):
     r = run(env, "users", "set-platform-role", "ops@example.test", "admin")
     assert r.exit_code == 0 and "admin" in r.output
     with app.app_context():
-        from marketplace.core.db import get_session
-        from marketplace.core.identity.models import User
+        from marketplace.kernel.db import get_session
+        from marketplace.identity.models import User
 
         assert get_session().get(User, u.id).is_platform_admin
     r = CliRunner().invoke(main, ["users", "set-platform-role", "nobody@example.test", "admin"], env=env)
@@ -41,7 +41,7 @@ def test_operator_commands(tmp_path):
 def test_expire_grants_job(app, client):
     from marketplace.commerce.models import Grant
     from marketplace.commerce.services import expire_grants
-    from marketplace.core.db import get_session, unit_of_work, utcnow
+    from marketplace.kernel.db import get_session, unit_of_work, utcnow
     from tests.commerce.helpers import market, offer_for, order
     from tests.factories import bearer
 

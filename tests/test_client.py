@@ -1,4 +1,4 @@
-"""The Python SDK's client (marketplace.client): retries and backoff, problem+json errors, and
+"""The Python SDK's client (marketplace.sdk.client): retries and backoff, problem+json errors, and
 its types, which are generated from the API's own response schemas and checked with mypy."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from marketplace import client as client_module
-from marketplace.client import ApiError, ConnectionFailed, MarketplaceClient
+from marketplace.sdk import client as client_module
+from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,7 +160,7 @@ def test_type_checkers_catch_misuse_of_the_client(tmp_path):
     dict[str, Any] answers it would have accepted all three)."""
     good = tmp_path / "good.py"
     good.write_text(textwrap.dedent('''
-        from marketplace.client import MarketplaceClient
+        from marketplace.sdk.client import MarketplaceClient
         c = MarketplaceClient("http://localhost", "mk_x.y")
         ds = c.create_dataset(slug="notes", title="Clinical notes", domain="medical", tags=["ehr"])
         title: str = ds["title"]
@@ -174,7 +174,7 @@ def test_type_checkers_catch_misuse_of_the_client(tmp_path):
     '''))
     bad = tmp_path / "bad.py"
     bad.write_text(textwrap.dedent('''
-        from marketplace.client import MarketplaceClient
+        from marketplace.sdk.client import MarketplaceClient
         c = MarketplaceClient("http://localhost", "mk_x.y")
         ds = c.dataset("d")
         ds["titel"]
@@ -183,7 +183,7 @@ def test_type_checkers_catch_misuse_of_the_client(tmp_path):
     '''))
     cmd = [sys.executable, "-m", "mypy", "--strict", "--ignore-missing-imports", "--follow-imports=silent", "--no-error-summary",
            "--cache-dir", str(tmp_path / ".mypy_cache")]
-    sdk = ["marketplace/client.py", "marketplace/client_types.py", "marketplace/transfer.py"]  # and the SDK itself passes --strict
+    sdk = ["marketplace/sdk/client.py", "marketplace/sdk/types.py", "marketplace/sdk/transfer.py"]  # and the SDK itself passes --strict
     r = subprocess.run([*cmd, str(good), *sdk], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     r = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, cwd=ROOT)

@@ -1,5 +1,6 @@
-"""The import graph: no cycle among module-level imports, dependencies point one way (kernel <-
-catalog <- licensing <- the other domains <- app and web), and imports hidden inside functions
+"""The import graph: no cycle among module-level imports, dependencies point one way (formats <-
+kernel <- identity <- catalog <- licensing <- the other domains <- web <- app; the SDK imports
+only the formats), and imports hidden inside functions
 only become fewer (each one is a cycle or a layering break waiting to be seen)."""
 
 from __future__ import annotations
@@ -91,15 +92,56 @@ def test_no_cycle_among_module_level_imports():
     assert _cycles(graph) == []
 
 
+# The layers, lowest first: a module may import its own layer and the layers below it, never
+# one above. The SDK stands apart: it may import only the wire formats (a training cluster
+# installs it without the server).
+LAYERS: list[tuple[str, ...]] = [
+    ("marketplace.formats",),
+    ("marketplace.kernel",),
+    ("marketplace.identity",),
+    ("catalog",),
+    ("licensing",),
+    ("marketplace.commerce", "marketplace.delivery", "marketplace.auditlog", "marketplace.compliance"),
+    ("marketplace.web",),
+    ("marketplace.app",),
+]
+SDK = "marketplace.sdk"
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def _layer(module: str) -> int | None:
+    for i, prefixes in enumerate(LAYERS):
+        if any(_within(module, p) for p in prefixes):
+            return i
+    return None
+
+
+def test_every_module_has_a_layer():
+    graph, _ = _graph()
+    homeless = [m for m in graph if _layer(m) is None and not _within(m, SDK) and m not in ("marketplace",)]
+    assert homeless == [], f"modules outside every layer (add them to LAYERS or move them): {homeless}"
+
+
 def test_dependencies_point_one_way():
     graph, _ = _graph()
-    kernel = {m for m in graph if m.startswith("marketplace.core")}
-    for m in kernel:
-        bad = [d for d in graph[m] if not d.startswith("marketplace.core")]
-        assert bad == [], f"the kernel module {m} imports {bad}"
-    for m in (m for m in graph if m.startswith("catalog")):
-        bad = [d for d in graph[m] if d.startswith(("licensing", "marketplace.")) and not d.startswith("marketplace.core")]
-        assert bad == [], f"{m} imports {bad}"
+    for m, deps in graph.items():
+        if _within(m, SDK):
+            bad = [d for d in deps if not (_within(d, SDK) or _within(d, "marketplace.formats"))]
+            assert bad == [], f"the SDK module {m} imports server code {bad}"
+            continue
+        mine = _layer(m)
+        if mine is None:
+            continue
+        up = [d for d in deps if (_layer(d) or 0) > mine or _within(d, SDK) and not _within(m, "marketplace.app")]
+        assert up == [], f"{m} (layer {LAYERS[mine]}) imports upward: {up}"
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert _layer("catalog.services.search") < _layer("marketplace.commerce.services")  # type: ignore[operator]
+    assert _layer("marketplace.kernel.db") < _layer("marketplace.identity.models")  # type: ignore[operator]
 
 
 def test_imports_hidden_in_functions_only_become_fewer():

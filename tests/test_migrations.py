@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, inspect, text
 
 import migrations
 from migrations.env_filters import include_name, include_object
-from marketplace.models import metadata
+from marketplace.app.models import metadata
 from tests.conftest import RUN_ID, create_pg_database, drop_pg_database
 
 
@@ -65,7 +65,7 @@ def test_migrations_hold_their_own_data_and_match_the_registry(app):
 
     from licensing.models import License
     from licensing.services import standard_rows
-    from marketplace.core.db import get_session
+    from marketplace.kernel.db import get_session
 
     for path in sorted((Path(__file__).resolve().parents[1] / "migrations" / "versions").glob("*.py")):
         live = re.findall(r"^\s*(?:from|import) (catalog|licensing|marketplace)\b(?!\.core\.db)", path.read_text(), re.M)

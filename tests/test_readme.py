@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from marketplace.core.config import Settings
+from marketplace.kernel.config import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -24,12 +24,12 @@ def test_the_sdk_imports_no_server_module():
 
 
 def test_the_client_transfer_and_types_modules_import_no_server_module():
-    assert _loaded("marketplace.client", "marketplace.transfer", "marketplace.client_types", "marketplace.core.money") == []
+    assert _loaded("marketplace.sdk.client", "marketplace.sdk.transfer", "marketplace.sdk.types", "marketplace.formats.money") == []
 
 
 def test_the_client_cli_and_the_offline_audit_verifier_import_no_server_module():
     """`marketplace-client` (and `audit verify` / `consistency` in it) runs on an auditor's laptop."""
-    assert _loaded("marketplace.cli_client", "marketplace.audit.chain") == []
+    assert _loaded("marketplace.sdk.cli", "marketplace.formats.auditchain") == []
     out = subprocess.run([str(Path(sys.executable).with_name("marketplace-client")), "audit", "verify", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "pinned key" in out.stdout
 

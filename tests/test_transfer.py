@@ -1,4 +1,4 @@
-"""The SDK's transfers (marketplace.transfer) against a live server on the filesystem store
+"""The SDK's transfers (marketplace.sdk.transfer) against a live server on the filesystem store
 (`fs_site`), which, like S3, checks each part against the CRC-32 its URL was signed for."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from catalog.storage.base import crc32_b64
-from marketplace import transfer
-from marketplace.transfer import TransferError, digest_file, part_size_for, upload
+from marketplace.sdk import transfer
+from marketplace.sdk.transfer import TransferError, digest_file, part_size_for, upload
 
 MIB = 1024 * 1024
 

@@ -97,7 +97,7 @@ def main() -> None:
                MARKETPLACE_SECRET_KEY=settings.secret_key, MARKETPLACE_INSTANCE_PATH=str(tmp), MARKETPLACE_LOG_LEVEL="WARNING",
                MARKETPLACE_RESUME_WINDOW="1", MARKETPLACE_PUBLIC_URL=f"http://127.0.0.1:{port}", MARKETPLACE_AUTH_FAILURE_RATE_LIMIT="100000/minute")
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen([gunicorn, "-c", "python:marketplace.gunicorn_conf", "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}", "marketplace.app:create_app()"], env=env,
+    server = subprocess.Popen([gunicorn, "-c", "python:marketplace.app.gunicorn_conf", "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}", "marketplace.app:create_app()"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     ops = [name for name, weight in MIX for _ in range(weight)]

@@ -21,13 +21,13 @@ from catalog.storage import object_store
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.paths import normalise_path
 from catalog.permissions import can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
-from marketplace.core import audit, events
-from marketplace.core.jobs import job_queue
-from marketplace.core.db import after_commit, get_session, transactional, utcnow
-from marketplace.core.errors import Conflict, Gone, NotFound, ValidationFailed
-from marketplace.core.identity.models import Organization
-from marketplace.core.identity.permissions import require_platform_admin
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel import audit, events
+from marketplace.kernel.jobs import job_queue
+from marketplace.kernel.db import after_commit, get_session, transactional, utcnow
+from marketplace.kernel.errors import Conflict, Gone, NotFound, ValidationFailed
+from marketplace.identity.models import Organization
+from marketplace.identity.permissions import require_platform_admin
+from marketplace.kernel.principal import Principal
 from catalog.actions import CatalogAction
 
 MODALITIES = ("text", "audio", "image", "video", "tabular", "multimodal")

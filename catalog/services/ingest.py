@@ -19,10 +19,10 @@ from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_s
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
 from catalog.services.datasets import _refresh_latest, manifest_entries, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
-from marketplace.core import audit
-from marketplace.core.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
-from marketplace.core.identity.principal import Principal
-from marketplace.core.jobs import job
+from marketplace.kernel import audit
+from marketplace.kernel.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
+from marketplace.kernel.principal import Principal
+from marketplace.kernel.jobs import job
 from catalog.actions import CatalogAction
 
 log = logging.getLogger(__name__)

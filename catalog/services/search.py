@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import Double, String, cast, func, literal_column, select, text, tuple_, union_all, update
 
 from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, Visibility
-from marketplace.core.cursors import SignedCursor
-from marketplace.core.db import get_session
-from marketplace.core.errors import ValidationFailed
-from marketplace.core.identity.models import Organization
+from marketplace.kernel.cursors import SignedCursor
+from marketplace.kernel.db import get_session
+from marketplace.kernel.errors import ValidationFailed
+from marketplace.identity.models import Organization
 
 SORTS = ("relevance", "newest", "size_asc", "size_desc", "price_asc", "price_desc")
 MAX_LIMIT = 100

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Iterator
 
-from marketplace.core.checksums import CRC32_HEADER, crc32_b64  # noqa: F401  (the port's names for them)
-from marketplace.core.errors import DependencyUnavailable, NotFound, ValidationFailed
+from marketplace.formats.checksums import CRC32_HEADER, crc32_b64  # noqa: F401  (the port's names for them)
+from marketplace.kernel.errors import DependencyUnavailable, NotFound, ValidationFailed
 
 KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()=+,@-]+(?:/[A-Za-z0-9!_.*'()=+,@-]+)*$")
 MAX_KEY_LENGTH = 1024

@@ -37,7 +37,7 @@ from catalog.storage.base import (
     check_key,
     crc32_b64,
 )
-from marketplace.core.errors import Forbidden
+from marketplace.kernel.errors import Forbidden
 
 COPY_CHUNK = 1024 * 1024
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate marketplace/client_types.py: one TypedDict per API response schema the Python client
+"""Generate marketplace/sdk/types.py: one TypedDict per API response schema the Python client
 returns, derived from the marshmallow schemas the API itself dumps with, so the SDK's types
 cannot drift from what the server sends (tests/test_client.py fails when the file is stale).
 
@@ -21,7 +21,7 @@ import marshmallow as ma  # noqa: E402
 OUT = ROOT / "marketplace" / "client_types.py"
 # The response schemas of the endpoints MarketplaceClient calls (nested schemas follow).
 SCHEMAS = [
-    "marketplace.core.identity.schemas:MeSchema",
+    "marketplace.identity.schemas:MeSchema",
     "catalog.schemas:DatasetSchema",
     "catalog.schemas:SearchResultSchema",
     "catalog.schemas:VersionSchema",

@@ -9,8 +9,9 @@ from flask.views import MethodView
 from licensing.models import License
 from marketplace.commerce import schemas as s
 from marketplace.commerce import services as svc
-from marketplace.core.db import get_session
-from marketplace.core.http import Blueprint, current_principal, problems, raw_body
+from marketplace.kernel.db import get_session
+from marketplace.kernel.http import Blueprint, problems, raw_body
+from marketplace.identity.auth import current_principal
 
 blp = Blueprint("commerce", __name__, url_prefix="/api/v1", description="Offers, orders, payments, grants and quota")
 

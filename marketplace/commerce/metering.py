@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from marketplace.commerce.models import Grant, GrantStatus, QuotaEntry
-from marketplace.core import audit
-from marketplace.core.db import get_session, insert_ignore_returning, unit_of_work, utcnow
-from marketplace.core.errors import Gone, NotFound, PaymentRequired, ValidationFailed
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel import audit
+from marketplace.kernel.db import get_session, insert_ignore_returning, unit_of_work, utcnow
+from marketplace.kernel.errors import Gone, NotFound, PaymentRequired, ValidationFailed
+from marketplace.kernel.principal import Principal
 from marketplace.commerce.actions import CommerceAction
 
 WARN_THRESHOLDS_BP = (8000, 9500, 10000)  # 80 %, 95 %, 100 % used

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.core.db import Base, new_id, str_enum, utcnow
+from marketplace.kernel.db import Base, new_id, str_enum, utcnow
 
 
 class PricingUnit(enum.StrEnum):

@@ -25,14 +25,14 @@ from licensing.services import evaluate_offer, find_license
 from marketplace.commerce import metering
 from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, StripeEvent
 from marketplace.commerce.payments import WebhookEvent, payment_gateway
-from marketplace.core import audit
-from marketplace.core.db import get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
-from marketplace.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from marketplace.core.identity.models import Organization, OrgRole
-from marketplace.core.identity.permissions import require_org_role
-from marketplace.core.identity.principal import Principal
-from marketplace.core.money import MAX_QUANTITY, Money, MoneyError, check_total, is_currency
-from marketplace.core.config import current_settings as _settings
+from marketplace.kernel import audit
+from marketplace.kernel.db import get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
+from marketplace.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from marketplace.identity.models import Organization, OrgRole
+from marketplace.identity.permissions import require_org_role
+from marketplace.kernel.principal import Principal
+from marketplace.formats.money import MAX_QUANTITY, Money, MoneyError, check_total, is_currency
+from marketplace.kernel.config import current_settings as _settings
 from marketplace.commerce.actions import CommerceAction
 
 SYSTEM = Principal(request_id="payments", ip=None)
@@ -321,7 +321,7 @@ def _open_checkout(principal: Principal, order_id: uuid.UUID) -> None:
     offer = session.get(Offer, order.offer_id)
     vendor = session.get(Organization, order.vendor_org_id)
     base = _settings().public_url.rstrip("/")
-    from marketplace.core.db import end_read
+    from marketplace.kernel.db import end_read
 
     end_read()  # no transaction open while Stripe is called
     checkout = _gateway().create_checkout(order_id=str(order.id), description=offer.title, amount_minor=order.amount_minor, currency=order.currency,
@@ -645,11 +645,6 @@ def version_holders(principal: Principal, version_id: uuid.UUID) -> list[Grant]:
         raise NotFound("No such version.")
     return list(get_session().scalars(holders_query(v).order_by(Grant.created_at)))
 
-
-def wire() -> None:
-    from marketplace.core import events
-
-    events.subscribe(events.VERSION_WITHDRAWN, on_version_withdrawn)
 
 
 @transactional

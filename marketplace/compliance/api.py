@@ -10,8 +10,9 @@ from flask.views import MethodView
 from marshmallow import validate
 
 from marketplace.compliance import services as svc
-from marketplace.core.http import Blueprint, answers_as, current_principal, problems
-from marketplace.core.identity.schemas import StrictSchema
+from marketplace.kernel.http import Blueprint, answers_as, problems
+from marketplace.identity.auth import current_principal
+from marketplace.kernel.schemas import StrictSchema
 
 blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Provenance reports and data bills of materials")
 

@@ -20,11 +20,11 @@ from catalog.services.datasets import get_version
 from licensing.models import License
 from licensing.services import compatibility, current_declaration, effective_use_class, get_provenance, version_license
 from marketplace.commerce.models import Grant, QuotaEntry
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session
-from marketplace.core.errors import NotFound
-from marketplace.core.identity.models import Organization, OrgRole
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
+from marketplace.kernel.errors import NotFound
+from marketplace.identity.models import Organization, OrgRole
+from marketplace.kernel.principal import Principal
 from marketplace.delivery.actions import DeliveryAction
 
 

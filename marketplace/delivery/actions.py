@@ -5,7 +5,7 @@ are listed in one place, and compliance queries use the same names."""
 
 from __future__ import annotations
 
-from marketplace.core.audit import AuditAction
+from marketplace.kernel.audit import AuditAction
 
 
 class DeliveryAction(AuditAction):

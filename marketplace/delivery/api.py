@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from marketplace.core.http import Blueprint, current_principal, problems
+from marketplace.kernel.http import Blueprint, problems
+from marketplace.identity.auth import current_principal
 from marketplace.delivery import schemas as s
 from marketplace.delivery import services as svc
 

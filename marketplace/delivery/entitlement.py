@@ -30,11 +30,11 @@ from sqlalchemy import select
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from licensing.models import License
 from marketplace.commerce.models import Grant, GrantStatus
-from marketplace.core import audit
-from marketplace.core.db import get_session, utcnow
-from marketplace.core.errors import DomainError, Forbidden, Gone, NotFound
-from marketplace.core.identity.models import OrgRole
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel import audit
+from marketplace.kernel.db import get_session, utcnow
+from marketplace.kernel.errors import DomainError, Forbidden, Gone, NotFound
+from marketplace.identity.models import OrgRole
+from marketplace.kernel.principal import Principal
 from marketplace.delivery.actions import DeliveryAction
 
 # The audit action under which each channel's decisions (and refusals) are recorded.

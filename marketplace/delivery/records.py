@@ -20,11 +20,11 @@ from catalog.storage import object_store
 from catalog.models import VersionFile, blob_key
 from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit
-from marketplace.core import audit
-from marketplace.core.cursors import SignedCursor
-from marketplace.core.db import unit_of_work
-from marketplace.core.errors import Conflict, ValidationFailed
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel import audit
+from marketplace.kernel.cursors import SignedCursor
+from marketplace.kernel.db import unit_of_work
+from marketplace.kernel.errors import Conflict, ValidationFailed
+from marketplace.kernel.principal import Principal
 from marketplace.delivery import entitlement
 from marketplace.delivery.actions import DeliveryAction
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.core.identity.schemas import Int, StrictSchema
+from marketplace.kernel.schemas import Int, StrictSchema
 
 
 class DownloadRequestSchema(StrictSchema):

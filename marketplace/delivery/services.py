@@ -23,10 +23,10 @@ from catalog.storage import object_store
 from catalog.models import VersionFile, blob_key
 from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit
-from marketplace.core import audit
-from marketplace.core.errors import PaymentRequired, ValidationFailed
-from marketplace.core.identity.principal import Principal
-from marketplace.core.config import current_settings as _settings
+from marketplace.kernel import audit
+from marketplace.kernel.errors import PaymentRequired, ValidationFailed
+from marketplace.kernel.principal import Principal
+from marketplace.kernel.config import current_settings as _settings
 from marketplace.delivery import entitlement
 from marketplace.delivery.actions import DeliveryAction
 
@@ -35,7 +35,7 @@ from marketplace.delivery.actions import DeliveryAction
 
 def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:
     """Authorise a download of `paths` (all files when None). Returns presigned URLs."""
-    from marketplace.core.db import unit_of_work
+    from marketplace.kernel.db import unit_of_work
 
     with unit_of_work() as session:
         ent = entitlement.decide(principal, grant_id, channel="download")

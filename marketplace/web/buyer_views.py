@@ -12,13 +12,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 
 from catalog.services import datasets as catalog
 from marketplace.commerce import services as commerce
-from marketplace.core.db import utcnow
-from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound
-from marketplace.core.http import current_principal
-from marketplace.core.identity import services as identity
-from marketplace.core.identity.models import OrgRole
-from marketplace.core.identity.principal import SCOPES
-from marketplace.core.money import format_money
+from marketplace.kernel.db import utcnow
+from marketplace.kernel.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.identity.auth import current_principal
+from marketplace.identity import services as identity
+from marketplace.identity.models import OrgRole
+from marketplace.kernel.principal import SCOPES
+from marketplace.formats.money import format_money
 from marketplace.delivery import services as delivery
 from marketplace.web.common import active_org_id, flash_error, form_int, signed_in
 

@@ -11,8 +11,8 @@ from flask import Blueprint, abort, render_template, request
 from catalog.cards import render_card
 from catalog.services import datasets as catalog
 from catalog.services import search as search_svc
-from marketplace.core.errors import DomainError, NotFound, ValidationFailed
-from marketplace.core.http import current_principal
+from marketplace.kernel.errors import DomainError, NotFound, ValidationFailed
+from marketplace.identity.auth import current_principal
 
 bp = Blueprint("catalog_web", __name__)
 

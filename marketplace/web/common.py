@@ -9,9 +9,9 @@ from typing import Any, Callable
 
 from flask import flash, redirect, request, session, url_for
 
-from marketplace.core.errors import DomainError
-from marketplace.core.http import current_principal
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel.errors import DomainError
+from marketplace.identity.auth import current_principal
+from marketplace.kernel.principal import Principal
 
 
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,11 +13,11 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from marketplace.audit import services as audit_svc
+from marketplace.auditlog import services as audit_svc
 from marketplace.compliance import services as compliance
-from marketplace.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from marketplace.core.http import current_principal
-from marketplace.core.identity import services as identity
+from marketplace.kernel.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from marketplace.identity.auth import current_principal
+from marketplace.identity import services as identity
 from marketplace.web.common import active_org_id, signed_in
 
 bp = Blueprint("compliance_web", __name__, url_prefix="/compliance")

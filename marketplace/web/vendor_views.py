@@ -18,11 +18,11 @@ from catalog.services import datasets as catalog
 from licensing import schemas as licensing_schemas
 from marketplace.commerce import schemas as commerce_schemas
 from marketplace.commerce import services as commerce
-from marketplace.core.errors import DomainError, NotFound
-from marketplace.core.http import current_principal
-from marketplace.core.identity import services as identity
-from marketplace.core.identity.models import OrgRole
-from marketplace.core.money import MoneyError, parse_major
+from marketplace.kernel.errors import DomainError, NotFound
+from marketplace.identity.auth import current_principal
+from marketplace.identity import services as identity
+from marketplace.identity.models import OrgRole
+from marketplace.formats.money import MoneyError, parse_major
 from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
 from marketplace.delivery.actions import DeliveryAction
 
@@ -376,7 +376,7 @@ def publish(version_id: uuid.UUID):
 @signed_in
 def sales():
     """Orders for the organisation's offers (mark invoices paid) and who accessed its data."""
-    from marketplace.audit import services as audit_svc
+    from marketplace.auditlog import services as audit_svc
 
     p, org = _org_or_404()
     orders = commerce.list_orders(p, org, as_vendor=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-import marketplace.core.db
 
 DEFAULT_DOMAINS = [
     ("healthcare", "Healthcare"), ("finance", "Finance"), ("legal", "Legal"), ("speech-audio", "Speech and audio"),
@@ -29,7 +28,7 @@ def upgrade() -> None:
     op.create_table('blobs',
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256', name=op.f('pk_blobs'))
     )
     op.create_table('domains',
@@ -47,11 +46,11 @@ def upgrade() -> None:
     sa.Column('card_markdown', sa.Text(), nullable=False),
     sa.Column('domain', sa.String(length=32), nullable=False),
     sa.Column('visibility', sa.Enum('draft', 'listed', 'unlisted', 'delisted', name='visibility', native_enum=False, create_constraint=True, length=16), nullable=False),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('search_vector', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
-    sa.Column('published_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('latest_version_id', sa.Uuid(), nullable=True),
     sa.Column('total_bytes', sa.BigInteger(), nullable=True),
     sa.Column('total_records', sa.BigInteger(), nullable=True),
@@ -92,9 +91,9 @@ def upgrade() -> None:
     sa.Column('manifest_digest', sa.String(length=64), nullable=True),
     sa.Column('total_bytes', sa.BigInteger(), nullable=True),
     sa.Column('total_records', sa.BigInteger(), nullable=True),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('published_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('withdrawn_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_dataset_versions_dataset_id_datasets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dataset_versions')),
     sa.UniqueConstraint('dataset_id', 'version', name=op.f('uq_dataset_versions_dataset_id_version'))
@@ -116,7 +115,7 @@ def upgrade() -> None:
     sa.Column('schema', sa.JSON(), nullable=True),
     sa.Column('stats', sa.JSON(), nullable=True),
     sa.Column('preview', sa.JSON(), nullable=True),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['version_id'], ['dataset_versions.id'], name=op.f('fk_version_files_version_id_dataset_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_version_files')),
     sa.UniqueConstraint('version_id', 'path', name=op.f('uq_version_files_version_id_path'))

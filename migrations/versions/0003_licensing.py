@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.core.db
 
 
 revision = '0003'
@@ -33,7 +32,7 @@ def upgrade() -> None:
     sa.Column('terms', sa.JSON(), nullable=False),
     sa.Column('use_class', sa.String(length=16), nullable=False),
     sa.Column('owner_org_id', sa.Uuid(), nullable=True),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['owner_org_id'], ['organizations.id'], name=op.f('fk_licenses_owner_org_id_organizations'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_licenses')),
     sa.UniqueConstraint('identifier', 'version', name=op.f('uq_licenses_identifier_version'))
@@ -57,8 +56,8 @@ def upgrade() -> None:
     sa.Column('digest', sa.String(length=64), nullable=False),
     sa.Column('attested_by', sa.Uuid(), nullable=False),
     sa.Column('attested_name', sa.String(length=200), nullable=False),
-    sa.Column('attested_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('superseded_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['attested_by'], ['users.id'], name=op.f('fk_provenance_declarations_attested_by_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['version_id'], ['dataset_versions.id'], name=op.f('fk_provenance_declarations_version_id_dataset_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_provenance_declarations')),
@@ -68,7 +67,7 @@ def upgrade() -> None:
     op.create_table('version_licenses',
     sa.Column('version_id', sa.Uuid(), nullable=False),
     sa.Column('license_id', sa.Uuid(), nullable=False),
-    sa.Column('set_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('set_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['license_id'], ['licenses.id'], name=op.f('fk_version_licenses_license_id_licenses'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['version_id'], ['dataset_versions.id'], name=op.f('fk_version_licenses_version_id_dataset_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('version_id', name=op.f('pk_version_licenses'))
@@ -135,7 +134,7 @@ def _seed_standard_licences() -> None:
     licences = sa.table(
         "licenses", sa.column("id", sa.Uuid), sa.column("identifier", sa.String), sa.column("version", sa.Integer), sa.column("name", sa.String),
         sa.column("url", sa.String), sa.column("text", sa.Text), sa.column("text_sha256", sa.String), sa.column("terms", sa.JSON),
-        sa.column("use_class", sa.String), sa.column("owner_org_id", sa.Uuid), sa.column("created_at", marketplace.core.db.UTCDateTime(timezone=True)),
+        sa.column("use_class", sa.String), sa.column("owner_org_id", sa.Uuid), sa.column("created_at", sa.DateTime(timezone=True)),
     )
     now = datetime.now(timezone.utc)
     op.bulk_insert(licences, [dict(row, id=uuid.uuid4(), owner_org_id=None, created_at=now) for row in STANDARD_LICENCES])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.core.db
 
 
 revision = '0004'
@@ -24,7 +23,7 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=100), nullable=False),
     sa.Column('created', sa.BigInteger(), nullable=False),
     sa.Column('outcome', sa.String(length=200), nullable=False),
-    sa.Column('received_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stripe_events'))
     )
     op.create_table('offers',
@@ -44,7 +43,7 @@ def upgrade() -> None:
     sa.Column('free_sample', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('private_buyer_org_id', sa.Uuid(), nullable=True),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_offers_dataset_id_datasets'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['license_id'], ['licenses.id'], name=op.f('fk_offers_license_id_licenses'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_offers_organization_id_organizations'), ondelete='RESTRICT'),
@@ -64,15 +63,15 @@ def upgrade() -> None:
     sa.Column('license_id', sa.Uuid(), nullable=False),
     sa.Column('accepted_text_sha256', sa.String(length=64), nullable=False),
     sa.Column('accepted_by', sa.Uuid(), nullable=False),
-    sa.Column('accepted_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('unit', sa.Enum('records', 'gib', 'downloads', 'term', name='grant_unit', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('status', sa.Enum('active', 'suspended', 'revoked', 'expired', name='grant_status', native_enum=False, create_constraint=True, length=16), nullable=False),
-    sa.Column('starts_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('balance', sa.BigInteger(), nullable=False),
     sa.Column('credited', sa.BigInteger(), nullable=False),
     sa.Column('warned_at_bp', sa.Integer(), nullable=False),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['accepted_by'], ['users.id'], name=op.f('fk_grants_accepted_by_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['buyer_org_id'], ['organizations.id'], name=op.f('fk_grants_buyer_org_id_organizations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_grants_dataset_id_datasets'), ondelete='RESTRICT'),
@@ -98,7 +97,7 @@ def upgrade() -> None:
     sa.Column('license_id', sa.Uuid(), nullable=False),
     sa.Column('accepted_text_sha256', sa.String(length=64), nullable=False),
     sa.Column('accepted_by', sa.Uuid(), nullable=False),
-    sa.Column('accepted_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('payment_method', sa.String(length=16), nullable=False),
     sa.Column('status', sa.Enum('pending_payment', 'paid', 'failed', 'refunded', 'disputed', 'cancelled', name='order_status', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
@@ -106,8 +105,8 @@ def upgrade() -> None:
     sa.Column('checkout_session_id', sa.String(length=200), nullable=True),
     sa.Column('checkout_url', sa.String(length=2000), nullable=True),
     sa.Column('payment_intent_id', sa.String(length=200), nullable=True),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('paid_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('grant_id', sa.Uuid(), nullable=True),
     sa.Column('refunded_minor', sa.BigInteger(), nullable=False),
     sa.Column('last_event_created', sa.BigInteger(), nullable=False),
@@ -134,7 +133,7 @@ def upgrade() -> None:
     sa.Column('request_id', sa.String(length=128), nullable=False),
     sa.Column('order_id', sa.Uuid(), nullable=True),
     sa.Column('balance_after', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_quota_entries_grant_id_grants'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_quota_entries_order_id_orders'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_entries')),

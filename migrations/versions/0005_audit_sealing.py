@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.core.db
 
 
 revision = '0005'
@@ -27,7 +26,7 @@ def upgrade() -> None:
     sa.Column('event_ids_sha256', sa.String(length=64), nullable=False),
     sa.Column('merkle_root', sa.String(length=64), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
-    sa.Column('sealed_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sealed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('block_hash', sa.String(length=64), nullable=False),
     sa.Column('signature', sa.Text(), nullable=False),
     sa.Column('key_id', sa.String(length=32), nullable=False),

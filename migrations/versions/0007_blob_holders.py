@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import marketplace.core.db
 
 
 revision = '0007'
@@ -21,7 +20,7 @@ def upgrade() -> None:
     op.create_table('blob_holders',
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('organization_id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', marketplace.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_blob_holders_organization_id_organizations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['sha256'], ['blobs.sha256'], name=op.f('fk_blob_holders_sha256_blobs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('sha256', 'organization_id', name=op.f('pk_blob_holders'))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 
 from sqlalchemy import text
-from marketplace.audit import services as audit_svc
-from marketplace.core import audit
-from marketplace.core.db import get_session, unit_of_work
-from marketplace.core.identity.principal import Principal
+from marketplace.auditlog import services as audit_svc
+from marketplace.kernel import audit
+from marketplace.kernel.db import get_session, unit_of_work
+from marketplace.kernel.principal import Principal
 from tests.factories import TestAction, make_user
 
 from tests.commerce.helpers import market, offer_for, order

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from marketplace.audit import services as audit_svc
-from marketplace.audit.chain import verify_export_lines, verify_inclusion
+from marketplace.auditlog import services as audit_svc
+from marketplace.formats.auditchain import verify_export_lines, verify_inclusion
 from tests.factories import bearer, make_key, make_org, make_tenant, make_user
 from tests.audit.helpers import purchase
 

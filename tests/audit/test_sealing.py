@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from marketplace.audit import services as audit_svc
-from marketplace.audit.chain import verify_inclusion
-from marketplace.cli import main as cli
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session
+from marketplace.auditlog import services as audit_svc
+from marketplace.formats.auditchain import verify_inclusion
+from marketplace.app.cli import main as cli
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
 from tests.audit.helpers import COMPLIANCE_ACTIONS, principal_compliance, sealed_log, unlock, write_events
 
 
@@ -150,7 +150,7 @@ def test_inclusion_proof_of_a_single_event(app):
 
 def test_unsealed_event_has_no_proof_yet(app):
     ids = write_events(1)
-    from marketplace.core.errors import Conflict
+    from marketplace.kernel.errors import Conflict
 
     with pytest.raises(Conflict):
         audit_svc.proof(principal_compliance(), ids[0])

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import text
 
-from marketplace.audit import merkle
-from marketplace.audit import services as audit_svc
-from marketplace.audit.chain import (
+from marketplace.formats import merkle
+from marketplace.auditlog import services as audit_svc
+from marketplace.formats.auditchain import (
     GENESIS,
     block_hash,
     event_leaf,
@@ -28,9 +28,9 @@ from marketplace.audit.chain import (
     verify_export_lines,
     verify_proof_document,
 )
-from marketplace.core import audit
-from marketplace.core.db import get_session, unit_of_work
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel import audit
+from marketplace.kernel.db import get_session, unit_of_work
+from marketplace.kernel.principal import Principal
 from tests.audit.helpers import principal_compliance
 from tests.factories import TestAction, make_tenant, principal
 
@@ -339,7 +339,7 @@ def test_consistency_proof_shows_the_log_only_grew_and_catches_a_rewrite(app, cl
 def test_csv_export_with_an_added_column_or_value_is_refused(app, tmp_path):
     from click.testing import CliRunner
 
-    from marketplace.cli import main as cli
+    from marketplace.app.cli import main as cli
 
     tenant = _log()
     body = audit_svc.export_csv(principal(tenant.owner), org_id=tenant.org.id)

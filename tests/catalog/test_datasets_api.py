@@ -13,8 +13,8 @@ from sqlalchemy import select
 from catalog.models import staging_key
 from catalog.storage import CRC32_HEADER
 from catalog.storage.base import crc32_b64
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
 from tests.catalog.helpers import create_dataset, create_version, declare, publish, published_dataset, put_part, upload_small
 from tests.factories import bearer, make_tenant
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from marketplace.cli import main
+from marketplace.app.cli import main
 from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, upload_small
 from tests.factories import bearer, make_tenant
 from tests.web.helpers import sign_in

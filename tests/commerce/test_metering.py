@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from marketplace.commerce import metering
 from marketplace.commerce.models import Grant
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session, unit_of_work, utcnow
-from marketplace.core.errors import Gone, PaymentRequired, ValidationFailed
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session, unit_of_work, utcnow
+from marketplace.kernel.errors import Gone, PaymentRequired, ValidationFailed
+from marketplace.kernel.principal import Principal
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer
 

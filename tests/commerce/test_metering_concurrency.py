@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from marketplace.commerce import metering
 from marketplace.commerce.models import Grant, QuotaEntry
-from marketplace.core.errors import PaymentRequired
-from marketplace.core.identity.principal import Principal
+from marketplace.kernel.errors import PaymentRequired
+from marketplace.kernel.principal import Principal
 from tests.commerce.helpers import market, order
 from tests.factories import bearer
 
@@ -61,7 +61,7 @@ def test_200_concurrent_debits_against_100_units(backend, session_app, committed
     charged = {rid for rid, ok, dup in results if ok and not dup}
     assert len(charged) == 100
     with session_app.app_context():
-        from marketplace.core.db import get_session
+        from marketplace.kernel.db import get_session
 
         s = get_session()
         grant = s.get(Grant, committed_grant)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marketplace.core.money import MAX_QUANTITY, MAX_TOTAL_MINOR, MAX_UNIT_PRICE_MINOR, Money, MoneyError, check_total, exponent, format_money, parse_major
+from marketplace.formats.money import MAX_QUANTITY, MAX_TOTAL_MINOR, MAX_UNIT_PRICE_MINOR, Money, MoneyError, check_total, exponent, format_money, parse_major
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer
 from tests.web.helpers import csrf_from, sign_in
@@ -105,9 +105,9 @@ def test_ledger_invariant_balance_is_the_sum_of_the_ledger_and_never_negative(ap
 
     from marketplace.commerce import metering
     from marketplace.commerce.models import Grant
-    from marketplace.core.db import get_session, unit_of_work
-    from marketplace.core.errors import PaymentRequired
-    from marketplace.core.identity.principal import Principal
+    from marketplace.kernel.db import get_session, unit_of_work
+    from marketplace.kernel.errors import PaymentRequired
+    from marketplace.kernel.principal import Principal
 
     vendor, buyer = market()
     offer = offer_for(client, vendor.keys["owner"])

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from marketplace.commerce.models import Grant, Order, QuotaEntry
 from marketplace.commerce.metering import ledger_balance
-from marketplace.core.db import get_session
+from marketplace.kernel.db import get_session
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer, make_tenant
 from tests.licensing.helpers import FIRST_HAND, released

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.commerce.models import Grant, Order, StripeEvent
-from marketplace.core.db import get_session
+from marketplace.kernel.db import get_session
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer
 from tests.fakes.stripe_api import event, sign

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from marketplace.app import create_app
 from marketplace.commerce.models import Grant, Order, QuotaEntry
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
 from tests.catalog.helpers import published_dataset
 from tests.commerce.helpers import market, order
 from tests.factories import bearer

@@ -9,7 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from marketplace.app import create_app
-from marketplace.core.config import Settings
+from marketplace.kernel.config import Settings
 
 
 def test_healthz_touches_nothing(client):
@@ -74,7 +74,7 @@ def test_docs_page_lists_operations(client):
 
 
 def test_json_logs_carry_the_request_id(client, capsys):
-    from marketplace.core.http import configure_logging
+    from marketplace.kernel.http import configure_logging
 
     configure_logging("INFO", True)
     try:
@@ -87,7 +87,7 @@ def test_json_logs_carry_the_request_id(client, capsys):
 
 
 def test_api_keys_never_reach_the_logs(app, client, capsys):
-    from marketplace.core.http import configure_logging
+    from marketplace.kernel.http import configure_logging
     from tests.factories import bearer, make_tenant
 
     t = make_tenant()

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from marketplace.core import audit
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session, unit_of_work
-from marketplace.core.errors import Forbidden
+from marketplace.kernel import audit
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session, unit_of_work
+from marketplace.kernel.errors import Forbidden
 from tests.factories import BASE, TestAction
 
 
@@ -68,7 +68,7 @@ def test_actions_come_from_the_domains_enums_only(app):
     from catalog.actions import CatalogAction
     from licensing.actions import LicensingAction
     from marketplace.commerce.actions import CommerceAction
-    from marketplace.core.identity.actions import IdentityAction
+    from marketplace.identity.actions import IdentityAction
     from marketplace.delivery.actions import DeliveryAction
 
     with pytest.raises(TypeError):

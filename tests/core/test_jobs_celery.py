@@ -18,7 +18,7 @@ REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 def test_publish_runs_ingest_on_a_celery_worker(backend, make_settings):
     from celery.contrib.testing.worker import start_worker
 
-    from marketplace.core import jobs_celery
+    from marketplace.kernel import jobs_celery
 
     # A queue name of our own, so parallel runs on a shared Redis never steal each other's jobs.
     app = create_app(make_settings(backend, broker_url=REDIS))

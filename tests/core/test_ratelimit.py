@@ -59,7 +59,7 @@ def test_retry_after_only_where_it_means_something(backend, make_settings):
     """The limiter adds Retry-After to every response; clients would read "0" on a success and
     the window's reset (a minute) on an outage. Only a 429 keeps the limiter's value, and a 503
     says when to come back."""
-    from marketplace.core.errors import RETRY_AFTER_UNAVAILABLE, DependencyUnavailable
+    from marketplace.kernel.errors import RETRY_AFTER_UNAVAILABLE, DependencyUnavailable
 
     app = create_app(make_settings(backend, ratelimit_storage_url=REDIS, auth_failure_rate_limit="2/minute"))
 

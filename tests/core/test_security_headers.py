@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 from werkzeug.serving import make_server
 
-from marketplace.core.http import QuietRequestHandler
+from marketplace.kernel.http import QuietRequestHandler
 from tests.catalog.helpers import published_dataset
 from tests.factories import bearer, make_tenant
 from tests.web.helpers import sign_in
@@ -95,7 +95,7 @@ def test_no_server_version_banner_from_gunicorn(tmp_path):
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     env = {"MARKETPLACE_DATABASE_URL": f"sqlite:///{tmp_path}/g.db", "MARKETPLACE_STORAGE_URL": f"file://{tmp_path}/o",
            "MARKETPLACE_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([gunicorn, "-c", "python:marketplace.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}", "marketplace.app:create_app()"],
+    proc = subprocess.Popen([gunicorn, "-c", "python:marketplace.app.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}", "marketplace.app:create_app()"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(150):

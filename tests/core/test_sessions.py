@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
 from tests.factories import PASSWORD, bearer, make_tenant, make_user
 
 

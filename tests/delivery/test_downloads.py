@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import select
 
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
 from tests.factories import bearer, make_key, make_tenant
 from tests.commerce.helpers import order
 from tests.delivery.helpers import FILES, authorize, balance, buy, fetch
@@ -118,7 +118,7 @@ def test_licence_term_ends_downloads(app, client, parties):
     from datetime import timedelta
 
     from marketplace.commerce.models import Grant
-    from marketplace.core.db import unit_of_work
+    from marketplace.kernel.db import unit_of_work
 
     vendor, buyer = parties
     terms = {"commercial_use": "allowed", "ai_training": "allowed", "redistribution": "allowed", "term_months": 12}

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.commerce.models import Grant
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session, unit_of_work
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session, unit_of_work
 from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, publish, upload_small
 from tests.commerce.helpers import order
 from tests.factories import bearer, make_tenant

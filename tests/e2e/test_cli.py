@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from marketplace.client import MarketplaceClient
+from marketplace.sdk.client import MarketplaceClient
 
 BIN = Path(sys.executable).parent / "marketplace"
 MIB = 1024 * 1024
@@ -31,7 +31,7 @@ def live(pg_server_url, s3_endpoint, tmp_path_factory):
     import migrations
     from catalog.storage.s3 import S3ObjectStore
     from marketplace.app import create_app
-    from marketplace.core.config import Settings
+    from marketplace.kernel.config import Settings
     from tests.conftest import create_pg_database, drop_pg_database
 
     name = f"mp_e2e_cli_{uuid.uuid4().hex[:8]}"
@@ -161,7 +161,7 @@ def test_vendor_and_buyer_journeys(backend, live, tmp_path):
 
     # --- audit and bill of materials
     with app.app_context():
-        from marketplace.audit.services import seal
+        from marketplace.auditlog.services import seal
 
         seal(grace_seconds=0)
         app.extensions["db"].remove()
@@ -213,7 +213,7 @@ def test_upload_killed_midway_resumes_with_the_parts_already_stored(backend, liv
     big = tmp_path / "big.bin"
     content = os.urandom(MIB) * 160  # 20 parts of 8 MiB
     big.write_bytes(content)
-    from marketplace.client import MarketplaceClient
+    from marketplace.sdk.client import MarketplaceClient
 
     sdk = MarketplaceClient(base, vendor.keys["owner"])
     fid: list[str] = []
@@ -238,8 +238,8 @@ def test_upload_killed_midway_resumes_with_the_parts_already_stored(backend, liv
     with app.app_context():
         from sqlalchemy import func, select
 
-        from marketplace.core.audit import AuditEvent
-        from marketplace.core.db import get_session
+        from marketplace.kernel.audit import AuditEvent
+        from marketplace.kernel.db import get_session
 
         starts = get_session().scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "version.file.multipart.start",
                                                                                           AuditEvent.subject_id == fid[0]))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from licensing.models import License, ProvenanceDeclaration, VersionLicense
-from marketplace.core.db import get_session
+from marketplace.kernel.db import get_session
 from tests.catalog.helpers import create_dataset, create_version, publish, upload_small
 from tests.factories import bearer, make_tenant
 from tests.licensing.helpers import FIRST_HAND, declare, draft, released

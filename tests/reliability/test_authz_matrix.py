@@ -127,9 +127,9 @@ QUERY = {"/api/v1/grants/<uuid:grant_id>/records": "?path=p.jsonl", "/api/v1/lic
 def test_own_tenant_roles_get_the_expected_status_on_every_read(app, client):
     from sqlalchemy import select
 
-    from marketplace.audit.services import seal
-    from marketplace.core.audit import AuditEvent
-    from marketplace.core.db import get_session
+    from marketplace.auditlog.services import seal
+    from marketplace.kernel.audit import AuditEvent
+    from marketplace.kernel.db import get_session
 
     a, ids, markers = world(client)
     seal(grace_seconds=0)

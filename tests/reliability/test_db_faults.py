@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from marketplace.app import create_app
 from marketplace.commerce.models import Grant, QuotaEntry
-from marketplace.core.audit import AuditEvent
+from marketplace.kernel.audit import AuditEvent
 from tests.commerce.helpers import market, offer_for, order
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.factories import bearer

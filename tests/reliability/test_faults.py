@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from catalog.models import FileStatus, VersionFile
 from marketplace.app import create_app
-from marketplace.core.audit import AuditEvent
-from marketplace.core.db import get_session
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
 from tests.catalog.helpers import create_dataset, create_version, declare, ensure_licensed, put_part
 from tests.conftest import isolated
 from tests.factories import bearer, make_tenant

@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from marketplace.core.errors import RequestTimeout
-from marketplace.core.http import SlowBodyGuard
+from marketplace.kernel.errors import RequestTimeout
+from marketplace.kernel.http import SlowBodyGuard
 from tests import livesite
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, func, select
 
 from catalog.models import Blob, DatasetVersion
 from marketplace.app import create_app
-from marketplace.core.audit import AuditEvent
+from marketplace.kernel.audit import AuditEvent
 from tests.catalog.helpers import create_dataset, create_version, declare, ensure_licensed, put_part, wait_while_processing
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.factories import bearer, make_tenant

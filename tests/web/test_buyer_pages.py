@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import func, select
 
 from marketplace.commerce.models import Grant, Order
-from marketplace.core.db import get_session
+from marketplace.kernel.db import get_session
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer
 from tests.web.helpers import csrf_from, sign_in

@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import text
 
-from marketplace.audit import services as audit_svc
-from marketplace.core.db import get_session
+from marketplace.auditlog import services as audit_svc
+from marketplace.kernel.db import get_session
 from tests.audit.helpers import purchase
 from tests.audit.helpers import unlock
 from tests.factories import make_user

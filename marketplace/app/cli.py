@@ -1,0 +1,183 @@
+"""The `marketplace` command: run the server, migrate, seed the demo catalogue.
+
+Later groups (datasets, upload, download, audit...) extend this same command.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+
+import click
+from flask import Flask
+from flask.ctx import AppContext
+from sqlalchemy.engine import make_url
+from werkzeug.serving import run_simple
+
+import migrations
+from catalog.services.uploads import abort_stale_uploads as abort_stale_uploads_job
+from marketplace.app.factory import create_app
+from marketplace.app.seed import seed_demo
+from marketplace.auditlog.services import seal
+from marketplace.commerce.services import expire_grants as expire_grants_job
+from marketplace.identity.services import set_platform_role as set_platform_role_service
+from marketplace.kernel import jobs_celery
+from marketplace.kernel.config import Settings
+from marketplace.kernel.http import QuietRequestHandler
+from marketplace.sdk import cli as cli_client
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as e:
+        raise click.ClickException(f"configuration: {e}") from None
+
+
+@click.group()
+@click.version_option(package_name="dataset-marketplace")
+def main() -> None:
+    """Dataset marketplace and licensing registry."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = _settings()
+    migrations.upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}: {_redact(settings.database_url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' for an empty database)."""
+    migrations.downgrade(_settings().database_url, revision)
+
+
+def _redact(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
+def seed(if_empty: bool) -> None:
+    """Seed the demo catalogue and print the demo logins."""
+    app = create_app(_settings())
+    with app.app_context():
+        logins = seed_demo(if_empty=if_empty)
+    if logins:
+        click.echo("\nDemo logins (password for all: see below)")
+        for role, email, password in logins:
+            click.echo(f"  {role:<28} {email:<34} {password}")
+        click.echo("")
+
+
+def _app_context() -> AppContext:
+    return create_app(_settings()).app_context()
+
+
+@main.group()
+def users() -> None:
+    """Platform user administration."""
+
+
+@users.command("set-platform-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["admin", "compliance", "none"]))
+def set_platform_role(email: str, role: str) -> None:
+    """Make a registered user a platform admin or compliance officer (or neither)."""
+    with _app_context():
+        user = set_platform_role_service(email=email, role=role)
+    click.echo(f"{user.email}: platform role {role}")
+
+
+@main.group()
+def jobs() -> None:
+    """Maintenance jobs, for cron or a Celery beat."""
+
+
+@jobs.command("expire-grants")
+def expire_grants() -> None:
+    """Mark grants past their term as expired."""
+    with _app_context():
+        click.echo(f"expired {expire_grants_job()} grant(s)")
+
+
+@jobs.command("abort-stale-uploads")
+def abort_stale_uploads() -> None:
+    """Abort multipart uploads that no file is waiting for any more."""
+    with _app_context():
+        click.echo(f"aborted {abort_stale_uploads_job()} upload(s)")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("seal")
+def audit_seal() -> None:
+    """Seal unsealed events into signed, hash-linked Merkle blocks."""
+    with _app_context():
+        blocks = seal()
+    click.echo(f"sealed {len(blocks)} block(s)")
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def worker(concurrency: int) -> None:
+    """Run a Celery worker for background jobs (needs MARKETPLACE_BROKER_URL)."""
+    settings = _settings()
+    if not settings.broker_url:
+        raise click.ClickException("MARKETPLACE_BROKER_URL is not set: jobs run inline, no worker is needed")
+    # The worker builds its Flask app from the environment, once per process.
+    jobs_celery.APP_FACTORY = create_app
+    jobs_celery.make_celery(settings.broker_url, redelivery_seconds=settings.job_redelivery_seconds).worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "marketplace"])
+
+
+def _start_sealer(app: Flask, every_seconds: int) -> None:
+    """The embedded default has no scheduler: seal the audit log from a background thread.
+    (With several processes, run `marketplace audit seal` from cron or Celery beat instead;
+    concurrent sealers are safe, they take turns.)"""
+    def loop() -> None:
+        while True:
+            time.sleep(every_seconds)
+            try:
+                with app.app_context():
+                    seal()
+            except Exception:
+                logging.getLogger("marketplace.auditlog").exception("sealing failed; will retry")
+
+    threading.Thread(target=loop, name="audit-sealer", daemon=True).start()
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000")
+def serve(host: str, port: int) -> None:
+    """Serve the web UI and API (threaded development server; use gunicorn in production)."""
+    settings = _settings()
+    if "MARKETPLACE_PUBLIC_URL" not in os.environ:
+        settings = Settings.from_env(public_url=f"http://{host}:{port}")
+    app = create_app(settings)
+    _start_sealer(app, every_seconds=30)
+    click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)", err=True)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
+
+
+# The client's commands (datasets, upload, download, buy...) are part of the server's CLI too.
+cli_client.register(main)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The demo data `make run` starts with: vendors, a buyer, a compliance officer, a platform admin.
+
+Later features extend `seed_demo` so the demo shows each of them with realistic data. The demo
+password is printed by `make run`; it only ever exists in a local demo database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from marketplace.kernel.db import get_session, unit_of_work
+from marketplace.identity import services as identity
+from marketplace.identity.models import OrgRole, User
+from marketplace.kernel.principal import Principal
+
+DEMO_PASSWORD = "demo-password-1"
+
+SEED_PRINCIPAL = Principal(request_id="seed", ip=None)
+
+PEOPLE = [
+    # (label, email, name, org name, role in org, vendor?)
+    ("platform admin", "admin@marketplace.test", "Ada Admin", None, None, False),
+    ("platform compliance", "compliance@marketplace.test", "Cora Compliance", None, None, False),
+    ("vendor owner (medical)", "vendor@medcorpus.test", "Dr. Mira Patel", "MedCorpus Labs", OrgRole.owner, True),
+    ("vendor owner (speech)", "vendor@voxdata.test", "Lars Eriksen", "VoxData Audio", OrgRole.owner, True),
+    ("vendor owner (legal)", "vendor@lexisets.test", "Amara Okafor", "LexiSets Legal", OrgRole.owner, True),
+    ("buyer admin", "buyer@acme-ai.test", "Bo Buyer", "Acme AI", OrgRole.owner, False),
+    ("buyer auditor", "auditor@acme-ai.test", "Ines Auditor", "Acme AI", OrgRole.auditor, False),
+]
+
+
+def seed_demo(*, if_empty: bool = False) -> list[tuple[str, str, str]]:
+    """Create the demo organisations and users. Returns (label, e-mail, password) rows."""
+    session = get_session()
+    if if_empty and session.scalar(select(User.id).limit(1)):
+        return [(label, email, DEMO_PASSWORD) for label, email, *_ in PEOPLE]
+    orgs: dict[str, object] = {}
+    admin_principal = None
+    for label, email, name, org_name, role, vendor in PEOPLE:
+        user = identity.register_user(SEED_PRINCIPAL, email=email, password=DEMO_PASSWORD, name=name)
+        with unit_of_work():
+            u = get_session().get(User, user.id)
+            u.is_platform_admin = label == "platform admin"
+            u.is_platform_compliance = label == "platform compliance"
+        if label == "platform admin":
+            admin_principal = identity.principal_for(u, SEED_PRINCIPAL)
+        if org_name is None:
+            continue
+        p = identity.principal_for(u, SEED_PRINCIPAL)
+        if org_name not in orgs:
+            org = identity.create_organization(p, name=org_name)
+            orgs[org_name] = org
+            if vendor:
+                identity.apply_as_vendor(identity.principal_for(u, SEED_PRINCIPAL), org.id)
+                identity.decide_vendor(admin_principal, org.id, approve=True, reason="Demo vendor, documents checked.")
+        else:
+            owner_email = next(e for _, e, _, on, r, _ in PEOPLE if on == org_name and r == OrgRole.owner)
+            owner = get_session().scalar(select(User).where(User.email == owner_email))
+            identity.add_member(identity.principal_for(owner, SEED_PRINCIPAL), orgs[org_name].id, email=email, role=role)
+    from marketplace.app.seed_catalog import seed_catalogue
+
+    def principal_for_email(email: str) -> Principal:
+        return identity.principal_for(get_session().scalar(select(User).where(User.email == email)), SEED_PRINCIPAL)
+
+    seed_catalogue(principal_for_email)
+    return [(label, email, DEMO_PASSWORD) for label, email, *_ in PEOPLE]

@@ -1,0 +1,17 @@
+"""How commerce plugs into the application: its API blueprint, and its handler for withdrawn
+versions (their active grants are suspended)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from marketplace.commerce.api import blp
+from marketplace.commerce.services import on_version_withdrawn
+from marketplace.kernel import events
+from marketplace.kernel.http import Api
+
+
+def init_app(app: Flask, api: Api) -> None:
+    """Register commerce's endpoints and subscribe it to the catalogue's events."""
+    api.register_blueprint(blp)
+    events.subscribe(events.VERSION_WITHDRAWN, on_version_withdrawn)

@@ -1,0 +1,13 @@
+"""How delivery plugs into the application: its API blueprint."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from marketplace.delivery.api import blp
+from marketplace.kernel.http import Api
+
+
+def init_app(app: Flask, api: Api) -> None:
+    """Register the endpoints of downloads and record streams."""
+    api.register_blueprint(blp)

@@ -1,0 +1,69 @@
+"""The building blocks of every domain's request schemas: a strict base schema (unknown fields
+and NUL characters are refused) and strict field types (JSON booleans that are booleans, integers
+that are ASCII digits). One home, so every endpoint refuses hostile input the same way."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+
+def _nul_fields(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "_body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in _nul_fields(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, (list, tuple)):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, path or "_body")]
+    return []
+
+
+class StrictSchema(ma.Schema):
+    """Every request schema: unknown fields are refused, and so are NUL characters, which no
+    text column can store (PostgreSQL refuses them)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    @ma.pre_load
+    def _refuse_nul(self, data, **kwargs):  # type: ignore[no-untyped-def]
+        items = data.items() if hasattr(data, "items") else []
+        bad = _nul_fields({k: (data.getlist(k) if hasattr(data, "getlist") else v) for k, v in items}) if items else _nul_fields(data)
+        if bad:
+            raise ma.ValidationError({f.split(".")[0]: ["NUL characters are not allowed."] for f in bad})
+        return data
+
+
+def Text(maximum: int, minimum: int = 1, **kw: Any) -> ma.fields.String:  # noqa: N802 - reads like a field type
+    return ma.fields.String(validate=validate.Length(min=minimum, max=maximum), **kw)
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """A JSON boolean, strictly: true or false, not 0, 1, "yes" or "on" (0 == False in Python,
+    so a truthy/falsy set cannot say this; the type is checked instead)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class Int(ma.fields.Integer):
+    """An integer that, when it comes as text (a query string, a form), is plain ASCII digits with
+    an optional minus: int() would also take "١٢", "1_0", "+5" and " 7 "."""
+
+    _TEXT = re.compile(r"-?[0-9]{1,19}")
+
+    def _validated(self, value):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and not self._TEXT.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+def Flag(**kw: Any) -> StrictBoolean:  # noqa: N802 - reads like a field type
+    """A strict JSON boolean for request bodies (query strings use ma.fields.Boolean, whose text
+    forms they need)."""
+    return StrictBoolean(**kw)

@@ -1,0 +1,512 @@
+"""The `marketplace` client commands: log in, find and publish datasets, upload, buy, download,
+export audit logs and bills of materials. Tables for people, `--json` for scripts.
+
+Exit codes: 0 success; 1 the API refused (4xx); 2 usage error; 3 server or network failure;
+4 a transfer or verification failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from marketplace.formats.auditchain import csv_to_lines, key_id_b64, verify_consistency_document, verify_export_lines, verify_proof_document
+from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
+from marketplace.formats.money import MoneyError, format_money, parse_major
+
+HINTS = {
+    401: "log in again: marketplace login --url URL --api-key KEY",
+    402: "the grant's quota is used up: buy more with marketplace buy OFFER_ID",
+    403: "the API key lacks the scope, or your role is too low",
+    404: "check the id (other organisations' resources are reported as not found)",
+    409: "the object is not in a state that allows this (e.g. a published version)",
+    410: "the version was withdrawn",
+    413: "too large: large files use multipart upload (marketplace upload does it)",
+}
+
+
+def config_path() -> Path:
+    if os.environ.get("MARKETPLACE_CONFIG"):
+        return Path(os.environ["MARKETPLACE_CONFIG"])
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "marketplace" / "config.json"
+
+
+def load_profiles() -> dict[str, Any]:
+    p = config_path()
+    return json.loads(p.read_text()) if p.exists() else {"profiles": {}}
+
+
+def save_profiles(conf: dict[str, Any]) -> None:
+    """Write the CLI's configuration (profiles with API keys, the trusted audit key), mode 600."""
+    p = config_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(conf, f, indent=2)
+
+
+def client_for(ctx: click.Context) -> MarketplaceClient:
+    url = os.environ.get("MARKETPLACE_URL")
+    key = os.environ.get("MARKETPLACE_API_KEY")
+    name = ctx.obj.get("profile") if ctx.obj else "default"
+    prof = load_profiles()["profiles"].get(name or "default", {})
+    url, key = url or prof.get("url"), key or prof.get("api_key")
+    if not url or not key:
+        raise click.UsageError("not logged in: marketplace login --url URL --api-key KEY (or set MARKETPLACE_URL and MARKETPLACE_API_KEY)")
+    return MarketplaceClient(url, key)
+
+
+def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn API and transfer failures into one line with a hint, and a meaningful exit code."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @click.pass_context
+    @functools.wraps(fn)
+    def wrapper(ctx: click.Context, *args: Any, as_json: bool, **kwargs: Any) -> Any:
+        from marketplace.sdk.transfer import TransferError
+
+        try:
+            result = fn(ctx, client_for(ctx), *args, **kwargs)
+        except ApiError as e:
+            click.echo(f"error: {e}" + (f"\nhint: {HINTS[e.status]}" if e.status in HINTS else ""), err=True)
+            sys.exit(1 if e.status < 500 else 3)
+        except ConnectionFailed as e:
+            click.echo(f"error: cannot reach the marketplace ({e})\nhint: check the URL and your network", err=True)
+            sys.exit(3)
+        except TransferError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(4)
+        if result is None:
+            return
+        data, table = result if isinstance(result, tuple) else (result, None)
+        if as_json or table is None:
+            click.echo(json.dumps(data, indent=2, default=str))
+        else:
+            click.echo(table)
+
+    return wrapper
+
+
+def table(rows: list[dict[str, Any]], cols: list[str]) -> str:
+    if not rows:
+        return "(none)"
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    out = ["  ".join(c.upper().ljust(widths[c]) for c in cols)]
+    out += ["  ".join(str(r.get(c, "") if r.get(c) is not None else "").ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join(out)
+
+
+def human(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def progress_bar(total: int, label: str):  # type: ignore[no-untyped-def]
+    bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False, show_percent=True, width=30)
+    return bar
+
+
+def _pinned_key(public_key: str | None) -> tuple[str, str]:
+    """The key `audit verify` uses and where it came from: --public-key, or the key saved with
+    `marketplace audit trust`. Never one found inside the file being verified."""
+    if public_key:
+        return public_key, "--public-key"
+    trusted = (load_profiles().get("audit_trust") or {}).get("public_key")
+    if trusted:
+        return trusted, f"your trusted key ({config_path()})"
+    raise click.UsageError("no pinned key: pass --public-key, or save one first with `marketplace audit trust KEY` "
+                           "(a key found inside the file is never trusted)")
+
+
+def _key_ok(public_key: str) -> bool:
+    try:
+        return len(base64.b64decode(public_key, validate=True)) == 32
+    except ValueError:
+        return False
+
+
+def register_offline_audit(audit_group: click.Group) -> None:
+    """The auditor's offline commands: pin a key, verify an export or a proof, check that the log
+    only grew. They need no server code, only the verifier in marketplace.formats.auditchain."""
+
+    @audit_group.command("trust")
+    @click.argument("public_key", required=False)
+    @click.option("--from-server", is_flag=True, help="Fetch the key from the marketplace you are logged in to (trust on first use).")
+    def audit_trust(public_key: str | None, from_server: bool) -> None:
+        """Pin the Ed25519 public key that `audit verify` and `audit consistency` use. Get it from the
+        platform out of band (its published key, or GET /api/v1/audit/key once)."""
+        if from_server:
+            ctx = click.get_current_context()
+            public_key = client_for(ctx).request("GET", "/audit/key")["public_key"]
+        if not public_key or not _key_ok(public_key):
+            raise click.BadParameter("a base64 Ed25519 public key (32 bytes)", param_hint="PUBLIC_KEY")
+        cfg = load_profiles()
+        cfg["audit_trust"] = {"public_key": public_key, "key_id": key_id_b64(public_key)}
+        save_profiles(cfg)
+        click.echo(f"trusting audit key {key_id_b64(public_key)} (saved in {config_path()})")
+
+    @audit_group.command("verify")
+    @click.argument("export", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+    @click.option("--public-key", help="Base64 Ed25519 public key (default: the one saved with `marketplace audit trust`).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    def audit_verify(export: str, public_key: str | None, as_json: bool) -> None:
+        """Verify an audit export (JSON Lines or CSV) or one event's inclusion proof offline, with a
+        pinned key. Exit 0 if intact, 1 if not; names the first bad event and the key used."""
+        key, source = _pinned_key(public_key)
+        if not _key_ok(key):
+            raise click.BadParameter("a base64 Ed25519 public key (32 bytes)", param_hint="--public-key")
+        with click.open_file(export, encoding="utf-8") as f:
+            text = f.read()
+        lines = text.splitlines()
+        stripped = text.lstrip()
+        if stripped.startswith("{") and '"path"' in text and '"type"' not in text.split("\n", 1)[0][:200]:
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                doc = None
+            report = verify_proof_document(doc, key) if isinstance(doc, dict) and "event" in doc else verify_export_lines(lines, key)
+        else:
+            if lines and lines[0].startswith("type,"):
+                try:
+                    lines = list(csv_to_lines(text))
+                except ValueError as e:
+                    click.echo(f"FAILED: {e}", err=True)
+                    sys.exit(1)
+            report = verify_export_lines(lines, key)
+        if as_json:
+            click.echo(json.dumps(dict(report.to_dict(), key_source=source), indent=2))
+        elif report.ok:
+            click.echo(f"OK: {report.blocks} block(s), {report.events} event(s) verified with key {report.key_id} from {source}")
+        else:
+            where = f"first bad event: {report.first_bad_event}" if report.first_bad_event is not None else "no single event named"
+            click.echo(f"FAILED ({where}), verified with key {report.key_id} from {source}: {report.problems[0]}", err=True)
+        sys.exit(0 if report.ok else 1)
+
+    @audit_group.command("consistency")
+    @click.argument("kept", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--proof", "proof_file", type=click.Path(exists=True, dir_okay=False), help="A saved GET /audit/consistency answer (default: ask the server).")
+    @click.option("--public-key", help="Base64 Ed25519 public key (default: your trusted key).")
+    def audit_consistency(kept: str, proof_file: str | None, public_key: str | None) -> None:
+        """Prove the log only grew since a checkpoint you kept (RFC 6962 consistency proof)."""
+        key, source = _pinned_key(public_key)
+        with open(kept, encoding="utf-8") as f:
+            kept_cp = json.load(f)
+        if proof_file:
+            with open(proof_file, encoding="utf-8") as f:
+                doc = json.load(f)
+        else:
+            doc = client_for(click.get_current_context()).request("GET", "/audit/consistency", params={"first": kept_cp["id"]})
+        rep = verify_consistency_document(kept_cp, doc, key)
+        if rep.ok:
+            click.echo(f"OK: block {doc['second']['id']} (tree size {doc['second']['tree_size']}) extends the block {kept_cp['id']} you kept; "
+                       f"verified with key {rep.key_id} from {source}")
+            sys.exit(0)
+        click.echo(f"FAILED, verified with key {rep.key_id} from {source}: {rep.problems[0]}", err=True)
+        sys.exit(1)
+
+
+def register(main: click.Group) -> None:
+    main.params.append(click.Option(["--profile"], default="default", help="Which stored login to use."))
+    orig = main.callback
+
+    @functools.wraps(orig)  # type: ignore[arg-type]
+    def cb(profile: str = "default") -> None:
+        click.get_current_context().obj = {"profile": profile}
+
+    main.callback = cb
+
+    @main.command()
+    @click.option("--url", required=True, help="The marketplace, e.g. https://data.example.com")
+    @click.option("--api-key", required=True, prompt=True, hide_input=True)
+    @click.pass_context
+    def login(ctx: click.Context, url: str, api_key: str) -> None:
+        """Check an API key and store it as a profile (file mode 600)."""
+        try:
+            me = MarketplaceClient(url, api_key).me()
+        except (ApiError, ConnectionFailed) as e:
+            click.echo(f"error: {e}\nhint: {HINTS.get(getattr(e, 'status', 0), 'check the URL')}", err=True)
+            sys.exit(1 if isinstance(e, ApiError) else 3)
+        conf = load_profiles()
+        name = (ctx.obj or {}).get("profile") or "default"
+        conf["profiles"][name] = {"url": url, "api_key": api_key, "organization_id": me["api_key"]["organization_id"] if me.get("api_key") else None}
+        save_profiles(conf)
+        click.echo(f"logged in to {url} as {me['user']['email']} (profile {name})")
+
+    @main.group()
+    def datasets() -> None:
+        """Find and list datasets."""
+
+    @datasets.command("search")
+    @click.argument("query", required=False)
+    @click.option("--domain", multiple=True)
+    @click.option("--language", multiple=True)
+    @click.option("--license-class", multiple=True)
+    @click.option("--sort", default="relevance")
+    @click.option("--limit", default=20, type=int)
+    @api_command
+    def search(ctx: click.Context, c: MarketplaceClient, query: str | None, domain: tuple[str], language: tuple[str], license_class: tuple[str], sort: str, limit: int):
+        """Search the catalogue."""
+        res = c.search(q=query, domain=list(domain) or None, language=list(language) or None, license_class=list(license_class) or None, sort=sort, limit=limit)
+        rows = [dict(i, vendor=i["vendor"]["name"], size=human(i["total_bytes"]), price=format_money(i["min_price_minor"], i["price_currency"])) for i in res["items"]]
+        return res, table(rows, ["id", "title", "domain", "license_use_class", "size", "price", "vendor"]) + f"\n{res['total']} match(es)"
+
+    @datasets.command("show")
+    @click.argument("dataset_id")
+    @api_command
+    def show(ctx: click.Context, c: MarketplaceClient, dataset_id: str):
+        """A dataset, its versions and offers."""
+        ds = c.dataset(dataset_id)
+        ds["versions"] = c.versions(dataset_id)
+        ds["offers"] = c.offers(dataset_id)
+        offers = [dict(o, unit_price=format_money(o["unit_price_minor"], o["currency"])) for o in ds["offers"]]
+        lines = [f"{ds['title']} ({ds['slug']}) — {ds['domain']}, {', '.join(ds['modalities'])}, {', '.join(ds['languages'])}", ds["summary"], "",
+                 table(ds["versions"], ["id", "version", "status", "total_records", "manifest_digest"]), "",
+                 table(offers, ["id", "title", "license", "pricing_unit", "unit_price"])]
+        return ds, "\n".join(lines)
+
+    @datasets.command("create")
+    @click.option("--slug", required=True)
+    @click.option("--title", required=True)
+    @click.option("--domain", required=True)
+    @click.option("--summary", default="")
+    @click.option("--card", type=click.File("r"), help="Markdown dataset card")
+    @click.option("--modality", multiple=True)
+    @click.option("--language", multiple=True)
+    @click.option("--tag", multiple=True)
+    @click.option("--visibility", default="draft")
+    @api_command
+    def create(ctx: click.Context, c: MarketplaceClient, slug: str, title: str, domain: str, summary: str, card: Any, modality: tuple, language: tuple, tag: tuple, visibility: str):
+        """List a new dataset (vendors)."""
+        ds = c.create_dataset(slug=slug, title=title, domain=domain, summary=summary, card_markdown=card.read() if card else "",
+                              modalities=list(modality), languages=list(language), tags=list(tag), visibility=visibility)
+        return ds, f"created dataset {ds['id']} ({ds['slug']})"
+
+    @main.group()
+    def versions() -> None:
+        """Dataset versions."""
+
+    @versions.command("create")
+    @click.argument("dataset_id")
+    @click.argument("version")
+    @click.option("--changelog", default="")
+    @api_command
+    def version_create(ctx: click.Context, c: MarketplaceClient, dataset_id: str, version: str, changelog: str):
+        """Start a draft version."""
+        v = c.create_version(dataset_id, version, changelog)
+        return v, f"created version {v['version']}: {v['id']}"
+
+    @main.command()
+    @click.argument("version_id")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+    @click.option("--workers", default=8, type=int, show_default=True)
+    @click.option("--part-size-mib", default=16, type=int, show_default=True)
+    @click.option("--prefix", default="", help="Path prefix inside the dataset")
+    @api_command
+    def upload(ctx: click.Context, c: MarketplaceClient, version_id: str, paths: tuple[Path, ...], workers: int, part_size_mib: int, prefix: str):
+        """Upload files or folders into a draft version: parallel, resumable, digest-checked."""
+        from marketplace.sdk.transfer import MIB, digest_for_upload, upload as do_upload
+
+        files: list[tuple[Path, str]] = []
+        for p in paths:
+            if p.is_dir():
+                files += [(f, prefix + f.relative_to(p).as_posix()) for f in sorted(p.rglob("*")) if f.is_file()]
+            else:
+                files.append((p, prefix + p.name))
+        total = sum(f.stat().st_size for f, _ in files)
+        # Hash everything first (SHA-256 and per-part CRC-32s; a terabyte takes a while, so it
+        # gets its own bar), then send: files the store already holds are not sent at all.
+        with progress_bar(total, "hashing") as bar:
+            digests = [digest_for_upload(local, part_size_mib * MIB, progress=bar.update) for local, _ in files]
+        out = []
+        with progress_bar(total, "uploading") as bar:
+            for (local, dest), digest in zip(files, digests):
+                out.append(do_upload(c, version_id, local, dest, workers=workers, part_size=part_size_mib * MIB, progress=bar.update,
+                                     note=lambda m: click.echo(m, err=True), digest=digest))
+        return out, table([dict(f, size=human(f["size"])) for f in out], ["path", "size", "status", "sha256"])
+
+    @main.command()
+    @click.argument("version_id")
+    @api_command
+    def publish(ctx: click.Context, c: MarketplaceClient, version_id: str):
+        """Verify and publish a version; shows the ingest result."""
+        v = c.publish(version_id)
+        report = v.get("ingest_report") or {}
+        lines = [f"version {v['version']}: {v['status']}" + (f" — {v['status_reason']}" if v.get("status_reason") else "")]
+        for path, r in sorted((report.get("files") or {}).items()):
+            lines.append(f"  {r['status']:6} {path}" + (f"  {r.get('records')} records" if r.get("records") is not None else "") + (f"  {r['reason']}" if r.get("reason") else ""))
+        if v["status"] == "published":
+            lines.append(f"manifest digest {v['manifest_digest']}")
+        if v["status"] == "draft":
+            click.echo("\n".join(lines), err=True)
+            sys.exit(4)
+        return v, "\n".join(lines)
+
+    @main.group()
+    def provenance() -> None:
+        """Provenance declarations."""
+
+    @provenance.command("set")
+    @click.argument("version_id")
+    @click.argument("file", type=click.File("r"))
+    @api_command
+    def provenance_set(ctx: click.Context, c: MarketplaceClient, version_id: str, file: Any):
+        """Declare (and attest) a version's provenance from a YAML or JSON file."""
+        import yaml
+
+        text = file.read()
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = yaml.safe_load(text)
+        if not isinstance(body, dict):
+            raise click.UsageError("the provenance file must hold one mapping (sources, personal_data, ...)")
+        d = c.set_provenance(version_id, body)
+        return d, f"declared revision {d['revision']} (digest {d['digest']})"
+
+    @main.group()
+    def license() -> None:  # noqa: A001 - the command's name
+        """A version's licence."""
+
+    @license.command("set")
+    @click.argument("version_id")
+    @click.argument("identifier")
+    @api_command
+    def license_set(ctx: click.Context, c: MarketplaceClient, version_id: str, identifier: str):
+        """Declare the licence of a draft version."""
+        lic = c.set_license(version_id, identifier)
+        return lic, f"{lic['identifier']} v{lic['version']} (text SHA-256 {lic['text_sha256']})"
+
+    @main.group()
+    def offers() -> None:
+        """Offers."""
+
+    @offers.command("create")
+    @click.argument("dataset_id")
+    @click.option("--title", required=True)
+    @click.option("--license", "license_", required=True)
+    @click.option("--unit", type=click.Choice(["records", "gib", "downloads", "term"]), required=True)
+    @click.option("--price", required=True, help="Unit price in major units, e.g. 12.50")
+    @click.option("--currency", required=True)
+    @click.option("--term-days", type=int)
+    @click.option("--version-id", help="A fixed version (default: latest, with updates)")
+    @api_command
+    def offer_create(ctx: click.Context, c: MarketplaceClient, dataset_id: str, title: str, license_: str, unit: str, price: int, currency: str, term_days: int | None, version_id: str | None):
+        """Put a dataset on sale."""
+        try:
+            minor = parse_major(price, currency).minor
+        except MoneyError as e:
+            raise click.BadParameter(str(e), param_hint="--price") from None
+        o = c.create_offer(dataset_id, title=title, license=license_, pricing_unit=unit, unit_price_minor=minor, currency=currency, term_days=term_days, version_id=version_id)
+        return o, f"created offer {o['id']} under {o['license']} at {format_money(o['unit_price_minor'], o['currency'])} per {o['pricing_unit']}"
+
+    @main.command()
+    @click.argument("offer_id")
+    @click.option("--quantity", type=int, required=True)
+    @click.option("--card", is_flag=True, help="Pay by card: prints the Stripe Checkout URL (default: invoice)")
+    @click.option("--yes", "assume_yes", is_flag=True, help="Accept the licence without asking (after reading it elsewhere)")
+    @api_command
+    def buy(ctx: click.Context, c: MarketplaceClient, offer_id: str, quantity: int, card: bool, assume_yes: bool):
+        """Order an offer: shows the licence and its SHA-256, asks you to accept it, then orders."""
+        offer = c.offer(offer_id)
+        lic = c.offer_license(offer)
+        if not assume_yes:
+            click.echo(f"Licence: {lic['name']} ({lic['identifier']} v{lic['version']})", err=True)
+            click.echo(f"Text SHA-256: {lic['text_sha256']}\n", err=True)
+            click.echo(lic.get("text") or "", err=True)
+            click.echo(f"\nPrice: {format_money(offer['unit_price_minor'], offer['currency'])} per {offer['pricing_unit']}; quantity {quantity:,}", err=True)
+            if not click.confirm("Do you accept this licence text and place the order?", default=False, err=True):
+                click.echo("No order was placed.", err=True)
+                sys.exit(1)
+        o = c.buy(offer_id, quantity, license_sha256=lic["text_sha256"], payment_method="stripe" if card else "invoice")
+        msg = (f"order {o['id']} ({o.get('number', '')}): {o['status']}, {format_money(o['amount_minor'], o['currency'])} "
+               f"(licence text SHA-256 {o['accepted_text_sha256']})")
+        if o.get("checkout_url"):
+            msg += f"\npay here: {o['checkout_url']}"
+        return o, msg
+
+    @main.group()
+    def grants() -> None:
+        """Licence grants."""
+
+    @grants.command("list")
+    @click.option("--org", "org_id", help="Organisation id (default: the API key's)")
+    @api_command
+    def grants_list(ctx: click.Context, c: MarketplaceClient, org_id: str | None):
+        """Your organisation's grants with quota left."""
+        org_id = org_id or c.me()["api_key"]["organization_id"]
+        gs = c.grants(org_id)
+        return gs, table(gs, ["id", "dataset_id", "unit", "balance", "credited", "status", "expires_at"])
+
+    @main.command()
+    @click.argument("grant_id")
+    @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--path", "paths", multiple=True, help="Only these files (default: the whole version)")
+    @click.option("--workers", default=8, type=int, show_default=True)
+    @api_command
+    def download(ctx: click.Context, c: MarketplaceClient, grant_id: str, dest: Path, paths: tuple[str], workers: int):
+        """Download under a grant: parallel, resumable, SHA-256 checked; verified files are skipped."""
+        from marketplace.sdk.transfer import download as do_download
+
+        plan = c.authorize_download(grant_id, list(paths) or None)
+        total = sum(f["size"] for f in plan["files"])
+        with progress_bar(total, "downloading") as bar:
+            out = do_download(c, grant_id, dest, paths=list(paths) or None, workers=workers, progress=bar.update, authorization=plan)
+        return out, table([dict(f, size=human(f["size"]), state="skipped (verified)" if f["skipped"] else "verified") for f in out], ["path", "size", "state", "sha256"])
+
+    audit_group = main.commands.get("audit")
+    if audit_group is None:
+        @main.group("audit")
+        def audit_group_() -> None:
+            """The tamper-evident audit log: export, pin the key, verify offline."""
+
+        audit_group = audit_group_
+    assert isinstance(audit_group, click.Group)
+    register_offline_audit(audit_group)
+
+    @audit_group.command("export")
+    @click.option("--org", "org_id")
+    @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+    @click.option("-o", "--output", type=click.File("w"), default="-")
+    @api_command
+    def audit_export(ctx: click.Context, c: MarketplaceClient, org_id: str | None, fmt: str, output: Any):
+        """Export the audit log with its checkpoints (verify it with marketplace audit verify)."""
+        output.write(c.audit_export(org_id, fmt))
+        return None
+
+    @main.group()
+    def bom() -> None:
+        """Data bills of materials."""
+
+    @bom.command("export")
+    @click.option("--org", "org_id")
+    @click.option("--format", "fmt", type=click.Choice(["cyclonedx", "spdx"]), default="cyclonedx")
+    @click.option("-o", "--output", type=click.File("w"), default="-")
+    @api_command
+    def bom_export(ctx: click.Context, c: MarketplaceClient, org_id: str | None, fmt: str, output: Any):
+        """Export the organisation's data bill of materials (CycloneDX 1.6 or SPDX 3.0)."""
+        org_id = org_id or c.me()["api_key"]["organization_id"]
+        output.write(c.bom(org_id, fmt))
+        return None
+
+
+@click.group()
+def client_main() -> None:
+    """The marketplace client for buyers, vendors and auditors: find, buy, upload, download,
+    export and verify the audit log. It loads no server code (`marketplace-client`); the
+    `marketplace` command has the same commands plus the server's."""
+
+
+register(client_main)

@@ -1,0 +1,232 @@
+# mypy: disable-error-code="no-any-return"
+# (The JSON the API answers is Any at this boundary; each method states what the schema promises.)
+"""A typed Python client for the marketplace HTTP API.
+
+It authenticates with an API key, retries with exponential backoff on 429, 5xx and connection
+failures (only where a retry cannot repeat an effect: safe methods, and POSTs that carry an
+Idempotency-Key), and raises problem+json errors as :class:`ApiError`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Unpack
+
+import requests
+
+from marketplace.sdk.types import (
+    Dataset,
+    DatasetCreate,
+    Download,
+    File,
+    FileCreated,
+    Grant,
+    GrantDetail,
+    License,
+    Manifest,
+    Me,
+    Multipart,
+    Offer,
+    OfferCreate,
+    Order,
+    Provenance,
+    SearchItem,
+    SearchResult,
+    Version,
+)
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+@dataclass
+class ApiError(Exception):
+    """An RFC 9457 problem returned by the API."""
+
+    status: int
+    title: str
+    detail: str = ""
+    type: str = ""
+    errors: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        fields = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in (self.errors or {}).items())
+        return f"{self.status} {self.title}: {self.detail}" + (f" ({fields})" if fields else "")
+
+
+class ConnectionFailed(Exception):
+    """The server could not be reached (after retries)."""
+
+
+class MarketplaceClient:
+    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 60.0, retries: int = 4, backoff: float = 0.5):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "marketplace-client/1"
+        if api_key:
+            self.session.headers["Authorization"] = f"Bearer {api_key}"
+
+    # ------------------------------------------------------------------ transport
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, data: Any = None,
+                headers: dict[str, str] | None = None, idempotent: bool | None = None, raw: bool = False) -> Any:
+        url = path if path.startswith("http") else f"{self.base_url}/api/v1{path}"
+        headers = dict(headers or {})
+        if method == "POST" and idempotent and "Idempotency-Key" not in headers:
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        may_retry = method in ("GET", "HEAD", "PUT", "DELETE") or bool(idempotent)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                resp = self.session.request(method, url, json=json, params=params, data=data, headers=headers, timeout=self.timeout)
+            except requests.RequestException as e:
+                if may_retry and attempt <= self.retries:
+                    self._sleep(attempt, None)
+                    continue
+                raise ConnectionFailed(f"{method} {url}: {type(e).__name__}") from None
+            if resp.status_code in RETRY_STATUSES and may_retry and attempt <= self.retries:
+                self._sleep(attempt, resp.headers.get("Retry-After"))
+                continue
+            if resp.status_code >= 400:
+                raise self._error(resp)
+            if raw:
+                return resp
+            if resp.status_code == 204 or not resp.content:
+                return None
+            if resp.headers.get("Content-Type", "").startswith("application/json"):
+                return resp.json()
+            return resp.text
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        # Exponential backoff with jitter; a server's Retry-After lengthens it (never shortens it:
+        # "0" from a proxy must not turn retries into a burst), up to 30 s.
+        delay = min(self.backoff * 2 ** (attempt - 1), 10.0) * (0.5 + random.random() / 2)
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), 30.0))
+        time.sleep(delay)
+
+    @staticmethod
+    def _error(resp: requests.Response) -> ApiError:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {"title": resp.reason, "detail": resp.text[:200]}
+        return ApiError(status=resp.status_code, title=body.get("title", resp.reason or "Error"), detail=body.get("detail", ""),
+                        type=body.get("type", ""), errors=body.get("errors") or {}, body=body)
+
+    # ------------------------------------------------------------------ identity
+    def me(self) -> Me:
+        return self.request("GET", "/me")
+
+    # ------------------------------------------------------------------ catalogue
+    def search(self, **params: Any) -> SearchResult:
+        return self.request("GET", "/datasets", params={k: v for k, v in params.items() if v is not None})
+
+    def search_all(self, **params: Any) -> Iterator[SearchItem]:
+        cursor = None
+        while True:
+            page = self.search(**params, cursor=cursor)
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        return self.request("GET", f"/datasets/{dataset_id}")
+
+    def create_dataset(self, **body: Unpack[DatasetCreate]) -> Dataset:
+        return self.request("POST", "/datasets", json=body)
+
+    def versions(self, dataset_id: str) -> list[Version]:
+        return self.request("GET", f"/datasets/{dataset_id}/versions")
+
+    def create_version(self, dataset_id: str, version: str, changelog: str = "") -> Version:
+        return self.request("POST", f"/datasets/{dataset_id}/versions", json={"version": version, "changelog": changelog})
+
+    def version(self, version_id: str) -> Version:
+        return self.request("GET", f"/versions/{version_id}")
+
+    def files(self, version_id: str) -> list[File]:
+        return self.request("GET", f"/versions/{version_id}/files")
+
+    def declare_file(self, version_id: str, path: str, size: int, sha256: str) -> FileCreated:
+        return self.request("POST", f"/versions/{version_id}/files", json={"path": path, "size": size, "sha256": sha256})
+
+    def put_content(self, file_id: str, data: bytes) -> File:
+        return self.request("PUT", f"/files/{file_id}/content", data=data, headers={"Content-Type": "application/octet-stream"})
+
+    def start_multipart(self, file_id: str, part_size: int | None = None, part_checksums: list[str] | None = None) -> Multipart:
+        body: dict[str, Any] = {"part_size": part_size}
+        if part_checksums is not None:
+            body["part_checksums"] = part_checksums
+        return self.request("POST", f"/files/{file_id}/multipart", json=body, idempotent=True)
+
+    def part_urls(self, file_id: str, first: int, count: int = 1000) -> Multipart:
+        return self.request("GET", f"/files/{file_id}/multipart", params={"first": first, "count": count})
+
+    def complete_multipart(self, file_id: str, parts: list[dict[str, Any]]) -> File:
+        return self.request("POST", f"/files/{file_id}/multipart/complete", json={"parts": parts}, idempotent=True)
+
+    def publish(self, version_id: str) -> Version:
+        return self.request("POST", f"/versions/{version_id}/publish", idempotent=True)
+
+    def manifest(self, version_id: str) -> Manifest:
+        return self.request("GET", f"/versions/{version_id}/manifest")
+
+    # ------------------------------------------------------------------ licensing
+    def set_license(self, version_id: str, identifier: str) -> License:
+        return self.request("PUT", f"/versions/{version_id}/license", json={"identifier": identifier})
+
+    def set_provenance(self, version_id: str, declaration: dict[str, Any]) -> Provenance:
+        return self.request("PUT", f"/versions/{version_id}/provenance", json=dict(declaration, attest=True))
+
+    def license(self, identifier: str, version: int | None = None) -> License:
+        return self.request("GET", f"/licenses/{identifier}", params={"version": version} if version else None)
+
+    # ------------------------------------------------------------------ commerce
+    def create_offer(self, dataset_id: str, **body: Unpack[OfferCreate]) -> Offer:
+        return self.request("POST", f"/datasets/{dataset_id}/offers", json=body)
+
+    def offers(self, dataset_id: str) -> list[Offer]:
+        return self.request("GET", f"/datasets/{dataset_id}/offers")
+
+    def offer(self, offer_id: str) -> Offer:
+        return self.request("GET", f"/offers/{offer_id}")
+
+    def offer_license(self, offer: Offer) -> License:
+        """The exact licence text an offer sells under (its version, checked against the digest)."""
+        lic = self.license(offer["license"], offer.get("license_version"))
+        if lic.get("text_sha256") != offer["license_sha256"]:
+            raise ApiError(409, "Licence changed", f"The licence text of {offer['license']} does not match the offer's digest; ask again.")
+        return lic
+
+    def buy(self, offer_id: str, quantity: int, *, license_sha256: str, payment_method: str = "invoice", idempotency_key: str | None = None) -> Order:
+        """Order an offer. `license_sha256` is the digest of the licence text you accept (read it
+        with offer_license first); an order is never placed on a text you did not see."""
+        offer = self.offer(offer_id)
+        body = {"offer_id": offer_id, "quantity": quantity, "currency": offer["currency"], "license_sha256": license_sha256, "payment_method": payment_method}
+        return self.request("POST", "/orders", json=body, headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())}, idempotent=True)
+
+    def grants(self, org_id: str) -> list[Grant]:
+        return self.request("GET", f"/orgs/{org_id}/grants")
+
+    def grant(self, grant_id: str) -> GrantDetail:
+        return self.request("GET", f"/grants/{grant_id}")
+
+    def authorize_download(self, grant_id: str, paths: list[str] | None = None) -> Download:
+        # Safe to retry: re-issuing within the resume window is not charged again.
+        return self.request("POST", f"/grants/{grant_id}/downloads", json={} if paths is None else {"paths": paths}, idempotent=True)
+
+    # ------------------------------------------------------------------ audit and compliance
+    def audit_export(self, org_id: str | None = None, fmt: str = "jsonl") -> str:
+        params = {"format": fmt, **({"org_id": org_id} if org_id else {})}
+        return self.request("GET", "/audit/export", params=params, raw=True).text
+
+    def bom(self, org_id: str, fmt: str = "cyclonedx") -> str:
+        return self.request("GET", f"/orgs/{org_id}/bom", params={"format": fmt}, raw=True).text
