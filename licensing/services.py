@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
-from catalog.permissions import can_see_version
+from catalog.policy import can_see_version, require_vendor_writer
 from catalog.services.datasets import get_version, writable_version
 from licensing.compat import LineageCycle, Node, Source, check_offer, resolve
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense
@@ -93,8 +93,6 @@ def _check_terms(terms: dict[str, Any]) -> Terms:
 
 
 def _vendor_org(principal: Principal, org_id: uuid.UUID | None) -> Organization:
-    from catalog.permissions import require_vendor_writer
-
     principal.require_authenticated()
     org_id = org_id or principal.key_org_id or (next(iter(principal.memberships)) if len(principal.memberships) == 1 else None)
     if org_id is None:

@@ -20,13 +20,12 @@ from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
 from catalog.storage import object_store
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.paths import normalise_path
-from catalog.permissions import can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
+from catalog.policy import POLICY, CatalogPermission, can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
 from marketplace.kernel import audit, events
 from marketplace.kernel.jobs import job_queue
 from marketplace.kernel.db import after_commit, get_session, transactional, utcnow
 from marketplace.kernel.errors import Conflict, Gone, NotFound, ValidationFailed
 from marketplace.identity.models import Organization
-from marketplace.identity.permissions import require_platform_admin
 from marketplace.kernel.principal import Principal
 from catalog.actions import CatalogAction
 
@@ -51,7 +50,7 @@ def list_domains() -> list[Domain]:
 @transactional
 def add_domain(principal: Principal, *, slug: str, label: str, description: str | None = None) -> Domain:
     """Extend the domain taxonomy (platform admin)."""
-    require_platform_admin(principal)
+    POLICY.require(principal, CatalogPermission.DOMAIN_ADD)
     if not SLUG_RE.match(slug) or len(slug) > 32:
         raise ValidationFailed("Invalid domain slug.", errors={"slug": ["Lower-case letters, digits and hyphens, at most 32."]})
     if get_session().get(Domain, slug):
@@ -215,9 +214,7 @@ def get_dataset(principal: Principal, dataset_id: uuid.UUID) -> Dataset:
 
 def list_org_datasets(principal: Principal, org_id: uuid.UUID) -> list[Dataset]:
     """Everything a vendor lists, drafts included (members only)."""
-    principal.require_scope("catalog:read")
-    if principal.role_in(org_id) is None and not (principal.platform_admin or principal.platform_compliance):
-        raise NotFound("No such organisation.")
+    POLICY.require(principal, CatalogPermission.READ_PRIVATE, org=org_id)
     return list(get_session().scalars(select(Dataset).where(Dataset.organization_id == org_id).order_by(Dataset.created_at.desc())))
 
 

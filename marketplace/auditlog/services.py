@@ -20,6 +20,8 @@ from typing import Any, Iterator
 from sqlalchemy import func, or_, select, text
 
 from catalog.storage import ObjectNotFound, StorageUnavailable, object_store
+from marketplace.auditlog.policy import POLICY, AuditPermission as Perm
+from marketplace.kernel.policy import Outcome
 from marketplace.formats import merkle
 from marketplace.formats.auditchain import (
     EXPORT_FORMAT,
@@ -41,8 +43,7 @@ from marketplace.auditlog.models import AuditBlock, AuditLeaf, AuditOrgHead
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.cursors import SignedCursor
 from marketplace.kernel.db import after_commit, get_session, unit_of_work, utcnow
-from marketplace.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from marketplace.identity.models import OrgRole
+from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
 from marketplace.kernel.principal import Principal
 from marketplace.kernel.config import current_settings as _settings
 
@@ -248,6 +249,18 @@ def _note_unsealed(rep: Report, scope: Any) -> Report:
     return rep
 
 
+def verify_whole_log(principal: Principal) -> Report:
+    """Verify every sealed block against the live events (platform compliance)."""
+    POLICY.require(principal, Perm.WHOLE_LOG)
+    return verify_database()
+
+
+def checkpoints(principal: Principal) -> dict[str, Any]:
+    """The newest signed checkpoint, and the one witnessed outside the database."""
+    POLICY.require(principal, Perm.CHECKPOINTS)
+    return {"latest": latest_checkpoint(), "witnessed": witnessed_checkpoint()}
+
+
 def verify_for(principal: Principal, org_id: uuid.UUID | None) -> Report:
     """The verification the caller may run: platform compliance checks the whole live log; an
     organisation's owners, admins and auditors check their own export (every event with its
@@ -264,18 +277,12 @@ def verify_for(principal: Principal, org_id: uuid.UUID | None) -> Report:
 def _scope(principal: Principal, org_id: uuid.UUID | None) -> Any:
     """A filter on events the caller may read. Platform compliance reads everything; an
     organisation's owners, admins and auditors read events it caused or that concern it."""
-    principal.require_scope("audit:read")
-    if principal.platform_compliance:
-        if org_id is None:
-            return None
-        return or_(AuditEvent.actor_org_id == org_id, AuditEvent.subject_org_id == org_id)
     if org_id is None:
+        if POLICY.allows(principal, Perm.WHOLE_LOG):
+            return None
+        principal.require_scope("audit:read")
         raise ValidationFailed("Say whose audit log to read.", errors={"org_id": ["Required unless you are platform compliance."]})
-    role = principal.role_in(org_id)
-    if role is None:
-        raise NotFound("No such organisation.")
-    if role == OrgRole.member:
-        raise Forbidden("Reading the audit log needs the owner, admin or auditor role.")
+    POLICY.require(principal, Perm.EVENTS_READ, org=org_id)
     return or_(AuditEvent.actor_org_id == org_id, AuditEvent.subject_org_id == org_id)
 
 
@@ -333,11 +340,10 @@ def proof(principal: Principal, event_id: int) -> dict[str, Any]:
     ev = session.get(AuditEvent, event_id) if 0 < event_id < 2**63 else None  # no 64-bit id is larger: not found, not an overflow
     if ev is None:
         raise NotFound("No such event.")
-    if not principal.platform_compliance:
-        principal.require_scope("audit:read")
-        allowed = [o for o in (ev.actor_org_id, ev.subject_org_id) if o is not None and principal.role_in(o) in (OrgRole.owner, OrgRole.admin, OrgRole.auditor)]
-        if not allowed:
-            raise NotFound("No such event.")
+    decision = POLICY.decide(principal, Perm.EVENT_PROOF, actor=ev.actor_org_id, subject=ev.subject_org_id)
+    if decision.outcome in (Outcome.hidden, Outcome.forbidden):
+        raise NotFound("No such event.")  # an event a member may not read does not exist for them
+    POLICY.require(principal, Perm.EVENT_PROOF, actor=ev.actor_org_id, subject=ev.subject_org_id)
     leaf = session.get(AuditLeaf, event_id)
     if leaf is None:
         raise Conflict("The event is not sealed yet; try again after the next seal.")
@@ -392,9 +398,9 @@ def export_lines(principal: Principal, *, org_id: uuid.UUID | None = None) -> It
 def consistency(principal: Principal, *, first: int, second: int | None = None) -> dict[str, Any]:
     """An RFC 6962 consistency proof between two checkpoints (blocks) of the log tree: an auditor
     who kept checkpoint `first` proves the log only grew up to `second` (default: the newest)."""
-    principal.require_scope("audit:read")
-    if not principal.platform_compliance and not any(principal.role_in(o) in (OrgRole.owner, OrgRole.admin, OrgRole.auditor) for o in principal.org_ids):
-        raise Forbidden("Consistency proofs are for auditors: an organisation's owner, admin or auditor, or platform compliance.")
+    # Any organisation the caller oversees will do: the proof says nothing about one tenant.
+    if not any(POLICY.allows(principal, Perm.CONSISTENCY, org=o) for o in principal.org_ids):
+        POLICY.require(principal, Perm.CONSISTENCY)
     session = get_session()
     a = session.get(AuditBlock, first)
     b = session.get(AuditBlock, second) if second is not None else session.scalars(select(AuditBlock).order_by(AuditBlock.id.desc()).limit(1)).first()

@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
-from catalog.permissions import require_dataset_visible, require_dataset_writer
+from catalog.policy import require_dataset_visible, require_dataset_writer
 from licensing.models import License
 from licensing.services import evaluate_offer, find_license
 from marketplace.commerce import metering
@@ -27,9 +27,9 @@ from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderS
 from marketplace.commerce.payments import WebhookEvent, payment_gateway
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
-from marketplace.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from marketplace.identity.models import Organization, OrgRole
-from marketplace.identity.permissions import require_org_role
+from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
+from marketplace.identity.models import Organization
+from marketplace.commerce.policy import POLICY, CommercePermission as Perm
 from marketplace.kernel.principal import Principal
 from marketplace.formats.money import MAX_QUANTITY, Money, MoneyError, check_total, is_currency
 from marketplace.kernel.config import current_settings as _settings
@@ -91,6 +91,7 @@ def create_offer(principal: Principal, dataset_id: uuid.UUID, *, title: str, lic
     """A vendor puts a dataset (a fixed version, or the latest with updates) on sale under one licence."""
     session = get_session()
     ds = require_dataset_visible(principal, session.get(Dataset, dataset_id))
+    POLICY.require(principal, Perm.OFFER_CREATE, vendor=ds.organization_id, hidden_as="No such dataset.")
     require_dataset_writer(principal, ds, session.get(Organization, ds.organization_id))
     version = _offer_version(ds, version_id)
     lic = find_license(license)
@@ -160,8 +161,9 @@ def list_offers(principal: Principal, dataset_id: uuid.UUID) -> list[Offer]:
 @transactional
 def update_offer(principal: Principal, offer_id: uuid.UUID, *, active: bool) -> Offer:
     offer = get_session().get(Offer, offer_id)
-    if offer is None or principal.role_in(offer.organization_id) is None:
+    if offer is None:
         raise NotFound("No such offer.")
+    POLICY.require(principal, Perm.OFFER_UPDATE, vendor=offer.organization_id, hidden_as="No such offer.")
     ds = get_session().get(Dataset, offer.dataset_id)
     require_dataset_writer(principal, ds, get_session().get(Organization, ds.organization_id))
     offer.active = active
@@ -204,7 +206,7 @@ def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, cu
     for attempt in (1, 2):
         try:
             with unit_of_work() as session:
-                require_org_role(principal, buyer, OrgRole.member, scope="commerce:write")
+                POLICY.require(principal, Perm.ORDER_PLACE, buyer=buyer, hidden_as="No such organisation.")
                 order, created = None, True
                 if idempotency_key:
                     prev = session.scalar(select(Order).where(Order.buyer_org_id == buyer, Order.idempotency_key == idempotency_key))
@@ -334,14 +336,15 @@ def _open_checkout(principal: Principal, order_id: uuid.UUID) -> None:
                      details={"checkout_session_id": checkout.id})
 
 
-def _order_visible(principal: Principal, order_id: uuid.UUID, *, lock: bool = False) -> Order:
+def _order_visible(principal: Principal, order_id: uuid.UUID, action: Perm, *, lock: bool = False) -> Order:
     """The order if the caller's organisation bought or sold it (else 404). With `lock`, the row
     is locked for this transaction: every state transition takes it, so concurrent transitions
     of one order happen one after the other and each sees the state the previous one left."""
     principal.require_authenticated()
     order = get_session().get(Order, order_id, with_for_update=lock, populate_existing=lock)
-    if order is None or (principal.role_in(order.buyer_org_id) is None and principal.role_in(order.vendor_org_id) is None and not principal.platform_admin):
+    if order is None:
         raise NotFound("No such order.")
+    POLICY.require(principal, action, buyer=order.buyer_org_id, vendor=order.vendor_org_id, hidden_as="No such order.")
     return order
 
 
@@ -353,14 +356,11 @@ def order_for_key(principal: Principal, buyer_org_id: uuid.UUID, idempotency_key
 
 
 def get_order(principal: Principal, order_id: uuid.UUID) -> Order:
-    principal.require_scope("commerce:read")
-    return _order_visible(principal, order_id)
+    return _order_visible(principal, order_id, Perm.ORDER_READ)
 
 
 def list_orders(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool) -> list[Order]:
-    principal.require_scope("commerce:read")
-    if principal.role_in(org_id) is None and not principal.platform_admin:
-        raise NotFound("No such organisation.")
+    POLICY.require(principal, Perm.ORDER_LIST, org=org_id)
     col = Order.vendor_org_id if as_vendor else Order.buyer_org_id
     return list(get_session().scalars(select(Order).where(col == org_id).order_by(Order.created_at.desc())))
 
@@ -369,10 +369,7 @@ def list_orders(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool) -> 
 def mark_paid(principal: Principal, order_id: uuid.UUID) -> Order:
     """Invoice payments: the vendor (admin) or a platform admin records that the money arrived.
     Exactly once, however many callers race: the order row is locked first."""
-    order = _order_visible(principal, order_id, lock=True)
-    principal.require_scope("commerce:write")
-    if not (principal.has_role(order.vendor_org_id, OrgRole.admin) or principal.platform_admin):
-        raise Forbidden("Only the vendor's admins or a platform admin can mark an order as paid.")
+    order = _order_visible(principal, order_id, Perm.ORDER_MARK_PAID, lock=True)
     if order.payment_method != "invoice":
         raise Conflict("Card orders are marked paid by the payment provider, not by hand.")
     if order.status != OrderStatus.pending_payment.value:
@@ -384,10 +381,7 @@ def mark_paid(principal: Principal, order_id: uuid.UUID) -> Order:
 @transactional
 def cancel_order(principal: Principal, order_id: uuid.UUID, *, reason: str | None = None) -> Order:
     """The buyer withdraws an unpaid invoice order (a member of the buying organisation)."""
-    order = _order_visible(principal, order_id, lock=True)
-    principal.require_scope("commerce:write")
-    if not principal.has_role(order.buyer_org_id, OrgRole.member):
-        raise Forbidden("Only members of the buying organisation can cancel its order.")
+    order = _order_visible(principal, order_id, Perm.ORDER_CANCEL, lock=True)
     _end_unpaid(principal, order, action=CommerceAction.ORDER_CANCEL, reason=reason or "cancelled by the buyer")
     return order
 
@@ -395,10 +389,7 @@ def cancel_order(principal: Principal, order_id: uuid.UUID, *, reason: str | Non
 @transactional
 def reject_order(principal: Principal, order_id: uuid.UUID, *, reason: str) -> Order:
     """The vendor declines an unpaid invoice order (its admins, or a platform admin)."""
-    order = _order_visible(principal, order_id, lock=True)
-    principal.require_scope("commerce:write")
-    if not (principal.has_role(order.vendor_org_id, OrgRole.admin) or principal.platform_admin):
-        raise Forbidden("Only the vendor's admins or a platform admin can reject an order.")
+    order = _order_visible(principal, order_id, Perm.ORDER_REJECT, lock=True)
     _end_unpaid(principal, order, action=CommerceAction.ORDER_REJECT, reason=reason)
     return order
 
@@ -581,11 +572,10 @@ def _set_grant(p: Principal, order: Order, status: GrantStatus, why: str) -> Non
 
 
 def _grant_visible(principal: Principal, grant_id: uuid.UUID) -> Grant:
-    principal.require_scope("commerce:read")
     grant = get_session().get(Grant, grant_id)
-    if grant is None or (principal.role_in(grant.buyer_org_id) is None and principal.role_in(grant.vendor_org_id) is None
-                         and not (principal.platform_admin or principal.platform_compliance)):
+    if grant is None:
         raise NotFound("No such grant.")
+    POLICY.require(principal, Perm.GRANT_READ, buyer=grant.buyer_org_id, vendor=grant.vendor_org_id, hidden_as="No such grant.")
     return grant
 
 
@@ -601,9 +591,7 @@ def grant_ledger(principal: Principal, grant_id: uuid.UUID) -> list[Any]:
 
 
 def list_grants(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool = False) -> list[Grant]:
-    principal.require_scope("commerce:read")
-    if principal.role_in(org_id) is None and not (principal.platform_admin or principal.platform_compliance):
-        raise NotFound("No such organisation.")
+    POLICY.require(principal, Perm.GRANT_LIST, org=org_id)
     col = Grant.vendor_org_id if as_vendor else Grant.buyer_org_id
     return list(get_session().scalars(select(Grant).where(col == org_id).order_by(Grant.created_at.desc())))
 
@@ -638,11 +626,11 @@ def on_version_withdrawn(principal: Principal, version: DatasetVersion, dataset:
 
 def version_holders(principal: Principal, version_id: uuid.UUID) -> list[Grant]:
     """The vendor's view: which buyers hold (or held) a version."""
-    principal.require_scope("commerce:read")
     v = get_session().get(DatasetVersion, version_id)
     ds = get_session().get(Dataset, v.dataset_id) if v else None
-    if ds is None or principal.role_in(ds.organization_id) is None:
+    if v is None or ds is None:
         raise NotFound("No such version.")
+    POLICY.require(principal, Perm.VERSION_HOLDERS, vendor=ds.organization_id, hidden_as="No such version.")
     return list(get_session().scalars(holders_query(v).order_by(Grant.created_at)))
 
 
@@ -650,7 +638,7 @@ def version_holders(principal: Principal, version_id: uuid.UUID) -> list[Grant]:
 @transactional
 def set_payout_account(principal: Principal, org_id: uuid.UUID, *, stripe_account_id: str) -> Organization:
     """A vendor names the Stripe Connect account that receives its payouts."""
-    require_org_role(principal, org_id, OrgRole.owner, scope="org:admin")
+    POLICY.require(principal, Perm.PAYOUT_ACCOUNT_SET, org=org_id)
     org = get_session().get(Organization, org_id)
     org.stripe_account_id = stripe_account_id
     audit.record(principal, CommerceAction.ORG_PAYOUT_ACCOUNT, subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org.id,

@@ -19,11 +19,12 @@ from catalog.models import Dataset, DatasetVersion
 from catalog.services.datasets import get_version
 from licensing.models import License
 from licensing.services import compatibility, current_declaration, effective_use_class, get_provenance, version_license
+from marketplace.compliance.policy import POLICY, CompliancePermission as Perm
 from marketplace.commerce.models import Grant, QuotaEntry
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session
 from marketplace.kernel.errors import NotFound
-from marketplace.identity.models import Organization, OrgRole
+from marketplace.identity.models import Organization
 from marketplace.kernel.principal import Principal
 from marketplace.delivery.actions import DeliveryAction
 
@@ -52,7 +53,7 @@ def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, 
         "findings": comp["findings"],
         "lineage": comp["lineage"],
     }
-    if principal.role_in(ds.organization_id) is not None or principal.platform_compliance:
+    if POLICY.allows(principal, Perm.ACCESS_SUMMARY, vendor=ds.organization_id):
         report["access"] = _access_summary(v.id)
     return report
 
@@ -83,9 +84,7 @@ def render_report_html(report: dict[str, Any]) -> str:
 def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every dataset version the organisation holds under a grant, with licence, vendor, quota
     used, effective use class and declared sources (the rows of the bill of materials)."""
-    principal.require_scope("audit:read")
-    if not (principal.has_role(org_id, OrgRole.auditor) or principal.platform_compliance):
-        raise NotFound("No such organisation.")
+    POLICY.require(principal, Perm.HOLDINGS, org=org_id)
     session = get_session()
     out = []
     for g in session.scalars(select(Grant).where(Grant.buyer_org_id == org_id).order_by(Grant.created_at)):

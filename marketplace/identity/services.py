@@ -22,11 +22,7 @@ from marketplace.kernel.db import get_session, transactional, unit_of_work, utcn
 from marketplace.kernel.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from marketplace.identity.models import ApiKey, BrowserSession, Membership, Organization, OrgRole, User, VendorStatus
 from marketplace.identity.passwords import hash_password, needs_rehash, verify_password
-from marketplace.identity.permissions import (
-    require_org_role,
-    require_org_visible,
-    require_platform_admin,
-)
+from marketplace.identity.policy import POLICY, IdentityPermission as Perm
 from marketplace.kernel.principal import SCOPES, Principal
 from marketplace.identity.actions import IdentityAction
 
@@ -191,7 +187,7 @@ def sign_out_everywhere(principal: Principal, user_id: uuid.UUID | None = None) 
     if target == principal.user_id:
         _require_browser(principal)
     else:
-        require_platform_admin(principal)
+        POLICY.require(principal, Perm.PLATFORM_SESSIONS)
         if get_session().get(User, target) is None:
             raise NotFound("No such user.")
     n = _revoke_sessions(target, reason="signed out everywhere" if target == principal.user_id else "ended by a platform admin")
@@ -292,7 +288,7 @@ def _create_org(principal: Principal, name: str, slug: str | None) -> Organizati
 @transactional
 def create_organization(principal: Principal, *, name: str, slug: str | None = None) -> Organization:
     """Create an organisation; the caller becomes its owner. API keys cannot create organisations."""
-    principal.require_authenticated()
+    POLICY.require(principal, Perm.ORG_CREATE)
     if principal.api_key_id is not None:
         raise Forbidden("Organisations are created by people, not by API keys.")
     return _create_org(principal, name, slug)
@@ -317,11 +313,10 @@ def describe_caller(principal: Principal) -> tuple[User, list[tuple[Organization
 
 
 def get_organization(principal: Principal, org_id: uuid.UUID) -> Organization:
-    require_org_visible(principal, org_id)
+    POLICY.require(principal, Perm.ORG_READ, org=org_id)
     return _get_org(org_id)
 
 
-@transactional
 def organization_names(org_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Display names of organisations the caller already deals with (its buyers, its vendors)."""
     if not org_ids:
@@ -329,8 +324,10 @@ def organization_names(org_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     return dict(get_session().execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))).all())
 
 
+@transactional
 def update_organization(principal: Principal, org_id: uuid.UUID, *, name: str) -> Organization:
-    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    """Rename the organisation (its admins)."""
+    POLICY.require(principal, Perm.ORG_UPDATE, org=org_id)
     org = _get_org(org_id)
     old = org.name
     org.name = name.strip()
@@ -342,7 +339,7 @@ def update_organization(principal: Principal, org_id: uuid.UUID, *, name: str) -
 
 
 def list_members(principal: Principal, org_id: uuid.UUID) -> list[tuple[Membership, User]]:
-    require_org_visible(principal, org_id)
+    POLICY.require(principal, Perm.ORG_READ, org=org_id)
     rows = get_session().execute(
         select(Membership, User).join(User, User.id == Membership.user_id).where(Membership.organization_id == org_id).order_by(User.email)
     )
@@ -356,14 +353,14 @@ def _owner_count(org_id: uuid.UUID) -> int:
 
 
 def _require_may_assign(principal: Principal, org_id: uuid.UUID, role: OrgRole) -> None:
-    if role == OrgRole.owner and not principal.has_role(org_id, OrgRole.owner):
-        raise Forbidden("Only an owner can make someone an owner.")
+    if role == OrgRole.owner:
+        POLICY.require(principal, Perm.OWNER_ASSIGN, org=org_id)
 
 
 @transactional
 def add_member(principal: Principal, org_id: uuid.UUID, *, email: str, role: OrgRole) -> tuple[Membership, User]:
     """Add an existing user, found by e-mail, to the organisation."""
-    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
     _require_may_assign(principal, org_id, role)
     session = get_session()
     user = session.scalar(select(User).where(User.email == _normalise_email(email)))
@@ -390,7 +387,7 @@ def _get_membership(org_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
 
 @transactional
 def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID, *, role: OrgRole) -> Membership:
-    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
     m = _get_membership(org_id, user_id)
     if m.role == OrgRole.owner or role == OrgRole.owner:
         _require_may_assign(principal, org_id, OrgRole.owner)
@@ -404,7 +401,7 @@ def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UU
 
 @transactional
 def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
     m = _get_membership(org_id, user_id)
     if m.role == OrgRole.owner:
         _require_may_assign(principal, org_id, OrgRole.owner)
@@ -421,7 +418,7 @@ def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -
 
 
 def list_api_keys(principal: Principal, org_id: uuid.UUID) -> list[ApiKey]:
-    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    POLICY.require(principal, Perm.API_KEY_LIST, org=org_id)
     return list(get_session().scalars(select(ApiKey).where(ApiKey.organization_id == org_id).order_by(ApiKey.created_at.desc())))
 
 
@@ -431,11 +428,8 @@ def create_api_key(principal: Principal, org_id: uuid.UUID, *, name: str, scopes
 
     A key never gets more than its creator: its scopes must be a subset of the caller's.
     """
-    require_org_visible(principal, org_id)
-    principal.require_scope("org:admin")
+    POLICY.require(principal, Perm.API_KEY_CREATE, org=org_id)
     role = principal.role_in(org_id)
-    if role is None:
-        raise Forbidden("Only members of the organisation can create its keys.")
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ValidationFailed("Unknown scopes.", errors={"scopes": [f"Unknown scope: {s}" for s in unknown]})
@@ -470,13 +464,12 @@ def create_api_key(principal: Principal, org_id: uuid.UUID, *, name: str, scopes
 @transactional
 def revoke_api_key(principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
     """Revoke a key; members may revoke their own keys, admins any key of the organisation."""
-    require_org_visible(principal, org_id)
-    principal.require_scope("org:admin")
+    POLICY.require(principal, Perm.API_KEY_REVOKE_OWN, org=org_id)
     key = get_session().get(ApiKey, key_id)
     if key is None or key.organization_id != org_id:
         raise NotFound("No such API key.")
-    if key.user_id != principal.user_id and not principal.has_role(org_id, OrgRole.admin):
-        raise Forbidden("Only admins can revoke other members' keys.")
+    if key.user_id != principal.user_id:
+        POLICY.require(principal, Perm.API_KEY_REVOKE_ANY, org=org_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(principal, IdentityAction.API_KEY_REVOKE, subject_type="api_key", subject_id=key.id, subject_org_id=org_id, actor_org_id=org_id, details={"prefix": key.prefix})
@@ -489,7 +482,7 @@ def revoke_api_key(principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -
 @transactional
 def apply_as_vendor(principal: Principal, org_id: uuid.UUID) -> Organization:
     """Ask the platform to approve the organisation as a data vendor."""
-    require_org_role(principal, org_id, OrgRole.admin, scope="org:admin")
+    POLICY.require(principal, Perm.VENDOR_APPLY, org=org_id)
     org = _get_org(org_id)
     if org.vendor_status == VendorStatus.approved:
         raise Conflict("The organisation is already an approved vendor.")
@@ -501,7 +494,7 @@ def apply_as_vendor(principal: Principal, org_id: uuid.UUID) -> Organization:
 @transactional
 def decide_vendor(principal: Principal, org_id: uuid.UUID, *, approve: bool, reason: str | None) -> Organization:
     """A platform admin approves or rejects (or later suspends) a vendor organisation."""
-    require_platform_admin(principal)
+    POLICY.require(principal, Perm.VENDOR_DECIDE)
     org = _get_org(org_id)
     org.vendor_status = VendorStatus.approved if approve else VendorStatus.rejected
     org.vendor_decided_at = utcnow()
@@ -526,7 +519,7 @@ def set_platform_role(*, email: str, role: str) -> User:
 
 
 def list_organizations_admin(principal: Principal, *, vendor_status: VendorStatus | None) -> list[Organization]:
-    require_platform_admin(principal)
+    POLICY.require(principal, Perm.PLATFORM_ORGS)
     q = select(Organization).order_by(Organization.created_at)
     if vendor_status is not None:
         q = q.where(Organization.vendor_status == vendor_status)

@@ -1,0 +1,80 @@
+"""Who may see and change the catalogue, in one table, plus the public-visibility rules.
+
+Readers: anyone for listed/unlisted datasets with a published version (the public catalogue);
+members of the owning organisation (and platform staff) for everything, drafts included.
+Writers: members (not auditors) of the owning organisation, with the catalog:write scope, and
+the organisation must be an approved vendor (a state, checked after the table). Anything the
+caller may not see is reported as not found.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from catalog.models import Dataset, DatasetVersion, Visibility, VersionStatus
+from marketplace.identity.models import Organization
+from marketplace.kernel.errors import Forbidden, NotFound
+from marketplace.kernel.policy import ANY_ROLE, WRITERS, Platform, Policy, Rule
+from marketplace.kernel.principal import Principal
+
+PUBLIC_VISIBILITY = {Visibility.listed.value, Visibility.unlisted.value, Visibility.delisted.value}
+PUBLIC_VERSION_STATUS = {VersionStatus.published.value, VersionStatus.deprecated.value, VersionStatus.withdrawn.value}
+STAFF = frozenset({Platform.admin, Platform.compliance})
+
+
+class CatalogPermission(enum.StrEnum):
+    READ_PRIVATE = "catalog:read_private"  # drafts, uploads, ingest details, the vendor's own list
+    WRITE = "catalog:write"  # datasets, versions, files, uploads, licences and provenance of a vendor
+    DOMAIN_ADD = "catalog:domains"
+
+
+P = CatalogPermission
+POLICY: Policy[CatalogPermission] = Policy("catalog", CatalogPermission, {
+    P.READ_PRIVATE: Rule(scope="catalog:read", parties={"org": ANY_ROLE}, platform=STAFF),
+    P.WRITE: Rule(scope="catalog:write", parties={"org": WRITERS}, why="Auditors have read-only access."),
+    P.DOMAIN_ADD: Rule(platform=frozenset({Platform.admin}), why="Only a platform administrator may do this."),
+}, hidden={"org": "No such organisation."})
+
+
+def is_owner_member(principal: Principal, dataset: Dataset) -> bool:
+    return principal.role_in(dataset.organization_id) is not None
+
+
+def can_read_private(principal: Principal, dataset: Dataset) -> bool:
+    """Drafts, uploads and ingest details: the vendor's members and platform staff."""
+    return POLICY.allows(principal, P.READ_PRIVATE, org=dataset.organization_id)
+
+
+def can_see_dataset(principal: Principal, dataset: Dataset) -> bool:
+    if can_read_private(principal, dataset):
+        return True
+    return dataset.visibility in PUBLIC_VISIBILITY and dataset.published_at is not None
+
+
+def require_dataset_visible(principal: Principal, dataset: Dataset | None) -> Dataset:
+    if dataset is None or not can_see_dataset(principal, dataset):
+        raise NotFound("No such dataset.")
+    return dataset
+
+
+def can_see_version(principal: Principal, dataset: Dataset, version: DatasetVersion) -> bool:
+    if can_read_private(principal, dataset):
+        return True
+    return can_see_dataset(principal, dataset) and version.status in PUBLIC_VERSION_STATUS
+
+
+def require_vendor_writer(principal: Principal, org: Organization) -> None:
+    """The caller may change this vendor's catalogue: the table's rule, then the vendor state."""
+    POLICY.require(principal, P.WRITE, org=org.id)
+    _require_approved(org)
+
+
+def require_dataset_writer(principal: Principal, dataset: Dataset, org: Organization) -> None:
+    """The caller may change this dataset (another tenant's dataset does not exist for it)."""
+    POLICY.require(principal, P.WRITE, org=dataset.organization_id, hidden_as="No such dataset.")
+    _require_approved(org)
+
+
+def _require_approved(org: Organization) -> None:
+    if not org.is_approved_vendor:
+        raise Forbidden("The organisation is not an approved vendor yet; apply at /api/v1/orgs/{id}/vendor-application.")
