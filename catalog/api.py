@@ -3,6 +3,8 @@ previews and search. Views parse, make one service call, and dump."""
 
 from __future__ import annotations
 
+from catalog.policy import CatalogPermission
+from marketplace.kernel.policy import requires
 from flask import request
 from flask.views import MethodView
 
@@ -37,6 +39,7 @@ class Domains(MethodView):
 
 @blp.route("/admin/domains")
 class AdminDomains(MethodView):
+    @requires(CatalogPermission.DOMAIN_ADD)
     @blp.arguments(s.DomainCreateSchema)
     @blp.response(201, s.DomainSchema)
     @problems(blp, 401, 403, 409)
@@ -54,6 +57,7 @@ class Datasets(MethodView):
         """Search the public catalogue: full text, filters, facet counts, sorting, cursor pages."""
         return search_svc.search(current_principal(), **args)
 
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.DatasetCreateSchema)
     @blp.response(201, s.DatasetSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -70,6 +74,7 @@ class DatasetItem(MethodView):
         """One dataset, with its card rendered as sanitised HTML."""
         return dataset_out(svc.get_dataset(current_principal(), dataset_id))
 
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.DatasetUpdateSchema)
     @blp.response(200, s.DatasetSchema)
     @problems(blp, 401, 403, 404)
@@ -95,6 +100,7 @@ class Versions(MethodView):
         """The dataset's versions you can see, newest first."""
         return svc.list_versions(current_principal(), dataset_id)
 
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.VersionCreateSchema)
     @blp.response(201, s.VersionSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -111,6 +117,7 @@ class VersionItem(MethodView):
         """One version with its status and ingest report."""
         return svc.get_version(current_principal(), version_id)[0]
 
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.VersionUpdateSchema)
     @blp.response(200, s.VersionSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -127,6 +134,7 @@ class Files(MethodView):
         """The version's files with sizes, digests and record counts."""
         return svc.list_files(current_principal(), version_id)
 
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.FileCreateSchema)
     @blp.response(201, s.FileCreatedSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -142,6 +150,7 @@ def _file_dict(f) -> dict:
 
 @blp.route("/versions/<uuid:version_id>/files/<uuid:file_id>")
 class FileItem(MethodView):
+    @requires(CatalogPermission.WRITE)
     @blp.response(204)
     @problems(blp, 401, 403, 404, 409)
     def delete(self, version_id, file_id):
@@ -151,6 +160,7 @@ class FileItem(MethodView):
 
 @blp.route("/files/<uuid:file_id>/content")
 class FileContent(MethodView):
+    @requires(CatalogPermission.WRITE)
     @raw_body
     @blp.response(200, s.FileSchema)
     @problems(blp, 400, 401, 403, 404, 408, 409, 413)
@@ -164,6 +174,7 @@ class FileContent(MethodView):
 
 @blp.route("/files/<uuid:file_id>/multipart")
 class Multipart(MethodView):
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.MultipartStartSchema)
     @blp.response(201, s.MultipartSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -179,6 +190,7 @@ class Multipart(MethodView):
         """Presigned part URLs from `first`, and the parts received so far (to resume)."""
         return uploads.part_urls(current_principal(), file_id, **args)
 
+    @requires(CatalogPermission.WRITE)
     @blp.response(200, s.FileSchema)
     @problems(blp, 401, 403, 404, 409)
     def delete(self, file_id):
@@ -188,6 +200,7 @@ class Multipart(MethodView):
 
 @blp.route("/files/<uuid:file_id>/multipart/complete")
 class MultipartComplete(MethodView):
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.MultipartCompleteSchema)
     @blp.response(200, s.FileSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -198,6 +211,7 @@ class MultipartComplete(MethodView):
 
 @blp.route("/versions/<uuid:version_id>/publish")
 class Publish(MethodView):
+    @requires(CatalogPermission.WRITE)
     @blp.response(202, s.VersionSchema)
     @problems(blp, 401, 403, 404, 409)
     def post(self, version_id):
@@ -208,6 +222,7 @@ class Publish(MethodView):
 
 @blp.route("/versions/<uuid:version_id>/deprecate")
 class Deprecate(MethodView):
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.ReasonSchema, required=False)
     @blp.response(200, s.VersionSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -218,6 +233,7 @@ class Deprecate(MethodView):
 
 @blp.route("/versions/<uuid:version_id>/withdraw")
 class Withdraw(MethodView):
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.WithdrawSchema)
     @blp.response(200, s.VersionSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -244,6 +260,7 @@ class Preview(MethodView):
         """The sample records of a file (as redacted by the vendor)."""
         return _preview(svc.get_preview(current_principal(), file_id))
 
+    @requires(CatalogPermission.WRITE)
     @blp.arguments(s.PreviewRedactSchema)
     @blp.response(200, s.PreviewSchema)
     @problems(blp, 401, 403, 404, 409)

@@ -66,15 +66,16 @@ def can_see_version(principal: Principal, dataset: Dataset, version: DatasetVers
 def require_vendor_writer(principal: Principal, org: Organization) -> None:
     """The caller may change this vendor's catalogue: the table's rule, then the vendor state."""
     POLICY.require(principal, P.WRITE, org=org.id)
-    _require_approved(org)
+    require_approved_vendor(org)
 
 
 def require_dataset_writer(principal: Principal, dataset: Dataset, org: Organization) -> None:
     """The caller may change this dataset (another tenant's dataset does not exist for it)."""
     POLICY.require(principal, P.WRITE, org=dataset.organization_id, hidden_as="No such dataset.")
-    _require_approved(org)
+    require_approved_vendor(org)
 
 
-def _require_approved(org: Organization) -> None:
+def require_approved_vendor(org: Organization) -> None:
+    """Only approved vendors change a catalogue (a state of the organisation, not a role)."""
     if not org.is_approved_vendor:
         raise Forbidden("The organisation is not an approved vendor yet; apply at /api/v1/orgs/{id}/vendor-application.")

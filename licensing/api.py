@@ -3,6 +3,8 @@ provenance, compatibility findings, NOTICE and standard exports."""
 
 from __future__ import annotations
 
+from licensing.policy import LicensingPermission
+from marketplace.kernel.policy import requires
 from flask import Response
 from flask.views import MethodView
 
@@ -24,6 +26,7 @@ class Licenses(MethodView):
         """The registry: latest version of every licence, standard and custom."""
         return svc.list_licenses(**args)
 
+    @requires(LicensingPermission.LICENSE_CREATE)
     @blp.arguments(s.CustomLicenseSchema)
     @blp.response(201, s.LicenseSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -61,6 +64,7 @@ class LicenseItem(MethodView):
 
 @blp.route("/licenses/<string:identifier>/versions")
 class LicenseVersions(MethodView):
+    @requires(LicensingPermission.LICENSE_VERSION)
     @blp.arguments(s.LicenseVersionCreateSchema)
     @blp.response(201, s.LicenseSchema)
     @problems(blp, 401, 403, 404)
@@ -77,6 +81,7 @@ class VersionLicenseView(MethodView):
         """The licence the version is offered under."""
         return svc.get_version_license(current_principal(), version_id)
 
+    @requires(LicensingPermission.VERSION_LICENSE_SET)
     @blp.arguments(s.VersionLicenseSetSchema)
     @blp.response(200, s.LicenseSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -94,6 +99,7 @@ class Provenance(MethodView):
         """The current declaration (and with history=true every superseded one)."""
         return svc.get_provenance(current_principal(), version_id, **args)
 
+    @requires(LicensingPermission.PROVENANCE_DECLARE)
     @blp.arguments(s.ProvenanceDeclareSchema)
     @blp.response(201, s.ProvenanceSchema)
     @problems(blp, 401, 403, 404, 409)

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
-from catalog.policy import can_see_version, require_vendor_writer
+from catalog.policy import can_see_version, require_approved_vendor
 from catalog.services.datasets import get_version, writable_version
+from licensing.policy import POLICY, LicensingPermission as Perm
 from licensing.compat import LineageCycle, Node, Source, check_offer, resolve
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense
 from licensing.normalise import normalise
@@ -92,15 +93,16 @@ def _check_terms(terms: dict[str, Any]) -> Terms:
     return t
 
 
-def _vendor_org(principal: Principal, org_id: uuid.UUID | None) -> Organization:
+def _vendor_org(principal: Principal, org_id: uuid.UUID | None, action: Perm) -> Organization:
     principal.require_authenticated()
     org_id = org_id or principal.key_org_id or (next(iter(principal.memberships)) if len(principal.memberships) == 1 else None)
     if org_id is None:
         raise ValidationFailed("Say which organisation owns the licence.", errors={"organization_id": ["Required."]})
+    POLICY.require(principal, action, org=org_id)
     org = get_session().get(Organization, org_id)
-    if org is None or principal.role_in(org_id) is None:
+    if org is None:
         raise NotFound("No such organisation.")
-    require_vendor_writer(principal, org)
+    require_approved_vendor(org)
     return org
 
 
@@ -108,7 +110,7 @@ def _vendor_org(principal: Principal, org_id: uuid.UUID | None) -> Organization:
 def create_custom_license(principal: Principal, *, organization_id: uuid.UUID | None, slug: str, name: str, text: str,
                           terms: dict[str, Any], url: str | None = None) -> License:
     """A vendor's own licence: LicenseRef-<org>-<slug>, version 1, text pinned by SHA-256."""
-    org = _vendor_org(principal, organization_id)
+    org = _vendor_org(principal, organization_id, Perm.LICENSE_CREATE)
     t = _check_terms(terms)
     identifier = f"LicenseRef-{org.slug}-{slug}"
     if find_license(identifier):
@@ -128,7 +130,7 @@ def new_license_version(principal: Principal, identifier: str, *, text: str, ter
     current = get_license(identifier)
     if current.owner_org_id is None or principal.role_in(current.owner_org_id) is None:
         raise NotFound(f"No custom licence {identifier} of yours.")
-    _vendor_org(principal, current.owner_org_id)
+    _vendor_org(principal, current.owner_org_id, Perm.LICENSE_VERSION)
     t = _check_terms(terms)
     lic = License(identifier=current.identifier, version=current.version + 1, name=name or current.name, url=current.url, text=text,
                   text_sha256=sha256_text(text), terms=t.to_dict(), use_class=t.use_class, owner_org_id=current.owner_org_id)

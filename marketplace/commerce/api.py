@@ -3,6 +3,8 @@ grants with their quota ledger."""
 
 from __future__ import annotations
 
+from marketplace.commerce.policy import CommercePermission
+from marketplace.kernel.policy import requires
 from flask import request
 from flask.views import MethodView
 
@@ -32,6 +34,7 @@ class Offers(MethodView):
         """The offers you can see for a dataset (with the licence digest to accept)."""
         return [_offer_out(o) for o in svc.list_offers(current_principal(), dataset_id)]
 
+    @requires(CommercePermission.OFFER_CREATE)
     @blp.arguments(s.OfferCreateSchema)
     @blp.response(201, s.OfferSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -48,6 +51,7 @@ class OfferItem(MethodView):
         """One offer."""
         return _offer_out(svc.get_offer(current_principal(), offer_id))
 
+    @requires(CommercePermission.OFFER_UPDATE)
     @blp.arguments(s.OfferUpdateSchema)
     @blp.response(200, s.OfferSchema)
     @problems(blp, 401, 403, 404)
@@ -58,6 +62,7 @@ class OfferItem(MethodView):
 
 @blp.route("/orders")
 class Orders(MethodView):
+    @requires(CommercePermission.ORDER_PLACE)
     @blp.arguments(s.IdempotencyHeaderSchema, location="headers")
     @blp.arguments(s.OrderCreateSchema)
     @blp.response(201, s.OrderSchema)
@@ -81,6 +86,7 @@ class OrderItem(MethodView):
 
 @blp.route("/orders/<uuid:order_id>/mark-paid")
 class MarkPaid(MethodView):
+    @requires(CommercePermission.ORDER_MARK_PAID)
     @blp.response(200, s.OrderSchema)
     @problems(blp, 401, 403, 404, 409)
     def post(self, order_id):
@@ -90,6 +96,7 @@ class MarkPaid(MethodView):
 
 @blp.route("/orders/<uuid:order_id>/cancel")
 class CancelOrder(MethodView):
+    @requires(CommercePermission.ORDER_CANCEL)
     @blp.arguments(s.OrderCancelSchema, required=False)
     @blp.response(200, s.OrderSchema)
     @problems(blp, 400, 401, 403, 404, 409)
@@ -100,6 +107,7 @@ class CancelOrder(MethodView):
 
 @blp.route("/orders/<uuid:order_id>/reject")
 class RejectOrder(MethodView):
+    @requires(CommercePermission.ORDER_REJECT)
     @blp.arguments(s.OrderRejectSchema)
     @blp.response(200, s.OrderSchema)
     @problems(blp, 400, 401, 403, 404, 409)
@@ -158,6 +166,7 @@ class Holders(MethodView):
 
 @blp.route("/orgs/<uuid:org_id>/payout-account")
 class PayoutAccount(MethodView):
+    @requires(CommercePermission.PAYOUT_ACCOUNT_SET)
     @blp.arguments(s.PayoutAccountSchema)
     @blp.response(204)
     @problems(blp, 401, 403, 404)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import uuid
 
+from marketplace.identity.policy import IdentityPermission
+from marketplace.kernel.policy import requires
 from flask import g, request, session
 from flask.views import MethodView
 from flask_wtf.csrf import generate_csrf
@@ -106,6 +108,7 @@ class Orgs(MethodView):
         """Organisations the caller belongs to."""
         return [dict(_org_dict(o), role=role) for o, role in services.list_my_organizations(current_principal())]
 
+    @requires(IdentityPermission.ORG_CREATE)
     @blp.arguments(s.OrganizationCreateSchema)
     @blp.response(201, s.OrganizationSchema)
     @problems(blp, 401, 403, 409)
@@ -122,6 +125,7 @@ class Org(MethodView):
         """One organisation you belong to."""
         return services.get_organization(current_principal(), org_id)
 
+    @requires(IdentityPermission.ORG_UPDATE)
     @blp.arguments(s.OrganizationUpdateSchema)
     @blp.response(200, s.OrganizationSchema)
     @problems(blp, 401, 403, 404)
@@ -142,6 +146,7 @@ class Members(MethodView):
         """Members and their roles."""
         return [_member_dict(m, u) for m, u in services.list_members(current_principal(), org_id)]
 
+    @requires(IdentityPermission.MEMBER_MANAGE)
     @blp.arguments(s.MemberAddSchema)
     @blp.response(201, s.MemberSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -152,6 +157,7 @@ class Members(MethodView):
 
 @blp.route("/orgs/<uuid:org_id>/members/<uuid:user_id>")
 class Member(MethodView):
+    @requires(IdentityPermission.MEMBER_MANAGE)
     @blp.arguments(s.MemberRoleSchema)
     @blp.response(200, s.MemberSchema)
     @problems(blp, 401, 403, 404, 409)
@@ -161,6 +167,7 @@ class Member(MethodView):
         members = {u.id: (mm, u) for mm, u in services.list_members(current_principal(), org_id)}
         return _member_dict(m, members[user_id][1])
 
+    @requires(IdentityPermission.MEMBER_MANAGE)
     @blp.response(204)
     @problems(blp, 401, 403, 404, 409)
     def delete(self, org_id, user_id):
@@ -176,6 +183,7 @@ class ApiKeys(MethodView):
         """The organisation's API keys (prefixes only; secrets are never shown again)."""
         return services.list_api_keys(current_principal(), org_id)
 
+    @requires(IdentityPermission.API_KEY_CREATE)
     @blp.arguments(s.ApiKeyCreateSchema)
     @blp.response(201, s.ApiKeyCreatedSchema)
     @problems(blp, 401, 403, 404)
@@ -193,6 +201,7 @@ def _key_with_secret(key: ApiKey, secret: str) -> dict:
 
 @blp.route("/orgs/<uuid:org_id>/api-keys/<uuid:key_id>")
 class ApiKeyItem(MethodView):
+    @requires(IdentityPermission.API_KEY_REVOKE_ANY)
     @blp.response(200, s.ApiKeySchema)
     @problems(blp, 401, 403, 404)
     def delete(self, org_id, key_id):
@@ -202,6 +211,7 @@ class ApiKeyItem(MethodView):
 
 @blp.route("/orgs/<uuid:org_id>/vendor-application")
 class VendorApplication(MethodView):
+    @requires(IdentityPermission.VENDOR_APPLY)
     @blp.response(200, s.OrganizationSchema)
     @problems(blp, 401, 403, 404, 409)
     def post(self, org_id):
@@ -221,6 +231,7 @@ class AdminOrgs(MethodView):
 
 @blp.route("/admin/orgs/<uuid:org_id>/vendor-decision")
 class VendorDecision(MethodView):
+    @requires(IdentityPermission.VENDOR_DECIDE)
     @blp.arguments(s.VendorDecisionSchema)
     @blp.response(200, s.OrganizationSchema)
     @problems(blp, 401, 403, 404)
@@ -264,6 +275,7 @@ class SignOutEverywhere(MethodView):
 
 @blp.route("/admin/users/<uuid:user_id>/sessions/revoke-all")
 class AdminSignOut(MethodView):
+    @requires(IdentityPermission.PLATFORM_SESSIONS)
     @blp.response(200, s.SessionsEndedSchema)
     @problems(blp, 401, 403, 404)
     def post(self, user_id):

@@ -229,3 +229,11 @@ def test_request_id_is_echoed_and_generated(client):
     assert r.headers["X-Request-ID"] == "abc-123"
     r = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert r.headers["X-Request-ID"] != "bad id with spaces" and len(r.headers["X-Request-ID"]) == 32
+
+
+def test_renaming_an_organisation_is_kept(client):
+    """A rename is kept, and readable by the other members."""
+    t = make_tenant()
+    r = client.patch(f"/api/v1/orgs/{t.org.id}", json={"name": "Renamed Health Ltd"}, headers=bearer(t.keys["admin"]))
+    assert r.status_code == 200 and r.json["name"] == "Renamed Health Ltd"
+    assert client.get(f"/api/v1/orgs/{t.org.id}", headers=bearer(t.keys["member"])).json["name"] == "Renamed Health Ltd"
