@@ -9,7 +9,6 @@ from flask import request
 from flask.views import MethodView
 
 from catalog import schemas as s
-from catalog.cards import render_card
 from catalog.services import datasets as svc
 from catalog.services import search as search_svc
 from catalog.services import uploads
@@ -18,15 +17,6 @@ from marketplace.kernel.http import Blueprint, SlowBodyGuard, problems, raw_body
 from marketplace.identity.auth import current_principal
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Datasets, versions, files, uploads and search")
-
-
-def dataset_out(ds) -> dict:
-    f = svc.facets_of([ds.id])[ds.id]
-    out = {c: getattr(ds, c) for c in ("id", "organization_id", "slug", "title", "summary", "card_markdown", "domain", "visibility", "total_bytes",
-                                        "total_records", "latest_version_id", "published_at", "created_at", "updated_at", "min_price_minor",
-                                        "price_currency", "license_use_class")}
-    out.update(modalities=f["modality"], languages=f["language"], tags=f["tag"], card_html=render_card(ds.card_markdown))
-    return out
 
 
 @blp.route("/domains")
@@ -63,7 +53,7 @@ class Datasets(MethodView):
     @problems(blp, 401, 403, 404, 409)
     def post(self, data):
         """List a new dataset (approved vendors)."""
-        return dataset_out(svc.create_dataset(current_principal(), **data))
+        return svc.create_dataset_view(current_principal(), **data)
 
 
 @blp.route("/datasets/<uuid:dataset_id>")
@@ -72,7 +62,7 @@ class DatasetItem(MethodView):
     @problems(blp, 404)
     def get(self, dataset_id):
         """One dataset, with its card rendered as sanitised HTML."""
-        return dataset_out(svc.get_dataset(current_principal(), dataset_id))
+        return svc.dataset_view(current_principal(), dataset_id)
 
     @requires(CatalogPermission.WRITE)
     @blp.arguments(s.DatasetUpdateSchema)
@@ -80,7 +70,7 @@ class DatasetItem(MethodView):
     @problems(blp, 401, 403, 404)
     def patch(self, data, dataset_id):
         """Change a dataset's metadata or visibility."""
-        return dataset_out(svc.update_dataset(current_principal(), dataset_id, **data))
+        return svc.update_dataset_view(current_principal(), dataset_id, **data)
 
 
 @blp.route("/orgs/<uuid:org_id>/datasets")
@@ -89,7 +79,7 @@ class OrgDatasets(MethodView):
     @problems(blp, 401, 403, 404)
     def get(self, org_id):
         """Every dataset of a vendor organisation, drafts included (members)."""
-        return [dataset_out(d) for d in svc.list_org_datasets(current_principal(), org_id)]
+        return svc.org_dataset_views(current_principal(), org_id)
 
 
 @blp.route("/datasets/<uuid:dataset_id>/versions")
@@ -180,8 +170,7 @@ class Multipart(MethodView):
     @problems(blp, 401, 403, 404, 409)
     def post(self, data, file_id):
         """Open a multipart upload (or resume the open one) and get the first part URLs."""
-        f, _count = uploads.start_multipart(current_principal(), file_id, **data)
-        return uploads.part_urls(current_principal(), file_id, first=1, count=100)
+        return uploads.open_multipart(current_principal(), file_id, **data)
 
     @blp.arguments(s.PartUrlQuerySchema, location="query")
     @blp.response(200, s.MultipartSchema)
@@ -216,8 +205,7 @@ class Publish(MethodView):
     @problems(blp, 401, 403, 404, 409)
     def post(self, version_id):
         """Verify every file server-side and publish (inline by default; poll the version otherwise)."""
-        v = svc.request_publish(current_principal(), version_id)
-        return svc.get_version(current_principal(), v.id)[0]
+        return svc.publish(current_principal(), version_id)
 
 
 @blp.route("/versions/<uuid:version_id>/deprecate")

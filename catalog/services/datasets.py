@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from catalog.cards import render_card
 from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
 from catalog.storage import object_store
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
@@ -391,6 +392,46 @@ def request_publish(principal: Principal, version_id: uuid.UUID) -> DatasetVersi
     queue = jobs()
     after_commit(lambda: queue.enqueue("catalog.ingest_version", version_id=str(v.id)))
     return v
+
+
+def publish(principal: Principal, version_id: uuid.UUID) -> DatasetVersion:
+    """Request publication and answer with the version as the ingest left it: with inline jobs
+    the ingest runs once the request commits, so the answer is read after it (a second, read-only
+    transaction); with a worker the version is still `processing` and the client polls."""
+    v = request_publish(principal, version_id)
+    return get_version(principal, v.id)[0]
+
+
+def dataset_views(datasets: list[Dataset]) -> list[dict[str, Any]]:
+    """Datasets as the API shows them: their columns, their facets (one query for all of them,
+    not one per dataset) and the card rendered from Markdown."""
+    facets = facets_of([d.id for d in datasets])
+    out = []
+    for ds in datasets:
+        f = facets[ds.id]
+        row = {c: getattr(ds, c) for c in ("id", "organization_id", "slug", "title", "summary", "card_markdown", "domain", "visibility", "total_bytes",
+                                            "total_records", "latest_version_id", "published_at", "created_at", "updated_at", "min_price_minor",
+                                            "price_currency", "license_use_class")}
+        row.update(modalities=f["modality"], languages=f["language"], tags=f["tag"], card_html=render_card(ds.card_markdown))
+        out.append(row)
+    return out
+
+
+def org_dataset_views(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Everything a vendor lists, drafts included, as the API shows it."""
+    return dataset_views(list_org_datasets(principal, org_id))
+
+
+def dataset_view(principal: Principal, dataset_id: uuid.UUID) -> dict[str, Any]:
+    return dataset_views([get_dataset(principal, dataset_id)])[0]
+
+
+def create_dataset_view(principal: Principal, **fields: Any) -> dict[str, Any]:
+    return dataset_views([create_dataset(principal, **fields)])[0]
+
+
+def update_dataset_view(principal: Principal, dataset_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    return dataset_views([update_dataset(principal, dataset_id, **fields)])[0]
 
 
 @transactional

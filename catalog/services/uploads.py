@@ -102,6 +102,13 @@ def start_multipart(principal: Principal, file_id: uuid.UUID, *, part_size: int 
     return f, count
 
 
+def open_multipart(principal: Principal, file_id: uuid.UUID, *, part_size: int | None, part_checksums: list[str] | None = None) -> dict[str, Any]:
+    """Open (or resume) a multipart upload and answer with its first hundred part URLs: what a
+    client needs to start sending, in one call."""
+    start_multipart(principal, file_id, part_size=part_size, part_checksums=part_checksums)
+    return part_urls(principal, file_id, first=1, count=100)
+
+
 def part_urls(principal: Principal, file_id: uuid.UUID, *, first: int, count: int) -> dict[str, Any]:
     """Presigned URLs for parts [first, first+count) and the parts already received (to resume)."""
     f, v, ds = file_for(principal, file_id, write=True)

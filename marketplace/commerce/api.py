@@ -8,22 +8,12 @@ from marketplace.kernel.policy import requires
 from flask import request
 from flask.views import MethodView
 
-from licensing.models import License
 from marketplace.commerce import schemas as s
 from marketplace.commerce import services as svc
-from marketplace.kernel.db import get_session
 from marketplace.kernel.http import Blueprint, problems, raw_body
 from marketplace.identity.auth import current_principal
 
 blp = Blueprint("commerce", __name__, url_prefix="/api/v1", description="Offers, orders, payments, grants and quota")
-
-
-def _offer_out(o) -> dict:
-    lic = get_session().get(License, o.license_id)
-    out = {c: getattr(o, c) for c in ("id", "dataset_id", "organization_id", "version_id", "title", "pricing_unit", "unit_price_minor", "currency",
-                                      "included_quota", "tiers", "min_quantity", "term_days", "free_sample", "active", "private_buyer_org_id", "created_at")}
-    out.update(license=lic.identifier, license_version=lic.version, license_sha256=lic.text_sha256)
-    return out
 
 
 @blp.route("/datasets/<uuid:dataset_id>/offers")
@@ -32,7 +22,7 @@ class Offers(MethodView):
     @problems(blp, 404)
     def get(self, dataset_id):
         """The offers you can see for a dataset (with the licence digest to accept)."""
-        return [_offer_out(o) for o in svc.list_offers(current_principal(), dataset_id)]
+        return svc.offer_views_for_dataset(current_principal(), dataset_id)
 
     @requires(CommercePermission.OFFER_CREATE)
     @blp.arguments(s.OfferCreateSchema)
@@ -40,7 +30,7 @@ class Offers(MethodView):
     @problems(blp, 401, 403, 404, 409)
     def post(self, data, dataset_id):
         """Put a dataset on sale under a licence the lineage allows (409 with findings otherwise)."""
-        return _offer_out(svc.create_offer(current_principal(), dataset_id, **data))
+        return svc.create_offer_view(current_principal(), dataset_id, **data)
 
 
 @blp.route("/offers/<uuid:offer_id>")
@@ -49,7 +39,7 @@ class OfferItem(MethodView):
     @problems(blp, 404)
     def get(self, offer_id):
         """One offer."""
-        return _offer_out(svc.get_offer(current_principal(), offer_id))
+        return svc.offer_view(current_principal(), offer_id)
 
     @requires(CommercePermission.OFFER_UPDATE)
     @blp.arguments(s.OfferUpdateSchema)
@@ -57,7 +47,7 @@ class OfferItem(MethodView):
     @problems(blp, 401, 403, 404)
     def patch(self, data, offer_id):
         """Activate or deactivate an offer (existing grants are not affected)."""
-        return _offer_out(svc.update_offer(current_principal(), offer_id, **data))
+        return svc.update_offer_view(current_principal(), offer_id, **data)
 
 
 @blp.route("/orders")

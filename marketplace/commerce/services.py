@@ -131,6 +131,37 @@ def _offer_visible(principal: Principal, offer: Offer | None) -> Offer:
     return offer
 
 
+def offer_views(offers: list[Offer]) -> list[dict[str, Any]]:
+    """Offers as the API shows them, each with the exact licence a buyer accepts (identifier,
+    version and text digest), loaded in one query for all of them."""
+    ids = {o.license_id for o in offers}
+    licences = {lic.id: lic for lic in get_session().scalars(select(License).where(License.id.in_(ids)))} if ids else {}
+    out = []
+    for o in offers:
+        lic = licences[o.license_id]
+        row = {c: getattr(o, c) for c in ("id", "dataset_id", "organization_id", "version_id", "title", "pricing_unit", "unit_price_minor", "currency",
+                                          "included_quota", "tiers", "min_quantity", "term_days", "free_sample", "active", "private_buyer_org_id", "created_at")}
+        row.update(license=lic.identifier, license_version=lic.version, license_sha256=lic.text_sha256)
+        out.append(row)
+    return out
+
+
+def offer_views_for_dataset(principal: Principal, dataset_id: uuid.UUID) -> list[dict[str, Any]]:
+    return offer_views(list_offers(principal, dataset_id))
+
+
+def offer_view(principal: Principal, offer_id: uuid.UUID) -> dict[str, Any]:
+    return offer_views([get_offer(principal, offer_id)])[0]
+
+
+def create_offer_view(principal: Principal, dataset_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    return offer_views([create_offer(principal, dataset_id, **fields)])[0]
+
+
+def update_offer_view(principal: Principal, offer_id: uuid.UUID, *, active: bool) -> dict[str, Any]:
+    return offer_views([update_offer(principal, offer_id, active=active)])[0]
+
+
 def takes_cards_for(offer: Offer) -> bool:
     """Whether checkout can offer card payment: cards enabled here and the vendor can be paid out."""
     if not _gateway().takes_cards:

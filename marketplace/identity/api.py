@@ -163,9 +163,7 @@ class Member(MethodView):
     @problems(blp, 401, 403, 404, 409)
     def patch(self, data, org_id, user_id):
         """Change a member's role; the last owner cannot be demoted."""
-        m = services.change_member_role(current_principal(), org_id, user_id, **data)
-        members = {u.id: (mm, u) for mm, u in services.list_members(current_principal(), org_id)}
-        return _member_dict(m, members[user_id][1])
+        return _member_dict(*services.change_member_role(current_principal(), org_id, user_id, **data))
 
     @requires(IdentityPermission.MEMBER_MANAGE)
     @blp.response(204)

@@ -386,7 +386,7 @@ def _get_membership(org_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
 
 
 @transactional
-def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID, *, role: OrgRole) -> Membership:
+def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID, *, role: OrgRole) -> tuple[Membership, User]:
     POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
     m = _get_membership(org_id, user_id)
     if m.role == OrgRole.owner or role == OrgRole.owner:
@@ -396,7 +396,7 @@ def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UU
     old = m.role
     m.role = role
     audit.record(principal, IdentityAction.ORG_MEMBER_ROLE, subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id, details={"role": [old.value, role.value]})
-    return m
+    return m, get_session().get(User, user_id)
 
 
 @transactional
