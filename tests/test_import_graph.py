@@ -151,3 +151,22 @@ def test_imports_hidden_in_functions_only_become_fewer():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
+
+
+def test_views_never_touch_the_database():
+    """A view parses, makes one service call and dumps: the API modules and the pages reach the
+    database only through services (which load what a list needs in one query)."""
+    graph, _ = _graph()
+    views = [m for m in graph if m.endswith(".api") or _within(m, "marketplace.web")]
+    assert len(views) > 8
+    session_names = {"get_session", "unit_of_work", "transactional", "Database", "end_read"}
+    for m in views:
+        tree = ast.parse(_modules()[m].read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("sqlalchemy"), f"{m} builds queries (imports {node.module})"
+                if node.module == "marketplace.kernel.db":
+                    used = session_names & {a.name for a in node.names}
+                    assert not used, f"{m} opens the database itself ({sorted(used)})"
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("sqlalchemy") for a in node.names), f"{m} imports sqlalchemy"
