@@ -38,7 +38,7 @@ test: $(STAMP) browser-deps
 ## in process, FUZZ_SECONDS per CLI run against the seeded demo on both backends and both keys).
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_SECONDS=$${FUZZ_SECONDS:-600} FUZZ_SEED= HYPOTHESIS_PROFILE=explore $(BIN)/python infra/scripts/testenv.py -- \
-	  $(BIN)/python -m pytest -q tests/reliability/test_schemathesis.py tests/reliability/test_schemathesis_cli.py tests/core/test_bad_input.py
+	  $(BIN)/python -m pytest -q tests/reliability/test_schemathesis.py tests/reliability/test_schemathesis_cli.py tests/kernel/test_bad_input.py
 
 bench: $(STAMP)
 	$(BIN)/python infra/scripts/testenv.py -- $(BIN)/python benchmarks/run_all.py

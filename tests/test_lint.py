@@ -1,5 +1,5 @@
 """The lint gate of `make test`: ruff (pyflakes rules) over every package, and mypy --strict over
-the SDK modules a buyer installs (tests/test_client.py runs the latter)."""
+the SDK modules a buyer installs (tests/sdk/test_client.py runs the latter)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ reach the services instead of stopping at 404. Bounded here (FUZZ_EXAMPLES per o
 key); `make fuzz` runs it long.
 
 Hostile input that hypothesis does not generate (lone surrogates, 1,000-level nesting,
-5,000-digit numbers) is sent by tests/core/test_bad_input.py to every operation.
+5,000-digit numbers) is sent by tests/kernel/test_bad_input.py to every operation.
 """
 
 from __future__ import annotations

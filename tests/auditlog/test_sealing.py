@@ -14,7 +14,7 @@ from marketplace.formats.auditchain import verify_inclusion
 from marketplace.app.cli import main as cli
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session
-from tests.audit.helpers import COMPLIANCE_ACTIONS, principal_compliance, sealed_log, unlock, write_events
+from tests.auditlog.helpers import COMPLIANCE_ACTIONS, principal_compliance, sealed_log, unlock, write_events
 
 
 def test_seal_and_verify_clean_log(app):

@@ -31,7 +31,7 @@ from marketplace.formats.auditchain import (
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, unit_of_work
 from marketplace.kernel.principal import Principal
-from tests.audit.helpers import principal_compliance
+from tests.auditlog.helpers import principal_compliance
 from tests.factories import TestAction, make_tenant, principal
 
 

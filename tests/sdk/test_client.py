@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from marketplace.sdk import client as client_module
 from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class FlakyServer:
