@@ -17,8 +17,7 @@ from sqlalchemy import select
 
 from catalog.models import Dataset, DatasetVersion, VersionFile
 from catalog.services.datasets import get_version
-from licensing.compat import resolve
-from licensing.services import build_graph, current_declaration, version_license
+from licensing.services import current_declaration, effective_licence, version_license
 from marketplace.kernel.db import get_session
 from marketplace.kernel.errors import Conflict
 from marketplace.identity.models import Organization
@@ -53,8 +52,8 @@ def _facts(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
     org = session.get(Organization, ds.organization_id)
     decl = current_declaration(v.id)
     lic = version_license(v.id)
-    root = build_graph(v.id)
-    return {"version": v, "dataset": ds, "files": files, "org": org, "declaration": decl, "license": lic, "graph": root, "effective": resolve(root)}
+    root, effective = effective_licence(v.id)
+    return {"version": v, "dataset": ds, "files": files, "org": org, "declaration": decl, "license": lic, "graph": root, "effective": effective}
 
 
 def _licence_ref(lic) -> str:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import can_see_version, require_approved_vendor
 from catalog.services.datasets import get_version, writable_version
 from licensing.policy import POLICY, LicensingPermission as Perm
-from licensing.compat import LineageCycle, Node, Source, check_offer, resolve
+from licensing.compat import LineageCycle, Node, Result, Source, check_offer, resolve
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense
 from licensing.normalise import normalise
 from licensing.registry_data import STANDARD, reference_text
@@ -334,12 +334,32 @@ def lineage_graph(root: Node) -> dict[str, Any]:
     return {"nodes": list(nodes.values()), "edges": edges}
 
 
+def effective_licence(version_id: uuid.UUID) -> tuple[Node, Result]:
+    """THE effective licence of a version: its own declared licence combined with its whole
+    lineage. Every surface asks this one function (compatibility and the dataset page, the offer
+    gate, the publish gate, the catalogue badge, NOTICE files, reports, the BOM and the exports),
+    so none of them can tell a buyer something the others do not.
+
+    The lineage is resolved upstream by upstream; the version's own licence then binds as the
+    vendor's promise: its use class caps the result (most restrictive wins), and a share-alike
+    licence of its own fixes the licence of every offer."""
+    root = build_graph(version_id)
+    res = resolve(root)
+    own = root.terms
+    if own is not None and not own.unknown:
+        if RESTRICTIVENESS[own.use_class] > RESTRICTIVENESS[res.use_class]:
+            res.use_class = own.use_class
+            res.use_class_paths.append([root.label])
+        if own.share_alike:
+            res.share_alike.append({"source": root.label, "license": root.license_identifier, "path": [root.label]})
+    return root, res
+
+
 def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str | None = None) -> dict[str, Any]:
-    """Effective terms over the whole upstream graph, the findings with their paths, and what
+    """Effective terms (own licence and whole lineage), the findings with their paths, and what
     forbids offering the version under `license` (default: its own declared licence)."""
     v, _ = get_version(principal, version_id)
-    root = build_graph(v.id)
-    res = resolve(root)
+    root, res = effective_licence(v.id)
     if license:
         lic = find_license(license)
         if lic is None:
@@ -352,29 +372,19 @@ def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str |
 
 
 def evaluate_offer(version_id: uuid.UUID, license_identifier: str) -> list[dict[str, Any]]:
-    """Blocking findings for offering a version under a licence (used by commerce).
-
-    Besides the lineage, the version's own declared licence binds its offers: an offer may be
-    more restrictive than the declaration, never less, and a share-alike declaration fixes the
-    licence of every offer."""
+    """Blocking findings for offering a version under a licence (used by commerce): an offer may
+    be more restrictive than the effective licence, never less, and share-alike (upstream or the
+    version's own) fixes the licence of every offer."""
     lic = find_license(license_identifier)
     terms = Terms.from_dict(lic.terms) if lic else None
-    root = build_graph(version_id)
-    res = resolve(root)
-    if root.terms is not None:
-        if RESTRICTIVENESS[root.terms.use_class] > RESTRICTIVENESS[res.use_class]:
-            res.use_class = root.terms.use_class
-            res.use_class_paths.append([root.label])
-        if root.terms.share_alike:
-            res.share_alike.append({"source": root.label, "license": root.license_identifier, "path": [root.label]})
+    _, res = effective_licence(version_id)
     return [f.to_dict() for f in check_offer(res, license_identifier, terms)]
 
 
 def notice(principal: Principal, version_id: uuid.UUID) -> str:
     """The attribution / NOTICE file of a version, from its licence and upstream duties."""
     v, ds = get_version(principal, version_id)
-    root = build_graph(v.id)
-    res = resolve(root)
+    _, res = effective_licence(v.id)
     lic = version_license(v.id)
     lines = [f"NOTICE — {ds.title}, version {v.version}", ""]
     if v.manifest_digest:
@@ -417,20 +427,18 @@ def check_publishable(principal: Principal, version_id: uuid.UUID) -> None:
     if errors:
         raise ValidationFailed("The version cannot be published yet.", errors=errors)
     assert lic is not None
-    blocking = check_offer(resolve(build_graph(version_id)), lic.identifier, Terms.from_dict(lic.terms))
+    blocking = check_offer(effective_licence(version_id)[1], lic.identifier, Terms.from_dict(lic.terms))
     if blocking:
         raise Conflict(f"The lineage does not allow publishing under {lic.identifier}.", errors={"license": [f.message for f in blocking]},
                        findings=[f.to_dict() for f in blocking])
 
 
 def effective_use_class(version_id: uuid.UUID) -> str | None:
-    """What buyers may do with a version: its own licence and its whole lineage, most restrictive."""
-    from licensing.terms import most_restrictive
-
-    lic = version_license(version_id)
-    if lic is None:
+    """What buyers may do with a version (the catalogue badge, search's licence filter, the BOM):
+    the use class of its effective licence, or None while it has no licence."""
+    if version_license(version_id) is None:
         return None
-    return most_restrictive(lic.use_class, resolve(build_graph(version_id)).use_class)
+    return effective_licence(version_id)[1].use_class
 
 
 def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None) -> None:
