@@ -170,3 +170,26 @@ def test_views_never_touch_the_database():
                     assert not used, f"{m} opens the database itself ({sorted(used)})"
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("sqlalchemy") for a in node.names), f"{m} imports sqlalchemy"
+
+
+DOMAINS = ["catalog", "licensing", "marketplace.identity", "marketplace.commerce", "marketplace.delivery", "marketplace.auditlog", "marketplace.compliance"]
+ROOMS = ("models", "schemas", "services", "policy", "api", "actions", "wiring")
+# Rooms a domain may lack, and why (a room with nothing in it would only hide that).
+WITHOUT = {
+    ("marketplace.delivery", "models"): "delivery reads grants and writes quota entries: commerce's tables",
+    ("marketplace.compliance", "models"): "compliance reads every domain's tables and owns none",
+    ("marketplace.compliance", "actions"): "compliance reads and renders; it writes no audit event",
+    ("marketplace.auditlog", "actions"): "the audit log's writer is the kernel's; sealing and exports write no event of their own",
+}
+
+
+def test_every_domain_has_the_same_rooms():
+    mods = _modules()
+    missing = [f"{d}.{room}" for d in DOMAINS for room in ROOMS
+               if (d, room) not in WITHOUT and f"{d}.{room}" not in mods and not any(m.startswith(f"{d}.{room}.") for m in mods)]
+    assert missing == [], f"rooms missing: {missing}"
+    stale = [k for k in WITHOUT if f"{k[0]}.{k[1]}" in mods]
+    assert stale == [], f"listed as absent but present: {stale}"
+    for d in DOMAINS:
+        wiring = mods[f"{d}.wiring"].read_text()
+        assert "def init_app(" in wiring, f"{d}.wiring has no init_app"

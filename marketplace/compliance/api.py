@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import json
 
-import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from marshmallow import validate
 
 from marketplace.compliance import services as svc
 from marketplace.kernel.http import Blueprint, answers_as, problems
 from marketplace.identity.auth import current_principal
-from marketplace.kernel.schemas import StrictSchema
+from marketplace.compliance.schemas import BomQuery, ReportQuery
 
 blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Provenance reports and data bills of materials")
-
-
-class ReportQuery(StrictSchema):
-    format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "html"]))
-
-
-class BomQuery(StrictSchema):
-    format = ma.fields.String(load_default="cyclonedx", validate=validate.OneOf(["cyclonedx", "spdx"]))
 
 
 @blp.route("/versions/<uuid:version_id>/report")

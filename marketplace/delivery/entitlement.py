@@ -29,6 +29,8 @@ from sqlalchemy import select
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from licensing.models import License
+from marketplace.delivery.policy import POLICY, DeliveryPermission
+from marketplace.kernel.policy import Outcome
 from marketplace.commerce.models import Grant, GrantStatus
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, utcnow
@@ -74,7 +76,10 @@ def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitl
     principal.require_authenticated()
     session = get_session()
     grant = session.get(Grant, grant_id)
-    if grant is None or (principal.role_in(grant.buyer_org_id) is None and principal.role_in(grant.vendor_org_id) is None):
+    if grant is None:
+        raise NotFound("No such grant.")
+    decision = POLICY.decide(principal, DeliveryPermission.TAKE_DATA, buyer=grant.buyer_org_id, vendor=grant.vendor_org_id)
+    if decision.outcome is Outcome.hidden:
         raise NotFound("No such grant.")
 
     def deny(reason: str, exc: DomainError) -> None:
@@ -82,13 +87,13 @@ def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitl
                      actor_org_id=grant.buyer_org_id, details={"reason": reason, "channel": channel})
         raise exc
 
-    if not principal.has_scope("delivery"):
+    if decision.outcome is Outcome.missing_scope:
         deny("missing delivery scope", Forbidden("This API key lacks the 'delivery' scope.", required_scope="delivery"))
     role = principal.role_in(grant.buyer_org_id)
-    if role is None:
-        deny("not the buyer", Forbidden("Only the buyer organisation takes data under a grant."))
-    if role == OrgRole.auditor:
-        deny("auditor", Forbidden("Auditors cannot take data under a grant."))
+    if not decision.allowed:
+        if role is None:
+            deny("not the buyer", Forbidden("Only the buyer organisation takes data under a grant."))
+        deny(str(role), Forbidden("Auditors cannot take data under a grant." if role == OrgRole.auditor else decision.detail))
     now = utcnow()
     if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
         state = "expired" if grant.status == GrantStatus.active.value else grant.status

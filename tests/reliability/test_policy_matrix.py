@@ -31,12 +31,13 @@ from licensing.policy import POLICY as LICENSING
 from marketplace.auditlog.policy import POLICY as AUDITLOG
 from marketplace.commerce.policy import POLICY as COMMERCE
 from marketplace.compliance.policy import POLICY as COMPLIANCE
+from marketplace.delivery.policy import POLICY as DELIVERY
 from marketplace.identity.policy import POLICY as IDENTITY
 from tests.catalog.helpers import create_dataset, create_version, declare, published_dataset
 from tests.commerce.helpers import offer_for, order
 from tests.factories import add_member, bearer, make_key, make_tenant, make_user
 
-POLICIES: list[Policy[Any]] = [IDENTITY, CATALOG, LICENSING, COMMERCE, AUDITLOG, COMPLIANCE]
+POLICIES: list[Policy[Any]] = [IDENTITY, CATALOG, LICENSING, COMMERCE, DELIVERY, AUDITLOG, COMPLIANCE]
 ROLES = (OrgRole.auditor, OrgRole.member, OrgRole.admin, OrgRole.owner)  # least powerful first: refusals change nothing
 READ_ONLY = ["audit:read", "catalog:read", "commerce:read"]
 
