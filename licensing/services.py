@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
-from catalog.permissions import can_see_version
+from catalog.permissions import can_see_version, require_vendor_writer
 from catalog.services.datasets import get_version, writable_version
 from licensing.compat import LineageCycle, Node, Source, check_offer, resolve
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense
 from licensing.normalise import normalise
 from licensing.registry_data import STANDARD, reference_text
-from licensing.terms import ALLOWED, PROHIBITED, RESTRICTIVENESS, UNKNOWN_TERMS, Terms, contradictions
+from licensing.terms import ALLOWED, PROHIBITED, RESTRICTIVENESS, UNKNOWN_TERMS, Terms, contradictions, most_restrictive
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, transactional, utcnow
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -93,8 +93,6 @@ def _check_terms(terms: dict[str, Any]) -> Terms:
 
 
 def _vendor_org(principal: Principal, org_id: uuid.UUID | None) -> Organization:
-    from catalog.permissions import require_vendor_writer
-
     principal.require_authenticated()
     org_id = org_id or principal.key_org_id or (next(iter(principal.memberships)) if len(principal.memberships) == 1 else None)
     if org_id is None:
@@ -425,8 +423,6 @@ def check_publishable(principal: Principal, version_id: uuid.UUID) -> None:
 
 def effective_use_class(version_id: uuid.UUID) -> str | None:
     """What buyers may do with a version: its own licence and its whole lineage, most restrictive."""
-    from licensing.terms import most_restrictive
-
     lic = version_license(version_id)
     if lic is None:
         return None

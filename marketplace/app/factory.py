@@ -14,7 +14,7 @@ from licensing import wiring as licensing_wiring
 from marketplace.app.health import bp as health_bp
 from marketplace.auditlog import wiring as auditlog_wiring
 from marketplace.commerce import wiring as commerce_wiring
-from marketplace.commerce.payments import gateway_from_settings
+from marketplace.commerce.gateways import gateway_from_settings
 from marketplace.compliance import wiring as compliance_wiring
 from marketplace.delivery import wiring as delivery_wiring
 from marketplace.identity import wiring as identity_wiring

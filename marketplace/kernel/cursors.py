@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from marketplace.kernel.errors import ValidationFailed
@@ -18,8 +19,6 @@ class SignedCursor:
         self.invalid = invalid
 
     def _serializer(self) -> URLSafeSerializer:
-        from flask import current_app
-
         return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=self.salt)
 
     def dump(self, position: dict[str, Any], *, bound: Any) -> str:

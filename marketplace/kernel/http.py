@@ -21,6 +21,7 @@ from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importab
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
@@ -325,8 +326,6 @@ class SlowBodyGuard(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        from werkzeug.exceptions import ClientDisconnected
-
         try:
             data = self._stream.read(len(b))
         except (OSError, ClientDisconnected):  # a timed-out recv() surfaces as either
