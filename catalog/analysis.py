@@ -411,7 +411,7 @@ def analyse_stream(chunks: Iterable[bytes], fmt: str, *, preview_records: int = 
 def analyse_parquet(read_range: Callable[[int, int], bytes], size: int, a: Analysis, *, preview_records: int = 20) -> None:
     """Rows and schema from the Parquet footer, preview from the first row group, via ranged reads
     (a few small requests, never the whole object)."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred: pyarrow is heavy and only Parquet files need it
 
     try:
         pf = pq.ParquetFile(RangeReader(read_range, size))

@@ -6,6 +6,8 @@ Raw HTML in the Markdown is not interpreted, and the rendered HTML is cleaned ag
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -20,8 +22,6 @@ _ATTRS = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"
 def render_card(markdown: str, *, heading_offset: int = 0) -> str:
     """Safe HTML. `heading_offset` demotes headings, so a card inside a page keeps the page's
     single h1 (screen readers navigate by heading level)."""
-    import re
-
     html = _md.render(markdown or "")
     if heading_offset:
         html = re.sub(r"<(/?)h([1-6])>", lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + heading_offset)}>", html)

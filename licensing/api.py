@@ -3,12 +3,15 @@ provenance, compatibility findings, NOTICE and standard exports."""
 
 from __future__ import annotations
 
+import json
+
 from licensing.policy import LicensingPermission
 from marketplace.kernel.policy import requires
 from flask import Response
 from flask.views import MethodView
 
 from licensing.normalise import normalise
+from licensing import exports
 from licensing import schemas as s
 from licensing import services as svc
 from marketplace.kernel.http import Blueprint, problems
@@ -129,8 +132,6 @@ class Notice(MethodView):
 
 
 def _json(body, mimetype: str) -> Response:
-    import json
-
     return Response(body if isinstance(body, str) else json.dumps(body, indent=2, default=str), mimetype=mimetype)
 
 
@@ -140,8 +141,6 @@ class CroissantExport(MethodView):
     @problems(blp, 404, 409)
     def get(self, version_id):
         """Croissant 1.1 JSON-LD: licence, a SHA-256 per file, RAI fields, lineage (prov:wasDerivedFrom)."""
-        from licensing import exports
-
         return _json(exports.croissant(current_principal(), version_id), "application/ld+json")
 
 
@@ -151,8 +150,6 @@ class ProvExport(MethodView):
     @problems(blp, 404, 409)
     def get(self, version_id):
         """W3C PROV-JSON of the version's lineage."""
-        from licensing import exports
-
         return _json(exports.prov_json(current_principal(), version_id), "application/json")
 
 
@@ -162,6 +159,4 @@ class SpdxExport(MethodView):
     @problems(blp, 404, 409)
     def get(self, version_id):
         """SPDX 3.0.1 dataset package with declared and concluded licences."""
-        from licensing import exports
-
         return _json(exports.spdx(current_principal(), version_id), "application/spdx+json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from marketplace.kernel.config import current_settings
 from datetime import datetime, timezone
 from typing import Any
 
@@ -38,9 +39,7 @@ CROISSANT_CONTEXT: dict[str, Any] = {
 
 
 def _base_url() -> str:
-    from flask import current_app
-
-    return current_app.config["SETTINGS"].public_url.rstrip("/")
+    return current_settings().public_url.rstrip("/")
 
 
 def _facts(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
@@ -124,7 +123,7 @@ def _pd_text(pd: dict[str, Any]) -> str:
 def prov_json(principal: Principal, version_id: uuid.UUID) -> str:
     """The lineage as W3C PROV: versions and sources are entities, vendors are agents,
     derivations are wasDerivedFrom, model generation is an activity that used the model."""
-    from prov.model import ProvDocument
+    from prov.model import ProvDocument  # deferred: prov is heavy and only the PROV-JSON export needs it
 
     f = _facts(principal, version_id)
     base = _base_url()
@@ -178,7 +177,7 @@ def prov_json(principal: Principal, version_id: uuid.UUID) -> str:
 def spdx(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
     """An SPDX 3.0.1 document with one dataset package, its files, and its declared licence
     (the vendor's) and concluded licence (the registry's reading of the whole lineage)."""
-    from spdx_python_model import v3_0_1 as s
+    from spdx_python_model import v3_0_1 as s  # deferred: spdx_python_model is heavy and only the SPDX export needs it
 
     f = _facts(principal, version_id)
     v, ds = f["version"], f["dataset"]

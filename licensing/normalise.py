@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from licensing.registry_data import STANDARD
+from licensing.terms import Terms
+
 DATA = Path(__file__).resolve().parent / "data"
 
 CLASS_OF_DPI_USE = {"All": "commercial", "NC": "non-commercial", "Acad": "academic-only", "Unspecified": "unspecified", "?": "academic-only"}
@@ -80,14 +83,10 @@ def _dpi_classes() -> dict[str, list[str]]:
 
 @lru_cache(maxsize=1)
 def _registry_terms() -> dict[str, dict]:
-    from licensing.registry_data import STANDARD
-
     return {e["identifier"]: e["terms"] for e in STANDARD}
 
 
 def _from_identifier(identifier: str, confidence: float, method: str, matched: str) -> Normalised:
-    from licensing.terms import Terms
-
     t = Terms.from_dict(_registry_terms()[identifier])
     return Normalised(identifier, t.use_class, t.attribution, t.share_alike, confidence, method, matched)
 

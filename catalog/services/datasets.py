@@ -22,6 +22,8 @@ from catalog.storage import object_store
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.paths import normalise_path
 from catalog.policy import POLICY, CatalogPermission, can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
+from catalog.services import search
+from catalog.services.search import facets_of  # re-exported: callers read facets as datasets.facets_of
 from marketplace.kernel import audit, events
 from marketplace.kernel.jobs import job_queue
 from marketplace.kernel.db import after_commit, get_session, transactional, utcnow
@@ -123,24 +125,10 @@ def titles_of(dataset_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     return dict(get_session().execute(select(Dataset.id, Dataset.title).where(Dataset.id.in_(dataset_ids))).all())
 
 
-def facets_of(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, list[str]]]:
-    out: dict[uuid.UUID, dict[str, list[str]]] = {d: {"modality": [], "language": [], "tag": []} for d in dataset_ids}
-    if not dataset_ids:
-        return out
-    rows = get_session().execute(
-        select(DatasetFacet.dataset_id, DatasetFacet.kind, DatasetFacet.value).where(DatasetFacet.dataset_id.in_(dataset_ids)).order_by(DatasetFacet.position)
-    )
-    for did, kind, value in rows:
-        out[did][kind].append(value)
-    return out
-
-
 def _refresh_search_text(dataset: Dataset, tags: list[str] | None = None) -> None:
     if tags is None:
         tags = facets_of([dataset.id])[dataset.id]["tag"]
     dataset.search_text = "\n".join([dataset.title, dataset.title, dataset.summary, " ".join(tags), dataset.card_markdown])
-    from catalog.services import search
-
     search.index_dataset(dataset)
 
 
@@ -460,11 +448,11 @@ def withdraw_version(principal: Principal, version_id: uuid.UUID, *, reason: str
     v.withdrawn_at = utcnow()
     audit.record(principal, CatalogAction.VERSION_WITHDRAW, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id, details={"reason": v.status_reason})
     events.emit(events.VERSION_WITHDRAWN, principal=principal, version=v, dataset=ds, reason=v.status_reason)
-    _refresh_latest(ds)
+    refresh_latest(ds)
     return v
 
 
-def _refresh_latest(ds: Dataset) -> None:
+def refresh_latest(ds: Dataset) -> None:
     """Point the dataset at its newest published version (search shows its size and date)."""
     session = get_session()
     latest = session.scalar(
@@ -479,8 +467,6 @@ def _refresh_latest(ds: Dataset) -> None:
     if latest is None:
         ds.published_at = None
     events.emit(events.DATASET_LATEST_CHANGED, dataset=ds, version_id=ds.latest_version_id)
-    from catalog.services import search
-
     search.index_dataset(ds)
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from marketplace.kernel.config import current_settings
 from typing import Any
 
 from sqlalchemy import select
 
 from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
-from catalog.services.datasets import _refresh_latest, manifest_entries, root_digest, storage
+from catalog.services.datasets import manifest_entries, refresh_latest, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
 from marketplace.kernel import audit
 from marketplace.kernel.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
@@ -30,9 +31,7 @@ SYSTEM = Principal(request_id="ingest", ip=None)
 
 
 def _preview_records() -> int:
-    from flask import current_app
-
-    return current_app.config["SETTINGS"].preview_records
+    return current_settings().preview_records
 
 
 def analyse_object(key: str, fmt: str, size_hint: int) -> Analysis:
@@ -219,7 +218,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         v.status_reason = None
         v.ingest_report = report
         v.published_at = utcnow()
-        _refresh_latest(ds)
+        refresh_latest(ds)
         audit.record(SYSTEM, CatalogAction.VERSION_PUBLISH, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
                      quantities={"bytes": v.total_bytes, "records": v.total_records, "files": len(files)}, details={"manifest_digest": v.manifest_digest})
         return v.status

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Double, String, cast, func, literal_column, select, text, tuple_, union_all, update
 
 from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, Visibility
@@ -77,8 +78,6 @@ class FacetCache:
 
 
 def _cache() -> FacetCache:
-    from flask import current_app
-
     return current_app.extensions.setdefault("facet_cache", FacetCache())
 
 
@@ -221,11 +220,21 @@ def _decode(v: Any) -> Any:
     return v
 
 
+def facets_of(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, list[str]]]:
+    out: dict[uuid.UUID, dict[str, list[str]]] = {d: {"modality": [], "language": [], "tag": []} for d in dataset_ids}
+    if not dataset_ids:
+        return out
+    rows = get_session().execute(
+        select(DatasetFacet.dataset_id, DatasetFacet.kind, DatasetFacet.value).where(DatasetFacet.dataset_id.in_(dataset_ids)).order_by(DatasetFacet.position)
+    )
+    for did, kind, value in rows:
+        out[did][kind].append(value)
+    return out
+
+
 def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     if not ids:
         return []
-    from catalog.services.datasets import facets_of
-
     session = get_session()
     rows = {d.id: (d, name) for d, name in session.execute(select(Dataset, Organization.name).join(Organization, Organization.id == Dataset.organization_id).where(Dataset.id.in_(ids)))}
     f = facets_of(ids)

@@ -13,6 +13,8 @@ import math
 import uuid
 from typing import Any, BinaryIO
 
+from sqlalchemy import select
+
 from catalog.models import FileStatus, VersionFile, staging_key
 from catalog.services.datasets import file_for, storage
 from catalog.storage import CRC32_HEADER, ObjectStore, PartInfo
@@ -195,8 +197,6 @@ def abort_multipart(principal: Principal, file_id: uuid.UUID) -> VersionFile:
 
 def abort_stale_uploads() -> int:
     """Janitor: abort multipart uploads under staging/ that no file row points at any more."""
-    from sqlalchemy import select
-
     store = storage()
     open_ids = set(get_session().scalars(select(VersionFile.upload_id).where(VersionFile.upload_id.is_not(None))))
     n = 0

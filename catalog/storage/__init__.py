@@ -22,6 +22,7 @@ from catalog.storage.base import (
     StorageUnavailable,
     UploadNotFound,
 )
+from catalog.storage.filesystem import FilesystemObjectStore
 
 __all__ = [
     "BadDigest",
@@ -63,11 +64,9 @@ def store_from_url(url: str, *, secret_key: str, public_url: str) -> ObjectStore
     """Build the adapter a storage URL names."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
-        from catalog.storage.filesystem import FilesystemObjectStore
-
         return FilesystemObjectStore(parsed.path, secret_key=secret_key, public_url=public_url)
     if parsed.scheme == "s3":
-        from catalog.storage.s3 import S3ObjectStore
+        from catalog.storage.s3 import S3ObjectStore  # deferred: boto3 is heavy and only the S3 store needs it
 
         q = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         return S3ObjectStore(

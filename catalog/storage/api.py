@@ -6,7 +6,8 @@ Only registered when the configured store is a :class:`FilesystemObjectStore`.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request, send_file
+from catalog.storage import object_store
+from flask import Blueprint, Response, request, send_file
 
 from catalog.storage.base import CRC32_HEADER, ObjectStore
 from catalog.storage.filesystem import FilesystemObjectStore, SignedUrlRefused
@@ -15,7 +16,7 @@ bp = Blueprint("fs_storage", __name__, url_prefix="/storage/fs")
 
 
 def _store() -> FilesystemObjectStore:
-    store = current_app.extensions["object_store"]
+    store = object_store()
     assert isinstance(store, FilesystemObjectStore)
     return store
 

@@ -9,6 +9,7 @@ HMAC-signed token with an expiry, checked when the URL is used.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -129,8 +130,6 @@ class FilesystemObjectStore(ObjectStore):
             raise StorageUnavailable("The object store folder is missing or not writable.")
 
     def put(self, key: str, data: BinaryIO | bytes, *, content_type: str | None = None) -> ObjectInfo:
-        import io
-
         src = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
         p = self._path(key)
         etag, size = self._write_atomic(p, src)
@@ -233,8 +232,6 @@ class FilesystemObjectStore(ObjectStore):
         return self._sign(payload, ttl)
 
     def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes, *, crc32: str | None = None) -> str:
-        import io
-
         if not 1 <= part_number <= self.MAX_PARTS:
             raise InvalidUpload(f"Part numbers run from 1 to {self.MAX_PARTS}.")
         d, meta = self._meta(key, upload_id)

@@ -14,7 +14,7 @@ from licensing import wiring as licensing_wiring
 from marketplace.app.health import bp as health_bp
 from marketplace.auditlog import wiring as auditlog_wiring
 from marketplace.commerce import wiring as commerce_wiring
-from marketplace.commerce.payments import gateway_from_settings
+from marketplace.commerce.gateways import gateway_from_settings
 from marketplace.compliance import wiring as compliance_wiring
 from marketplace.delivery import wiring as delivery_wiring
 from marketplace.identity import wiring as identity_wiring
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # A card checkout's form is answered with a redirect to Stripe's hosted page, which
     # form-action also governs.
     forms = ("https://checkout.stripe.com",) if settings.payments == "stripe" else ()
-    install_request_hooks(app, csrf, csp=content_security_policy(presign_origin(settings.storage_url), forms))
+    install_request_hooks(app, csrf, settings, csp=content_security_policy(presign_origin(settings.storage_url), forms))
 
     api = Api(app)
     app.extensions["api"] = api
@@ -92,5 +92,5 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         domain.init_app(app, api)
     app.register_blueprint(health_bp)
     web_wiring.init_app(app)
-    ratelimit.init(app)
+    ratelimit.init(app, settings)
     return app

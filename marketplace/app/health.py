@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, current_app, jsonify
+from marketplace.kernel.db import get_db
+from catalog.storage import object_store
+from flask import Blueprint, jsonify
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ def healthz():
 def readyz():
     """The database and the object store answer. 503 with the failing check otherwise."""
     checks: dict[str, dict[str, object]] = {}
-    for name, probe in (("database", current_app.extensions["db"].ping), ("object_store", current_app.extensions["object_store"].check)):
+    for name, probe in (("database", get_db().ping), ("object_store", object_store().check)):
         started = time.perf_counter()
         try:
             probe()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from marketplace.app.seed_catalog import seed_catalogue
 from marketplace.kernel.db import get_session, unit_of_work
 from marketplace.identity import services as identity
 from marketplace.identity.models import OrgRole, User
@@ -57,7 +58,6 @@ def seed_demo(*, if_empty: bool = False) -> list[tuple[str, str, str]]:
             owner_email = next(e for _, e, _, on, r, _ in PEOPLE if on == org_name and r == OrgRole.owner)
             owner = get_session().scalar(select(User).where(User.email == owner_email))
             identity.add_member(identity.principal_for(owner, SEED_PRINCIPAL), orgs[org_name].id, email=email, role=role)
-    from marketplace.app.seed_catalog import seed_catalogue
 
     def principal_for_email(email: str) -> Principal:
         return identity.principal_for(get_session().scalar(select(User).where(User.email == email)), SEED_PRINCIPAL)

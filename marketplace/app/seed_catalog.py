@@ -12,6 +12,9 @@ import struct
 from catalog.services import datasets as catalog
 from catalog.services import uploads
 from licensing import services as licensing
+from licensing.schemas import ProvenanceBodySchema
+from licensing.services import find_license
+from marketplace.commerce import services as commerce
 from marketplace.kernel.principal import Principal
 
 
@@ -134,8 +137,6 @@ def _release(p: Principal, meta: dict, files: dict, license: str, provenance: di
 
 def _loaded(body: dict) -> dict:
     """Defaults and types exactly as the API's schema would give them."""
-    from licensing.schemas import ProvenanceBodySchema
-
     return ProvenanceBodySchema().load(body)
 
 
@@ -172,9 +173,6 @@ OFFERS = [
 def _seed_offers(principal_for_email, versions) -> None:  # type: ignore[no-untyped-def]
     """Offers for every demo dataset, and one purchase already paid by invoice: Acme AI holds a
     grant on the clinical dialogues, so the buyer's dashboard has something to show."""
-    from licensing.services import find_license
-    from marketplace.commerce import services as commerce
-
     offers = {}
     for email, slug, body in OFFERS:
         ds_id = versions[slug].dataset_id

@@ -3,11 +3,14 @@ verification key, and (platform compliance) a live verification of the whole log
 
 from __future__ import annotations
 
+import base64
+
 from flask import Response
 from flask.views import MethodView
 
 from marketplace.auditlog import schemas as s
 from marketplace.auditlog import services as svc
+from marketplace.formats.auditchain import key_id
 from marketplace.kernel.http import Blueprint, answers_as, problems
 from marketplace.identity.auth import current_principal
 
@@ -56,9 +59,6 @@ class Key(MethodView):
     def get(self):
         """The public key that verifies checkpoints (publish it where auditors can find it)."""
         pk = svc.public_key_b64()
-        from marketplace.formats.auditchain import key_id
-        import base64
-
         return {"public_key": pk, "key_id": key_id(base64.b64decode(pk)), "algorithm": "Ed25519"}
 
 

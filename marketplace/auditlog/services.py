@@ -17,6 +17,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, or_, select, text
 
 from catalog.storage import ObjectNotFound, StorageUnavailable, object_store
@@ -55,14 +57,10 @@ log = logging.getLogger(__name__)
 
 
 def _private_key():
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     return Ed25519PrivateKey.from_private_bytes(base64.b64decode(_settings().audit_signing_key))
 
 
 def public_key_b64() -> str:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
     return base64.b64encode(_private_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 
 from marketplace.commerce.models import Grant, GrantStatus, QuotaEntry
 from marketplace.kernel import audit
@@ -157,7 +157,5 @@ def find_debit(grant_id: uuid.UUID, request_id: str) -> QuotaEntry | None:
 
 def ledger_balance(grant_id: uuid.UUID) -> int:
     """The balance recomputed from the ledger alone (what `grants.balance` must always equal)."""
-    from sqlalchemy import case, func
-
     signed = case((QuotaEntry.kind == "credit", QuotaEntry.amount), else_=-QuotaEntry.amount)
     return get_session().scalar(select(func.coalesce(func.sum(signed), 0)).where(QuotaEntry.grant_id == grant_id)) or 0

@@ -2,7 +2,7 @@
 
 `InvoicePayments` is the embedded default (orders are marked paid by the vendor or a platform
 admin); `StripeGateway` (in its own module, the only one importing stripe) takes cards through
-Stripe Checkout and pays vendors through Stripe Connect.
+Stripe Checkout and pays vendors through Stripe Connect. `gateways.gateway_from_settings` picks one.
 """
 
 from __future__ import annotations
@@ -79,10 +79,3 @@ def payment_gateway() -> PaymentGateway:
     """The payment gateway the running app was wired with (invoice or Stripe)."""
     return current_app.extensions["payments"]  # type: ignore[no-any-return]
 
-
-def gateway_from_settings(settings: Any) -> PaymentGateway:
-    if settings.payments == "stripe":
-        from marketplace.commerce.stripe_gateway import StripeGateway
-
-        return StripeGateway(api_key=settings.stripe_api_key, webhook_secret=settings.stripe_webhook_secret, api_base=settings.stripe_api_base or None)
-    return InvoicePayments()

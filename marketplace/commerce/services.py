@@ -15,18 +15,19 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import require_dataset_visible, require_dataset_writer
+from catalog.services.search import bump_generation
 from licensing.models import License
 from licensing.services import evaluate_offer, find_license
 from marketplace.commerce import metering
-from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, StripeEvent
+from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, QuotaEntry, StripeEvent
 from marketplace.commerce.payments import WebhookEvent, payment_gateway
 from marketplace.kernel import audit
-from marketplace.kernel.db import get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
+from marketplace.kernel.db import end_read, get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
 from marketplace.identity.models import Organization
 from marketplace.commerce.policy import POLICY, CommercePermission as Perm
@@ -72,8 +73,6 @@ def _refresh_min_price(ds: Dataset) -> None:
     row = session.execute(select(Offer.unit_price_minor, Offer.currency).where(Offer.dataset_id == ds.id, Offer.active.is_(True),
                                                                             Offer.private_buyer_org_id.is_(None)).order_by(Offer.unit_price_minor).limit(1)).first()
     ds.min_price_minor, ds.price_currency = (row[0], row[1]) if row else (None, None)
-    from catalog.services.search import bump_generation
-
     bump_generation()
 
 
@@ -354,8 +353,6 @@ def _open_checkout(principal: Principal, order_id: uuid.UUID) -> None:
     offer = session.get(Offer, order.offer_id)
     vendor = session.get(Organization, order.vendor_org_id)
     base = _settings().public_url.rstrip("/")
-    from marketplace.kernel.db import end_read
-
     end_read()  # no transaction open while Stripe is called
     checkout = _gateway().create_checkout(order_id=str(order.id), description=offer.title, amount_minor=order.amount_minor, currency=order.currency,
                                           fee_minor=order.platform_fee_minor, destination_account=vendor.stripe_account_id,
@@ -615,8 +612,6 @@ def get_grant(principal: Principal, grant_id: uuid.UUID) -> Grant:
 
 
 def grant_ledger(principal: Principal, grant_id: uuid.UUID) -> list[Any]:
-    from marketplace.commerce.models import QuotaEntry
-
     grant = _grant_visible(principal, grant_id)
     return list(get_session().scalars(select(QuotaEntry).where(QuotaEntry.grant_id == grant.id).order_by(QuotaEntry.id)))
 
@@ -641,8 +636,6 @@ def expire_grants() -> int:
 
 def holders_query(version: DatasetVersion):  # type: ignore[no-untyped-def]
     """Grants that hold a version: bought for it, or for 'latest' while it was the latest."""
-    from sqlalchemy import and_
-
     latest_then = and_(Grant.version_id.is_(None), Grant.dataset_id == version.dataset_id, Grant.created_at <= (version.withdrawn_at or utcnow()),
                        Grant.created_at >= version.published_at) if version.published_at else False
     return select(Grant).where(or_(Grant.version_id == version.id, latest_then))

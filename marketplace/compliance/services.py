@@ -9,10 +9,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
+from marketplace.kernel.config import current_settings
 from datetime import datetime, timezone
 from typing import Any
 
+from flask import render_template
 from sqlalchemy import func, select
 
 from catalog.models import Dataset, DatasetVersion
@@ -73,8 +77,6 @@ def _access_summary(version_id: uuid.UUID) -> dict[str, Any]:
 
 
 def render_report_html(report: dict[str, Any]) -> str:
-    from flask import render_template
-
     return render_template("provenance_report.html", r=report)
 
 
@@ -155,16 +157,11 @@ def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
 
 def bom_spdx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
     """SPDX 3.0.1: one dataset package per held version, with declared and concluded licences."""
-    import io
-    import json
-
-    from spdx_python_model import v3_0_1 as s
+    from spdx_python_model import v3_0_1 as s  # deferred: spdx_python_model is heavy and only the SPDX bill of materials needs it
 
     held = held_versions(principal, org_id)
     org = get_session().get(Organization, org_id)
-    from flask import current_app
-
-    ns = f"{current_app.config['SETTINGS'].public_url.rstrip('/')}/spdx/bom/{org.id}/"
+    ns = f"{current_settings().public_url.rstrip('/')}/spdx/bom/{org.id}/"
     now = datetime.now(timezone.utc).replace(microsecond=0)
     ci = s.CreationInfo(specVersion="3.0.1", created=now)
     me = s.Organization(spdxId=ns + "holder", name=org.name, creationInfo=ci)

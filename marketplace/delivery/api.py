@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+from flask import Response
 from flask.views import MethodView
 
 from marketplace.kernel.http import Blueprint, problems
 from marketplace.identity.auth import current_principal
 from marketplace.delivery import schemas as s
 from marketplace.delivery import services as svc
+from marketplace.delivery.records import read_records
 
 blp = Blueprint("delivery", __name__, url_prefix="/api/v1", description="Download authorisation")
 
@@ -31,12 +35,6 @@ class Records(MethodView):
     def get(self, args, grant_id):
         """Records of a JSONL, CSV or Parquet file as JSON Lines. Each record is debited; the next
         page's cursor is in the X-Next-Cursor header (absent at the end)."""
-        import json
-
-        from flask import Response
-
-        from marketplace.delivery.records import read_records
-
         page = read_records(current_principal(), grant_id, **args)
         body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in page["records"])
         resp = Response(body, mimetype="application/x-ndjson")

@@ -145,7 +145,7 @@ def _split_records(key: str, size: int | None, offset: int, limit: int, *, quote
 
 
 def _parquet_page(key: str, size: int, pos: dict[str, int], limit: int) -> tuple[list[Any], dict[str, int] | None]:
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred: pyarrow is heavy and only Parquet files need it
 
     store = _store()
     pf = pq.ParquetFile(RangeReader(lambda s, n: store.read(key, start=s, length=n), size))

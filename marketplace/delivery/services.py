@@ -27,6 +27,7 @@ from marketplace.kernel import audit
 from marketplace.kernel.errors import PaymentRequired, ValidationFailed
 from marketplace.kernel.principal import Principal
 from marketplace.kernel.config import current_settings as _settings
+from marketplace.kernel.db import unit_of_work
 from marketplace.delivery import entitlement
 from marketplace.delivery.actions import DeliveryAction
 
@@ -35,8 +36,6 @@ from marketplace.delivery.actions import DeliveryAction
 
 def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:
     """Authorise a download of `paths` (all files when None). Returns presigned URLs."""
-    from marketplace.kernel.db import unit_of_work
-
     with unit_of_work() as session:
         ent = entitlement.decide(principal, grant_id, channel="download")
         grant, version = ent.grant, ent.version

@@ -82,8 +82,8 @@ def key_id_b64(public_key_b64: str) -> str:
 
 
 def verify_bytes(public_key_b64: str, message: bytes, signature_b64: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.exceptions import InvalidSignature  # deferred: the light SDK may lack cryptography; only signature checks need it
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # deferred: the light SDK may lack cryptography; only signature checks need it
 
     try:
         Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64)).verify(base64.b64decode(signature_b64), message)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from flask import current_app
+
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -177,6 +179,4 @@ def _instance_secret(instance: Path, name: str = "secret_key", make: Any = None)
 
 def current_settings() -> Settings:
     """The running application's settings (inside an app context)."""
-    from flask import current_app
-
     return current_app.config["SETTINGS"]

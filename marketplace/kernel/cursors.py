@@ -9,6 +9,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from marketplace.kernel.config import current_settings
 from marketplace.kernel.errors import ValidationFailed
 
 
@@ -18,9 +19,7 @@ class SignedCursor:
         self.invalid = invalid
 
     def _serializer(self) -> URLSafeSerializer:
-        from flask import current_app
-
-        return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=self.salt)
+        return URLSafeSerializer(current_settings().secret_key, salt=self.salt)
 
     def dump(self, position: dict[str, Any], *, bound: Any) -> str:
         """A cursor for `position` that only `load(..., bound=the same value)` accepts."""

@@ -18,6 +18,8 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from flask import current_app
 from sqlalchemy import JSON, DateTime, Enum, MetaData, Uuid, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -201,10 +203,7 @@ def keep_on_rollback(make: Callable[[], Any]) -> None:
 def insert_ignore(model: type[Base], **values: Any) -> None:
     """INSERT a row unless its primary key exists (race-free on PostgreSQL and SQLite)."""
     session = get_session()
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
@@ -213,10 +212,7 @@ def insert_ignore_returning(model: type[Base], column: Any, **values: Any) -> An
     or None when it already existed. On PostgreSQL a concurrent insert of the same key waits
     for the other transaction and then reports the conflict (the basis of idempotent debits)."""
     session = get_session()
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return session.execute(insert(model).values(**values).on_conflict_do_nothing().returning(column)).scalar_one_or_none()
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, json
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, json, render_template, request
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,6 @@ def problem(status: int, title: str, detail: str | None = None, *, slug: str | N
         body["request_id"] = rid
     body.update({k: v for k, v in extra.items() if v is not None})
     if _wants_html():
-        from flask import render_template
-
         resp = Response(render_template("error.html", problem=body), status=status, mimetype="text/html")
     else:
         resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
@@ -133,8 +132,6 @@ def problem(status: int, title: str, detail: str | None = None, *, slug: str | N
 
 def _wants_html() -> bool:
     """Pages for people get an HTML error page; the API and signed URLs always get problem+json."""
-    from flask import has_request_context, request
-
     if not has_request_context():
         return False
     if request.path.startswith(("/api/", "/storage/", "/healthz", "/readyz")):
@@ -144,8 +141,6 @@ def _wants_html() -> bool:
 
 
 def _has_g() -> bool:
-    from flask import has_app_context
-
     return has_app_context()
 
 
@@ -213,8 +208,6 @@ def register_error_handlers(app: Flask) -> None:
             resp.headers["Allow"] = ", ".join(err.valid_methods)
         return resp
 
-    from sqlalchemy.exc import DataError
-
     @app.errorhandler(DataError)
     def _data(err: DataError):  # type: ignore[no-untyped-def]
         # A value the database cannot store (out of range, invalid encoding...) that slipped past
@@ -224,8 +217,6 @@ def register_error_handlers(app: Flask) -> None:
         _reset_session()
         return problem(400, "Invalid value", "A value in the request cannot be stored (for example a NUL character or a number out of range).",
                        slug="invalid-value")
-
-    from sqlalchemy.exc import DBAPIError
 
     @app.errorhandler(DBAPIError)
     def _database(err: DBAPIError):  # type: ignore[no-untyped-def]
@@ -249,9 +240,7 @@ def register_error_handlers(app: Flask) -> None:
 def _reset_session() -> None:
     """A failed statement leaves the transaction aborted: roll it back so the next use of the
     session (in this request or, where an app context outlives requests, the next) starts clean."""
-    from flask import current_app
-
-    db = current_app.extensions.get("db")
+    db = current_app.extensions.get("db")  # not get_db(): an error may come before the database is wired
     if db is not None:
         try:
             db.session.rollback()

@@ -21,9 +21,11 @@ from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importab
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
+from marketplace.kernel.config import Settings
 from marketplace.kernel.errors import PROBLEM_JSON, PayloadTooLarge, RequestTimeout, ValidationFailed, problem
 from marketplace.kernel.principal import ANONYMOUS, Principal
 
@@ -207,8 +209,7 @@ def content_security_policy(connect_origin: str | None, form_origins: tuple[str,
             f"form-action {forms}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
-def install_request_hooks(app: Flask, csrf: CSRFProtect, *, csp: str) -> None:
-    settings = app.config["SETTINGS"]
+def install_request_hooks(app: Flask, csrf: CSRFProtect, settings: Settings, *, csp: str) -> None:
 
     @app.before_request
     def _begin() -> Response | None:
@@ -325,8 +326,6 @@ class SlowBodyGuard(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        from werkzeug.exceptions import ClientDisconnected
-
         try:
             data = self._stream.read(len(b))
         except (OSError, ClientDisconnected):  # a timed-out recv() surfaces as either

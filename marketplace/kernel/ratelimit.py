@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from marketplace.kernel.config import Settings, current_settings
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -48,9 +49,8 @@ def _honest_retry_after(response: Response) -> Response:
     return response
 
 
-def init(app: Flask) -> Limiter:
+def init(app: Flask, settings: Settings) -> Limiter:
     """One limiter per application (each app may use its own storage)."""
-    settings = app.config["SETTINGS"]
     # Registered before the limiter so it runs after the limiter's own header injection (Flask
     # runs after_request functions in reverse order): the limiter writes Retry-After on every
     # response (0 on a 200, the window's reset on a 503), which would tell a client to retry an
@@ -69,7 +69,7 @@ def init(app: Flask) -> Limiter:
     )
     for endpoint in LOGIN_ENDPOINTS:
         view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(lambda: current_app.config["SETTINGS"].login_rate_limit, key_func=_login_key,
+        app.view_functions[endpoint] = limiter.limit(lambda: current_settings().login_rate_limit, key_func=_login_key,
                                                      deduct_when=_failures_only, methods=["POST"])(view)
     app.extensions["limiter"] = limiter
     return limiter

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+import yaml
 
 from marketplace.formats.auditchain import csv_to_lines, key_id_b64, verify_consistency_document, verify_export_lines, verify_proof_document
 from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
+from marketplace.sdk.transfer import MIB, TransferError, digest_for_upload, download as do_download, upload as do_upload
 from marketplace.formats.money import MoneyError, format_money, parse_major
 
 HINTS = {
@@ -71,8 +73,6 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
     @click.pass_context
     @functools.wraps(fn)
     def wrapper(ctx: click.Context, *args: Any, as_json: bool, **kwargs: Any) -> Any:
-        from marketplace.sdk.transfer import TransferError
-
         try:
             result = fn(ctx, client_for(ctx), *args, **kwargs)
         except ApiError as e:
@@ -317,8 +317,6 @@ def register(main: click.Group) -> None:
     @api_command
     def upload(ctx: click.Context, c: MarketplaceClient, version_id: str, paths: tuple[Path, ...], workers: int, part_size_mib: int, prefix: str):
         """Upload files or folders into a draft version: parallel, resumable, digest-checked."""
-        from marketplace.sdk.transfer import MIB, digest_for_upload, upload as do_upload
-
         files: list[tuple[Path, str]] = []
         for p in paths:
             if p.is_dir():
@@ -364,8 +362,6 @@ def register(main: click.Group) -> None:
     @api_command
     def provenance_set(ctx: click.Context, c: MarketplaceClient, version_id: str, file: Any):
         """Declare (and attest) a version's provenance from a YAML or JSON file."""
-        import yaml
-
         text = file.read()
         try:
             body = json.loads(text)
@@ -458,8 +454,6 @@ def register(main: click.Group) -> None:
     @api_command
     def download(ctx: click.Context, c: MarketplaceClient, grant_id: str, dest: Path, paths: tuple[str], workers: int):
         """Download under a grant: parallel, resumable, SHA-256 checked; verified files are skipped."""
-        from marketplace.sdk.transfer import download as do_download
-
         plan = c.authorize_download(grant_id, list(paths) or None)
         total = sum(f["size"] for f in plan["files"])
         with progress_bar(total, "downloading") as bar:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from catalog.services import datasets as catalog
+from licensing.services import get_license_by_id
 from marketplace.commerce import services as commerce
 from marketplace.kernel.db import utcnow
 from marketplace.kernel.errors import Conflict, DomainError, Forbidden, NotFound
@@ -20,6 +21,7 @@ from marketplace.identity.models import OrgRole
 from marketplace.kernel.principal import SCOPES
 from marketplace.formats.money import format_money
 from marketplace.delivery import services as delivery
+from marketplace.web.catalog_views import terms_table
 from marketplace.web.common import active_org_id, flash_error, form_int, signed_in
 
 bp = Blueprint("buyer_web", __name__)
@@ -68,9 +70,6 @@ def quantity_label(unit: str, amount: int) -> str:
 
 
 def _checkout_context(offer_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    from licensing.services import get_license_by_id
-    from marketplace.web.catalog_views import terms_table
-
     p = current_principal()
     try:
         offer = commerce.get_offer(p, offer_id)
@@ -168,8 +167,6 @@ def order_page(order_id: uuid.UUID):
         ds = catalog.get_dataset(p, offer.dataset_id)
     except NotFound:
         abort(404)
-    from licensing.services import get_license_by_id
-
     return render_template("buyer/order.html", order=order, offer=offer, ds=ds, lic=get_license_by_id(order.license_id),
                            may_cancel=p.has_role(order.buyer_org_id, OrgRole.member),
                            is_buyer=p.role_in(order.buyer_org_id) is not None, returned=request.args.get("paid") == "1",

@@ -5,12 +5,15 @@ findings and offers). They call the same services as the API."""
 from __future__ import annotations
 
 import uuid
+from html import escape
 
 from flask import Blueprint, abort, render_template, request
 
 from catalog.cards import render_card
 from catalog.services import datasets as catalog
 from catalog.services import search as search_svc
+from licensing.services import compatibility, get_provenance, version_license
+from marketplace.commerce.services import list_offers
 from marketplace.kernel.errors import DomainError, NotFound, ValidationFailed
 from marketplace.identity.auth import current_principal
 
@@ -51,9 +54,6 @@ def terms_table(terms: dict) -> list[tuple[str, str]]:
 
 @bp.get("/datasets/<uuid:dataset_id>")
 def dataset_page(dataset_id: uuid.UUID):
-    from licensing.services import compatibility, get_provenance, version_license
-    from marketplace.commerce.services import list_offers
-
     p = current_principal()
     try:
         ds = catalog.get_dataset(p, dataset_id)
@@ -80,8 +80,6 @@ def dataset_page(dataset_id: uuid.UUID):
 
 def lineage_svg(graph: dict) -> str:
     """A small layered drawing of the lineage: the version on the left, its sources to the right."""
-    from html import escape
-
     nodes = {n["id"]: n for n in graph["nodes"]}
     depth = {graph["nodes"][0]["id"]: 0} if graph["nodes"] else {}
     for _ in range(len(nodes)):

@@ -16,6 +16,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from catalog import schemas as catalog_schemas
 from catalog.services import datasets as catalog
 from licensing import schemas as licensing_schemas
+from licensing.services import current_declaration, list_licenses, set_version_license, version_license
+from licensing.services import declare_provenance as declare
+from marketplace.auditlog import services as audit_svc
 from marketplace.commerce import schemas as commerce_schemas
 from marketplace.commerce import services as commerce
 from marketplace.kernel.errors import DomainError, NotFound
@@ -113,8 +116,6 @@ def dataset(dataset_id: uuid.UUID):
 
 
 def _dataset_page(p, ds, *, version_errors=None, offer_errors=None, offer_form=None):  # type: ignore[no-untyped-def]
-    from licensing.services import list_licenses
-
     versions = catalog.list_versions(p, ds.id)
     offers = commerce.list_offers(p, ds.id)
     licenses = [lic for lic in list_licenses() if lic.owner_org_id in (None, ds.organization_id)]
@@ -230,8 +231,6 @@ def version(version_id: uuid.UUID):
 
 
 def _wizard(p, v, ds, *, prov_errors=None, prov_form=None, status=200):  # type: ignore[no-untyped-def]
-    from licensing.services import current_declaration, list_licenses, version_license
-
     files = catalog.list_files(p, v.id)
     decl = current_declaration(v.id)
     licenses = [lic for lic in list_licenses() if lic.owner_org_id in (None, ds.organization_id)]
@@ -263,8 +262,6 @@ def save_changelog(version_id: uuid.UUID):
 @bp.post("/versions/<uuid:version_id>/license")
 @signed_in
 def set_license(version_id: uuid.UUID):
-    from licensing.services import set_version_license
-
     p, v, ds = _version_or_404(version_id)
     try:
         _v, lic = set_version_license(p, version_id, identifier=request.form.get("license", ""))
@@ -328,8 +325,6 @@ def _form_to_declaration(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 @signed_in
 def declare_provenance(version_id: uuid.UUID):
     """The provenance form: sources, collection, personal data, annotation, and the attestation."""
-    from licensing.services import declare_provenance as declare
-
     p, v, ds = _version_or_404(version_id)
     body, values = _form_to_declaration(request.form)
     data, errors = load(licensing_schemas.ProvenanceDeclareSchema(), body)
@@ -376,8 +371,6 @@ def publish(version_id: uuid.UUID):
 @signed_in
 def sales():
     """Orders for the organisation's offers (mark invoices paid) and who accessed its data."""
-    from marketplace.auditlog import services as audit_svc
-
     p, org = _org_or_404()
     orders = commerce.list_orders(p, org, as_vendor=True)
     offers = {o.id: o for o in commerce.offers_by_id({o.offer_id for o in orders})}
