@@ -17,7 +17,7 @@ blp = Blueprint("commerce", __name__, url_prefix="/api/v1", description="Offers,
 
 
 def _offer_out(o) -> dict:
-    lic = get_session().get(License, o.license_id)
+    lic = get_session().get_one(License, o.license_id)
     out = {c: getattr(o, c) for c in ("id", "dataset_id", "organization_id", "version_id", "title", "pricing_unit", "unit_price_minor", "currency",
                                       "included_quota", "tiers", "min_quantity", "term_days", "free_sample", "active", "private_buyer_org_id", "created_at")}
     out.update(license=lic.identifier, license_version=lic.version, license_sha256=lic.text_sha256)
