@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -24,7 +26,7 @@ class DomainCreateSchema(StrictSchema):
     description = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
-_tags = dict(validate=validate.Length(max=50))
+_tags: dict[str, Any] = dict(validate=validate.Length(max=50))
 
 
 class DatasetCreateSchema(StrictSchema):

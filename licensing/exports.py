@@ -12,12 +12,15 @@ import json
 import uuid
 from marketplace.kernel.config import current_settings
 from datetime import datetime, timezone
-from typing import Any
+from types import ModuleType
+from typing import Any, cast
 
 from sqlalchemy import select
 
 from catalog.models import Dataset, DatasetVersion, VersionFile
 from catalog.services.datasets import get_version
+from licensing.compat import Node
+from licensing.models import License
 from licensing.services import current_declaration, effective_licence, version_license
 from marketplace.kernel.db import get_session
 from marketplace.kernel.errors import Conflict
@@ -55,7 +58,7 @@ def _facts(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
     return {"version": v, "dataset": ds, "files": files, "org": org, "declaration": decl, "license": lic, "graph": root, "effective": effective}
 
 
-def _licence_ref(lic) -> str:  # type: ignore[no-untyped-def]
+def _licence_ref(lic: License | None) -> str:
     return (lic.url or f"{_base_url()}/api/v1/licenses/{lic.identifier}?version={lic.version}") if lic else "NOASSERTION"
 
 
@@ -133,7 +136,7 @@ def prov_json(principal: Principal, version_id: uuid.UUID) -> str:
     doc.add_namespace("spdx", "https://spdx.org/licenses/")
     seen: set[str] = set()
 
-    def entity_for(node) -> str:  # type: ignore[no-untyped-def]
+    def entity_for(node: Node) -> str:
         eid = f"mkt:versions/{node.key}"
         if eid in seen:
             return eid
@@ -168,7 +171,8 @@ def prov_json(principal: Principal, version_id: uuid.UUID) -> str:
         act = f"mkt:versions/{f['version'].id}/attestation/{d.revision}"
         doc.activity(act, d.attested_at, d.attested_at, {"prov:label": f"provenance attestation rev {d.revision}", "mkt:digest": d.digest})
         doc.wasAssociatedWith(act, agent)
-    return doc.serialize(format="json")
+    # Returns the text when no destination is given (prov types it str | None for either case).
+    return cast(str, doc.serialize(format="json"))
 
 
 # --------------------------------------------------------------------------- SPDX 3.0
@@ -206,7 +210,7 @@ def spdx(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
         pkg.dataset_hasSensitivePersonalInformation = {"contains": s.PresenceType.yes, "pseudonymised": s.PresenceType.yes,
                                                        "anonymised": s.PresenceType.no, "none": s.PresenceType.no}[pd["status"]]
     objects: list[Any] = [org, tool, pkg]
-    files = []
+    files: list[Any] = []
     for fo in f["files"]:
         sf = s.software_File(spdxId=ns + "file/" + fo.sha256[:16] + "-" + str(len(files)), name=fo.path, creationInfo=ci,
                              verifiedUsing=[s.Hash(algorithm=s.HashAlgorithm.sha256, hashValue=fo.sha256)], software_primaryPurpose=s.software_SoftwarePurpose.data)
@@ -239,7 +243,7 @@ def _spdx_expr(identifier: str) -> str:
     return identifier if identifier else "NOASSERTION"
 
 
-def _spdx_dataset_type(s, ds, files):  # type: ignore[no-untyped-def]
+def _spdx_dataset_type(s: ModuleType, ds: Dataset, files: list[VersionFile]) -> str:
     formats = {fo.format for fo in files}
     if formats & {"wav", "flac"}:
         return s.dataset_DatasetType.audio

@@ -178,7 +178,7 @@ def normalise(raw: str | None) -> Normalised:
     # URLs and Creative Commons spellings
     m = CC_URL.search(text)
     if m:
-        ident = f"CC-{m.group(1).upper()}-{m.group(2)}"
+        ident: str | None = f"CC-{m.group(1).upper()}-{m.group(2)}"
         if ident in registry:
             return _from_identifier(ident, 1.0, "rule", "Creative Commons URL")
     if CC0_URL.search(text):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate, validates_schema
 
 from licensing.terms import MAX_TERM_MONTHS, MDL_RIGHTS, PERMISSION
 from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text
 
-_perm = dict(validate=validate.OneOf(PERMISSION))
+_perm: dict[str, Any] = dict(validate=validate.OneOf(PERMISSION))
 
 
 class TermsSchema(StrictSchema):
@@ -90,7 +92,9 @@ class NormalisedSchema(ma.Schema):
     confidence = ma.fields.Float()
     method = ma.fields.String()
     matched = ma.fields.String()
-    unknown = ma.fields.Boolean()
+    # The metaclass moves declared fields off the class, so this field does not shadow Schema.unknown
+    # (the `unknown` option); the stubs cannot express that.
+    unknown = ma.fields.Boolean()  # type: ignore[assignment]
 
 
 class VersionLicenseSetSchema(StrictSchema):
@@ -123,7 +127,7 @@ class SourceSchema(StrictSchema):
     model_provider = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
     @validates_schema
-    def _by_kind(self, data, **kw):  # type: ignore[no-untyped-def]
+    def _by_kind(self, data: dict[str, Any], **kw: Any) -> None:
         kind = data["kind"]
         errors: dict[str, list[str]] = {}
         if kind == "licensed" and not data.get("contract_reference"):
@@ -154,7 +158,7 @@ class CollectionSchema(StrictSchema):
     lawful_basis = ma.fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LAWFUL_BASES))
 
     @validates_schema
-    def _period(self, data, **kw):  # type: ignore[no-untyped-def]
+    def _period(self, data: dict[str, Any], **kw: Any) -> None:
         if data.get("period_start") and data.get("period_end") and data["period_end"] < data["period_start"]:
             raise ma.ValidationError({"period_end": ["The collection ends before it starts."]})
 
@@ -166,7 +170,7 @@ class PersonalDataSchema(StrictSchema):
         ["health", "biometric", "genetic", "ethnicity", "religion", "political", "sexual-orientation", "trade-union", "criminal", "children"])), load_default=list)
 
     @validates_schema
-    def _method(self, data, **kw):  # type: ignore[no-untyped-def]
+    def _method(self, data: dict[str, Any], **kw: Any) -> None:
         if data["status"] == "anonymised" and not data.get("anonymisation_method"):
             raise ma.ValidationError({"anonymisation_method": ["Say how the data was anonymised."]})
         if data["status"] == "none" and data.get("sensitive_categories"):

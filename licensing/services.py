@@ -288,8 +288,8 @@ def build_graph(version_id: uuid.UUID, memo: dict[uuid.UUID, Node] | None = None
     if version_id in memo:
         return memo[version_id]
     session = get_session()
-    v = session.get(DatasetVersion, version_id)
-    ds = session.get(Dataset, v.dataset_id)
+    v = session.get_one(DatasetVersion, version_id)
+    ds = session.get_one(Dataset, v.dataset_id)
     lic = version_license(v.id)
     decl = current_declaration(v.id)
     body = decl.body if decl else {}
@@ -360,6 +360,8 @@ def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str |
     forbids offering the version under `license` (default: its own declared licence)."""
     v, _ = get_version(principal, version_id)
     root, res = effective_licence(v.id)
+    ident: str | None
+    terms: Terms | None
     if license:
         lic = find_license(license)
         if lic is None:

@@ -175,7 +175,7 @@ def _get_dataset(dataset_id: uuid.UUID) -> Dataset:
 
 
 def _org(org_id: uuid.UUID) -> Organization:
-    return get_session().get(Organization, org_id)  # type: ignore[return-value]
+    return get_session().get_one(Organization, org_id)
 
 
 @transactional

@@ -8,6 +8,7 @@ held while objects are streamed.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -122,7 +123,7 @@ def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) ->
                         results[fid]["analysis"].records = n
         # Give verified bytes their content address before the version points at them.
         for fid, r in results.items():
-            a: Analysis = r["analysis"]
+            a = r["analysis"]
             if r["src"] != blob_key(a.sha256) and a.sha256 not in stored and not storage().exists(blob_key(a.sha256)):
                 storage().copy(r["src"], blob_key(a.sha256))
     return results, failures
@@ -174,7 +175,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         v = session.get(DatasetVersion, vid, with_for_update=True)
         if v is None or v.status != VersionStatus.processing.value:
             return v.status if v else "missing"
-        ds = session.get(Dataset, v.dataset_id)
+        ds = session.get_one(Dataset, v.dataset_id)
         files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == vid)))
         store = storage()
         report: dict[str, Any] = {"checked_at": utcnow().isoformat(), "files": {}}
@@ -197,7 +198,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
             for f in files:
                 if f.path in failures:
                     key = staging_key(f.id)
-                    after_commit(lambda key=key: store.delete(key))
+                    after_commit(functools.partial(store.delete, key))
             audit.record(SYSTEM, CatalogAction.VERSION_INGEST, outcome="failure", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
                          details={"failures": failures})
             return v.status
@@ -207,7 +208,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
             insert_ignore(Blob, sha256=f.sha256, size=f.size, created_at=utcnow())
             insert_ignore(BlobHolder, sha256=f.sha256, organization_id=ds.organization_id, created_at=utcnow())
             key = staging_key(f.id)
-            after_commit(lambda key=key: store.delete(key))
+            after_commit(functools.partial(store.delete, key))
         entries = manifest_entries(files)
         v.manifest_digest = root_digest(entries)
         v.total_bytes = sum(f.size for f in files)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Double, String, cast, func, literal_column, select, text, tuple_, union_all, update
+from sqlalchemy import ColumnElement, Double, SQLColumnExpression, String, cast, func, literal_column, select, text, tuple_, union_all, update
 
 from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, Visibility
 from marketplace.kernel.cursors import SignedCursor
@@ -116,7 +116,7 @@ def search(principal: Any, *, q: str | None = None, domain: list[str] | None = N
     """One page of public search results with facet counts over the whole filtered set."""
     session = get_session()
     conds: list[Any] = [Dataset.visibility == Visibility.listed.value, Dataset.published_at.is_not(None)]
-    rank = None
+    rank: ColumnElement[Any] | None = None
     terms = _fts_terms(q) if q else []
     if q and not terms:
         raise ValidationFailed("The query has no searchable words.", errors={"q": ["Use letters or digits."]})
@@ -162,7 +162,9 @@ def search(principal: Any, *, q: str | None = None, domain: list[str] | None = N
         sort = "newest"
 
     # sort key: one or two expressions, always ending in id, all in the same direction
+    key: list[SQLColumnExpression[Any]]
     if sort == "relevance":
+        assert rank is not None  # a relevance sort without a rank became "newest" above
         key, desc = [rank, Dataset.id], True
     elif sort == "newest":
         key, desc = [Dataset.published_at, Dataset.id], True

@@ -123,10 +123,11 @@ def part_urls(principal: Principal, file_id: uuid.UUID, *, first: int, count: in
     store, ttl = storage(), _settings().presign_ttl_seconds
     key = staging_key(f.id)
     crcs = f.part_checksums
+    upload_id = f.upload_id  # checked above: the closure sees a str
 
     def entry(n: int) -> dict[str, Any]:
         crc = crcs[n - 1] if crcs else None
-        return {"part_number": n, "url": store.presign_upload_part(key, f.upload_id, n, ttl=ttl, crc32=crc), "headers": {CRC32_HEADER: crc} if crc else {},
+        return {"part_number": n, "url": store.presign_upload_part(key, upload_id, n, ttl=ttl, crc32=crc), "headers": {CRC32_HEADER: crc} if crc else {},
                 "offset": (n - 1) * size, "size": min(size, f.size - (n - 1) * size) if f.size else 0}
 
     urls = [entry(n) for n in range(first, last + 1)]

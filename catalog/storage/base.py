@@ -7,11 +7,12 @@ services never see botocore or OSError.
 
 from __future__ import annotations
 
+import builtins
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Iterator
+from typing import IO, BinaryIO, Iterator
 
 from marketplace.formats.checksums import CRC32_HEADER, crc32_b64  # noqa: F401  (the port's names for them)
 from marketplace.kernel.errors import DependencyUnavailable, NotFound, ValidationFailed
@@ -147,18 +148,18 @@ class ObjectStore(ABC):
         the same value, and a body that does not match it is refused (400) and not stored."""
 
     @abstractmethod
-    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes, *, crc32: str | None = None) -> str:
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: IO[bytes] | bytes, *, crc32: str | None = None) -> str:
         """Upload one part through this process (tests, server-side copies); returns its ETag.
         With `crc32`, a body that does not match it raises BadDigest and is not stored."""
 
     @abstractmethod
-    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[PartInfo]:
         """Parts received so far, by part number (lets a client resume). A part sent again may be
         listed once (S3: the last copy) or once per copy (some S3 servers): match a client's
         ETag against every copy of its part number."""
 
     @abstractmethod
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: builtins.list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
         """Assemble the listed (part number, ETag) pairs into the object. An upload opened with
         `part_crc32` also needs each part's CRC-32 (`crc32`, by part number)."""
 
@@ -167,5 +168,5 @@ class ObjectStore(ABC):
         """Discard an upload and every part it received. Idempotent."""
 
     @abstractmethod
-    def list_multipart_uploads(self, prefix: str = "") -> list[MultipartUploadInfo]:
+    def list_multipart_uploads(self, prefix: str = "") -> builtins.list[MultipartUploadInfo]:
         """Incomplete multipart uploads (to prove nothing is left behind, and to clean up)."""

@@ -8,6 +8,7 @@ HMAC-signed token with an expiry, checked when the URL is used.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import io
 import json
@@ -19,7 +20,7 @@ import uuid
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import IO, Any, BinaryIO, Iterator
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -48,7 +49,7 @@ class SignedUrlRefused(Forbidden):
     title = "Signed URL refused"
 
 
-def _md5_stream(src: BinaryIO, dst: BinaryIO, limit: int | None = None, *, crc: bool = False) -> tuple[str, int, str | None]:
+def _md5_stream(src: IO[bytes], dst: BinaryIO, limit: int | None = None, *, crc: bool = False) -> tuple[str, int, str | None]:
     """Copy src to dst; returns (MD5 hex, size, CRC-32 as S3 spells it when asked)."""
     md5 = hashlib.md5(usedforsecurity=False)
     total = 0
@@ -106,7 +107,7 @@ class FilesystemObjectStore(ObjectStore):
             raise UploadNotFound("No such multipart upload for this key.")
         return d, meta
 
-    def _write_atomic(self, target: Path, src: BinaryIO, *, limit: int | None = None, crc32: str | None = None) -> tuple[str, int]:
+    def _write_atomic(self, target: Path, src: IO[bytes], *, limit: int | None = None, crc32: str | None = None) -> tuple[str, int]:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
@@ -231,7 +232,7 @@ class FilesystemObjectStore(ObjectStore):
             payload["crc"] = crc32
         return self._sign(payload, ttl)
 
-    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes, *, crc32: str | None = None) -> str:
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: IO[bytes] | bytes, *, crc32: str | None = None) -> str:
         if not 1 <= part_number <= self.MAX_PARTS:
             raise InvalidUpload(f"Part numbers run from 1 to {self.MAX_PARTS}.")
         d, meta = self._meta(key, upload_id)
@@ -244,7 +245,7 @@ class FilesystemObjectStore(ObjectStore):
         (d / f"part-{part_number:05d}.etag").write_text(etag)
         return etag
 
-    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[PartInfo]:
         d, _ = self._meta(key, upload_id)
         out = []
         for p in sorted(d.glob("part-[0-9][0-9][0-9][0-9][0-9]")):
@@ -254,7 +255,7 @@ class FilesystemObjectStore(ObjectStore):
             out.append(PartInfo(part_number=int(p.name[5:]), etag=etag_file.read_text().strip(), size=p.stat().st_size))
         return out
 
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: builtins.list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
         d, meta = self._meta(key, upload_id)
         if not parts:
             raise InvalidUpload("A multipart upload needs at least one part.")
@@ -295,7 +296,7 @@ class FilesystemObjectStore(ObjectStore):
             return
         shutil.rmtree(d, ignore_errors=True)
 
-    def list_multipart_uploads(self, prefix: str = "") -> list[MultipartUploadInfo]:
+    def list_multipart_uploads(self, prefix: str = "") -> builtins.list[MultipartUploadInfo]:
         out = []
         for d in sorted(self.uploads.iterdir()) if self.uploads.is_dir() else []:
             try:

@@ -5,9 +5,10 @@ This is the only module that imports boto3. botocore errors are translated to do
 
 from __future__ import annotations
 
+import builtins
 import io
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator
+from typing import IO, BinaryIO, Iterator
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -184,7 +185,7 @@ class S3ObjectStore(ObjectStore):
         with _translate(key):
             return self._presigner.generate_presigned_url("upload_part", Params=params, ExpiresIn=ttl)
 
-    def upload_part(self, key: str, upload_id: str, part_number: int, data: BinaryIO | bytes, *, crc32: str | None = None) -> str:
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: IO[bytes] | bytes, *, crc32: str | None = None) -> str:
         if not 1 <= part_number <= self.MAX_PARTS:
             raise InvalidUpload(f"Part numbers run from 1 to {self.MAX_PARTS}.")
         extra = {"ChecksumCRC32": crc32} if crc32 else {}
@@ -192,7 +193,7 @@ class S3ObjectStore(ObjectStore):
             r = self._client.upload_part(Bucket=self.bucket, Key=self._k(key), UploadId=upload_id, PartNumber=part_number, Body=data, **extra)
         return r["ETag"].strip('"')
 
-    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[PartInfo]:
         # S3 keeps only the last copy of a part sent again; some S3 servers (SeaweedFS) list every
         # copy, in no telling order, and complete with whichever ETag they are given. So this
         # lists what the server lists, by part number; callers match the client's ETag against it.
@@ -204,7 +205,7 @@ class S3ObjectStore(ObjectStore):
                     out.append(PartInfo(part_number=p["PartNumber"], etag=p["ETag"].strip('"'), size=p["Size"]))
         return sorted(out, key=lambda p: p.part_number)
 
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: builtins.list[tuple[int, str]], *, crc32: dict[int, str] | None = None) -> ObjectInfo:
         if not parts:
             raise InvalidUpload("A multipart upload needs at least one part.")
         listed = []
@@ -225,7 +226,7 @@ class S3ObjectStore(ObjectStore):
                 if e.response.get("Error", {}).get("Code") != "NoSuchUpload":
                     raise
 
-    def list_multipart_uploads(self, prefix: str = "") -> list[MultipartUploadInfo]:
+    def list_multipart_uploads(self, prefix: str = "") -> builtins.list[MultipartUploadInfo]:
         out: list[MultipartUploadInfo] = []
         with _translate("multipart listing"):
             pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix + prefix)

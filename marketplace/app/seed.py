@@ -11,7 +11,7 @@ from sqlalchemy import select
 from marketplace.app.seed_catalog import seed_catalogue
 from marketplace.kernel.db import get_session, unit_of_work
 from marketplace.identity import services as identity
-from marketplace.identity.models import OrgRole, User
+from marketplace.identity.models import Organization, OrgRole, User
 from marketplace.kernel.principal import Principal
 
 DEMO_PASSWORD = "demo-password-1"
@@ -35,12 +35,12 @@ def seed_demo(*, if_empty: bool = False) -> list[tuple[str, str, str]]:
     session = get_session()
     if if_empty and session.scalar(select(User.id).limit(1)):
         return [(label, email, DEMO_PASSWORD) for label, email, *_ in PEOPLE]
-    orgs: dict[str, object] = {}
-    admin_principal = None
+    orgs: dict[str, Organization] = {}
+    admin_principal: Principal | None = None
     for label, email, name, org_name, role, vendor in PEOPLE:
         user = identity.register_user(SEED_PRINCIPAL, email=email, password=DEMO_PASSWORD, name=name)
         with unit_of_work():
-            u = get_session().get(User, user.id)
+            u = get_session().get_one(User, user.id)
             u.is_platform_admin = label == "platform admin"
             u.is_platform_compliance = label == "platform compliance"
         if label == "platform admin":
@@ -53,14 +53,16 @@ def seed_demo(*, if_empty: bool = False) -> list[tuple[str, str, str]]:
             orgs[org_name] = org
             if vendor:
                 identity.apply_as_vendor(identity.principal_for(u, SEED_PRINCIPAL), org.id)
+                assert admin_principal is not None  # the platform admin comes first in PEOPLE
                 identity.decide_vendor(admin_principal, org.id, approve=True, reason="Demo vendor, documents checked.")
         else:
             owner_email = next(e for _, e, _, on, r, _ in PEOPLE if on == org_name and r == OrgRole.owner)
-            owner = get_session().scalar(select(User).where(User.email == owner_email))
+            owner = get_session().scalars(select(User).where(User.email == owner_email)).one()
+            assert role is not None  # every member of an organisation has a role in PEOPLE
             identity.add_member(identity.principal_for(owner, SEED_PRINCIPAL), orgs[org_name].id, email=email, role=role)
 
     def principal_for_email(email: str) -> Principal:
-        return identity.principal_for(get_session().scalar(select(User).where(User.email == email)), SEED_PRINCIPAL)
+        return identity.principal_for(get_session().scalars(select(User).where(User.email == email)).one(), SEED_PRINCIPAL)
 
     seed_catalogue(principal_for_email)
     return [(label, email, DEMO_PASSWORD) for label, email, *_ in PEOPLE]

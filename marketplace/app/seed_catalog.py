@@ -8,13 +8,16 @@ import io
 import json
 import random
 import struct
+from typing import Any, Callable
 
+from catalog.models import DatasetVersion
 from catalog.services import datasets as catalog
 from catalog.services import uploads
 from licensing import services as licensing
 from licensing.schemas import ProvenanceBodySchema
 from licensing.services import find_license
 from marketplace.commerce import services as commerce
+from marketplace.commerce.models import Offer
 from marketplace.kernel.principal import Principal
 
 
@@ -62,7 +65,7 @@ def _lease_clauses(n: int) -> bytes:
 
 FIRST_HAND = {"kind": "first_hand", "name": "Collected by the vendor"}
 
-DATASETS = [
+DATASETS: list[tuple[str, dict[str, Any], dict[str, Callable[[], bytes]], str, dict[str, Any]]] = [
     ("vendor@medcorpus.test", dict(slug="clinical-dialogues-en", title="Clinical consultation dialogues (EN)", domain="healthcare",
                                    summary="De-identified doctor-patient consultations with ICD-10 codes, annotated by clinicians.",
                                    modalities=["text"], languages=["en-GB", "en-US"], tags=["clinical", "dialogue", "icd-10"],
@@ -114,14 +117,14 @@ DATASETS = [
 
 # A dataset built on another: synthetic patient questions from the clinical dialogues (non-commercial
 # upstream) and a model whose terms bind its outputs; the registry files it as non-commercial.
-DERIVED = ("vendor@medcorpus.test", dict(slug="synthetic-patient-questions", title="Synthetic patient questions", domain="healthcare",
+DERIVED: tuple[str, dict[str, Any], dict[str, Callable[[], bytes]], str] = ("vendor@medcorpus.test", dict(slug="synthetic-patient-questions", title="Synthetic patient questions", domain="healthcare",
                                          summary="Patient questions paraphrased by an LLM from the clinical dialogues corpus.",
                                          modalities=["text"], languages=["en"], tags=["synthetic", "clinical"]),
            {"questions.jsonl": lambda: _jsonl([{"id": i, "question": q} for i, q in enumerate(["Is chest pain after exercise serious?", "How long does a cough last?"] * 50)])},
            "CC-BY-NC-4.0")
 
 
-def _release(p: Principal, meta: dict, files: dict, license: str, provenance: dict):  # type: ignore[no-untyped-def]
+def _release(p: Principal, meta: dict, files: dict, license: str, provenance: dict) -> DatasetVersion:
     ds = catalog.create_dataset(p, organization_id=next(iter(p.memberships)), visibility="listed", **meta)
     v = catalog.create_version(p, ds.id, version="1.0.0", changelog="First public release.")
     for path, make in files.items():
@@ -140,9 +143,9 @@ def _loaded(body: dict) -> dict:
     return ProvenanceBodySchema().load(body)
 
 
-def seed_catalogue(principal_for_email) -> int:  # type: ignore[no-untyped-def]
+def seed_catalogue(principal_for_email: Callable[[str], Principal]) -> int:
     """Create, upload, license, declare and publish the demo datasets. Returns how many."""
-    versions = {}
+    versions: dict[str, DatasetVersion] = {}
     for email, meta, files, license, provenance in DATASETS:
         versions[meta["slug"]] = _release(principal_for_email(email), meta, files, license, provenance)
     email, meta, files, license = DERIVED
@@ -154,7 +157,7 @@ def seed_catalogue(principal_for_email) -> int:  # type: ignore[no-untyped-def]
     return len(versions)
 
 
-OFFERS = [
+OFFERS: list[tuple[str, str, dict[str, Any]]] = [
     # (vendor, dataset slug, offer)
     ("vendor@medcorpus.test", "clinical-dialogues-en", dict(title="Research licence, per 1,000 records", license="CC-BY-NC-4.0", pricing_unit="records",
                                                             unit_price_minor=5, currency="EUR", min_quantity=1000, term_days=365,
@@ -170,16 +173,17 @@ OFFERS = [
 ]
 
 
-def _seed_offers(principal_for_email, versions) -> None:  # type: ignore[no-untyped-def]
+def _seed_offers(principal_for_email: Callable[[str], Principal], versions: dict[str, DatasetVersion]) -> None:
     """Offers for every demo dataset, and one purchase already paid by invoice: Acme AI holds a
     grant on the clinical dialogues, so the buyer's dashboard has something to show."""
-    offers = {}
+    offers: dict[str, Offer] = {}
     for email, slug, body in OFFERS:
         ds_id = versions[slug].dataset_id
         offers[slug] = commerce.create_offer(principal_for_email(email), ds_id, version_id=None, **body)
     buyer = principal_for_email("buyer@acme-ai.test")
     offer = offers["clinical-dialogues-en"]
     lic = find_license("CC-BY-NC-4.0")
+    assert lic is not None  # a licence of the seeded registry
     order, _ = commerce.create_order(buyer, offer_id=offer.id, quantity=20_000, currency="EUR", license_sha256=lic.text_sha256,
                                      payment_method="invoice", idempotency_key="demo-order-1")
     commerce.mark_paid(principal_for_email("vendor@medcorpus.test"), order.id)

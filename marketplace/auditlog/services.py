@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import logging
 import io
 import json
@@ -140,7 +141,7 @@ def seal(*, batch_size: int = 5000, grace_seconds: int | None = None) -> list[in
                 frontier = merkle.frontier_append(frontier, leaf)
             ids = [e.id for e in events]
             bid = (last.id + 1) if last else 1
-            b = {"id": bid, "event_count": len(events), "first_event_id": ids[0], "last_event_id": ids[-1],
+            b: dict[str, Any] = {"id": bid, "event_count": len(events), "first_event_id": ids[0], "last_event_id": ids[-1],
                  "event_ids_sha256": ids_digest(ids), "merkle_root": merkle.root(leaves).hex(), "prev_hash": last.block_hash if last else GENESIS,
                  "sealed_at": utcnow().isoformat(), "key_id": _key_id(), "tree_size": merkle.frontier_size(frontier),
                  "tree_root": merkle.frontier_root(frontier).hex()}
@@ -159,7 +160,7 @@ def seal(*, batch_size: int = 5000, grace_seconds: int | None = None) -> list[in
                 else:
                     session.add(AuditOrgHead(org_id=org, seq=seq, block_id=bid))
             checkpoint = block_dict(row)
-            after_commit(lambda cp=checkpoint: _witness(cp))
+            after_commit(functools.partial(_witness, checkpoint))
             sealed.append(bid)
             if len(events) < batch_size:
                 return sealed
@@ -345,7 +346,7 @@ def proof(principal: Principal, event_id: int) -> dict[str, Any]:
     leaf = session.get(AuditLeaf, event_id)
     if leaf is None:
         raise Conflict("The event is not sealed yet; try again after the next seal.")
-    block = session.get(AuditBlock, leaf.block_id)
+    block = session.get_one(AuditBlock, leaf.block_id)
     leaves = [bytes.fromhex(h) for h in session.scalars(select(AuditLeaf.leaf_hash).where(AuditLeaf.block_id == block.id).order_by(AuditLeaf.position))]
     path = merkle.audit_path(leaf.position, leaves)
     # Not redacted: a proof must hash to exactly what was sealed.

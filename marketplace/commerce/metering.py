@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from sqlalchemy import case, func, select, update
 
@@ -26,6 +26,9 @@ from marketplace.kernel.db import get_session, insert_ignore_returning, unit_of_
 from marketplace.kernel.errors import Gone, NotFound, PaymentRequired, ValidationFailed
 from marketplace.kernel.principal import Principal
 from marketplace.commerce.actions import CommerceAction
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 WARN_THRESHOLDS_BP = (8000, 9500, 10000)  # 80 %, 95 %, 100 % used
 # Ledger amounts are in the smallest unit delivered: GiB offers are metered in bytes.
@@ -84,7 +87,7 @@ def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, req
         return DebitResult(entry_id, amount, balance, duplicate=False)
 
 
-def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, now: Any) -> None:
+def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, now: Any) -> NoReturn:
     """Say precisely why a debit was refused (and audit it). Always raises."""
     session = get_session()
     grant = session.get(Grant, grant_id)
@@ -92,7 +95,7 @@ def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, r
         raise NotFound("No such grant.")
     if grant.unit != unit:
         raise ValidationFailed(f"This grant is metered in {grant.unit}, not {unit}.", errors={"unit": [f"Use {grant.unit}."]})
-    who = dict(subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
+    who: dict[str, Any] = dict(subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
     if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
         audit.record(principal, CommerceAction.QUOTA_DEBIT, outcome="denied", quantities={unit: amount}, details={"reason": "grant not active", "status": grant.status}, **who)
         raise Gone("The grant is not active (expired, revoked or suspended).")
@@ -111,7 +114,8 @@ def _thresholds(principal: Principal, grant_id: uuid.UUID, vendor_org: uuid.UUID
         return
     top = max(crossed)
     # Only one transaction can raise warned_at_bp from below `top`: the conditional update.
-    won = get_session().execute(update(Grant).where(Grant.id == grant_id, Grant.warned_at_bp < top).values(warned_at_bp=top)).rowcount
+    # Session.execute is typed to return a Result; an UPDATE gives a CursorResult, which has rowcount.
+    won = cast("CursorResult[Any]", get_session().execute(update(Grant).where(Grant.id == grant_id, Grant.warned_at_bp < top).values(warned_at_bp=top))).rowcount
     if won:
         audit.record(principal, CommerceAction.QUOTA_THRESHOLD, subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
                      quantities={"used_bp": used_bp, "balance": balance, "credited": credited}, details={"threshold_bp": top})

@@ -30,7 +30,7 @@ class InvalidWebhook(ValidationFailed):
 @dataclass(frozen=True)
 class CheckoutSession:
     id: str
-    url: str
+    url: str | None  # Stripe's is null once a session has completed or expired
 
 
 @dataclass(frozen=True)
@@ -77,5 +77,5 @@ class InvoicePayments(PaymentGateway):
 
 def payment_gateway() -> PaymentGateway:
     """The payment gateway the running app was wired with (invoice or Stripe)."""
-    return current_app.extensions["payments"]  # type: ignore[no-any-return]
+    return current_app.extensions["payments"]
 

@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
@@ -53,7 +53,7 @@ def _offer_version(ds: Dataset, version_id: uuid.UUID | None) -> DatasetVersion:
     if version_id is None:
         if ds.latest_version_id is None:
             raise Conflict("The dataset has no published version to sell yet.")
-        return session.get(DatasetVersion, ds.latest_version_id)  # type: ignore[return-value]
+        return session.get_one(DatasetVersion, ds.latest_version_id)
     v = session.get(DatasetVersion, version_id)
     if v is None or v.dataset_id != ds.id or v.status not in PUBLIC_STATUSES:
         raise ValidationFailed("The offer must be for a published version of this dataset.", errors={"version_id": ["Not a published version of this dataset."]})
@@ -91,7 +91,7 @@ def create_offer(principal: Principal, dataset_id: uuid.UUID, *, title: str, lic
     session = get_session()
     ds = require_dataset_visible(principal, session.get(Dataset, dataset_id))
     POLICY.require(principal, Perm.OFFER_CREATE, vendor=ds.organization_id, hidden_as="No such dataset.")
-    require_dataset_writer(principal, ds, session.get(Organization, ds.organization_id))
+    require_dataset_writer(principal, ds, session.get_one(Organization, ds.organization_id))
     version = _offer_version(ds, version_id)
     lic = find_license(license)
     if lic is None or (lic.owner_org_id is not None and lic.owner_org_id != ds.organization_id):
@@ -194,8 +194,8 @@ def update_offer(principal: Principal, offer_id: uuid.UUID, *, active: bool) -> 
     if offer is None:
         raise NotFound("No such offer.")
     POLICY.require(principal, Perm.OFFER_UPDATE, vendor=offer.organization_id, hidden_as="No such offer.")
-    ds = get_session().get(Dataset, offer.dataset_id)
-    require_dataset_writer(principal, ds, get_session().get(Organization, ds.organization_id))
+    ds = get_session().get_one(Dataset, offer.dataset_id)
+    require_dataset_writer(principal, ds, get_session().get_one(Organization, ds.organization_id))
     offer.active = active
     _refresh_min_price(ds)
     audit.record(principal, CommerceAction.OFFER_UPDATE, subject_type="offer", subject_id=offer.id, subject_org_id=offer.organization_id, actor_org_id=offer.organization_id,
@@ -252,9 +252,10 @@ def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, cu
             # reads it (and answers with it, or with the conflict if the parameters differ).
             if attempt == 2:
                 raise Conflict("This Idempotency-Key is being used by another request; retry.") from None
+    assert order is not None  # the loop ends only once it has the order
     if order.payment_method == "stripe" and order.status == OrderStatus.pending_payment.value and order.checkout_session_id is None:
         _open_checkout(principal, order.id)
-        order = get_session().get(Order, order.id)
+        order = get_session().get_one(Order, order.id)
     return order, created
 
 
@@ -307,17 +308,17 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
         errors["quantity"] = [f"At least {max(offer.min_quantity, 1)}."]
     if currency.upper() != offer.currency:
         errors["currency"] = [f"This offer is priced in {offer.currency}."]
-    lic = session.get(License, offer.license_id)
+    lic = session.get_one(License, offer.license_id)
     if license_sha256.lower() != lic.text_sha256:
         errors["license_sha256"] = [f"Accept the exact text of {lic.identifier} version {lic.version}: its SHA-256 is {lic.text_sha256}."]
     if payment_method == "stripe" and not _gateway().takes_cards:
         errors["payment_method"] = ["Card payments are not enabled here; use 'invoice'."]
-    vendor = session.get(Organization, offer.organization_id)
+    vendor = session.get_one(Organization, offer.organization_id)
     if payment_method == "stripe" and _gateway().takes_cards and not vendor.stripe_account_id:
         errors["payment_method"] = ["This vendor cannot take card payments yet; use 'invoice'."]
     if errors:
         raise ValidationFailed("The order is not valid.", errors=errors)
-    ds = session.get(Dataset, offer.dataset_id)
+    ds = session.get_one(Dataset, offer.dataset_id)
     version = _offer_version(ds, offer.version_id)
     _check_offer_allowed(version, lic)
     _check_grant_room(buyer, offer, quantity)
@@ -349,16 +350,16 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
 
 def _open_checkout(principal: Principal, order_id: uuid.UUID) -> None:
     session = get_session()
-    order = session.get(Order, order_id)
-    offer = session.get(Offer, order.offer_id)
-    vendor = session.get(Organization, order.vendor_org_id)
+    order = session.get_one(Order, order_id)
+    offer = session.get_one(Offer, order.offer_id)
+    vendor = session.get_one(Organization, order.vendor_org_id)
     base = _settings().public_url.rstrip("/")
     end_read()  # no transaction open while Stripe is called
     checkout = _gateway().create_checkout(order_id=str(order.id), description=offer.title, amount_minor=order.amount_minor, currency=order.currency,
                                           fee_minor=order.platform_fee_minor, destination_account=vendor.stripe_account_id,
                                           success_url=f"{base}/orders/{order.id}?paid=1", cancel_url=f"{base}/orders/{order.id}?cancelled=1")
     with unit_of_work() as s:
-        o = s.get(Order, order_id)
+        o = s.get_one(Order, order_id)
         o.checkout_session_id, o.checkout_url = checkout.id, checkout.url
         audit.record(principal, CommerceAction.ORDER_CHECKOUT, subject_type="order", subject_id=o.id, subject_org_id=o.vendor_org_id, actor_org_id=o.buyer_org_id,
                      details={"checkout_session_id": checkout.id})
@@ -445,14 +446,14 @@ def _pay(principal: Principal, order: Order) -> None:
 def _fulfil(principal: Principal, order: Order) -> Grant:
     """Create or extend the buyer's grant for the offer and credit the order's quota (once)."""
     session = get_session()
-    offer = session.get(Offer, order.offer_id)
+    offer = session.get_one(Offer, order.offer_id)
     now = utcnow()
     new_id = insert_ignore_returning(Grant, Grant.id, id=uuid.uuid4(), buyer_org_id=order.buyer_org_id, vendor_org_id=order.vendor_org_id, offer_id=offer.id,
                             dataset_id=offer.dataset_id, version_id=offer.version_id, license_id=order.license_id,
                             accepted_text_sha256=order.accepted_text_sha256, accepted_by=order.accepted_by, accepted_at=order.accepted_at,
                             unit=offer.pricing_unit, status=GrantStatus.active.value, starts_at=now, expires_at=None, balance=0, credited=0,
                             warned_at_bp=0, created_at=now)
-    grant = session.scalar(select(Grant).where(Grant.buyer_org_id == order.buyer_org_id, Grant.offer_id == offer.id).with_for_update())
+    grant = session.scalars(select(Grant).where(Grant.buyer_org_id == order.buyer_org_id, Grant.offer_id == offer.id).with_for_update()).one()
     created = new_id is not None
     if offer.term_days:
         periods = order.quantity if offer.pricing_unit == PricingUnit.term.value else 1
@@ -486,7 +487,7 @@ def handle_webhook(payload: bytes, signature: str | None) -> dict[str, str]:
         if first is None:
             return {"event": event.id, "outcome": "duplicate: already processed"}
         outcome = _apply(event)
-        get_session().get(StripeEvent, event.id).outcome = outcome[:200]
+        get_session().get_one(StripeEvent, event.id).outcome = outcome[:200]
         return {"event": event.id, "outcome": outcome}
 
 
@@ -572,7 +573,7 @@ def _refund(p: Principal, order: Order, refunded: int, amount: int, event_id: st
 
 
 def order_unit(order: Order) -> str:
-    return get_session().get(Offer, order.offer_id).pricing_unit
+    return get_session().get_one(Offer, order.offer_id).pricing_unit
 
 
 def _other_paid_orders(order: Order) -> bool:
@@ -583,14 +584,14 @@ def _other_paid_orders(order: Order) -> bool:
 def _withdraw_order_units(p: Principal, order: Order, units: int, request_id: str) -> int:
     if order.grant_id is None:
         return 0
-    grant = get_session().get(Grant, order.grant_id)
+    grant = get_session().get_one(Grant, order.grant_id)
     return metering.withdraw_credit(p, grant, units, reason="refund", request_id=request_id, order_id=order.id)
 
 
 def _set_grant(p: Principal, order: Order, status: GrantStatus, why: str) -> None:
     if order.grant_id is None:
         return
-    grant = get_session().get(Grant, order.grant_id)
+    grant = get_session().get_one(Grant, order.grant_id)
     grant.status = status.value
     audit.record(p, CommerceAction(f"grant.{status.value}"), subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
                  details={"reason": why, "order_id": str(order.id)})
@@ -634,10 +635,10 @@ def expire_grants() -> int:
     return n
 
 
-def holders_query(version: DatasetVersion):  # type: ignore[no-untyped-def]
+def holders_query(version: DatasetVersion) -> Select[Grant]:
     """Grants that hold a version: bought for it, or for 'latest' while it was the latest."""
     latest_then = and_(Grant.version_id.is_(None), Grant.dataset_id == version.dataset_id, Grant.created_at <= (version.withdrawn_at or utcnow()),
-                       Grant.created_at >= version.published_at) if version.published_at else False
+                       Grant.created_at >= version.published_at) if version.published_at else false()
     return select(Grant).where(or_(Grant.version_id == version.id, latest_then))
 
 
@@ -663,7 +664,7 @@ def version_holders(principal: Principal, version_id: uuid.UUID) -> list[Grant]:
 def set_payout_account(principal: Principal, org_id: uuid.UUID, *, stripe_account_id: str) -> Organization:
     """A vendor names the Stripe Connect account that receives its payouts."""
     POLICY.require(principal, Perm.PAYOUT_ACCOUNT_SET, org=org_id)
-    org = get_session().get(Organization, org_id)
+    org = get_session().get_one(Organization, org_id)
     org.stripe_account_id = stripe_account_id
     audit.record(principal, CommerceAction.ORG_PAYOUT_ACCOUNT, subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org.id,
                  details={"stripe_account_id": stripe_account_id})

@@ -4,10 +4,14 @@ The only module that imports stripe; its errors become PaymentProviderError / In
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
 from marketplace.commerce.payments import CheckoutSession, InvalidWebhook, PaymentGateway, PaymentProviderError, WebhookEvent
+
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParams
 
 
 class StripeGateway(PaymentGateway):
@@ -20,13 +24,13 @@ class StripeGateway(PaymentGateway):
         if not api_key or not webhook_secret:
             raise ValueError("payments=stripe needs STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET")
         self.webhook_secret = webhook_secret
-        kwargs = {"base_addresses": {"api": api_base}} if api_base else {}
+        kwargs: dict[str, Any] = {"base_addresses": {"api": api_base}} if api_base else {}
         # Retries are safe: every create carries an idempotency key.
         self.client = stripe.StripeClient(api_key, max_network_retries=2, **kwargs)
 
     def create_checkout(self, *, order_id: str, description: str, amount_minor: int, currency: str, fee_minor: int,
                         destination_account: str | None, success_url: str, cancel_url: str) -> CheckoutSession:
-        params: dict = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "client_reference_id": order_id,
             "metadata": {"order_id": order_id},
@@ -36,7 +40,7 @@ class StripeGateway(PaymentGateway):
             "payment_intent_data": {"metadata": {"order_id": order_id}},
         }
         if destination_account:
-            params["payment_intent_data"].update(application_fee_amount=fee_minor, transfer_data={"destination": destination_account})
+            params["payment_intent_data"].update({"application_fee_amount": fee_minor, "transfer_data": {"destination": destination_account}})
         try:
             s = self.client.v1.checkout.sessions.create(params=params, options={"idempotency_key": f"checkout-{order_id}"})
         except stripe.StripeError as e:

@@ -36,7 +36,7 @@ from marketplace.delivery.actions import DeliveryAction
 def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
     v, ds = get_version(principal, version_id)
     session = get_session()
-    vendor = session.get(Organization, ds.organization_id)
+    vendor = session.get_one(Organization, ds.organization_id)
     lic = version_license(v.id)
     comp = compatibility(principal, v.id)
     try:
@@ -67,7 +67,7 @@ def _access_summary(version_id: uuid.UUID) -> dict[str, Any]:
     rows = session.execute(select(AuditEvent.actor_org_id, AuditEvent.outcome, func.count()).where(
         AuditEvent.action == DeliveryAction.DELIVERY_AUTHORIZE.value, AuditEvent.subject_id == str(version_id)).group_by(AuditEvent.actor_org_id, AuditEvent.outcome)).all()
     orgs = {o for o, _, _ in rows if o}
-    names = {o.id: o.name for o in session.scalars(select(Organization).where(Organization.id.in_(orgs)))} if orgs else {}
+    names: dict[uuid.UUID | None, str] = {o.id: o.name for o in session.scalars(select(Organization).where(Organization.id.in_(orgs)))} if orgs else {}
     by_org: dict[str, dict[str, Any]] = {}
     for org, outcome, n in rows:
         entry = by_org.setdefault(str(org), {"organization": names.get(org, "?"), "authorisations": 0, "denied": 0})
@@ -90,13 +90,13 @@ def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any
     session = get_session()
     out = []
     for g in session.scalars(select(Grant).where(Grant.buyer_org_id == org_id).order_by(Grant.created_at)):
-        ds = session.get(Dataset, g.dataset_id)
-        versions = [session.get(DatasetVersion, g.version_id)] if g.version_id else list(session.scalars(
+        ds = session.get_one(Dataset, g.dataset_id)
+        versions = [session.get_one(DatasetVersion, g.version_id)] if g.version_id else list(session.scalars(
             select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.published_at.is_not(None))))
         used = session.scalar(select(func.coalesce(func.sum(QuotaEntry.amount), 0)).where(QuotaEntry.grant_id == g.id, QuotaEntry.kind == "debit",
                                                                                            QuotaEntry.reason == "delivery")) or 0
-        lic = session.get(License, g.license_id)
-        vendor = session.get(Organization, g.vendor_org_id)
+        lic = session.get_one(License, g.license_id)
+        vendor = session.get_one(Organization, g.vendor_org_id)
         for v in versions:
             decl = current_declaration(v.id)
             body = decl.body if decl else {}
@@ -110,7 +110,7 @@ def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any
 def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
     """CycloneDX 1.6: one `data` component per held dataset version."""
     held = held_versions(principal, org_id)
-    org = get_session().get(Organization, org_id)
+    org = get_session().get_one(Organization, org_id)
     components = []
     for h in held:
         v, ds, lic, g = h["version"], h["dataset"], h["license"], h["grant"]
@@ -160,7 +160,7 @@ def bom_spdx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
     from spdx_python_model import v3_0_1 as s  # deferred: spdx_python_model is heavy and only the SPDX bill of materials needs it
 
     held = held_versions(principal, org_id)
-    org = get_session().get(Organization, org_id)
+    org = get_session().get_one(Organization, org_id)
     ns = f"{current_settings().public_url.rstrip('/')}/spdx/bom/{org.id}/"
     now = datetime.now(timezone.utc).replace(microsecond=0)
     ci = s.CreationInfo(specVersion="3.0.1", created=now)

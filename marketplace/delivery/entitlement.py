@@ -58,15 +58,15 @@ def version_for(grant: Grant) -> DatasetVersion:
     the latest withdrawn one when every published version was withdrawn (so the answer is 410)."""
     session = get_session()
     if grant.version_id is not None:
-        return session.get(DatasetVersion, grant.version_id)  # type: ignore[return-value]
-    ds = session.get(Dataset, grant.dataset_id)
+        return session.get_one(DatasetVersion, grant.version_id)
+    ds = session.get_one(Dataset, grant.dataset_id)
     if ds.latest_version_id is None:
         latest = session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.status == VersionStatus.withdrawn.value)
                                  .order_by(DatasetVersion.published_at.desc())).first()
         if latest is not None:
             return latest
         raise NotFound("The dataset has no published version.")
-    return session.get(DatasetVersion, ds.latest_version_id)  # type: ignore[return-value]
+    return session.get_one(DatasetVersion, ds.latest_version_id)
 
 
 def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitlement:
@@ -98,7 +98,7 @@ def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitl
     if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
         state = "expired" if grant.status == GrantStatus.active.value else grant.status
         deny(f"grant {state}", Forbidden(f"The grant is {state}: no data can be taken under it."))
-    lic = session.get(License, grant.license_id)
+    lic = session.get_one(License, grant.license_id)
     months = (lic.terms or {}).get("term_months")
     if months and grant.starts_at + timedelta(days=30 * months) <= now:
         deny("licence term over", Forbidden(f"The licence {lic.identifier} ran for {months} months from the grant's start; it is over."))

@@ -53,7 +53,8 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
             files = [by_path[p] for p in dict.fromkeys(paths)]
         window = _settings().resume_window_seconds
         bucket = int(time.time()) // window
-        out, charged_total = [], 0
+        out: list[dict[str, Any]] = []
+        charged_total = 0
         # All files or none: the debits share this transaction, so a 402 on the last file
         # charges nothing for the others.
         start_balance = grant.balance

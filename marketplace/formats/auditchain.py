@@ -38,7 +38,7 @@ def event_dict(ev: Any) -> dict[str, Any]:
     """The exported, hashed form of an event (ids as strings, times as ISO 8601 UTC)."""
     out = {}
     for f in EVENT_FIELDS:
-        v = getattr(ev, f) if not isinstance(ev, dict) else ev.get(f)
+        v: Any = getattr(ev, f) if not isinstance(ev, dict) else ev.get(f)
         if hasattr(v, "isoformat"):
             v = v.isoformat()
         elif v is not None and not isinstance(v, (int, float, str, dict, list, bool)):
@@ -183,7 +183,7 @@ def verify_blocks(blocks: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]],
                 if block.get("tree_size") != merkle.frontier_size(frontier) or block["tree_root"] != merkle.frontier_root(frontier).hex():
                     rep.fail(f"block {bid}: the signed log-tree root does not match the blocks before it and their events")
     if complete_chain and checkpoint is not None:
-        cid = checkpoint.get("id")
+        cid: Any = checkpoint.get("id")
         if prev is None:
             rep.fail(f"blocks 1..{cid}: missing (the checkpoint is block {cid})")
         elif int(prev["id"]) < int(cid):
@@ -239,7 +239,7 @@ def verify_export_lines(lines: Iterable[str], public_key_b64: str) -> Report:
         if obj.get("type") in ("block", "event") and (not isinstance(obj.get("id"), int) or isinstance(obj.get("id"), bool)):
             rep.fail(f"line {n}: a {obj.get('type')} without a whole-number id")
             return rep
-        t = obj.get("type")
+        t: Any = obj.get("type")
         extra = sorted(set(obj) - ALLOWED_KEYS.get(t, set()) - ({"proof"} if t == "event" else set()))
         if t in ALLOWED_KEYS and extra:
             # Nothing outside the signed or hashed fields may ride along: a reader would take an

@@ -31,8 +31,8 @@ def current_principal() -> Principal:
             uid = uuid.UUID(session["user_id"])
         except (ValueError, TypeError):
             uid = None
-        token = session.get("sid")
-        loaded = services.load_session_principal(base, uid, token) if uid and isinstance(token, str) else None
+        sid = session.get("sid")
+        loaded = services.load_session_principal(base, uid, sid) if uid and isinstance(sid, str) else None
         if loaded is None:
             session.clear()
         else:

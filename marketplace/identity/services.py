@@ -12,6 +12,7 @@ import secrets
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 import marshmallow as ma
 from sqlalchemy import func, select
@@ -25,6 +26,9 @@ from marketplace.identity.passwords import hash_password, needs_rehash, verify_p
 from marketplace.identity.policy import POLICY, IdentityPermission as Perm
 from marketplace.kernel.principal import SCOPES, Principal
 from marketplace.identity.actions import IdentityAction
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 _EMAIL = ma.validate.Email()
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -150,7 +154,8 @@ def _revoke_sessions(user_id: uuid.UUID, *, reason: str, only: uuid.UUID | None 
     q = BrowserSession.__table__.update().where(BrowserSession.user_id == user_id, BrowserSession.revoked_at.is_(None))
     if only is not None:
         q = q.where(BrowserSession.id == only)
-    return get_session().execute(q.values(revoked_at=utcnow(), revoked_reason=reason)).rowcount or 0
+    # Session.execute is typed to return a Result; an UPDATE gives a CursorResult, which has rowcount.
+    return cast("CursorResult[Any]", get_session().execute(q.values(revoked_at=utcnow(), revoked_reason=reason))).rowcount or 0
 
 
 @transactional
@@ -247,7 +252,7 @@ def authenticate_api_key(base: Principal, token: str) -> Principal:
     with unit_of_work() as session:
         now = utcnow()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            session.get(ApiKey, key.id).last_used_at = now  # type: ignore[union-attr]
+            session.get_one(ApiKey, key.id).last_used_at = now
         memberships = _memberships(user.id)
     if key.organization_id not in memberships:
         # The creator has left the organisation: the key no longer acts for anyone.
@@ -396,7 +401,7 @@ def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UU
     old = m.role
     m.role = role
     audit.record(principal, IdentityAction.ORG_MEMBER_ROLE, subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id, details={"role": [old.value, role.value]})
-    return m, get_session().get(User, user_id)
+    return m, get_session().get_one(User, user_id)
 
 
 @transactional

@@ -14,7 +14,7 @@ import logging
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, ParamSpec, TypeVar
 
 from flask import current_app
 from sqlalchemy import JSON, DateTime, Enum, MetaData, Uuid, create_engine, event, text
@@ -23,6 +23,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     """Typed declarative base for every model of every domain (one metadata, one migration history)."""
+
+    if TYPE_CHECKING:
+        # Every model is declared with a __tablename__, so it is mapped to a Table (DeclarativeBase
+        # types __table__ as any FromClause, which has no insert/update/delete).
+        __table__: ClassVar[Table]
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {
@@ -203,7 +212,7 @@ def keep_on_rollback(make: Callable[[], Any]) -> None:
 def insert_ignore(model: type[Base], **values: Any) -> None:
     """INSERT a row unless its primary key exists (race-free on PostgreSQL and SQLite)."""
     session = get_session()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert: Callable[[type[Base]], postgresql.Insert | sqlite.Insert] = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert  # each dialect's INSERT has on_conflict_do_nothing
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
@@ -212,7 +221,7 @@ def insert_ignore_returning(model: type[Base], column: Any, **values: Any) -> An
     or None when it already existed. On PostgreSQL a concurrent insert of the same key waits
     for the other transaction and then reports the conflict (the basis of idempotent debits)."""
     session = get_session()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert: Callable[[type[Base]], postgresql.Insert | sqlite.Insert] = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert  # each dialect's INSERT has on_conflict_do_nothing
     return session.execute(insert(model).values(**values).on_conflict_do_nothing().returning(column)).scalar_one_or_none()
 
 
@@ -234,15 +243,16 @@ def after_commit(fn: Callable[[], Any]) -> None:
     session.info.setdefault("after_commit", []).append(fn)
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def transactional(fn: F) -> F:
+def transactional(fn: Callable[P, R]) -> Callable[P, R]:
     """Decorator: the service method runs in one unit of work."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with unit_of_work():
             return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

@@ -183,11 +183,11 @@ def register_error_handlers(app: Flask) -> None:
     """Install the single mapping from errors to problem+json."""
 
     @app.errorhandler(DomainError)
-    def _domain(err: DomainError):  # type: ignore[no-untyped-def]
+    def _domain(err: DomainError) -> Response:
         return problem(err.status, err.title, err.detail, slug=err.slug, errors=err.errors, **err.extra)
 
     @app.errorhandler(HTTPException)
-    def _http(err: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(err: HTTPException) -> Response:
         status = err.code or 500
         data = getattr(err, "data", None) or {}
         messages = data.get("messages")
@@ -196,7 +196,7 @@ def register_error_handlers(app: Flask) -> None:
             errors = _flatten_webargs(messages)
             names = ", ".join(sorted(errors))
             if "_body" in errors or list(errors) == ["json"] and not isinstance(errors.get("json"), dict):
-                detail = _first_message(errors) or "The request body is not valid."
+                detail: str | None = _first_message(errors) or "The request body is not valid."
             else:
                 detail = f"Invalid fields: {names}"
             return problem(400, "Validation failed", detail, slug="validation-failed", errors=errors)
@@ -209,7 +209,7 @@ def register_error_handlers(app: Flask) -> None:
         return resp
 
     @app.errorhandler(DataError)
-    def _data(err: DataError):  # type: ignore[no-untyped-def]
+    def _data(err: DataError) -> Response:
         # A value the database cannot store (out of range, invalid encoding...) that slipped past
         # the schemas: the caller's input is at fault, and nothing was written (the unit of work
         # rolled back). The driver's message stays in the log.
@@ -219,7 +219,7 @@ def register_error_handlers(app: Flask) -> None:
                        slug="invalid-value")
 
     @app.errorhandler(DBAPIError)
-    def _database(err: DBAPIError):  # type: ignore[no-untyped-def]
+    def _database(err: DBAPIError) -> Response:
         # The connection died under the request (server restart, failover, a killed backend):
         # the transaction never committed, so nothing was written. The pool drops the dead
         # connection; a retry gets a fresh one.
@@ -231,7 +231,7 @@ def register_error_handlers(app: Flask) -> None:
         return _unexpected(err)
 
     @app.errorhandler(Exception)
-    def _unexpected(err: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(err: Exception) -> Response:
         log.exception("unhandled error")
         _reset_session()
         return problem(500, "Internal server error", "An unexpected error occurred; quote the request id when reporting it.")

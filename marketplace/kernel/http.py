@@ -238,7 +238,7 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect, settings: Settings, *, 
                     data = request.stream.read(limit + 1)
                     if len(data) > limit:
                         raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
-                    request._cached_data = data  # type: ignore[attr-defined]
+                    request._cached_data = data
                 request.max_content_length = limit
                 takes_body = _takes_json_body(view, request.method)
                 if has_body and takes_body is False:
@@ -383,7 +383,7 @@ def _needs_csrf() -> bool:
 
 def csrf_error_is_problem(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(err: CSRFError) -> Response:
         return problem(400, "CSRF check failed", err.description, slug="csrf-failed")
 
 

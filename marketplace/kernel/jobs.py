@@ -44,4 +44,4 @@ class InlineJobQueue:
 
 def job_queue() -> JobQueue:
     """The job queue the running app was wired with (inline, or Celery on Redis)."""
-    return current_app.extensions["jobs"]  # type: ignore[no-any-return]
+    return current_app.extensions["jobs"]

@@ -9,10 +9,13 @@
 
 from __future__ import annotations
 
-from marketplace.kernel.config import Settings, current_settings
+from typing import Any, Callable
+
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+from marketplace.kernel.config import Settings, current_settings
 
 LOGIN_ENDPOINTS = ("identity.Login", "web.login")
 
@@ -32,7 +35,7 @@ def _login_key() -> str:
     return f"{get_remote_address()}|{email.strip().lower()[:320]}"
 
 
-def _failures_only(response) -> bool:  # type: ignore[no-untyped-def]
+def _failures_only(response: Response) -> bool:
     return response.status_code == 401
 
 
@@ -68,7 +71,8 @@ def init(app: Flask, settings: Settings) -> Limiter:
         in_memory_fallback_enabled=True,
     )
     for endpoint in LOGIN_ENDPOINTS:
-        view = app.view_functions[endpoint]
+        # One callable type (not the sync | async union a view may be) for the decorator to preserve.
+        view: Callable[..., Any] = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(lambda: current_settings().login_rate_limit, key_func=_login_key,
                                                      deduct_when=_failures_only, methods=["POST"])(view)
     app.extensions["limiter"] = limiter

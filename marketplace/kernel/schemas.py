@@ -5,7 +5,7 @@ that are ASCII digits). One home, so every endpoint refuses hostile input the sa
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
 
 import marshmallow as ma
 from marshmallow import validate
@@ -29,7 +29,7 @@ class StrictSchema(ma.Schema):
         unknown = ma.RAISE
 
     @ma.pre_load
-    def _refuse_nul(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _refuse_nul(self, data: Any, **kwargs: Any) -> Any:
         items = data.items() if hasattr(data, "items") else []
         bad = _nul_fields({k: (data.getlist(k) if hasattr(data, "getlist") else v) for k, v in items}) if items else _nul_fields(data)
         if bad:
@@ -45,7 +45,7 @@ class StrictBoolean(ma.fields.Boolean):
     """A JSON boolean, strictly: true or false, not 0, 1, "yes" or "on" (0 == False in Python,
     so a truthy/falsy set cannot say this; the type is checked instead)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
@@ -57,7 +57,7 @@ class Int(ma.fields.Integer):
 
     _TEXT = re.compile(r"-?[0-9]{1,19}")
 
-    def _validated(self, value):  # type: ignore[no-untyped-def]
+    def _validated(self, value: Any) -> int:
         if isinstance(value, str) and not self._TEXT.fullmatch(value):
             raise self.make_error("invalid")
         return super()._validated(value)

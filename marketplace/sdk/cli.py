@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import click
 import yaml
@@ -22,6 +22,9 @@ from marketplace.formats.auditchain import csv_to_lines, key_id_b64, verify_cons
 from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
 from marketplace.sdk.transfer import MIB, TransferError, digest_for_upload, download as do_download, upload as do_upload
 from marketplace.formats.money import MoneyError, format_money, parse_major
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # what click.progressbar returns
 
 HINTS = {
     401: "log in again: marketplace login --url URL --api-key KEY",
@@ -95,7 +98,7 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def table(rows: list[dict[str, Any]], cols: list[str]) -> str:
+def table(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> str:
     if not rows:
         return "(none)"
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
@@ -104,7 +107,7 @@ def table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     return "\n".join(out)
 
 
-def human(n: int | None) -> str:
+def human(n: float | None) -> str:
     if n is None:
         return ""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -114,9 +117,16 @@ def human(n: int | None) -> str:
     return str(n)
 
 
-def progress_bar(total: int, label: str):  # type: ignore[no-untyped-def]
+def progress_bar(total: int, label: str) -> ProgressBar[int]:
     bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False, show_percent=True, width=30)
     return bar
+
+
+def _key_org(c: MarketplaceClient) -> str:
+    """The organisation of the API key the client calls with (the CLI always calls with one)."""
+    key = c.me()["api_key"]
+    assert key is not None
+    return key["organization_id"]
 
 
 def _pinned_key(public_key: str | None) -> tuple[str, str]:
@@ -241,7 +251,7 @@ def register(main: click.Group) -> None:
             sys.exit(1 if isinstance(e, ApiError) else 3)
         conf = load_profiles()
         name = (ctx.obj or {}).get("profile") or "default"
-        conf["profiles"][name] = {"url": url, "api_key": api_key, "organization_id": me["api_key"]["organization_id"] if me.get("api_key") else None}
+        conf["profiles"][name] = {"url": url, "api_key": api_key, "organization_id": key["organization_id"] if (key := me.get("api_key")) else None}
         save_profiles(conf)
         click.echo(f"logged in to {url} as {me['user']['email']} (profile {name})")
 
@@ -268,7 +278,7 @@ def register(main: click.Group) -> None:
     @api_command
     def show(ctx: click.Context, c: MarketplaceClient, dataset_id: str):
         """A dataset, its versions and offers."""
-        ds = c.dataset(dataset_id)
+        ds: dict[str, Any] = dict(c.dataset(dataset_id))  # shown with its versions and offers
         ds["versions"] = c.versions(dataset_id)
         ds["offers"] = c.offers(dataset_id)
         offers = [dict(o, unit_price=format_money(o["unit_price_minor"], o["currency"])) for o in ds["offers"]]
@@ -399,7 +409,7 @@ def register(main: click.Group) -> None:
     @click.option("--term-days", type=int)
     @click.option("--version-id", help="A fixed version (default: latest, with updates)")
     @api_command
-    def offer_create(ctx: click.Context, c: MarketplaceClient, dataset_id: str, title: str, license_: str, unit: str, price: int, currency: str, term_days: int | None, version_id: str | None):
+    def offer_create(ctx: click.Context, c: MarketplaceClient, dataset_id: str, title: str, license_: str, unit: str, price: str, currency: str, term_days: int | None, version_id: str | None):
         """Put a dataset on sale."""
         try:
             minor = parse_major(price, currency).minor
@@ -442,7 +452,7 @@ def register(main: click.Group) -> None:
     @api_command
     def grants_list(ctx: click.Context, c: MarketplaceClient, org_id: str | None):
         """Your organisation's grants with quota left."""
-        org_id = org_id or c.me()["api_key"]["organization_id"]
+        org_id = org_id or _key_org(c)
         gs = c.grants(org_id)
         return gs, table(gs, ["id", "dataset_id", "unit", "balance", "credited", "status", "expires_at"])
 
@@ -491,7 +501,7 @@ def register(main: click.Group) -> None:
     @api_command
     def bom_export(ctx: click.Context, c: MarketplaceClient, org_id: str | None, fmt: str, output: Any):
         """Export the organisation's data bill of materials (CycloneDX 1.6 or SPDX 3.0)."""
-        org_id = org_id or c.me()["api_key"]["organization_id"]
+        org_id = org_id or _key_org(c)
         output.write(c.bom(org_id, fmt))
         return None
 

@@ -10,15 +10,18 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
+from catalog.models import Dataset
 from catalog.services import datasets as catalog
 from licensing.services import get_license_by_id
+from licensing.models import License
 from marketplace.commerce import services as commerce
+from marketplace.commerce.models import Offer, Order
 from marketplace.kernel.db import utcnow
 from marketplace.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.identity.auth import current_principal
 from marketplace.identity import services as identity
 from marketplace.identity.models import OrgRole
-from marketplace.kernel.principal import SCOPES
+from marketplace.kernel.principal import SCOPES, Principal
 from marketplace.formats.money import format_money
 from marketplace.delivery import services as delivery
 from marketplace.web.catalog_views import terms_table
@@ -69,7 +72,7 @@ def quantity_label(unit: str, amount: int) -> str:
 # --------------------------------------------------------------------------- checkout
 
 
-def _checkout_context(offer_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def _checkout_context(offer_id: uuid.UUID) -> tuple[Principal, Offer, Dataset, License, list[tuple[str, str]]]:
     p = current_principal()
     try:
         offer = commerce.get_offer(p, offer_id)
@@ -80,7 +83,7 @@ def _checkout_context(offer_id: uuid.UUID):  # type: ignore[no-untyped-def]
     return p, offer, ds, lic, terms_table(lic.terms)
 
 
-def _checkout_key(p, buyer: uuid.UUID | None, offer_id: uuid.UUID, *, fresh: bool = False) -> str:  # type: ignore[no-untyped-def]
+def _checkout_key(p: Principal, buyer: uuid.UUID | None, offer_id: uuid.UUID, *, fresh: bool = False) -> str:
     """The idempotency key of this browser's checkout of an offer. It lives in the session, not
     in the page, so reloading the form, or coming Back to it, and placing the order again answers
     with the order already placed. Once that order is no longer awaiting payment (paid,
@@ -129,8 +132,10 @@ def checkout(offer_id: uuid.UUID):
             flash("The order is not complete yet: see the marked fields.", "error")
             status = 400
         else:
-            def place(k: str):  # type: ignore[no-untyped-def]
-                return commerce.create_order(p, offer_id=offer.id, quantity=quantity, currency=offer.currency,  # type: ignore[arg-type]
+            assert quantity is not None  # no errors: the form gave a number
+
+            def place(k: str) -> tuple[Order, bool]:
+                return commerce.create_order(p, offer_id=offer.id, quantity=quantity, currency=offer.currency,
                                              license_sha256=form["license_sha256"], payment_method=form["payment_method"],
                                              idempotency_key=k, buyer_org_id=buyer)
 

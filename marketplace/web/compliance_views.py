@@ -18,6 +18,7 @@ from marketplace.compliance import services as compliance
 from marketplace.kernel.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from marketplace.identity.auth import current_principal
 from marketplace.identity import services as identity
+from marketplace.kernel.principal import Principal
 from marketplace.web.common import active_org_id, signed_in
 
 bp = Blueprint("compliance_web", __name__, url_prefix="/compliance")
@@ -35,7 +36,7 @@ def _date(raw: str | None, field: str, errors: dict[str, str]) -> datetime | Non
         return None
 
 
-def _scope_org(p) -> uuid.UUID | None:  # type: ignore[no-untyped-def]
+def _scope_org(p: Principal) -> uuid.UUID | None:
     """Platform compliance may look at every organisation (no org) or pick one; others: their active one."""
     raw = request.args.get("org")
     if p.platform_compliance:
@@ -80,7 +81,7 @@ def verify():
     return _render(p, org, {"org": str(org)} if org and p.platform_compliance else {}, verification=report)
 
 
-def _render(p, org: uuid.UUID | None, args: Any, verification: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+def _render(p: Principal, org: uuid.UUID | None, args: Any, verification: dict[str, Any] | None = None) -> str:
     errors: dict[str, str] = {}
     filters = {k: args.get(k) or None for k in FILTERS}
     since, until = _date(args.get("since"), "since", errors), _date(args.get("until"), "until", errors)

@@ -14,6 +14,7 @@ import marshmallow as ma
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from catalog import schemas as catalog_schemas
+from catalog.models import Dataset, DatasetVersion
 from catalog.services import datasets as catalog
 from licensing import schemas as licensing_schemas
 from licensing.services import current_declaration, list_licenses, set_version_license, version_license
@@ -25,6 +26,7 @@ from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.identity.auth import current_principal
 from marketplace.identity import services as identity
 from marketplace.identity.models import OrgRole
+from marketplace.kernel.principal import Principal
 from marketplace.formats.money import MoneyError, parse_major
 from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
 from marketplace.delivery.actions import DeliveryAction
@@ -45,7 +47,7 @@ def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None
         return None, flatten_errors(e.messages)
 
 
-def _org_or_404():  # type: ignore[no-untyped-def]
+def _org_or_404() -> tuple[Principal, uuid.UUID]:
     p = current_principal()
     org = active_org_id(p)
     if org is None:
@@ -115,7 +117,8 @@ def dataset(dataset_id: uuid.UUID):
     return _dataset_page(p, ds, version_errors=errors), status
 
 
-def _dataset_page(p, ds, *, version_errors=None, offer_errors=None, offer_form=None):  # type: ignore[no-untyped-def]
+def _dataset_page(p: Principal, ds: Dataset, *, version_errors: dict[str, Any] | None = None, offer_errors: dict[str, Any] | None = None,
+                  offer_form: dict[str, Any] | None = None) -> str:
     versions = catalog.list_versions(p, ds.id)
     offers = commerce.list_offers(p, ds.id)
     licenses = [lic for lic in list_licenses() if lic.owner_org_id in (None, ds.organization_id)]
@@ -211,7 +214,7 @@ def toggle_offer(offer_id: uuid.UUID):
 # --------------------------------------------------------------------------- the new-version wizard
 
 
-def _version_or_404(version_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def _version_or_404(version_id: uuid.UUID) -> tuple[Principal, DatasetVersion, Dataset]:
     p = current_principal()
     try:
         v, ds = catalog.get_version(p, version_id)
@@ -230,7 +233,8 @@ def version(version_id: uuid.UUID):
     return _wizard(p, v, ds)
 
 
-def _wizard(p, v, ds, *, prov_errors=None, prov_form=None, status=200):  # type: ignore[no-untyped-def]
+def _wizard(p: Principal, v: DatasetVersion, ds: Dataset, *, prov_errors: dict[str, Any] | None = None, prov_form: dict[str, Any] | None = None,
+            status: int = 200) -> tuple[str, int]:
     files = catalog.list_files(p, v.id)
     decl = current_declaration(v.id)
     licenses = [lic for lic in list_licenses() if lic.owner_org_id in (None, ds.organization_id)]
@@ -377,8 +381,8 @@ def sales():
     access: list[dict[str, Any]] | None = []
     try:
         for action in (DeliveryAction.DELIVERY_AUTHORIZE, DeliveryAction.DELIVERY_RECORDS):
-            access.extend(e for e in audit_svc.query(p, org_id=org, action=action, limit=50)["items"] if e["actor_org_id"] != str(org))  # type: ignore[union-attr]
-        access.sort(key=lambda e: e["id"], reverse=True)  # type: ignore[union-attr]
+            access.extend(e for e in audit_svc.query(p, org_id=org, action=action, limit=50)["items"] if e["actor_org_id"] != str(org))
+        access.sort(key=lambda e: e["id"], reverse=True)
     except DomainError:
         access = None  # members do not read the audit log
     org_ids = {o.buyer_org_id for o in orders} | {uuid.UUID(e["actor_org_id"]) for e in access or [] if e.get("actor_org_id")}
