@@ -1,5 +1,7 @@
-"""The suite's own hygiene: no test module imports another test module (shared helpers live in
-helpers modules and conftest), and tests write their output under build/, not into the tree."""
+"""The suite's own hygiene: no module of the suite imports a test module (shared helpers live in
+helpers modules, the test data in the tests/factories package, fixtures in conftest), the
+factories build on nothing but the application (helpers may use them, not the other way round),
+and tests write their output under build/, not into the tree."""
 
 from __future__ import annotations
 
@@ -9,15 +11,31 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 
 
-def test_no_test_module_imports_another():
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every import of a file: `import a.b` is ("a.b", [])."""
+    out: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.append((node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names]
+    return out
+
+
+def test_no_module_imports_a_test_module():
     offenders = []
-    for path in TESTS.rglob("test_*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                parts = node.module.split(".")
-                names = [a.name for a in node.names]
-                if any(p.startswith("test_") for p in parts) or any(n.startswith("test_") for n in names if parts[0] == "tests"):
-                    offenders.append(f"{path.relative_to(TESTS)}: from {node.module} import {', '.join(names)}")
-            elif isinstance(node, ast.Import):
-                offenders += [f"{path.relative_to(TESTS)}: import {a.name}" for a in node.names if any(p.startswith("test_") for p in a.name.split("."))]
+    for path in TESTS.rglob("*.py"):
+        for module, names in _imports(path):
+            parts = module.split(".")
+            if any(p.startswith("test_") for p in parts) or (parts[0] == "tests" and any(n.startswith("test_") for n in names)):
+                offenders.append(f"{path.relative_to(TESTS)}: {module} {', '.join(names)}".strip())
+    assert offenders == []
+
+
+def test_factories_build_on_the_application_only():
+    factories = TESTS / "factories"
+    assert (factories / "__init__.py").exists() and not (TESTS / "factories.py").exists()
+    assert not list(factories.rglob("test_*.py")), "tests of the factories live in tests/test_factories.py"
+    offenders = [f"{path.relative_to(TESTS)}: {module}" for path in factories.rglob("*.py") for module, _ in _imports(path)
+                 if module.split(".")[0] == "tests" and not module.startswith("tests.factories")]
     assert offenders == []

@@ -3,7 +3,6 @@ expiry; every refusal audited."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -15,19 +14,17 @@ from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session, unit_of_work, utcnow
 from marketplace.kernel.errors import Gone, PaymentRequired, ValidationFailed
 from marketplace.kernel.principal import Principal
-from tests.commerce.helpers import market, offer_for, order
-from tests.factories import bearer
+from tests.factories import OfferFactory, OrganizationFactory, paid_grant, published_version
 
 P = Principal(request_id="metering-test")
 
 
 @pytest.fixture
-def grant(app, client):
-    vendor, buyer = market()
-    offer = offer_for(client, vendor.keys["owner"])
-    o = order(client, buyer.keys["owner"], offer, quantity=100).json
-    gid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json["grant_id"]
-    return uuid.UUID(gid)
+def grant(app):
+    """A paid grant of 100 records (rows: the metering rules are the subject here, not buying)."""
+    vendor, buyer = OrganizationFactory(vendor=True), OrganizationFactory()
+    offer = OfferFactory(dataset=published_version(organization=vendor).dataset, title="Research licence, 1M records", unit_price_minor=2)
+    return paid_grant(offer, buyer, quantity=100).id
 
 
 def events(action):

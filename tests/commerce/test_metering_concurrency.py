@@ -4,7 +4,6 @@ its own connection. Exactly the quota is spent, never more, and duplicates are c
 from __future__ import annotations
 
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,26 +13,19 @@ from marketplace.commerce import metering
 from marketplace.commerce.models import Grant, QuotaEntry
 from marketplace.kernel.errors import PaymentRequired
 from marketplace.kernel.principal import Principal
-from tests.commerce.helpers import market, order
-from tests.factories import bearer
+from tests.factories import OfferFactory, OrganizationFactory, paid_grant, published_version
 
 
 @pytest.fixture
 def committed_grant(session_app):
-    """A real grant of 100 records, committed (not inside a rolled-back test transaction)."""
+    """A real grant of 100 records, committed (not inside a rolled-back test transaction): the
+    row factories commit in the app's own session here."""
     with session_app.app_context():
-        client = session_app.test_client()
-        vendor, buyer = market()
-        from tests.catalog.helpers import published_dataset
-
-        ds, _ = published_dataset(client, vendor.keys["owner"], {"a.jsonl": b'{"a": 1}\n'}, visibility="unlisted")
-        r = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "t", "license": "CC-BY-4.0", "pricing_unit": "records",
-                                                                   "unit_price_minor": 1, "currency": "EUR"}, headers=bearer(vendor.keys["owner"]))
-        offer = r.json
-        o = order(client, buyer.keys["owner"], offer, quantity=100).json
-        paid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json
+        vendor, buyer = OrganizationFactory(vendor=True), OrganizationFactory()
+        pub = published_version({"a.jsonl": b'{"a": 1}\n'}, organization=vendor, visibility="unlisted")
+        grant_id = paid_grant(OfferFactory(dataset=pub.dataset, title="t", pricing_unit="records", unit_price_minor=1, currency="EUR"), buyer, quantity=100).id
         session_app.extensions["db"].remove()
-        return uuid.UUID(paid["grant_id"])
+        return grant_id
 
 
 @pytest.mark.postgres_only

@@ -10,23 +10,22 @@ from sqlalchemy import select
 
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session
-from tests.factories import bearer, make_key, make_tenant
-from tests.commerce.helpers import order
 from tests.delivery.helpers import FILES, authorize, balance, buy, fetch
+from tests.factories import LicenseFactory, OfferFactory, bearer, make_key, make_tenant_rows, paid_grant, published_version
 
 
 @pytest.fixture
 def parties(app):
-    return make_tenant(vendor=True), make_tenant()
+    return make_tenant_rows(vendor=True), make_tenant_rows()
 
 
 def test_whole_version_download_debits_records_and_urls_deliver_verified_bytes(app, client, parties):
     vendor, buyer = parties
-    ds, v, gid = buy(client, vendor, buyer)
+    pub, gid = buy(vendor, buyer)
     r = authorize(client, buyer.keys["member"], gid)
     assert r.status_code == 200, r.json
     files = {f["path"]: f for f in r.json["files"]}
-    assert set(files) == set(FILES) and r.json["manifest_digest"] == v["manifest_digest"]
+    assert set(files) == set(FILES) and r.json["manifest_digest"] == pub.version.manifest_digest
     for path, f in files.items():
         body = fetch(app, client, f["url"])
         assert hashlib.sha256(body).hexdigest() == f["sha256"] == hashlib.sha256(FILES[path]).hexdigest() and len(body) == f["size"]
@@ -41,7 +40,7 @@ def test_whole_version_download_debits_records_and_urls_deliver_verified_bytes(a
 
 def test_reissue_within_resume_window_is_free(app, client, parties):
     vendor, buyer = parties
-    _, _, gid = buy(client, vendor, buyer)
+    _, gid = buy(vendor, buyer)
     first = authorize(client, buyer.keys["owner"], gid, ["train/a.jsonl"]).json["files"][0]
     again = authorize(client, buyer.keys["owner"], gid, ["train/a.jsonl"]).json["files"][0]
     assert first["charged"] is True and again["charged"] is False
@@ -50,7 +49,7 @@ def test_reissue_within_resume_window_is_free(app, client, parties):
 
 def test_quota_exhausted_is_402_with_balance_and_charges_nothing(app, client, parties):
     vendor, buyer = parties
-    _, _, gid = buy(client, vendor, buyer, quantity=40)
+    _, gid = buy(vendor, buyer, quantity=40)
     r = authorize(client, buyer.keys["owner"], gid)  # 51 records needed
     assert r.status_code == 402 and r.json["balance"] == 40 and r.headers["Content-Type"] == "application/problem+json"
     assert balance(client, buyer.keys["owner"], gid) == 40  # all or nothing
@@ -60,7 +59,7 @@ def test_quota_exhausted_is_402_with_balance_and_charges_nothing(app, client, pa
 
 def test_denials_are_explicit_and_audited(app, client, parties):
     vendor, buyer = parties
-    _, _, gid = buy(client, vendor, buyer)
+    _, gid = buy(vendor, buyer)
     no_scope = make_key(buyer.owner, buyer.org, scopes=["catalog:read", "commerce:read"])
     assert authorize(client, no_scope, gid).status_code == 403
     assert authorize(client, buyer.keys["auditor"], gid).status_code == 403  # read-only key
@@ -70,7 +69,7 @@ def test_denials_are_explicit_and_audited(app, client, parties):
     assert client.post(f"/api/v1/grants/{gid}/downloads", json={}, headers={"X-CSRF-Token": csrf}).status_code == 403  # auditor at a browser
     client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
     assert authorize(client, vendor.keys["owner"], gid).status_code == 403  # the vendor is not the buyer
-    stranger = make_tenant()
+    stranger = make_tenant_rows()
     assert authorize(client, stranger.keys["owner"], gid).status_code == 404
     assert client.post(f"/api/v1/grants/{gid}/downloads", json={}).status_code == 401
     reasons = [e.details["reason"] for e in get_session().scalars(select(AuditEvent).where(AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "denied"))]
@@ -79,7 +78,7 @@ def test_denials_are_explicit_and_audited(app, client, parties):
 
 def test_file_not_in_version_is_400(app, client, parties):
     vendor, buyer = parties
-    _, _, gid = buy(client, vendor, buyer)
+    _, gid = buy(vendor, buyer)
     r = authorize(client, buyer.keys["owner"], gid, ["train/a.jsonl", "../secrets.txt"])
     assert r.status_code == 400 and "paths" in r.json["errors"]
     assert balance(client, buyer.keys["owner"], gid) == 100
@@ -87,8 +86,8 @@ def test_file_not_in_version_is_400(app, client, parties):
 
 def test_withdrawn_version_is_410(app, client, parties):
     vendor, buyer = parties
-    _, v, gid = buy(client, vendor, buyer, version_id=None)
-    client.post(f"/api/v1/versions/{v['id']}/withdraw", json={"reason": "a contributor withdrew consent"}, headers=bearer(vendor.keys["owner"]))
+    pub, gid = buy(vendor, buyer, version_id=None)
+    client.post(f"/api/v1/versions/{pub.version.id}/withdraw", json={"reason": "a contributor withdrew consent"}, headers=bearer(vendor.keys["owner"]))
     r = authorize(client, buyer.keys["owner"], gid)
     assert r.status_code == 410 and "consent" in r.json["detail"]
 
@@ -97,7 +96,7 @@ def test_withdrawn_version_is_410(app, client, parties):
 def test_units(app, client, parties, unit, expected):
     vendor, buyer = parties
     over = {"term_days": 30} if unit == "term" else {}
-    _, _, gid = buy(client, vendor, buyer, unit=unit, quantity=1 if unit in ("gib", "term") else 100, **over)
+    _, gid = buy(vendor, buyer, unit=unit, quantity=1 if unit in ("gib", "term") else 100, **over)
     assert authorize(client, buyer.keys["owner"], gid).status_code == 200
     b = balance(client, buyer.keys["owner"], gid)
     assert b == (0 if expected is None else expected)
@@ -105,13 +104,14 @@ def test_units(app, client, parties, unit, expected):
 
 def test_withdrawal_notifies_holders_and_vendor_sees_them(app, client, parties):
     vendor, buyer = parties
-    _, v, gid = buy(client, vendor, buyer)
-    client.post(f"/api/v1/versions/{v['id']}/withdraw", json={"reason": "licence dispute upstream"}, headers=bearer(vendor.keys["owner"]))
+    pub, gid = buy(vendor, buyer)
+    vid = pub.version.id
+    client.post(f"/api/v1/versions/{vid}/withdraw", json={"reason": "licence dispute upstream"}, headers=bearer(vendor.keys["owner"]))
     notes = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "grant.version_withdrawn")).all()
     assert [n.subject_id for n in notes] == [gid] and notes[0].actor_org_id == buyer.org.id and "dispute" in notes[0].details["reason"]
-    holders = client.get(f"/api/v1/versions/{v['id']}/holders", headers=bearer(vendor.keys["member"]))
+    holders = client.get(f"/api/v1/versions/{vid}/holders", headers=bearer(vendor.keys["member"]))
     assert holders.status_code == 200 and [h["buyer_org_id"] for h in holders.json] == [str(buyer.org.id)]
-    assert client.get(f"/api/v1/versions/{v['id']}/holders", headers=bearer(buyer.keys["owner"])).status_code == 404
+    assert client.get(f"/api/v1/versions/{vid}/holders", headers=bearer(buyer.keys["owner"])).status_code == 404
 
 
 def test_licence_term_ends_downloads(app, client, parties):
@@ -122,19 +122,10 @@ def test_licence_term_ends_downloads(app, client, parties):
 
     vendor, buyer = parties
     terms = {"commercial_use": "allowed", "ai_training": "allowed", "redistribution": "allowed", "term_months": 12}
-    lic = client.post("/api/v1/licenses", json={"slug": "one-year", "name": "One-year licence", "text": "Use for twelve months from the date of purchase, then stop.", "terms": terms},
-                      headers=bearer(vendor.keys["owner"])).json["identifier"]
-    from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, publish, upload_small
-
-    ds = create_dataset(client, vendor.keys["owner"])
-    v = create_version(client, vendor.keys["owner"], ds["id"])
-    upload_small(client, vendor.keys["owner"], v["id"], "a.jsonl", b'{"a": 1}\n')
-    ensure_licensed(client, vendor.keys["owner"], v["id"], license=lic)
-    publish(client, vendor.keys["owner"], v["id"])
-    offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "t", "license": lic, "pricing_unit": "downloads", "unit_price_minor": 1,
-                                                                   "currency": "EUR"}, headers=bearer(vendor.keys["owner"])).json
-    o = order(client, buyer.keys["owner"], offer, quantity=5).json
-    gid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json["grant_id"]
+    lic = LicenseFactory(owner=vendor.org, slug="one-year", name="One-year licence", text="Use for twelve months from the date of purchase, then stop.", terms=terms)
+    pub = published_version({"a.jsonl": b'{"a": 1}\n'}, organization=vendor.org, license=lic)
+    offer = OfferFactory(dataset=pub.dataset, license=lic, title="t", pricing_unit="downloads", unit_price_minor=1, currency="EUR")
+    gid = str(paid_grant(offer, buyer.org, quantity=5).id)
     assert authorize(client, buyer.keys["owner"], gid).status_code == 200
     import uuid
 

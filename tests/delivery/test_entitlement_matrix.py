@@ -14,9 +14,7 @@ from sqlalchemy import select
 from marketplace.commerce.models import Grant
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session, unit_of_work
-from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, publish, upload_small
-from tests.commerce.helpers import order
-from tests.factories import bearer, make_tenant
+from tests.factories import LicenseFactory, OfferFactory, bearer, make_key, make_tenant_rows, paid_grant, published_version
 
 DATA = b"".join(b'{"i": %d}\n' % i for i in range(10))
 TERMS = {"commercial_use": "allowed", "ai_training": "allowed", "redistribution": "allowed", "term_months": 12}
@@ -61,24 +59,16 @@ def _situations():
 @pytest.mark.parametrize("situation", _situations(), ids=lambda s: s[0])
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
 def test_every_channel_asks_the_same_decision(app, client, channel, situation):
-    from tests.factories import make_key
-
     name, bring_about, expected, caller = situation
-    vendor, buyer = make_tenant(vendor=True), make_tenant()
-    lic = client.post("/api/v1/licenses", json={"slug": f"year-{uuid.uuid4().hex[:6]}", "name": "One-year licence",
-                                                 "text": "Use for twelve months from purchase, then stop.", "terms": TERMS},
-                      headers=bearer(vendor.keys["owner"])).json["identifier"]
-    ds = create_dataset(client, vendor.keys["owner"])
-    v = create_version(client, vendor.keys["owner"], ds["id"])
-    upload_small(client, vendor.keys["owner"], v["id"], "d.jsonl", DATA)
-    ensure_licensed(client, vendor.keys["owner"], v["id"], license=lic)
-    publish(client, vendor.keys["owner"], v["id"])
-    offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "t", "license": lic, "pricing_unit": "records", "unit_price_minor": 1,
-                                                                   "currency": "EUR", "version_id": v["id"]}, headers=bearer(vendor.keys["owner"])).json
-    o = order(client, buyer.keys["owner"], offer, quantity=100).json
-    gid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json["grant_id"]
-    bring_about({"gid": gid, "client": client, "vendor": vendor, "version_id": v["id"]})
-    key = {"member": buyer.keys["member"], "auditor": buyer.keys["auditor"], "vendor": vendor.keys["owner"], "stranger": make_tenant().keys["owner"],
+    vendor, buyer = make_tenant_rows(vendor=True), make_tenant_rows()
+    # A version sold under a one-year licence, bought: rows (publishing and buying have their own tests).
+    lic = LicenseFactory(owner=vendor.org, name="One-year licence", text="Use for twelve months from purchase, then stop.", terms=TERMS)
+    pub = published_version({"d.jsonl": DATA}, organization=vendor.org, license=lic)
+    v = pub.version
+    offer = OfferFactory(dataset=pub.dataset, license=lic, title="t", pricing_unit="records", unit_price_minor=1, currency="EUR", version_id=v.id)
+    gid = str(paid_grant(offer, buyer.org, quantity=100).id)
+    bring_about({"gid": gid, "client": client, "vendor": vendor, "version_id": v.id})
+    key = {"member": buyer.keys["member"], "auditor": buyer.keys["auditor"], "vendor": vendor.keys["owner"], "stranger": make_tenant_rows().keys["owner"],
            "no-scope": make_key(buyer.member, buyer.org, scopes=["catalog:read", "commerce:read"])}[caller]
     get_session().expire_all()
     before = get_session().get(Grant, uuid.UUID(gid)).balance

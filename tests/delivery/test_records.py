@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.delivery.helpers import buy
-from tests.factories import bearer, make_tenant
+from tests.factories import bearer, make_tenant_rows
 
 JSONL = b"".join(b'{"i": %d, "text": "turn %d"}\n' % (i, i) for i in range(25))
 CSV = b'id,note\n1,"multi\nline"\n2,plain\n3,"with ""quotes"""\n'
@@ -24,12 +24,9 @@ def parquet_bytes() -> bytes:
 
 
 @pytest.fixture
-def grant(app, client, monkeypatch):
-    from tests.delivery import helpers as test_downloads
-
-    monkeypatch.setattr(test_downloads, "FILES", {"d.jsonl": JSONL, "t.csv": CSV, "p.parquet": parquet_bytes()})
-    vendor, buyer = make_tenant(vendor=True), make_tenant()
-    _, _, gid = buy(client, vendor, buyer, quantity=40)
+def grant(app):
+    vendor, buyer = make_tenant_rows(vendor=True), make_tenant_rows()
+    _, gid = buy(vendor, buyer, files={"d.jsonl": JSONL, "t.csv": CSV, "p.parquet": parquet_bytes()}, quantity=40)
     return buyer, gid
 
 
@@ -83,5 +80,5 @@ def test_quota_and_cursor_rules(client, grant):
     assert page(client, buyer.keys["member"], gid, "d.jsonl", 2, cur[:-2] + "zz").status_code == 400
     assert page(client, buyer.keys["member"], gid, "t.csv", 2, cur).status_code == 400  # cursor of another file
     assert page(client, buyer.keys["member"], gid, "nope.jsonl", 2).status_code == 400
-    stranger = make_tenant()
+    stranger = make_tenant_rows()
     assert page(client, stranger.keys["owner"], gid, "d.jsonl", 2).status_code == 404

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 
-from tests.catalog.helpers import create_dataset, create_version, declare, published_dataset
-from tests.commerce.helpers import order
-from tests.factories import bearer, make_key, make_org, make_tenant, make_user
+from tests.catalog.helpers import create_dataset, create_version, declare
+from tests.factories import OfferFactory, OrganizationFactory, bearer, make_key, make_org, make_tenant, make_user, paid_order, published_version
 
 SECRET_TITLE = "Zebra-private-corpus-7731"
 # Endpoints anyone may read (public catalogue, licence registry, docs, verification key).
@@ -25,16 +24,16 @@ def world(client):
     draft = create_dataset(client, k, title=SECRET_TITLE, visibility="draft")
     dv = create_version(client, k, draft["id"])
     f = declare(client, k, dv["id"], "secret.jsonl", b'{"s": 1}\n').json
-    seller = make_tenant(vendor=True)
-    ds, v = published_dataset(client, seller.keys["owner"], {"p.jsonl": b'{"p": 1}\n'})
-    offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "private deal", "license": "CC-BY-4.0", "pricing_unit": "records",
-                                                                  "unit_price_minor": 1, "currency": "EUR", "private_buyer_org_id": str(a.org.id)},
-                        headers=bearer(seller.keys["owner"])).json
-    o = order(client, k, offer, quantity=5).json
-    gid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(seller.keys["owner"])).json["grant_id"]
+    # What A bought: a private offer of another vendor's published dataset, ordered and paid
+    # (rows: no tenant marker is in them, and buying has its own tests).
+    seller = OrganizationFactory(vendor=True)
+    pub = published_version({"p.jsonl": b'{"p": 1}\n'}, organization=seller)
+    offer = OfferFactory(dataset=pub.dataset, title="private deal", license="CC-BY-4.0", pricing_unit="records", unit_price_minor=1, currency="EUR",
+                         private_buyer_org_id=a.org.id)
+    o = paid_order(offer, a.org, quantity=5, accepted_by=a.owner.id)
     key_id = client.get("/api/v1/me", headers=bearer(k)).json["api_key"]["id"]
     ids = {"org_id": str(a.org.id), "user_id": str(a.member.id), "key_id": key_id, "dataset_id": draft["id"], "version_id": dv["id"],
-           "file_id": f["id"], "offer_id": offer["id"], "order_id": o["id"], "grant_id": gid, "event_id": "1", "identifier": "CC-BY-4.0"}
+           "file_id": f["id"], "offer_id": str(offer.id), "order_id": str(o.id), "grant_id": str(o.grant_id), "event_id": "1", "identifier": "CC-BY-4.0"}
     markers = [SECRET_TITLE, a.owner.email, a.member.email, "secret.jsonl"]
     return a, ids, markers
 
