@@ -84,7 +84,8 @@ def normalise_language(tag: str) -> str:
     return "-".join(out)
 
 
-def _check_facets(modalities: list[str] | None, languages: list[str] | None, tags: list[str] | None) -> dict[str, list[str]]:
+def check_facets(modalities: list[str] | None, languages: list[str] | None, tags: list[str] | None) -> dict[str, list[str]]:
+    """Validate and normalise a dataset's modalities, BCP 47 languages and tags."""
     errors: dict[str, list[str]] = {}
     out: dict[str, list[str]] = {}
     if modalities is not None:
@@ -110,7 +111,8 @@ def _check_facets(modalities: list[str] | None, languages: list[str] | None, tag
     return out
 
 
-def _set_facets(dataset: Dataset, facets: dict[str, list[str]]) -> None:
+def set_facets(dataset: Dataset, facets: dict[str, list[str]]) -> None:
+    """Replace a dataset's facet rows (what filters and facet counts read)."""
     session = get_session()
     for kind, values in facets.items():
         session.execute(delete(DatasetFacet).where(DatasetFacet.dataset_id == dataset.id, DatasetFacet.kind == kind))
@@ -125,7 +127,8 @@ def titles_of(dataset_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     return dict(get_session().execute(select(Dataset.id, Dataset.title).where(Dataset.id.in_(dataset_ids))).all())
 
 
-def _refresh_search_text(dataset: Dataset, tags: list[str] | None = None) -> None:
+def refresh_search_text(dataset: Dataset, tags: list[str] | None = None) -> None:
+    """Rebuild the denormalised text search matches (title weighted twice, summary, tags, card)."""
     if tags is None:
         tags = facets_of([dataset.id])[dataset.id]["tag"]
     dataset.search_text = "\n".join([dataset.title, dataset.title, dataset.summary, " ".join(tags), dataset.card_markdown])
@@ -153,7 +156,7 @@ def create_dataset(principal: Principal, *, organization_id: uuid.UUID | None, s
     if not SLUG_RE.match(slug):
         raise ValidationFailed("Invalid slug.", errors={"slug": ["Lower-case letters, digits and hyphens, at most 100."]})
     _check_domain(domain)
-    facets = _check_facets(modalities or [], languages or [], tags or [])
+    facets = check_facets(modalities or [], languages or [], tags or [])
     session = get_session()
     if session.scalar(select(Dataset.id).where(Dataset.organization_id == org_id, Dataset.slug == slug)):
         raise Conflict("Your organisation already has a dataset with this slug.", errors={"slug": ["Already used."]})
@@ -161,8 +164,8 @@ def create_dataset(principal: Principal, *, organization_id: uuid.UUID | None, s
                  domain=domain, visibility=Visibility(visibility).value)
     session.add(ds)
     session.flush()
-    _set_facets(ds, facets)
-    _refresh_search_text(ds, facets["tag"])
+    set_facets(ds, facets)
+    refresh_search_text(ds, facets["tag"])
     audit.record(principal, CatalogAction.DATASET_CREATE, subject_type="dataset", subject_id=ds.id, subject_org_id=org_id, actor_org_id=org_id)
     return ds
 
@@ -185,13 +188,13 @@ def update_dataset(principal: Principal, dataset_id: uuid.UUID, **changes: Any) 
     require_dataset_writer(principal, ds, _org(ds.organization_id))
     if "domain" in changes:
         _check_domain(changes["domain"])
-    facets = _check_facets(changes.pop("modalities", None), changes.pop("languages", None), changes.pop("tags", None))
+    facets = check_facets(changes.pop("modalities", None), changes.pop("languages", None), changes.pop("tags", None))
     before = {k: getattr(ds, k) for k in changes}
     for k, v in changes.items():
         setattr(ds, k, Visibility(v).value if k == "visibility" else v)
-    _set_facets(ds, facets)
+    set_facets(ds, facets)
     get_session().flush()
-    _refresh_search_text(ds, facets.get("tag"))
+    refresh_search_text(ds, facets.get("tag"))
     audit.record(principal, CatalogAction.DATASET_UPDATE, subject_type="dataset", subject_id=ds.id, subject_org_id=ds.organization_id,
                  actor_org_id=ds.organization_id, details={"fields": sorted(set(changes) | set(facets)), "visibility": [before.get("visibility"), ds.visibility] if "visibility" in changes else None})
     return ds

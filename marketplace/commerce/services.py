@@ -67,7 +67,7 @@ def _check_offer_allowed(version: DatasetVersion, lic: License) -> None:
                        errors={"license": [f["message"] for f in blocking]}, findings=blocking)
 
 
-def _refresh_min_price(ds: Dataset) -> None:
+def refresh_min_price(ds: Dataset) -> None:
     """The lowest active public offer, for search and the catalogue card."""
     session = get_session()
     row = session.execute(select(Offer.unit_price_minor, Offer.currency).where(Offer.dataset_id == ds.id, Offer.active.is_(True),
@@ -112,7 +112,7 @@ def create_offer(principal: Principal, dataset_id: uuid.UUID, *, title: str, lic
                   private_buyer_org_id=private_buyer_org_id)
     session.add(offer)
     session.flush()
-    _refresh_min_price(ds)
+    refresh_min_price(ds)
     audit.record(principal, CommerceAction.OFFER_CREATE, subject_type="offer", subject_id=offer.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  details={"dataset_id": str(ds.id), "license": lic.identifier, "unit": pricing_unit, "unit_price_minor": unit_price_minor,
                           "currency": offer.currency, "private": private_buyer_org_id is not None})
@@ -197,7 +197,7 @@ def update_offer(principal: Principal, offer_id: uuid.UUID, *, active: bool) -> 
     ds = get_session().get_one(Dataset, offer.dataset_id)
     require_dataset_writer(principal, ds, get_session().get_one(Organization, ds.organization_id))
     offer.active = active
-    _refresh_min_price(ds)
+    refresh_min_price(ds)
     audit.record(principal, CommerceAction.OFFER_UPDATE, subject_type="offer", subject_id=offer.id, subject_org_id=offer.organization_id, actor_org_id=offer.organization_id,
                  details={"active": active})
     return offer
@@ -215,7 +215,8 @@ def price(offer: Offer, quantity: int) -> tuple[int, int]:
     return unit, unit * quantity
 
 
-def _fingerprint(**fields: Any) -> str:
+def order_fingerprint(**fields: Any) -> str:
+    """What an order asked for, hashed: a replayed Idempotency-Key must carry the same request."""
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -232,7 +233,7 @@ def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, cu
     if buyer is None:
         raise ValidationFailed("Say which organisation buys.", errors={"buyer_org_id": ["Required when you belong to several organisations."]})
     _check_quantity(quantity)
-    fp = _fingerprint(offer_id=offer_id, quantity=quantity, currency=currency.upper(), license_sha256=license_sha256, payment_method=payment_method, buyer=buyer)
+    fp = order_fingerprint(offer_id=offer_id, quantity=quantity, currency=currency.upper(), license_sha256=license_sha256, payment_method=payment_method, buyer=buyer)
     for attempt in (1, 2):
         try:
             with unit_of_work() as session:

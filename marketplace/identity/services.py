@@ -123,10 +123,10 @@ def open_browser_session(base: Principal, user_id: uuid.UUID, *, user_agent: str
     The session this browser had before (`replaces`, its old token), whoever's it was, ends: a
     login on a shared computer must not leave the previous user's session alive."""
     if replaces:
-        get_session().execute(BrowserSession.__table__.update().where(BrowserSession.token_hash == _hash_secret(replaces), BrowserSession.revoked_at.is_(None))
+        get_session().execute(BrowserSession.__table__.update().where(BrowserSession.token_hash == hash_secret(replaces), BrowserSession.revoked_at.is_(None))
                               .values(revoked_at=utcnow(), revoked_reason="replaced by a login"))
     token = secrets.token_urlsafe(32)
-    row = BrowserSession(user_id=user_id, token_hash=_hash_secret(token), ip=(base.ip or None) and base.ip[:64], user_agent=(user_agent or "")[:300] or None)
+    row = BrowserSession(user_id=user_id, token_hash=hash_secret(token), ip=(base.ip or None) and base.ip[:64], user_agent=(user_agent or "")[:300] or None)
     get_session().add(row)
     get_session().flush()
     audit.record(replace(base, user_id=user_id), IdentityAction.AUTH_SESSION_OPEN, subject_type="session", subject_id=row.id)
@@ -137,7 +137,7 @@ def load_session_principal(base: Principal, user_id: uuid.UUID, token: str) -> P
     """The principal for a browser session, or None if the session was ended or the user is gone
     or disabled. The session row is read on every request, so revocation takes effect at once."""
     session = get_session()
-    row = session.scalar(select(BrowserSession).where(BrowserSession.token_hash == _hash_secret(token)))
+    row = session.scalar(select(BrowserSession).where(BrowserSession.token_hash == hash_secret(token)))
     if row is None or row.user_id != user_id or row.revoked_at is not None:
         return None
     user = session.get(User, user_id)
@@ -217,7 +217,8 @@ def change_password(principal: Principal, *, current_password: str, new_password
     audit.record(principal, IdentityAction.AUTH_PASSWORD_CHANGE, subject_type="user", subject_id=user.id, quantities={"sessions_ended": n})
 
 
-def _hash_secret(secret: str) -> str:
+def hash_secret(secret: str) -> str:
+    """How an API key's secret is stored: SHA-256 (the secret is 32 random bytes, so a slow hash adds nothing)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -227,7 +228,7 @@ def authenticate_api_key(base: Principal, token: str) -> Principal:
     with unit_of_work() as session:
         key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix.startswith(KEY_PREFIX) and secret else None
         reason = None
-        if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
+        if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
             reason = "unknown API key"
         elif key.revoked_at is not None:
             reason = "revoked API key"
@@ -453,7 +454,7 @@ def create_api_key(principal: Principal, org_id: uuid.UUID, *, name: str, scopes
         user_id=principal.user_id,
         name=name.strip(),
         prefix=prefix,
-        secret_hash=_hash_secret(secret),
+        secret_hash=hash_secret(secret),
         scopes=sorted(set(scopes)),
         expires_at=expires_at,
     )

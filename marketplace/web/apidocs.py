@@ -6,6 +6,8 @@ works offline and behind strict content-security policies.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template
 
 bp = Blueprint("apidocs", __name__)
@@ -13,14 +15,15 @@ bp = Blueprint("apidocs", __name__)
 
 @bp.get("/api/v1/docs")
 def docs():
-    spec = current_app.extensions["api"].spec.to_dict()
+    spec: dict[str, Any] = current_app.extensions["api"].spec.to_dict()
     ops = []
     for path, item in sorted(spec.get("paths", {}).items()):
         for method, op in item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
-            body = op.get("requestBody", {}).get("content", {})
-            req_schema = next(iter(body.values()), {}).get("schema", {}).get("$ref", "").rsplit("/", 1)[-1] if body else ""
+            body: dict[str, Any] = op.get("requestBody", {}).get("content", {})
+            first: dict[str, Any] = next(iter(body.values()), {})
+            req_schema = first.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1] if body else ""
             responses = []
             for code, r in sorted(op.get("responses", {}).items()):
                 content = r.get("content", {})

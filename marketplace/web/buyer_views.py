@@ -16,11 +16,12 @@ from licensing.services import get_license_by_id
 from licensing.models import License
 from marketplace.commerce import services as commerce
 from marketplace.commerce.models import Offer, Order
+from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
+from marketplace.commerce.policy import CommercePermission
 from marketplace.kernel.db import utcnow
 from marketplace.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.identity.auth import current_principal
 from marketplace.identity import services as identity
-from marketplace.identity.models import OrgRole
 from marketplace.kernel.principal import SCOPES, Principal
 from marketplace.formats.money import format_money
 from marketplace.delivery import services as delivery
@@ -173,7 +174,7 @@ def order_page(order_id: uuid.UUID):
     except NotFound:
         abort(404)
     return render_template("buyer/order.html", order=order, offer=offer, ds=ds, lic=get_license_by_id(order.license_id),
-                           may_cancel=p.has_role(order.buyer_org_id, OrgRole.member),
+                           may_cancel=COMMERCE_POLICY.allows(p, CommercePermission.ORDER_CANCEL, buyer=order.buyer_org_id, vendor=order.vendor_org_id),
                            is_buyer=p.role_in(order.buyer_org_id) is not None, returned=request.args.get("paid") == "1",
                            cancelled=request.args.get("cancelled") == "1")
 

@@ -29,7 +29,8 @@ def search_page():
     sort = request.args.get("sort", "relevance")
     try:
         res = search_svc.search(current_principal(), q=q, sort=sort if sort in search_svc.SORTS else "relevance", cursor=request.args.get("cursor") or None,
-                                limit=12, **args)
+                                limit=12, domain=args.get("domain"), modality=args.get("modality"), language=args.get("language"),
+                                license_class=args.get("license_class"))
         error = None
     except ValidationFailed as e:
         res, error = {"items": [], "facets": {}, "total": 0, "next_cursor": None}, e.detail

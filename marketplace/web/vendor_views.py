@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from catalog import schemas as catalog_schemas
 from catalog.models import Dataset, DatasetVersion
+from catalog.policy import is_owner_member
 from catalog.services import datasets as catalog
 from licensing import schemas as licensing_schemas
 from licensing.services import current_declaration, list_licenses, set_version_license, version_license
@@ -22,10 +23,11 @@ from licensing.services import declare_provenance as declare
 from marketplace.auditlog import services as audit_svc
 from marketplace.commerce import schemas as commerce_schemas
 from marketplace.commerce import services as commerce
+from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
+from marketplace.commerce.policy import CommercePermission
 from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.identity.auth import current_principal
 from marketplace.identity import services as identity
-from marketplace.identity.models import OrgRole
 from marketplace.kernel.principal import Principal
 from marketplace.formats.money import MoneyError, parse_major
 from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
@@ -100,7 +102,7 @@ def dataset(dataset_id: uuid.UUID):
         ds = catalog.get_dataset(p, dataset_id)
     except NotFound:
         abort(404)
-    if p.role_in(ds.organization_id) is None:
+    if not is_owner_member(p, ds):  # the vendor console is for the vendor's own members
         abort(404)
     errors: dict[str, str] = {}
     status = 200
@@ -220,7 +222,7 @@ def _version_or_404(version_id: uuid.UUID) -> tuple[Principal, DatasetVersion, D
         v, ds = catalog.get_version(p, version_id)
     except NotFound:
         abort(404)
-    if p.role_in(ds.organization_id) is None:
+    if not is_owner_member(p, ds):  # the vendor console is for the vendor's own members
         abort(404)
     return p, v, ds
 
@@ -378,16 +380,17 @@ def sales():
     p, org = _org_or_404()
     orders = commerce.list_orders(p, org, as_vendor=True)
     offers = {o.id: o for o in commerce.offers_by_id({o.offer_id for o in orders})}
-    access: list[dict[str, Any]] | None = []
+    access: list[dict[str, Any]] | None
     try:
+        found: list[dict[str, Any]] = []
         for action in (DeliveryAction.DELIVERY_AUTHORIZE, DeliveryAction.DELIVERY_RECORDS):
-            access.extend(e for e in audit_svc.query(p, org_id=org, action=action, limit=50)["items"] if e["actor_org_id"] != str(org))
-        access.sort(key=lambda e: e["id"], reverse=True)
+            found.extend(e for e in audit_svc.query(p, org_id=org, action=action, limit=50)["items"] if e["actor_org_id"] != str(org))
+        access = sorted(found, key=lambda e: e["id"], reverse=True)
     except DomainError:
         access = None  # members do not read the audit log
     org_ids = {o.buyer_org_id for o in orders} | {uuid.UUID(e["actor_org_id"]) for e in access or [] if e.get("actor_org_id")}
     return render_template("vendor/sales.html", orders=orders, offers=offers, access=access, names=identity.organization_names(org_ids),
-                           can_mark=p.has_role(org, OrgRole.admin))
+                           can_mark=COMMERCE_POLICY.allows(p, CommercePermission.ORDER_MARK_PAID, vendor=org))
 
 
 @bp.get("/orders/<uuid:order_id>/paid")

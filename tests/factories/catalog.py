@@ -65,10 +65,10 @@ class DatasetFactory(RowFactory):
 
     @classmethod
     def _complete(cls, ds: Dataset, modalities: list[str] | None = None, languages: list[str] | None = None, tags: list[str] | None = None, **_: Any) -> None:
-        facets = catalog_services._check_facets(modalities or [], languages or [], tags or [])
-        catalog_services._set_facets(ds, facets)
+        facets = catalog_services.check_facets(modalities or [], languages or [], tags or [])
+        catalog_services.set_facets(ds, facets)
         get_session().flush()
-        catalog_services._refresh_search_text(ds, facets["tag"])
+        catalog_services.refresh_search_text(ds, facets["tag"])
         commit()
 
 
@@ -201,7 +201,7 @@ def publish_version(version: DatasetVersion, files: list[VersionFile]) -> None:
     version.published_at = utcnow()
     version.ingest_report = {"checked_at": version.published_at.isoformat(), "files": {f.path: {"status": "ok", "records": f.records} for f in files}}
     session.flush()
-    catalog_services._refresh_latest(session.get(Dataset, version.dataset_id))
+    catalog_services.refresh_latest(session.get(Dataset, version.dataset_id))
     commit()
 
 

@@ -56,7 +56,7 @@ class OfferFactory(RowFactory):
 
     @classmethod
     def _complete(cls, offer: Offer, **_: Any) -> None:
-        commerce_services._refresh_min_price(get_session().get(Dataset, offer.dataset_id))
+        commerce_services.refresh_min_price(get_session().get(Dataset, offer.dataset_id))
         commit()
 
 
@@ -88,7 +88,7 @@ class OrderFactory(RowFactory):
     payment_method = "invoice"
     status = OrderStatus.pending_payment.value
     idempotency_key = None
-    request_fingerprint = factory.LazyAttribute(lambda o: commerce_services._fingerprint(
+    request_fingerprint = factory.LazyAttribute(lambda o: commerce_services.order_fingerprint(
         offer_id=o.offer.id, quantity=o.quantity, currency=o.offer.currency, license_sha256=o.accepted_text_sha256, payment_method=o.payment_method, buyer=o.buyer.id))
 
 

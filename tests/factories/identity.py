@@ -170,7 +170,7 @@ class ApiKeyFactory(RowFactory):
     prefix = factory.LazyFunction(lambda: identity.KEY_PREFIX + secrets.token_hex(6))
     secret = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
     # The service's own digest of the secret, so the rows stay in step with authentication.
-    secret_hash = factory.LazyAttribute(lambda o: identity._hash_secret(o.secret))
+    secret_hash = factory.LazyAttribute(lambda o: identity.hash_secret(o.secret))
     scopes = factory.LazyFunction(lambda: sorted(SCOPES))
     expires_at = None
 
