@@ -358,15 +358,33 @@ def _owner_count(org_id: uuid.UUID) -> int:
     ) or 0
 
 
+def _lock_members(org_id: uuid.UUID) -> None:
+    """Membership changes of one organisation happen one after the other: each takes the
+    organisation's row lock first, so two owners demoting (or removing) each other at once cannot
+    both pass the last-owner check and leave the organisation with none."""
+    if get_session().get(Organization, org_id, with_for_update=True, populate_existing=True) is None:
+        raise NotFound("No such organisation.")
+
+
 def _require_may_assign(principal: Principal, org_id: uuid.UUID, role: OrgRole) -> None:
-    if role == OrgRole.owner:
-        POLICY.require(principal, Perm.OWNER_ASSIGN, org=org_id)
+    """Making, demoting or removing an owner: the table's rule, then the caller's role as it is
+    now (under the lock), not as it was when the request was authenticated; a platform admin
+    may repair an organisation that lost its owners."""
+    if role != OrgRole.owner:
+        return
+    POLICY.require(principal, Perm.OWNER_ASSIGN, org=org_id)
+    if principal.platform_admin:
+        return
+    current = get_session().scalar(select(Membership.role).where(Membership.organization_id == org_id, Membership.user_id == principal.user_id))
+    if current != OrgRole.owner:
+        raise Forbidden("Only owners can make, demote or remove owners.")
 
 
 @transactional
 def add_member(principal: Principal, org_id: uuid.UUID, *, email: str, role: OrgRole) -> tuple[Membership, User]:
     """Add an existing user, found by e-mail, to the organisation."""
     POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
+    _lock_members(org_id)
     _require_may_assign(principal, org_id, role)
     session = get_session()
     user = session.scalar(select(User).where(User.email == _normalise_email(email)))
@@ -385,7 +403,8 @@ def add_member(principal: Principal, org_id: uuid.UUID, *, email: str, role: Org
 
 
 def _get_membership(org_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
-    m = get_session().scalar(select(Membership).where(Membership.organization_id == org_id, Membership.user_id == user_id))
+    m = get_session().scalar(select(Membership).where(Membership.organization_id == org_id, Membership.user_id == user_id)
+                             .execution_options(populate_existing=True))
     if m is None:
         raise NotFound("No such member.")
     return m
@@ -394,6 +413,7 @@ def _get_membership(org_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
 @transactional
 def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID, *, role: OrgRole) -> tuple[Membership, User]:
     POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
+    _lock_members(org_id)
     m = _get_membership(org_id, user_id)
     if m.role == OrgRole.owner or role == OrgRole.owner:
         _require_may_assign(principal, org_id, OrgRole.owner)
@@ -408,6 +428,7 @@ def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UU
 @transactional
 def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
+    _lock_members(org_id)
     m = _get_membership(org_id, user_id)
     if m.role == OrgRole.owner:
         _require_may_assign(principal, org_id, OrgRole.owner)
@@ -416,8 +437,14 @@ def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -
     get_session().delete(m)
     # Whatever the removed user had open in a browser may show this organisation's pages: end it.
     n = _revoke_sessions(user_id, reason="removed from an organisation")
+    # Their keys for this organisation end too: were they added again later, the old keys must
+    # not come back to life with them.
+    now = utcnow()
+    keys = list(get_session().scalars(select(ApiKey).where(ApiKey.organization_id == org_id, ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))))
+    for key in keys:
+        key.revoked_at = now
     audit.record(principal, IdentityAction.ORG_MEMBER_REMOVE, subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id,
-                 quantities={"sessions_ended": n})
+                 quantities={"sessions_ended": n, "api_keys_revoked": len(keys)})
 
 
 # --------------------------------------------------------------------------- API keys

@@ -5,11 +5,9 @@ each payment webhook (completion, refund, dispute opened, dispute closed)."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -20,31 +18,12 @@ from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session
 from tests.catalog.helpers import published_dataset
 from tests.commerce.helpers import market, order
+from tests.concurrency import race
 from tests.factories import bearer
 from tests.fakes.stripe_api import event, sign
 
 N = 24
 pytestmark = pytest.mark.postgres_only
-
-
-def race(app, n: int, call: Callable[[Any, int], Any]) -> list[Any]:
-    """Run `call(client, i)` in n threads released together; each thread has its own client."""
-    barrier = threading.Barrier(n)
-
-    def one(i: int) -> Any:
-        with app.app_context():
-            c = app.test_client()
-            try:
-                barrier.wait(timeout=10)
-            except threading.BrokenBarrierError:
-                pass
-            try:
-                return call(c, i)
-            finally:
-                app.extensions["db"].remove()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(one, range(n)))
 
 
 def _count(model, *where) -> int:

@@ -237,3 +237,14 @@ def test_renaming_an_organisation_is_kept(client):
     r = client.patch(f"/api/v1/orgs/{t.org.id}", json={"name": "Renamed Health Ltd"}, headers=bearer(t.keys["admin"]))
     assert r.status_code == 200 and r.json["name"] == "Renamed Health Ltd"
     assert client.get(f"/api/v1/orgs/{t.org.id}", headers=bearer(t.keys["member"])).json["name"] == "Renamed Health Ltd"
+
+
+def test_a_removed_members_keys_stay_dead_when_they_are_added_again(client):
+    t = make_tenant()
+    assert client.get("/api/v1/me", headers=bearer(t.keys["member"])).status_code == 200
+    r = client.delete(f"/api/v1/orgs/{t.org.id}/members/{t.member.id}", headers=bearer(t.keys["owner"]))
+    assert r.status_code == 204
+    assert client.get("/api/v1/me", headers=bearer(t.keys["member"])).status_code == 401
+    again = client.post(f"/api/v1/orgs/{t.org.id}/members", json={"email": t.member.email, "role": "member"}, headers=bearer(t.keys["owner"]))
+    assert again.status_code == 201
+    assert client.get("/api/v1/me", headers=bearer(t.keys["member"])).status_code == 401  # the old key does not come back
