@@ -51,14 +51,23 @@ class StrictBoolean(ma.fields.Boolean):
         return value
 
 
+ASCII_INT = re.compile(r"-?[0-9]{1,19}")
+
+
+def ascii_int(text: str) -> int:
+    """An integer typed by a person (a query string, a form field): plain ASCII digits with an
+    optional minus, at most 19 digits. int() would also take "١٢", "1_000", "+5" and " 7 "."""
+    if not ASCII_INT.fullmatch(text):
+        raise ValueError(f"Not a plain integer: {text[:40]!r}")
+    return int(text)
+
+
 class Int(ma.fields.Integer):
     """An integer that, when it comes as text (a query string, a form), is plain ASCII digits with
-    an optional minus: int() would also take "١٢", "1_0", "+5" and " 7 "."""
-
-    _TEXT = re.compile(r"-?[0-9]{1,19}")
+    an optional minus (`ascii_int`)."""
 
     def _validated(self, value: Any) -> int:
-        if isinstance(value, str) and not self._TEXT.fullmatch(value):
+        if isinstance(value, str) and not ASCII_INT.fullmatch(value):
             raise self.make_error("invalid")
         return super()._validated(value)
 

@@ -4,14 +4,17 @@ and turning a service's validation errors into form messages."""
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, session, url_for
 
 from marketplace.kernel.errors import DomainError
 from marketplace.identity.auth import current_principal
 from marketplace.kernel.principal import Principal
+from marketplace.kernel.schemas import ascii_int
 
 
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,4 +69,17 @@ def form_int(name: str, default: int | None = None) -> int | None:
     raw = (request.form.get(name) or "").strip()
     if not raw:
         return default
-    return int(raw)
+    return ascii_int(raw)
+
+
+_SAFE_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*")
+
+
+def local_path(target: str | None, default: str) -> str:
+    """Where to go after signing in: only a path on this site. Browsers drop tabs and newlines
+    from URLs and treat a backslash as a slash, so a slash, a tab and "/evil.example" (or a slash
+    and a backslash) would leave the site; anything but plain URL characters after one leading
+    slash is refused."""
+    if target and _SAFE_PATH.fullmatch(target) and not urlsplit(target).netloc:
+        return target
+    return default

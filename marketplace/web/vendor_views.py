@@ -29,6 +29,7 @@ from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.identity.auth import current_principal
 from marketplace.identity import services as identity
 from marketplace.kernel.principal import Principal
+from marketplace.kernel.schemas import ASCII_INT, ascii_int
 from marketplace.formats.money import MoneyError, parse_major
 from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
 from marketplace.delivery.actions import DeliveryAction
@@ -160,7 +161,7 @@ def _int_or_raw(raw: str | None) -> Any:
     if not raw:
         return None
     try:
-        return int(raw)
+        return ascii_int(raw)
     except ValueError:
         return raw  # the schema names it: "Not a valid integer."
 
@@ -295,7 +296,7 @@ def _declaration_to_form(body: dict[str, Any] | None) -> dict[str, Any]:
 def _form_to_declaration(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the declaration body the API takes, the values to show again)."""
     raw = form.get("source_count") or ""
-    n = min(int(raw), 200) if raw.isdigit() else 3
+    n = min(ascii_int(raw), 200) if ASCII_INT.fullmatch(raw) and not raw.startswith("-") else 3
     sources, shown = [], []
     for i in range(n):
         row = {k: (form.get(f"s{i}_{k}") or "").strip() for k in SOURCE_FIELDS}

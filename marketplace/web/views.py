@@ -14,6 +14,7 @@ from marketplace.kernel.http import anonymous_principal
 from marketplace.identity.auth import current_principal
 from marketplace.identity import services
 from marketplace.identity.api import end_browser_session, start_browser_session
+from marketplace.web.common import local_path
 from marketplace.web.forms import LoginForm, RegisterForm
 
 bp = Blueprint("web", __name__)
@@ -47,9 +48,8 @@ def login():
             flash(e.detail, "error")
             return render_template("login.html", form=form), 401
         start_browser_session(user.id)
-        nxt = request.args.get("next", "")
-        # Only same-site relative paths: an open redirect would make phishing easy.
-        return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("web.home"))
+        # Only same-site paths: an open redirect would make phishing easy.
+        return redirect(local_path(request.args.get("next"), url_for("web.home")))
     return render_template("login.html", form=form), 400 if form.errors else 200
 
 

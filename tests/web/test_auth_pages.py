@@ -59,3 +59,18 @@ def test_html_error_page_for_people(client):
     assert r.status_code == 404 and "<h1>404" in r.get_data(as_text=True)
     r = client.get("/no-such-page", headers={"Accept": "application/json"})
     assert r.headers["Content-Type"] == "application/problem+json"
+
+
+def test_after_sign_in_only_paths_on_this_site(app):
+    """Browsers drop tabs and newlines in URLs and read a backslash as a slash: each of these
+    would have sent a fresh session to another site (found from outside: a tab got through)."""
+    u = make_user()
+    hostile = ["//evil.example/", "/\t/evil.example", "/\n/evil.example", "/\\evil.example", "\\\\evil.example", "https://evil.example/",
+               "/\r\n/evil.example", " //evil.example", "javascript:alert(1)", "/\u3000/evil.example"]
+    for target in hostile + ["/datasets?q=icu", "/vendor"]:
+        client = app.test_client()
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        r = client.post("/login", query_string={"next": target}, data={"csrf_token": token, "email": u.email, "password": PASSWORD})
+        assert r.status_code == 302, target
+        expected = target if target in ("/datasets?q=icu", "/vendor") else "/"
+        assert r.headers["Location"] == expected, (target, r.headers["Location"])
