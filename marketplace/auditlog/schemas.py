@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.kernel.schemas import Int, StrictSchema
+from marketplace.kernel.schemas import Int, StrictSchema, When
 
 
 class AuditQuerySchema(StrictSchema):
@@ -14,8 +14,8 @@ class AuditQuerySchema(StrictSchema):
     outcome = ma.fields.String(validate=validate.OneOf(["success", "denied", "failure"]))
     subject_type = ma.fields.String(validate=validate.Length(max=32))
     subject_id = ma.fields.String(validate=validate.Length(max=64))
-    since = ma.fields.AwareDateTime()
-    until = ma.fields.AwareDateTime()
+    since = When()
+    until = When()
     cursor = ma.fields.String(validate=validate.Length(max=500))
     limit = Int(load_default=100, validate=validate.Range(min=1, max=1000))
 

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from marketplace.identity.models import OrgRole, VendorStatus
 from marketplace.kernel.principal import SCOPES
-from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text
+from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text, When
 
 
 class RegisterSchema(StrictSchema):
@@ -100,7 +100,7 @@ class ApiKeyCreatedSchema(ApiKeySchema):
 class ApiKeyCreateSchema(StrictSchema):
     name = Text(100, required=True)
     scopes = ma.fields.List(ma.fields.String(validate=validate.OneOf(sorted(SCOPES))), required=True, validate=validate.Length(min=1, max=len(SCOPES)))
-    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None)
+    expires_at = When(load_default=None, allow_none=True)
 
 
 class VendorDecisionSchema(StrictSchema):

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, json, render_template, request
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -217,6 +217,16 @@ def register_error_handlers(app: Flask) -> None:
         _reset_session()
         return problem(400, "Invalid value", "A value in the request cannot be stored (for example a NUL character or a number out of range).",
                        slug="invalid-value")
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(err: IntegrityError) -> Response:
+        # Two requests created the same thing at the same moment (a second registration of one
+        # e-mail address, a dataset slug, a version string): the database's constraint refused the
+        # later one after the services' own check had passed for both. Nothing was written.
+        log.info("a concurrent change won", extra={"error": type(err.orig).__name__ if err.orig else "IntegrityError"})
+        _reset_session()
+        return problem(409, "Conflict", "This conflicts with a change made at the same moment (for example, the same name was just taken). "
+                       "Reload and try again.", slug="concurrent-conflict")
 
     @app.errorhandler(DBAPIError)
     def _database(err: DBAPIError) -> Response:

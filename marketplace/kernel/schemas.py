@@ -5,6 +5,7 @@ that are ASCII digits). One home, so every endpoint refuses hostile input the sa
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import marshmallow as ma
@@ -70,6 +71,24 @@ class Int(ma.fields.Integer):
         if isinstance(value, str) and not ASCII_INT.fullmatch(value):
             raise self.make_error("invalid")
         return super()._validated(value)
+
+
+class When(ma.fields.AwareDateTime):
+    """A moment with its UTC offset, as the services store it: in UTC. A date at the edge of the
+    calendar whose offset pushes it past year 9999 or before year 1 ("9999-12-31T23:59:59-14:00")
+    is refused here, not left to overflow in the database layer."""
+
+    default_error_messages = {"range": "Out of range: the moment must fall between years 1 and 9999 in UTC."}
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(default_timezone=None, **kw)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.make_error("range") from None
 
 
 def Flag(**kw: Any) -> StrictBoolean:  # noqa: N802 - reads like a field type

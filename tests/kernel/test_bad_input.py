@@ -311,3 +311,15 @@ def test_currencies_are_iso_4217(app, client):
         r = client.post(f"/api/v1/datasets/{offer['dataset_id']}/offers", json={"title": "t", "license": "CC-BY-4.0", "pricing_unit": "records",
                                                                                 "unit_price_minor": 5, "currency": bad}, headers=bearer(vendor.keys["owner"]))
         assert "currency" in assert_problem(r, 400)["errors"]
+
+
+def test_moments_past_the_calendar_edge_are_refused_not_overflowed(client):
+    """A date whose UTC offset pushes it past year 9999 (or before year 1) is a 400 naming the
+    field; it once overflowed in the database layer (500)."""
+    t = make_tenant()
+    r = client.post(f"/api/v1/orgs/{t.org.id}/api-keys", json={"name": "edge", "scopes": ["catalog:read"], "expires_at": "9999-12-31T23:59:59-14:00"},
+                    headers=bearer(t.keys["owner"]))
+    assert r.status_code == 400 and "expires_at" in r.json["errors"], r.json
+    for field, value in (("since", "0001-01-01T00:00:00+14:00"), ("until", "9999-12-31T23:59:59-14:00")):
+        r = client.get("/api/v1/audit/events", query_string={"org_id": str(t.org.id), field: value}, headers=bearer(t.keys["owner"]))
+        assert r.status_code == 400 and f"query.{field}" in r.json["errors"], (field, r.json)
