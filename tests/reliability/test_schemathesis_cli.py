@@ -84,7 +84,8 @@ def _fuzz(base: str, key: str, config: Path, report: Path) -> subprocess.Complet
                            # A fixed seed in make test (a gate, not a lottery); make fuzz draws a new one.
                            *(["--seed", SEED] if SEED else []),
                            "--report", "junit", "--report-junit-path", str(report), "--no-color"],
-                          capture_output=True, text=True, timeout=SECONDS * 4 + 120)
+                          # schemathesis keeps its example cache in the working directory: under build/, not in the tree.
+                          capture_output=True, text=True, timeout=SECONDS * 4 + 120, cwd=report.parent)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
