@@ -30,6 +30,7 @@ def build(out: Path | None = None) -> Path:
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "marketplace").mkdir(parents=True)
     (stage / "marketplace" / "__init__.py").write_text(PACKAGE_DOC)
+    (stage / "marketplace" / "py.typed").write_text("")  # PEP 561: the SDK's types reach its users' type checkers
     for pkg in PACKAGES:
         for src in sorted((ROOT / pkg).glob("*.py")):
             dst = stage / pkg / src.name

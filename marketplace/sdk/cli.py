@@ -23,6 +23,9 @@ from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
 from marketplace.sdk.transfer import MIB, TransferError, digest_for_upload, download as do_download, upload as do_upload
 from marketplace.formats.money import MoneyError, format_money, parse_major
 
+# Exit codes, as the module docstring and the README say.
+EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_FAILED = 1, 2, 3, 4
+
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar  # what click.progressbar returns
 
@@ -80,13 +83,13 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
             result = fn(ctx, client_for(ctx), *args, **kwargs)
         except ApiError as e:
             click.echo(f"error: {e}" + (f"\nhint: {HINTS[e.status]}" if e.status in HINTS else ""), err=True)
-            sys.exit(1 if e.status < 500 else 3)
+            sys.exit(EXIT_REFUSED if e.status < 500 else EXIT_UNAVAILABLE)
         except ConnectionFailed as e:
             click.echo(f"error: cannot reach the marketplace ({e})\nhint: check the URL and your network", err=True)
-            sys.exit(3)
+            sys.exit(EXIT_UNAVAILABLE)
         except TransferError as e:
             click.echo(f"error: {e}", err=True)
-            sys.exit(4)
+            sys.exit(EXIT_FAILED)
         if result is None:
             return
         data, table = result if isinstance(result, tuple) else (result, None)
@@ -174,7 +177,8 @@ def register_offline_audit(audit_group: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     def audit_verify(export: str, public_key: str | None, as_json: bool) -> None:
         """Verify an audit export (JSON Lines or CSV) or one event's inclusion proof offline, with a
-        pinned key. Exit 0 if intact, 1 if not; names the first bad event and the key used."""
+        pinned key. Exit 0 if intact, 4 if not (verification failed); names the first bad event and
+        the key used."""
         key, source = _pinned_key(public_key)
         if not _key_ok(key):
             raise click.BadParameter("a base64 Ed25519 public key (32 bytes)", param_hint="--public-key")
@@ -194,7 +198,7 @@ def register_offline_audit(audit_group: click.Group) -> None:
                     lines = list(csv_to_lines(text))
                 except ValueError as e:
                     click.echo(f"FAILED: {e}", err=True)
-                    sys.exit(1)
+                    sys.exit(EXIT_FAILED)
             report = verify_export_lines(lines, key)
         if as_json:
             click.echo(json.dumps(dict(report.to_dict(), key_source=source), indent=2))
@@ -203,7 +207,7 @@ def register_offline_audit(audit_group: click.Group) -> None:
         else:
             where = f"first bad event: {report.first_bad_event}" if report.first_bad_event is not None else "no single event named"
             click.echo(f"FAILED ({where}), verified with key {report.key_id} from {source}: {report.problems[0]}", err=True)
-        sys.exit(0 if report.ok else 1)
+        sys.exit(0 if report.ok else EXIT_FAILED)
 
     @audit_group.command("consistency")
     @click.argument("kept", type=click.Path(exists=True, dir_okay=False))
@@ -225,7 +229,7 @@ def register_offline_audit(audit_group: click.Group) -> None:
                        f"verified with key {rep.key_id} from {source}")
             sys.exit(0)
         click.echo(f"FAILED, verified with key {rep.key_id} from {source}: {rep.problems[0]}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 def register(main: click.Group) -> None:
@@ -248,7 +252,7 @@ def register(main: click.Group) -> None:
             me = MarketplaceClient(url, api_key).me()
         except (ApiError, ConnectionFailed) as e:
             click.echo(f"error: {e}\nhint: {HINTS.get(getattr(e, 'status', 0), 'check the URL')}", err=True)
-            sys.exit(1 if isinstance(e, ApiError) else 3)
+            sys.exit(EXIT_REFUSED if isinstance(e, ApiError) else EXIT_UNAVAILABLE)
         conf = load_profiles()
         name = (ctx.obj or {}).get("profile") or "default"
         conf["profiles"][name] = {"url": url, "api_key": api_key, "organization_id": key["organization_id"] if (key := me.get("api_key")) else None}
@@ -359,7 +363,7 @@ def register(main: click.Group) -> None:
             lines.append(f"manifest digest {v['manifest_digest']}")
         if v["status"] == "draft":
             click.echo("\n".join(lines), err=True)
-            sys.exit(4)
+            sys.exit(EXIT_FAILED)
         return v, "\n".join(lines)
 
     @main.group()

@@ -89,20 +89,20 @@ def test_export_verifies_offline_and_names_tampering(app, tmp_path):
         ls[idx[ids[5]]] = json.dumps(ev)
 
     code, rep = variant("changed", change)
-    assert code == 1 and rep["first_bad_event"] == ids[5]
+    assert code == 4 and rep["first_bad_event"] == ids[5]
 
     def delete(ls):
         del ls[idx[ids[6]]]
 
     code, rep = variant("deleted", delete)
-    assert code == 1 and rep["first_bad_event"] == ids[6]
+    assert code == 4 and rep["first_bad_event"] == ids[6]
 
     def reorder(ls):
         i, j = idx[ids[0]], idx[ids[1]]
         ls[i], ls[j] = ls[j], ls[i]
 
     code, rep = variant("reordered", reorder)
-    assert code == 1 and rep["first_bad_event"] in (ids[0], ids[1])
+    assert code == 4 and rep["first_bad_event"] in (ids[0], ids[1])
 
     def forge_checkpoint(ls):
         for n, line in enumerate(ls):
@@ -113,7 +113,7 @@ def test_export_verifies_offline_and_names_tampering(app, tmp_path):
                 return
 
     code, rep = variant("forged", forge_checkpoint)
-    assert code == 1 and not rep["ok"]
+    assert code == 4 and not rep["ok"]
 
 
 def test_wrong_public_key_fails(app, tmp_path):
@@ -124,7 +124,7 @@ def test_wrong_public_key_fails(app, tmp_path):
 
     other = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
     r = cli_verify(export(tmp_path), "--public-key", other)
-    assert r.exit_code == 1 and "signature" in json.loads(r.output)["problems"][0]
+    assert r.exit_code == 4 and "signature" in json.loads(r.output)["problems"][0]
 
 
 def test_csv_export_verifies_and_detects_changes(app, tmp_path):
@@ -136,7 +136,7 @@ def test_csv_export_verifies_and_detects_changes(app, tmp_path):
     p2 = tmp_path / "t.csv"
     p2.write_text(tampered)
     r = cli_verify(p2)
-    assert r.exit_code == 1 and json.loads(r.output)["first_bad_event"] == ids[3]
+    assert r.exit_code == 4 and json.loads(r.output)["first_bad_event"] == ids[3]
 
 
 def test_inclusion_proof_of_a_single_event(app):

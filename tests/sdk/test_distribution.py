@@ -32,7 +32,8 @@ def test_the_wheel_holds_the_sdk_and_the_wire_formats_only(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     code = [n for n in names if not n.split("/")[0].endswith(".dist-info")]
     assert {n.rsplit("/", 1)[0] for n in code} == {"marketplace", "marketplace/sdk", "marketplace/formats"}, code
-    assert {"marketplace/sdk/client.py", "marketplace/sdk/cli.py", "marketplace/sdk/transfer.py", "marketplace/formats/money.py"} <= set(code)
+    assert {"marketplace/sdk/client.py", "marketplace/sdk/cli.py", "marketplace/sdk/transfer.py", "marketplace/formats/money.py",
+            "marketplace/py.typed"} <= set(code)  # py.typed: mypy reads the SDK's types (PEP 561)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
