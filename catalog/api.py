@@ -224,7 +224,7 @@ class Deprecate(MethodView):
 
 @blp.route("/versions/<uuid:version_id>/withdraw")
 class Withdraw(MethodView):
-    @requires(CatalogPermission.WRITE)
+    @requires(CatalogPermission.WITHDRAW)
     @blp.arguments(s.WithdrawSchema)
     @blp.response(200, s.VersionSchema)
     @problems(blp, 401, 403, 404, 409)

@@ -14,7 +14,7 @@ import enum
 from catalog.models import Dataset, DatasetVersion, Visibility, VersionStatus
 from marketplace.identity.models import Organization
 from marketplace.kernel.errors import Forbidden, NotFound
-from marketplace.kernel.policy import ANY_ROLE, WRITERS, Platform, Policy, Rule
+from marketplace.kernel.policy import ANY_ROLE, MANAGERS, WRITERS, Platform, Policy, Rule
 from marketplace.kernel.principal import Principal
 
 PUBLIC_VISIBILITY = {Visibility.listed.value, Visibility.unlisted.value, Visibility.delisted.value}
@@ -25,6 +25,7 @@ STAFF = frozenset({Platform.admin, Platform.compliance})
 class CatalogPermission(enum.StrEnum):
     READ_PRIVATE = "catalog:read_private"  # drafts, uploads, ingest details, the vendor's own list
     WRITE = "catalog:write"  # datasets, versions, files, uploads, licences and provenance of a vendor
+    WITHDRAW = "catalog:withdraw"  # a published version: cannot be undone, and its buyers lose access
     DOMAIN_ADD = "catalog:domains"
 
 
@@ -32,6 +33,8 @@ P = CatalogPermission
 POLICY: Policy[CatalogPermission] = Policy("catalog", CatalogPermission, {
     P.READ_PRIVATE: Rule(scope="catalog:read", parties={"org": ANY_ROLE}, platform=STAFF),
     P.WRITE: Rule(scope="catalog:write", parties={"org": WRITERS}, why="Auditors have read-only access."),
+    # Like marking money paid, a withdrawal changes what paying buyers get: the vendor's admins.
+    P.WITHDRAW: Rule(scope="catalog:write", parties={"org": MANAGERS}, why="Only the vendor's owners and admins can withdraw a published version."),
     P.DOMAIN_ADD: Rule(platform=frozenset({Platform.admin}), why="Only a platform administrator may do this."),
 }, hidden={"org": "No such organisation."})
 
@@ -69,9 +72,9 @@ def require_vendor_writer(principal: Principal, org: Organization) -> None:
     require_approved_vendor(org)
 
 
-def require_dataset_writer(principal: Principal, dataset: Dataset, org: Organization) -> None:
+def require_dataset_writer(principal: Principal, dataset: Dataset, org: Organization, action: CatalogPermission = CatalogPermission.WRITE) -> None:
     """The caller may change this dataset (another tenant's dataset does not exist for it)."""
-    POLICY.require(principal, P.WRITE, org=dataset.organization_id, hidden_as="No such dataset.")
+    POLICY.require(principal, action, org=dataset.organization_id, hidden_as="No such dataset.")
     require_approved_vendor(org)
 
 

@@ -441,7 +441,7 @@ def deprecate_version(principal: Principal, version_id: uuid.UUID, *, reason: st
 def withdraw_version(principal: Principal, version_id: uuid.UUID, *, reason: str) -> DatasetVersion:
     """Withdraw a published (or deprecated) version: no new downloads; holders are told."""
     v, ds = _version_with_dataset(principal, version_id)
-    require_dataset_writer(principal, ds, _org(ds.organization_id))
+    require_dataset_writer(principal, ds, _org(ds.organization_id), CatalogPermission.WITHDRAW)
     if not reason or not reason.strip():
         raise ValidationFailed("Withdrawal needs a reason.", errors={"reason": ["Say why the version is withdrawn."]})
     if v.status not in (VersionStatus.published.value, VersionStatus.deprecated.value):
