@@ -43,6 +43,46 @@ def audit_path(index: int, leaves: list[bytes]) -> list[bytes]:
     return audit_path(index - k, leaves[k:]) + [root(leaves[:k])]
 
 
+class Tree:
+    """One tree, for many audit paths: each subtree root is hashed once, so the paths of every
+    leaf of an n-leaf tree cost O(n) hashes in all (audit_path alone costs O(n) per leaf)."""
+
+    def __init__(self, leaves: list[bytes]):
+        self.leaves = leaves
+        self._roots: dict[tuple[int, int], bytes] = {}
+
+    def _root(self, lo: int, hi: int) -> bytes:
+        found = self._roots.get((lo, hi))
+        if found is None:
+            n = hi - lo
+            if n == 0:
+                found = hashlib.sha256(b"").digest()
+            elif n == 1:
+                found = self.leaves[lo]
+            else:
+                k = _split(n)
+                found = _node(self._root(lo, lo + k), self._root(lo + k, hi))
+            self._roots[(lo, hi)] = found
+        return found
+
+    def root(self) -> bytes:
+        return self._root(0, len(self.leaves))
+
+    def path(self, index: int) -> list[bytes]:
+        """The same path as audit_path(index, leaves), bottom-up."""
+        siblings: list[bytes] = []
+        lo, hi = 0, len(self.leaves)
+        while hi - lo > 1:
+            k = _split(hi - lo)
+            if index < lo + k:
+                siblings.append(self._root(lo + k, hi))
+                hi = lo + k
+            else:
+                siblings.append(self._root(lo, lo + k))
+                lo = lo + k
+        return siblings[::-1]
+
+
 def root_from_path(index: int, size: int, leaf: bytes, path: list[bytes]) -> bytes:
     """Recompute the root from one leaf and its audit path (RFC 9162 §2.1.3.2)."""
     if index >= size:
