@@ -24,8 +24,8 @@ def main() -> None:
 
     from marketplace.commerce import metering
     from marketplace.commerce.models import Grant
-    from marketplace.kernel.db import get_session, unit_of_work
     from marketplace.identity.models import Organization
+    from marketplace.kernel.db import get_session, unit_of_work
     from marketplace.kernel.principal import Principal
     from tests.commerce.helpers import market, offer_for, order
     from tests.factories import bearer

@@ -109,7 +109,7 @@ def main() -> None:
                 r = client.get(q)
                 assert r.status_code == 200, r.json
                 samples += timed(lambda q=q: client.get(q), 1)
-        by_id = timed(lambda: client.get(f"/api/v1/datasets/{any_id}"), 200)
+        by_id = timed(lambda any_id=any_id: client.get(f"/api/v1/datasets/{any_id}"), 200)
         s, b = percentiles(samples), percentiles(by_id)
         report.append({"datasets": size, "search": s, "search_first_seen": percentiles(cold), "get_by_id": b,
                        "search_p95_over_get_p95": round(s["p95_ms"] / b["p95_ms"], 2)})

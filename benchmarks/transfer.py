@@ -35,9 +35,10 @@ def main() -> None:
         for _ in range(size_mib):
             f.write(block)
 
+    from urllib.parse import parse_qs, urlparse
+
     import boto3
     from boto3.s3.transfer import TransferConfig
-    from urllib.parse import parse_qs, urlparse
 
     from marketplace.sdk.client import MarketplaceClient
     from marketplace.sdk.transfer import download, upload
@@ -84,7 +85,7 @@ def main() -> None:
     import shutil
 
     buyer_sdk = MarketplaceClient(base, buyer.keys["owner"])
-    for i in range(runs):
+    for _ in range(runs):
         t = time.perf_counter()
         s3.download_file(bucket, key, str(tmp / "boto3-download.bin"), Config=cfg)
         times["boto3_download_s"].append(time.perf_counter() - t)

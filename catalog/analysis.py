@@ -312,7 +312,7 @@ class CsvScanner(Scanner):
         if len(self.head) >= SAMPLE_BYTES and a.size > SAMPLE_BYTES:
             text = text[: text.rfind("\n") + 1]
         try:
-            rows = list(zip(range(SAMPLE_RECORDS + 1), csv.reader(io.StringIO(text, newline=""), strict=True)))
+            rows = list(zip(range(SAMPLE_RECORDS + 1), csv.reader(io.StringIO(text, newline=""), strict=True), strict=False))  # the first records only
         except csv.Error as e:
             a.problems.append(f"not valid CSV: {e}")
             return
@@ -325,7 +325,7 @@ class CsvScanner(Scanner):
                 if row and len(row) != len(header):
                     a.problems.append(f"record {n} has {len(row)} fields; the header has {len(header)}")
                     break
-        sample = [dict(zip(header, r)) for _, r in rows[1:] if r]
+        sample = [dict(zip(header, r, strict=False)) for _, r in rows[1:] if r]  # ragged rows were refused above
         if sample and not a.problems:
             a.schema, a.stats = infer(sample, lambda v: _csv_type(v) if isinstance(v, str) else "null")
         a.preview = sample[:preview_records] if not a.problems else []

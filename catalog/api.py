@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import BinaryIO, cast
 
-from catalog.policy import CatalogPermission
-from marketplace.kernel.policy import requires
 from flask import request
 from flask.views import MethodView
 
 from catalog import schemas as s
+from catalog.policy import CatalogPermission
 from catalog.services import datasets as svc
 from catalog.services import search as search_svc
 from catalog.services import uploads
+from marketplace.identity.auth import current_principal
 from marketplace.kernel.config import current_settings
 from marketplace.kernel.http import Blueprint, SlowBodyGuard, problems, raw_body
-from marketplace.identity.auth import current_principal
+from marketplace.kernel.policy import requires
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Datasets, versions, files, uploads and search")
 

@@ -14,8 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.kernel.db import Base, new_id, str_enum, utcnow
 
 
-
-
 class Visibility(enum.StrEnum):
     draft = "draft"  # only the vendor sees it
     listed = "listed"  # in search, once a version is published

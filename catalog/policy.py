@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-from catalog.models import Dataset, DatasetVersion, Visibility, VersionStatus
+from catalog.models import Dataset, DatasetVersion, VersionStatus, Visibility
 from marketplace.identity.models import Organization
 from marketplace.kernel.errors import Forbidden, NotFound
 from marketplace.kernel.policy import ANY_ROLE, MANAGERS, WRITERS, Platform, Policy, Rule

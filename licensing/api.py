@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 
-from licensing.policy import LicensingPermission
-from marketplace.kernel.policy import requires
 from flask import Response
 from flask.views import MethodView
 
-from licensing.normalise import normalise
 from licensing import exports
 from licensing import schemas as s
 from licensing import services as svc
-from marketplace.kernel.http import Blueprint, problems
+from licensing.normalise import normalise
+from licensing.policy import LicensingPermission
 from marketplace.identity.auth import current_principal
+from marketplace.kernel.http import Blueprint, problems
+from marketplace.kernel.policy import requires
 
 blp = Blueprint("licensing", __name__, url_prefix="/api/v1", description="Licences, provenance, lineage compatibility and exports")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from marketplace.kernel.config import current_settings
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any, cast
@@ -22,9 +21,10 @@ from catalog.services.datasets import get_version
 from licensing.compat import Node
 from licensing.models import License
 from licensing.services import current_declaration, effective_licence, version_license
+from marketplace.identity.models import Organization
+from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import get_session
 from marketplace.kernel.errors import Conflict
-from marketplace.identity.models import Organization
 from marketplace.kernel.principal import Principal
 
 # Croissant 1.1 @context (as mlcroissant writes it), plus PROV for lineage.

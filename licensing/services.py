@@ -18,18 +18,19 @@ from sqlalchemy import delete, func, select
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import can_see_version, require_approved_vendor
 from catalog.services.datasets import get_version, writable_version
-from licensing.policy import POLICY, LicensingPermission as Perm
+from licensing.actions import LicensingAction
 from licensing.compat import LineageCycle, Node, Result, Source, check_offer, resolve
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense
 from licensing.normalise import normalise
+from licensing.policy import POLICY
+from licensing.policy import LicensingPermission as Perm
 from licensing.registry_data import STANDARD, reference_text
 from licensing.terms import ALLOWED, PROHIBITED, RESTRICTIVENESS, UNKNOWN_TERMS, Terms, contradictions
+from marketplace.identity.models import Organization, User
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, transactional, utcnow
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
-from marketplace.identity.models import Organization, User
 from marketplace.kernel.principal import Principal
-from licensing.actions import LicensingAction
 
 PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value)
 

@@ -272,9 +272,9 @@ def fs_site(tmp_path):
     from werkzeug.serving import make_server
 
     import migrations
-    from marketplace.sdk.client import MarketplaceClient
     from marketplace.app import create_app
     from marketplace.kernel.config import Settings
+    from marketplace.sdk.client import MarketplaceClient
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -20,12 +20,12 @@ from tests.delivery.helpers import authorize, fetch
 from tests.factories import (
     PASSWORD,
     AuditEventFactory,
+    DatasetVersionFactory,
     LicenseFactory,
     OfferFactory,
     OrderFactory,
     OrganizationFactory,
     ProvenanceDeclarationFactory,
-    DatasetVersionFactory,
     VersionFileFactory,
     bearer,
     make_tenant,

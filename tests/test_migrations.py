@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 import migrations
-from migrations.env_filters import include_name, include_object
 from marketplace.app.models import metadata
+from migrations.env_filters import include_name, include_object
 from tests.conftest import RUN_ID, create_pg_database, drop_pg_database
 
 

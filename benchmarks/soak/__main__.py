@@ -119,7 +119,7 @@ def main() -> None:
                 r = s.get(base + f"/api/v1/grants/{ctx['grant']}/records", params={"path": f"shard-{rnd.randrange(FILES):03d}.jsonl", "limit": 100},
                           headers={"Authorization": f"Bearer {ctx['buyer_key']}"}, timeout=30)
                 if r.ok:
-                    r.content  # the whole page streams through
+                    _ = r.content  # the whole page streams through
             else:
                 r = s.get(base + "/api/v1/audit/events", params={"org_id": ctx["buyer_org"], "limit": 50},
                           headers={"Authorization": f"Bearer {ctx['auditor_key']}"}, timeout=30)

@@ -16,21 +16,21 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from catalog.cards import render_card
+from catalog.actions import CatalogAction
 from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
-from catalog.storage import object_store
+from catalog.cards import render_card
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.paths import normalise_path
 from catalog.policy import POLICY, CatalogPermission, can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
 from catalog.services import search
 from catalog.services.search import facets_of  # re-exported: callers read facets as datasets.facets_of
+from catalog.storage import object_store
+from marketplace.identity.models import Organization
 from marketplace.kernel import audit, events
-from marketplace.kernel.jobs import job_queue
 from marketplace.kernel.db import after_commit, get_session, transactional, utcnow
 from marketplace.kernel.errors import Conflict, Gone, NotFound, ValidationFailed
-from marketplace.identity.models import Organization
+from marketplace.kernel.jobs import job_queue
 from marketplace.kernel.principal import Principal
-from catalog.actions import CatalogAction
 
 MODALITIES = ("text", "audio", "image", "video", "tabular", "multimodal")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")

@@ -12,20 +12,20 @@ import functools
 import json
 import logging
 import uuid
-from marketplace.kernel.config import current_settings
 from typing import Any
 
 from sqlalchemy import select
 
+from catalog.actions import CatalogAction
 from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
 from catalog.services.datasets import manifest_entries, refresh_latest, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
 from marketplace.kernel import audit
+from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
-from marketplace.kernel.principal import Principal
 from marketplace.kernel.jobs import job
-from catalog.actions import CatalogAction
+from marketplace.kernel.principal import Principal
 
 log = logging.getLogger(__name__)
 SYSTEM = Principal(request_id="ingest", ip=None)
@@ -122,7 +122,7 @@ def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) ->
                     if fid in results:
                         results[fid]["analysis"].records = n
         # Give verified bytes their content address before the version points at them.
-        for fid, r in results.items():
+        for r in results.values():
             a = r["analysis"]
             if r["src"] != blob_key(a.sha256) and a.sha256 not in stored and not storage().exists(blob_key(a.sha256)):
                 storage().copy(r["src"], blob_key(a.sha256))

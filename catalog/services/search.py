@@ -21,10 +21,10 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Double, SQLColumnExpression, String, cast, func, literal_column, select, text, tuple_, union_all, update
 
 from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, Visibility
+from marketplace.identity.models import Organization
 from marketplace.kernel.cursors import SignedCursor
 from marketplace.kernel.db import get_session
 from marketplace.kernel.errors import ValidationFailed
-from marketplace.identity.models import Organization
 
 SORTS = ("relevance", "newest", "size_asc", "size_desc", "price_asc", "price_desc")
 MAX_LIMIT = 100

@@ -15,15 +15,15 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
+from catalog.actions import CatalogAction
 from catalog.models import FileStatus, VersionFile, staging_key
 from catalog.services.datasets import file_for, storage
 from catalog.storage import CRC32_HEADER, ObjectStore, PartInfo
 from marketplace.kernel import audit
+from marketplace.kernel.config import current_settings as _settings
 from marketplace.kernel.db import after_commit, end_read, get_session, transactional
 from marketplace.kernel.errors import Conflict, PayloadTooLarge, ValidationFailed
 from marketplace.kernel.principal import Principal
-from marketplace.kernel.config import current_settings as _settings
-from catalog.actions import CatalogAction
 
 DEFAULT_PART_SIZE = 64 * 1024 * 1024
 URLS_PER_PAGE = 1000

@@ -6,9 +6,9 @@ Only registered when the configured store is a :class:`FilesystemObjectStore`.
 
 from __future__ import annotations
 
-from catalog.storage import object_store
 from flask import Blueprint, Response, request, send_file
 
+from catalog.storage import object_store
 from catalog.storage.base import CRC32_HEADER, ObjectStore
 from catalog.storage.filesystem import FilesystemObjectStore, SignedUrlRefused
 

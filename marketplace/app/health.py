@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
-from marketplace.kernel.db import get_db
-from catalog.storage import object_store
 from flask import Blueprint, jsonify
+
+from catalog.storage import object_store
+from marketplace.kernel.db import get_db
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

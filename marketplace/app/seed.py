@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from marketplace.app.seed_catalog import seed_catalogue
-from marketplace.kernel.db import get_session, unit_of_work
 from marketplace.identity import services as identity
 from marketplace.identity.models import Organization, OrgRole, User
+from marketplace.kernel.db import get_session, unit_of_work
 from marketplace.kernel.principal import Principal
 
 DEMO_PASSWORD = "demo-password-1"

@@ -11,8 +11,8 @@ from flask.views import MethodView
 from marketplace.auditlog import schemas as s
 from marketplace.auditlog import services as svc
 from marketplace.formats.auditchain import key_id
-from marketplace.kernel.http import Blueprint, answers_as, problems
 from marketplace.identity.auth import current_principal
+from marketplace.kernel.http import Blueprint, answers_as, problems
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Tamper-evident audit log")
 

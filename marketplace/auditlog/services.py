@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import csv
 import functools
-import logging
 import io
 import json
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterator
@@ -23,32 +23,33 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, or_, select, text
 
 from catalog.storage import ObjectNotFound, StorageUnavailable, object_store
-from marketplace.auditlog.policy import POLICY, AuditPermission as Perm
-from marketplace.kernel.policy import Outcome
+from marketplace.auditlog.models import AuditBlock, AuditLeaf, AuditOrgHead
+from marketplace.auditlog.policy import POLICY
+from marketplace.auditlog.policy import AuditPermission as Perm
 from marketplace.formats import merkle
 from marketplace.formats.auditchain import (
+    CSV_COLUMNS,
     EXPORT_FORMAT,
     GENESIS,
     Report,
     block_hash,
     canonical,
+    csv_to_lines,
     event_dict,
     event_leaf,
     header_message,
     ids_digest,
     key_id,
-    CSV_COLUMNS,
-    csv_to_lines,
     verify_blocks,
     verify_export_lines,
 )
-from marketplace.auditlog.models import AuditBlock, AuditLeaf, AuditOrgHead
 from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.config import current_settings as _settings
 from marketplace.kernel.cursors import SignedCursor
 from marketplace.kernel.db import after_commit, get_session, unit_of_work, utcnow
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
+from marketplace.kernel.policy import Outcome
 from marketplace.kernel.principal import Principal
-from marketplace.kernel.config import current_settings as _settings
 
 SEAL_LOCK = 0x6D6B7461  # advisory lock id for sealers
 WITNESS_LATEST = "audit/checkpoints/latest.json"

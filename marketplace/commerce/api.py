@@ -3,15 +3,15 @@ grants with their quota ledger."""
 
 from __future__ import annotations
 
-from marketplace.commerce.policy import CommercePermission
-from marketplace.kernel.policy import requires
 from flask import request
 from flask.views import MethodView
 
 from marketplace.commerce import schemas as s
 from marketplace.commerce import services as svc
-from marketplace.kernel.http import Blueprint, problems, raw_body
+from marketplace.commerce.policy import CommercePermission
 from marketplace.identity.auth import current_principal
+from marketplace.kernel.http import Blueprint, problems, raw_body
+from marketplace.kernel.policy import requires
 
 blp = Blueprint("commerce", __name__, url_prefix="/api/v1", description="Offers, orders, payments, grants and quota")
 

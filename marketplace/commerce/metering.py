@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from sqlalchemy import case, func, select, update
 
+from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, QuotaEntry
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, insert_ignore_returning, unit_of_work, utcnow
 from marketplace.kernel.errors import Gone, NotFound, PaymentRequired, ValidationFailed
 from marketplace.kernel.principal import Principal
-from marketplace.commerce.actions import CommerceAction
 
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult

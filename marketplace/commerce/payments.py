@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import current_app
 
-from marketplace.kernel.errors import Conflict, DependencyUnavailable, ValidationFailed
 from marketplace.formats.money import Money, MoneyError
+from marketplace.kernel.errors import Conflict, DependencyUnavailable, ValidationFailed
 
 
 class PaymentProviderError(DependencyUnavailable):

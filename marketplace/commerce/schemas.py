@@ -6,8 +6,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.commerce.models import PricingUnit
-from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text
 from marketplace.formats.money import MAX_QUANTITY, MAX_UNIT_PRICE_MINOR, is_currency
+from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text
+
 
 def _currency(value: str) -> bool:
     if not is_currency(value):

@@ -24,17 +24,18 @@ from catalog.services.search import bump_generation
 from licensing.models import License
 from licensing.services import evaluate_offer, find_license
 from marketplace.commerce import metering
+from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, QuotaEntry, StripeEvent
 from marketplace.commerce.payments import WebhookEvent, payment_gateway
+from marketplace.commerce.policy import POLICY
+from marketplace.commerce.policy import CommercePermission as Perm
+from marketplace.formats.money import MAX_QUANTITY, Money, MoneyError, check_total, is_currency
+from marketplace.identity.models import Organization
 from marketplace.kernel import audit
+from marketplace.kernel.config import current_settings as _settings
 from marketplace.kernel.db import end_read, get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
-from marketplace.identity.models import Organization
-from marketplace.commerce.policy import POLICY, CommercePermission as Perm
 from marketplace.kernel.principal import Principal
-from marketplace.formats.money import MAX_QUANTITY, Money, MoneyError, check_total, is_currency
-from marketplace.kernel.config import current_settings as _settings
-from marketplace.commerce.actions import CommerceAction
 
 SYSTEM = Principal(request_id="payments", ip=None)
 PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value)

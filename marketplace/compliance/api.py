@@ -8,9 +8,9 @@ from flask import Response
 from flask.views import MethodView
 
 from marketplace.compliance import services as svc
-from marketplace.kernel.http import Blueprint, answers_as, problems
-from marketplace.identity.auth import current_principal
 from marketplace.compliance.schemas import BomQuery, ReportQuery
+from marketplace.identity.auth import current_principal
+from marketplace.kernel.http import Blueprint, answers_as, problems
 
 blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Provenance reports and data bills of materials")
 

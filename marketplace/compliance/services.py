@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from marketplace.kernel.config import current_settings
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,14 +22,16 @@ from catalog.models import Dataset, DatasetVersion
 from catalog.services.datasets import get_version
 from licensing.models import License
 from licensing.services import compatibility, current_declaration, effective_use_class, get_provenance, version_license
-from marketplace.compliance.policy import POLICY, CompliancePermission as Perm
 from marketplace.commerce.models import Grant, QuotaEntry
+from marketplace.compliance.policy import POLICY
+from marketplace.compliance.policy import CompliancePermission as Perm
+from marketplace.delivery.actions import DeliveryAction
+from marketplace.identity.models import Organization
 from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import get_session
 from marketplace.kernel.errors import NotFound
-from marketplace.identity.models import Organization
 from marketplace.kernel.principal import Principal
-from marketplace.delivery.actions import DeliveryAction
 
 
 def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:

@@ -7,11 +7,11 @@ import json
 from flask import Response
 from flask.views import MethodView
 
-from marketplace.kernel.http import Blueprint, problems
-from marketplace.identity.auth import current_principal
 from marketplace.delivery import schemas as s
 from marketplace.delivery import services as svc
 from marketplace.delivery.records import read_records
+from marketplace.identity.auth import current_principal
+from marketplace.kernel.http import Blueprint, problems
 
 blp = Blueprint("delivery", __name__, url_prefix="/api/v1", description="Download authorisation")
 

@@ -29,15 +29,15 @@ from sqlalchemy import select
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from licensing.models import License
-from marketplace.delivery.policy import POLICY, DeliveryPermission
-from marketplace.kernel.policy import Outcome
 from marketplace.commerce.models import Grant, GrantStatus
+from marketplace.delivery.actions import DeliveryAction
+from marketplace.delivery.policy import POLICY, DeliveryPermission
+from marketplace.identity.models import OrgRole
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, utcnow
 from marketplace.kernel.errors import DomainError, Forbidden, Gone, NotFound
-from marketplace.identity.models import OrgRole
+from marketplace.kernel.policy import Outcome
 from marketplace.kernel.principal import Principal
-from marketplace.delivery.actions import DeliveryAction
 
 # The audit action under which each channel's decisions (and refusals) are recorded.
 CHANNELS = {"download": DeliveryAction.DELIVERY_AUTHORIZE, "records": DeliveryAction.DELIVERY_RECORDS}

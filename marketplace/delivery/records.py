@@ -16,17 +16,17 @@ from typing import Any
 from sqlalchemy import select
 
 from catalog.analysis import RangeReader
-from catalog.storage import object_store
 from catalog.models import VersionFile, blob_key
+from catalog.storage import object_store
 from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit
+from marketplace.delivery import entitlement
+from marketplace.delivery.actions import DeliveryAction
 from marketplace.kernel import audit
 from marketplace.kernel.cursors import SignedCursor
 from marketplace.kernel.db import unit_of_work
 from marketplace.kernel.errors import Conflict, ValidationFailed
 from marketplace.kernel.principal import Principal
-from marketplace.delivery import entitlement
-from marketplace.delivery.actions import DeliveryAction
 
 CHUNK = 256 * 1024
 MAX_PAGE_BYTES = 16 * 1024 * 1024
@@ -95,7 +95,7 @@ def _page(f: VersionFile, pos: dict[str, int], limit: int) -> tuple[list[Any], d
                 out.append({"_unparsed": text})
         else:
             row = next(csv.reader(io.StringIO(text)), [])
-            out.append(dict(zip(header or [], row)))
+            out.append(dict(zip(header or [], row, strict=False)))  # a short row keeps the fields it has
     nxt = {"index": pos["index"] + len(out), "offset": end} if end < f.size and out else None
     return out, nxt
 

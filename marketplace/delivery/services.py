@@ -19,19 +19,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
-from catalog.storage import object_store
 from catalog.models import VersionFile, blob_key
+from catalog.storage import object_store
 from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit
-from marketplace.kernel import audit
-from marketplace.kernel.errors import PaymentRequired, ValidationFailed
-from marketplace.kernel.principal import Principal
-from marketplace.kernel.config import current_settings as _settings
-from marketplace.kernel.db import unit_of_work
 from marketplace.delivery import entitlement
 from marketplace.delivery.actions import DeliveryAction
-
-
+from marketplace.kernel import audit
+from marketplace.kernel.config import current_settings as _settings
+from marketplace.kernel.db import unit_of_work
+from marketplace.kernel.errors import PaymentRequired, ValidationFailed
+from marketplace.kernel.principal import Principal
 
 
 def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:

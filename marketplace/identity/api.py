@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import uuid
 
-from marketplace.identity.policy import IdentityPermission
-from marketplace.kernel.policy import requires
 from flask import g, request, session
 from flask.views import MethodView
 from flask_wtf.csrf import generate_csrf
 
-from marketplace.kernel.http import Blueprint, anonymous_principal, problems
-from marketplace.identity.auth import current_principal
 from marketplace.identity import schemas as s
 from marketplace.identity import services
+from marketplace.identity.auth import current_principal
 from marketplace.identity.models import ApiKey
+from marketplace.identity.policy import IdentityPermission
+from marketplace.kernel.http import Blueprint, anonymous_principal, problems
+from marketplace.kernel.policy import requires
 from marketplace.kernel.principal import SCOPES
 
 blp = Blueprint("identity", __name__, url_prefix="/api/v1", description="Users, organisations, members and API keys")

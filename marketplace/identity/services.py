@@ -18,14 +18,15 @@ import marshmallow as ma
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.identity.actions import IdentityAction
+from marketplace.identity.models import ApiKey, BrowserSession, Membership, Organization, OrgRole, User, VendorStatus
+from marketplace.identity.passwords import hash_password, needs_rehash, verify_password
+from marketplace.identity.policy import POLICY
+from marketplace.identity.policy import IdentityPermission as Perm
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, transactional, unit_of_work, utcnow
 from marketplace.kernel.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from marketplace.identity.models import ApiKey, BrowserSession, Membership, Organization, OrgRole, User, VendorStatus
-from marketplace.identity.passwords import hash_password, needs_rehash, verify_password
-from marketplace.identity.policy import POLICY, IdentityPermission as Perm
 from marketplace.kernel.principal import SCOPES, Principal
-from marketplace.identity.actions import IdentityAction
 
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult

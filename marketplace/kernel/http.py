@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-from http import HTTPStatus
 import logging
 import re
 import sys
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any, Callable
 
 import marshmallow as ma
@@ -18,8 +18,8 @@ from flask import Flask, Response, g, has_request_context, request, session
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importable for apispec)
-from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_smorest.utils import prepare_response
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.routing import IntegerConverter

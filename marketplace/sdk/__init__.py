@@ -7,8 +7,8 @@ a fresh interpreter): `requests` for HTTP, the standard library, and the kernel'
 for money and checksums.
 """
 
-from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
 from marketplace.formats.money import Money, format_money
+from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
 from marketplace.sdk.transfer import TransferError, download, upload
 
 __all__ = ["ApiError", "ConnectionFailed", "MarketplaceClient", "Money", "TransferError", "download", "format_money", "upload"]

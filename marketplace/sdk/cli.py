@@ -19,9 +19,11 @@ import click
 import yaml
 
 from marketplace.formats.auditchain import csv_to_lines, key_id_b64, verify_consistency_document, verify_export_lines, verify_proof_document
-from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
-from marketplace.sdk.transfer import MIB, TransferError, digest_for_upload, download as do_download, upload as do_upload
 from marketplace.formats.money import MoneyError, format_money, parse_major
+from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
+from marketplace.sdk.transfer import MIB, TransferError, digest_for_upload
+from marketplace.sdk.transfer import download as do_download
+from marketplace.sdk.transfer import upload as do_upload
 
 # Exit codes, as the module docstring and the README say.
 EXIT_REFUSED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_FAILED = 1, 2, 3, 4
@@ -344,7 +346,7 @@ def register(main: click.Group) -> None:
             digests = [digest_for_upload(local, part_size_mib * MIB, progress=bar.update) for local, _ in files]
         out = []
         with progress_bar(total, "uploading") as bar:
-            for (local, dest), digest in zip(files, digests):
+            for (local, dest), digest in zip(files, digests, strict=True):
                 out.append(do_upload(c, version_id, local, dest, workers=workers, part_size=part_size_mib * MIB, progress=bar.update,
                                      note=lambda m: click.echo(m, err=True), digest=digest))
         return out, table([dict(f, size=human(f["size"])) for f in out], ["path", "size", "status", "sha256"])

@@ -16,8 +16,8 @@ import os
 import threading
 import zlib
 from collections import deque
-from dataclasses import dataclass
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -316,7 +316,7 @@ def _fetch(client: MarketplaceClient, grant_id: str, f: DownloadFile, target: Pa
     try:
         def get(i: int) -> int:
             start, end = i * chunk, min(f["size"], (i + 1) * chunk) - 1
-            for attempt in range(4):
+            for _attempt in range(4):
                 try:
                     r = _session().get(url["u"], headers={"Range": f"bytes={start}-{end}"}, timeout=300)
                 except requests.RequestException:

@@ -12,19 +12,19 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 
 from catalog.models import Dataset
 from catalog.services import datasets as catalog
-from licensing.services import get_license_by_id
 from licensing.models import License
+from licensing.services import get_license_by_id
 from marketplace.commerce import services as commerce
 from marketplace.commerce.models import Offer, Order
 from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
 from marketplace.commerce.policy import CommercePermission
+from marketplace.delivery import services as delivery
+from marketplace.formats.money import format_money
+from marketplace.identity import services as identity
+from marketplace.identity.auth import current_principal
 from marketplace.kernel.db import utcnow
 from marketplace.kernel.errors import Conflict, DomainError, Forbidden, NotFound
-from marketplace.identity.auth import current_principal
-from marketplace.identity import services as identity
 from marketplace.kernel.principal import SCOPES, Principal
-from marketplace.formats.money import format_money
-from marketplace.delivery import services as delivery
 from marketplace.web.catalog_views import terms_table
 from marketplace.web.common import active_org_id, flash_error, form_int, signed_in
 

@@ -14,8 +14,8 @@ from catalog.services import datasets as catalog
 from catalog.services import search as search_svc
 from licensing.services import compatibility, get_provenance, version_license
 from marketplace.commerce.services import list_offers
-from marketplace.kernel.errors import DomainError, NotFound, ValidationFailed
 from marketplace.identity.auth import current_principal
+from marketplace.kernel.errors import DomainError, NotFound, ValidationFailed
 
 bp = Blueprint("catalog_web", __name__)
 

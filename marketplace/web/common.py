@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, session, url_for
 
-from marketplace.kernel.errors import DomainError
 from marketplace.identity.auth import current_principal
+from marketplace.kernel.errors import DomainError
 from marketplace.kernel.principal import Principal
 from marketplace.kernel.schemas import ascii_int
 

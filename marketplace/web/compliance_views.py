@@ -15,9 +15,9 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from marketplace.auditlog import services as audit_svc
 from marketplace.compliance import services as compliance
-from marketplace.kernel.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from marketplace.identity.auth import current_principal
 from marketplace.identity import services as identity
+from marketplace.identity.auth import current_principal
+from marketplace.kernel.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from marketplace.kernel.principal import Principal
 from marketplace.web.common import active_org_id, signed_in
 

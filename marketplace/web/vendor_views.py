@@ -25,14 +25,14 @@ from marketplace.commerce import schemas as commerce_schemas
 from marketplace.commerce import services as commerce
 from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
 from marketplace.commerce.policy import CommercePermission
-from marketplace.kernel.errors import DomainError, NotFound
-from marketplace.identity.auth import current_principal
+from marketplace.delivery.actions import DeliveryAction
+from marketplace.formats.money import MoneyError, parse_major
 from marketplace.identity import services as identity
+from marketplace.identity.auth import current_principal
+from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.kernel.principal import Principal
 from marketplace.kernel.schemas import ASCII_INT, ascii_int
-from marketplace.formats.money import MoneyError, parse_major
 from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
-from marketplace.delivery.actions import DeliveryAction
 
 bp = Blueprint("vendor_web", __name__, url_prefix="/vendor")
 

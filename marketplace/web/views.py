@@ -9,11 +9,11 @@ import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from marketplace.kernel.errors import DomainError
-from marketplace.kernel.http import anonymous_principal
-from marketplace.identity.auth import current_principal
 from marketplace.identity import services
 from marketplace.identity.api import end_browser_session, start_browser_session
+from marketplace.identity.auth import current_principal
+from marketplace.kernel.errors import DomainError
+from marketplace.kernel.http import anonymous_principal
 from marketplace.web.common import local_path
 from marketplace.web.forms import LoginForm, RegisterForm
 

@@ -1,14 +1,13 @@
 """Initial schema: identity (users, organisations, memberships, API keys) and the audit log
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 08:48:02.624515
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

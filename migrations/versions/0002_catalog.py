@@ -6,8 +6,8 @@ Create Date: 2026-11-21 09:00:02.645352
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 DEFAULT_DOMAINS = [
@@ -130,7 +130,7 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO catalog_state (id, generation) VALUES (1, 0)")
     domains = sa.table("domains", sa.column("slug", sa.String), sa.column("label", sa.String))
-    op.bulk_insert(domains, [{"slug": s, "label": l} for s, l in DEFAULT_DOMAINS])
+    op.bulk_insert(domains, [{"slug": slug, "label": label} for slug, label in DEFAULT_DOMAINS])
 
 
 def downgrade() -> None:

@@ -28,8 +28,8 @@ def test_operator_commands(tmp_path):
     r = run(env, "users", "set-platform-role", "ops@example.test", "admin")
     assert r.exit_code == 0 and "admin" in r.output
     with app.app_context():
-        from marketplace.kernel.db import get_session
         from marketplace.identity.models import User
+        from marketplace.kernel.db import get_session
 
         assert get_session().get(User, u.id).is_platform_admin
     r = CliRunner().invoke(main, ["users", "set-platform-role", "nobody@example.test", "admin"], env=env)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import text
+
 from marketplace.auditlog import services as audit_svc
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, unit_of_work
 from marketplace.kernel.principal import Principal
-from tests.factories import TestAction, make_user
-
 from tests.commerce.helpers import market, offer_for, order
-from tests.factories import bearer
+from tests.factories import TestAction, bearer, make_user
 
 
 def purchase(client):

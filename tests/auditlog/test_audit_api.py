@@ -6,8 +6,8 @@ import json
 
 from marketplace.auditlog import services as audit_svc
 from marketplace.formats.auditchain import verify_export_lines, verify_inclusion
-from tests.factories import bearer, make_key, make_org, make_tenant, make_user
 from tests.auditlog.helpers import purchase
+from tests.factories import bearer, make_key, make_org, make_tenant, make_user
 
 
 def events(client, key, **params):

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
+from marketplace.app.cli import main as cli
 from marketplace.auditlog import services as audit_svc
 from marketplace.formats.auditchain import verify_inclusion
-from marketplace.app.cli import main as cli
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session
 from tests.auditlog.helpers import COMPLIANCE_ACTIONS, principal_compliance, sealed_log, unlock, write_events
@@ -118,9 +118,10 @@ def test_export_verifies_offline_and_names_tampering(app, tmp_path):
 
 def test_wrong_public_key_fails(app, tmp_path):
     sealed_log(3)
+    import base64
+
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-    import base64
 
     other = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
     r = cli_verify(export(tmp_path), "--public-key", other)

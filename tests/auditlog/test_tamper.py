@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import text
 
-from marketplace.formats import merkle
 from marketplace.auditlog import services as audit_svc
+from marketplace.formats import merkle
 from marketplace.formats.auditchain import (
     GENESIS,
     block_hash,
@@ -102,7 +102,7 @@ def _resign_full(objs: list[dict], attacker: Attacker) -> list[dict]:
     prev, frontier = GENESIS, []
     for block, events in groups:
         leaves = [event_leaf(e) for e in events]
-        for e, leaf in zip(events, leaves):
+        for e, leaf in zip(events, leaves, strict=True):
             e["leaf_hash"] = leaf.hex()
             frontier = merkle.frontier_append(frontier, leaf)
         ids = [e["id"] for e in events]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-
 import hashlib
 import struct
-
 from typing import Any
 from urllib.parse import urlparse
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.commerce.models import Grant, Order, QuotaEntry
 from marketplace.commerce.metering import ledger_balance
+from marketplace.commerce.models import Grant, Order, QuotaEntry
 from marketplace.kernel.db import get_session
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import bearer, make_tenant

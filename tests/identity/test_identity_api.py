@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from marketplace.identity.models import ApiKey, User
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session, unit_of_work
-from marketplace.identity.models import ApiKey, User
 from tests.factories import PASSWORD, bearer, make_key, make_org, make_tenant, make_user
 
 

@@ -68,8 +68,8 @@ def test_actions_come_from_the_domains_enums_only(app):
     from catalog.actions import CatalogAction
     from licensing.actions import LicensingAction
     from marketplace.commerce.actions import CommerceAction
-    from marketplace.identity.actions import IdentityAction
     from marketplace.delivery.actions import DeliveryAction
+    from marketplace.identity.actions import IdentityAction
 
     with pytest.raises(TypeError):
         with unit_of_work():

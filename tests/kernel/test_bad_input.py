@@ -118,7 +118,7 @@ def test_every_write_operation_rejects_bad_bodies(app, client):
 
 def test_anonymous_writes_get_401_or_validation(app, client):
     t = make_tenant()
-    for rule, method, op, spec in api_operations(app):
+    for rule, method, _op, _spec in api_operations(app):
         if rule.startswith("/api/v1/auth/"):
             continue
         r = client.open(fill(rule, t), method=method, json={})

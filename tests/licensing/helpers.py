@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-
 from tests.catalog.helpers import create_dataset, create_version, publish, upload_small
 from tests.factories import bearer
-
-
 
 FIRST_HAND = {"kind": "first_hand", "name": "Recorded in our clinics"}
 

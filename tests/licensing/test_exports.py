@@ -9,9 +9,9 @@ import json
 
 import pytest
 
+from tests.catalog.helpers import publish, upload_small
 from tests.factories import bearer, make_tenant
 from tests.licensing.helpers import FIRST_HAND, declare, draft, released
-from tests.catalog.helpers import publish, upload_small
 
 
 @pytest.fixture

@@ -140,7 +140,7 @@ def test_own_tenant_roles_get_the_expected_status_on_every_read(app, client):
         seen.add(rule)
         url = fill(rule, ids) + QUERY.get(rule, "").format(**ids)
         expected = OWN_EXPECTED.get(rule, (200,) * len(ROLES))
-        for role, want in zip(ROLES, expected):
+        for role, want in zip(ROLES, expected, strict=True):
             got = client.get(url, headers=bearer(a.keys[role])).status_code
             if got != want:
                 problems.append(f"{role} GET {url}: {got}, expected {want}")

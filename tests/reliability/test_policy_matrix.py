@@ -24,8 +24,6 @@ from typing import Any, Callable
 
 import pytest
 
-from marketplace.kernel.policy import Outcome, Policy
-from marketplace.kernel.principal import SCOPES, OrgRole, Principal
 from catalog.policy import POLICY as CATALOG
 from licensing.policy import POLICY as LICENSING
 from marketplace.auditlog.policy import POLICY as AUDITLOG
@@ -33,6 +31,8 @@ from marketplace.commerce.policy import POLICY as COMMERCE
 from marketplace.compliance.policy import POLICY as COMPLIANCE
 from marketplace.delivery.policy import POLICY as DELIVERY
 from marketplace.identity.policy import POLICY as IDENTITY
+from marketplace.kernel.policy import Outcome, Policy
+from marketplace.kernel.principal import SCOPES, OrgRole, Principal
 from tests.catalog.helpers import create_dataset, create_version, declare, published_dataset
 from tests.commerce.helpers import offer_for, order
 from tests.factories import add_member, bearer, make_key, make_tenant, make_user

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
 from tests.catalog.helpers import create_dataset, create_version, declare, published_dataset
@@ -87,8 +87,9 @@ def test_every_operation_fuzzed_with_all_checks(app, client, backend, role):
         @given(case=cases, real=st.booleans(), pick=st.integers(min_value=0, max_value=7))
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
         def run(case, real, pick):  # type: ignore[no-untyped-def]
-            if real and names:
-                case.path_parameters = {n: (ids[n][pick % len(ids[n])] if n in ids else case.path_parameters[n]) for n in names}
+            # run() is called within this iteration, so the loop's `names` is the one meant.
+            if real and names:  # noqa: B023
+                case.path_parameters = {n: (ids[n][pick % len(ids[n])] if n in ids else case.path_parameters[n]) for n in names}  # noqa: B023
             case.call_and_validate(headers=bearer(key))
 
         try:

@@ -76,7 +76,7 @@ def test_reads_are_retried_with_exponential_backoff_then_succeed(flaky, sleeps):
     assert len(srv.requests) == 4
     assert all(r.headers["Authorization"] == "Bearer mk_test.secret" for r in srv.requests)
     # 0.5 s, 1 s, 2 s, each with jitter between half and all of it
-    assert [round(x / b, 1) >= 0.5 and x <= b for x, b in zip(sleeps, [0.5, 1.0, 2.0])] == [True] * 3 and len(sleeps) == 3
+    assert [round(x / b, 1) >= 0.5 and x <= b for x, b in zip(sleeps, [0.5, 1.0, 2.0], strict=False)] == [True] * 3 and len(sleeps) == 3
 
 
 def test_retry_after_is_honoured_on_429(flaky, sleeps):

@@ -8,8 +8,7 @@ from sqlalchemy import text
 
 from marketplace.auditlog import services as audit_svc
 from marketplace.kernel.db import get_session
-from tests.auditlog.helpers import purchase
-from tests.auditlog.helpers import unlock
+from tests.auditlog.helpers import purchase, unlock
 from tests.factories import make_user
 from tests.web.helpers import sign_in
 

@@ -6,10 +6,10 @@ import hashlib
 import re
 import uuid
 
+from marketplace.identity.models import OrgRole
 from tests.catalog.helpers import create_dataset, create_version, declare
 from tests.commerce.helpers import market, offer_for, order
 from tests.factories import add_member, bearer, make_tenant
-from marketplace.identity.models import OrgRole
 from tests.web.helpers import sign_in
 
 
