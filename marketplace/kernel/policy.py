@@ -81,6 +81,10 @@ class Decision:
         return self.outcome is Outcome.allow
 
 
+# Every table, by its permission enum: the API documentation reads the rule of each action.
+_TABLES: dict[type[enum.Enum], "Policy[Any]"] = {}
+
+
 class Policy(Generic[A]):
     """One domain's table: every action of the domain's permission enum has exactly one rule."""
 
@@ -88,6 +92,7 @@ class Policy(Generic[A]):
         missing = [a for a in actions if a not in rules]
         if missing:
             raise ValueError(f"the {domain} policy has no rule for {missing}")
+        _TABLES[actions] = self
         self.domain = domain
         self.actions = actions
         self.rules: dict[A, Rule] = dict(rules)
@@ -138,9 +143,24 @@ class Policy(Generic[A]):
 
 
 def roles_text(roles: frozenset[OrgRole]) -> str:
-    """'owner or admin': for messages and the README's permission tables."""
+    """'owner or admin': for messages and the API documentation."""
     ordered = [r.value for r in OrgRole if r in roles]
     return " or ".join(ordered) if ordered else "nobody"
+
+
+PARTY_WORDS = {"org": "organisation", "actor": "acting organisation", "subject": "concerned organisation"}
+
+
+def describe(rule: Rule) -> str:
+    """Who may, in words: what the API documentation of an operation says."""
+    if rule.public:
+        return "anyone"
+    who = [f"the {PARTY_WORDS.get(party, party)}'s {roles_text(roles)}" for party, roles in rule.parties.items()]
+    who += [f"platform {p.value}" for p in sorted(rule.platform)]
+    if rule.signed_in:
+        who = ["anyone signed in"]
+    text = "; ".join(who) or "nobody"
+    return text + (f" (API keys need the `{rule.scope}` scope)" if rule.scope else "")
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -149,9 +169,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 def requires(action: enum.Enum) -> Callable[[F], F]:
     """Declare on an API view the permission its service asks. The service enforces it; the
     declaration lets the authorisation matrix test find, for every write endpoint, the rule in
-    the domain's table that says who may call it."""
+    the domain's table that says who may call it, and the operation's documentation say it."""
     def mark(fn: F) -> F:
         fn.__permission__ = action  # type: ignore[attr-defined]
+        table = _TABLES.get(type(action))
+        if table is not None and fn.__doc__:
+            fn.__doc__ = fn.__doc__.rstrip() + f"\n\nWho may: {describe(table.rule(action))}. Permission `{action.value}`."
         return fn
 
     return mark
