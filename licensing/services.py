@@ -347,11 +347,13 @@ def effective_licence(version_id: uuid.UUID) -> tuple[Node, Result]:
     root = build_graph(version_id)
     res = resolve(root)
     own = root.terms
-    if own is not None and not own.unknown:
-        if RESTRICTIVENESS[own.use_class] > RESTRICTIVENESS[res.use_class]:
-            res.use_class = own.use_class
+    if own is not None:
+        # Unknown own terms bind like an unknown upstream licence: academic-only.
+        own_class = "academic-only" if own.unknown else own.use_class
+        if RESTRICTIVENESS[own_class] > RESTRICTIVENESS[res.use_class]:
+            res.use_class = own_class
             res.use_class_paths.append([root.label])
-        if own.share_alike:
+        if own.share_alike and not own.unknown:
             res.share_alike.append({"source": root.label, "license": root.license_identifier, "path": [root.label]})
     return root, res
 

@@ -362,13 +362,13 @@ def _inclusion_proofs(sealed: list[tuple[AuditEvent, AuditLeaf]]) -> list[dict[s
     session = get_session()
     block_ids = sorted({leaf.block_id for _, leaf in sealed})
     blocks = {b.id: b for b in session.scalars(select(AuditBlock).where(AuditBlock.id.in_(block_ids)))} if block_ids else {}
-    trees: dict[int, merkle.Tree] = {}
+    # Rows come in block order: only the current block's tree is kept, so memory stays one block's.
+    tree, tree_block = merkle.Tree([]), None
     out = []
     for ev, leaf in sealed:
-        tree = trees.get(leaf.block_id)
-        if tree is None:
+        if leaf.block_id != tree_block:
             hashes = session.scalars(select(AuditLeaf.leaf_hash).where(AuditLeaf.block_id == leaf.block_id).order_by(AuditLeaf.position))
-            tree = trees[leaf.block_id] = merkle.Tree([bytes.fromhex(h) for h in hashes])
+            tree, tree_block = merkle.Tree([bytes.fromhex(h) for h in hashes]), leaf.block_id
         out.append({"event": _with_seq(event_dict(ev), leaf.org_seq), "leaf_hash": leaf.leaf_hash, "index": leaf.position,
                     "tree_size": len(tree.leaves), "path": [p.hex() for p in tree.path(leaf.position)], "block": block_dict(blocks[leaf.block_id])})
     return out

@@ -39,8 +39,10 @@ POLICY: Policy[IdentityPermission] = Policy("identity", IdentityPermission, {
                        why="This needs the admin role (or higher) in the organisation."),
     P.MEMBER_MANAGE: Rule(scope="org:admin", parties={"org": MANAGERS}, platform=ADMIN, sees=STAFF,
                           why="This needs the admin role (or higher) in the organisation."),
-    # A platform admin may repair an organisation left without an owner.
-    P.OWNER_ASSIGN: Rule(scope="org:admin", parties={"org": OWNERS}, platform=ADMIN, sees=STAFF, why="Only owners can make, demote or remove owners."),
+    # Owners only, platform admins included (an owner's powers, e.g. the payout account, are not
+    # theirs). The one exception, naming an owner for an organisation that has none, is a state
+    # check in the service.
+    P.OWNER_ASSIGN: Rule(scope="org:admin", parties={"org": OWNERS}, sees=STAFF, why="Only owners can make, demote or remove owners."),
     P.API_KEY_LIST: Rule(scope="org:admin", parties={"org": MANAGERS}, platform=ADMIN, sees=STAFF,
                          why="This needs the admin role (or higher) in the organisation."),
     # Every member may hold keys for itself (an auditor's are read-only: the service checks scopes).

@@ -5,6 +5,7 @@ Each public function is one unit of work: permission check, business rules, audi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -359,38 +360,45 @@ def _owner_count(org_id: uuid.UUID) -> int:
     ) or 0
 
 
-def _lock_members(org_id: uuid.UUID) -> None:
+def _lock_members(principal: Principal, org_id: uuid.UUID) -> Principal:
     """Membership changes of one organisation happen one after the other: each takes the
-    organisation's row lock first, so two owners demoting (or removing) each other at once cannot
-    both pass the last-owner check and leave the organisation with none."""
-    if get_session().get(Organization, org_id, with_for_update=True, populate_existing=True) is None:
+    organisation's row lock first (FOR NO KEY UPDATE, so inserts that only reference the
+    organisation are not held up), so two owners demoting or removing each other at once cannot
+    both pass the last-owner check. Returns the caller as it is now, under the lock: a role changed
+    or removed while this request waited counts, not the one it was authenticated with."""
+    session = get_session()
+    if session.get(Organization, org_id, with_for_update={"key_share": True}, populate_existing=True) is None:
         raise NotFound("No such organisation.")
+    memberships = {k: v for k, v in principal.memberships.items() if k != org_id}
+    if principal.user_id is not None:
+        now = session.scalar(select(Membership.role).where(Membership.organization_id == org_id, Membership.user_id == principal.user_id))
+        if now is not None:
+            memberships[org_id] = OrgRole(now)
+    current = dataclasses.replace(principal, memberships=memberships)
+    POLICY.require(current, Perm.MEMBER_MANAGE, org=org_id)
+    return current
 
 
-def _require_may_assign(principal: Principal, org_id: uuid.UUID, role: OrgRole) -> None:
-    """Making, demoting or removing an owner: the table's rule, then the caller's role as it is
-    now (under the lock), not as it was when the request was authenticated; a platform admin
-    may repair an organisation that lost its owners."""
-    if role != OrgRole.owner:
+def _require_may_assign(principal: Principal, org_id: uuid.UUID, *, making: bool, target: uuid.UUID) -> None:
+    """Making, demoting or removing an owner (with `principal` as it is under the lock): owners
+    only. One exception repairs an organisation left with no owner at all: a platform admin may
+    make one of its members (not themselves) an owner."""
+    if making and principal.platform_admin and target != principal.user_id and _owner_count(org_id) == 0:
         return
     POLICY.require(principal, Perm.OWNER_ASSIGN, org=org_id)
-    if principal.platform_admin:
-        return
-    current = get_session().scalar(select(Membership.role).where(Membership.organization_id == org_id, Membership.user_id == principal.user_id))
-    if current != OrgRole.owner:
-        raise Forbidden("Only owners can make, demote or remove owners.")
 
 
 @transactional
 def add_member(principal: Principal, org_id: uuid.UUID, *, email: str, role: OrgRole) -> tuple[Membership, User]:
     """Add an existing user, found by e-mail, to the organisation."""
     POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
-    _lock_members(org_id)
-    _require_may_assign(principal, org_id, role)
+    current = _lock_members(principal, org_id)
     session = get_session()
     user = session.scalar(select(User).where(User.email == _normalise_email(email)))
     if user is None:
         raise ValidationFailed("No user with this e-mail address; ask them to register first.", errors={"email": ["Unknown user."]})
+    if role == OrgRole.owner:
+        _require_may_assign(current, org_id, making=True, target=user.id)
     if session.scalar(select(Membership.id).where(Membership.organization_id == org_id, Membership.user_id == user.id)):
         raise Conflict("This user is already a member.", errors={"email": ["Already a member."]})
     m = Membership(organization_id=org_id, user_id=user.id, role=role)
@@ -414,10 +422,10 @@ def _get_membership(org_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
 @transactional
 def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID, *, role: OrgRole) -> tuple[Membership, User]:
     POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
-    _lock_members(org_id)
+    current = _lock_members(principal, org_id)
     m = _get_membership(org_id, user_id)
     if m.role == OrgRole.owner or role == OrgRole.owner:
-        _require_may_assign(principal, org_id, OrgRole.owner)
+        _require_may_assign(current, org_id, making=m.role != OrgRole.owner, target=user_id)
     if m.role == OrgRole.owner and role != OrgRole.owner and _owner_count(org_id) <= 1:
         raise Conflict("An organisation must keep at least one owner.")
     old = m.role
@@ -429,10 +437,10 @@ def change_member_role(principal: Principal, org_id: uuid.UUID, user_id: uuid.UU
 @transactional
 def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
     POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
-    _lock_members(org_id)
+    current = _lock_members(principal, org_id)
     m = _get_membership(org_id, user_id)
     if m.role == OrgRole.owner:
-        _require_may_assign(principal, org_id, OrgRole.owner)
+        _require_may_assign(current, org_id, making=False, target=user_id)
         if _owner_count(org_id) <= 1:
             raise Conflict("An organisation must keep at least one owner.")
     get_session().delete(m)

@@ -221,8 +221,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IntegrityError)
     def _integrity(err: IntegrityError) -> Response:
         # Two requests created the same thing at the same moment (a second registration of one
-        # e-mail address, a dataset slug, a version string): the database's constraint refused the
-        # later one after the services' own check had passed for both. Nothing was written.
+        # e-mail address, a dataset slug, a version string): the database's unique constraint
+        # refused the later one after the services' own check had passed for both. Nothing was
+        # written. Any other integrity error (NOT NULL, CHECK, a foreign key) is a bug: a 500.
+        if not _unique_violation(err):
+            return _unexpected(err)
         log.info("a concurrent change won", extra={"error": type(err.orig).__name__ if err.orig else "IntegrityError"})
         _reset_session()
         return problem(409, "Conflict", "This conflicts with a change made at the same moment (for example, the same name was just taken). "
@@ -245,6 +248,11 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error")
         _reset_session()
         return problem(500, "Internal server error", "An unexpected error occurred; quote the request id when reporting it.")
+
+
+def _unique_violation(err: IntegrityError) -> bool:
+    """PostgreSQL's unique_violation (SQLSTATE 23505), or SQLite's UNIQUE constraint failure."""
+    return getattr(err.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(err.orig)
 
 
 def _reset_session() -> None:

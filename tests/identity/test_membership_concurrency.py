@@ -80,3 +80,64 @@ def test_a_platform_admin_can_give_an_ownerless_organisation_an_owner(session_ap
     r = c.patch(f"/api/v1/orgs/{org_id}/members/{b_id}", json={"role": "owner"}, headers=bearer(key))
     assert r.status_code == 200, r.json
     assert _owners(session_app, org_id) == 1
+
+
+def test_a_caller_demoted_while_its_request_waits_acts_with_its_new_role(session_app):
+    """An admin's request that waits for the organisation's lock while the owner demotes that
+    admin must be judged by the role the admin has once it gets the lock (a reviewer found the
+    authenticated role was used: a removed admin could still add an admin)."""
+    import threading
+    import time
+
+    from sqlalchemy import text, update
+
+    with session_app.app_context():
+        try:
+            owner, admin, newcomer = make_user(), make_user(), make_user()
+            org = make_org(owner)
+            add_member(org, owner, OrgRole.admin, admin)
+            admin_key, org_id, admin_id, email = make_key(admin, org), org.id, admin.id, newcomer.email
+        finally:
+            session_app.extensions["db"].remove()
+    engine = session_app.extensions["db"].engine
+    with engine.connect() as conn:
+        tx = conn.begin()
+        conn.execute(text("SELECT id FROM organizations WHERE id = :id FOR NO KEY UPDATE"), {"id": org_id})
+        conn.execute(update(Membership).where(Membership.organization_id == org_id, Membership.user_id == admin_id).values(role=OrgRole.member))
+        answer = {}
+
+        def add():
+            answer["r"] = session_app.test_client().post(f"/api/v1/orgs/{org_id}/members", json={"email": email, "role": "admin"},
+                                                         headers=bearer(admin_key))
+
+        t = threading.Thread(target=add)
+        t.start()
+        time.sleep(1.0)  # the request authenticates as an admin, then waits on the lock
+        assert t.is_alive(), "the request did not wait for the organisation's lock"
+        tx.commit()
+        t.join(timeout=30)
+    assert answer["r"].status_code == 403, answer["r"].json
+    with session_app.app_context():
+        try:
+            assert get_session().scalar(select(func.count()).select_from(Membership).where(Membership.organization_id == org_id)) == 2
+        finally:
+            session_app.extensions["db"].remove()
+
+
+def test_a_platform_admin_cannot_take_over_an_organisation_that_has_an_owner(session_app):
+    with session_app.app_context():
+        try:
+            owner, member = make_user(), make_user()
+            org = make_org(owner)
+            add_member(org, owner, OrgRole.member, member)
+            admin = make_user(platform_admin=True)
+            key = make_key(admin, make_org(admin))
+            org_id, owner_id, member_id, admin_email = org.id, owner.id, member.id, admin.email
+        finally:
+            session_app.extensions["db"].remove()
+    c = session_app.test_client()
+    assert c.post(f"/api/v1/orgs/{org_id}/members", json={"email": admin_email, "role": "owner"}, headers=bearer(key)).status_code == 403
+    assert c.patch(f"/api/v1/orgs/{org_id}/members/{owner_id}", json={"role": "member"}, headers=bearer(key)).status_code == 403
+    assert c.patch(f"/api/v1/orgs/{org_id}/members/{member_id}", json={"role": "owner"}, headers=bearer(key)).status_code == 403
+    assert c.delete(f"/api/v1/orgs/{org_id}/members/{owner_id}", headers=bearer(key)).status_code == 403
+    assert _owners(session_app, org_id) == 1
