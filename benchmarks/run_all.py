@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RUNS = (("ingest.py", ["1024"], {}), ("search.py", [], {}), ("metering.py", [], {}), ("delivery.py", [], {}), ("transfer.py", ["1024"], {}),
+RUNS = (("ingest.py", ["1024"], {}), ("search.py", [], {}), ("metering.py", [], {}), ("sealing.py", [], {}), ("delivery.py", [], {}), ("transfer.py", ["1024"], {}),
         ("transfer.py", ["1024"], {"BENCH_S3": "seaweedfs"}), ("large_upload.py", ["2048"], {}))
 for script, args, env in RUNS:
     print(f"== {script} {' '.join(f'{k}={v}' for k, v in env.items())}", flush=True)
