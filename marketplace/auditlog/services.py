@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, insert, or_, select, text
 
 from catalog.storage import ObjectNotFound, StorageUnavailable, object_store
 from marketplace.auditlog.models import AuditBlock, AuditLeaf, AuditOrgHead
@@ -98,7 +98,7 @@ def _frontier_after(last: AuditBlock | None) -> merkle.Frontier:
     return frontier
 
 
-def _positions(events: list[AuditEvent]) -> tuple[list[dict[str, int] | None], dict[uuid.UUID, AuditOrgHead], dict[uuid.UUID, int]]:
+def _positions(events: list[Any]) -> tuple[list[dict[str, int] | None], dict[uuid.UUID, AuditOrgHead], dict[uuid.UUID, int]]:
     """Give each event its next position in the log of every organisation it concerns. Returns
     the positions, the heads read, and each organisation's new last position."""
     session = get_session()
@@ -129,8 +129,9 @@ def seal(*, batch_size: int = 5000, grace_seconds: int | None = None) -> list[in
             last = session.scalars(select(AuditBlock).order_by(AuditBlock.id.desc()).limit(1)).first()
             floor = max(0, (last.last_event_id if last else 0) - 10_000)  # late commits below the last block are still picked up
             cutoff = utcnow() - timedelta(seconds=grace)
-            events = list(session.scalars(
-                select(AuditEvent).outerjoin(AuditLeaf, AuditLeaf.event_id == AuditEvent.id)
+            # Plain rows, not ORM objects: a block is thousands of events (see benchmarks/sealing.py).
+            events = list(session.execute(
+                select(*AuditEvent.__table__.columns).outerjoin(AuditLeaf, AuditLeaf.event_id == AuditEvent.id)
                 .where(AuditLeaf.event_id.is_(None), AuditEvent.id > floor, AuditEvent.occurred_at <= cutoff)
                 .order_by(AuditEvent.id).limit(batch_size)))
             if not events:
@@ -154,7 +155,9 @@ def seal(*, batch_size: int = 5000, grace_seconds: int | None = None) -> list[in
                              tree_size=b["tree_size"], tree_root=b["tree_root"], frontier=[[hh, x.hex()] for hh, x in frontier])
             session.add(row)
             session.flush()
-            session.add_all([AuditLeaf(event_id=e.id, block_id=bid, position=i, leaf_hash=leaves[i].hex(), org_seq=seqs[i]) for i, e in enumerate(events)])
+            # A bulk insert of plain rows: the unit of work would build an object per leaf.
+            session.execute(insert(AuditLeaf), [{"event_id": e.id, "block_id": bid, "position": i, "leaf_hash": leaves[i].hex(), "org_seq": seqs[i]}
+                                                for i, e in enumerate(events)])
             for org, seq in counters.items():
                 if org in heads:
                     heads[org].seq, heads[org].block_id = seq, bid
