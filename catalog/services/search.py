@@ -21,9 +21,10 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Double, SQLColumnExpression, String, cast, func, literal_column, select, text, tuple_, union_all, update
 
 from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, Visibility
+from catalog.synonyms import domain_words
 from marketplace.identity.models import Organization
 from marketplace.kernel.cursors import SignedCursor
-from marketplace.kernel.db import get_session
+from marketplace.kernel.db import get_session, transactional
 from marketplace.kernel.errors import ValidationFailed
 
 SORTS = ("relevance", "newest", "size_asc", "size_desc", "price_asc", "price_desc")
@@ -85,16 +86,28 @@ def index_dataset(ds: Dataset) -> None:
     """Keep the full-text index in step with the dataset's text."""
     session = get_session()
     bump_generation()
+    # The words buyers use for the dataset's domain, in several languages, weigh like its tags.
+    words = domain_words(ds.domain)
     if _dialect() == "postgresql":
         session.flush()
         session.execute(text(
             "UPDATE datasets SET search_vector = "
             "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
-            "setweight(to_tsvector('english', coalesce(summary, '') || ' ' || coalesce(:tags, '')), 'B') || "
-            "setweight(to_tsvector('english', coalesce(card_markdown, '')), 'C') WHERE id = :id"), {"id": ds.id, "tags": _tags_text(ds)})
+            "setweight(to_tsvector('english', coalesce(summary, '') || ' ' || coalesce(:tags, '') || ' ' || :words), 'B') || "
+            "setweight(to_tsvector('english', coalesce(card_markdown, '')), 'C') WHERE id = :id"), {"id": ds.id, "tags": _tags_text(ds), "words": words})
         return
     session.execute(text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": ds.id.hex})
-    session.execute(text("INSERT INTO datasets_fts (dataset_id, body) VALUES (:id, :body)"), {"id": ds.id.hex, "body": ds.search_text or ""})
+    session.execute(text("INSERT INTO datasets_fts (dataset_id, body) VALUES (:id, :body)"), {"id": ds.id.hex, "body": f"{ds.search_text or ''}\n{words}"})
+
+
+@transactional
+def reindex_all() -> int:
+    """Rebuild every dataset's index entry (after the domain words or the weighting change)."""
+    n = 0
+    for ds in get_session().scalars(select(Dataset)):
+        index_dataset(ds)
+        n += 1
+    return n
 
 
 def _tags_text(ds: Dataset) -> str:

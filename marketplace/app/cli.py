@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import run_simple
 
 import migrations
+from catalog.services.search import reindex_all
 from catalog.services.uploads import abort_stale_uploads as abort_stale_uploads_job
 from marketplace.app.factory import create_app
 from marketplace.app.seed import seed_demo
@@ -118,6 +119,19 @@ def abort_stale_uploads() -> None:
     """Abort multipart uploads that no file is waiting for any more."""
     with _app_context():
         click.echo(f"aborted {abort_stale_uploads_job()} upload(s)")
+
+
+@main.group()
+def search() -> None:
+    """The catalogue's search index."""
+
+
+@search.command("reindex")
+def search_reindex() -> None:
+    """Rebuild every dataset's search entry (after an upgrade that changes what is indexed, such
+    as the domain words buyers type)."""
+    with _app_context():
+        click.echo(f"reindexed {reindex_all()} dataset(s)")
 
 
 @main.group()

@@ -36,6 +36,7 @@ def test_operator_commands(tmp_path):
     assert r.exit_code != 0
     assert run(env, "jobs", "expire-grants").output.startswith("expired 0")
     assert run(env, "jobs", "abort-stale-uploads").output.startswith("aborted 0")
+    assert run(env, "search", "reindex").output.startswith("reindexed 0")
 
 
 def test_expire_grants_job(app, client):

@@ -111,3 +111,34 @@ def test_metadata_changes_reach_search(client, catalogue):
     # cached facet counts move with the catalogue
     after = client.get("/api/v1/datasets").json
     assert before["healthcare"] == 2 and {f["value"]: f["count"] for f in after["facets"]["domain"]}["healthcare"] == 1 and after["total"] == 2
+
+
+def test_the_words_buyers_type_for_a_domain_find_it_in_several_languages(client, catalogue):
+    """"medical" found nothing although healthcare data was listed: a dataset is also found by its
+    domain's words (catalog/synonyms.py), in English, Chinese, Japanese and Korean."""
+    for q in ("medical", "hospital", "医疗", "医療", "의료"):
+        assert set(ids(client.get("/api/v1/datasets", query_string={"q": q}).json)) == {"icu-notes", "radiology"}, q
+    for q in ("voice", "语音", "음성"):
+        assert ids(client.get("/api/v1/datasets", query_string={"q": q}).json) == ["nordic-speech"], q
+    # A domain word narrows like any other word: "medical reports" is the radiology reports only.
+    assert ids(client.get("/api/v1/datasets", query_string={"q": "medical reports"}).json) == ["radiology"]
+    assert client.get("/api/v1/datasets", query_string={"q": "legal"}).json["total"] == 0  # the legal dataset is unlisted
+
+
+def test_reindex_brings_an_old_index_up_to_date(client, catalogue):
+    """`marketplace search reindex` (catalog.services.search.reindex_all) rebuilds entries made
+    before the domain words were indexed."""
+    from sqlalchemy import text
+
+    from catalog.services.search import reindex_all
+    from marketplace.kernel.db import get_session
+
+    session = get_session()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("UPDATE datasets SET search_vector = to_tsvector('english', title)"))
+    else:
+        session.execute(text("UPDATE datasets_fts SET body = 'stale'"))
+    session.commit()
+    assert client.get("/api/v1/datasets", query_string={"q": "medical"}).json["total"] == 0
+    assert reindex_all() >= 5
+    assert set(ids(client.get("/api/v1/datasets", query_string={"q": "medical"}).json)) == {"icu-notes", "radiology"}
