@@ -7,6 +7,7 @@ version are public. Cursors are signed: a tampered cursor is a 400, not a confus
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -121,12 +122,22 @@ def _fts_terms(q: str) -> list[str]:
     return re.findall(r"\w+", q.lower())[:20]
 
 
-def search(principal: Any, *, q: str | None = None, domain: list[str] | None = None, modality: list[str] | None = None,
-           language: list[str] | None = None, tag: list[str] | None = None, vendor: list[uuid.UUID] | None = None,
-           license_class: list[str] | None = None, size_min: int | None = None, size_max: int | None = None,
-           price_min: int | None = None, price_max: int | None = None, currency: str | None = None,
-           sort: str = "relevance", cursor: str | None = None, limit: int = 20) -> dict[str, Any]:
-    """One page of public search results with facet counts over the whole filtered set."""
+def search(principal: Any, *, q: str | None = None, cursor: str | None = None, limit: int = 20, **filters: Any) -> dict[str, Any]:
+    """One page of public search results with facet counts over the whole filtered set.
+
+    Words must all match; when a query of several words matches nothing that way, it falls back
+    to any of them, best-ranked first, and says so (`match: "any"`), rather than answering empty."""
+    mode = "all"
+    if q and len(_fts_terms(q)) > 1 and _search(principal, q=q, limit=1, any_word=False, **filters)["total"] == 0:
+        mode = "any"
+    return dict(_search(principal, q=q, cursor=cursor, limit=limit, any_word=mode == "any", **filters), match=mode)
+
+
+def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = None, modality: list[str] | None = None,
+            language: list[str] | None = None, tag: list[str] | None = None, vendor: list[uuid.UUID] | None = None,
+            license_class: list[str] | None = None, size_min: int | None = None, size_max: int | None = None,
+            price_min: int | None = None, price_max: int | None = None, currency: str | None = None,
+            sort: str = "relevance", cursor: str | None = None, limit: int = 20, any_word: bool = False) -> dict[str, Any]:
     session = get_session()
     conds: list[Any] = [Dataset.visibility == Visibility.listed.value, Dataset.published_at.is_not(None)]
     rank: ColumnElement[Any] | None = None
@@ -135,7 +146,10 @@ def search(principal: Any, *, q: str | None = None, domain: list[str] | None = N
         raise ValidationFailed("The query has no searchable words.", errors={"q": ["Use letters or digits."]})
     if terms:
         if _dialect() == "postgresql":
-            tsq = func.plainto_tsquery(literal_column("'english'"), " ".join(terms))
+            tsq: ColumnElement[Any] = func.plainto_tsquery(literal_column("'english'"), " ".join(terms))
+            if any_word:  # tsquery || tsquery: either matches
+                parts: list[ColumnElement[Any]] = [func.plainto_tsquery(literal_column("'english'"), t) for t in terms]
+                tsq = functools.reduce(lambda a, b: a.op("||")(b), parts)
             conds.append(Dataset.search_vector.op("@@")(tsq))
             # float4 → float8: the cursor carries the rank through JSON as a double, and a real
             # compared with its own double rendering would not be equal.
@@ -169,7 +183,7 @@ def search(principal: Any, *, q: str | None = None, domain: list[str] | None = N
     params: dict[str, Any] = {}
     if terms and _dialect() == "sqlite":
         base = base.join(rank_sub, rank_sub.c.dataset_id == Dataset.id)  # SQLite stores UUIDs as 32 hex digits
-        params["m"] = " ".join(f'"{t}"' for t in terms)
+        params["m"] = (" OR " if any_word else " ").join(f'"{t}"' for t in terms)
         rank = -rank_sub.c.score
     if sort == "relevance" and rank is None:
         sort = "newest"
@@ -188,7 +202,7 @@ def search(principal: Any, *, q: str | None = None, domain: list[str] | None = N
         key, desc = [func.coalesce(Dataset.min_price_minor, _BIG if sort == "price_asc" else -1), Dataset.id], sort == "price_desc"
 
     fingerprint = hashlib.sha256(json.dumps([q, domain, modality, language, tag, [str(v) for v in vendor or []], license_class,
-                                             size_min, size_max, price_min, price_max, currency, sort], default=str).encode()).hexdigest()[:16]
+                                             size_min, size_max, price_min, price_max, currency, sort, any_word], default=str).encode()).hexdigest()[:16]
     page = base.add_columns(*[k.label(f"k{i}") for i, k in enumerate(key)])
     if cursor:
         after = CURSOR.load(cursor, bound=fingerprint).get("k")
@@ -206,7 +220,8 @@ def search(principal: Any, *, q: str | None = None, domain: list[str] | None = N
         next_cursor = CURSOR.dump({"k": [_encode(v) for v in rows[-1][1:]]}, bound=fingerprint)
 
     items = _items(ids)
-    facet_key = (current_generation(), _filters_key(q, domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency))
+    facet_key = (current_generation(), _filters_key(q, domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency,
+                                                    any_word))
     cached = _cache().get(facet_key)
     if cached is None:
         cached = _facets(base, params)

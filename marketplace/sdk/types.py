@@ -47,6 +47,7 @@ class SearchResult(TypedDict, total=False):
     total: int
     facets: dict[str, list[FacetValue]]
     next_cursor: str | None
+    match: str
 
 
 class Version(TypedDict, total=False):

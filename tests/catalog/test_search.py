@@ -142,3 +142,17 @@ def test_reindex_brings_an_old_index_up_to_date(client, catalogue):
     assert client.get("/api/v1/datasets", query_string={"q": "medical"}).json["total"] == 0
     assert reindex_all() >= 5
     assert set(ids(client.get("/api/v1/datasets", query_string={"q": "medical"}).json)) == {"icu-notes", "radiology"}
+
+
+def test_several_words_that_match_nothing_together_fall_back_to_any(client, catalogue):
+    """"legal contracts" found nothing when no dataset held both words; a buyer gets the datasets
+    holding either, best first, and the answer says the match was partial."""
+    r = client.get("/api/v1/datasets", query_string={"q": "icu telephony"}).json
+    assert r["match"] == "any" and set(ids(r)) == {"icu-notes", "nordic-speech"} and r["total"] == 2
+    r = client.get("/api/v1/datasets", query_string={"q": "icu notes"}).json
+    assert r["match"] == "all" and ids(r) == ["icu-notes"]
+    assert client.get("/api/v1/datasets", query_string={"q": "zebra unicorn"}).json["total"] == 0
+    # pages of a partial match carry on as a partial match
+    first = client.get("/api/v1/datasets", query_string={"q": "icu telephony", "limit": 1}).json
+    nxt = client.get("/api/v1/datasets", query_string={"q": "icu telephony", "limit": 1, "cursor": first["next_cursor"]}).json
+    assert nxt["match"] == "any" and len(ids(first) + ids(nxt)) == 2 and set(ids(first) + ids(nxt)) == {"icu-notes", "nordic-speech"}
