@@ -113,6 +113,7 @@ class SearchResultSchema(ma.Schema):
     facets = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.Nested(FacetValueSchema)))
     next_cursor = ma.fields.String(allow_none=True)
     match = ma.fields.String(metadata={"description": '"all": every word matched; "any": no dataset matched them all, so any of them'})
+    suggestion = ma.fields.String(allow_none=True, metadata={"description": "When nothing matched: the query with misspelt words corrected"})
 
 
 class SearchQuerySchema(StrictSchema):

@@ -7,6 +7,7 @@ version are public. Cursors are signed: a tampered cursor is a 400, not a confus
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
@@ -16,7 +17,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Double, SQLColumnExpression, String, cast, func, literal_column, select, text, tuple_, union_all, update
@@ -61,6 +62,17 @@ class FacetCache:
         self._data: OrderedDict[tuple[int, str], tuple[int, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+        self._vocabulary: tuple[int, list[str]] | None = None
+
+    def vocabulary(self, generation: int, build: Callable[[], list[str]]) -> list[str]:
+        """The words "did you mean" suggests from, rebuilt when the catalogue changes."""
+        with self._lock:
+            if self._vocabulary is not None and self._vocabulary[0] == generation:
+                return self._vocabulary[1]
+        words = build()
+        with self._lock:
+            self._vocabulary = (generation, words)
+        return words
 
     def get(self, key: tuple[int, str]) -> tuple[int, dict[str, Any]] | None:
         with self._lock:
@@ -227,7 +239,37 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         cached = _facets(base, params)
         _cache().put(facet_key, cached)
     total, facets = cached
-    return {"items": items, "total": total, "facets": facets, "next_cursor": next_cursor}
+    out: dict[str, Any] = {"items": items, "total": total, "facets": facets, "next_cursor": next_cursor}
+    if total == 0 and terms:
+        out["suggestion"] = _did_you_mean(terms)
+    return out
+
+
+def _vocabulary() -> list[str]:
+    """Every word of listed datasets' titles and tags, and of their domains' words."""
+    session = get_session()
+    listed = (Dataset.visibility == Visibility.listed.value, Dataset.published_at.is_not(None))
+    words: set[str] = set()
+    for title, dom in session.execute(select(Dataset.title, Dataset.domain).where(*listed)):
+        words.update(_fts_terms(title))
+        words.update(_fts_terms(domain_words(dom)))
+    for (value,) in session.execute(select(DatasetFacet.value).join(Dataset, Dataset.id == DatasetFacet.dataset_id)
+                                    .where(DatasetFacet.kind == "tag", *listed).distinct()):
+        words.update(_fts_terms(value))
+    return sorted(w for w in words if len(w) >= 3)
+
+
+def _did_you_mean(terms: list[str]) -> str | None:
+    """The query with each word the catalogue does not know replaced by the closest one it does
+    ("radiolgy" -> "radiology"), or None when nothing close is known."""
+    vocab = _cache().vocabulary(current_generation(), _vocabulary)
+    known = set(vocab)
+    fixed, changed = [], False
+    for t in terms:
+        close = [] if t in known or len(t) < 3 else difflib.get_close_matches(t, vocab, n=1, cutoff=0.75)
+        fixed.append(close[0] if close else t)
+        changed = changed or bool(close)
+    return " ".join(fixed) if changed else None
 
 
 def _filters_key(*filters: Any) -> str:

@@ -48,6 +48,7 @@ class SearchResult(TypedDict, total=False):
     facets: dict[str, list[FacetValue]]
     next_cursor: str | None
     match: str
+    suggestion: str | None
 
 
 class Version(TypedDict, total=False):

@@ -156,3 +156,14 @@ def test_several_words_that_match_nothing_together_fall_back_to_any(client, cata
     first = client.get("/api/v1/datasets", query_string={"q": "icu telephony", "limit": 1}).json
     nxt = client.get("/api/v1/datasets", query_string={"q": "icu telephony", "limit": 1, "cursor": first["next_cursor"]}).json
     assert nxt["match"] == "any" and len(ids(first) + ids(nxt)) == 2 and set(ids(first) + ids(nxt)) == {"icu-notes", "nordic-speech"}
+
+
+def test_a_misspelt_query_that_finds_nothing_suggests_the_spelling_the_catalogue_knows(client, catalogue):
+    r = client.get("/api/v1/datasets", query_string={"q": "radiolgy"}).json
+    assert r["total"] == 0 and r["suggestion"] == "radiology"
+    assert ids(client.get("/api/v1/datasets", query_string={"q": r["suggestion"]}).json)[0] == "radiology"  # best match first
+    r = client.get("/api/v1/datasets", query_string={"q": "telephny"}).json
+    assert r["suggestion"] == "telephony"
+    r = client.get("/api/v1/datasets", query_string={"q": "xqzvw"}).json
+    assert r["total"] == 0 and r.get("suggestion") is None  # nothing close: no guess
+    assert "suggestion" not in client.get("/api/v1/datasets", query_string={"q": "radiology"}).json  # found: nothing to suggest

@@ -150,3 +150,10 @@ def test_api_key_from_the_dashboard_is_shown_once_works_and_can_be_revoked(app, 
     r = client.post("/dashboard/api-keys", data={"csrf_token": token, "name": "x", "expires_days": "0"}, follow_redirects=True)
     assert "between 1 and 3650" in r.get_data(as_text=True)
     assert client.post(f"/dashboard/api-keys/{uuid.uuid4()}/revoke", data={"csrf_token": token}).status_code == 404
+
+
+def test_the_search_page_offers_the_spelling_the_catalogue_knows(app, client):
+    vendor, _buyer = market()
+    offer_for(client, vendor.keys["owner"], pricing_unit="records", unit_price_minor=3)
+    page = client.get("/datasets", query_string={"q": "clinicl"}).get_data(as_text=True)
+    assert "Did you mean" in page and "clinical" in page
