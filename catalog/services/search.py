@@ -22,6 +22,7 @@ from typing import Any, Callable
 from flask import current_app
 from sqlalchemy import ColumnElement, Double, SQLColumnExpression, String, cast, func, literal_column, select, text, tuple_, union_all, update
 
+from catalog import cjk
 from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, Visibility
 from catalog.synonyms import domain_words
 from marketplace.identity.models import Organization
@@ -99,18 +100,21 @@ def index_dataset(ds: Dataset) -> None:
     """Keep the full-text index in step with the dataset's text."""
     session = get_session()
     bump_generation()
-    # The words buyers use for the dataset's domain, in several languages, weigh like its tags.
+    # The words buyers use for the dataset's domain, in several languages, weigh like its tags;
+    # CJK text is indexed as character pairs too (catalog/cjk.py), with the card's weight.
     words = domain_words(ds.domain)
+    pairs = cjk.index_terms(" ".join([ds.title, ds.summary, _tags_text(ds), ds.card_markdown, words]))
     if _dialect() == "postgresql":
         session.flush()
         session.execute(text(
             "UPDATE datasets SET search_vector = "
             "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
             "setweight(to_tsvector('english', coalesce(summary, '') || ' ' || coalesce(:tags, '') || ' ' || :words), 'B') || "
-            "setweight(to_tsvector('english', coalesce(card_markdown, '')), 'C') WHERE id = :id"), {"id": ds.id, "tags": _tags_text(ds), "words": words})
+            "setweight(to_tsvector('english', coalesce(card_markdown, '') || ' ' || :pairs), 'C') WHERE id = :id"),
+            {"id": ds.id, "tags": _tags_text(ds), "words": words, "pairs": pairs})
         return
     session.execute(text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": ds.id.hex})
-    session.execute(text("INSERT INTO datasets_fts (dataset_id, body) VALUES (:id, :body)"), {"id": ds.id.hex, "body": f"{ds.search_text or ''}\n{words}"})
+    session.execute(text("INSERT INTO datasets_fts (dataset_id, body) VALUES (:id, :body)"), {"id": ds.id.hex, "body": f"{ds.search_text or ''}\n{words}\n{pairs}"})
 
 
 @transactional
@@ -131,7 +135,7 @@ CURSOR = SignedCursor("catalog.search-cursor", invalid="The cursor is not valid 
 
 
 def _fts_terms(q: str) -> list[str]:
-    return re.findall(r"\w+", q.lower())[:20]
+    return cjk.query_terms(re.findall(r"\w+", q.lower()))[:20]
 
 
 def search(principal: Any, *, q: str | None = None, cursor: str | None = None, limit: int = 20, **filters: Any) -> dict[str, Any]:

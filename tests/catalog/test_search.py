@@ -167,3 +167,29 @@ def test_a_misspelt_query_that_finds_nothing_suggests_the_spelling_the_catalogue
     r = client.get("/api/v1/datasets", query_string={"q": "xqzvw"}).json
     assert r["total"] == 0 and r.get("suggestion") is None  # nothing close: no guess
     assert "suggestion" not in client.get("/api/v1/datasets", query_string={"q": "radiology"}).json  # found: nothing to suggest
+
+
+def test_chinese_japanese_and_korean_words_inside_running_text_are_found(client):
+    """影像 inside a Chinese card found nothing: CJK text has no spaces, so it is indexed and
+    searched as character pairs (catalog/cjk.py) on both backends."""
+    k = make_tenant(vendor=True).keys["owner"]
+    published_dataset(client, k, {"a.jsonl": b'{"a": 1}\n'}, slug="cn-imaging", title="胸部CT影像集", summary="放射科报告与图像",
+                      card_markdown="本数据集包含医学影像数据，来自三家医院。", domain="healthcare")
+    published_dataset(client, k, {"b.jsonl": b'{"b": 1}\n'}, slug="jp-contracts", title="契約書コーパス", summary="日本語の賃貸借契約",
+                      card_markdown="不動産の契約書を収録しています。", domain="legal")
+    published_dataset(client, k, {"c.jsonl": b'{"c": 1}\n'}, slug="kr-speech", title="한국어 콜센터 음성", summary="상담원 통화 녹음",
+                      card_markdown="고객 상담 통화를 전사한 데이터입니다.", domain="speech-audio")
+
+    def found(q: str) -> list[str]:
+        return ids(client.get("/api/v1/datasets", query_string={"q": q}).json)
+
+    assert found("影像") == ["cn-imaging"]  # inside the title and the card
+    assert found("医学影像") == ["cn-imaging"]  # several pairs, all of them
+    assert found("放射科") == ["cn-imaging"]
+    assert found("賃貸借") == ["jp-contracts"]
+    assert found("契約書") == ["jp-contracts"]
+    assert found("상담") == ["kr-speech"]
+    assert found("影像 radiology")[0] == "cn-imaging"  # mixed with an English domain word
+    # Pairs that never occur together in one dataset match only partially (the any-word fallback).
+    assert client.get("/api/v1/datasets", query_string={"q": "医学合同"}).json["match"] == "any"
+    assert client.get("/api/v1/datasets", query_string={"q": "影像"}).json["match"] == "all"
