@@ -113,7 +113,8 @@ class SearchResultSchema(ma.Schema):
     facets = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.Nested(FacetValueSchema)))
     next_cursor = ma.fields.String(allow_none=True)
     match = ma.fields.String(metadata={"description": '"all": every word matched; "any": no dataset matched them all, so any of them'})
-    suggestion = ma.fields.String(allow_none=True, metadata={"description": "When nothing matched: the query with misspelt words corrected"})
+    suggestion = ma.fields.String(allow_none=True, metadata={"description": "When nothing matched, not even corrected: the closest query the catalogue knows"})
+    corrected_to = ma.fields.String(allow_none=True, metadata={"description": "The typed query found nothing; these results are for this spelling"})
 
 
 class SearchQuerySchema(StrictSchema):

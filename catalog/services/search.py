@@ -141,12 +141,38 @@ def _fts_terms(q: str) -> list[str]:
 def search(principal: Any, *, q: str | None = None, cursor: str | None = None, limit: int = 20, **filters: Any) -> dict[str, Any]:
     """One page of public search results with facet counts over the whole filtered set.
 
-    Words must all match; when a query of several words matches nothing that way, it falls back
-    to any of them, best-ranked first, and says so (`match: "any"`), rather than answering empty."""
-    mode = "all"
-    if q and len(_fts_terms(q)) > 1 and _search(principal, q=q, limit=1, any_word=False, **filters)["total"] == 0:
-        mode = "any"
-    return dict(_search(principal, q=q, cursor=cursor, limit=limit, any_word=mode == "any", **filters), match=mode)
+    A query is tried as typed, every word required. When that finds nothing, the first of these
+    that finds something answers, and says so: the query with misspelt words corrected to the
+    catalogue's spelling (`corrected_to`), the corrected words any of them, the typed words any of
+    them (`match: "any"`). When nothing finds anything, the answer carries the `suggestion`."""
+    if not q:
+        return dict(_search(principal, q=q, cursor=cursor, limit=limit, **filters), match="all")
+    terms = _fts_terms(q)
+    if not terms:
+        raise ValidationFailed("The query has no searchable words.", errors={"q": ["Use letters or digits."]})
+    several = len(terms) > 1
+    suggestion: str | None = None
+
+    def finds(query: str, any_word: bool) -> bool:
+        # Totals are cached per catalogue generation and filters: each try is cheap once seen.
+        return _search(principal, q=query, limit=1, any_word=any_word, **filters)["total"] > 0
+
+    tries: list[tuple[str, bool, bool]] = [(q, False, False)]  # (query, any word, corrected)
+    if not finds(q, False):
+        suggestion = _did_you_mean(terms)
+        tries = []
+        if suggestion:
+            tries += [(suggestion, False, True)] + ([(suggestion, True, True)] if several else [])
+        if several:
+            tries.append((q, True, False))
+        tries = [t for t in tries if finds(t[0], t[1])][:1] or [(q, False, False)]
+    query, any_word, corrected = tries[0]
+    out = dict(_search(principal, q=query, cursor=cursor, limit=limit, any_word=any_word, **filters), match="any" if any_word else "all")
+    if corrected:
+        out["corrected_to"] = query
+    elif out["total"] == 0 and suggestion:
+        out["suggestion"] = suggestion
+    return out
 
 
 def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = None, modality: list[str] | None = None,
@@ -243,10 +269,7 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         cached = _facets(base, params)
         _cache().put(facet_key, cached)
     total, facets = cached
-    out: dict[str, Any] = {"items": items, "total": total, "facets": facets, "next_cursor": next_cursor}
-    if total == 0 and terms:
-        out["suggestion"] = _did_you_mean(terms)
-    return out
+    return {"items": items, "total": total, "facets": facets, "next_cursor": next_cursor}
 
 
 def _vocabulary() -> list[str]:

@@ -49,6 +49,7 @@ class SearchResult(TypedDict, total=False):
     next_cursor: str | None
     match: str
     suggestion: str | None
+    corrected_to: str | None
 
 
 class Version(TypedDict, total=False):

@@ -158,15 +158,22 @@ def test_several_words_that_match_nothing_together_fall_back_to_any(client, cata
     assert nxt["match"] == "any" and len(ids(first) + ids(nxt)) == 2 and set(ids(first) + ids(nxt)) == {"icu-notes", "nordic-speech"}
 
 
-def test_a_misspelt_query_that_finds_nothing_suggests_the_spelling_the_catalogue_knows(client, catalogue):
+def test_a_misspelt_query_finds_what_the_catalogue_spells_right(client, catalogue):
+    """"radiolgy" found nothing, with no suggestion: a query that finds nothing as typed is
+    corrected to the catalogue's spelling, and the answer says which spelling it used."""
     r = client.get("/api/v1/datasets", query_string={"q": "radiolgy"}).json
-    assert r["total"] == 0 and r["suggestion"] == "radiology"
-    assert ids(client.get("/api/v1/datasets", query_string={"q": r["suggestion"]}).json)[0] == "radiology"  # best match first
+    assert r["corrected_to"] == "radiology" and r["total"] > 0 and ids(r)[0] == "radiology"
     r = client.get("/api/v1/datasets", query_string={"q": "telephny"}).json
-    assert r["suggestion"] == "telephony"
+    assert r["corrected_to"] == "telephony" and ids(r) == ["nordic-speech"]
+    r = client.get("/api/v1/datasets", query_string={"q": "radiolgy reprts"}).json
+    assert r["corrected_to"] == "radiology reports" and r["match"] == "all" and ids(r) == ["radiology"]
+    # Corrected, but nothing within the filters: the suggestion alone, and no results.
+    r = client.get("/api/v1/datasets", query_string={"q": "radiolgy", "domain": "speech-audio"}).json
+    assert r["total"] == 0 and r["suggestion"] == "radiology" and "corrected_to" not in r
     r = client.get("/api/v1/datasets", query_string={"q": "xqzvw"}).json
-    assert r["total"] == 0 and r.get("suggestion") is None  # nothing close: no guess
-    assert "suggestion" not in client.get("/api/v1/datasets", query_string={"q": "radiology"}).json  # found: nothing to suggest
+    assert r["total"] == 0 and "suggestion" not in r and "corrected_to" not in r  # nothing close: no guess
+    r = client.get("/api/v1/datasets", query_string={"q": "radiology"}).json
+    assert "suggestion" not in r and "corrected_to" not in r  # found as typed
 
 
 def test_chinese_japanese_and_korean_words_inside_running_text_are_found(client):

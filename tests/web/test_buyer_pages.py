@@ -156,4 +156,6 @@ def test_the_search_page_offers_the_spelling_the_catalogue_knows(app, client):
     vendor, _buyer = market()
     offer_for(client, vendor.keys["owner"], pricing_unit="records", unit_price_minor=3)
     page = client.get("/datasets", query_string={"q": "clinicl"}).get_data(as_text=True)
+    assert "Showing results for <strong>clinical</strong>" in page and "Clinical dialogue corpus" in page
+    page = client.get("/datasets", query_string={"q": "clinicl", "domain": "legal"}).get_data(as_text=True)
     assert "Did you mean" in page and "clinical" in page
