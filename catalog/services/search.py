@@ -157,21 +157,30 @@ def search(principal: Any, *, q: str | None = None, cursor: str | None = None, l
         # Totals are cached per catalogue generation and filters: each try is cheap once seen.
         return _search(principal, q=query, limit=1, any_word=any_word, **filters)["total"] > 0
 
-    tries: list[tuple[str, bool, bool]] = [(q, False, False)]  # (query, any word, corrected)
-    if not finds(q, False):
-        suggestion = _did_you_mean(terms)
-        tries = []
-        if suggestion:
-            tries += [(suggestion, False, True)] + ([(suggestion, True, True)] if several else [])
-        if several:
-            tries.append((q, True, False))
-        tries = [t for t in tries if finds(t[0], t[1])][:1] or [(q, False, False)]
-    query, any_word, corrected = tries[0]
+    # The common case costs one search: as typed, every word. A cursor from a corrected or
+    # any-word search does not fit this one; the tries below find the search it belongs to.
+    try:
+        typed = _search(principal, q=q, cursor=cursor, limit=limit, **filters)
+    except ValidationFailed:
+        if not cursor:
+            raise
+        typed = None
+    if typed is not None and typed["total"] > 0:
+        return dict(typed, match="all")
+    suggestion = _did_you_mean(terms)
+    tries: list[tuple[str, bool, bool]] = []  # (query, any word, corrected)
+    if suggestion:
+        tries += [(suggestion, False, True)] + ([(suggestion, True, True)] if several else [])
+    if several:
+        tries.append((q, True, False))
+    found = next((t for t in tries if finds(t[0], t[1])), None)
+    if found is None:
+        out = typed if typed is not None and not cursor else _search(principal, q=q, cursor=cursor, limit=limit, **filters)
+        return dict(out, match="all", **({"suggestion": suggestion} if suggestion else {}))
+    query, any_word, corrected = found
     out = dict(_search(principal, q=query, cursor=cursor, limit=limit, any_word=any_word, **filters), match="any" if any_word else "all")
     if corrected:
         out["corrected_to"] = query
-    elif out["total"] == 0 and suggestion:
-        out["suggestion"] = suggestion
     return out
 
 
