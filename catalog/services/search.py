@@ -134,8 +134,12 @@ def _tags_text(ds: Dataset) -> str:
 CURSOR = SignedCursor("catalog.search-cursor", invalid="The cursor is not valid for this search.")
 
 
+def _words(text: str) -> list[str]:
+    return cjk.query_terms(re.findall(r"\w+", text.lower()))
+
+
 def _fts_terms(q: str) -> list[str]:
-    return cjk.query_terms(re.findall(r"\w+", q.lower()))[:20]
+    return _words(q)[:20]
 
 
 def search(principal: Any, *, q: str | None = None, cursor: str | None = None, limit: int = 20, **filters: Any) -> dict[str, Any]:
@@ -282,16 +286,16 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
 
 
 def _vocabulary() -> list[str]:
-    """Every word of listed datasets' titles and tags, and of their domains' words."""
+    """Every word of listed datasets' titles, summaries and tags, and of their domains' words."""
     session = get_session()
     listed = (Dataset.visibility == Visibility.listed.value, Dataset.published_at.is_not(None))
     words: set[str] = set()
-    for title, dom in session.execute(select(Dataset.title, Dataset.domain).where(*listed)):
-        words.update(_fts_terms(title))
-        words.update(_fts_terms(domain_words(dom)))
+    for title, summary, dom in session.execute(select(Dataset.title, Dataset.summary, Dataset.domain).where(*listed)):
+        words.update(_words(f"{title} {summary}"))
+        words.update(_words(domain_words(dom)))
     for (value,) in session.execute(select(DatasetFacet.value).join(Dataset, Dataset.id == DatasetFacet.dataset_id)
                                     .where(DatasetFacet.kind == "tag", *listed).distinct()):
-        words.update(_fts_terms(value))
+        words.update(_words(value))
     return sorted(w for w in words if len(w) >= 3)
 
 
