@@ -85,6 +85,8 @@ def main() -> None:
                     t = time.perf_counter()
                     if case == "baseline":
                         r = s.get(base + "/api/v1/domains", timeout=10)
+                    elif case == "me":  # authentication alone: what an API key costs
+                        r = s.get(base + "/api/v1/me", headers=h, timeout=10)
                     else:
                         r = s.post(base + f"/api/v1/grants/{gid}/downloads", json={"paths": [f"shard-{n % FILES:04d}.jsonl"]}, headers=h, timeout=10)
                     lat.append(time.perf_counter() - t)
@@ -100,6 +102,7 @@ def main() -> None:
 
         base1 = load("baseline")
         auth = load("authorize")
+        me = load("me")
         base2 = load("baseline")
     finally:
         server.terminate()
@@ -130,6 +133,8 @@ def main() -> None:
         "baseline_one_round_trip": {"first": base1, "last": base2},
         "download_authorisation": auth,
         "authorisations_vs_baseline": round(auth["rps"] / baseline, 3),
+        "me_with_api_key": me,
+        "me_vs_baseline": round(me["rps"] / baseline, 3),
         "target": ">= 0.5",
         "audit_sealing": {"events": sealed, "blocks": len(blocks), "seconds": round(sealed_s, 2), "events_per_s": round(sealed / sealed_s, 1)},
     })

@@ -227,8 +227,12 @@ def hash_secret(secret: str) -> str:
 def authenticate_api_key(base: Principal, token: str) -> Principal:
     """Resolve `Authorization: Bearer <key>` to a principal; unknown, revoked or expired → 401."""
     prefix, _, secret = token.partition(".")
+    # One transaction and two statements on the hot path (the key with its user, then the
+    # memberships); the last-use time is written only when it is stale.
     with unit_of_work() as session:
-        key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix.startswith(KEY_PREFIX) and secret else None
+        found = session.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix)).first() \
+            if prefix.startswith(KEY_PREFIX) and secret else None
+        key, user = (found[0], found[1]) if found is not None else (None, None)
         reason = None
         if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
             reason = "unknown API key"
@@ -236,8 +240,7 @@ def authenticate_api_key(base: Principal, token: str) -> Principal:
             reason = "revoked API key"
         elif key.expires_at is not None and key.expires_at <= utcnow():
             reason = "expired API key"
-        user = session.get(User, key.user_id) if key is not None and reason is None else None
-        if reason is None and (user is None or not user.is_active):
+        elif user is None or not user.is_active:
             reason = "API key of a disabled user"
         if reason is not None:
             audit.record(
@@ -249,14 +252,15 @@ def authenticate_api_key(base: Principal, token: str) -> Principal:
                 subject_org_id=key.organization_id if key else None,
                 details={"reason": reason, "prefix": prefix[:32]},
             )
+        else:
+            assert key is not None and user is not None
+            now = utcnow()
+            if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+                key.last_used_at = now
+            memberships = _memberships(user.id)
     if reason is not None:
         raise Unauthenticated(f"The API key is not valid ({reason}).")
     assert key is not None and user is not None
-    with unit_of_work() as session:
-        now = utcnow()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            session.get_one(ApiKey, key.id).last_used_at = now
-        memberships = _memberships(user.id)
     if key.organization_id not in memberships:
         # The creator has left the organisation: the key no longer acts for anyone.
         raise Unauthenticated("The API key is not valid (its user left the organisation).")
