@@ -102,16 +102,16 @@ def index_dataset(ds: Dataset) -> None:
     bump_generation()
     # The words buyers use for the dataset's domain, in several languages, weigh like its tags;
     # CJK text is indexed as character pairs too (catalog/cjk.py), with the card's weight.
-    words = domain_words(ds.domain)
-    pairs = cjk.index_terms(" ".join([ds.title, ds.summary, _tags_text(ds), ds.card_markdown, words]))
+    session.flush()
+    words, tags = domain_words(ds.domain), _tags_text(ds)
+    pairs = cjk.index_terms(" ".join([ds.title, ds.summary, tags, ds.card_markdown, words]))
     if _dialect() == "postgresql":
-        session.flush()
         session.execute(text(
             "UPDATE datasets SET search_vector = "
             "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
             "setweight(to_tsvector('english', coalesce(summary, '') || ' ' || coalesce(:tags, '') || ' ' || :words), 'B') || "
             "setweight(to_tsvector('english', coalesce(card_markdown, '') || ' ' || :pairs), 'C') WHERE id = :id"),
-            {"id": ds.id, "tags": _tags_text(ds), "words": words, "pairs": pairs})
+            {"id": ds.id, "tags": tags, "words": words, "pairs": pairs})
         return
     session.execute(text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": ds.id.hex})
     session.execute(text("INSERT INTO datasets_fts (dataset_id, body) VALUES (:id, :body)"), {"id": ds.id.hex, "body": f"{ds.search_text or ''}\n{words}\n{pairs}"})
@@ -155,7 +155,6 @@ def search(principal: Any, *, q: str | None = None, cursor: str | None = None, l
     if not terms:
         raise ValidationFailed("The query has no searchable words.", errors={"q": ["Use letters or digits."]})
     several = len(terms) > 1
-    suggestion: str | None = None
 
     def finds(query: str, any_word: bool) -> bool:
         # Totals are cached per catalogue generation and filters: each try is cheap once seen.

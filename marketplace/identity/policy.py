@@ -6,10 +6,8 @@ cannot probe which organisations exist; platform staff see every organisation.
 from __future__ import annotations
 
 import enum
-import uuid
 
 from marketplace.kernel.policy import ANY_ROLE, MANAGERS, OWNERS, Platform, Policy, Rule
-from marketplace.kernel.principal import Principal
 
 STAFF = frozenset({Platform.admin, Platform.compliance})
 ADMIN = frozenset({Platform.admin})
@@ -56,6 +54,3 @@ POLICY: Policy[IdentityPermission] = Policy("identity", IdentityPermission, {
     P.PLATFORM_SESSIONS: Rule(platform=ADMIN, why="Only a platform administrator may do this."),
 }, hidden={"org": "No such organisation."})
 
-
-def can_see_org(principal: Principal, org_id: uuid.UUID) -> bool:
-    return POLICY.allows(principal, P.ORG_READ, org=org_id)

@@ -369,7 +369,8 @@ def _lock_members(principal: Principal, org_id: uuid.UUID) -> Principal:
     organisation's row lock first (FOR NO KEY UPDATE, so inserts that only reference the
     organisation are not held up), so two owners demoting or removing each other at once cannot
     both pass the last-owner check. Returns the caller as it is now, under the lock: a role changed
-    or removed while this request waited counts, not the one it was authenticated with."""
+    or removed while this request waited counts, not the one it was authenticated with. (Callers
+    ask the table once before, too: a stranger must never take another tenant's lock.)"""
     session = get_session()
     if session.get(Organization, org_id, with_for_update={"key_share": True}, populate_existing=True) is None:
         raise NotFound("No such organisation.")
