@@ -34,7 +34,8 @@ def main() -> None:
         client = app.test_client()
         vendor, buyer = market()
         offer = offer_for(client, vendor.keys["owner"])
-        o = order(client, buyer.keys["owner"], offer, quantity=10**12).json
+        o = order(client, buyer.keys["owner"], offer, quantity=10**9).json
+        assert "id" in o, o
         hot = uuid.UUID(client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json["grant_id"])
         template = get_session().get(Grant, hot)
         cols = {c.name: getattr(template, c.key) for c in Grant.__table__.columns}
@@ -43,7 +44,7 @@ def main() -> None:
         for i in range(1000):
             oid = uuid.uuid4()
             orgs.append({"id": oid, "slug": f"bench-buyer-{i}-{oid.hex[:6]}", "name": f"Buyer {i}", "vendor_status": "none", "created_at": now})
-            grants.append(dict(cols, id=uuid.uuid4(), buyer_org_id=oid, balance=10**12, credited=10**12))
+            grants.append(dict(cols, id=uuid.uuid4(), buyer_org_id=oid, balance=10**9, credited=10**9))
         with app.extensions["db"].engine.begin() as conn:
             conn.execute(insert(Organization), orgs)
             conn.execute(insert(Grant), grants)

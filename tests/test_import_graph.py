@@ -229,6 +229,7 @@ ACCESSORS = {
     "marketplace.kernel.errors": "rolls back after an error, possibly before the database is wired",
     "marketplace.web.apidocs": "the OpenAPI document of the Api the factory built",
     "catalog.services.search": "its per-app facet cache (not a port)",
+    "marketplace.identity.keycache": "its per-app cache of resolved API keys, and the hook on the app's sessions (not a port)",
 }
 
 

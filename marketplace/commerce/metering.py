@@ -18,12 +18,13 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import JSON, BigInteger, Select, String, Uuid, bindparam, case, func, insert, literal, literal_column, select, true, update
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, QuotaEntry
 from marketplace.kernel import audit
-from marketplace.kernel.db import get_session, insert_ignore_returning, unit_of_work, utcnow
+from marketplace.kernel.db import get_session, in_unit_of_work, insert_ignore_returning, unit_of_work, utcnow
 from marketplace.kernel.errors import Gone, NotFound, PaymentRequired, ValidationFailed
 from marketplace.kernel.principal import Principal
 
@@ -47,50 +48,151 @@ def _entry(grant_id: uuid.UUID, request_id: str) -> QuotaEntry | None:
     return get_session().scalar(select(QuotaEntry).where(QuotaEntry.grant_id == grant_id, QuotaEntry.request_id == request_id))
 
 
-def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, *, details: dict[str, Any] | None = None) -> DebitResult:
-    """Charge `amount` units to a grant, at most once per `request_id`. 402 when the balance
-    does not cover it (nothing is charged); every refusal is audited.
+class DebitRaced(Exception):
+    """A concurrent debit with the same request id committed first, inside a larger unit of
+    work that can no longer go on: the caller runs its unit of work again (and then sees the
+    first charge)."""
 
-    The ledger INSERT (unique per request id) comes first: a repeated request id makes it a
-    no-op and the first charge is reported, with nothing else done. Then the conditional UPDATE
-    of the balance (which also checks status, unit and expiry), then the audit event."""
+
+def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, *, details: dict[str, Any] | None = None,
+          also: dict[str, Any] | None = None) -> DebitResult:
+    """Charge `amount` units to a grant, at most once per `request_id`. 402 when the balance
+    does not cover it (nothing is charged); every refusal is audited. `also` is the caller's
+    own event (`audit.values`), written with the debit's, when and only when this call charges.
+
+    On PostgreSQL the balance update, the ledger entry and the audit event are one statement
+    (`_debit_statement`), so the grant's row lock is held for one statement and the commit. A
+    request id charged before makes that statement fail on the ledger's unique key, and the
+    first charge is reported. Elsewhere (SQLite, which serialises writers) the same steps run
+    one by one: the ledger INSERT first, a repeat being a no-op, then the conditional UPDATE,
+    then the event."""
     if amount <= 0:
         raise ValidationFailed("Debits are positive.", errors={"amount": ["Must be at least 1."]})
     if not request_id or len(request_id) > 128:
         raise ValidationFailed("A request id (1-128 characters) makes the debit idempotent.", errors={"request_id": ["Required."]})
+    nested = in_unit_of_work()
+    try:
+        with unit_of_work() as session:
+            if session.get_bind().dialect.name != "postgresql":
+                return _debit_steps(principal, grant_id, unit, amount, request_id, details, also)
+            params = _debit_params(principal, grant_id, unit, amount, request_id, details)
+            # Core on the session's connection: the ORM's execution layer would add nothing here.
+            conn = session.connection()
+            row = (conn.execute(_DEBIT_ALSO, dict(params, **audit.bind(also, "also_"))) if also is not None else conn.execute(_DEBIT, params)).first()
+            # The statement wrote the grant behind the ORM's back: a loaded copy is stale.
+            loaded = session.identity_map.get(session.identity_key(Grant, grant_id))
+            if loaded is not None:
+                session.expire(loaded, ["balance"])
+            if row is None:
+                # A request charged before is reported as such, whatever the balance is now.
+                prev = _entry(grant_id, request_id)
+                if prev is not None:
+                    return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
+                _refuse(principal, grant_id, unit, amount, request_id, utcnow())  # raises; the event of the refusal is kept
+            entry_id, balance, credited, warned, vendor_org, buyer_org = row
+            _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
+            return DebitResult(entry_id, amount, balance, duplicate=False)
+    except IntegrityError as exc:
+        if not _is_repeat(exc):
+            raise
+        if nested:
+            raise DebitRaced(request_id) from exc
+    # This request id was charged by a transaction that committed first.
+    prev = _entry(grant_id, request_id)
+    get_session().rollback()
+    if prev is None:
+        raise DebitRaced(request_id)
+    return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
+
+
+def _is_repeat(exc: IntegrityError) -> bool:
+    return "uq_quota_entries_grant_id" in str(exc.orig)
+
+
+def _debit_statement(*, also: bool) -> Select[Any]:
+    """WITH debited AS (UPDATE grants ... RETURNING), ledger AS (INSERT INTO quota_entries
+    SELECT ... FROM debited), event AS (INSERT INTO audit_events SELECT ... FROM debited)
+    SELECT ...: no row when the balance, status, unit or expiry refuse the debit. Built once;
+    every value is a parameter (see `_debit_params`), named apart from the grant's columns: an
+    UPDATE executed with a parameter named like a column would also SET that column."""
+    now = bindparam("d_now", type_=QuotaEntry.__table__.c.created_at.type)
+    amount = bindparam("d_amount", type_=BigInteger)
+    debited = (
+        update(Grant)
+        .where(Grant.id == bindparam("d_grant", type_=Uuid), Grant.unit == bindparam("d_unit", type_=String), Grant.status == GrantStatus.active.value,
+               Grant.balance >= amount, (Grant.expires_at.is_(None)) | (Grant.expires_at > now))
+        .values(balance=Grant.balance - amount)
+        .returning(Grant.id, Grant.balance, Grant.credited, Grant.warned_at_bp, Grant.vendor_org_id, Grant.buyer_org_id)
+        .cte("debited")
+    )
+    ledger = (
+        insert(QuotaEntry)
+        .from_select(["grant_id", "kind", "amount", "reason", "request_id", "balance_after", "created_at"],
+                     select(debited.c.id, literal("debit"), amount, literal("delivery"), bindparam("d_request", type_=String), debited.c.balance, now))
+        .returning(QuotaEntry.id)
+        .cte("ledger")
+    )
+    event = audit.insert_from(debited, computed={
+        "subject_org_id": debited.c.vendor_org_id,
+        "actor_org_id": debited.c.buyer_org_id,
+        "quantities": func.json_build_object(bindparam("d_unit_key", type_=String), amount, literal("balance"), debited.c.balance, type_=JSON),
+    }).returning(literal_column("1").label("written")).cte("event")
+    q = (select(ledger.c.id, debited.c.balance, debited.c.credited, debited.c.warned_at_bp, debited.c.vendor_org_id, debited.c.buyer_org_id)
+         .select_from(debited).join(ledger, true()).join(event, true()))
+    if also:
+        # The caller's event (a download's authorisation, say), written only if the debit is.
+        caller_event = audit.insert_from(debited, computed={}, prefix="also_").returning(literal_column("1").label("written")).cte("also")
+        q = q.join(caller_event, true())
+    return q
+
+
+_DEBIT = _debit_statement(also=False)
+_DEBIT_ALSO = _debit_statement(also=True)
+
+
+def _debit_params(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, details: dict[str, Any] | None) -> dict[str, Any]:
+    event = audit.values(principal, CommerceAction.QUOTA_DEBIT, subject_type="grant", subject_id=grant_id, details=dict(details or {}, request_id=request_id))
+    return dict(audit.bind(event), d_grant=grant_id, d_unit=str(unit), d_unit_key=str(unit), d_amount=amount, d_request=request_id, d_now=event["occurred_at"])
+
+
+def _debit_steps(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, details: dict[str, Any] | None,
+                 also: dict[str, Any] | None) -> DebitResult:
+    """The debit as separate statements, for backends without data-modifying CTEs."""
+    session = get_session()
     now = utcnow()
-    with unit_of_work() as session:
-        # The grant row is locked by the UPDATE until commit, and every debit of that grant
-        # queues on it: so the UPDATE comes as late as it can.
-        with session.begin_nested():
-            entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant_id, kind="debit", amount=amount, reason="delivery",
-                                               request_id=request_id, balance_after=-1, created_at=now)
-        if entry_id is None:
-            prev = _entry(grant_id, request_id)
-            if prev is not None:
-                return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
-            raise NotFound("No such grant.")  # the insert can only conflict on the request id; a missing grant fails below
-        row = session.execute(
-            update(Grant)
-            .where(Grant.id == grant_id, Grant.unit == unit, Grant.status == GrantStatus.active.value, Grant.balance >= amount,
-                   (Grant.expires_at.is_(None)) | (Grant.expires_at > now))
-            .values(balance=Grant.balance - amount)
-            .returning(Grant.balance, Grant.credited, Grant.warned_at_bp, Grant.vendor_org_id, Grant.buyer_org_id)
-        ).first()
-        if row is None:
-            _refuse(principal, grant_id, unit, amount, request_id, now)  # raises; the ledger row and the event roll back
-        balance, credited, warned, vendor_org, buyer_org = row
-        session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=balance))
-        audit.record(principal, CommerceAction.QUOTA_DEBIT, subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
-                     quantities={unit: amount, "balance": balance}, details=dict(details or {}, request_id=request_id))
-        _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
-        return DebitResult(entry_id, amount, balance, duplicate=False)
+    # The grant row is locked by the UPDATE until commit, and every debit of that grant
+    # queues on it: so the UPDATE comes as late as it can.
+    with session.begin_nested():
+        entry_id = insert_ignore_returning(QuotaEntry, QuotaEntry.id, grant_id=grant_id, kind="debit", amount=amount, reason="delivery",
+                                           request_id=request_id, balance_after=-1, created_at=now)
+    if entry_id is None:
+        prev = _entry(grant_id, request_id)
+        if prev is not None:
+            return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
+        raise NotFound("No such grant.")  # the insert can only conflict on the request id; a missing grant fails below
+    row = session.execute(
+        update(Grant)
+        .where(Grant.id == grant_id, Grant.unit == unit, Grant.status == GrantStatus.active.value, Grant.balance >= amount,
+               (Grant.expires_at.is_(None)) | (Grant.expires_at > now))
+        .values(balance=Grant.balance - amount)
+        .returning(Grant.balance, Grant.credited, Grant.warned_at_bp, Grant.vendor_org_id, Grant.buyer_org_id)
+    ).first()
+    if row is None:
+        _refuse(principal, grant_id, unit, amount, request_id, now)  # raises; the ledger row and the event roll back
+    balance, credited, warned, vendor_org, buyer_org = row
+    session.execute(update(QuotaEntry).where(QuotaEntry.id == entry_id).values(balance_after=balance))
+    audit.record(principal, CommerceAction.QUOTA_DEBIT, subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
+                 quantities={unit: amount, "balance": balance}, details=dict(details or {}, request_id=request_id))
+    if also is not None:
+        audit.append(also)
+    _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
+    return DebitResult(entry_id, amount, balance, duplicate=False)
 
 
 def _refuse(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, request_id: str, now: Any) -> NoReturn:
     """Say precisely why a debit was refused (and audit it). Always raises."""
     session = get_session()
-    grant = session.get(Grant, grant_id)
+    grant = session.get(Grant, grant_id, populate_existing=True)
     if grant is None:
         raise NotFound("No such grant.")
     if grant.unit != unit:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from licensing.models import License
@@ -44,40 +44,76 @@ CHANNELS = {"download": DeliveryAction.DELIVERY_AUTHORIZE, "records": DeliveryAc
 
 
 @dataclass(frozen=True)
+class GrantTerms:
+    """The columns of a grant that a delivery needs (not the row: a delivery must not load
+    what it does not use, and must not write the grant through an ORM object)."""
+
+    id: uuid.UUID
+    buyer_org_id: uuid.UUID
+    vendor_org_id: uuid.UUID
+    unit: str
+    balance: int
+    status: str
+    starts_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """The version a grant delivers, as far as a delivery needs it."""
+
+    id: uuid.UUID
+    version: str
+    status: str
+    status_reason: str | None
+    manifest_digest: str | None
+
+
+@dataclass(frozen=True)
 class Entitlement:
     """A positive decision: what the caller may take data from."""
 
-    grant: Grant
-    version: DatasetVersion
-    license: License
+    grant: GrantTerms
+    version: VersionRef
+    license_identifier: str
     role: OrgRole
 
 
-def version_for(grant: Grant) -> DatasetVersion:
-    """The version a grant delivers: its fixed version, or the dataset's latest (with updates);
-    the latest withdrawn one when every published version was withdrawn (so the answer is 410)."""
-    session = get_session()
-    if grant.version_id is not None:
-        return session.get_one(DatasetVersion, grant.version_id)
-    ds = session.get_one(Dataset, grant.dataset_id)
-    if ds.latest_version_id is None:
-        latest = session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.status == VersionStatus.withdrawn.value)
-                                 .order_by(DatasetVersion.published_at.desc())).first()
-        if latest is not None:
-            return latest
+_VERSION_COLUMNS = (DatasetVersion.id, DatasetVersion.version, DatasetVersion.status, DatasetVersion.status_reason, DatasetVersion.manifest_digest)
+
+# One narrow statement: the grant, its licence's terms, and the version it delivers (its fixed
+# version, or the dataset's latest). Nothing large is read: no licence text, no search vector,
+# no ingest report.
+_DECISION = (
+    select(Grant.id, Grant.buyer_org_id, Grant.vendor_org_id, Grant.unit, Grant.balance, Grant.status, Grant.starts_at, Grant.expires_at,
+           Grant.dataset_id, License.identifier, License.terms, *_VERSION_COLUMNS)
+    .join(License, License.id == Grant.license_id)
+    .join(Dataset, Dataset.id == Grant.dataset_id)
+    .outerjoin(DatasetVersion, DatasetVersion.id == func.coalesce(Grant.version_id, Dataset.latest_version_id))
+    .where(Grant.id == bindparam("grant_id"))
+)
+
+
+def _latest_withdrawn(dataset_id: uuid.UUID) -> VersionRef:
+    """When every published version was withdrawn, the latest withdrawn one (so the answer is 410)."""
+    row = get_session().execute(select(*_VERSION_COLUMNS).where(DatasetVersion.dataset_id == dataset_id, DatasetVersion.status == VersionStatus.withdrawn.value)
+                                .order_by(DatasetVersion.published_at.desc()).limit(1)).first()
+    if row is None:
         raise NotFound("The dataset has no published version.")
-    return session.get_one(DatasetVersion, ds.latest_version_id)
+    return VersionRef(*row)
 
 
 def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitlement:
     """Decide whether `principal` may take data under `grant_id` through `channel` now; raise the
-    refusal (audited, inside the caller's unit of work) otherwise."""
+    refusal (audited, inside the caller's unit of work) otherwise. One statement reads all it needs."""
     action = CHANNELS[channel]
     principal.require_authenticated()
     session = get_session()
-    grant = session.get(Grant, grant_id)
-    if grant is None:
+    row = session.connection().execute(_DECISION, {"grant_id": grant_id}).first()
+    if row is None:
         raise NotFound("No such grant.")
+    grant = GrantTerms(*row[:8])
+    dataset_id, lic_identifier, lic_terms = row[8], row[9], row[10]
     decision = POLICY.decide(principal, DeliveryPermission.TAKE_DATA, buyer=grant.buyer_org_id, vendor=grant.vendor_org_id)
     if decision.outcome is Outcome.hidden:
         raise NotFound("No such grant.")
@@ -98,12 +134,11 @@ def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitl
     if grant.status != GrantStatus.active.value or (grant.expires_at is not None and grant.expires_at <= now):
         state = "expired" if grant.status == GrantStatus.active.value else grant.status
         deny(f"grant {state}", Forbidden(f"The grant is {state}: no data can be taken under it."))
-    lic = session.get_one(License, grant.license_id)
-    months = (lic.terms or {}).get("term_months")
+    months = (lic_terms or {}).get("term_months")
     if months and grant.starts_at + timedelta(days=30 * months) <= now:
-        deny("licence term over", Forbidden(f"The licence {lic.identifier} ran for {months} months from the grant's start; it is over."))
-    version = version_for(grant)
+        deny("licence term over", Forbidden(f"The licence {lic_identifier} ran for {months} months from the grant's start; it is over."))
+    version = VersionRef(row[11], row[12], row[13], row[14], row[15]) if row[11] is not None else _latest_withdrawn(dataset_id)
     if version.status == VersionStatus.withdrawn.value:
         deny("version withdrawn", Gone(f"Version {version.version} was withdrawn: {version.status_reason}"))
     assert role is not None
-    return Entitlement(grant=grant, version=version, license=lic, role=role)
+    return Entitlement(grant=grant, version=version, license_identifier=lic_identifier, role=role)

@@ -16,13 +16,12 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import load_only
+from sqlalchemy import String, bindparam, exists, literal, select
 
 from catalog.models import VersionFile, blob_key
 from catalog.storage import object_store
 from marketplace.commerce import metering
-from marketplace.commerce.models import PricingUnit
+from marketplace.commerce.models import PricingUnit, QuotaEntry
 from marketplace.delivery import entitlement
 from marketplace.delivery.actions import DeliveryAction
 from marketplace.kernel import audit
@@ -33,53 +32,85 @@ from marketplace.kernel.principal import Principal
 
 
 def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:
-    """Authorise a download of `paths` (all files when None). Returns presigned URLs."""
+    """Authorise a download of `paths` (all files when None). Returns presigned URLs.
+
+    On the common path this is one transaction of four statements: the entitlement decision's
+    one read, the files with whether each was charged in this or the last resume window, one
+    debit statement per file to charge, and the event. A debit that lost a race with the same
+    request (a client retrying while its first call is in flight) runs the whole decision once
+    more, and then sees the first charge."""
+    try:
+        return _authorize(principal, grant_id, paths)
+    except metering.DebitRaced:
+        return _authorize(principal, grant_id, paths)
+
+
+def _charged_in(suffix: str) -> Any:
+    """Whether the grant's ledger holds a download of this file in a resume window."""
+    return exists().where(QuotaEntry.grant_id == bindparam("grant_id"), QuotaEntry.request_id == literal("dl:") + VersionFile.sha256 + bindparam(suffix, type_=String))
+
+
+# The files a download names, with whether each was charged in this resume window or the last
+# (built once; `version_id`, `grant_id`, `before` and `now` are parameters).
+_FILES = select(VersionFile.path, VersionFile.size, VersionFile.sha256, VersionFile.records,
+                _charged_in("before").label("before"), _charged_in("now").label("now")) \
+    .where(VersionFile.version_id == bindparam("version_id")).order_by(VersionFile.path)
+_NAMED_FILES = _FILES.where(VersionFile.path.in_(bindparam("paths", expanding=True)))
+
+
+def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | None) -> dict[str, Any]:
+    window = _settings().resume_window_seconds
+    bucket = int(time.time()) // window
     with unit_of_work() as session:
         ent = entitlement.decide(principal, grant_id, channel="download")
         grant, version = ent.grant, ent.version
-        # Only the columns a download needs: previews and statistics are large JSON.
-        q = select(VersionFile).options(load_only(VersionFile.id, VersionFile.path, VersionFile.size, VersionFile.sha256, VersionFile.records)) \
-            .where(VersionFile.version_id == version.id).order_by(VersionFile.path)
-        if paths is not None:
-            q = q.where(VersionFile.path.in_(list(dict.fromkeys(paths))))
-        files = list(session.scalars(q))
+        # Only the columns a download needs (previews and statistics are large JSON), and
+        # whether each file was charged in this resume window or the last one.
+        q = _FILES if paths is None else _NAMED_FILES
+        files = list(session.connection().execute(q, {"grant_id": grant.id, "version_id": version.id, "before": f":{bucket - 1}", "now": f":{bucket}",
+                                                      **({} if paths is None else {"paths": list(dict.fromkeys(paths))})}))
         if paths is not None:
             by_path = {f.path: f for f in files}
             missing = [p for p in paths if p not in by_path]
             if missing:
                 raise ValidationFailed("Some files are not in the version this grant covers.", errors={"paths": [f"Not in version {version.version}: {p}" for p in missing[:50]]})
             files = [by_path[p] for p in dict.fromkeys(paths)]
-        window = _settings().resume_window_seconds
-        bucket = int(time.time()) // window
-        out: list[dict[str, Any]] = []
+        amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(grant.unit, 0) for f in files]
+        to_charge = [i for i, (f, amount) in enumerate(zip(files, amounts, strict=True)) if amount > 0 and not f.before and not f.now]
+        charged = set()
         charged_total = 0
+
+        def event(total: int) -> dict[str, Any]:
+            return audit.values(principal, DeliveryAction.DELIVERY_AUTHORIZE, subject_type="version", subject_id=version.id, subject_org_id=grant.vendor_org_id,
+                                actor_org_id=grant.buyer_org_id, quantities={grant.unit: total, "files": len(files)},
+                                details={"grant_id": str(grant.id), "paths": [f.path for f in files][:100]})
+
+        written = False
         # All files or none: the debits share this transaction, so a 402 on the last file
         # charges nothing for the others.
-        start_balance = grant.balance
-        amounts = {f.id: {PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(grant.unit, 0) for f in files}
         try:
-            for f in files:
-                amount = amounts[f.id]
-                charged = False
-                if amount > 0 and metering.find_debit(grant.id, f"dl:{f.sha256}:{bucket - 1}") is None:
-                    res = metering.debit(principal, grant.id, grant.unit, amount, f"dl:{f.sha256}:{bucket}",
-                                         details={"file": f.path, "version_id": str(version.id), "purpose": "download"})
-                    charged = not res.duplicate
-                    charged_total += amount if charged else 0
-                out.append({"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "charged": charged, "file": f})
+            for i in to_charge:
+                f, amount = files[i], amounts[i]
+                # The last debit carries this authorisation's event: one statement for both.
+                also = event(charged_total + amount) if i == to_charge[-1] else None
+                res = metering.debit(principal, grant.id, grant.unit, amount, f"dl:{f.sha256}:{bucket}",
+                                     details={"file": f.path, "version_id": str(version.id), "purpose": "download"}, also=also)
+                if not res.duplicate:
+                    charged.add(i)
+                    charged_total += amount
+                    written = also is not None
         except PaymentRequired:
             # Nothing is charged (the transaction rolls back): report what the caller has and needs.
-            needed = sum(amounts.values())
-            raise PaymentRequired(f"The grant has {start_balance} {grant.unit} left; these files need up to {needed}.",
-                                  balance=start_balance, needed=needed, unit=grant.unit) from None
-        audit.record(principal, DeliveryAction.DELIVERY_AUTHORIZE, subject_type="version", subject_id=version.id, subject_org_id=grant.vendor_org_id,
-                     actor_org_id=grant.buyer_org_id, quantities={grant.unit: charged_total, "files": len(out)},
-                     details={"grant_id": str(grant.id), "paths": [o["path"] for o in out][:100]})
+            needed = sum(amounts)
+            raise PaymentRequired(f"The grant has {grant.balance} {grant.unit} left; these files need up to {needed}.",
+                                  balance=grant.balance, needed=needed, unit=grant.unit) from None
+        if not written:
+            audit.append(event(charged_total))
+        out = [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "charged": i in charged} for i, f in enumerate(files)]
     # After commit: presign. The store is not in the transaction, and presigning writes nothing.
     store, ttl = _store(), _settings().presign_ttl_seconds
     for o in out:
-        f = o.pop("file")
-        o["url"] = store.presign_get(blob_key(f.sha256), ttl=ttl, filename=f.path.rsplit("/", 1)[-1])
+        o["url"] = store.presign_get(blob_key(o["sha256"]), ttl=ttl, filename=o["path"].rsplit("/", 1)[-1])
         o["expires_in"] = ttl
     return {"grant_id": grant.id, "version_id": version.id, "version": version.version, "manifest_digest": version.manifest_digest, "unit": grant.unit,
             "charged": charged_total, "files": out}

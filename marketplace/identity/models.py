@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.kernel.db import Base, new_id, str_enum, utcnow
@@ -114,3 +114,16 @@ class BrowserSession(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(100))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class AuthEpoch(Base):
+    """One row whose counter rises with every change that can narrow what an API key may do
+    (a key revoked or expired early, a membership added, changed or removed, a user disabled or
+    given another platform role). Processes cache resolved keys for a few seconds and compare
+    this counter on every request, so such a change takes effect at once on every worker while
+    an unchanged key costs one tiny read instead of its lookups."""
+
+    __tablename__ = "auth_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.identity.actions import IdentityAction
+from marketplace.identity.keycache import EPOCH, current_epoch, key_cache
 from marketplace.identity.models import ApiKey, BrowserSession, Membership, Organization, OrgRole, User, VendorStatus
 from marketplace.identity.passwords import hash_password, needs_rehash, verify_password
 from marketplace.identity.policy import POLICY
@@ -225,14 +226,32 @@ def hash_secret(secret: str) -> str:
 
 
 def authenticate_api_key(base: Principal, token: str) -> Principal:
-    """Resolve `Authorization: Bearer <key>` to a principal; unknown, revoked or expired → 401."""
+    """Resolve `Authorization: Bearer <key>` to a principal; unknown, revoked or expired → 401.
+
+    A key resolved in the last few seconds costs one read of the auth epoch, in the request's
+    own transaction (see `keycache`); any change that narrows access since then, or the key's
+    expiry, sends it through the full check again."""
+    digest = hash_secret(token)
+    cache = key_cache()
+    entry = cache.get(digest)
+    if entry is not None:
+        if (entry.key_expires_at is None or entry.key_expires_at > utcnow()) and current_epoch(get_session()) == entry.epoch:
+            return replace(entry.principal, request_id=base.request_id, ip=base.ip)
+        cache.drop(digest)
+    principal, epoch, expires_at = _resolve_api_key(base, token)
+    cache.put(digest, replace(principal, request_id="-", ip=None), epoch=epoch, key_expires_at=expires_at)
+    return principal
+
+
+def _resolve_api_key(base: Principal, token: str) -> tuple[Principal, int, datetime | None]:
+    """The full check of a key: the key, its user and the auth epoch in one statement (one
+    snapshot, so the epoch is never newer than what was read), then the memberships; the
+    last-use time is written in the same transaction when stale."""
     prefix, _, secret = token.partition(".")
-    # One transaction and two statements on the hot path (the key with its user, then the
-    # memberships); the last-use time is written only when it is stale.
     with unit_of_work() as session:
-        found = session.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix)).first() \
+        found = session.execute(select(ApiKey, User, EPOCH).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix)).first() \
             if prefix.startswith(KEY_PREFIX) and secret else None
-        key, user = (found[0], found[1]) if found is not None else (None, None)
+        key, user, epoch = (found[0], found[1], found[2] or 0) if found is not None else (None, None, 0)
         reason = None
         if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
             reason = "unknown API key"
@@ -264,12 +283,13 @@ def authenticate_api_key(base: Principal, token: str) -> Principal:
     if key.organization_id not in memberships:
         # The creator has left the organisation: the key no longer acts for anyone.
         raise Unauthenticated("The API key is not valid (its user left the organisation).")
-    return replace(
+    principal = replace(
         principal_for(user, base, memberships=memberships),
         api_key_id=key.id,
         key_org_id=key.organization_id,
         scopes=frozenset(key.scopes),
     )
+    return principal, epoch, key.expires_at
 
 
 # --------------------------------------------------------------------------- organisations

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, ColumnElement, FromClause, Index, Insert, Integer, String, bindparam, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.kernel.db import Base, get_session, keep_on_rollback, utcnow
@@ -54,7 +54,7 @@ class AuditAction(enum.StrEnum):
     action is a stray literal that a compliance query could miss."""
 
 
-def record(
+def values(
     principal: Principal,
     action: AuditAction,
     *,
@@ -65,13 +65,14 @@ def record(
     actor_org_id: uuid.UUID | None = None,
     quantities: dict[str, Any] | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event to the current unit of work. Never put secrets in `details`."""
+) -> dict[str, Any]:
+    """The column values of one event, checked: the one place an event's shape is decided."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
     if not isinstance(action, AuditAction):
         raise TypeError(f"audit actions come from a domain's actions enum, not {action!r}")
-    values = dict(
+    return dict(
+        occurred_at=utcnow(),
         request_id=principal.request_id,
         action=action.value,
         outcome=outcome,
@@ -85,10 +86,36 @@ def record(
         quantities=quantities,
         details=details,
     )
-    event = AuditEvent(**values)
+
+
+def record(principal: Principal, action: AuditAction, **fields: Any) -> AuditEvent:
+    """Append one event to the current unit of work. Never put secrets in `details`.
+    Fields as for :func:`values`."""
+    return append(values(principal, action, **fields))
+
+
+def append(row: dict[str, Any]) -> AuditEvent:
+    """Append one event made by :func:`values` to the current unit of work."""
+    event = AuditEvent(**row)
     get_session().add(event)
-    if outcome != "success":
+    if row["outcome"] != "success":
         # A denial or failure usually ends in an exception that rolls the transaction back;
         # the decision must still be on the record.
-        keep_on_rollback(lambda: AuditEvent(**values))
+        keep_on_rollback(lambda: AuditEvent(**row))
     return event
+
+
+def insert_from(source: FromClause, *, computed: dict[str, ColumnElement[Any]], prefix: str = "event_") -> Insert:
+    """An INSERT of one event per row of `source` (a CTE of the same statement), some columns
+    computed from `source` (a balance the same statement just wrote, say) and the others bound
+    as `<prefix><column>`: pass :func:`bind` of :func:`values` when executing. It lets a state
+    change and its event be one statement, built once."""
+    table = AuditEvent.__table__
+    cols = [c.name for c in table.columns if c.name != "id"]
+    exprs = [computed[c] if c in computed else bindparam(prefix + c, type_=table.c[c].type) for c in cols]
+    return insert(AuditEvent).from_select(cols, select(*exprs).select_from(source))
+
+
+def bind(row: dict[str, Any], prefix: str = "event_") -> dict[str, Any]:
+    """The parameters of an :func:`insert_from` statement for one event's :func:`values`."""
+    return {prefix + k: v for k, v in row.items()}

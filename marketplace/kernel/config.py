@@ -65,6 +65,10 @@ class Settings:
         default=3600,
         metadata={"env": "MARKETPLACE_RESUME_WINDOW", "doc": "Re-issuing the same file under the same grant within this many seconds is not charged again."},
     )
+    auth_cache_seconds: int = field(
+        default=5,
+        metadata={"env": "MARKETPLACE_AUTH_CACHE_SECONDS", "doc": "How long each process keeps a resolved API key (0: never). A revocation, a membership or role change ends every cached entry at once."},
+    )
     upload_idle_timeout_seconds: int = field(
         default=30,
         metadata={"env": "MARKETPLACE_UPLOAD_IDLE_TIMEOUT", "doc": "A body sent through the API that stops arriving for this long is refused (408)."},
@@ -154,6 +158,8 @@ class Settings:
             raise ValueError("MARKETPLACE_PRESIGN_TTL must be between 1 and 3600 seconds")
         if self.resume_window_seconds < 1:
             raise ValueError("MARKETPLACE_RESUME_WINDOW must be at least 1 second")
+        if not 0 <= self.auth_cache_seconds <= 300:
+            raise ValueError("MARKETPLACE_AUTH_CACHE_SECONDS must be between 0 and 300")
         if not 0 <= self.platform_fee_bps <= 10000:
             raise ValueError("MARKETPLACE_PLATFORM_FEE_BPS must be between 0 and 10000")
         if self.payments not in {"invoice", "stripe"}:

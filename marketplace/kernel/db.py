@@ -185,6 +185,11 @@ def unit_of_work() -> Iterator[Session]:
             log.exception("after-commit side effect failed", extra={"callback": getattr(fn, "__name__", repr(fn))})
 
 
+def in_unit_of_work() -> bool:
+    """Whether a unit of work is open (a new one would join it rather than commit)."""
+    return bool(get_session().info.get("uow_depth"))
+
+
 def _persist_durable(session: Session) -> None:
     """Write the rows that must survive the rollback of the work that produced them.
 

@@ -1,0 +1,123 @@
+"""Download authorisation under real concurrency on PostgreSQL (24 callers at once, each with
+its own connection, on committed data), and the hot path's cost in statements.
+
+The debit is one statement (balance, ledger and events together) and the resume window is
+decided up front; these tests hold it to exactly one charge per file and window, no overspend,
+one event per authorisation, and the statement budget the README quotes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import event, func, select
+
+from marketplace.commerce import metering
+from marketplace.commerce.models import Grant, QuotaEntry
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
+from tests.catalog.helpers import published_dataset
+from tests.commerce.helpers import market, order
+from tests.concurrency import race
+from tests.factories import bearer
+
+N = 24
+
+
+def _committed_grant(app, *, files: int, quantity: int):
+    with app.app_context():
+        client = app.test_client()
+        vendor, buyer = market()
+        ds, _ = published_dataset(client, vendor.keys["owner"], {f"shard-{i:02d}.jsonl": b'{"i": %d}\n' % i for i in range(files)}, visibility="unlisted")
+        body = {"title": "t", "license": "CC-BY-4.0", "pricing_unit": "downloads", "unit_price_minor": 1, "currency": "EUR"}
+        offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json=body, headers=bearer(vendor.keys["owner"])).json
+        o = order(client, buyer.keys["owner"], offer, quantity=quantity).json
+        gid = client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).json["grant_id"]
+        app.extensions["db"].remove()
+        return gid, buyer
+
+
+def _count(*where) -> int:
+    return get_session().scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
+
+
+@pytest.mark.postgres_only
+def test_the_same_file_at_once_is_charged_once(session_app):
+    """A client retrying while its first call is in flight: one debit wins, the others lose the
+    race on the ledger's unique key, decide again, and see the first charge."""
+    gid, buyer = _committed_grant(session_app, files=1, quantity=50)
+    started = time.time()
+    res = race(session_app, N, lambda c, i: c.post(f"/api/v1/grants/{gid}/downloads", json={"paths": ["shard-00.jsonl"]}, headers=bearer(buyer.keys["member"])))
+    assert [r.status_code for r in res] == [200] * N, [r.json for r in res if r.status_code != 200]
+    assert sum(r.json["charged"] for r in res) == 1 and sum(r.json["files"][0]["charged"] for r in res) == 1
+    with session_app.app_context():
+        s = get_session()
+        assert s.get(Grant, gid).balance == 49 == metering.ledger_balance(gid)
+        assert s.scalar(select(func.count()).select_from(QuotaEntry).where(QuotaEntry.grant_id == gid, QuotaEntry.kind == "debit")) == 1
+        assert _count(AuditEvent.action == "quota.debit", AuditEvent.subject_id == str(gid)) == 1
+        mine = [AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "success", AuditEvent.actor_org_id == buyer.org.id]
+        assert _count(*mine) == N  # every authorisation is on the record, once
+        events = s.scalars(select(AuditEvent).where(*mine)).all()
+        assert sorted(e.quantities["downloads"] for e in events) == [0] * (N - 1) + [1]
+        assert all(e.occurred_at.timestamp() >= started - 1 for e in events)
+        session_app.extensions["db"].remove()
+
+
+@pytest.mark.postgres_only
+def test_distinct_files_at_once_never_overspend(session_app):
+    """24 different files against 10 units left: exactly 10 authorisations, 14 refusals (402
+    with the balance), a balance of 0 that the ledger agrees with."""
+    gid, buyer = _committed_grant(session_app, files=N, quantity=10)
+    res = race(session_app, N, lambda c, i: c.post(f"/api/v1/grants/{gid}/downloads", json={"paths": [f"shard-{i:02d}.jsonl"]},
+                                                   headers=bearer(buyer.keys["member"])))
+    codes = sorted(r.status_code for r in res)
+    assert codes.count(200) == 10 and codes.count(402) == N - 10, codes
+    assert all("balance" in r.json for r in res if r.status_code == 402)
+    with session_app.app_context():
+        s = get_session()
+        assert s.get(Grant, gid).balance == 0 == metering.ledger_balance(gid)
+        debits = s.scalars(select(QuotaEntry).where(QuotaEntry.grant_id == gid, QuotaEntry.kind == "debit")).all()
+        assert sorted(d.balance_after for d in debits) == list(range(10))
+        assert _count(AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "success", AuditEvent.actor_org_id == buyer.org.id) == 10
+        assert _count(AuditEvent.action == "quota.debit", AuditEvent.subject_id == str(gid), AuditEvent.outcome == "success") == 10
+        session_app.extensions["db"].remove()
+
+
+@pytest.mark.postgres_only
+def test_the_hot_path_is_four_statements_and_one_commit(session_app):
+    """With the key resolved once: the auth epoch, the entitlement decision, the files with
+    their resume state, and the debit with both events; one transaction. The README quotes
+    these counts; this keeps them true."""
+    gid, buyer = _committed_grant(session_app, files=3, quantity=50)
+    engine = session_app.extensions["db"].engine
+    statements: list[str] = []
+    commits: list[int] = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def committed(conn):
+        commits.append(1)
+
+    event.listen(engine, "before_cursor_execute", note)
+    event.listen(engine, "commit", committed)
+    try:
+        client = session_app.test_client()
+        key = bearer(buyer.keys["member"])
+        assert client.get("/api/v1/me", headers=key).status_code == 200  # the key is now resolved
+        statements.clear()
+        commits.clear()
+        r = client.post(f"/api/v1/grants/{gid}/downloads", json={"paths": ["shard-01.jsonl"]}, headers=key)
+        assert r.status_code == 200 and r.json["charged"] == 1
+        assert len(statements) == 4 and len(commits) == 1, statements
+        assert "auth_epoch" in statements[0] and "FROM grants" in statements[1] and "version_files" in statements[2]
+        assert statements[3].lstrip().startswith("WITH debited") and "audit_events" in statements[3]
+        # resumed within the window: no debit, the event alone
+        statements.clear()
+        r = client.post(f"/api/v1/grants/{gid}/downloads", json={"paths": ["shard-01.jsonl"]}, headers=key)
+        assert r.status_code == 200 and r.json["charged"] == 0
+        assert len(statements) == 4 and "INSERT INTO audit_events" in statements[3], statements
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+        event.remove(engine, "commit", committed)
+        session_app.extensions["db"].remove()
