@@ -27,7 +27,7 @@ from marketplace.delivery.actions import DeliveryAction
 from marketplace.kernel import audit
 from marketplace.kernel.config import current_settings as _settings
 from marketplace.kernel.db import unit_of_work
-from marketplace.kernel.errors import PaymentRequired, ValidationFailed
+from marketplace.kernel.errors import Conflict, PaymentRequired, ValidationFailed
 from marketplace.kernel.principal import Principal
 
 
@@ -36,13 +36,18 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
 
     On the common path this is one transaction of four statements: the entitlement decision's
     one read, the files with whether each was charged in this or the last resume window, one
-    debit statement per file to charge, and the event. A debit that lost a race with the same
-    request (a client retrying while its first call is in flight) runs the whole decision once
-    more, and then sees the first charge."""
-    try:
-        return _authorize(principal, grant_id, paths)
-    except metering.DebitRaced:
-        return _authorize(principal, grant_id, paths)
+    debit statement per file to charge (the last carrying this authorisation's event), and the
+    commit. A debit that lost a race with the same request (a client retrying while its first
+    call is in flight, or a worker fetching one shard while a coordinator asks for many) runs
+    the whole decision again, which then sees that charge: every retry settles at least one
+    file, so the attempts are bounded."""
+    attempts = (len(paths) if paths else 64) + 1
+    for _ in range(attempts):
+        try:
+            return _authorize(principal, grant_id, paths)
+        except metering.DebitRaced:
+            continue
+    raise Conflict("Other requests for these files kept committing first; retry.")
 
 
 def _charged_in(suffix: str) -> Any:
@@ -76,7 +81,14 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
                 raise ValidationFailed("Some files are not in the version this grant covers.", errors={"paths": [f"Not in version {version.version}: {p}" for p in missing[:50]]})
             files = [by_path[p] for p in dict.fromkeys(paths)]
         amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(grant.unit, 0) for f in files]
-        to_charge = [i for i, (f, amount) in enumerate(zip(files, amounts, strict=True)) if amount > 0 and not f.before and not f.now]
+        # A file is charged once per resume window, and so is the same content under two paths
+        # (the charge is keyed by the content's digest): only its first path is debited.
+        seen: set[str] = set()
+        to_charge = []
+        for i, (f, amount) in enumerate(zip(files, amounts, strict=True)):
+            if amount > 0 and not f.before and not f.now and f.sha256 not in seen:
+                to_charge.append(i)
+            seen.add(f.sha256)
         charged = set()
         charged_total = 0
 

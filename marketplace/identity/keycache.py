@@ -7,8 +7,9 @@ with the same key thousands of times a minute, so each process keeps what a key 
 
 A cached key must never outlive a change that narrows it, on any worker. Every such change (a
 key revoked, a membership added, changed or removed, a user disabled or given another platform
-role) raises the one counter in `auth_epoch` in the transaction that makes it: the session hook
-below sees it in the flush, so no service can forget. Each request compares the counter it reads
+role) raises the one counter in `auth_epoch` in the transaction that makes it. Triggers on the
+tables do it (migration 0012), so no writer can forget: not a service, not a bulk or raw SQL
+statement, not a cascade from a deleted organisation, not a fix typed into psql. Each request compares the counter it reads
 with the one the entry was resolved under; any difference drops the entry and resolves the key
 again. The counter is read in the same statement that reads the key, so an entry can never
 carry a counter newer than what it saw. A key's own expiry is checked from the entry itself.
@@ -20,21 +21,15 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Delete, Update, event, inspect, select, update
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from marketplace.identity.models import ApiKey, AuthEpoch, Membership, User
+from marketplace.identity.models import AuthEpoch
 from marketplace.kernel.principal import Principal
 
 EXTENSION = "identity.keycache"
-# The user columns a principal is made of; other changes (a new password hash, a name) leave
-# every cached key as it was.
-_USER_FIELDS = ("is_active", "is_platform_admin", "is_platform_compliance", "email")
-# An API key's last use is bookkeeping, not access.
-_KEY_BOOKKEEPING = {"last_used_at"}
 
 EPOCH = select(AuthEpoch.value).where(AuthEpoch.id == 1).scalar_subquery()
 _EPOCH_NOW = select(AuthEpoch.value).where(AuthEpoch.id == 1)
@@ -90,53 +85,6 @@ def current_epoch(session: Session) -> int:
     return session.connection().execute(_EPOCH_NOW).scalar() or 0
 
 
-def _narrows_access(session: Session) -> bool:
-    for obj in session.new:
-        if isinstance(obj, Membership):
-            return True
-    for obj in session.deleted:
-        if isinstance(obj, (Membership, ApiKey, User)):
-            return True
-    for obj in session.dirty:
-        if isinstance(obj, Membership):
-            return True
-        if isinstance(obj, ApiKey):
-            if _changed(obj) - _KEY_BOOKKEEPING:
-                return True
-        if isinstance(obj, User) and _changed(obj) & set(_USER_FIELDS):
-            return True
-    return False
-
-
-def _changed(obj: Any) -> set[str]:
-    return {a.key for a in inspect(obj).attrs if a.history.has_changes()}
-
-
-def _bump(session: Session) -> None:
-    # Core on the session's connection: no autoflush, so this is safe inside a flush.
-    session.connection().execute(update(AuthEpoch).where(AuthEpoch.id == 1).values(value=AuthEpoch.value + 1))
-
-
-def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    if _narrows_access(session):
-        _bump(session)
-
-
-def _bulk_statement(state: ORMExecuteState) -> None:
-    # An UPDATE or DELETE statement on keys, memberships or users that bypasses the unit of
-    # work's objects (session.execute(update(Membership)...)) counts as a change too.
-    stmt = state.statement
-    if isinstance(stmt, (Update, Delete)) and state.bind_mapper is not None and state.bind_mapper.class_ in (ApiKey, Membership, User):
-        _bump(state.session)
-
-
 def init_app(app: Flask) -> None:
-    """Give the application its cache and make every narrowing change raise the epoch.
-
-    The hooks listen on every Session, not on this application's session factory: whoever
-    writes keys, memberships or users (a service, the CLI, a test's own session) raises the
-    epoch of the database it writes to. Listening once is enough for every application."""
+    """Give the application its cache of resolved keys."""
     app.extensions[EXTENSION] = KeyCache(app.config["SETTINGS"].auth_cache_seconds)
-    if not event.contains(Session, "before_flush", _before_flush):
-        event.listen(Session, "before_flush", _before_flush)
-        event.listen(Session, "do_orm_execute", _bulk_statement)

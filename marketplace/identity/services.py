@@ -249,7 +249,9 @@ def _resolve_api_key(base: Principal, token: str) -> tuple[Principal, int, datet
     last-use time is written in the same transaction when stale."""
     prefix, _, secret = token.partition(".")
     with unit_of_work() as session:
-        found = session.execute(select(ApiKey, User, EPOCH).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix)).first() \
+        # populate_existing: a key or user already in this session must not hide the row as it is now.
+        found = session.execute(select(ApiKey, User, EPOCH).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix)
+                                .execution_options(populate_existing=True)).first() \
             if prefix.startswith(KEY_PREFIX) and secret else None
         key, user, epoch = (found[0], found[1], found[2] or 0) if found is not None else (None, None, 0)
         reason = None

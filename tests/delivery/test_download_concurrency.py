@@ -7,6 +7,7 @@ one event per authorisation, and the statement budget the README quotes."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import event, func, select
 
 from marketplace.commerce import metering
 from marketplace.commerce.models import Grant, QuotaEntry
+from marketplace.delivery import services
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session
 from tests.catalog.helpers import published_dataset
@@ -120,4 +122,38 @@ def test_the_hot_path_is_four_statements_and_one_commit(session_app):
     finally:
         event.remove(engine, "before_cursor_execute", note)
         event.remove(engine, "commit", committed)
+        session_app.extensions["db"].remove()
+
+
+@pytest.mark.postgres_only
+def test_a_coordinator_that_loses_every_race_still_gets_its_answer(session_app, monkeypatch):
+    """A coordinator asks for two shards while a worker takes each of them just before the
+    coordinator's debit: it loses the ledger race twice, decides again each time, and answers
+    200 with nothing charged to it (the workers were charged)."""
+    gid, buyer = _committed_grant(session_app, files=2, quantity=50)
+    real, main, taken = metering.debit, threading.get_ident(), set()
+
+    def worker_takes(path: str) -> None:
+        def run():
+            with session_app.app_context():
+                r = session_app.test_client().post(f"/api/v1/grants/{gid}/downloads", json={"paths": [path]}, headers=bearer(buyer.keys["member"]))
+                assert r.status_code == 200 and r.json["charged"] == 1
+                session_app.extensions["db"].remove()
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+
+    def debit(principal, grant_id, unit, amount, request_id, **kw):
+        path = kw["details"]["file"]
+        if threading.get_ident() == main and path not in taken:
+            taken.add(path)
+            worker_takes(path)
+        return real(principal, grant_id, unit, amount, request_id, **kw)
+
+    monkeypatch.setattr(services.metering, "debit", debit)
+    with session_app.app_context():
+        r = session_app.test_client().post(f"/api/v1/grants/{gid}/downloads", json={"paths": ["shard-00.jsonl", "shard-01.jsonl"]},
+                                           headers=bearer(buyer.keys["member"]))
+        assert r.status_code == 200 and r.json["charged"] == 0, r.json
+        assert get_session().get(Grant, gid).balance == 48 == metering.ledger_balance(gid)
         session_app.extensions["db"].remove()

@@ -134,3 +134,18 @@ def test_licence_term_ends_downloads(app, client, parties):
         g.starts_at = g.starts_at - timedelta(days=400)
     r = authorize(client, buyer.keys["owner"], gid)
     assert r.status_code == 403 and "twelve" not in r.json["detail"] and "12 months" in r.json["detail"]
+
+
+@pytest.mark.parametrize("unit", ["downloads", "records"])
+def test_the_same_content_under_two_paths_is_charged_once_per_request(app, client, parties, unit):
+    """Charges are keyed by the content's digest: two paths holding the same bytes (copies,
+    empty files) in one request are one charge, not a failed request."""
+    vendor, buyer = parties
+    same = b'{"x": 1}\n'
+    _, gid = buy(vendor, buyer, files={"a.jsonl": same, "copy/a.jsonl": same, "b.jsonl": b'{"x": 2}\n'}, unit=unit, quantity=100)
+    r = authorize(client, buyer.keys["owner"], gid)
+    assert r.status_code == 200, r.json
+    assert r.json["charged"] == 2 and sorted(f["charged"] for f in r.json["files"]) == [False, True, True]
+    assert balance(client, buyer.keys["owner"], gid) == 98
+    r = authorize(client, buyer.keys["owner"], gid, ["a.jsonl", "copy/a.jsonl"])
+    assert r.status_code == 200 and r.json["charged"] == 0

@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 
 from marketplace.app import create_app
 from marketplace.identity.keycache import key_cache
@@ -106,6 +106,27 @@ def test_bulk_statements_on_memberships_raise_the_epoch(app, client):
         get_session().execute(update(Membership).where(Membership.user_id == t.admin.id).values(role=OrgRole.member))
     assert _epoch() == before + 1
     assert client.get(keys, headers=bearer(t.keys["admin"])).status_code == 403
+
+
+@pytest.mark.parametrize("how", ["core_table", "session_connection", "raw_sql", "membership_core_delete"])
+def test_writes_that_bypass_the_orm_end_cached_keys_too(app, client, how):
+    """The epoch is raised by triggers on the tables, so Core statements, raw SQL and cascades
+    count as much as a service's ORM writes."""
+    t = make_tenant()
+    key = make_key(t.member, t.org)
+    assert client.get("/api/v1/me", headers=bearer(key)).status_code == 200
+    prefix, now = key.partition(".")[0], datetime.now(timezone.utc)
+    with unit_of_work():
+        s = get_session()
+        if how == "core_table":
+            s.execute(ApiKey.__table__.update().where(ApiKey.__table__.c.prefix == prefix).values(revoked_at=now))
+        elif how == "session_connection":
+            s.connection().execute(update(ApiKey).where(ApiKey.prefix == prefix).values(revoked_at=now))
+        elif how == "raw_sql":
+            s.execute(text("UPDATE api_keys SET revoked_at = :now WHERE prefix = :p"), {"now": now, "p": prefix})
+        else:
+            s.execute(Membership.__table__.delete().where(Membership.__table__.c.user_id == t.member.id))
+    assert client.get("/api/v1/me", headers=bearer(key)).status_code == 401
 
 
 def test_last_use_bookkeeping_does_not_end_cached_keys(app, client):
