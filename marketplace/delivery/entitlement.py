@@ -24,10 +24,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 
-from catalog.models import Dataset, DatasetVersion, VersionStatus
+from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus
 from licensing.models import License
 from marketplace.commerce.models import Grant, GrantStatus
 from marketplace.delivery.actions import DeliveryAction
@@ -77,6 +78,7 @@ class Entitlement:
     version: VersionRef
     license_identifier: str
     role: OrgRole
+    files: tuple[Row[Any], ...] = ()  # when asked for (`with_files`): the version's files, by path
 
 
 _VERSION_COLUMNS = (DatasetVersion.id, DatasetVersion.version, DatasetVersion.status, DatasetVersion.status_reason, DatasetVersion.manifest_digest)
@@ -94,6 +96,20 @@ _DECISION = (
 )
 
 
+_DECISION_WIDTH = len(_DECISION.selected_columns)
+
+
+def with_files(*columns: ColumnElement[Any], named: bool) -> Select[Any]:
+    """The decision's statement, also returning the files of the version it delivers: every
+    file, or (`named`) those whose path is in the `paths` parameter; each with `columns` of
+    `version_files` (and anything correlated with it), labelled as the caller reads them.
+    Build it once, at import: the decision and the files are then one round trip."""
+    on = VersionFile.version_id == DatasetVersion.id
+    if named:
+        on = on & VersionFile.path.in_(bindparam("paths", expanding=True))
+    return _DECISION.add_columns(*columns).outerjoin(VersionFile, on).order_by(VersionFile.path)
+
+
 def _latest_withdrawn(dataset_id: uuid.UUID) -> VersionRef:
     """When every published version was withdrawn, the latest withdrawn one (so the answer is 410)."""
     row = get_session().execute(select(*_VERSION_COLUMNS).where(DatasetVersion.dataset_id == dataset_id, DatasetVersion.status == VersionStatus.withdrawn.value)
@@ -103,15 +119,18 @@ def _latest_withdrawn(dataset_id: uuid.UUID) -> VersionRef:
     return VersionRef(*row)
 
 
-def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitlement:
+def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str, files: Select[Any] | None = None, params: dict[str, Any] | None = None) -> Entitlement:
     """Decide whether `principal` may take data under `grant_id` through `channel` now; raise the
-    refusal (audited, inside the caller's unit of work) otherwise. One statement reads all it needs."""
+    refusal (audited, inside the caller's unit of work) otherwise. One statement reads all it
+    needs; with `files` (a statement from :func:`with_files`, and its `params`), the same
+    statement also reads the files, which come back on the entitlement only if it is granted."""
     action = CHANNELS[channel]
     principal.require_authenticated()
     session = get_session()
-    row = session.connection().execute(_DECISION, {"grant_id": grant_id}).first()
-    if row is None:
+    rows = list(session.connection().execute(files if files is not None else _DECISION, dict(params or {}, grant_id=grant_id)))
+    if not rows:
         raise NotFound("No such grant.")
+    row = rows[0]
     grant = GrantTerms(*row[:8])
     dataset_id, lic_identifier, lic_terms = row[8], row[9], row[10]
     decision = POLICY.decide(principal, DeliveryPermission.TAKE_DATA, buyer=grant.buyer_org_id, vendor=grant.vendor_org_id)
@@ -141,4 +160,6 @@ def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str) -> Entitl
     if version.status == VersionStatus.withdrawn.value:
         deny("version withdrawn", Gone(f"Version {version.version} was withdrawn: {version.status_reason}"))
     assert role is not None
-    return Entitlement(grant=grant, version=version, license_identifier=lic_identifier, role=role)
+    # Past a version's fixed columns come the files' (a row without a file is the outer join's).
+    found = tuple(r for r in rows if files is not None and r[_DECISION_WIDTH] is not None)
+    return Entitlement(grant=grant, version=version, license_identifier=lic_identifier, role=role, files=found)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, bindparam, exists, literal, select
+from sqlalchemy import String, bindparam, exists, literal
 
 from catalog.models import VersionFile, blob_key
 from catalog.storage import object_store
@@ -50,30 +50,38 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
     raise Conflict("Other requests for these files kept committing first; retry.")
 
 
+class _File(NamedTuple):
+    path: str
+    size: int
+    sha256: str
+    records: int | None
+    before: bool
+    now: bool
+
+
 def _charged_in(suffix: str) -> Any:
     """Whether the grant's ledger holds a download of this file in a resume window."""
     return exists().where(QuotaEntry.grant_id == bindparam("grant_id"), QuotaEntry.request_id == literal("dl:") + VersionFile.sha256 + bindparam(suffix, type_=String))
 
 
-# The files a download names, with whether each was charged in this resume window or the last
-# (built once; `version_id`, `grant_id`, `before` and `now` are parameters).
-_FILES = select(VersionFile.path, VersionFile.size, VersionFile.sha256, VersionFile.records,
-                _charged_in("before").label("before"), _charged_in("now").label("now")) \
-    .where(VersionFile.version_id == bindparam("version_id")).order_by(VersionFile.path)
-_NAMED_FILES = _FILES.where(VersionFile.path.in_(bindparam("paths", expanding=True)))
+# The decision with the files a download names (or all of them), each with whether it was
+# charged in this resume window or the last: one statement, built once.
+_FILE_COLUMNS = (VersionFile.path.label("file_path"), VersionFile.size.label("file_size"), VersionFile.sha256.label("file_sha256"),
+                 VersionFile.records.label("file_records"), _charged_in("before").label("before"), _charged_in("now").label("now"))
+_ALL_FILES = entitlement.with_files(*_FILE_COLUMNS, named=False)
+_NAMED_FILES = entitlement.with_files(*_FILE_COLUMNS, named=True)
 
 
 def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | None) -> dict[str, Any]:
     window = _settings().resume_window_seconds
     bucket = int(time.time()) // window
-    with unit_of_work() as session:
-        ent = entitlement.decide(principal, grant_id, channel="download")
+    with unit_of_work():
+        params: dict[str, Any] = {"before": f":{bucket - 1}", "now": f":{bucket}"}
+        if paths is not None:
+            params["paths"] = list(dict.fromkeys(paths))
+        ent = entitlement.decide(principal, grant_id, channel="download", files=_ALL_FILES if paths is None else _NAMED_FILES, params=params)
         grant, version = ent.grant, ent.version
-        # Only the columns a download needs (previews and statistics are large JSON), and
-        # whether each file was charged in this resume window or the last one.
-        q = _FILES if paths is None else _NAMED_FILES
-        files = list(session.connection().execute(q, {"grant_id": grant.id, "version_id": version.id, "before": f":{bucket - 1}", "now": f":{bucket}",
-                                                      **({} if paths is None else {"paths": list(dict.fromkeys(paths))})}))
+        files = [_File(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now) for r in ent.files]
         if paths is not None:
             by_path = {f.path: f for f in files}
             missing = [p for p in paths if p not in by_path]
@@ -118,12 +126,11 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
                                   balance=grant.balance, needed=needed, unit=grant.unit) from None
         if not written:
             audit.append(event(charged_total))
-        out = [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "charged": i in charged} for i, f in enumerate(files)]
     # After commit: presign. The store is not in the transaction, and presigning writes nothing.
     store, ttl = _store(), _settings().presign_ttl_seconds
-    for o in out:
-        o["url"] = store.presign_get(blob_key(o["sha256"]), ttl=ttl, filename=o["path"].rsplit("/", 1)[-1])
-        o["expires_in"] = ttl
+    out = [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "charged": i in charged,
+            "url": store.presign_get(blob_key(f.sha256), ttl=ttl, filename=f.path.rsplit("/", 1)[-1]), "expires_in": ttl}
+           for i, f in enumerate(files)]
     return {"grant_id": grant.id, "version_id": version.id, "version": version.version, "manifest_digest": version.manifest_digest, "unit": grant.unit,
             "charged": charged_total, "files": out}
 

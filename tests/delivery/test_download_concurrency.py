@@ -86,8 +86,8 @@ def test_distinct_files_at_once_never_overspend(session_app):
 
 
 @pytest.mark.postgres_only
-def test_the_hot_path_is_four_statements_and_one_commit(session_app):
-    """With the key resolved once: the auth epoch, the entitlement decision, the files with
+def test_the_hot_path_is_three_statements_and_one_commit(session_app):
+    """With the key resolved once: the auth epoch, the entitlement decision with the files and
     their resume state, and the debit with both events; one transaction. The README quotes
     these counts; this keeps them true."""
     gid, buyer = _committed_grant(session_app, files=3, quantity=50)
@@ -111,14 +111,14 @@ def test_the_hot_path_is_four_statements_and_one_commit(session_app):
         commits.clear()
         r = client.post(f"/api/v1/grants/{gid}/downloads", json={"paths": ["shard-01.jsonl"]}, headers=key)
         assert r.status_code == 200 and r.json["charged"] == 1
-        assert len(statements) == 4 and len(commits) == 1, statements
-        assert "auth_epoch" in statements[0] and "FROM grants" in statements[1] and "version_files" in statements[2]
-        assert statements[3].lstrip().startswith("WITH debited") and "audit_events" in statements[3]
+        assert len(statements) == 3 and len(commits) == 1, statements
+        assert "auth_epoch" in statements[0] and "FROM grants" in statements[1] and "version_files" in statements[1]
+        assert statements[2].lstrip().startswith("WITH debited") and "audit_events" in statements[2]
         # resumed within the window: no debit, the event alone
         statements.clear()
         r = client.post(f"/api/v1/grants/{gid}/downloads", json={"paths": ["shard-01.jsonl"]}, headers=key)
         assert r.status_code == 200 and r.json["charged"] == 0
-        assert len(statements) == 4 and "INSERT INTO audit_events" in statements[3], statements
+        assert len(statements) == 3 and "INSERT INTO audit_events" in statements[2], statements
     finally:
         event.remove(engine, "before_cursor_execute", note)
         event.remove(engine, "commit", committed)
