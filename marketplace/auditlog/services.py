@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy.orm import Session
 
 from catalog.storage import ObjectNotFound, StorageUnavailable, object_store
 from marketplace.auditlog.models import AuditBlock, AuditLeaf, AuditOrgHead
@@ -105,12 +106,17 @@ def _positions(events: list[Any]) -> tuple[list[dict[str, int] | None], dict[uui
     orgs = {o for e in events for o in (e.actor_org_id, e.subject_org_id) if o is not None}
     heads = {h.org_id: h for h in session.scalars(select(AuditOrgHead).where(AuditOrgHead.org_id.in_(orgs)))} if orgs else {}
     counters = {o: (heads[o].seq if o in heads else 0) for o in orgs}
+    names = {o: str(o) for o in orgs}  # each organisation's id as text once, not once per event
     out: list[dict[str, int] | None] = []
     for e in events:
+        a, b = e.actor_org_id, e.subject_org_id
+        parties = [o for o in ((a,) if a == b else (a, b)) if o is not None]
+        if len(parties) == 2 and names[parties[1]] < names[parties[0]]:
+            parties.reverse()
         seqs = {}
-        for o in sorted({x for x in (e.actor_org_id, e.subject_org_id) if x is not None}, key=str):
+        for o in parties:
             counters[o] += 1
-            seqs[str(o)] = counters[o]
+            seqs[names[o]] = counters[o]
         out.append(seqs or None)
     return out, heads, counters
 
@@ -155,9 +161,7 @@ def seal(*, batch_size: int = 5000, grace_seconds: int | None = None) -> list[in
                              tree_size=b["tree_size"], tree_root=b["tree_root"], frontier=[[hh, x.hex()] for hh, x in frontier])
             session.add(row)
             session.flush()
-            # A bulk insert of plain rows: the unit of work would build an object per leaf.
-            session.execute(insert(AuditLeaf), [{"event_id": e.id, "block_id": bid, "position": i, "leaf_hash": leaves[i].hex(), "org_seq": seqs[i]}
-                                                for i, e in enumerate(events)])
+            _insert_leaves(session, [(e.id, bid, i, leaves[i].hex(), seqs[i]) for i, e in enumerate(events)])
             for org, seq in counters.items():
                 if org in heads:
                     heads[org].seq, heads[org].block_id = seq, bid
@@ -168,6 +172,20 @@ def seal(*, batch_size: int = 5000, grace_seconds: int | None = None) -> list[in
             sealed.append(bid)
             if len(events) < batch_size:
                 return sealed
+
+
+def _insert_leaves(session: Session, rows: list[tuple[int, int, int, str, dict[str, int] | None]]) -> None:
+    """Write a block's leaves. On PostgreSQL through COPY, several times faster than a bulk
+    INSERT for thousands of rows; elsewhere a bulk insert of plain rows (the unit of work would
+    build an object per leaf)."""
+    if session.get_bind().dialect.name == "postgresql":
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur, cur.copy("COPY audit_leaves (event_id, block_id, position, leaf_hash, org_seq) FROM STDIN") as copy:
+            for event_id, block_id, position, leaf, seq in rows:
+                copy.write_row((event_id, block_id, position, leaf, json.dumps(seq, sort_keys=True) if seq is not None else None))
+        return
+    session.execute(insert(AuditLeaf), [{"event_id": r[0], "block_id": r[1], "position": r[2], "leaf_hash": r[3], "org_seq": r[4]} for r in rows])
 
 
 def _witness(checkpoint: dict[str, Any]) -> None:

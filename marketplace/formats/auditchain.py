@@ -34,15 +34,17 @@ def canonical(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+_AS_IS = (type(None), int, float, str, dict, list, bool)
+
+
 def event_dict(ev: Any) -> dict[str, Any]:
     """The exported, hashed form of an event (ids as strings, times as ISO 8601 UTC)."""
+    values = [ev.get(f) for f in EVENT_FIELDS] if isinstance(ev, dict) else [getattr(ev, f) for f in EVENT_FIELDS]
     out = {}
-    for f in EVENT_FIELDS:
-        v: Any = getattr(ev, f) if not isinstance(ev, dict) else ev.get(f)
-        if hasattr(v, "isoformat"):
-            v = v.isoformat()
-        elif v is not None and not isinstance(v, (int, float, str, dict, list, bool)):
-            v = str(v)
+    for f, v in zip(EVENT_FIELDS, values, strict=True):
+        # Sealing runs this for every event: the common types are decided by one type lookup.
+        if type(v) not in _AS_IS:
+            v = v.isoformat() if hasattr(v, "isoformat") else str(v)
         out[f] = v
     return out
 
