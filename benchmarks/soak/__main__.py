@@ -5,7 +5,8 @@ queries 10. Every window reports throughput, errors, p50 and p99 per operation a
 the server's resident memory (gunicorn master + workers). The summary compares the first and
 last windows, so drift (latency creeping up, memory growing) is visible. Prints JSON.
 
-Usage: python benchmarks/soak [seconds=120] [client-threads=16] [window-seconds=10]
+Usage: python benchmarks/soak [seconds=120] [client-threads=16] [window-seconds=10] [requests-per-second=0]
+(a rate above 0 paces the clients to that total: [R2 3/11] soaks at half of P1's measured rate)
 (`make soak SOAK_SECONDS=600` starts PostgreSQL and the S3 server first.)"""
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 120.0
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 16
     window = float(sys.argv[3]) if len(sys.argv) > 3 else 10.0
+    rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     tmp = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     app = make_app(tmp)
     settings = app.config["SETTINGS"]
@@ -128,7 +130,14 @@ def main() -> None:
         def worker(n: int) -> None:
             rnd = random.Random(n)
             s = requests.Session()
+            interval = threads / rate if rate > 0 else 0.0
+            due = time.perf_counter() + rnd.random() * interval
             while time.perf_counter() < stop:
+                if interval:
+                    # Paced: each client starts a request every `interval` seconds (open loop,
+                    # so a slow server shows as latency, not as a lower offered rate).
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                    due += interval
                 op = rnd.choice(ops)
                 t = time.perf_counter()
                 try:
@@ -171,7 +180,7 @@ def main() -> None:
     first, last = full[0], full[-1]
     emit("soak", {
         "server": "gunicorn -w 2 --threads 8", "database": settings.database_url.split(":")[0], "storage": settings.storage_url.split(":")[0],
-        "seconds": seconds, "client_threads": threads, "mix": dict(MIX), "windows": windows,
+        "seconds": seconds, "client_threads": threads, "paced_requests_per_s": rate or None, "mix": dict(MIX), "windows": windows,
         "total": stats(samples, seconds),
         "drift": {"p99_last_vs_first": round(last["all"]["p99_ms"] / first["all"]["p99_ms"], 2) if first["all"].get("p99_ms") else None,
                   "rps_last_vs_first": round(last["all"]["rps"] / first["all"]["rps"], 2) if first["all"]["rps"] else None,
