@@ -39,7 +39,7 @@ _AS_IS = (type(None), int, float, str, dict, list, bool)
 
 def event_dict(ev: Any) -> dict[str, Any]:
     """The exported, hashed form of an event (ids as strings, times as ISO 8601 UTC)."""
-    values = [ev.get(f) for f in EVENT_FIELDS] if isinstance(ev, dict) else [getattr(ev, f) for f in EVENT_FIELDS]
+    values: list[Any] = [ev.get(f) for f in EVENT_FIELDS] if isinstance(ev, dict) else [getattr(ev, f) for f in EVENT_FIELDS]
     out = {}
     for f, v in zip(EVENT_FIELDS, values, strict=True):
         # Sealing runs this for every event: the common types are decided by one type lookup.
