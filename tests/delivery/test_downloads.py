@@ -34,7 +34,9 @@ def test_whole_version_download_debits_records_and_urls_deliver_verified_bytes(a
     url = files["train/a.jsonl"]["url"]
     if "X-Amz-Expires" in url:
         assert parse_qs(urlparse(url).query)["X-Amz-Expires"] == ["300"]
-    ev = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "success")).all()
+    # This test's own events (tests on committed data, the concurrency ones, leave theirs behind).
+    ev = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "success",
+                                                        AuditEvent.actor_org_id == buyer.org.id).order_by(AuditEvent.id)).all()
     assert ev and ev[-1].quantities["records"] == 51 and ev[-1].actor_org_id == buyer.org.id and ev[-1].subject_org_id == vendor.org.id
 
 
@@ -53,7 +55,7 @@ def test_quota_exhausted_is_402_with_balance_and_charges_nothing(app, client, pa
     r = authorize(client, buyer.keys["owner"], gid)  # 51 records needed
     assert r.status_code == 402 and r.json["balance"] == 40 and r.headers["Content-Type"] == "application/problem+json"
     assert balance(client, buyer.keys["owner"], gid) == 40  # all or nothing
-    denied = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "quota.debit", AuditEvent.outcome == "denied")).all()
+    denied = get_session().scalars(select(AuditEvent).where(AuditEvent.action == "quota.debit", AuditEvent.outcome == "denied", AuditEvent.subject_id == gid)).all()
     assert denied
 
 
@@ -72,7 +74,8 @@ def test_denials_are_explicit_and_audited(app, client, parties):
     stranger = make_tenant_rows()
     assert authorize(client, stranger.keys["owner"], gid).status_code == 404
     assert client.post(f"/api/v1/grants/{gid}/downloads", json={}).status_code == 401
-    reasons = [e.details["reason"] for e in get_session().scalars(select(AuditEvent).where(AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "denied"))]
+    reasons = [e.details["reason"] for e in get_session().scalars(select(AuditEvent).where(AuditEvent.action == "delivery.authorize", AuditEvent.outcome == "denied",
+                                                                                             AuditEvent.subject_id == gid))]
     assert {"missing delivery scope", "auditor", "not the buyer"} <= set(reasons)
 
 
