@@ -257,9 +257,6 @@ def withdraw_credit(principal: Principal, grant: Grant, amount: int, *, reason: 
     return take
 
 
-def find_debit(grant_id: uuid.UUID, request_id: str) -> QuotaEntry | None:
-    return _entry(grant_id, request_id)
-
 
 def ledger_balance(grant_id: uuid.UUID) -> int:
     """The balance recomputed from the ledger alone (what `grants.balance` must always equal)."""

@@ -34,10 +34,10 @@ from marketplace.kernel.principal import Principal
 def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:
     """Authorise a download of `paths` (all files when None). Returns presigned URLs.
 
-    On the common path this is one transaction of four statements: the entitlement decision's
-    one read, the files with whether each was charged in this or the last resume window, one
-    debit statement per file to charge (the last carrying this authorisation's event), and the
-    commit. A debit that lost a race with the same request (a client retrying while its first
+    On the common path this is one transaction of three statements: the key's auth epoch, the
+    entitlement decision with the files and whether each was charged in this or the last resume
+    window, and one debit statement per file to charge (the last carrying this authorisation's
+    event); then the commit. A debit that lost a race with the same request (a client retrying while its first
     call is in flight, or a worker fetching one shard while a coordinator asks for many) runs
     the whole decision again, which then sees that charge: every retry settles at least one
     file, so the attempts are bounded."""
@@ -59,9 +59,14 @@ class _File(NamedTuple):
     now: bool
 
 
+# A download's debit request id is DOWNLOAD + the file's SHA-256 + ":" + the resume window's
+# number: written by the debit below, looked up by `_charged_in`.
+DOWNLOAD = "dl:"
+
+
 def _charged_in(suffix: str) -> Any:
     """Whether the grant's ledger holds a download of this file in a resume window."""
-    return exists().where(QuotaEntry.grant_id == bindparam("grant_id"), QuotaEntry.request_id == literal("dl:") + VersionFile.sha256 + bindparam(suffix, type_=String))
+    return exists().where(QuotaEntry.grant_id == bindparam("grant_id"), QuotaEntry.request_id == literal(DOWNLOAD) + VersionFile.sha256 + bindparam(suffix, type_=String))
 
 
 # The decision with the files a download names (or all of them), each with whether it was
@@ -113,7 +118,7 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
                 f, amount = files[i], amounts[i]
                 # The last debit carries this authorisation's event: one statement for both.
                 also = event(charged_total + amount) if i == to_charge[-1] else None
-                res = metering.debit(principal, grant.id, grant.unit, amount, f"dl:{f.sha256}:{bucket}",
+                res = metering.debit(principal, grant.id, grant.unit, amount, f"{DOWNLOAD}{f.sha256}:{bucket}",
                                      details={"file": f.path, "version_id": str(version.id), "purpose": "download"}, also=also)
                 if not res.duplicate:
                     charged.add(i)
