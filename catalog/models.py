@@ -7,8 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.kernel.db import Base, new_id, str_enum, utcnow
@@ -107,6 +107,59 @@ class DatasetFacet(Base):
     position: Mapped[int] = mapped_column(default=0)
 
     dataset: Mapped[Dataset] = relationship(back_populates="facets", lazy="raise")
+
+
+class SearchPosting(Base):
+    """One word of one dataset's index with its score (PostgreSQL): the narrow ranking table.
+
+    Relevance is the sum of the query words' scores. Read through the index on (term, score,
+    id), the best datasets for a word come first, so the top of a broad query is found without
+    ranking every match: catalog/services/ranking.py stops as soon as no unseen dataset can beat
+    the page. Kept in step with `search_vector` by `index_dataset`, for every dataset whatever
+    its visibility: what is public is decided when candidates are joined to `datasets`."""
+
+    __tablename__ = "search_postings"
+    __table_args__ = (Index("ix_search_postings_rank", "term", "score", "dataset_id"),)
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    # An integer (1000 x the weight), so a sum is exact in any order and a cursor compares equal.
+    score: Mapped[int] = mapped_column(Integer)
+
+
+class SearchDoc(Base):
+    """A public dataset's facet values as `kind:value` strings, one row per listed dataset with a
+    published version (and no row otherwise). Triggers keep `facet_pairs` in step with it."""
+
+    __tablename__ = "search_docs"
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    facets: Mapped[list[str]] = mapped_column(ARRAY(Text).with_variant(JSON(), "sqlite"))
+
+
+class FacetPair(Base):
+    """Pre-aggregated facet counts: how many public datasets have facet value `b` among those that
+    have `a` ("*" stands for all of them). The counts of a search filtered by at most one facet
+    value are one indexed read, at any catalogue size. Maintained by database triggers on
+    `search_docs` (migration 0013), so no write path can leave them behind."""
+
+    __tablename__ = "facet_pairs"
+
+    a: Mapped[str] = mapped_column(Text, primary_key=True)
+    b: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class SearchWord(Base):
+    """The words "did you mean" corrects to: every word of datasets' titles, summaries and tags and
+    of the domains' words. Insert-only (a superset of what is public): a suggestion is used only
+    once a listed dataset is found to contain it. A trigram index finds near spellings on
+    PostgreSQL without reading the whole vocabulary."""
+
+    __tablename__ = "search_vocabulary"
+    __table_args__ = (Index("ix_search_vocabulary_trgm", "word", postgresql_using="gin", postgresql_ops={"word": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),)
+
+    word: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
 class DatasetVersion(Base):

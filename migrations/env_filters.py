@@ -7,8 +7,9 @@ def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    """The GIN full-text index exists on PostgreSQL only (`ddl_if`); SQLite has no counterpart."""
-    return not (type_ == "index" and name == "ix_datasets_fts" and not reflected and compare_to is None and _postgres_only(obj))
+    """Indexes declared for PostgreSQL only (`ddl_if`: the GIN full-text and trigram indexes) have
+    no SQLite counterpart."""
+    return not (type_ == "index" and not reflected and compare_to is None and _postgres_only(obj))
 
 
 def _postgres_only(obj) -> bool:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ version are public. Cursors are signed: a tampered cursor is a 400, not a confus
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
 import json
 import re
@@ -20,14 +19,16 @@ from datetime import datetime
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Double, SQLColumnExpression, String, cast, func, literal_column, select, text, tuple_, union_all, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, cast, delete, func, insert, literal, literal_column, or_, select, text, tuple_, union_all, update
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from catalog import cjk
-from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, Visibility
+from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, FacetPair, SearchDoc, SearchPosting, SearchWord, Visibility
+from catalog.services import ranking
 from catalog.synonyms import domain_words
 from marketplace.identity.models import Organization
 from marketplace.kernel.cursors import SignedCursor
-from marketplace.kernel.db import get_session, transactional
+from marketplace.kernel.db import get_session, insert_ignore_rows, transactional
 from marketplace.kernel.errors import ValidationFailed
 
 SORTS = ("relevance", "newest", "size_asc", "size_desc", "price_asc", "price_desc")
@@ -96,39 +97,136 @@ def _cache() -> FacetCache:
     return current_app.extensions.setdefault("facet_cache", FacetCache())
 
 
+# A word's score in one dataset, from its positions and weights in the stored tsvector: where it
+# appears most (title 1.0, summary/tags/domain words 0.4, card 0.2) plus a little for how often,
+# times 1000 as an integer (migration 0013 holds the same expression for its backfill).
+_POSTINGS = (
+    "INSERT INTO search_postings (dataset_id, term, score) "
+    "SELECT d.id, u.lexeme, round(1000 * (coalesce((SELECT max(CASE w WHEN 'A' THEN 1.0 WHEN 'B' THEN 0.4 WHEN 'C' THEN 0.2 ELSE 0.1 END) "
+    "FROM unnest(u.weights) w), 0.1) + 0.1 * ln(greatest(coalesce(cardinality(u.positions), 1), 1))))::int "
+    "FROM datasets d CROSS JOIN LATERAL unnest(d.search_vector) u WHERE d.search_vector IS NOT NULL"
+)
+_VECTOR = (
+    "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('english', coalesce(summary, '') || ' ' || coalesce({tags}, '') || ' ' || {words}), 'B') || "
+    "setweight(to_tsvector('english', coalesce(card_markdown, '') || ' ' || {pairs}), 'C')"
+)
+
+
 def index_dataset(ds: Dataset) -> None:
-    """Keep the full-text index in step with the dataset's text."""
+    """Keep the search index in step with the dataset: its text, its ranking postings, its public
+    facet values (and so the pre-aggregated counts) and the "did you mean" vocabulary."""
     session = get_session()
-    bump_generation()
+    bump_generation()  # first: it also serialises catalogue writers (one row), see facet_pairs
     # The words buyers use for the dataset's domain, in several languages, weigh like its tags;
     # CJK text is indexed as character pairs too (catalog/cjk.py), with the card's weight.
     session.flush()
-    words, tags = domain_words(ds.domain), _tags_text(ds)
+    facets = _facet_rows(ds.id)
+    words, tags = domain_words(ds.domain), " ".join(v for k, v in facets if k == "tag")
     pairs = cjk.index_terms(" ".join([ds.title, ds.summary, tags, ds.card_markdown, words]))
     if _dialect() == "postgresql":
-        session.execute(text(
-            "UPDATE datasets SET search_vector = "
-            "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
-            "setweight(to_tsvector('english', coalesce(summary, '') || ' ' || coalesce(:tags, '') || ' ' || :words), 'B') || "
-            "setweight(to_tsvector('english', coalesce(card_markdown, '') || ' ' || :pairs), 'C') WHERE id = :id"),
-            {"id": ds.id, "tags": tags, "words": words, "pairs": pairs})
+        session.execute(text(f"UPDATE datasets SET search_vector = {_VECTOR.format(tags=':tags', words=':words', pairs=':pairs')} WHERE id = :id"),
+                        {"id": ds.id, "tags": tags, "words": words, "pairs": pairs})
+        session.execute(delete(SearchPosting).where(SearchPosting.dataset_id == ds.id))
+        session.execute(text(_POSTINGS + " AND d.id = :id"), {"id": ds.id})
+    else:
+        session.execute(text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": ds.id.hex})
+        session.execute(text("INSERT INTO datasets_fts (dataset_id, body) VALUES (:id, :body)"), {"id": ds.id.hex, "body": f"{ds.search_text or ''}\n{words}\n{pairs}"})
+    _sync_doc(ds, facets)
+    insert_ignore_rows(SearchWord, [{"word": w} for w in _vocabulary_words(f"{ds.title} {ds.summary} {tags} {words}")])
+
+
+def _facet_rows(dataset_id: uuid.UUID) -> list[tuple[str, str]]:
+    rows = get_session().execute(select(DatasetFacet.kind, DatasetFacet.value).where(DatasetFacet.dataset_id == dataset_id).order_by(DatasetFacet.position))
+    return [(k, v) for k, v in rows]
+
+
+def doc_facets(ds: Dataset, facets: list[tuple[str, str]]) -> list[str]:
+    """A public dataset's facet values as `kind:value` strings (vendor ids as 32 hex digits)."""
+    values = {f"domain:{ds.domain}", f"vendor:{ds.organization_id.hex}"} | {f"{k}:{v}" for k, v in facets}
+    if ds.license_use_class:
+        values.add(f"license_class:{ds.license_use_class}")
+    return sorted(values)
+
+
+def _sync_doc(ds: Dataset, facets: list[tuple[str, str]]) -> None:
+    """One `search_docs` row while the dataset is public, none otherwise (triggers move the counts)."""
+    session = get_session()
+    current = session.scalar(select(SearchDoc.facets).where(SearchDoc.dataset_id == ds.id))
+    if ds.visibility != Visibility.listed.value or ds.published_at is None:
+        if current is not None:
+            session.execute(delete(SearchDoc).where(SearchDoc.dataset_id == ds.id))
         return
-    session.execute(text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": ds.id.hex})
-    session.execute(text("INSERT INTO datasets_fts (dataset_id, body) VALUES (:id, :body)"), {"id": ds.id.hex, "body": f"{ds.search_text or ''}\n{words}\n{pairs}"})
+    wanted = doc_facets(ds, facets)
+    if current is None:
+        session.execute(insert(SearchDoc).values(dataset_id=ds.id, facets=wanted))
+    elif list(current) != wanted:
+        session.execute(update(SearchDoc).where(SearchDoc.dataset_id == ds.id).values(facets=wanted))
+
+
+def _vocabulary_words(text_: str) -> list[str]:
+    return sorted({w for w in _words(text_) if 3 <= len(w) <= 100 and not w.isdigit()})
 
 
 @transactional
 def reindex_all() -> int:
-    """Rebuild every dataset's index entry (after the domain words or the weighting change)."""
-    n = 0
-    for ds in get_session().scalars(select(Dataset)):
+    """Rebuild every dataset's index entry and the derived tables (after the domain words or the
+    weighting change, or after rows were loaded in bulk). Set-based on PostgreSQL, so a catalogue
+    of a million datasets is reindexed in minutes: only datasets with CJK text (whose character
+    pairs are computed here) are indexed one by one."""
+    session = get_session()
+    if _dialect() != "postgresql":
+        n = 0
+        for ds in session.scalars(select(Dataset)):
+            index_dataset(ds)
+            n += 1
+        return n
+    bump_generation()
+    domains = [(d, domain_words(d)) for d in session.scalars(select(Domain.slug))]
+    if domains:
+        tags = "(SELECT string_agg(f.value, ' ' ORDER BY f.position) FROM dataset_facets f WHERE f.dataset_id = d.id AND f.kind = 'tag')"
+        session.execute(text(
+            "WITH w AS (SELECT * FROM unnest(CAST(:domains AS text[]), CAST(:words AS text[]), CAST(:pairs AS text[])) AS w(domain, words, pairs)) "
+            "UPDATE datasets d SET search_vector = " + _VECTOR.format(tags=tags, words="coalesce((SELECT w.words FROM w WHERE w.domain = d.domain), '')",
+                                                                     pairs="coalesce((SELECT w.pairs FROM w WHERE w.domain = d.domain), '')")),
+            {"domains": [d for d, _ in domains], "words": [w for _, w in domains], "pairs": [cjk.index_terms(w) for _, w in domains]})
+    cjk_rows = session.scalars(select(Dataset).where(
+        or_(Dataset.title.regexp_match(cjk.CJK_RUN.pattern), Dataset.summary.regexp_match(cjk.CJK_RUN.pattern), Dataset.card_markdown.regexp_match(cjk.CJK_RUN.pattern),
+            Dataset.id.in_(select(DatasetFacet.dataset_id).where(DatasetFacet.kind == "tag", DatasetFacet.value.regexp_match(cjk.CJK_RUN.pattern)))))).all()
+    for ds in cjk_rows:
         index_dataset(ds)
-        n += 1
-    return n
+    session.execute(delete(SearchPosting))
+    session.execute(text(_POSTINGS))
+    rebuild_docs()
+    words: set[str] = set()
+    for title, summary in session.execute(select(Dataset.title, Dataset.summary).execution_options(yield_per=5000)):
+        words.update(_vocabulary_words(f"{title} {summary}"))
+    for _, w in domains:
+        words.update(_vocabulary_words(w))
+    for (value,) in session.execute(select(DatasetFacet.value).where(DatasetFacet.kind == "tag").distinct()):
+        words.update(_vocabulary_words(value))
+    batch = sorted(words)
+    for i in range(0, len(batch), 5000):
+        insert_ignore_rows(SearchWord, [{"word": w} for w in batch[i:i + 5000]])
+    return session.scalar(select(func.count()).select_from(Dataset)) or 0
 
 
-def _tags_text(ds: Dataset) -> str:
-    return " ".join(get_session().scalars(select(DatasetFacet.value).where(DatasetFacet.dataset_id == ds.id, DatasetFacet.kind == "tag")))
+def rebuild_docs() -> None:
+    """Recompute `search_docs` and the pre-aggregated `facet_pairs` from the datasets, set-based
+    (the row triggers are off meanwhile: one GROUP BY instead of a million upserts)."""
+    session = get_session()
+    session.execute(text("ALTER TABLE search_docs DISABLE TRIGGER facet_pairs_track"))
+    session.execute(delete(SearchDoc))
+    session.execute(delete(FacetPair))
+    session.execute(text(
+        "INSERT INTO search_docs (dataset_id, facets) SELECT d.id, ARRAY(SELECT DISTINCT v FROM unnest("
+        "ARRAY['domain:' || d.domain, 'vendor:' || replace(d.organization_id::text, '-', ''), 'license_class:' || d.license_use_class] "
+        "|| coalesce((SELECT array_agg(f.kind || ':' || f.value) FROM dataset_facets f WHERE f.dataset_id = d.id), '{}')) v "
+        "WHERE v IS NOT NULL ORDER BY v) FROM datasets d WHERE d.visibility = 'listed' AND d.published_at IS NOT NULL"))
+    session.execute(text(
+        "INSERT INTO facet_pairs (a, b, n) SELECT x, y, count(*) FROM search_docs, "
+        "unnest('{*}'::text[] || facets) x, unnest('{*}'::text[] || facets) y GROUP BY x, y"))
+    session.execute(text("ALTER TABLE search_docs ENABLE TRIGGER facet_pairs_track"))
 
 
 CURSOR = SignedCursor("catalog.search-cursor", invalid="The cursor is not valid for this search.")
@@ -193,26 +291,110 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
             price_min: int | None = None, price_max: int | None = None, currency: str | None = None,
             sort: str = "relevance", cursor: str | None = None, limit: int = 20, any_word: bool = False) -> dict[str, Any]:
     session = get_session()
+    pg = _dialect() == "postgresql"
     conds: list[Any] = [Dataset.visibility == Visibility.listed.value, Dataset.published_at.is_not(None)]
     rank: ColumnElement[Any] | None = None
     terms = _fts_terms(q) if q else []
     if q and not terms:
         raise ValidationFailed("The query has no searchable words.", errors={"q": ["Use letters or digits."]})
-    if terms:
-        if _dialect() == "postgresql":
-            tsq: ColumnElement[Any] = func.plainto_tsquery(literal_column("'english'"), " ".join(terms))
-            if any_word:  # tsquery || tsquery: either matches
-                parts: list[ColumnElement[Any]] = [func.plainto_tsquery(literal_column("'english'"), t) for t in terms]
-                tsq = functools.reduce(lambda a, b: a.op("||")(b), parts)
-            conds.append(Dataset.search_vector.op("@@")(tsq))
-            # float4 → float8: the cursor carries the rank through JSON as a double, and a real
-            # compared with its own double rendering would not be equal.
-            rank = cast(func.ts_rank(Dataset.search_vector, tsq), Double)
+    lexemes: list[str] = []
+    if terms and pg:
+        # The query's words as the index stores them (stemmed, stop words dropped), read with the
+        # catalogue generation in one round trip; matching and ranking both use exactly these.
+        generation, lexemes = session.execute(
+            select(CatalogState.generation, func.tsvector_to_array(func.to_tsvector(literal_column("'english'"), " ".join(terms))))
+            .where(CatalogState.id == 1)).one()
+        lexemes = sorted(lexemes or [])
+    else:
+        generation = current_generation()
+    filters = _filter_conds(domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency)
+    params: dict[str, Any] = {}
+    if terms and pg:
+        tsq = cast(literal((" | " if any_word else " & ").join(_tsquery_lexeme(x) for x in lexemes) or "''"), TSQUERY)
+        match: list[Any] = [Dataset.search_vector.op("@@")(tsq)] if lexemes else [literal(False)]
+    elif terms:
+        rank_sub = (
+            select(literal_column("dataset_id").label("dataset_id"), literal_column("bm25(datasets_fts)").label("score"))
+            .select_from(text("datasets_fts")).where(text("datasets_fts MATCH :m")).subquery("fts")
+        )
+        params["m"] = (" OR " if any_word else " ").join(f'"{t}"' for t in terms)
+        match = []
+    else:
+        match = []
+    base = select(Dataset.id).where(*conds, *filters, *match)
+    if terms and not pg:
+        base = base.join(rank_sub, rank_sub.c.dataset_id == Dataset.id)  # SQLite stores UUIDs as 32 hex digits
+        rank = -rank_sub.c.score
+    elif terms:
+        rank = ranking.score_of(lexemes)
+    if sort == "relevance" and rank is None:
+        sort = "newest"
+
+    # sort key: one or two expressions, always ending in id, all in the same direction
+    key: list[SQLColumnExpression[Any]]
+    if sort == "relevance":
+        assert rank is not None  # a relevance sort without a rank became "newest" above
+        key, desc = [rank, Dataset.id], True
+    elif sort == "newest":
+        key, desc = [Dataset.published_at, Dataset.id], True
+    elif sort in ("size_asc", "size_desc"):
+        # listed + published implies total_bytes is set, so the plain column (and its index) sorts
+        key, desc = [Dataset.total_bytes, Dataset.id], sort == "size_desc"
+    else:
+        key, desc = [func.coalesce(Dataset.min_price_minor, _BIG if sort == "price_asc" else -1), Dataset.id], sort == "price_desc"
+
+    fingerprint = hashlib.sha256(json.dumps([q, domain, modality, language, tag, [str(v) for v in vendor or []], license_class,
+                                             size_min, size_max, price_min, price_max, currency, sort, any_word], default=str).encode()).hexdigest()[:16]
+    after_vals: list[Any] | None = None
+    if cursor:
+        after = CURSOR.load(cursor, bound=fingerprint).get("k")
+        if not isinstance(after, list) or len(after) != len(key):
+            raise ValidationFailed("The cursor is not valid for this search.", errors={"cursor": ["Invalid or tampered cursor; start again without it."]})
+        after_vals = [_decode(v) for v in after]
+    rows: list[Any] | None = None
+    if sort == "relevance" and pg:
+        # The narrow ranking table gives the top without ranking every match (catalog/services/ranking.py).
+        top_after = (int(after_vals[0]), uuid.UUID(str(after_vals[1]))) if after_vals else None
+        ranked = ranking.top(lexemes, any_word=any_word, conds=[*conds, *filters], after=top_after, n=limit + 1)
+        if ranked is not None:
+            rows = [(d, sc, d) for d, sc in ranked]
+    if rows is None:
+        page = base.add_columns(*[k.label(f"k{i}") for i, k in enumerate(key)])
+        if after_vals is not None:
+            page = page.where(tuple_(*key) < tuple_(*after_vals) if desc else tuple_(*key) > tuple_(*after_vals))
+        page = page.order_by(*[k.desc() if desc else k.asc() for k in key]).limit(limit + 1)
+        rows = list(session.execute(page, params).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r[0] for r in rows]
+    next_cursor = None
+    if more and rows:
+        next_cursor = CURSOR.dump({"k": [_encode(v) for v in rows[-1][1:]]}, bound=fingerprint)
+
+    items = _items(ids)
+    facet_key = (generation, _filters_key(q, domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency,
+                                          any_word))
+    cached = _cache().get(facet_key)
+    if cached is None:
+        single = _single_facet(domain=domain, modality=modality, language=language, tag=tag, vendor=vendor, license_class=license_class)
+        if not terms and single is not None and all(v is None for v in (size_min, size_max, price_min, price_max, currency)):
+            cached = _facets_from_pairs(single)
         else:
-            rank_sub = (
-                select(literal_column("dataset_id").label("dataset_id"), literal_column("bm25(datasets_fts)").label("score"))
-                .select_from(text("datasets_fts")).where(text("datasets_fts MATCH :m")).subquery("fts")
-            )
+            cached = _facets(base, params)
+        _cache().put(facet_key, cached)
+    total, facets = cached
+    return {"items": items, "total": total, "facets": facets, "next_cursor": next_cursor}
+
+
+def _tsquery_lexeme(lexeme: str) -> str:
+    """One stored lexeme as a quoted tsquery operand (no parsing, no stemming: it is one already)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _filter_conds(domain: list[str] | None, modality: list[str] | None, language: list[str] | None, tag: list[str] | None,
+                  vendor: list[uuid.UUID] | None, license_class: list[str] | None, size_min: int | None, size_max: int | None,
+                  price_min: int | None, price_max: int | None, currency: str | None) -> list[Any]:
+    conds: list[Any] = []
     for kind, values in (("modality", modality), ("language", language), ("tag", tag)):
         if values:
             conds.append(Dataset.id.in_(select(DatasetFacet.dataset_id).where(DatasetFacet.kind == kind, DatasetFacet.value.in_(values))))
@@ -232,83 +414,57 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         conds.append(Dataset.min_price_minor <= price_max)
     if currency:
         conds.append(Dataset.price_currency == currency.upper())
-
-    base = select(Dataset.id).where(*conds)
-    params: dict[str, Any] = {}
-    if terms and _dialect() == "sqlite":
-        base = base.join(rank_sub, rank_sub.c.dataset_id == Dataset.id)  # SQLite stores UUIDs as 32 hex digits
-        params["m"] = (" OR " if any_word else " ").join(f'"{t}"' for t in terms)
-        rank = -rank_sub.c.score
-    if sort == "relevance" and rank is None:
-        sort = "newest"
-
-    # sort key: one or two expressions, always ending in id, all in the same direction
-    key: list[SQLColumnExpression[Any]]
-    if sort == "relevance":
-        assert rank is not None  # a relevance sort without a rank became "newest" above
-        key, desc = [rank, Dataset.id], True
-    elif sort == "newest":
-        key, desc = [Dataset.published_at, Dataset.id], True
-    elif sort in ("size_asc", "size_desc"):
-        # listed + published implies total_bytes is set, so the plain column (and its index) sorts
-        key, desc = [Dataset.total_bytes, Dataset.id], sort == "size_desc"
-    else:
-        key, desc = [func.coalesce(Dataset.min_price_minor, _BIG if sort == "price_asc" else -1), Dataset.id], sort == "price_desc"
-
-    fingerprint = hashlib.sha256(json.dumps([q, domain, modality, language, tag, [str(v) for v in vendor or []], license_class,
-                                             size_min, size_max, price_min, price_max, currency, sort, any_word], default=str).encode()).hexdigest()[:16]
-    page = base.add_columns(*[k.label(f"k{i}") for i, k in enumerate(key)])
-    if cursor:
-        after = CURSOR.load(cursor, bound=fingerprint).get("k")
-        if not isinstance(after, list) or len(after) != len(key):
-            raise ValidationFailed("The cursor is not valid for this search.", errors={"cursor": ["Invalid or tampered cursor; start again without it."]})
-        after_vals = [_decode(v) for v in after]
-        page = page.where(tuple_(*key) < tuple_(*after_vals) if desc else tuple_(*key) > tuple_(*after_vals))
-    page = page.order_by(*[k.desc() if desc else k.asc() for k in key]).limit(limit + 1)
-    rows = session.execute(page, params).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    ids = [r[0] for r in rows]
-    next_cursor = None
-    if more and rows:
-        next_cursor = CURSOR.dump({"k": [_encode(v) for v in rows[-1][1:]]}, bound=fingerprint)
-
-    items = _items(ids)
-    facet_key = (current_generation(), _filters_key(q, domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency,
-                                                    any_word))
-    cached = _cache().get(facet_key)
-    if cached is None:
-        cached = _facets(base, params)
-        _cache().put(facet_key, cached)
-    total, facets = cached
-    return {"items": items, "total": total, "facets": facets, "next_cursor": next_cursor}
+    return conds
 
 
-def _vocabulary() -> list[str]:
-    """Every word of listed datasets' titles, summaries and tags, and of their domains' words."""
-    session = get_session()
-    listed = (Dataset.visibility == Visibility.listed.value, Dataset.published_at.is_not(None))
-    words: set[str] = set()
-    for title, summary, dom in session.execute(select(Dataset.title, Dataset.summary, Dataset.domain).where(*listed)):
-        words.update(_words(f"{title} {summary}"))
-        words.update(_words(domain_words(dom)))
-    for (value,) in session.execute(select(DatasetFacet.value).join(Dataset, Dataset.id == DatasetFacet.dataset_id)
-                                    .where(DatasetFacet.kind == "tag", *listed).distinct()):
-        words.update(_words(value))
-    return sorted(w for w in words if len(w) >= 3)
+def _single_facet(**filters: list[Any] | None) -> str | None:
+    """The one `kind:value` a search is filtered by ("*" for none), or None for anything more."""
+    given = [(kind, values) for kind, values in filters.items() if values]
+    if not given:
+        return "*"
+    if len(given) == 1 and len(given[0][1]) == 1:
+        kind, (value,) = given[0]
+        return f"vendor:{value.hex}" if kind == "vendor" else f"{kind}:{value}"
+    return None
 
 
 def _did_you_mean(terms: list[str]) -> str | None:
     """The query with each word the catalogue does not know replaced by the closest one it does
-    ("radiolgy" -> "radiology"), or None when nothing close is known."""
-    vocab = _cache().vocabulary(current_generation(), _vocabulary)
-    known = set(vocab)
+    ("radiolgy" -> "radiology"), or None when nothing close is known.
+
+    Candidates come from the vocabulary table (through its trigram index on PostgreSQL, so the
+    cost does not grow with the catalogue); a candidate is used only when a listed dataset
+    contains it, so a draft's words are never suggested."""
     fixed, changed = [], False
     for t in terms:
-        close = [] if t in known or len(t) < 3 else difflib.get_close_matches(t, vocab, n=1, cutoff=0.75)
-        fixed.append(close[0] if close else t)
+        close = _closest(t) if len(t) >= 3 and not t.isdigit() and not _known(t) else None
+        fixed.append(close or t)
         changed = changed or bool(close)
     return " ".join(fixed) if changed else None
+
+
+def _closest(word: str) -> str | None:
+    session = get_session()
+    if _dialect() == "postgresql":
+        near = list(session.scalars(select(SearchWord.word).where(SearchWord.word.op("%")(word))
+                                    .order_by(func.similarity(SearchWord.word, word).desc(), SearchWord.word).limit(20)))
+    else:
+        near = _cache().vocabulary(current_generation(), lambda: list(session.scalars(select(SearchWord.word))))
+    for candidate in difflib.get_close_matches(word, near, n=5, cutoff=0.75):
+        if _known(candidate):
+            return candidate
+    return None
+
+
+def _known(word: str) -> bool:
+    """Whether a listed dataset is found by this word (stops at the first one)."""
+    listed = (Dataset.visibility == Visibility.listed.value, Dataset.published_at.is_not(None))
+    if _dialect() == "postgresql":
+        q = select(Dataset.id).where(*listed, Dataset.search_vector.op("@@")(func.plainto_tsquery(literal_column("'english'"), word)))
+    else:
+        fts = select(literal_column("dataset_id")).select_from(text("datasets_fts")).where(text("datasets_fts MATCH :m").bindparams(m=f'"{word}"'))
+        q = select(Dataset.id).where(*listed, Dataset.id.in_(fts))
+    return get_session().execute(q.limit(1)).first() is not None
 
 
 def _filters_key(*filters: Any) -> str:
@@ -344,18 +500,22 @@ def facets_of(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, list[st
 
 
 def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The result cards, reading only the columns a card shows (not the card text or the index)."""
     if not ids:
         return []
     session = get_session()
-    rows = {d.id: (d, name) for d, name in session.execute(select(Dataset, Organization.name).join(Organization, Organization.id == Dataset.organization_id).where(Dataset.id.in_(ids)))}
+    cols = (Dataset.id, Dataset.slug, Dataset.title, Dataset.summary, Dataset.domain, Dataset.organization_id, Dataset.total_bytes, Dataset.total_records,
+            Dataset.min_price_minor, Dataset.price_currency, Dataset.license_use_class, Dataset.published_at, Dataset.latest_version_id)
+    rows = {r.id: r for r in session.execute(select(*cols, Organization.name.label("vendor_name")).join(Organization, Organization.id == Dataset.organization_id)
+                                            .where(Dataset.id.in_(ids)))}
     f = facets_of(ids)
     out = []
     for i in ids:
-        d, vendor_name = rows[i]
+        d = rows[i]
         out.append({
             "id": d.id, "slug": d.slug, "title": d.title, "summary": d.summary, "domain": d.domain,
             "modalities": f[i]["modality"], "languages": f[i]["language"], "tags": f[i]["tag"],
-            "vendor": {"id": d.organization_id, "name": vendor_name},
+            "vendor": {"id": d.organization_id, "name": d.vendor_name},
             "total_bytes": d.total_bytes, "total_records": d.total_records, "min_price_minor": d.min_price_minor,
             "price_currency": d.price_currency, "license_use_class": d.license_use_class, "published_at": d.published_at,
             "latest_version_id": d.latest_version_id,
@@ -363,42 +523,55 @@ def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     return out
 
 
+_FACET_KINDS = ("domain", "modality", "language", "tag", "vendor", "license_class")
+
+
 def _facets(base: Any, params: dict[str, Any]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-    """The total and every facet's counts in one statement over the matches, computed once
-    (a materialised CTE) instead of once per facet."""
+    """The total and every facet's counts over the matches, in one statement over the narrow
+    `search_docs` rows (each public dataset's facet values in one array)."""
     session = get_session()
-    m = base.add_columns(Dataset.domain, Dataset.organization_id, Dataset.license_use_class).cte("m").prefix_with("MATERIALIZED")
-    lit = literal_column
-    parts = [
-        select(lit("'total'").label("kind"), lit("''").label("value"), func.count().label("n")).select_from(m),
-        select(lit("'domain'"), m.c.domain, func.count()).group_by(m.c.domain),
-        select(lit("'vendor'"), func.cast(m.c.organization_id, String), func.count()).group_by(m.c.organization_id),
-        select(lit("'license_class'"), m.c.license_use_class, func.count()).where(m.c.license_use_class.is_not(None)).group_by(m.c.license_use_class),
-        select(DatasetFacet.kind, DatasetFacet.value, func.count()).join(m, m.c.id == DatasetFacet.dataset_id).group_by(DatasetFacet.kind, DatasetFacet.value),
-    ]
-    rows = session.execute(union_all(*parts), params).all()
+    m = base.cte("m")
+    if _dialect() == "postgresql":
+        value = func.unnest(SearchDoc.facets).table_valued("v").render_derived()
+        counted = select(value.c.v, func.count()).select_from(SearchDoc).join(m, m.c.id == SearchDoc.dataset_id).join(value, literal(True)).group_by(value.c.v)
+    else:
+        value = func.json_each(SearchDoc.facets).table_valued("value")  # SQLite takes no column list
+        counted = select(value.c.value, func.count()).select_from(SearchDoc).join(m, m.c.id == SearchDoc.dataset_id).join(value, literal(True)).group_by(value.c.value)
+    total_q = select(literal("*"), func.count()).select_from(m)
+    rows = session.execute(union_all(total_q, counted), params).all()
+    return _facet_answer(rows)
+
+
+def _facets_from_pairs(a: str) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """The counts of a search filtered by at most one facet value: pre-aggregated, one indexed read."""
+    rows = get_session().execute(select(FacetPair.b, FacetPair.n).where(FacetPair.a == a, FacetPair.n > 0)).all()
+    return _facet_answer(list(rows))
+
+
+def _facet_answer(rows: list[Any]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """`kind:value` counts (and "*", the total) as the API's facets, with labels, 50 per kind."""
+    session = get_session()
     total = 0
-    buckets: dict[str, list[tuple[str, int]]] = {k: [] for k in ("domain", "modality", "language", "tag", "vendor", "license_class")}
-    for kind, value, n in rows:
-        if kind == "total":
+    buckets: dict[str, list[tuple[str, int]]] = {k: [] for k in _FACET_KINDS}
+    for kv, n in rows:
+        if kv == "*":
             total = n
-        else:
+            continue
+        kind, _, value = kv.partition(":")
+        if kind in buckets:
             buckets[kind].append((value, n))
     out: dict[str, list[dict[str, Any]]] = {}
     for kind, values in buckets.items():
         values.sort(key=lambda vc: (-vc[1], vc[0]))
         out[kind] = [{"value": v, "count": c} for v, c in values[:50]]
-    labels = dict(session.execute(select(Domain.slug, Domain.label)).all())
-    for f in out["domain"]:
-        f["label"] = labels.get(f["value"], f["value"])
+    if out["domain"]:
+        labels = dict(session.execute(select(Domain.slug, Domain.label).where(Domain.slug.in_([f["value"] for f in out["domain"]]))).all())
+        for f in out["domain"]:
+            f["label"] = labels.get(f["value"], f["value"])
     if out["vendor"]:
-        names = {str(i): n for i, n in session.execute(select(Organization.id, Organization.name).where(Organization.id.in_([uuid.UUID(_as_uuid(f["value"])) for f in out["vendor"]])))}
-        for f in out["vendor"]:
-            f["value"] = _as_uuid(f["value"])
-            f["label"] = names.get(f["value"], "")
+        ids = [uuid.UUID(f["value"]) for f in out["vendor"]]
+        names = dict(session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
+        for f, i in zip(out["vendor"], ids, strict=True):
+            f["value"] = str(i)
+            f["label"] = names.get(i, "")
     return total, out
-
-
-def _as_uuid(v: str) -> str:
-    """Vendor ids come back as text: dashed on PostgreSQL, 32 hex digits on SQLite."""
-    return str(uuid.UUID(v))

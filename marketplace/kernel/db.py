@@ -221,6 +221,15 @@ def insert_ignore(model: type[Base], **values: Any) -> None:
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
+def insert_ignore_rows(model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows in one statement, skipping those whose key exists."""
+    if not rows:
+        return
+    session = get_session()
+    insert: Callable[[type[Base]], postgresql.Insert | sqlite.Insert] = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert  # each dialect's INSERT has on_conflict_do_nothing
+    session.execute(insert(model).values(rows).on_conflict_do_nothing())
+
+
 def insert_ignore_returning(model: type[Base], column: Any, **values: Any) -> Any:
     """INSERT a row unless a unique constraint says it exists; return `column` of the new row,
     or None when it already existed. On PostgreSQL a concurrent insert of the same key waits

@@ -1,0 +1,100 @@
+"""The top of a relevance-ranked search without ranking every match (PostgreSQL).
+
+A dataset's relevance to a query is the sum of its scores for the query's words, read from the
+narrow ranking table `search_postings` (catalog/models.py). Each word's postings are read best
+first through the index on (term, score, dataset_id); a dataset met in any list gets its exact
+score from its own postings. Reading stops as soon as the page is certain: when the last
+dataset of the page scores at least what a dataset seen in no list could still score (the sum of
+each list's last score read; on an equal score, a dataset not yet met sorts after every dataset
+read, because ties are broken by id the same way in every list). This is Fagin's threshold
+algorithm, in two statements per round, so a broad word costs the same at 1k and at 1M datasets.
+
+When the filters keep few of the best candidates, the lists would be read deep; past a bound
+the caller ranks the (then few) filtered matches directly, with the same scores.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any, Sequence
+
+from sqlalchemy import Text, Uuid, any_, bindparam, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from catalog.models import Dataset, SearchPosting
+from marketplace.kernel.db import get_session
+
+# How many postings per word the first round reads (times the page size), the growth per round,
+# and the depth past which ranking the filtered matches directly is cheaper.
+FIRST_ROUND = 8
+GROWTH = 8
+MAX_DEPTH = 20_000
+
+_HEADS = text(
+    "SELECT t.term, h.dataset_id, h.score FROM unnest(CAST(:terms AS text[])) AS t(term) "
+    "LEFT JOIN LATERAL (SELECT p.dataset_id, p.score FROM search_postings p WHERE p.term = t.term "
+    "ORDER BY p.score DESC, p.dataset_id DESC LIMIT :depth) h ON true"
+)
+
+
+def score_of(terms: Sequence[str]) -> Any:
+    """A dataset's score for the terms: the same number the lists rank by (for the direct path)."""
+    return (select(func.coalesce(func.sum(SearchPosting.score), 0)).where(SearchPosting.dataset_id == Dataset.id, SearchPosting.term == any_(_terms(terms)))
+            .scalar_subquery())
+
+
+def _terms(terms: Sequence[str]) -> Any:
+    return bindparam("rank_terms", list(terms), type_=ARRAY(Text))
+
+
+def top(terms: Sequence[str], *, any_word: bool, conds: Sequence[Any], after: tuple[int, uuid.UUID] | None,
+        n: int) -> list[tuple[uuid.UUID, int]] | None:
+    """The first `n` (dataset id, score) pairs, best first, of the datasets that match the terms
+    (all of them, or any with `any_word`) and `conds`, after the cursor key `after`. None when
+    the answer would need more than MAX_DEPTH postings per word (the caller ranks directly)."""
+    if not terms:
+        return []
+    session = get_session()
+    depth = max(100, FIRST_ROUND * n)
+    while depth <= MAX_DEPTH:
+        lists: dict[str, list[tuple[int, uuid.UUID]]] = defaultdict(list)
+        for term, dataset_id, score in session.execute(_HEADS, {"terms": list(terms), "depth": depth}):
+            postings = lists[term]  # a word with no postings still gets its (empty) list
+            if dataset_id is not None:
+                postings.append((score, dataset_id))
+        if not any_word and any(not postings for postings in lists.values()):
+            return []  # a word no dataset has: nothing matches them all
+        for postings in lists.values():
+            postings.sort(reverse=True)
+        candidates = {d for postings in lists.values() for _, d in postings}
+        rows = _best(candidates, terms, any_word=any_word, conds=conds, after=after, n=n)
+        live = [postings for postings in lists.values() if len(postings) >= depth]
+        # Every match has been seen when a list is complete (all words required) or all are.
+        if not live or (not any_word and len(live) < len(lists)):
+            return rows
+        bound = (sum(p[-1][0] for p in live), min(p[-1][1] for p in live))
+        if len(rows) >= n and (rows[n - 1][1], rows[n - 1][0]) >= bound:
+            return rows
+        depth *= GROWTH
+    return None
+
+
+def _best(candidates: set[uuid.UUID], terms: Sequence[str], *, any_word: bool, conds: Sequence[Any], after: tuple[int, uuid.UUID] | None,
+          n: int) -> list[tuple[uuid.UUID, int]]:
+    """The candidates' exact scores, filtered by `conds` and the cursor, best first."""
+    if not candidates:
+        return []
+    scored = (
+        select(SearchPosting.dataset_id.label("id"), func.sum(SearchPosting.score).label("s"), func.count().label("c"))
+        .where(SearchPosting.dataset_id == any_(bindparam("candidates", list(candidates), type_=ARRAY(Uuid()))),
+               SearchPosting.term == any_(_terms(terms)))
+        .group_by(SearchPosting.dataset_id).subquery()
+    )
+    q = select(scored.c.id, scored.c.s).join(Dataset, Dataset.id == scored.c.id).where(*conds)
+    if not any_word:
+        q = q.where(scored.c.c == len(terms))
+    if after is not None:
+        q = q.where(tuple_(scored.c.s, scored.c.id) < tuple_(*after))
+    q = q.order_by(scored.c.s.desc(), scored.c.id.desc()).limit(n)
+    return [(d, int(s)) for d, s in get_session().execute(q)]
