@@ -121,7 +121,9 @@ class SearchPosting(Base):
     __tablename__ = "search_postings"
     __table_args__ = (Index("ix_search_postings_rank", "term", "score", "dataset_id"),)
 
-    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: a reindex writes tens of millions of rows, and a per-row key check would be
+    # most of its cost. A row whose dataset is gone is dropped by the join to `datasets`.
+    dataset_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     # An integer (1000 x the weight), so a sum is exact in any order and a cursor compares equal.
     score: Mapped[int] = mapped_column(Integer)

@@ -107,10 +107,19 @@ class FacetValueSchema(ma.Schema):
     count = Int()
 
 
+class PrecomputedFacets(ma.fields.Dict):
+    """Facet counts as the search service builds them (plain strings and integers, cached per
+    catalogue generation): passed through as they are rather than re-serialised value by value,
+    which cost more than the search itself. The declared shape still documents the API."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
 class SearchResultSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(SearchItemSchema))
     total = Int()
-    facets = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.Nested(FacetValueSchema)))
+    facets = PrecomputedFacets(keys=ma.fields.String(), values=ma.fields.List(ma.fields.Nested(FacetValueSchema)))
     next_cursor = ma.fields.String(allow_none=True)
     match = ma.fields.String(metadata={"description": '"all": every word matched; "any": no dataset matched them all, so any of them'})
     suggestion = ma.fields.String(allow_none=True, metadata={"description": "When nothing matched, not even corrected: the closest query the catalogue knows"})

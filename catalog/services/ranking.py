@@ -27,8 +27,9 @@ from marketplace.kernel.db import get_session
 
 # How many postings per word the first round reads (times the page size), the growth per round,
 # and the depth past which ranking the filtered matches directly is cheaper.
+MIN_DEPTH = 50
 FIRST_ROUND = 8
-GROWTH = 8
+GROWTH = 4
 MAX_DEPTH = 20_000
 
 _HEADS = text(
@@ -56,7 +57,9 @@ def top(terms: Sequence[str], *, any_word: bool, conds: Sequence[Any], after: tu
     if not terms:
         return []
     session = get_session()
-    depth = max(100, FIRST_ROUND * n)
+    if len(terms) == 1:
+        return _one_word(terms[0], conds=conds, after=after, n=n)
+    depth = max(MIN_DEPTH, FIRST_ROUND * n)
     while depth <= MAX_DEPTH:
         lists: dict[str, list[tuple[int, uuid.UUID]]] = defaultdict(list)
         for term, dataset_id, score in session.execute(_HEADS, {"terms": list(terms), "depth": depth}):
@@ -76,6 +79,27 @@ def top(terms: Sequence[str], *, any_word: bool, conds: Sequence[Any], after: tu
         bound = (sum(p[-1][0] for p in live), min(p[-1][1] for p in live))
         if len(rows) >= n and (rows[n - 1][1], rows[n - 1][0]) >= bound:
             return rows
+        depth *= GROWTH
+    return None
+
+
+def _one_word(term: str, *, conds: Sequence[Any], after: tuple[int, uuid.UUID] | None, n: int) -> list[tuple[uuid.UUID, int]] | None:
+    """One word: its postings already hold the exact scores, in order, so the page is the first
+    `n` of them that pass the filters. Read in growing slices, so a filter that keeps few of them
+    costs a bounded walk before the caller ranks the (then few) filtered matches directly."""
+    session = get_session()
+    depth = max(MIN_DEPTH, FIRST_ROUND * n)
+    while depth <= MAX_DEPTH:
+        head = select(SearchPosting.dataset_id, SearchPosting.score).where(SearchPosting.term == term)
+        if after is not None:
+            head = head.where(tuple_(SearchPosting.score, SearchPosting.dataset_id) < tuple_(*after))
+        sliced = head.order_by(SearchPosting.score.desc(), SearchPosting.dataset_id.desc()).limit(depth).subquery()
+        q = (select(sliced.c.dataset_id, sliced.c.score).select_from(sliced)
+             .join(Dataset, Dataset.id == sliced.c.dataset_id).where(*conds)
+             .order_by(sliced.c.score.desc(), sliced.c.dataset_id.desc()).limit(n))
+        rows = session.execute(q).all()
+        if len(rows) >= n or session.scalar(select(func.count()).select_from(sliced)) < depth:
+            return [(d, int(sc)) for d, sc in rows]
         depth *= GROWTH
     return None
 

@@ -27,8 +27,8 @@ depends_on = None
 # card 0.2) plus a little for how often, times 1000 as an integer.
 PG_POSTINGS = (
     "INSERT INTO search_postings (dataset_id, term, score) "
-    "SELECT d.id, u.lexeme, round(1000 * (coalesce((SELECT max(CASE w WHEN 'A' THEN 1.0 WHEN 'B' THEN 0.4 WHEN 'C' THEN 0.2 ELSE 0.1 END) "
-    "FROM unnest(u.weights) w), 0.1) + 0.1 * ln(greatest(coalesce(cardinality(u.positions), 1), 1))))::int "
+    "SELECT d.id, u.lexeme, round(1000 * (CASE WHEN 'A' = ANY(u.weights) THEN 1.0 WHEN 'B' = ANY(u.weights) THEN 0.4 "
+    "WHEN 'C' = ANY(u.weights) THEN 0.2 ELSE 0.1 END + 0.1 * ln(greatest(coalesce(cardinality(u.positions), 1), 1))))::int "
     "FROM datasets d CROSS JOIN LATERAL unnest(d.search_vector) u WHERE d.search_vector IS NOT NULL"
 )
 PG_PAIRS_FUNCTION = """
@@ -72,7 +72,6 @@ def upgrade() -> None:
     sa.Column('dataset_id', sa.Uuid(), nullable=False),
     sa.Column('term', sa.Text(), nullable=False),
     sa.Column('score', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_search_postings_dataset_id_datasets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('dataset_id', 'term', name=op.f('pk_search_postings'))
     )
     op.create_index('ix_search_postings_rank', 'search_postings', ['term', 'score', 'dataset_id'], unique=False)
