@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Text, Uuid, any_, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -31,6 +31,8 @@ MIN_DEPTH = 50
 FIRST_ROUND = 8
 GROWTH = 4
 MAX_DEPTH = 20_000
+# Below this many matches (all words required), ranking them directly is cheaper than the lists.
+FEW_MATCHES = 300
 
 _HEADS = text(
     "SELECT t.term, h.dataset_id, h.score FROM unnest(CAST(:terms AS text[])) AS t(term) "
@@ -50,37 +52,70 @@ def _terms(terms: Sequence[str]) -> Any:
 
 
 def top(terms: Sequence[str], *, any_word: bool, conds: Sequence[Any], after: tuple[int, uuid.UUID] | None,
-        n: int) -> list[tuple[uuid.UUID, int]] | None:
+        n: int, at_most: int | None = None, few: Callable[[], bool] = lambda: False) -> list[tuple[uuid.UUID, int]] | None:
     """The first `n` (dataset id, score) pairs, best first, of the datasets that match the terms
-    (all of them, or any with `any_word`) and `conds`, after the cursor key `after`. None when
-    the answer would need more than MAX_DEPTH postings per word (the caller ranks directly)."""
+    (all of them, or any with `any_word`) and `conds`, after the cursor key `after`. `at_most`:
+    no dataset has more than this many of the words (the caller knows none has them all). None
+    when ranking the matches directly is cheaper: the first round did not settle the page and
+    `few()` says the matches are few, or the lists would be read past MAX_DEPTH."""
     if not terms:
         return []
     session = get_session()
     if len(terms) == 1:
         return _one_word(terms[0], conds=conds, after=after, n=n)
-    depth = max(MIN_DEPTH, FIRST_ROUND * n)
+    depth, first_round = max(MIN_DEPTH, FIRST_ROUND * n), True
+    cap = len(terms) if at_most is None else at_most
     while depth <= MAX_DEPTH:
-        lists: dict[str, list[tuple[int, uuid.UUID]]] = defaultdict(list)
-        for term, dataset_id, score in session.execute(_HEADS, {"terms": list(terms), "depth": depth}):
-            postings = lists[term]  # a word with no postings still gets its (empty) list
+        lists: dict[str, list[tuple[int, uuid.UUID]]] = {t: [] for t in terms}
+        for term, dataset_id, score in session.execute(_HEADS, {"terms": list(terms), "depth": depth}).all():
             if dataset_id is not None:
-                postings.append((score, dataset_id))
+                lists[term].append((score, dataset_id))
         if not any_word and any(not postings for postings in lists.values()):
             return []  # a word no dataset has: nothing matches them all
         for postings in lists.values():
             postings.sort(reverse=True)
-        candidates = {d for postings in lists.values() for _, d in postings}
-        rows = _best(candidates, terms, any_word=any_word, conds=conds, after=after, n=n)
-        live = [postings for postings in lists.values() if len(postings) >= depth]
-        # Every match has been seen when a list is complete (all words required) or all are.
-        if not live or (not any_word and len(live) < len(lists)):
+        complete = {t for t, postings in lists.items() if len(postings) < depth}
+        last = {t: postings[-1] for t, postings in lists.items() if t not in complete}
+        # What a dataset seen in no list can still score: every live list's last score, and on
+        # that score it sorts below each list's last id. When all words are required and a list
+        # is complete, every match is in it: nothing unseen can match.
+        if complete and (not any_word or len(complete) == len(lists)):
+            unseen: tuple[int, Any] | None = None
+        else:
+            unseen = (sum(sorted((sc for sc, _ in last.values()), reverse=True)[:cap]), min(d for _, d in last.values()))
+        seen: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+        for t, postings in lists.items():
+            for sc, d in postings:
+                seen[d][t] = sc
+        resolve = {d for d, known in seen.items() if _could_place(d, known, terms, last, complete, unseen, any_word, cap)}
+        rows = _best(resolve, terms, any_word=any_word, conds=conds, after=after, n=n)
+        if unseen is None or (len(rows) >= n and (rows[n - 1][1], rows[n - 1][0]) >= unseen):
             return rows
-        bound = (sum(p[-1][0] for p in live), min(p[-1][1] for p in live))
-        if len(rows) >= n and (rows[n - 1][1], rows[n - 1][0]) >= bound:
-            return rows
+        if first_round and few():
+            return None
+        first_round = False
         depth *= GROWTH
     return None
+
+
+def _could_place(d: uuid.UUID, known: dict[str, int], terms: Sequence[str], last: dict[str, tuple[int, uuid.UUID]], complete: set[str],
+                 unseen: tuple[int, Any] | None, any_word: bool, cap: int) -> bool:
+    """Whether a dataset met in some lists can still outrank every dataset met in none, and so
+    needs its exact score. A word it was not met under scores at most that list's last score, and
+    strictly less when its id is above the list's last id (on an equal score it would have been
+    read). In a complete list, a word it was not met under is a word it does not have."""
+    missing = []
+    for t in terms:
+        if t in known:
+            continue
+        if t in complete:
+            if not any_word:
+                return False  # lacks a required word
+            continue
+        sc, last_id = last[t]
+        missing.append(sc if d < last_id else sc - 1)
+    best = sum(known.values()) + sum(sorted(missing, reverse=True)[:max(0, cap - len(known))])
+    return unseen is None or (best, d) >= unseen
 
 
 def _one_word(term: str, *, conds: Sequence[Any], after: tuple[int, uuid.UUID] | None, n: int) -> list[tuple[uuid.UUID, int]] | None:

@@ -350,7 +350,8 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         # listed + published implies total_bytes is set, so the plain column (and its index) sorts
         key, desc = [Dataset.total_bytes, Dataset.id], sort == "size_desc"
     else:
-        key, desc = [func.coalesce(Dataset.min_price_minor, _BIG if sort == "price_asc" else -1), Dataset.id], sort == "price_desc"
+        # Literals, not parameters: the expression must read as the index's (ix_datasets_listing_price_*).
+        key, desc = [func.coalesce(Dataset.min_price_minor, literal_column(str(_BIG) if sort == "price_asc" else "-1")), Dataset.id], sort == "price_desc"
 
     fingerprint = hashlib.sha256(json.dumps([q, domain, modality, language, tag, [str(v) for v in vendor or []], license_class,
                                              size_min, size_max, price_min, price_max, currency, sort, any_word], default=str).encode()).hexdigest()[:16]
@@ -363,8 +364,21 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
     rows: list[Any] | None = None
     if sort == "relevance" and pg:
         # The narrow ranking table gives the top without ranking every match (catalog/services/ranking.py).
+        # Words that rarely occur together (or filters that keep few) leave few matches: the GIN
+        # index finds them at once, and ranking them directly beats reading the lists deep.
+        def all_words(cap: int) -> int:  # how many match every word, counting up to cap
+            every = cast(literal(" & ".join(_tsquery_lexeme(x) for x in lexemes)), TSQUERY)
+            matching = select(Dataset.id).where(*conds, *filters, Dataset.search_vector.op("@@")(every)).limit(cap).subquery()
+            return session.scalar(select(func.count()).select_from(matching)) or 0
+
+        # Asked for any word only when no dataset has them all (search() tries that first): then
+        # a dataset scores for at most all but one of the words, which bounds the lists tightly.
+        # (Counted to the same cap as below: with LIMIT 1 the planner walks the whole catalogue
+        # hoping for an early match, 40x slower when there is none.)
+        at_most = len(lexemes) - 1 if any_word and len(lexemes) > 1 and all_words(ranking.FEW_MATCHES) == 0 else None
         top_after = (int(after_vals[0]), uuid.UUID(str(after_vals[1]))) if after_vals else None
-        ranked = ranking.top(lexemes, any_word=any_word, conds=[*conds, *filters], after=top_after, n=limit + 1)
+        ranked = ranking.top(lexemes, any_word=any_word, conds=[*conds, *filters], after=top_after, n=limit + 1, at_most=at_most,
+                             few=lambda: all_words(ranking.FEW_MATCHES) < ranking.FEW_MATCHES)
         if ranked is not None:
             rows = [(d, sc, d) for d, sc in ranked]
     if rows is None:

@@ -91,6 +91,8 @@ def upgrade() -> None:
     sa.Column('word', sa.String(length=100), nullable=False),
     sa.PrimaryKeyConstraint('word', name=op.f('pk_search_vocabulary'))
     )
+    op.create_index('ix_datasets_listing_price_asc', 'datasets', ['visibility', sa.text('coalesce(min_price_minor, 4611686018427387904)'), 'id'], unique=False)
+    op.create_index('ix_datasets_listing_price_desc', 'datasets', ['visibility', sa.text('coalesce(min_price_minor, -1)'), 'id'], unique=False)
     if pg:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.create_index('ix_search_vocabulary_trgm', 'search_vocabulary', ['word'], unique=False, postgresql_using='gin', postgresql_ops={'word': 'gin_trgm_ops'})
@@ -132,6 +134,8 @@ def downgrade() -> None:
     else:
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.drop_index('ix_datasets_listing_price_desc', table_name='datasets')
+    op.drop_index('ix_datasets_listing_price_asc', table_name='datasets')
     op.drop_table('search_vocabulary')
     op.drop_table('facet_pairs')
     op.drop_table('search_docs')

@@ -34,8 +34,11 @@ def _bulk(org_id: uuid.UUID, n: int, seed: int = 3) -> list[uuid.UUID]:
         did = uuid.UUID(int=rng.getrandbits(128), version=4)
         ids.append(did)
         vis = rng.choice(["listed"] * 6 + ["draft", "unlisted"])
-        rows.append(dict(id=did, organization_id=org_id, slug=f"b-{i}", title=" ".join(rng.sample(WORDS, 2)), summary=" ".join(rng.choices(WORDS, k=3)),
-                         card_markdown=" ".join(rng.choices(WORDS, k=rng.randint(0, 6))), domain=rng.choice(["healthcare", "legal", "finance"]), visibility=vis,
+        # Every tenth dataset speaks only of omega and sigma: words that never meet the others.
+        apart = i % 10 == 5
+        rows.append(dict(id=did, organization_id=org_id, slug=f"b-{i}", title="omega sigma" if apart else " ".join(rng.sample(WORDS, 2)),
+                         summary=rng.choice(["omega", "sigma omega"]) if apart else " ".join(rng.choices(WORDS, k=3)),
+                         card_markdown="" if apart else " ".join(rng.choices(WORDS, k=rng.randint(0, 6))), domain=rng.choice(["healthcare", "legal", "finance"]), visibility=vis,
                          created_at=now, updated_at=now, search_text="", published_at=None if i % 9 == 0 else now - timedelta(seconds=i),
                          total_bytes=rng.randint(1, 10**9), total_records=1, license_use_class=rng.choice(["commercial", "research", None])))
         for j, lang in enumerate(rng.sample(["en", "de", "fr"], rng.randint(1, 2))):
@@ -77,7 +80,9 @@ def _oracle(q: str, any_word: bool, domain: str | None = None, language: str | N
     return [d for _, d in sorted(keep, reverse=True)]
 
 
-QUERIES = ["alpha", "alpha beta", "gamma delta epsilon", "zeta kappa", "theta", "alpha beta gamma delta"]
+# Broad and narrow words, several words, and words no dataset has together (the any-word
+# fallback's case, where a dataset scores for all but one word at most).
+QUERIES = ["alpha", "alpha beta", "gamma delta epsilon", "zeta kappa", "theta", "alpha beta gamma delta", "alpha omega", "omega sigma alpha"]
 
 
 @pytest.mark.postgres_only
