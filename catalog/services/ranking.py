@@ -133,7 +133,7 @@ def _one_word(term: str, *, conds: Sequence[Any], after: tuple[int, uuid.UUID] |
              .join(Dataset, Dataset.id == sliced.c.dataset_id).where(*conds)
              .order_by(sliced.c.score.desc(), sliced.c.dataset_id.desc()).limit(n))
         rows = session.execute(q).all()
-        if len(rows) >= n or session.scalar(select(func.count()).select_from(sliced)) < depth:
+        if len(rows) >= n or (session.scalar(select(func.count()).select_from(sliced)) or 0) < depth:
             return [(d, int(sc)) for d, sc in rows]
         depth *= GROWTH
     return None

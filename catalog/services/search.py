@@ -485,7 +485,7 @@ def _known(word: str) -> bool:
     if _dialect() == "postgresql":
         q = select(Dataset.id).where(*listed, Dataset.search_vector.op("@@")(func.plainto_tsquery(literal_column("'english'"), word)))
     else:
-        fts = select(literal_column("dataset_id")).select_from(text("datasets_fts")).where(text("datasets_fts MATCH :m").bindparams(m=f'"{word}"'))
+        fts: Any = select(literal_column("dataset_id")).select_from(text("datasets_fts")).where(text("datasets_fts MATCH :m").bindparams(m=f'"{word}"'))
         q = select(Dataset.id).where(*listed, Dataset.id.in_(fts))
     return get_session().execute(q.limit(1)).first() is not None
 
@@ -562,7 +562,7 @@ def _facets(base: Any, params: dict[str, Any]) -> tuple[int, dict[str, list[dict
         counted = select(value.c.value, func.count()).select_from(SearchDoc).join(m, m.c.id == SearchDoc.dataset_id).join(value, literal(True)).group_by(value.c.value)
     total_q = select(literal("*"), func.count()).select_from(m)
     rows = session.execute(union_all(total_q, counted), params).all()
-    return _facet_answer(rows)
+    return _facet_answer(list(rows))
 
 
 def _facets_from_pairs(a: str) -> tuple[int, dict[str, list[dict[str, Any]]]]:
