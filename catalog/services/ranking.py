@@ -28,7 +28,8 @@ from marketplace.kernel.db import get_session
 # How many postings per word the first round reads (times the page size), the growth per round,
 # and the depth past which ranking the filtered matches directly is cheaper.
 MIN_DEPTH = 50
-FIRST_ROUND = 8
+FIRST_ROUND = 48  # several words: read deep (index-only, cheap) so that few candidates need resolving
+ONE_WORD_FIRST_ROUND = 4  # one word: each posting read is joined to its dataset, so read little
 GROWTH = 4
 MAX_DEPTH = 20_000
 # Below this many matches (all words required), ranking them directly is cheaper than the lists.
@@ -123,7 +124,7 @@ def _one_word(term: str, *, conds: Sequence[Any], after: tuple[int, uuid.UUID] |
     `n` of them that pass the filters. Read in growing slices, so a filter that keeps few of them
     costs a bounded walk before the caller ranks the (then few) filtered matches directly."""
     session = get_session()
-    depth = max(MIN_DEPTH, FIRST_ROUND * n)
+    depth = max(MIN_DEPTH, ONE_WORD_FIRST_ROUND * n)
     while depth <= MAX_DEPTH:
         head = select(SearchPosting.dataset_id, SearchPosting.score).where(SearchPosting.term == term)
         if after is not None:

@@ -93,6 +93,7 @@ def test_best_first_ranking_pages_exactly_like_ranking_every_match(app, monkeypa
     if reading == "many rounds":  # tiny slices: every query needs several rounds of the lists
         monkeypatch.setattr(ranking, "MIN_DEPTH", 2)
         monkeypatch.setattr(ranking, "FIRST_ROUND", 1)
+        monkeypatch.setattr(ranking, "ONE_WORD_FIRST_ROUND", 1)
         monkeypatch.setattr(ranking, "GROWTH", 2)
     elif reading == "direct":  # never read the lists: rank the matches directly
         monkeypatch.setattr(ranking, "MAX_DEPTH", 0)
