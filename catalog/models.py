@@ -123,7 +123,8 @@ class SearchPosting(Base):
     its visibility: what is public is decided when candidates are joined to `datasets`."""
 
     __tablename__ = "search_postings"
-    __table_args__ = (Index("ix_search_postings_rank", "term", "score", "dataset_id"),)
+    # The facet codes ride in the index: a query's facet counts are an index-only scan.
+    __table_args__ = (Index("ix_search_postings_rank", "term", "score", "dataset_id", postgresql_include=["facets"]),)
 
     # No foreign key: a reindex writes tens of millions of rows, and a per-row key check would be
     # most of its cost. A row whose dataset is gone is dropped by the join to `datasets`.
@@ -131,6 +132,19 @@ class SearchPosting(Base):
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     # An integer (1000 x the weight), so a sum is exact in any order and a cursor compares equal.
     score: Mapped[int] = mapped_column(Integer)
+    # The dataset's public facet values as `facet_codes`, "*" included; NULL while it is not
+    # public. Counting a query's facets reads these, never the datasets.
+    facets: Mapped[list[int] | None] = mapped_column(ARRAY(Integer).with_variant(JSON(), "sqlite"))
+
+
+class FacetCode(Base):
+    """A small integer for each `kind:value` facet string (insert-only), so postings carry their
+    dataset's facet values compactly."""
+
+    __tablename__ = "facet_codes"
+
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kv: Mapped[str] = mapped_column(Text, unique=True)
 
 
 class SearchDoc(Base):

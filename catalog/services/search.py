@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import ColumnElement, SQLColumnExpression, cast, delete, func, insert, literal, literal_column, or_, select, text, tuple_, union_all, update
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy import ColumnElement, SQLColumnExpression, Text, any_, bindparam, cast, delete, func, insert, literal, literal_column, or_, select, text, tuple_, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
 from catalog import cjk
-from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, FacetPair, SearchDoc, SearchPosting, SearchWord, Visibility
+from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, FacetCode, FacetPair, SearchDoc, SearchPosting, SearchWord, Visibility
 from catalog.services import ranking
 from catalog.synonyms import domain_words
 from marketplace.identity.models import Organization
@@ -99,12 +99,18 @@ def _cache() -> FacetCache:
 
 # A word's score in one dataset, from its positions and weights in the stored tsvector: where it
 # appears most (title 1.0, summary/tags/domain words 0.4, card 0.2) plus a little for how often,
-# times 1000 as an integer (migration 0013 holds the same expression for its backfill).
-_POSTINGS = (
-    "INSERT INTO search_postings (dataset_id, term, score) "
-    "SELECT d.id, u.lexeme, round(1000 * (CASE WHEN 'A' = ANY(u.weights) THEN 1.0 WHEN 'B' = ANY(u.weights) THEN 0.4 "
-    "WHEN 'C' = ANY(u.weights) THEN 0.2 ELSE 0.1 END + 0.1 * ln(greatest(coalesce(cardinality(u.positions), 1), 1))))::int "
-    "FROM datasets d CROSS JOIN LATERAL unnest(d.search_vector) u WHERE d.search_vector IS NOT NULL"
+# times 1000 as an integer (migration 0013 holds the same expressions for its backfill).
+_SCORE = ("round(1000 * (CASE WHEN 'A' = ANY(u.weights) THEN 1.0 WHEN 'B' = ANY(u.weights) THEN 0.4 "
+          "WHEN 'C' = ANY(u.weights) THEN 0.2 ELSE 0.1 END + 0.1 * ln(greatest(coalesce(cardinality(u.positions), 1), 1))))::int")
+_POSTINGS_ONE = ("INSERT INTO search_postings (dataset_id, term, score, facets) "
+                 f"SELECT d.id, u.lexeme, {_SCORE}, CAST(:codes AS integer[]) FROM datasets d CROSS JOIN LATERAL unnest(d.search_vector) u WHERE d.id = :id")
+# Every dataset's postings, public ones carrying their facet codes (search_docs is built first).
+_CODES_ALL = "INSERT INTO facet_codes (kv) SELECT DISTINCT v FROM search_docs, unnest('{*}'::text[] || facets) v ORDER BY v ON CONFLICT (kv) DO NOTHING"
+_POSTINGS_ALL = (
+    "WITH dc AS (SELECT s.dataset_id, array_agg(c.code ORDER BY c.code) AS codes FROM search_docs s "
+    "JOIN facet_codes c ON c.kv = ANY('{*}'::text[] || s.facets) GROUP BY s.dataset_id) "
+    f"INSERT INTO search_postings (dataset_id, term, score, facets) SELECT d.id, u.lexeme, {_SCORE}, dc.codes "
+    "FROM datasets d CROSS JOIN LATERAL unnest(d.search_vector) u LEFT JOIN dc ON dc.dataset_id = d.id WHERE d.search_vector IS NOT NULL ORDER BY 1, 2"
 )
 _VECTOR = (
     "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
@@ -130,12 +136,13 @@ def index_dataset(ds: Dataset) -> None:
     if _dialect() == "postgresql":
         session.execute(text(f"UPDATE datasets SET search_vector = {_VECTOR.format(tags=':tags', words=_WORDS.format(':words'), pairs=':pairs')} WHERE id = :id"),
                         {"id": ds.id, "tags": tags, "words": words, "pairs": pairs})
+        public = _sync_doc(ds, facets)
         session.execute(delete(SearchPosting).where(SearchPosting.dataset_id == ds.id))
-        session.execute(text(_POSTINGS + " AND d.id = :id"), {"id": ds.id})
+        session.execute(text(_POSTINGS_ONE), {"id": ds.id, "codes": _codes(["*", *public]) if public is not None else None})
     else:
         session.execute(text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": ds.id.hex})
         session.execute(text("INSERT INTO datasets_fts (dataset_id, body) VALUES (:id, :body)"), {"id": ds.id.hex, "body": f"{ds.search_text or ''}\n{words}\n{pairs}"})
-    _sync_doc(ds, facets)
+        _sync_doc(ds, facets)
     insert_ignore_rows(SearchWord, [{"word": w} for w in _vocabulary_words(f"{ds.title} {ds.summary} {tags} {words}")])
 
 
@@ -152,19 +159,28 @@ def doc_facets(ds: Dataset, facets: list[tuple[str, str]]) -> list[str]:
     return sorted(values)
 
 
-def _sync_doc(ds: Dataset, facets: list[tuple[str, str]]) -> None:
-    """One `search_docs` row while the dataset is public, none otherwise (triggers move the counts)."""
+def _sync_doc(ds: Dataset, facets: list[tuple[str, str]]) -> list[str] | None:
+    """One `search_docs` row while the dataset is public, none otherwise (triggers move the
+    counts). Returns its public facet values, or None when it is not public."""
     session = get_session()
     current = session.scalar(select(SearchDoc.facets).where(SearchDoc.dataset_id == ds.id))
     if ds.visibility != Visibility.listed.value or ds.published_at is None:
         if current is not None:
             session.execute(delete(SearchDoc).where(SearchDoc.dataset_id == ds.id))
-        return
+        return None
     wanted = doc_facets(ds, facets)
     if current is None:
         session.execute(insert(SearchDoc).values(dataset_id=ds.id, facets=wanted))
     elif list(current) != wanted:
         session.execute(update(SearchDoc).where(SearchDoc.dataset_id == ds.id).values(facets=wanted))
+    return wanted
+
+
+def _codes(kvs: list[str]) -> list[int]:
+    """The codes of these facet strings, assigned on first sight (read each time, never cached:
+    a code assigned in a transaction that rolled back does not exist)."""
+    insert_ignore_rows(FacetCode, [{"kv": kv} for kv in sorted(set(kvs))])
+    return sorted(get_session().scalars(select(FacetCode.code).where(FacetCode.kv.in_(kvs))))
 
 
 def _vocabulary_words(text_: str) -> list[str]:
@@ -202,11 +218,12 @@ def reindex_all() -> int:
     # Loaded in key order with the ranking index dropped and rebuilt once (a sort, not millions of
     # random inserts). TRUNCATE and DROP INDEX hold the table until commit: searches wait for a
     # reindex, which is an upgrade step (README), so run it in a quiet hour on a large catalogue.
+    rebuild_docs()
+    session.execute(text(_CODES_ALL))
     session.execute(text("TRUNCATE search_postings"))
     session.execute(text("DROP INDEX ix_search_postings_rank"))
-    session.execute(text(_POSTINGS + " ORDER BY 1, 2"))
-    session.execute(text("CREATE INDEX ix_search_postings_rank ON search_postings (term, score, dataset_id)"))
-    rebuild_docs()
+    session.execute(text(_POSTINGS_ALL))
+    session.execute(text("CREATE INDEX ix_search_postings_rank ON search_postings (term, score, dataset_id) INCLUDE (facets)"))
     words: set[str] = set()
     for title, summary in session.execute(select(Dataset.title, Dataset.summary).execution_options(yield_per=5000)):
         words.update(_vocabulary_words(f"{title} {summary}"))
@@ -400,8 +417,15 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
     cached = _cache().get(facet_key)
     if cached is None:
         single = _single_facet(domain=domain, modality=modality, language=language, tag=tag, vendor=vendor, license_class=license_class)
-        if not terms and single is not None and all(v is None for v in (size_min, size_max, price_min, price_max, currency)):
+        no_ranges = all(v is None for v in (size_min, size_max, price_min, price_max, currency))
+        if not terms and single is not None and no_ranges:
             cached = _facets_from_pairs(single)
+        elif terms and pg and no_ranges:
+            kv_filters = [[f"{kind}:{v}" for v in values] for kind, values in
+                          (("domain", domain), ("modality", modality), ("language", language), ("tag", tag), ("license_class", license_class)) if values]
+            if vendor:
+                kv_filters.append([f"vendor:{v.hex}" for v in vendor])
+            cached = _facets_of_words(lexemes, any_word, kv_filters)
         else:
             cached = _facets(base, params)
         _cache().put(facet_key, cached)
@@ -567,6 +591,28 @@ def _facets(base: Any, params: dict[str, Any]) -> tuple[int, dict[str, list[dict
         counted = select(value.c.value, func.count()).select_from(SearchDoc).join(m, m.c.id == SearchDoc.dataset_id).join(value, literal(True)).group_by(value.c.value)
     total_q = select(literal("*"), func.count()).select_from(m)
     rows = session.execute(union_all(total_q, counted), params).all()
+    return _facet_answer(list(rows))
+
+
+def _facets_of_words(lexemes: list[str], any_word: bool, kv_filters: list[list[str]]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """The counts of a query (PostgreSQL, facet filters only) from its words' postings alone: an
+    index-only scan of small integers, never the datasets. Each kind's values are any-of, the
+    kinds all-of, as in the search; every public dataset has the "*" code, whose count is the total."""
+    if not lexemes:
+        return _facet_answer([])
+    conds: list[Any] = [SearchPosting.term == any_(bindparam("words", lexemes, type_=ARRAY(Text))), SearchPosting.facets.is_not(None)]
+    for kvs in kv_filters:
+        conds.append(SearchPosting.facets.op("&&")(select(func.array_agg(FacetCode.code)).where(FacetCode.kv.in_(kvs)).scalar_subquery()))
+    if len(lexemes) == 1:
+        source = select(SearchPosting.facets.label("f")).where(*conds).subquery()
+    else:
+        per_dataset = select(func.min(SearchPosting.facets).label("f")).where(*conds).group_by(SearchPosting.dataset_id)
+        if not any_word:
+            per_dataset = per_dataset.having(func.count() == len(lexemes))
+        source = per_dataset.subquery()
+    code = func.unnest(source.c.f).table_valued("c").render_derived()
+    counted = select(code.c.c, func.count().label("n")).select_from(source).join(code, literal(True)).group_by(code.c.c).subquery()
+    rows = get_session().execute(select(FacetCode.kv, counted.c.n).join(counted, counted.c.c == FacetCode.code)).all()
     return _facet_answer(list(rows))
 
 

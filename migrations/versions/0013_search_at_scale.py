@@ -1,7 +1,9 @@
 """Search at scale: a narrow ranking table, pre-aggregated facet counts, a trigram vocabulary
 
 - `search_postings`: one row per (dataset, word) with an integer score, read in score order, so
-  the top of a broad query never ranks every match (PostgreSQL; SQLite keeps FTS5's bm25).
+  the top of a broad query never ranks every match, carrying the dataset's facet codes
+  (`facet_codes`) so a query's facet counts never read the datasets (PostgreSQL; SQLite keeps
+  FTS5's bm25).
 - `search_docs` and `facet_pairs`: each public dataset's facet values, and per facet value how
   many public datasets have each other value. Triggers keep the pairs in step with the docs.
 - `search_vocabulary`: the words "did you mean" corrects to, with a trigram index on PostgreSQL.
@@ -25,11 +27,15 @@ depends_on = None
 
 # A word's score in one dataset: where it appears most (title 1.0, summary/tags/domain words 0.4,
 # card 0.2) plus a little for how often, times 1000 as an integer.
+# Public datasets' postings carry their facet codes ("*" included); the others NULL.
+PG_CODES = "INSERT INTO facet_codes (kv) SELECT DISTINCT v FROM search_docs, unnest('{*}'::text[] || facets) v ORDER BY v ON CONFLICT (kv) DO NOTHING"
 PG_POSTINGS = (
-    "INSERT INTO search_postings (dataset_id, term, score) "
+    "WITH dc AS (SELECT s.dataset_id, array_agg(c.code ORDER BY c.code) AS codes FROM search_docs s "
+    "JOIN facet_codes c ON c.kv = ANY('{*}'::text[] || s.facets) GROUP BY s.dataset_id) "
+    "INSERT INTO search_postings (dataset_id, term, score, facets) "
     "SELECT d.id, u.lexeme, round(1000 * (CASE WHEN 'A' = ANY(u.weights) THEN 1.0 WHEN 'B' = ANY(u.weights) THEN 0.4 "
-    "WHEN 'C' = ANY(u.weights) THEN 0.2 ELSE 0.1 END + 0.1 * ln(greatest(coalesce(cardinality(u.positions), 1), 1))))::int "
-    "FROM datasets d CROSS JOIN LATERAL unnest(d.search_vector) u WHERE d.search_vector IS NOT NULL"
+    "WHEN 'C' = ANY(u.weights) THEN 0.2 ELSE 0.1 END + 0.1 * ln(greatest(coalesce(cardinality(u.positions), 1), 1))))::int, dc.codes "
+    "FROM datasets d CROSS JOIN LATERAL unnest(d.search_vector) u LEFT JOIN dc ON dc.dataset_id = d.id WHERE d.search_vector IS NOT NULL"
 )
 PG_PAIRS_FUNCTION = """
 CREATE FUNCTION facet_pairs_track() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -72,9 +78,16 @@ def upgrade() -> None:
     sa.Column('dataset_id', sa.Uuid(), nullable=False),
     sa.Column('term', sa.Text(), nullable=False),
     sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('facets', postgresql.ARRAY(sa.Integer()).with_variant(sa.JSON(), 'sqlite'), nullable=True),
     sa.PrimaryKeyConstraint('dataset_id', 'term', name=op.f('pk_search_postings'))
     )
-    op.create_index('ix_search_postings_rank', 'search_postings', ['term', 'score', 'dataset_id'], unique=False)
+    op.create_index('ix_search_postings_rank', 'search_postings', ['term', 'score', 'dataset_id'], unique=False, postgresql_include=['facets'])
+    op.create_table('facet_codes',
+    sa.Column('code', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('kv', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_facet_codes')),
+    sa.UniqueConstraint('kv', name=op.f('uq_facet_codes_kv'))
+    )
     op.create_table('search_docs',
     sa.Column('dataset_id', sa.Uuid(), nullable=False),
     sa.Column('facets', postgresql.ARRAY(sa.Text()).with_variant(sa.JSON(), 'sqlite'), nullable=False),
@@ -96,12 +109,13 @@ def upgrade() -> None:
     if pg:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.create_index('ix_search_vocabulary_trgm', 'search_vocabulary', ['word'], unique=False, postgresql_using='gin', postgresql_ops={'word': 'gin_trgm_ops'})
-        op.execute(PG_POSTINGS)
     else:
         for name, body in SQLITE_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {body}")
     _backfill_docs()
     if pg:
+        op.execute(PG_CODES)
+        op.execute(PG_POSTINGS)
         op.execute(PG_PAIRS_REBUILD)  # set-based, then the trigger keeps them
         op.execute(PG_PAIRS_FUNCTION)
         op.execute("CREATE TRIGGER facet_pairs_track AFTER INSERT OR UPDATE OR DELETE ON search_docs FOR EACH ROW EXECUTE FUNCTION facet_pairs_track()")
@@ -139,5 +153,6 @@ def downgrade() -> None:
     op.drop_table('search_vocabulary')
     op.drop_table('facet_pairs')
     op.drop_table('search_docs')
-    op.drop_index('ix_search_postings_rank', table_name='search_postings')
+    op.drop_table('facet_codes')
+    op.drop_index('ix_search_postings_rank', table_name='search_postings', postgresql_include=['facets'])
     op.drop_table('search_postings')
