@@ -378,6 +378,14 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         if not isinstance(after, list) or len(after) != len(key):
             raise ValidationFailed("The cursor is not valid for this search.", errors={"cursor": ["Invalid or tampered cursor; start again without it."]})
         after_vals = [_decode(v) for v in after]
+    # Filters that are all facet values are answered from the postings' facet codes (PostgreSQL).
+    no_ranges = all(v is None for v in (size_min, size_max, price_min, price_max, currency))
+    kv_filters: list[list[str]] | None = None
+    if no_ranges:
+        kv_filters = [[f"{kind}:{v}" for v in values] for kind, values in
+                      (("domain", domain), ("modality", modality), ("language", language), ("tag", tag), ("license_class", license_class)) if values]
+        if vendor:
+            kv_filters.append([f"vendor:{v.hex}" for v in vendor])
     rows: list[Any] | None = None
     if sort == "relevance" and pg:
         # The narrow ranking table gives the top without ranking every match (catalog/services/ranking.py).
@@ -395,7 +403,7 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         at_most = len(lexemes) - 1 if any_word and len(lexemes) > 1 and all_words(ranking.FEW_MATCHES) == 0 else None
         top_after = (int(after_vals[0]), uuid.UUID(str(after_vals[1]))) if after_vals else None
         ranked = ranking.top(lexemes, any_word=any_word, conds=[*conds, *filters], after=top_after, n=limit + 1, at_most=at_most,
-                             few=lambda: all_words(ranking.FEW_MATCHES) < ranking.FEW_MATCHES)
+                             few=lambda: all_words(ranking.FEW_MATCHES) < ranking.FEW_MATCHES, kv_filters=kv_filters)
         if ranked is not None:
             rows = [(d, sc, d) for d, sc in ranked]
     if rows is None:
@@ -417,14 +425,9 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
     cached = _cache().get(facet_key)
     if cached is None:
         single = _single_facet(domain=domain, modality=modality, language=language, tag=tag, vendor=vendor, license_class=license_class)
-        no_ranges = all(v is None for v in (size_min, size_max, price_min, price_max, currency))
         if not terms and single is not None and no_ranges:
             cached = _facets_from_pairs(single)
-        elif terms and pg and no_ranges:
-            kv_filters = [[f"{kind}:{v}" for v in values] for kind, values in
-                          (("domain", domain), ("modality", modality), ("language", language), ("tag", tag), ("license_class", license_class)) if values]
-            if vendor:
-                kv_filters.append([f"vendor:{v.hex}" for v in vendor])
+        elif terms and pg and kv_filters is not None:
             cached = _facets_of_words(lexemes, any_word, kv_filters)
         else:
             cached = _facets(base, params)
@@ -600,9 +603,7 @@ def _facets_of_words(lexemes: list[str], any_word: bool, kv_filters: list[list[s
     kinds all-of, as in the search; every public dataset has the "*" code, whose count is the total."""
     if not lexemes:
         return _facet_answer([])
-    conds: list[Any] = [SearchPosting.term == any_(bindparam("words", lexemes, type_=ARRAY(Text))), SearchPosting.facets.is_not(None)]
-    for kvs in kv_filters:
-        conds.append(SearchPosting.facets.op("&&")(select(func.array_agg(FacetCode.code)).where(FacetCode.kv.in_(kvs)).scalar_subquery()))
+    conds: list[Any] = [SearchPosting.term == any_(bindparam("words", lexemes, type_=ARRAY(Text))), *ranking.facet_filter(SearchPosting.facets, kv_filters)]
     if len(lexemes) == 1:
         source = select(SearchPosting.facets.label("f")).where(*conds).subquery()
     else:

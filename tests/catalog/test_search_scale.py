@@ -86,7 +86,7 @@ QUERIES = ["alpha", "alpha beta", "gamma delta epsilon", "zeta kappa", "theta", 
 
 
 @pytest.mark.postgres_only
-@pytest.mark.parametrize("reading", ["one round", "many rounds", "direct"])
+@pytest.mark.parametrize("reading", ["one round", "many rounds", "uneven rounds", "direct"])
 def test_best_first_ranking_pages_exactly_like_ranking_every_match(app, monkeypatch, reading):
     vendor = make_tenant(vendor=True)
     _bulk(vendor.org.id, 400)
@@ -95,6 +95,12 @@ def test_best_first_ranking_pages_exactly_like_ranking_every_match(app, monkeypa
         monkeypatch.setattr(ranking, "FIRST_ROUND", 1)
         monkeypatch.setattr(ranking, "ONE_WORD_FIRST_ROUND", 1)
         monkeypatch.setattr(ranking, "GROWTH", 2)
+    elif reading == "uneven rounds":  # slices that end inside runs of equal scores, at other places
+        monkeypatch.setattr(ranking, "MIN_DEPTH", 3)
+        monkeypatch.setattr(ranking, "FIRST_ROUND", 3)
+        monkeypatch.setattr(ranking, "ONE_WORD_FIRST_ROUND", 2)
+        monkeypatch.setattr(ranking, "GROWTH", 3)
+        monkeypatch.setattr(ranking, "FEW_MATCHES", 1)  # never hand over to ranking directly
     elif reading == "direct":  # never read the lists: rank the matches directly
         monkeypatch.setattr(ranking, "MAX_DEPTH", 0)
     checked = 0
