@@ -131,6 +131,7 @@ def main() -> None:
 
     search_svc._facets = timing(search_svc._facets)
     search_svc._facets_from_pairs = timing(search_svc._facets_from_pairs)
+    search_svc._facets_of_words = timing(search_svc._facets_of_words)
     # A realistic mix: browsing with filters, one- and two-word queries, different sorts, and
     # the paths buyers hit when they type: CJK, a typo, two words no dataset has together.
     qrng = random.Random(7)

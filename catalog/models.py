@@ -127,7 +127,7 @@ class SearchPosting(Base):
     __table_args__ = (Index("ix_search_postings_rank", "term", "score", "dataset_id", postgresql_include=["facets"]),)
 
     # No foreign key: a reindex writes tens of millions of rows, and a per-row key check would be
-    # most of its cost. A row whose dataset is gone is dropped by the join to `datasets`.
+    # most of its cost. A trigger on `datasets` deletes a deleted dataset's rows (migration 0013).
     dataset_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     # An integer (1000 x the weight), so a sum is exact in any order and a cursor compares equal.

@@ -59,6 +59,17 @@ PG_PAIRS_REBUILD = (
 )
 
 
+# search_postings has no foreign key (a per-row check would be most of a reindex's cost), so a
+# deleted dataset takes its postings with it by trigger: counts read postings alone.
+PG_DROP_POSTINGS_FUNCTION = """
+CREATE FUNCTION search_postings_drop() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM search_postings WHERE dataset_id = OLD.id;
+  RETURN NULL;
+END $$
+"""
+
+
 def _sqlite_pairs(row: str, sign: str) -> str:
     both = f"json_insert({row}.facets, '$[#]', '*')"
     return (f"INSERT INTO facet_pairs (a, b, n) SELECT x.value, y.value, {sign}1 FROM json_each({both}) x, json_each({both}) y WHERE 1 "
@@ -69,6 +80,7 @@ SQLITE_TRIGGERS = {
     "facet_pairs_insert": f"AFTER INSERT ON search_docs BEGIN {_sqlite_pairs('NEW', '+')} END",
     "facet_pairs_update": f"AFTER UPDATE ON search_docs BEGIN {_sqlite_pairs('OLD', '-')} {_sqlite_pairs('NEW', '+')} END",
     "facet_pairs_delete": f"AFTER DELETE ON search_docs BEGIN {_sqlite_pairs('OLD', '-')} END",
+    "search_postings_drop": "AFTER DELETE ON datasets BEGIN DELETE FROM search_postings WHERE dataset_id = OLD.id; END",
 }
 
 
@@ -119,6 +131,8 @@ def upgrade() -> None:
         op.execute(PG_PAIRS_REBUILD)  # set-based, then the trigger keeps them
         op.execute(PG_PAIRS_FUNCTION)
         op.execute("CREATE TRIGGER facet_pairs_track AFTER INSERT OR UPDATE OR DELETE ON search_docs FOR EACH ROW EXECUTE FUNCTION facet_pairs_track()")
+        op.execute(PG_DROP_POSTINGS_FUNCTION)
+        op.execute("CREATE TRIGGER search_postings_drop AFTER DELETE ON datasets FOR EACH ROW EXECUTE FUNCTION search_postings_drop()")
 
 
 def _backfill_docs() -> None:
@@ -144,6 +158,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS facet_pairs_track ON search_docs")
         op.execute("DROP FUNCTION IF EXISTS facet_pairs_track()")
+        op.execute("DROP TRIGGER IF EXISTS search_postings_drop ON datasets")
+        op.execute("DROP FUNCTION IF EXISTS search_postings_drop()")
         op.drop_index('ix_search_vocabulary_trgm', table_name='search_vocabulary', postgresql_using='gin', postgresql_ops={'word': 'gin_trgm_ops'})
     else:
         for name in SQLITE_TRIGGERS:
