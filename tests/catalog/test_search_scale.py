@@ -266,3 +266,24 @@ def test_a_deleted_dataset_takes_its_postings_and_counts_with_it(app):
     after = search_svc._search(None, q="alpha")
     assert after["total"] == before["total"] - 1
     assert sum(f["count"] for f in after["facets"]["domain"]) == after["total"]
+
+
+HOSTILE = ["'", "''", "\\", "a'b", "it's o'neil", "a\\'b", "!&|():*<->", "'alpha' & 'beta'", "alpha:*", "alpha | beta", "x" * 2000,
+           "alpha " * 300, "%00", "医疗'影像", "ＡＬＰＨＡ", "a\u0301lpha", "\u202ealpha", "alpha\tbeta\ngamma", "-alpha", "\"alpha beta\""]
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_hostile_queries_get_an_answer_or_a_clear_400(client, app, q):
+    """Whatever a buyer types (quotes, backslashes, tsquery operators, huge or odd Unicode),
+    search answers or names the problem; it never fails with a 500 or reads the text as syntax."""
+    vendor = make_tenant(vendor=True)
+    _bulk(vendor.org.id, 20)
+    for sort in ("relevance", "newest", "price_asc"):
+        r = client.get("/api/v1/datasets", query_string={"q": q, "sort": sort})
+        assert r.status_code in (200, 400), (q, sort, r.status_code, r.data[:300])
+        if r.status_code == 400:
+            assert r.headers["Content-Type"].startswith("application/problem+json") and r.json["errors"]
+        else:
+            assert r.json["total"] >= len(r.json["items"])
+    r = client.get("/api/v1/datasets", query_string={"q": "'alpha' & 'beta'"})
+    assert r.status_code == 200 and r.json["total"] == client.get("/api/v1/datasets", query_string={"q": "alpha beta"}).json["total"]
