@@ -1,7 +1,7 @@
 """Catalogue search latency at 1k, 10k, 100k and 1M listed datasets on PostgreSQL, next to a
 get-by-id request measured in the same run at the same size.
 
-Datasets and their facets are loaded with COPY (a million in well under a minute), then indexed by
+Datasets and their facets are loaded with COPY (a million in a few minutes), then indexed by
 the product's own set-based `marketplace search reindex` (catalog.services.search.reindex_all):
 the weighted tsvector with the domain words in seven languages and CJK character pairs, the
 ranking postings, the public facet rows with their pre-aggregated pair counts, and the "did you
