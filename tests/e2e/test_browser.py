@@ -146,7 +146,10 @@ def test_vendor_lists_uploads_declares_and_publishes(site, site_env, browser, tm
     page.click("#upload-btn")
     page.wait_for_selector("#upload-done", timeout=60_000)
     assert "All files uploaded" in page.locator("#upload-done").inner_text()
-    page.screenshot(path=str(SHOTS / "vendor-upload.png"), full_page=True)
+    # The page still holds the 9 MiB it just hashed and sent: a full-page capture of it can take
+    # Chromium more than 30 s on a loaded 2-core machine (it did in two CI runs); the viewport
+    # shows what the artefact is for, and the assertions above are what the test checks.
+    page.screenshot(path=str(SHOTS / "vendor-upload.png"), timeout=90_000)
     page.wait_for_load_state("load")
     page.wait_for_selector("#file-table >> text=train/rulings.jsonl")
     assert "uploaded" in page.locator("#file-table tbody tr").first.inner_text()
