@@ -10,8 +10,11 @@ Rules (the most restrictive upstream use wins; duties accumulate):
 - a derivative of a no-derivatives source cannot be redistributed: block;
 - a source whose licence forbids redistribution cannot be resold: block;
 - a source that forbids AI training blocks offers that allow it;
-- model-output terms ("no competing models") and personal data give warnings;
-- a lineage cycle is refused.
+- model-output terms are rights of their own, not a use class: "no competing models", "no use to
+  improve other models", a notice or a name prefix for models built with the data, a user-count
+  limit; each propagates with its path and shows on offers, grants, the BOM and the pages;
+- a duty that cannot be known (an unknown licence) is "unknown, treat as required";
+- personal data gives warnings; a lineage cycle is refused.
 Every finding carries the path of sources behind it and a plain-language explanation.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from licensing.terms import PROHIBITED, RESTRICTIVENESS, USE_CLASSES, Terms, most_restrictive
+from licensing.terms import ALLOWED, PROHIBITED, RESTRICTIVENESS, UNSPECIFIED, USE_CLASSES, Terms, conjoin, duty, duty_label, most_restrictive
 
 MAX_DEPTH = 64
 
@@ -55,6 +58,7 @@ class Source:
     upstream: Node | None = None  # registry sources
     opt_outs_observed: list[str] = field(default_factory=list)
     opt_outs_respected: bool | None = None
+    provider: str | None = None  # model sources: who provides the model
 
 
 @dataclass
@@ -68,19 +72,70 @@ class Finding:
         return {"severity": self.severity, "code": self.code, "message": self.message, "path": self.path}
 
 
+MODEL_TERM_LABELS = {
+    "no-competing-models": "Do not use it to develop models that compete with {provider}",
+    "no-improving-other-models": "Do not use it to improve any other model than {provider}'s",
+    "model-attribution": "Models built with it must display: {value}",
+    "model-name-prefix": "Models trained on it must be named starting with \"{value}\"",
+    "user-limit": "Above {value} monthly active users, a licence from {provider} is needed",
+}
+
+
 @dataclass
 class Result:
     use_class: str = "commercial"
     use_class_paths: list[list[str]] = field(default_factory=list)
-    attribution: list[dict[str, Any]] = field(default_factory=list)
+    attribution: list[dict[str, Any]] = field(default_factory=list)  # each: source, license, path, status (required | unknown)
     share_alike: list[dict[str, Any]] = field(default_factory=list)
     field_of_use_exclusions: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     ai_training_prohibited: list[list[str]] = field(default_factory=list)
+    model_terms: list[dict[str, Any]] = field(default_factory=list)  # each: code, text, source, license, path
+    # Every licence reached, all binding at once (terms.conjoin): what the "you may" table reads.
+    combined: Terms | None = None
 
     @property
     def blocked(self) -> bool:
         return any(f.severity == "block" for f in self.findings)
+
+    def bind(self, terms: Terms) -> None:
+        self.combined = terms if self.combined is None else conjoin(self.combined, terms)
+
+    @property
+    def attribution_duty(self) -> bool | None:
+        return duty(*(a["status"] == "required" or None for a in self.attribution)) if self.attribution else False
+
+    @property
+    def share_alike_duty(self) -> bool | None:
+        return duty(*(a["status"] == "required" or None for a in self.share_alike)) if self.share_alike else False
+
+    def model_term_codes(self) -> list[str]:
+        """The model-output terms a buyer must accept, each once (code: value)."""
+        return sorted({f"{m['code']}:{m.get('value') or m.get('provider') or ''}" for m in self.model_terms})
+
+    def effective_terms(self) -> dict[str, Any]:
+        """What a buyer may do, over the own licence and the whole lineage: every permission at its
+        most restrictive, duties "required", "none" or "unknown, treat as required", and the
+        model-output terms as rights of their own."""
+        t = self.combined or Terms()
+        commercial = {"commercial": ALLOWED, "unspecified": UNSPECIFIED}.get(self.use_class, PROHIBITED)
+        return {
+            "use_class": self.use_class,
+            "commercial_use": commercial,
+            "academic_only": self.use_class == "academic-only",
+            "ai_training": PROHIBITED if self.ai_training_prohibited else (t.ai_training if not t.unknown else UNSPECIFIED),
+            "derivatives": t.derivatives if not t.unknown else UNSPECIFIED,
+            "redistribution": t.redistribution if not t.unknown else UNSPECIFIED,
+            "outputs_commercial": t.outputs_commercial if commercial != PROHIBITED else PROHIBITED,
+            "attribution": duty_label(self.attribution_duty),
+            "share_alike": duty_label(self.share_alike_duty),
+            "field_of_use_exclusions": sorted(set(self.field_of_use_exclusions)),
+            "territory": list(t.territory),
+            "term_months": t.term_months,
+            "no_competing_models": any(m["code"] == "no-competing-models" for m in self.model_terms),
+            "no_improving_other_models": any(m["code"] == "no-improving-other-models" for m in self.model_terms),
+            "model_terms": self.model_terms,
+        }
 
     @property
     def allowed_offer_kinds(self) -> list[str]:
@@ -92,7 +147,7 @@ class Result:
     @property
     def required_license(self) -> str | None:
         """Share-alike upstream: offers must use that same licence."""
-        ids = {sa["license"] for sa in self.share_alike}
+        ids = {sa["license"] for sa in self.share_alike if sa["status"] == "required"}
         return next(iter(ids)) if len(ids) == 1 else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,7 +157,11 @@ class Result:
             "required_license": self.required_license,
             "attribution": self.attribution,
             "share_alike": self.share_alike,
+            "attribution_duty": duty_label(self.attribution_duty),
+            "share_alike_duty": duty_label(self.share_alike_duty),
             "field_of_use_exclusions": sorted(set(self.field_of_use_exclusions)),
+            "model_terms": self.model_terms,
+            "effective_terms": self.effective_terms(),
             "findings": [f.to_dict() for f in self.findings],
             "blocked": self.blocked,
         }
@@ -120,22 +179,88 @@ def resolve(root: Node) -> Result:
     return res
 
 
-def _apply_terms(res: Result, terms: Terms | None, identifier: str | None, path: list[str], relation: str) -> None:
+CONTRACT_HELP = ("If it is licensed under a contract, register the contract's terms as a custom licence (POST /api/v1/licenses "
+                 "with its text and machine-readable terms, or Licences > New licence in the web UI) and give its identifier "
+                 "(LicenseRef-<organisation>-<slug>) as this source's licence: the verdict then follows those terms.")
+
+
+def _duties(res: Result, terms: Terms | None, identifier: str | None, path: list[str]) -> None:
+    attribution = None if terms is None or terms.unknown else terms.attribution
+    share_alike = None if terms is None or terms.unknown else terms.share_alike
+    for name, value in (("attribution", attribution), ("share_alike", share_alike)):
+        if value is not False:
+            getattr(res, name).append({"source": path[-1], "license": identifier, "path": path, "status": "required" if value else "unknown"})
+
+
+def _model_terms(res: Result, terms: Terms, identifier: str | None, path: list[str], provider: str | None) -> None:
+    who = provider or _licence_label(identifier)
+    rows: list[tuple[str, str | None]] = []
+    if terms.no_competing_models:
+        rows.append(("no-competing-models", None))
+    if terms.no_improving_other_models:
+        rows.append(("no-improving-other-models", None))
+    if terms.model_attribution:
+        rows.append(("model-attribution", terms.model_attribution))
+    if terms.model_name_prefix:
+        rows.append(("model-name-prefix", terms.model_name_prefix))
+    if terms.user_limit_mau:
+        rows.append(("user-limit", f"{terms.user_limit_mau:,}"))
+    for code, value in rows:
+        text = MODEL_TERM_LABELS[code].format(provider=who, value=value)
+        res.model_terms.append({"code": code, "value": value, "provider": who, "license": identifier, "source": path[-1], "path": path, "text": text})
+        severity = "warn" if code in ("no-competing-models", "no-improving-other-models") else "info"
+        finding_code = "model-output-terms" if code == "no-competing-models" else code
+        res.findings.append(Finding(severity, finding_code, f"{path[-1]} comes under {_licence_label(identifier)}: {text[0].lower() + text[1:]}.", path))
+
+
+def resolve_effective(root: Node) -> Result:
+    """The effective terms of a version: its lineage resolved upstream by upstream, then its own
+    licence binding as the vendor's promise. The own use class caps the result (most restrictive
+    wins), its duties, AI-training prohibition and model terms join the upstream ones, and a
+    share-alike licence of its own fixes the licence of every offer."""
+    res = resolve(root)
+    own = root.terms
+    if own is None:
+        return res
+    res.bind(own)
+    here = [root.label]
+    own_class = "academic-only" if own.unknown else own.use_class
+    if RESTRICTIVENESS[own_class] > RESTRICTIVENESS[res.use_class]:
+        res.use_class = own_class
+        res.use_class_paths.append(here)
+    if own.unknown:
+        _duties(res, None, root.license_identifier, here)
+        return res
+    _duties(res, own, root.license_identifier, here)
+    if own.ai_training == PROHIBITED:
+        res.ai_training_prohibited.append(here)
+    _model_terms(res, own, root.license_identifier, here, None)
+    res.field_of_use_exclusions.extend(own.field_of_use_exclusions)
+    return res
+
+
+def _apply_terms(res: Result, terms: Terms | None, identifier: str | None, path: list[str], relation: str,
+                 kind: str = "registry", provider: str | None = None) -> None:
     if terms is None or terms.unknown:
         res.use_class = most_restrictive(res.use_class, "academic-only")
         res.use_class_paths.append(path)
-        res.findings.append(Finding("warn", "unknown-license", f"The licence of {path[-1]} is unknown, so it is treated as academic-only.", path))
+        res.bind(terms or Terms(unknown=True, attribution=None, share_alike=None))
+        _duties(res, None, identifier, path)
+        help_text = " " + CONTRACT_HELP if kind == "licensed" else ""
+        res.findings.append(Finding("warn", "unknown-license", f"The licence of {path[-1]} is unknown, so it is treated as academic-only, "
+                                    f"and attribution and share-alike as required.{help_text}", path))
         return
+    res.bind(terms)
     cls = terms.use_class
     if RESTRICTIVENESS[cls] > RESTRICTIVENESS["commercial"]:
         res.findings.append(Finding("info", "use-class", f"{path[-1]} is under {_licence_label(identifier)}, which limits use to {cls}.", path))
     if RESTRICTIVENESS[cls] >= RESTRICTIVENESS[res.use_class]:
         res.use_class = cls
         res.use_class_paths.append(path)
-    if terms.attribution:
-        res.attribution.append({"source": path[-1], "license": identifier, "path": path})
-    if terms.share_alike:
-        res.share_alike.append({"source": path[-1], "license": identifier, "path": path})
+    _duties(res, terms, identifier, path)
+    if terms.attribution is None or terms.share_alike is None:
+        res.findings.append(Finding("warn", "unknown-duties", f"The licence of {path[-1]} ({_licence_label(identifier)}) does not say whether credit or "
+                                    "share-alike is required: treat both as required.", path))
     if terms.derivatives == PROHIBITED and relation == "derived":
         res.findings.append(Finding("block", "no-derivatives", f"{path[-2]} is derived from {path[-1]}, whose licence ({_licence_label(identifier)}) forbids derivatives; it cannot be redistributed.", path))
     if terms.redistribution == PROHIBITED:
@@ -143,8 +268,7 @@ def _apply_terms(res: Result, terms: Terms | None, identifier: str | None, path:
     if terms.ai_training == PROHIBITED:
         res.ai_training_prohibited.append(path)
         res.findings.append(Finding("warn", "no-ai-training", f"The licence of {path[-1]} forbids AI training; offers cannot allow it.", path))
-    if terms.no_competing_models:
-        res.findings.append(Finding("warn", "model-output-terms", f"{path[-1]} comes under terms ({_licence_label(identifier)}) that forbid using it to develop models that compete with the provider's.", path))
+    _model_terms(res, terms, identifier, path, provider)
     if terms.field_of_use_exclusions:
         res.field_of_use_exclusions.extend(terms.field_of_use_exclusions)
         res.findings.append(Finding("info", "field-of-use", f"{path[-1]} may not be used for: {', '.join(terms.field_of_use_exclusions)}.", path))
@@ -180,7 +304,7 @@ def _walk(node: Node, path: list[str], on_path: set[str], res: Result, depth: in
             _personal_data(up, here, res)
             continue
         # licensed (third party), external dataset, model-generated
-        _apply_terms(res, src.terms, src.license_identifier, here, src.relation)
+        _apply_terms(res, src.terms, src.license_identifier, here, src.relation, kind=src.kind, provider=src.provider)
         if src.kind == "model":
             res.findings.append(Finding("info", "model-generated", f"{src.label} was generated by a model; its provider's terms bind the outputs.", here))
 
@@ -207,9 +331,10 @@ def check_offer(res: Result, identifier: str | None, terms: Terms | None) -> lis
         path = res.use_class_paths[-1] if res.use_class_paths else []
         out.append(Finding("block", "use-class-exceeds-upstream",
                            f"A {terms.use_class} licence ({identifier}) cannot be granted over upstream data limited to {res.use_class}.", path))
-    sa_ids = {sa["license"] for sa in res.share_alike}
+    required = [sa for sa in res.share_alike if sa["status"] == "required"]
+    sa_ids = {sa["license"] for sa in required}
     if sa_ids and (len(sa_ids) > 1 or identifier not in sa_ids):
-        sa = res.share_alike[0]
+        sa = required[0]
         out.append(Finding("block", "share-alike", f"{sa['source']} is under the share-alike licence {sa['license']}: derived data must be offered under {', '.join(sorted(i or '?' for i in sa_ids))}, not {identifier}.", sa["path"]))
     if res.ai_training_prohibited and terms.ai_training != PROHIBITED:
         out.append(Finding("block", "ai-training-upstream-prohibited", f"An upstream licence forbids AI training, but {identifier} does not.", res.ai_training_prohibited[0]))

@@ -4,7 +4,7 @@ provenance declarations (revisioned, attested), and the lineage edges between ve
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -29,6 +29,9 @@ class License(Base):
     terms: Mapped[dict[str, Any]]
     use_class: Mapped[str] = mapped_column(String(16))
     owner_org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)  # None: standard
+    # Model providers' terms: who publishes them and the date the pinned text took effect.
+    provider: Mapped[str | None] = mapped_column(String(100))
+    effective_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,25 +1,45 @@
-"""Free-text licence names and URLs → a licence identifier (or a use class), with a confidence.
+"""Free-text licence statements → terms, with what was matched and where.
 
-Three layers, most specific first:
-1. rules: SPDX ids, Creative Commons names and URLs in any spelling, well-known licence names;
-2. vocabulary: exact (case- and punctuation-folded) variants seen on real listings, from the
-   Data Provenance Initiative (licensing/data, Apache-2.0), resolved to their canonical licence;
-3. keywords: "non-commercial", "research only", "copyright" give a class without an identifier.
-When unsure the answer is `unknown`, which the compatibility engine treats as academic-only.
+A vendor types whatever its source says: an SPDX id, a URL, a sentence, or a paragraph that mixes
+a data licence, a code licence and a "research use only". The verdict must never be looser than
+the text. The rules, in order:
+
+1. Whole-text answers: a registry identifier or SPDX alias; an SPDX expression ("MIT OR
+   Apache-2.0": the licensee chooses; AND: both bind; WITH: the base licence with its exception);
+   a custom-licence URL from the Data Provenance Initiative's map.
+2. Otherwise the text is scanned, and every match keeps its span:
+   - URLs are found first and masked: a licence name is never read inside a URL or host name
+     (``moments.csail.mit.edu`` is not the MIT licence). Canonical licence URLs (Creative Commons,
+     Apache, GNU...) and DPI's custom-licence URLs do count;
+   - restrictive statements (non-commercial, research or academic only, no derivatives, no AI
+     training; in English and Chinese, with negations such as "not for commercial use");
+   - licence names (Creative Commons in any spelling, SPDX ids, well-known names, DPI's names).
+3. Everything found binds at once (``terms.conjoin``): several licences resolve to the most
+   restrictive of them, and restrictive statements always win over the names beside them.
+4. Nothing found: DPI's vocabulary of variants seen on real listings (exact, folded), then a
+   copyright notice (unspecified), else unknown, which the compatibility engine treats as
+   academic-only with attribution and share-alike "unknown, treat as required".
+
+The vocabulary (licensing/data, Apache-2.0) is the Data Provenance Initiative's; where we
+disagree with it on purpose, `DPI_EXCEPTIONS` says why.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+from license_expression import AND, OR, ExpressionError, LicenseSymbol, LicenseWithExceptionSymbol, get_spdx_licensing
 
 from licensing.registry_data import STANDARD
-from licensing.terms import Terms
+from licensing.terms import ALLOWED, PROHIBITED, RESTRICTIVENESS, UNKNOWN_TERMS, Terms, conjoin
 
 DATA = Path(__file__).resolve().parent / "data"
+MAX_TEXT = 2000  # what the API accepts; longer input is cut here too, and the cut is reported
 
 CLASS_OF_DPI_USE = {"All": "commercial", "NC": "non-commercial", "Acad": "academic-only", "Unspecified": "unspecified", "?": "academic-only"}
 
@@ -29,33 +49,104 @@ DPI_IDENTIFIER = {
     "CC BY 3.0": "CC-BY-3.0", "CC BY 2.0": "CC-BY-2.0", "CC BY-NC 3.0": "CC-BY-NC-3.0", "CC BY-NC-SA 3.0": "CC-BY-NC-SA-3.0",
     "CC0 1.0": "CC0-1.0", "CC BY 4.0": "CC-BY-4.0", "CC BY-SA 4.0": "CC-BY-SA-4.0", "CC BY-SA 3.0": "CC-BY-SA-3.0", "CC BY-NC 2.0": "CC-BY-NC-2.0",
     "CC BY-ND 4.0": "CC-BY-ND-4.0", "CC BY-NC-ND 3.0": "CC-BY-NC-ND-3.0", "CC BY-SA 2.0": "CC-BY-SA-2.0",
+    "CC BY": "CC-BY-4.0", "CC BY-SA": "CC-BY-SA-4.0", "CC BY SA": "CC-BY-SA-4.0", "CC BY-NC-ND": "CC-BY-NC-ND-4.0", "CC BY-NC-SA": "CC-BY-NC-SA-4.0",
     "BSD 2-Clause License": "BSD-2-Clause", "BSD 3-Clause License": "BSD-3-Clause", "Apache License 2.0": "Apache-2.0", "Apache 2.0": "Apache-2.0",
-    "MIT License": "MIT", "MIT": "MIT", "GNU General Public License v3.0": "GPL-3.0-only", "C-UDA": "C-UDA-1.0",
-    "CDLA Permissive 2.0": "CDLA-Permissive-2.0", "CDLA Permissive 1.0": "CDLA-Permissive-1.0", "CDLA Sharing 1.0": "CDLA-Sharing-1.0",
-    "Academic Free License v3.0": "AFL-3.0", "ODC BY 1.0": "ODC-By-1.0", "OpenAI": "LicenseRef-OpenAI-Terms",
+    "MIT License": "MIT", "MIT": "MIT", "GNU General Public License v3.0": "GPL-3.0-only", "GNU General Public License v2.0": "GPL-2.0-only",
+    "C-UDA": "C-UDA-1.0", "CDLA Permissive 2.0": "CDLA-Permissive-2.0", "CDLA Permissive 1.0": "CDLA-Permissive-1.0", "CDLA Sharing 1.0": "CDLA-Sharing-1.0",
+    "Academic Free License v3.0": "AFL-3.0", "ODC BY 1.0": "ODC-By-1.0", "OpenAI": "LicenseRef-OpenAI-Terms", "Anthropic": "LicenseRef-Anthropic-Terms",
+    "Google Cloud Translation API": "LicenseRef-Google-Cloud-Terms",
     "Microsoft Data Licensing Agreement": "LicenseRef-MSR-Data-License", "Academic Research Purposes Only": "LicenseRef-Academic-Research-Only",
     "No License": "NONE", "Llama 2": "LicenseRef-Llama-2", "Meta Llama3 Community License": "LicenseRef-Meta-Llama-3",
     "BigScience OpenRAIL-M": "LicenseRef-BigScience-OpenRAIL-M", "CC0": "CC0-1.0", "Public Domain": "LicenseRef-PDM-1.0",
+    "LGPL 2.1": "LGPL-2.1-only", "LGPL 3.0": "LGPL-3.0-only", "MPL 2.0": "MPL-2.0", "ISC License": "ISC", "EPL 1.0": "EPL-1.0",
+    "Artistic License 2.0": "Artistic-2.0", "OGL 3.0": "OGL-UK-3.0", "AI2 ImpACT License - Low Risk": "LicenseRef-AI2-ImpACT-LR",
+    "OANC": "LicenseRef-OANC", "CSLU Agreement": "LicenseRef-CSLU-Agreement", "LDC User Agreement": "LicenseRef-LDC-User-Agreement",
+    "Skywork Community License": "LicenseRef-Skywork-Community", "LMSYS-Chat-1M Dataset License": "LicenseRef-LMSYS-Chat-1M",
 }
+
+# Where our verdict differs from DPI's class on purpose. The vocabulary test reads this table.
+DPI_EXCEPTIONS: dict[str, str] = {
+    "No License": "No licence means all rights reserved: use is unspecified (not permitted by default), not 'All'.",
+    "MIT": "The MIT licence requires its notice to be kept with copies: attribution is a duty (DPI's 'MIT License' entry agrees).",
+    "CC BY-NC-SA": "A versionless CC BY-NC-SA is still share-alike (DPI's versioned entries agree).",
+    "CC BY-ND 4.0": "No-derivatives licences have no share-alike clause: there are no derivatives to share.",
+    "OpenAI": "Model-provider terms bind outputs with their own restrictions (no competing models), not a blanket non-commercial class.",
+    "Anthropic": "Model-provider terms bind outputs with their own restrictions (no competing models), not a blanket non-commercial class.",
+    "Google Cloud Translation API": "Google Cloud's terms restrict building competing services, not commercial use of translations.",
+    "Unclear": "An unclear licence is unknown, and unknown is treated as academic-only: stricter than DPI's NC.",
+    "Unspecified": "Nothing is said about duties, so attribution and share-alike are unknown (treat as required), not 'none'.",
+    "Non Commercial": "A bare non-commercial statement says nothing about duties: attribution and share-alike are unknown.",
+    "Public Domain": "Identical class; mapped to the Public Domain Mark.",
+    "LGPL 2.1": "Weak copyleft: a modified work stays under the licence, so a derived dataset is share-alike.",
+    "LGPL 3.0": "Weak copyleft: a modified work stays under the licence, so a derived dataset is share-alike.",
+    "MPL 2.0": "Weak copyleft: a modified work stays under the licence, so a derived dataset is share-alike.",
+    "EPL 1.0": "Weak copyleft: a modified work stays under the licence, so a derived dataset is share-alike.",
+    "Llama 2": "Class identical; the Llama 2 licence's output terms (no improving other LLMs, 700M MAU) are kept as terms of their own.",
+    "Meta Llama3 Community License": "Class identical; naming and attribution duties for models are kept as terms of their own.",
+    "Various": "Several unknown licences are unknown: academic-only, duties unknown (DPI agrees on the class).",
+    "Academic Research Purposes Only": "Research-only terms forbid redistribution, so there is nothing to share alike (DPI: share-alike 1).",
+    "Microsoft Data Licensing Agreement": "The agreement forbids redistribution, so there is nothing to share alike (DPI: share-alike 1).",
+}
+
+# Variants in DPI's paraphrase file we will not read as DPI does: a bare "Creative Commons" names
+# a family of six licences from commercial to non-commercial-no-derivatives, not CC0.
+AMBIGUOUS_VARIANTS: dict[str, str] = {
+    fold_key: "Names the Creative Commons family, not one licence: unknown until the licence is named."
+    for fold_key in ("creative commons", "cc", "creative commons legal code", "creative commons public license ccpl")
+}
+
+# Whole-text DPI vocabulary names that are classes, not licences (and the class of each is DPI's).
+CLASS_ONLY = {"Non Commercial", "Unspecified", "Various", "Unclear", "Request Form", "All Uses-Attribution", "Open Access", "Custom"}
+
+
+@dataclass(frozen=True)
+class Match:
+    """One thing found in the text, with where it is (character offsets into the text given)."""
+
+    kind: str  # licence | unknown-licence | restriction | url | expression | vocabulary | notice
+    text: str
+    start: int
+    end: int
+    means: str  # an identifier, a restriction code, or a class
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "start": self.start, "end": self.end, "means": self.means}
 
 
 @dataclass(frozen=True)
 class Normalised:
-    identifier: str | None  # None: only a class is known (or nothing: unknown)
+    identifier: str | None  # a registry identifier or an SPDX expression; None: no single licence
     use_class: str  # academic-only | non-commercial | unspecified | commercial
-    attribution: bool | None
+    attribution: bool | None  # None: unknown, treat as required
     share_alike: bool | None
     confidence: float
-    method: str  # rule | vocabulary | keyword | unknown
-    matched: str  # what the decision rests on
+    method: str  # rule | expression | vocabulary | mixed | keyword | unknown
+    matched: str  # what the decision rests on, in words
+    terms: Terms = field(default=UNKNOWN_TERMS)
+    matches: tuple[Match, ...] = ()
+    restrictions: tuple[str, ...] = ()
+    truncated: bool = False
 
     @property
     def unknown(self) -> bool:
-        return self.method == "unknown"
+        return self.method == "unknown" or self.terms.unknown
 
-    def to_dict(self) -> dict:
+    @property
+    def label(self) -> str:
+        """How findings name this licence: the identifier, or what the text combines."""
+        if self.identifier and not self.restrictions:
+            return self.identifier
+        names = list(dict.fromkeys(m.means for m in self.matches if m.kind in ("licence", "expression", "vocabulary", "unknown-licence")))
+        parts = [" + ".join(names)] if names else []
+        if self.restrictions:
+            parts.append(", ".join(RESTRICTION_LABEL[r] for r in self.restrictions))
+        return "; ".join(parts) or "an unidentified licence"
+
+    def to_dict(self) -> dict[str, Any]:
         return {"identifier": self.identifier, "use_class": self.use_class, "attribution": self.attribution, "share_alike": self.share_alike,
-                "confidence": self.confidence, "method": self.method, "matched": self.matched, "unknown": self.unknown}
+                "confidence": self.confidence, "method": self.method, "matched": self.matched, "unknown": self.unknown, "label": self.label,
+                "restrictions": list(self.restrictions), "matches": [m.to_dict() for m in self.matches], "truncated": self.truncated,
+                "terms": self.terms.to_dict()}
 
 
 UNKNOWN = Normalised(None, "academic-only", None, None, 0.0, "unknown", "")
@@ -63,7 +154,8 @@ UNKNOWN = Normalised(None, "academic-only", None, None, 0.0, "unknown", "")
 
 def fold(text: str) -> str:
     """Case, punctuation and spacing folded, for vocabulary lookups."""
-    return " ".join(re.findall(r"[a-z0-9.]+", text.lower().replace("_", " ")))
+    tokens = (t.strip(".") for t in re.findall(r"[a-z0-9.]+", text.lower().replace("_", " ")))
+    return " ".join(t for t in tokens if t)
 
 
 @lru_cache(maxsize=1)
@@ -73,6 +165,10 @@ def _vocab() -> dict[str, str]:
     for canonical, variants in paraphrases.items():
         for v in [canonical, *variants]:
             out.setdefault(fold(v), canonical)
+    for canonical in _dpi_classes():
+        out.setdefault(fold(canonical), canonical)
+    for variant in AMBIGUOUS_VARIANTS:
+        out.pop(variant, None)
     return out
 
 
@@ -81,66 +177,247 @@ def _dpi_classes() -> dict[str, list[str]]:
     return json.loads((DATA / "license_classes.json").read_text())
 
 
+def url_key(url: str) -> str:
+    """A URL compared without scheme, "www.", case of the host or a trailing slash."""
+    u = url.strip().rstrip("/.,;)")
+    u = re.sub(r"^https?://", "", u, flags=re.I)
+    u = re.sub(r"^www\.", "", u, flags=re.I)
+    host, _, rest = u.partition("/")
+    return host.lower() + ("/" + rest if rest else "")
+
+
+@lru_cache(maxsize=1)
+def _custom_urls() -> dict[str, list[str]]:
+    """DPI's custom-licence URL map, keyed by every URL it names (some keys list two)."""
+    out: dict[str, list[str]] = {}
+    for key, cls in json.loads((DATA / "custom_license_classes.json").read_text()).items():
+        out.setdefault(url_key(key), cls)
+        for part in key.split(", "):
+            out.setdefault(url_key(part), cls)
+    return out
+
+
 @lru_cache(maxsize=1)
 def _registry_terms() -> dict[str, dict]:
     return {e["identifier"]: e["terms"] for e in STANDARD}
 
 
-def _from_identifier(identifier: str, confidence: float, method: str, matched: str) -> Normalised:
-    t = Terms.from_dict(_registry_terms()[identifier])
-    return Normalised(identifier, t.use_class, t.attribution, t.share_alike, confidence, method, matched)
+@lru_cache(maxsize=1)
+def _registry_lower() -> dict[str, str]:
+    return {k.lower(): k for k in _registry_terms()}
 
 
-def _from_dpi(canonical: str, confidence: float, method: str, matched: str) -> Normalised:
+def _class_terms(use: str, attribution: str, share_alike: str) -> Terms:
+    """Terms from a DPI class triple: what the class says, nothing more."""
+    cls = CLASS_OF_DPI_USE[use]
+    flag = {"1": True, "0": False, "?": None}
+    return Terms(commercial_use={"commercial": ALLOWED, "non-commercial": PROHIBITED, "academic-only": PROHIBITED}.get(cls, "unspecified"),
+                 academic_only=cls == "academic-only", attribution=flag[attribution], share_alike=flag[share_alike], unknown=use == "?")
+
+
+def registry_terms(identifier: str) -> Terms:
+    return Terms.from_dict(_registry_terms()[identifier])
+
+
+def dpi_terms(canonical: str) -> tuple[str | None, Terms]:
+    """(identifier, terms) for a DPI canonical name: the registry's when we have the licence,
+    else DPI's class. "Custom" is unknown until someone reads the terms."""
     ident = DPI_IDENTIFIER.get(canonical)
     if ident and ident in _registry_terms():
-        return _from_identifier(ident, confidence, method, matched)
+        return ident, registry_terms(ident)
+    if canonical in ("Custom", "Unclear", "Various"):
+        return None, UNKNOWN_TERMS
     cls = _dpi_classes().get(canonical)
-    if canonical == "Custom" or cls is None:
-        # Custom or unlisted terms: nothing is known about them until someone reads them.
-        return Normalised(None, "academic-only", None, None, confidence, "unknown", matched)
-    use, attr, sa = cls
-    return Normalised(None, CLASS_OF_DPI_USE[use], None if attr == "?" else attr == "1", None if sa == "?" else sa == "1", confidence, method, matched)
+    if cls is None:
+        return None, UNKNOWN_TERMS
+    t = _class_terms(*cls)
+    if canonical in ("Unspecified", "Non Commercial"):
+        t = replace(t, attribution=None, share_alike=None)
+    return None, t
 
 
-CC_URL = re.compile(r"creativecommons\.org/licenses/(by(?:-nc)?(?:-sa|-nd)?)/(\d\.\d)", re.I)
-CC0_URL = re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I)
-VERSION = re.compile(r"\b([1-4])\.0\b|\b(2\.5)\b")
+# --------------------------------------------------------------------------- SPDX
+
+# Deprecated or informal SPDX spellings the registry files under another id.
+SPDX_ALIAS = {"gpl-2.0": "GPL-2.0-only", "gpl-3.0": "GPL-3.0-only", "lgpl-2.1": "LGPL-2.1-only", "lgpl-3.0": "LGPL-3.0-only",
+              "agpl-3.0": "AGPL-3.0-only", "gpl-2.0+": "GPL-2.0-or-later", "gpl-3.0+": "GPL-3.0-or-later", "ogl-uk-3.0": "OGL-UK-3.0"}
 
 
-def _cc_from_words(text: str) -> Normalised | None:
-    """Creative Commons in any spelling: CC-BY-NC 4.0, cc_by_nc_sa, Attribution-NonCommercial 4.0 International..."""
-    t = text.lower()
-    folded = re.sub(r"[^a-z0-9.]+", " ", t)
-    words = folded.split()
-    is_cc = "creative commons" in folded or (words and words[0] in ("cc", "ccby")) or re.search(r"\bcc[\s-]?by\b", t) or re.match(r"attribution\b", folded)
-    if not is_cc:
+@lru_cache(maxsize=1)
+def _spdx():
+    return get_spdx_licensing()
+
+
+def _known_identifier(token: str) -> str | None:
+    """A registry identifier for an SPDX id or alias, in any case."""
+    low = token.strip().lower()
+    if low in _registry_lower():
+        return _registry_lower()[low]
+    if low in SPDX_ALIAS:
+        return SPDX_ALIAS[low]
+    if not re.fullmatch(r"[A-Za-z0-9.+-]+", token.strip()):
         return None
-    if re.search(r"\bcc ?0\b|zero|public domain", folded):
-        return _from_identifier("CC0-1.0", 0.95, "rule", "CC0")
-    by = bool(re.search(r"\bby\b|attribution|ccby", folded))
-    if not by:
+    try:
+        parsed = _spdx().parse(token.strip(), validate=False, strict=False)
+    except (ExpressionError, ValueError, TypeError):
         return None
-    nc = bool(re.search(r"\bnc\b|non ?commercial", folded))
-    sa = bool(re.search(r"\bsa\b|share ?alike", folded))
-    nd = bool(re.search(r"\bnd\b|no ?deriv", folded))
-    v = VERSION.search(folded)
-    version = (v.group(1) + ".0") if v and v.group(1) else (v.group(2) if v else None)
-    code = "BY" + ("-NC" if nc else "") + ("-SA" if sa else "") + ("-ND" if nd and not sa else "")
-    ident = f"CC-{code}-{version or '4.0'}"
-    if ident not in _registry_terms():
-        ident = f"CC-{code}-4.0"
-    return _from_identifier(ident, 0.95 if version else 0.75, "rule", f"Creative Commons {code}{' ' + version if version else ''}")
+    if isinstance(parsed, LicenseSymbol) and not _spdx().unknown_license_keys(parsed):
+        return _registry_lower().get(str(parsed.key).lower())
+    return None
 
 
-NAMED = [
+def _spdx_id_without_terms(key: str) -> bool:
+    if re.fullmatch(r"LicenseRef-[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*", key):
+        return True
+    if not re.fullmatch(r"[A-Za-z0-9.+-]+", key):
+        return False
+    try:
+        return not _spdx().unknown_license_keys(_spdx().parse(key, validate=False, strict=False))
+    except (ExpressionError, ValueError, TypeError):
+        return False
+
+
+OPERATOR = re.compile(r"\s(?:AND|OR|WITH)\s", re.I)
+
+
+def _expression(text: str) -> Normalised | None:
+    """An SPDX expression: every symbol must be a licence the registry knows the terms of."""
+    if not OPERATOR.search(text) or not re.fullmatch(r"[A-Za-z0-9.+() -]+", text):
+        return None
+    try:
+        parsed = _spdx().parse(text, validate=False, strict=False)
+    except (ExpressionError, ValueError, TypeError, RecursionError):
+        return None
+    if parsed is None:
+        return None
+
+    def terms_of(node) -> tuple[Terms, list[str]] | None:
+        if isinstance(node, LicenseWithExceptionSymbol):
+            # An exception only adds permissions (e.g. linking): the base licence's duties stand.
+            base = terms_of(node.license_symbol)
+            return None if base is None else (base[0], [f"{base[1][0]} WITH {node.exception_symbol.key}"])
+        if isinstance(node, LicenseSymbol):
+            key = str(node.key)
+            ident = _known_identifier(key)
+            if ident is not None:
+                return registry_terms(ident), [ident]
+            if _spdx_id_without_terms(key):
+                # A real SPDX id (or a LicenseRef) whose terms the registry does not hold: unknown.
+                return UNKNOWN_TERMS, [f"{key} (terms unknown)"]
+            return None
+        parts = [terms_of(a) for a in node.args]
+        if any(p is None for p in parts):
+            return None
+        known = [p for p in parts if p is not None]
+        if isinstance(node, AND):
+            return conjoin(*(p[0] for p in known)), [n for p in known for n in p[1]]
+        if isinstance(node, OR):
+            # The licensee chooses: the answer is the loosest option, and the choice is recorded.
+            best = min(known, key=lambda p: (RESTRICTIVENESS[p[0].use_class], bool(p[0].share_alike), bool(p[0].attribution)))
+            return best[0], [n for p in known for n in p[1]]
+        return None
+
+    got = terms_of(parsed)
+    if got is None:
+        return None
+    terms, names = got
+    expr = str(parsed)
+    return _result(None if terms.unknown else expr, terms, 1.0, "expression", f"SPDX expression {expr}",
+                   (Match("expression", text, 0, len(text), expr),), ())
+
+
+# --------------------------------------------------------------------------- scanning
+
+URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'\[\]{}|\\^`]+|\b(?:[a-z0-9-]+\.)+(?:edu|org|com|net|io|ai|gov|uk|cn|de|fr|jp|info|dev|co)\b(?:/[^\s<>\"']*)?", re.I)
+
+CANONICAL_URLS = [
+    (re.compile(r"creativecommons\.org/licenses/(by(?:-nc)?(?:-sa|-nd)?)/(\d\.\d)", re.I), None),
+    (re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I), "CC0-1.0"),
+    (re.compile(r"creativecommons\.org/publicdomain/mark/1\.0", re.I), "LicenseRef-PDM-1.0"),
+    (re.compile(r"apache\.org/licenses/license-2\.0", re.I), "Apache-2.0"),
+    (re.compile(r"gnu\.org/licenses/gpl-3\.0", re.I), "GPL-3.0-only"),
+    (re.compile(r"gnu\.org/licenses/old-licenses/gpl-2\.0", re.I), "GPL-2.0-only"),
+    (re.compile(r"gnu\.org/licenses/agpl", re.I), "AGPL-3.0-only"),
+    (re.compile(r"opendatacommons\.org/licenses/odbl", re.I), "ODbL-1.0"),
+    (re.compile(r"opendatacommons\.org/licenses/by", re.I), "ODC-By-1.0"),
+    (re.compile(r"opendatacommons\.org/licenses/pddl", re.I), "PDDL-1.0"),
+    (re.compile(r"opensource\.org/licenses?/mit\b", re.I), "MIT"),
+    (re.compile(r"cdla\.(?:dev|io)/permissive-2", re.I), "CDLA-Permissive-2.0"),
+    (re.compile(r"cdla\.(?:dev|io)/sharing-1", re.I), "CDLA-Sharing-1.0"),
+    (re.compile(r"nationalarchives\.gov\.uk/doc/open-government-licence/version/3", re.I), "OGL-UK-3.0"),
+]
+
+# Texts that name a restriction only to deny it ("commercial and non-commercial use").
+NEUTRAL = [
+    re.compile(r"\b(?:both\s+)?commercial\s+(?:and|or|&|/)\s+non[\s-]?commercial\b", re.I),
+    re.compile(r"\bnon[\s-]?commercial\s+(?:and|or|&|/)\s+commercial\b", re.I),
+    re.compile(r"\bnot\s+(?:only|just|limited|restricted)\s+(?:to\s+)?(?:for\s+)?(?:non[\s-]?commercial|research|academic)\b", re.I),
+    re.compile(r"(?:商业|商用)(?:和|与|及|或)非(?:商业|商用)"),
+]
+
+RESTRICTIONS: list[tuple[str, re.Pattern[str]]] = [
+    ("research-only", re.compile(
+        r"\b(?:research|academic|educational|scholarly|scientific|teaching)\b[^.;:!?\n]{0,60}?\bonly\b"
+        r"|\bonly\s+(?:for|to\s+be\s+used\s+for|be\s+used\s+for|be\s+used\s+in)\s+(?:non[\s-]?commercial\s+)?(?:research|academic|educational|scientific)"
+        r"|\bnon[\s-]?commercial\s+(?:scientific\s+)?research\b|\bfor\s+(?:academic\s+)?research\s+purposes?\b|\bresearch\s+(?:and|&)\s+academic\s+use\s+licen[cs]e"
+        r"|\bacademic\s+(?:research\s+)?(?:use|purposes?)\s+(?:licen[cs]e|agreement)", re.I)),
+    ("research-only", re.compile(r"仅(?:限|供|能|可)?(?:用于)?(?:非商业(?:性)?)?(?:的)?(?:学术|科研|研究|教学|教育|学习)|只(?:能|可|限)?用于(?:学术|科研|研究|教学)|(?:学术|科研)(?:研究)?(?:用途|目的)?专用")),
+    ("non-commercial", re.compile(
+        r"\bnon[\s-]?commercial\b|\bnoncommercial\b"
+        r"|\bnot?\s+(?:for\s+|to\s+be\s+used\s+for\s+|be\s+used\s+for\s+|allowed\s+for\s+|permitted\s+for\s+)?commercial(?:ly)?\b"
+        r"|\bcommercial\s+(?:use|uses|purposes?|usage|exploitation|applications?|redistribution)\s+(?:is\s+|are\s+)?(?:strictly\s+)?(?:not\s+(?:permitted|allowed)|prohibited|forbidden|excluded|disallowed)"
+        r"|\b(?:(?:may|must|shall|can|will)(?:\s*not|n't)|cannot)\s+be\s+used\s+(?:for\s+)?(?:any\s+)?commercial(?:ly)?\b"
+        r"|\bwithout\s+commercial\s+use|\bprohibits?\s+commercial", re.I)),
+    ("non-commercial", re.compile(r"非(?:商业|商用|营利)|(?:禁止|不得|不可|不能|不允许|严禁|不准)(?:用于|作|进行)?(?:任何)?(?:商业|商用|营利)")),
+    ("no-derivatives", re.compile(
+        r"\bno[\s-]?deriv(?:ative|atives|s)\b|\bno\s+derivative\s+works\b"
+        r"|\b(?:derivative\s+works?|derivatives|modifications?|adaptations?)\s+(?:are\s+|is\s+)?(?:strictly\s+)?(?:not\s+(?:permitted|allowed)|prohibited|forbidden)"
+        r"|\b(?:may|must|shall)\s+not\s+(?:be\s+)?(?:modif(?:y|ied)|adapt(?:ed)?|alter(?:ed)?)\b", re.I)),
+    ("no-derivatives", re.compile(r"禁止(?:演绎|修改|改编)|不得(?:演绎|修改|改编)")),
+    ("no-ai-training", re.compile(
+        r"\b(?:no|not\s+for|not\s+to\s+be\s+used\s+(?:for|to)|(?:may|must|shall|can)\s*(?:not|n't)\s+be\s+used\s+(?:for|to|in)|prohibited\s+(?:for|from)|forbids?|prohibits?)\s+"
+        r"(?:the\s+)?(?:any\s+)?(?:ai|a\.i\.|artificial\s+intelligence|machine[\s-]learning|ml|llms?|models?)?\s*(?:model\s+)?(?:training|train(?:ing)?)\b"
+        r"|\b(?:not|never)\b[^.;:!?\n]{0,40}?\b(?:to\s+train|for\s+(?:ai\s+|model\s+|machine[\s-]learning\s+)?training)\b"
+        r"|\bopt(?:s|ed)?[\s-]out\s+of\s+(?:ai|machine[\s-]learning)\s+training\b|\b(?:text\s+and\s+data\s+mining|tdm)\s+(?:is\s+)?(?:reserved|prohibited|not\s+permitted)", re.I)),
+    ("no-ai-training", re.compile(r"(?:禁止|不得|不可|不能|不允许|严禁)(?:用于|将其用于)?(?:人工智能|AI|模型|机器学习|大模型|算法)?(?:的)?(?:训练|模型训练)", re.I)),
+]
+RESTRICTION_LABEL = {"non-commercial": "non-commercial only", "research-only": "research or academic use only",
+                     "no-derivatives": "no derivatives", "no-ai-training": "no AI training"}
+
+CC_WORDS = re.compile(
+    r"(?<![a-z0-9])(?:(?:the\s+)?creative[\s_-]+commons?(?:[\s_-]+(?:legal\s+code|public\s+licen[cs]e|licen[cs]e))?|cc)"
+    r"(?P<parts>(?:[\s_,/()-]*(?:by|attribution|non[\s_-]?commercial|nc|share[\s_-]?alike|sa|no[\s_-]?deriv(?:ative)?s?|nd|zero|0)(?![a-z]))*)"
+    r"(?:[\s_,()-]*(?:licen[cs]e|international|unported|generic|public|legal\s+code))*"
+    r"(?:[\s_,()-]*v?(?P<version>[1-4]\.[05]))?", re.I)
+CC_ATTRIBUTION = re.compile(
+    r"(?<![a-z])attribution(?P<parts>(?:[\s_-]*(?:non[\s_-]?commercial|share[\s_-]?alike|no[\s_-]?derivatives?))*)[\s_-]*(?P<version>[1-4]\.[05])", re.I)
+CC_CHINESE = re.compile(r"知识共享(?P<parts>[^。；;，,\n\d]{0,40})(?P<version>[1-4]\.[05])?")
+
+NAMED: list[tuple[re.Pattern[str], str, float]] = [
+    (re.compile(r"\blgpl[\s-]?(?:v)?2(?:\.1)?\b|lesser\s+general\s+public\s+licen[cs]e[\s,]*(?:v(?:ersion)?\s*)?2", re.I), "LGPL-2.1-only", 0.9),
+    (re.compile(r"\blgpl(?:[\s-]?(?:v)?3(?:\.0)?)?\b|lesser\s+general\s+public\s+licen[cs]e", re.I), "LGPL-3.0-only", 0.85),
     (re.compile(r"\bagpl|affero", re.I), "AGPL-3.0-only", 0.85),
-    (re.compile(r"\bgpl[\s-]?v?3|gnu general public license v?3|gpl-3\.0", re.I), "GPL-3.0-only", 0.9),
-    (re.compile(r"\bapache\b", re.I), "Apache-2.0", 0.9),
-    (re.compile(r"\bmit\b(?! ?ocw)|permission is hereby granted, free of charge", re.I), "MIT", 0.9),
+    (re.compile(r"\bgpl[\s-]?v?2|gnu\s+general\s+public\s+licen[cs]e[\s,]*v(?:ersion)?\s*2|gpl-2\.0", re.I), "GPL-2.0-only", 0.9),
+    (re.compile(r"\bgpl(?:[\s-]?v?3(?:\.0)?)?\b|gnu\s+general\s+public\s+licen[cs]e(?:[\s,]*v(?:ersion)?\s*3(?:\.0)?)?|\bgplv3\b", re.I), "GPL-3.0-only", 0.85),
+    (re.compile(r"\bmpl[\s-]?(?:v)?2(?:\.0)?\b|mozilla\s+public\s+licen[cs]e", re.I), "MPL-2.0", 0.9),
+    (re.compile(r"\bepl[\s-]?(?:v)?2(?:\.0)?\b|eclipse\s+public\s+licen[cs]e[\s,]*(?:v(?:ersion)?\s*)?2", re.I), "EPL-2.0", 0.9),
+    (re.compile(r"\bepl(?:[\s-]?(?:v)?1(?:\.0)?)?\b|eclipse\s+public\s+licen[cs]e", re.I), "EPL-1.0", 0.85),
+    (re.compile(r"\bisc\s+licen[cs]e\b|\bisc\b(?=\s*$)", re.I), "ISC", 0.9),
+    (re.compile(r"\bartistic\s+licen[cs]e|\bartistic-2\.0\b", re.I), "Artistic-2.0", 0.85),
+    (re.compile(r"\bms-?pl\b|microsoft\s+public\s+licen[cs]e", re.I), "MS-PL", 0.9),
+    (re.compile(r"\bzlib\s+licen[cs]e\b", re.I), "Zlib", 0.9),
+    (re.compile(r"\bboost\s+software\s+licen[cs]e|\bbsl-1\.0\b", re.I), "BSL-1.0", 0.9),
+    (re.compile(r"\bunlicen[cs]e\b", re.I), "Unlicense", 0.85),
+    (re.compile(r"open\s+government\s+licen[cs]e|\bogl(?:[\s-]?uk)?[\s-]?v?3(?:\.0)?\b", re.I), "OGL-UK-3.0", 0.9),
+    (re.compile(r"impact\s+licen[cs]e[^.;\n]{0,12}?(?:high|hr\b)|impact[\s-]hr\b", re.I), "LicenseRef-AI2-ImpACT-HR", 0.9),
+    (re.compile(r"impact\s+licen[cs]e[^.;\n]{0,12}?(?:medium|mr\b)|impact[\s-]mr\b", re.I), "LicenseRef-AI2-ImpACT-MR", 0.9),
+    (re.compile(r"impact\s+licen[cs]e[^.;\n]{0,12}?(?:low|lr\b)|impact[\s-]lr\b", re.I), "LicenseRef-AI2-ImpACT-LR", 0.9),
+    (re.compile(r"\bapache\b(?:[\s-]+licen[cs]e)?(?:[\s,-]+(?:version\s+)?2(?:\.0)?)?", re.I), "Apache-2.0", 0.9),
+    (re.compile(r"\bmit\b(?! ?ocw)(?:\s+licen[cs]e)?|permission is hereby granted, free of charge", re.I), "MIT", 0.9),
+    (re.compile(r"\b0bsd\b|bsd\s+zero", re.I), "0BSD", 0.9),
     (re.compile(r"bsd[\s-]?2", re.I), "BSD-2-Clause", 0.9),
     (re.compile(r"bsd[\s-]?3|\bbsd\b", re.I), "BSD-3-Clause", 0.8),
-    (re.compile(r"odbl|open database license", re.I), "ODbL-1.0", 0.9),
+    (re.compile(r"odbl|open database licen[cs]e", re.I), "ODbL-1.0", 0.9),
     (re.compile(r"odc[\s-]?by|open data commons attribution", re.I), "ODC-By-1.0", 0.9),
     (re.compile(r"pddl|public domain dedication", re.I), "PDDL-1.0", 0.9),
     (re.compile(r"public domain mark", re.I), "LicenseRef-PDM-1.0", 0.9),
@@ -152,58 +429,235 @@ NAMED = [
     (re.compile(r"bigscience.*openrail|bigscience.*rail", re.I), "LicenseRef-BigScience-OpenRAIL-M", 0.9),
     (re.compile(r"openrail[\s-]?m", re.I), "LicenseRef-OpenRAIL-M", 0.85),
     (re.compile(r"openrail[\s-]?d", re.I), "LicenseRef-OpenRAIL-D", 0.85),
-    (re.compile(r"montreal data licen[cs]e|\bmdl\b", re.I), None, 0.0),  # family: needs the variant; see keywords
-    (re.compile(r"llama ?3", re.I), "LicenseRef-Meta-Llama-3", 0.9),
-    (re.compile(r"llama ?2", re.I), "LicenseRef-Llama-2", 0.9),
-    (re.compile(r"openai", re.I), "LicenseRef-OpenAI-Terms", 0.85),
-    (re.compile(r"microsoft research data licen[cs]e", re.I), "LicenseRef-MSR-Data-License", 0.9),
+    (re.compile(r"llama\s*3\.[1-3]|llama\s*3\.x", re.I), "LicenseRef-Meta-Llama-3.1", 0.9),
+    (re.compile(r"llama\s*3", re.I), "LicenseRef-Meta-Llama-3", 0.9),
+    (re.compile(r"llama\s*2", re.I), "LicenseRef-Llama-2", 0.9),
+    (re.compile(r"\bopenai\b|\bchatgpt\b|\bgpt-?[345](?:\.5)?(?:-turbo|o)?\b", re.I), "LicenseRef-OpenAI-Terms", 0.85),
+    (re.compile(r"\banthropic\b|\bclaude\b", re.I), "LicenseRef-Anthropic-Terms", 0.85),
+    (re.compile(r"\bgemini\b", re.I), "LicenseRef-Google-Gemini-API-Terms", 0.85),
+    (re.compile(r"google\s+cloud\s+translation", re.I), "LicenseRef-Google-Cloud-Terms", 0.85),
+    (re.compile(r"\bmistral\b|\bmixtral\b", re.I), "LicenseRef-Mistral-Terms", 0.8),
+    (re.compile(r"\bqwen\b|tongyi\s+qianwen|通义千问", re.I), "LicenseRef-Qwen-License", 0.85),
+    (re.compile(r"\bdeepseek\b", re.I), "LicenseRef-DeepSeek-License", 0.85),
+    (re.compile(r"microsoft research data licen[cs]e|microsoft data licen[cs]ing agreement", re.I), "LicenseRef-MSR-Data-License", 0.9),
+    (re.compile(r"\boanc\b|open american national corpus", re.I), "LicenseRef-OANC", 0.85),
+    (re.compile(r"\bcslu\b", re.I), "LicenseRef-CSLU-Agreement", 0.85),
+    (re.compile(r"\bldc\s+(?:user\s+)?agreement|linguistic data consortium", re.I), "LicenseRef-LDC-User-Agreement", 0.85),
+    (re.compile(r"skywork\s+community", re.I), "LicenseRef-Skywork-Community", 0.85),
+    (re.compile(r"lmsys-chat-1m", re.I), "LicenseRef-LMSYS-Chat-1M", 0.85),
 ]
 
-KEYWORDS = [
-    (re.compile(r"research[\s-]?(purposes?[\s-]?)?only|academic (research )?(use |purposes )?only|non-commercial research|for research purposes", re.I), "academic-only"),
-    (re.compile(r"non[\s-]?commercial|noncommercial", re.I), "non-commercial"),
-]
+# Registry identifiers without a hyphen, matched as written (case matters: "none", "isc" are words).
+BARE_IDENTIFIER = re.compile(r"(?<![\w.-])(?:MIT|ISC|0BSD|Zlib|Unlicense)(?![\w-])")
+SPDX_TOKEN = re.compile(r"(?<![\w.+-])(?:LicenseRef-[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|[A-Za-z0-9][A-Za-z0-9.+]*-[A-Za-z0-9.+-]*[A-Za-z0-9+])(?![\w-])")
+
+
+def _cc_identifier(parts: str, version: str | None, chinese: bool = False) -> tuple[str, float] | None:
+    p = parts.lower()
+    if chinese:
+        if re.search(r"零|cc0|公共领域", p):
+            return "CC0-1.0", 0.9
+        # 知识共享 licences all carry 署名 (attribution); only the other elements vary.
+        nc, sa, nd, by = "非商业" in p, "相同方式共享" in p, "禁止演绎" in p, True
+    else:
+        words = re.sub(r"[^a-z0-9]+", " ", p)
+        if re.search(r"\b(?:zero|0)\b", words) and not re.search(r"\bby\b|attribution", words):
+            return "CC0-1.0", 0.95
+        by = bool(re.search(r"\bby\b|attribution", words))
+        nc = bool(re.search(r"\bnc\b|non ?commercial", words))
+        sa = bool(re.search(r"\bsa\b|share ?alike", words))
+        nd = bool(re.search(r"\bnd\b|no ?deriv", words))
+    if not by:
+        return None
+    code = "BY" + ("-NC" if nc else "") + ("-SA" if sa else "") + ("-ND" if nd and not sa else "")
+    ident = f"CC-{code}-{version}" if version else f"CC-{code}-4.0"
+    if ident not in _registry_terms():
+        ident = f"CC-{code}-4.0"
+    return ident, 0.95 if version else 0.75
+
+
+def _mask(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def _scan(text: str) -> list[Match]:
+    """Every URL, restrictive statement and licence name in the text, with its span."""
+    found: list[Match] = []
+    work = text
+    for m in URL.finditer(text):
+        url = m.group(0).rstrip(".,;:)")
+        end = m.start() + len(url)
+        ident = None
+        for pattern, fixed in CANONICAL_URLS:
+            c = pattern.search(url)
+            if c:
+                ident = fixed or f"CC-{c.group(1).upper()}-{c.group(2)}"
+                break
+        if ident and ident in _registry_terms():
+            found.append(Match("licence", url, m.start(), end, ident))
+        elif url_key(url) in _custom_urls():
+            found.append(Match("vocabulary", url, m.start(), end, "DPI custom licence " + url_key(url)))
+        else:
+            found.append(Match("url", url, m.start(), end, "url"))
+        work = _mask(work, m.start(), m.end())
+    for pattern in NEUTRAL:
+        for m in pattern.finditer(work):
+            work = _mask(work, m.start(), m.end())
+    for code, pattern in RESTRICTIONS:
+        for m in pattern.finditer(work):
+            found.append(Match("restriction", text[m.start():m.end()], m.start(), m.end(), code))
+    claimed = work
+
+    def claim(start: int, end: int, ident: str) -> None:
+        nonlocal claimed
+        found.append(Match("licence", text[start:end], start, end, ident))
+        claimed = _mask(claimed, start, end)
+
+    for pattern in (CC_WORDS, CC_ATTRIBUTION, CC_CHINESE):
+        for m in pattern.finditer(claimed):
+            parts = m.group(0) if pattern is CC_ATTRIBUTION else (m.group("parts") or "")
+            got = _cc_identifier(parts, m.group("version"), chinese=pattern is CC_CHINESE)
+            if got is None and pattern is CC_WORDS and re.search(r"cc ?0|zero|public domain", m.group(0), re.I):
+                got = ("CC0-1.0", 0.9)
+            if got is not None:
+                claim(m.start(), m.end(), got[0])
+    for m in BARE_IDENTIFIER.finditer(claimed):
+        claim(m.start(), m.end(), m.group(0))
+    for m in SPDX_TOKEN.finditer(claimed):
+        ident = _known_identifier(m.group(0))
+        if ident:
+            claim(m.start(), m.end(), ident)
+        elif _spdx_id_without_terms(m.group(0)):
+            found.append(Match("unknown-licence", m.group(0), m.start(), m.end(), m.group(0)))
+            claimed = _mask(claimed, m.start(), m.end())
+    for pattern, ident, _conf in NAMED:
+        for m in pattern.finditer(claimed):
+            if m.end() > m.start() and ident in _registry_terms():
+                claim(m.start(), m.end(), ident)
+    return sorted(found, key=lambda x: (x.start, x.end))
+
+
+RESTRICT: dict[str, dict[str, Any]] = {
+    "non-commercial": {"commercial_use": PROHIBITED},
+    "research-only": {"commercial_use": PROHIBITED, "academic_only": True},
+    "no-derivatives": {"derivatives": PROHIBITED},
+    "no-ai-training": {"ai_training": PROHIBITED},
+}
+
+
+def restrict(terms: Terms, restrictions: tuple[str, ...]) -> Terms:
+    """Terms with restrictive statements applied: they always win over the licence beside them."""
+    changes: dict[str, Any] = {}
+    for r in restrictions:
+        changes.update(RESTRICT[r])
+    if changes.get("commercial_use") == PROHIBITED and terms.outputs_commercial == ALLOWED:
+        changes["outputs_commercial"] = "unspecified"
+    return replace(terms, **changes) if changes else terms
+
+
+def _result(identifier: str | None, terms: Terms, confidence: float, method: str, matched: str,
+            matches: tuple[Match, ...], restrictions: tuple[str, ...], truncated: bool = False) -> Normalised:
+    use = "academic-only" if terms.unknown else terms.use_class
+    return Normalised(identifier, use, terms.attribution, terms.share_alike, confidence, "unknown" if terms.unknown and method != "mixed" else method,
+                      matched, terms, matches, restrictions, truncated)
+
+
+SENTENCE = re.compile(r"[^.;。；!?！？\n]+(?:[.;。；!?！？]+|$)")
+
+
+def _vocabulary_sentences(text: str) -> list[tuple[tuple[int, int], str]]:
+    """DPI canonical names of the whole text, or else of its sentences, with their spans."""
+    whole = _vocab().get(fold(text))
+    if whole is not None:
+        return [] if whole == "Custom" else [((0, len(text)), whole)]
+    found = []
+    for m in SENTENCE.finditer(text):
+        canonical = _vocab().get(fold(m.group(0)))
+        if canonical is not None and canonical != "Custom":
+            start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+            found.append(((start, m.end()), canonical))
+    return found
+
+
+def _from_matches(text: str, matches: list[Match], truncated: bool) -> Normalised | None:
+    licences: dict[str, tuple[str | None, Terms, float, str]] = {}
+    for m in matches:
+        if m.kind == "licence" and m.means not in licences:
+            conf = next((c for p, i, c in NAMED if i == m.means), 0.95)
+            licences[m.means] = (m.means, registry_terms(m.means), conf, "rule")
+        elif m.kind == "unknown-licence" and m.means not in licences:
+            licences[m.means] = (None, UNKNOWN_TERMS, 0.5, "mixed")
+        elif m.kind == "vocabulary" and m.means not in licences:
+            cls = _custom_urls()[m.means.removeprefix("DPI custom licence ")]
+            licences[m.means] = (None, _class_terms(*cls), 0.8, "vocabulary")
+    restrictions = tuple(dict.fromkeys(m.means for m in matches if m.kind == "restriction"))
+    if not licences and not restrictions:
+        return None
+    if not licences:
+        # A restriction with no licence named: DPI's vocabulary may know a sentence of it;
+        # otherwise the restriction is known and the duties are not.
+        known = _vocabulary_sentences(text)
+        if known:
+            base = conjoin(*(dpi_terms(c)[1] for _, c in known))
+            terms = restrict(base, restrictions)
+            idents = {dpi_terms(c)[0] for _, c in known}
+            ident = idents.pop() if len(idents) == 1 and len(known) == 1 else None
+            vocab = tuple(Match("vocabulary", text[a:b], a, b, c) for (a, b), c in known)
+            return _result(ident if not restrictions else None, terms, 0.7, "vocabulary", "; ".join([*(c for _, c in known), *restrictions]),
+                           tuple(sorted((*matches, *vocab), key=lambda x: (x.start, x.end))), restrictions, truncated)
+        base = Terms(attribution=None, share_alike=None)
+        terms = restrict(base, restrictions)
+        return _result(None, terms, 0.6, "keyword", "; ".join(RESTRICTION_LABEL[r] for r in restrictions), tuple(matches), restrictions, truncated)
+    entries = list(licences.values())
+    combined = conjoin(*(e[1] for e in entries))
+    # A restriction the licence already carries ("CC BY-NC ... non-commercial") changes nothing
+    # and keeps the identifier; one that tightens the terms makes them terms of their own.
+    restrictions = tuple(r for r in restrictions if restrict(combined, (r,)) != combined)
+    terms = restrict(combined, restrictions)
+    words = "; ".join(f"{m.means} ({m.text!r} at {m.start}-{m.end})" for m in matches if m.kind != "url")
+    if len(entries) == 1 and not restrictions:
+        ident, _, conf, method = entries[0]
+        return _result(ident, terms, conf, method, words, tuple(matches), (), truncated)
+    conf = min(e[2] for e in entries) * (0.8 if len(entries) > 1 else 0.9)
+    return _result(None, terms, round(conf, 2), "mixed", words, tuple(matches), restrictions, truncated)
 
 
 def normalise(raw: str | None) -> Normalised:
-    """Map a licence name, SPDX id, URL or sentence to an identifier or class."""
+    """Map a licence name, SPDX id or expression, URL or free text to terms, reporting what was
+    matched and where. Never looser than the text: restrictions and the most restrictive of
+    several licences win; unsure means unknown."""
     if not raw or not raw.strip():
         return UNKNOWN
-    text = raw.strip()[:2000]
-    registry = _registry_terms()
-    # 1. exact identifiers (SPDX or LicenseRef) in any case
-    by_lower = {k.lower(): k for k in registry}
-    if text.lower() in by_lower:
-        return _from_identifier(by_lower[text.lower()], 1.0, "rule", "identifier")
-    # URLs and Creative Commons spellings
-    m = CC_URL.search(text)
-    if m:
-        ident: str | None = f"CC-{m.group(1).upper()}-{m.group(2)}"
-        if ident in registry:
-            return _from_identifier(ident, 1.0, "rule", "Creative Commons URL")
-    if CC0_URL.search(text):
-        return _from_identifier("CC0-1.0", 1.0, "rule", "CC0 URL")
-    cc = _cc_from_words(text)
-    if cc is not None and cc.confidence >= 0.9:
-        return cc
-    for pattern, ident, conf in NAMED:
-        if pattern.search(text) and ident:
-            return _from_identifier(ident, conf, "rule", pattern.pattern)
-    # 2. vocabulary of variants seen on real listings
+    truncated = len(raw) > MAX_TEXT
+    text = raw[:MAX_TEXT].strip()
+    # 1. whole-text answers
+    ident = _known_identifier(text)
+    if ident is not None:
+        return _result(ident, registry_terms(ident), 1.0, "rule", "identifier", (Match("licence", text, 0, len(text), ident),), (), truncated)
+    expression = _expression(text)
+    if expression is not None:
+        return expression
+    if url_key(text) in _custom_urls():
+        cls = _custom_urls()[url_key(text)]
+        return _result(None, _class_terms(*cls), 0.9, "vocabulary", "DPI custom licence URL",
+                       (Match("vocabulary", text, 0, len(text), "DPI custom licence " + url_key(text)),), (), truncated)
+    # 2-3. scan and combine
+    matches = _scan(text)
+    got = _from_matches(text, matches, truncated)
+    if got is not None:
+        return got
+    # 4. nothing recognised in the text itself
     canonical = _vocab().get(fold(text))
     if canonical is not None:
-        return _from_dpi(canonical, 0.8, "vocabulary", canonical)
-    if cc is not None:
-        return cc
-    # 3. keywords give a class
-    for pattern, cls in KEYWORDS:
-        if pattern.search(text):
-            return Normalised(None, cls, None, None, 0.6, "keyword", pattern.pattern)
-    if re.match(r"https?://", text):
-        return Normalised(None, "academic-only", None, None, 0.0, "unknown", "custom licence URL")
-    if re.search(r"copyright|all rights reserved|\(c\)", text, re.I):
-        return Normalised(None, "unspecified", False, False, 0.5, "keyword", "copyright notice without licence")
-    return UNKNOWN
+        ident, terms = dpi_terms(canonical)
+        return _result(ident, terms, 0.8, "vocabulary", canonical, (Match("vocabulary", text, 0, len(text), canonical),), (), truncated)
+    if any(m.kind == "url" for m in matches) and re.fullmatch(r"\S+", text):
+        return replace(UNKNOWN, matched="custom licence URL", matches=tuple(matches), truncated=truncated)
+    notice = re.search(r"copyright|all rights reserved|\(c\)|©|版权所有", text, re.I)
+    if notice:
+        return _result(None, Terms(attribution=None, share_alike=None), 0.5, "keyword", "copyright notice without licence",
+                       (Match("notice", notice.group(0), notice.start(), notice.end(), "copyright"),), (), truncated)
+    return replace(UNKNOWN, matches=tuple(matches), truncated=truncated)
 
 
 def dpi_class(canonical: str) -> tuple[str, bool | None, bool | None] | None:

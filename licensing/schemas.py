@@ -26,7 +26,12 @@ class TermsSchema(StrictSchema):
     term_months = Int(load_default=None, allow_none=True, strict=True, metadata={"minimum": 1, "maximum": MAX_TERM_MONTHS, "description": "Months from the grant's start; null: perpetual (checked with the other terms)"})
     field_of_use = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=50))
     field_of_use_exclusions = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=100)), load_default=list, validate=validate.Length(max=50))
-    no_competing_models = Flag(load_default=False)
+    no_competing_models = Flag(load_default=False, metadata={"description": "No use to develop models that compete with the licensor"})
+    no_improving_other_models = Flag(load_default=False, metadata={"description": "No use to improve any model other than the licensor's"})
+    model_attribution = Text(200, load_default=None, allow_none=True, metadata={"description": "A notice models built with it must display, e.g. 'Built with Llama'"})
+    model_name_prefix = Text(60, load_default=None, allow_none=True, metadata={"description": "Models trained on it must be named starting with this"})
+    user_limit_mau = Int(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=10**12),
+                         metadata={"description": "Above this many monthly active users the licensor's own licence is needed"})
     outputs_commercial = ma.fields.String(load_default="unspecified", **_perm)
     mdl_data_rights = ma.fields.Dict(keys=ma.fields.String(validate=validate.OneOf(MDL_RIGHTS)), values=ma.fields.String(**_perm), load_default=None, allow_none=True)
     mdl_model_rights = ma.fields.Dict(keys=ma.fields.String(validate=validate.OneOf(MDL_RIGHTS)), values=ma.fields.String(**_perm), load_default=None, allow_none=True)
@@ -42,6 +47,8 @@ class LicenseSchema(ma.Schema):
     text_sha256 = ma.fields.String(metadata={"description": "SHA-256 of the text; buyers accept a licence by this digest"})
     terms = ma.fields.Dict()
     use_class = ma.fields.String()
+    provider = ma.fields.String(allow_none=True, metadata={"description": "Model provider whose terms these are"})
+    effective_on = ma.fields.Date(allow_none=True, metadata={"description": "When the pinned text took effect"})
     owner_org_id = ma.fields.UUID(allow_none=True)
     created_at = ma.fields.DateTime()
 
@@ -53,6 +60,8 @@ class LicenseSummarySchema(ma.Schema):
     url = ma.fields.String(allow_none=True)
     use_class = ma.fields.String()
     text_sha256 = ma.fields.String()
+    provider = ma.fields.String(allow_none=True, metadata={"description": "Model provider whose terms these are"})
+    effective_on = ma.fields.Date(allow_none=True, metadata={"description": "When the pinned text took effect"})
     owner_org_id = ma.fields.UUID(allow_none=True)
 
 
@@ -84,8 +93,21 @@ class NormaliseSchema(StrictSchema):
     text = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
+class MatchSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "licence | restriction | url | expression | vocabulary | notice"})
+    text = ma.fields.String(metadata={"description": "The words matched, as written"})
+    start = Int(metadata={"description": "Character offset of the match in the text given"})
+    end = Int()
+    means = ma.fields.String(metadata={"description": "The identifier, restriction or class the match stands for"})
+
+
 class NormalisedSchema(ma.Schema):
-    identifier = ma.fields.String(allow_none=True)
+    identifier = ma.fields.String(allow_none=True, metadata={"description": "A registry identifier or SPDX expression; null when no single licence applies"})
+    label = ma.fields.String()
+    restrictions = ma.fields.List(ma.fields.String(), metadata={"description": "Restrictive statements that tighten the licence named beside them"})
+    matches = ma.fields.List(ma.fields.Nested(MatchSchema))
+    truncated = ma.fields.Boolean()
+    terms = ma.fields.Dict(metadata={"description": "The terms the text amounts to (every match binding at once)"})
     use_class = ma.fields.String()
     attribution = ma.fields.Boolean(allow_none=True)
     share_alike = ma.fields.Boolean(allow_none=True)
@@ -230,7 +252,12 @@ class CompatibilitySchema(ma.Schema):
     required_license = ma.fields.String(allow_none=True)
     attribution = ma.fields.List(ma.fields.Dict())
     share_alike = ma.fields.List(ma.fields.Dict())
+    attribution_duty = ma.fields.String(metadata={"description": "required | none | unknown, treat as required"})
+    share_alike_duty = ma.fields.String(metadata={"description": "required | none | unknown, treat as required"})
     field_of_use_exclusions = ma.fields.List(ma.fields.String())
+    model_terms = ma.fields.List(ma.fields.Dict(), metadata={"description": "Model-output terms (no competing models, naming duties...) with their paths"})
+    effective_terms = ma.fields.Dict(metadata={"description": "What a buyer may do over the own licence and the whole lineage"})
+    model_terms_sha256 = ma.fields.String(allow_none=True, metadata={"description": "Send as accept_model_terms when ordering: the buyer accepts these terms explicitly"})
     findings = ma.fields.List(ma.fields.Nested(FindingSchema))
     license_findings = ma.fields.List(ma.fields.Nested(FindingSchema), metadata={"description": "What forbids offering under `license`"})
     blocked = ma.fields.Boolean()

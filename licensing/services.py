@@ -19,13 +19,13 @@ from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import can_see_version, require_approved_vendor
 from catalog.services.datasets import get_version, writable_version
 from licensing.actions import LicensingAction
-from licensing.compat import LineageCycle, Node, Result, Source, check_offer, resolve
+from licensing.compat import LineageCycle, Node, Result, Source, check_offer, resolve, resolve_effective
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense
 from licensing.normalise import normalise
 from licensing.policy import POLICY
 from licensing.policy import LicensingPermission as Perm
 from licensing.registry_data import STANDARD, reference_text
-from licensing.terms import ALLOWED, PROHIBITED, RESTRICTIVENESS, UNKNOWN_TERMS, Terms, contradictions
+from licensing.terms import UNKNOWN_TERMS, Terms, contradictions
 from marketplace.identity.models import Organization, User
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, transactional, utcnow
@@ -46,14 +46,20 @@ def canonical_json(body: Any) -> bytes:
 # --------------------------------------------------------------------------- registry
 
 
+# Standard licences whose registry entry changed after it was first published: the change is a new
+# licence version (migration 0014), and versions already pinned by grants keep the old text.
+STANDARD_VERSION = {"LicenseRef-OpenAI-Terms": 2, "LicenseRef-Llama-2": 2, "LicenseRef-Meta-Llama-3": 2}
+
+
 def standard_rows() -> list[dict[str, Any]]:
     """Rows for the standard licences (used by the data migration)."""
     rows = []
     for e in STANDARD:
         t = Terms.from_dict(e["terms"])
         text = reference_text(e)
-        rows.append({"identifier": e["identifier"], "version": 1, "name": e["name"], "url": e["url"] or None, "text": text,
-                     "text_sha256": sha256_text(text), "terms": t.to_dict(), "use_class": t.use_class})
+        rows.append({"identifier": e["identifier"], "version": STANDARD_VERSION.get(e["identifier"], 1), "name": e["name"], "url": e["url"] or None,
+                     "text": text, "text_sha256": sha256_text(text), "terms": t.to_dict(), "use_class": t.use_class,
+                     "provider": e.get("provider"), "effective_on": e.get("effective")})
     return rows
 
 
@@ -261,25 +267,22 @@ def current_declaration(version_id: uuid.UUID) -> ProvenanceDeclaration | None:
 
 
 def _terms_for_text(text: str | None) -> tuple[str | None, Terms]:
-    """A source's licence, from a registry identifier or free text (normalised)."""
+    """A source's licence: a registry identifier (standard or custom, e.g. a registered contract),
+    else the normaliser's reading of the free text, restrictions and all."""
     if not text:
         return None, UNKNOWN_TERMS
-    lic = find_license(text)
+    lic = find_license(text.strip()) if len(text.strip()) <= 128 else None
     if lic is not None:
         return lic.identifier, Terms.from_dict(lic.terms)
     n = normalise(text)
-    if n.identifier:
+    if n.identifier and not n.restrictions:
         lic = find_license(n.identifier)
         if lic is not None:
             return lic.identifier, Terms.from_dict(lic.terms)
-    if n.unknown:
+        return n.identifier, n.terms
+    if n.unknown and not n.matches:
         return None, UNKNOWN_TERMS
-    return None, Terms(
-        commercial_use={"commercial": ALLOWED, "non-commercial": PROHIBITED}.get(n.use_class, "unspecified"),
-        academic_only=n.use_class == "academic-only",
-        attribution=bool(n.attribution),
-        share_alike=bool(n.share_alike),
-    )
+    return n.label, n.terms
 
 
 def build_graph(version_id: uuid.UUID, memo: dict[uuid.UUID, Node] | None = None) -> Node:
@@ -309,7 +312,12 @@ def build_graph(version_id: uuid.UUID, memo: dict[uuid.UUID, Node] | None = None
         else:
             ident, terms = _terms_for_text(src.get("license"))
             label = src["name"] if kind != "model" else f"{src.get('model_name')} ({src.get('model_provider')})"
-            node.sources.append(Source(kind=kind, label=label, relation=src.get("relation", "derived"), license_identifier=ident, terms=terms))
+            provider = src.get("model_provider") if kind == "model" else None
+            if kind == "model" and ident:
+                lic = find_license(ident)
+                provider = (lic.provider if lic is not None else None) or provider
+            node.sources.append(Source(kind=kind, label=label, relation=src.get("relation", "derived"), license_identifier=ident, terms=terms,
+                                       provider=provider))
     return node
 
 
@@ -345,17 +353,7 @@ def effective_licence(version_id: uuid.UUID) -> tuple[Node, Result]:
     vendor's promise: its use class caps the result (most restrictive wins), and a share-alike
     licence of its own fixes the licence of every offer."""
     root = build_graph(version_id)
-    res = resolve(root)
-    own = root.terms
-    if own is not None:
-        # Unknown own terms bind like an unknown upstream licence: academic-only.
-        own_class = "academic-only" if own.unknown else own.use_class
-        if RESTRICTIVENESS[own_class] > RESTRICTIVENESS[res.use_class]:
-            res.use_class = own_class
-            res.use_class_paths.append([root.label])
-        if own.share_alike and not own.unknown:
-            res.share_alike.append({"source": root.label, "license": root.license_identifier, "path": [root.label]})
-    return root, res
+    return root, resolve_effective(root)
 
 
 def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str | None = None) -> dict[str, Any]:
@@ -373,7 +371,8 @@ def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str |
     else:
         ident, terms = root.license_identifier, root.terms
     offer = check_offer(res, ident, terms) if ident else []
-    return dict(res.to_dict(), version_id=v.id, license=ident, license_findings=[f.to_dict() for f in offer], lineage=lineage_graph(root))
+    _, model_digest = model_terms_to_accept(v.id)
+    return dict(res.to_dict(), version_id=v.id, model_terms_sha256=model_digest, license=ident, license_findings=[f.to_dict() for f in offer], lineage=lineage_graph(root))
 
 
 def evaluate_offer(version_id: uuid.UUID, license_identifier: str) -> list[dict[str, Any]]:
@@ -444,6 +443,34 @@ def effective_use_class(version_id: uuid.UUID) -> str | None:
     if version_license(version_id) is None:
         return None
     return effective_licence(version_id)[1].use_class
+
+
+def effective_terms(version_id: uuid.UUID) -> dict[str, Any] | None:
+    """What a buyer may do with a version (the BOM, grants, the report): the effective terms of
+    `effective_licence`, or None while it has no licence."""
+    if version_license(version_id) is None:
+        return None
+    return effective_licence(version_id)[1].effective_terms()
+
+
+def offer_terms(version_id: uuid.UUID, license_id: uuid.UUID) -> dict[str, Any]:
+    """The effective terms a buyer gets under an offer: the offer's licence (which may be more
+    restrictive than the version's own) in the own licence's place, combined with the lineage."""
+    root = build_graph(version_id)
+    lic = get_license_by_id(license_id)
+    root.license_identifier, root.terms = lic.identifier, Terms.from_dict(lic.terms)
+    return resolve_effective(root).effective_terms()
+
+
+def model_terms_to_accept(version_id: uuid.UUID) -> tuple[list[dict[str, str]], str | None]:
+    """The model-output terms a buyer of a version accepts explicitly at checkout (each once, as
+    code and plain text), and the SHA-256 of their canonical JSON; ([], None) when there are none."""
+    terms = effective_terms(version_id)
+    rows = sorted({(m["code"], m["text"]) for m in terms["model_terms"]}) if terms else []
+    if not rows:
+        return [], None
+    items = [{"code": code, "text": text} for code, text in rows]
+    return items, hashlib.sha256(canonical_json(items)).hexdigest()
 
 
 def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None) -> None:

@@ -6,7 +6,7 @@ Use classes, most restrictive first: academic-only > non-commercial > unspecifie
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 ALLOWED, PROHIBITED, UNSPECIFIED = "allowed", "prohibited", "unspecified"
@@ -18,6 +18,24 @@ MDL_RIGHTS = ("training", "research", "internal_use", "publish_trained_model", "
 
 def most_restrictive(*classes: str) -> str:
     return max(classes, key=lambda c: RESTRICTIVENESS[c]) if classes else "commercial"
+
+
+# A permission, most restrictive last: silence is not a yes, and a no beats silence.
+PERMISSION_ORDER = {ALLOWED: 0, UNSPECIFIED: 1, PROHIBITED: 2}
+
+
+def duty(*values: bool | None) -> bool | None:
+    """A duty (attribution, share-alike) over several licences: required if any requires it,
+    unknown if none requires it but one is unknown (shown as "unknown, treat as required")."""
+    if any(v is True for v in values):
+        return True
+    if any(v is None for v in values):
+        return None
+    return False
+
+
+def duty_label(value: bool | None) -> str:
+    return {True: "required", False: "none", None: "unknown, treat as required"}[value]
 
 
 # Longer than any licence runs, and far inside what dates can hold.
@@ -32,15 +50,20 @@ class Terms:
     ai_training: str = UNSPECIFIED
     derivatives: str = UNSPECIFIED
     redistribution: str = UNSPECIFIED
-    share_alike: bool = False
-    attribution: bool = False
+    # None: the licence is not known well enough to say; treat the duty as required.
+    share_alike: bool | None = False
+    attribution: bool | None = False
     academic_only: bool = False  # research / educational use only
     territory: tuple[str, ...] = ("worldwide",)
     term_months: int | None = None  # None: perpetual
     field_of_use: tuple[str, ...] = ()  # allowed fields; empty: any
     field_of_use_exclusions: tuple[str, ...] = ()
     # Terms that bind models trained on the data or outputs generated with it.
-    no_competing_models: bool = False
+    no_competing_models: bool = False  # "no use of outputs to develop models that compete with the provider"
+    no_improving_other_models: bool = False  # "no use of outputs to improve any other (large language) model"
+    model_attribution: str | None = None  # a notice a model built with it must display, e.g. "Built with Llama"
+    model_name_prefix: str | None = None  # a model trained on it must be named starting with this, e.g. "Llama"
+    user_limit_mau: int | None = None  # above this many monthly active users the provider's own licence is needed
     outputs_commercial: str = UNSPECIFIED
     # Montreal Data License: rights over the data and over models trained on it, kept apart.
     mdl_data_rights: dict[str, str] | None = None
@@ -75,7 +98,63 @@ class Terms:
         return cls(**values)
 
 
-UNKNOWN_TERMS = Terms(unknown=True)
+UNKNOWN_TERMS = Terms(unknown=True, attribution=None, share_alike=None)
+
+PERMISSION_FIELDS = ("commercial_use", "ai_training", "derivatives", "redistribution", "outputs_commercial")
+
+
+def conjoin(*terms: Terms) -> Terms:
+    """Terms that must all be honoured at once (an SPDX AND, several licences named in one text,
+    a licence plus a restrictive statement): each permission takes its most restrictive value,
+    duties and exclusions accumulate, and anything unknown stays unknown."""
+    if not terms:
+        return Terms()
+    if len(terms) == 1:
+        return terms[0]
+    first = terms[0]
+    perms = {f: max((getattr(t, f) for t in terms), key=lambda v: PERMISSION_ORDER[v]) for f in PERMISSION_FIELDS}
+    territories = [t.territory for t in terms if tuple(t.territory) != ("worldwide",)]
+    territory: tuple[str, ...] = ("worldwide",)
+    if territories:
+        common = set(territories[0]).intersection(*territories[1:])
+        territory = tuple(sorted(common)) or territories[0]
+    months = [t.term_months for t in terms if t.term_months is not None]
+    fields_of_use = [set(t.field_of_use) for t in terms if t.field_of_use]
+    texts = [t.model_attribution for t in terms if t.model_attribution]
+    prefixes = [t.model_name_prefix for t in terms if t.model_name_prefix]
+    limits = [t.user_limit_mau for t in terms if t.user_limit_mau is not None]
+    return replace(
+        first, **perms,
+        attribution=duty(*(t.attribution for t in terms)),
+        share_alike=duty(*(t.share_alike for t in terms)),
+        academic_only=any(t.academic_only for t in terms),
+        territory=territory,
+        term_months=min(months) if months else None,
+        field_of_use=tuple(sorted(set.intersection(*fields_of_use))) if fields_of_use else (),
+        field_of_use_exclusions=tuple(sorted({x for t in terms for x in t.field_of_use_exclusions})),
+        no_competing_models=any(t.no_competing_models for t in terms),
+        no_improving_other_models=any(t.no_improving_other_models for t in terms),
+        model_attribution="; ".join(dict.fromkeys(texts)) or None,
+        model_name_prefix=prefixes[0] if prefixes else None,
+        user_limit_mau=min(limits) if limits else None,
+        mdl_data_rights=next((t.mdl_data_rights for t in terms if t.mdl_data_rights), None),
+        mdl_model_rights=next((t.mdl_model_rights for t in terms if t.mdl_model_rights), None),
+        unknown=any(t.unknown for t in terms),
+    )
+
+
+def looser(a: Terms, b: Terms) -> bool:
+    """True when `a` allows something `b` does not (used to check that adding words to a licence
+    text never loosens its verdict)."""
+    if RESTRICTIVENESS[a.use_class] < RESTRICTIVENESS[b.use_class]:
+        return True
+    if any(PERMISSION_ORDER[getattr(a, f)] < PERMISSION_ORDER[getattr(b, f)] for f in PERMISSION_FIELDS):
+        return True
+    for name in ("no_competing_models", "no_improving_other_models", "academic_only"):
+        if getattr(b, name) and not getattr(a, name):
+            return True
+    rank = {False: 0, None: 1, True: 1}  # unknown duties are treated as required
+    return rank[a.attribution] < rank[b.attribution] or rank[a.share_alike] < rank[b.share_alike]
 
 
 def contradictions(t: Terms) -> dict[str, list[str]]:

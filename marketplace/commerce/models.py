@@ -77,6 +77,8 @@ class Order(Base):
     accepted_text_sha256: Mapped[str] = mapped_column(String(64))
     accepted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Model-output terms the buyer accepted explicitly (code and text each); None: there were none.
+    accepted_model_terms: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     payment_method: Mapped[str] = mapped_column(String(16))  # stripe | invoice
     status: Mapped[str] = mapped_column(str_enum(OrderStatus, "order_status"), default=OrderStatus.pending_payment)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
@@ -119,6 +121,7 @@ class Grant(Base):
     accepted_text_sha256: Mapped[str] = mapped_column(String(64))
     accepted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     accepted_at: Mapped[datetime]
+    accepted_model_terms: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     unit: Mapped[str] = mapped_column(str_enum(PricingUnit, "grant_unit"))
     status: Mapped[str] = mapped_column(str_enum(GrantStatus, "grant_status"), default=GrantStatus.active)
     starts_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -75,6 +75,8 @@ class OrderCreateSchema(StrictSchema):
     license_sha256 = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="The SHA-256 of the licence text you accept."))
     payment_method = ma.fields.String(required=True, validate=validate.OneOf(["stripe", "invoice"]))
     buyer_org_id = ma.fields.UUID(load_default=None, allow_none=True)
+    accept_model_terms = ma.fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="The SHA-256 of the model-output terms you accept."),
+                                          metadata={"description": "Required when the data comes under model-output terms: their `model_terms_sha256` from the version's compatibility"})
 
 
 class OrderSchema(ma.Schema):
@@ -89,6 +91,7 @@ class OrderSchema(ma.Schema):
     currency = ma.fields.String()
     accepted_text_sha256 = ma.fields.String()
     accepted_at = ma.fields.DateTime()
+    accepted_model_terms = ma.fields.List(ma.fields.Dict(), allow_none=True)
     payment_method = ma.fields.String()
     status = ma.fields.String()
     status_reason = ma.fields.String(allow_none=True)
@@ -117,6 +120,7 @@ class GrantSchema(ma.Schema):
     accepted_text_sha256 = ma.fields.String()
     accepted_by = ma.fields.UUID()
     accepted_at = ma.fields.DateTime()
+    accepted_model_terms = ma.fields.List(ma.fields.Dict(), allow_none=True, metadata={"description": "Model-output terms accepted at checkout"})
     unit = ma.fields.String()
     status = ma.fields.String()
     starts_at = ma.fields.DateTime()

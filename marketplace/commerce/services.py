@@ -22,7 +22,7 @@ from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import require_dataset_visible, require_dataset_writer
 from catalog.services.search import bump_generation
 from licensing.models import License
-from licensing.services import evaluate_offer, find_license
+from licensing.services import evaluate_offer, find_license, model_terms_to_accept
 from marketplace.commerce import metering
 from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, QuotaEntry, StripeEvent
@@ -222,7 +222,7 @@ def order_fingerprint(**fields: Any) -> str:
 
 
 def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, currency: str, license_sha256: str, payment_method: str,
-                 idempotency_key: str | None = None, buyer_org_id: uuid.UUID | None = None) -> tuple[Order, bool]:
+                 idempotency_key: str | None = None, buyer_org_id: uuid.UUID | None = None, accept_model_terms: str | None = None) -> tuple[Order, bool]:
     """Place an order. Returns (order, created); a repeated idempotency key returns the first order.
 
     Card payments: the order is committed first, then the Stripe checkout is opened (idempotent per
@@ -234,7 +234,8 @@ def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, cu
     if buyer is None:
         raise ValidationFailed("Say which organisation buys.", errors={"buyer_org_id": ["Required when you belong to several organisations."]})
     _check_quantity(quantity)
-    fp = order_fingerprint(offer_id=offer_id, quantity=quantity, currency=currency.upper(), license_sha256=license_sha256, payment_method=payment_method, buyer=buyer)
+    fp = order_fingerprint(offer_id=offer_id, quantity=quantity, currency=currency.upper(), license_sha256=license_sha256, payment_method=payment_method, buyer=buyer,
+                           **({"accept_model_terms": accept_model_terms.lower()} if accept_model_terms else {}))
     for attempt in (1, 2):
         try:
             with unit_of_work() as session:
@@ -247,7 +248,7 @@ def create_order(principal: Principal, *, offer_id: uuid.UUID, quantity: int, cu
                             raise Conflict("This Idempotency-Key was used for a different order.", errors={"Idempotency-Key": ["Reused with other parameters."]})
                         order, created = prev, False
                 if order is None:
-                    order = _new_order(principal, buyer, offer_id, quantity, currency, license_sha256, payment_method, idempotency_key, fp)
+                    order = _new_order(principal, buyer, offer_id, quantity, currency, license_sha256, payment_method, idempotency_key, fp, accept_model_terms)
             break
         except _KeyTaken:
             # A concurrent request with the same key committed its order first; the second pass
@@ -298,7 +299,7 @@ def _check_quantity(quantity: int) -> None:
 
 
 def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quantity: int, currency: str, license_sha256: str,
-               payment_method: str, idempotency_key: str | None, fp: str) -> Order:
+               payment_method: str, idempotency_key: str | None, fp: str, accept_model_terms: str | None = None) -> Order:
     session = get_session()
     offer = _offer_visible(principal, session.get(Offer, offer_id))
     errors: dict[str, list[str]] = {}
@@ -318,10 +319,15 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
     vendor = session.get_one(Organization, offer.organization_id)
     if payment_method == "stripe" and _gateway().takes_cards and not vendor.stripe_account_id:
         errors["payment_method"] = ["This vendor cannot take card payments yet; use 'invoice'."]
-    if errors:
-        raise ValidationFailed("The order is not valid.", errors=errors)
     ds = session.get_one(Dataset, offer.dataset_id)
     version = _offer_version(ds, offer.version_id)
+    # Model-output terms bind the buyer beyond the licence text: accepted explicitly, by digest.
+    model_terms, model_digest = model_terms_to_accept(version.id)
+    if model_digest and (accept_model_terms or "").lower() != model_digest:
+        errors["accept_model_terms"] = ["This data comes under model-output terms: " + "; ".join(m["text"] for m in model_terms)
+                                        + f". Accept them by sending their SHA-256 {model_digest} (also in the version's compatibility)."]
+    if errors:
+        raise ValidationFailed("The order is not valid.", errors=errors)
     _check_offer_allowed(version, lic)
     _check_grant_room(buyer, offer, quantity)
     _unit, amount = price(offer, quantity)
@@ -334,7 +340,8 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
     fee = amount * _settings().platform_fee_bps // 10000 if payment_method == "stripe" else 0
     order = Order(offer_id=offer.id, buyer_org_id=buyer, vendor_org_id=offer.organization_id, quantity=quantity, amount_minor=amount,
                   platform_fee_minor=fee, currency=offer.currency, license_id=lic.id, accepted_text_sha256=lic.text_sha256,
-                  accepted_by=principal.user_id, accepted_at=utcnow(), payment_method=payment_method, idempotency_key=idempotency_key,
+                  accepted_by=principal.user_id, accepted_at=utcnow(), accepted_model_terms=model_terms or None,
+                  payment_method=payment_method, idempotency_key=idempotency_key,
                   request_fingerprint=fp)
     try:
         with session.begin_nested():
@@ -453,7 +460,7 @@ def _fulfil(principal: Principal, order: Order) -> Grant:
     new_id = insert_ignore_returning(Grant, Grant.id, id=uuid.uuid4(), buyer_org_id=order.buyer_org_id, vendor_org_id=order.vendor_org_id, offer_id=offer.id,
                             dataset_id=offer.dataset_id, version_id=offer.version_id, license_id=order.license_id,
                             accepted_text_sha256=order.accepted_text_sha256, accepted_by=order.accepted_by, accepted_at=order.accepted_at,
-                            unit=offer.pricing_unit, status=GrantStatus.active.value, starts_at=now, expires_at=None, balance=0, credited=0,
+                            accepted_model_terms=order.accepted_model_terms, unit=offer.pricing_unit, status=GrantStatus.active.value, starts_at=now, expires_at=None, balance=0, credited=0,
                             warned_at_bp=0, created_at=now)
     grant = session.scalars(select(Grant).where(Grant.buyer_org_id == order.buyer_org_id, Grant.offer_id == offer.id).with_for_update()).one()
     created = new_id is not None
@@ -467,6 +474,7 @@ def _fulfil(principal: Principal, order: Order) -> Grant:
         grant.expires_at = None
     # The buyer's latest acceptance is the one in force.
     grant.license_id, grant.accepted_text_sha256, grant.accepted_by, grant.accepted_at = order.license_id, order.accepted_text_sha256, order.accepted_by, order.accepted_at
+    grant.accepted_model_terms = order.accepted_model_terms
     if grant.status in (GrantStatus.expired.value, GrantStatus.revoked.value):
         grant.status = GrantStatus.active.value
     units = ((0 if offer.pricing_unit == PricingUnit.term.value else order.quantity) + offer.included_quota) * metering.UNIT_SCALE[offer.pricing_unit]

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from catalog.models import Dataset, DatasetVersion
 from catalog.services.datasets import get_version
 from licensing.models import License
-from licensing.services import compatibility, current_declaration, effective_use_class, get_provenance, version_license
+from licensing.services import compatibility, current_declaration, effective_terms, get_provenance, version_license
 from marketplace.commerce.models import Grant, QuotaEntry
 from marketplace.compliance.policy import POLICY
 from marketplace.compliance.policy import CompliancePermission as Perm
@@ -54,7 +54,8 @@ def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, 
         "provenance": current,
         "attestations": [{"revision": d.revision, "digest": d.digest, "attested_by": d.attested_name, "attested_at": d.attested_at.isoformat(),
                           "superseded_at": d.superseded_at.isoformat() if d.superseded_at else None} for d in history],
-        "effective": {k: comp[k] for k in ("use_class", "allowed_offer_kinds", "required_license", "attribution", "share_alike", "field_of_use_exclusions", "blocked")},
+        "effective": {k: comp[k] for k in ("use_class", "allowed_offer_kinds", "required_license", "attribution", "share_alike", "attribution_duty",
+                                           "share_alike_duty", "field_of_use_exclusions", "model_terms", "effective_terms", "blocked")},
         "findings": comp["findings"],
         "lineage": comp["lineage"],
     }
@@ -101,8 +102,9 @@ def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any
         for v in versions:
             decl = current_declaration(v.id)
             body = decl.body if decl else {}
+            terms = effective_terms(v.id)
             out.append({"grant": g, "dataset": ds, "version": v, "license": lic, "vendor": vendor, "quota_used": used,
-                        "effective_use": effective_use_class(v.id), "declaration": decl,
+                        "effective_use": terms["use_class"] if terms else None, "effective_terms": terms, "declaration": decl,
                         "sources": [f"{s['kind']}: {s['name']}" for s in body.get("sources", [])],
                         "personal_data": (body.get("personal_data") or {}).get("status")})
     return out
@@ -124,6 +126,13 @@ def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
             {"name": "marketplace:quota_used", "value": str(h["quota_used"])},
             {"name": "marketplace:version_status", "value": v.status},
         ]
+        terms = h["effective_terms"]
+        if terms:
+            props += [{"name": "marketplace:attribution", "value": terms["attribution"]},
+                      {"name": "marketplace:share_alike", "value": terms["share_alike"]},
+                      {"name": "marketplace:ai_training", "value": terms["ai_training"]}]
+            # Model-output terms are rights of their own: each one a property the model's BOM keeps.
+            props += [{"name": f"marketplace:model_term:{m['code']}", "value": m["text"]} for m in terms["model_terms"]]
         if h["declaration"] is not None:
             props.append({"name": "marketplace:provenance_digest", "value": h["declaration"].digest})
         if h["personal_data"]:

@@ -428,21 +428,27 @@ def register(main: click.Group) -> None:
     @click.argument("offer_id")
     @click.option("--quantity", type=int, required=True)
     @click.option("--card", is_flag=True, help="Pay by card: prints the Stripe Checkout URL (default: invoice)")
-    @click.option("--yes", "assume_yes", is_flag=True, help="Accept the licence without asking (after reading it elsewhere)")
+    @click.option("--yes", "assume_yes", is_flag=True, help="Accept the licence and any model-output terms without asking (after reading them elsewhere)")
     @api_command
     def buy(ctx: click.Context, c: MarketplaceClient, offer_id: str, quantity: int, card: bool, assume_yes: bool):
         """Order an offer: shows the licence and its SHA-256, asks you to accept it, then orders."""
         offer = c.offer(offer_id)
         lic = c.offer_license(offer)
+        model_terms, model_digest = c.offer_model_terms(offer)
         if not assume_yes:
             click.echo(f"Licence: {lic['name']} ({lic['identifier']} v{lic['version']})", err=True)
             click.echo(f"Text SHA-256: {lic['text_sha256']}\n", err=True)
             click.echo(lic.get("text") or "", err=True)
+            if model_digest:
+                click.echo("\nThe data also comes under the terms of the models that generated it:", err=True)
+                for m in {m["text"] for m in model_terms}:
+                    click.echo(f"  - {m}", err=True)
             click.echo(f"\nPrice: {format_money(offer['unit_price_minor'], offer['currency'])} per {offer['pricing_unit']}; quantity {quantity:,}", err=True)
-            if not click.confirm("Do you accept this licence text and place the order?", default=False, err=True):
+            question = "Do you accept this licence text" + (" and these model-output terms" if model_digest else "") + " and place the order?"
+            if not click.confirm(question, default=False, err=True):
                 click.echo("No order was placed.", err=True)
                 sys.exit(1)
-        o = c.buy(offer_id, quantity, license_sha256=lic["text_sha256"], payment_method="stripe" if card else "invoice")
+        o = c.buy(offer_id, quantity, license_sha256=lic["text_sha256"], payment_method="stripe" if card else "invoice", accept_model_terms=model_digest)
         msg = (f"order {o['id']} ({o.get('number', '')}): {o['status']}, {format_money(o['amount_minor'], o['currency'])} "
                f"(licence text SHA-256 {o['accepted_text_sha256']})")
         if o.get("checkout_url"):

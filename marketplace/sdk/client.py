@@ -206,11 +206,24 @@ class MarketplaceClient:
             raise ApiError(409, "Licence changed", f"The licence text of {offer['license']} does not match the offer's digest; ask again.")
         return lic
 
-    def buy(self, offer_id: str, quantity: int, *, license_sha256: str, payment_method: str = "invoice", idempotency_key: str | None = None) -> Order:
+    def offer_model_terms(self, offer: Offer) -> tuple[list[dict[str, Any]], str | None]:
+        """The model-output terms the data of an offer comes under (each with its plain text),
+        and the digest to send as `accept_model_terms`; ([], None) when there are none."""
+        version_id = offer.get("version_id") or self.request("GET", f"/datasets/{offer['dataset_id']}").get("latest_version_id")
+        if not version_id:
+            return [], None
+        comp = self.request("GET", f"/versions/{version_id}/compatibility")
+        return comp.get("model_terms") or [], comp.get("model_terms_sha256")
+
+    def buy(self, offer_id: str, quantity: int, *, license_sha256: str, payment_method: str = "invoice", idempotency_key: str | None = None,
+            accept_model_terms: str | None = None) -> Order:
         """Order an offer. `license_sha256` is the digest of the licence text you accept (read it
-        with offer_license first); an order is never placed on a text you did not see."""
+        with offer_license first); an order is never placed on a text you did not see. Data that
+        comes under model-output terms also needs their digest (offer_model_terms)."""
         offer = self.offer(offer_id)
         body = {"offer_id": offer_id, "quantity": quantity, "currency": offer["currency"], "license_sha256": license_sha256, "payment_method": payment_method}
+        if accept_model_terms:
+            body["accept_model_terms"] = accept_model_terms
         return self.request("POST", "/orders", json=body, headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())}, idempotent=True)
 
     def grants(self, org_id: str) -> list[Grant]:

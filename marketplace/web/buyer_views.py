@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from catalog.models import Dataset
 from catalog.services import datasets as catalog
 from licensing.models import License
-from licensing.services import get_license_by_id
+from licensing.services import get_license_by_id, model_terms_to_accept, offer_terms
 from marketplace.commerce import services as commerce
 from marketplace.commerce.models import Offer, Order
 from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
@@ -81,7 +81,8 @@ def _checkout_context(offer_id: uuid.UUID) -> tuple[Principal, Offer, Dataset, L
     except NotFound:
         abort(404)
     lic = get_license_by_id(offer.license_id)
-    return p, offer, ds, lic, terms_table(lic.terms)
+    version_id = offer.version_id or ds.latest_version_id
+    return p, offer, ds, lic, terms_table(offer_terms(version_id, lic.id)) if version_id else []
 
 
 def _checkout_key(p: Principal, buyer: uuid.UUID | None, offer_id: uuid.UUID, *, fresh: bool = False) -> str:
@@ -107,6 +108,8 @@ def _checkout_key(p: Principal, buyer: uuid.UUID | None, offer_id: uuid.UUID, *,
 def checkout(offer_id: uuid.UUID):
     """Choose a quantity, read and accept the licence, and pay by card (Stripe) or invoice."""
     p, offer, ds, lic, terms = _checkout_context(offer_id)
+    version_id = offer.version_id or ds.latest_version_id
+    model_terms, model_digest = model_terms_to_accept(version_id) if version_id else ([], None)
     buyer = active_org_id(p)
     card_ok = commerce.takes_cards_for(offer)
     errors: dict[str, str] = {}
@@ -114,7 +117,7 @@ def checkout(offer_id: uuid.UUID):
     key = _checkout_key(p, buyer, offer.id, fresh=request.method == "GET" and request.args.get("new") == "1")
     status = 200
     if request.method == "POST":
-        form = {k: request.form.get(k, "") for k in ("quantity", "payment_method", "license_sha256")}
+        form = {k: request.form.get(k, "") for k in ("quantity", "payment_method", "license_sha256", "accept_model_terms")}
         try:
             quantity = form_int("quantity")
         except ValueError:
@@ -124,6 +127,8 @@ def checkout(offer_id: uuid.UUID):
             errors["quantity"] = "Say how many units you buy."
         if request.form.get("accept") != "yes":
             errors["accept"] = "Tick the box to accept the licence; no order is placed without it."
+        if model_digest and form["accept_model_terms"] != model_digest:
+            errors["accept_model_terms"] = "Tick the box to accept the model-output terms; no order is placed without it."
         if form["payment_method"] not in ("stripe", "invoice"):
             errors["payment_method"] = "Choose card or invoice."
         if buyer is None:
@@ -138,7 +143,7 @@ def checkout(offer_id: uuid.UUID):
             def place(k: str) -> tuple[Order, bool]:
                 return commerce.create_order(p, offer_id=offer.id, quantity=quantity, currency=offer.currency,
                                              license_sha256=form["license_sha256"], payment_method=form["payment_method"],
-                                             idempotency_key=k, buyer_org_id=buyer)
+                                             idempotency_key=k, buyer_org_id=buyer, accept_model_terms=form["accept_model_terms"] or None)
 
             try:
                 try:
@@ -159,7 +164,7 @@ def checkout(offer_id: uuid.UUID):
                 return redirect(url_for("buyer_web.order_page", order_id=order.id))
     tiers = [(max(offer.min_quantity, 1), offer.unit_price_minor)] + [(t["from"], t["unit_price_minor"]) for t in offer.tiers or []]
     return render_template("buyer/checkout.html", offer=offer, ds=ds, lic=lic, terms=terms, form=form, errors=errors, card_ok=card_ok,
-                           tiers=tiers, buyer_org=buyer), status
+                           tiers=tiers, buyer_org=buyer, model_terms=model_terms, model_digest=model_digest), status
 
 
 @bp.get("/orders/<uuid:order_id>")

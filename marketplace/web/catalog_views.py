@@ -37,19 +37,39 @@ def search_page():
     return render_template("catalog/search.html", res=res, q=q or "", selected=args, sort=sort, error=error)
 
 
-def terms_table(terms: dict) -> list[tuple[str, str]]:
-    """(what, verdict) rows for the licence table people read."""
+VERDICT = {"allowed": "you may", "prohibited": "you may not", "unspecified": "not stated"}
+DUTY = {"required": "you must", "unknown, treat as required": "unknown: treat as you must", "none": None}
+MODEL_ROWS = {
+    "no-competing-models": ("Use it to develop models that compete with {provider}", "you may not"),
+    "no-improving-other-models": ("Use it to improve models other than {provider}'s", "you may not"),
+    "model-attribution": ("Show on models built with it: “{value}”", "you must"),
+    "model-name-prefix": ("Name models trained on it starting with “{value}”", "you must"),
+    "user-limit": ("Serve more than {value} monthly users without {provider}'s own licence", "you may not"),
+}
+
+
+def terms_table(effective: dict) -> list[tuple[str, str]]:
+    """(what, verdict) rows for the licence table people read, from the effective terms: the own
+    licence combined with the whole lineage (licensing.services.effective_licence), so the table
+    never says "you may" where an upstream licence or a model's terms say otherwise."""
     labels = [("commercial_use", "Use it commercially"), ("ai_training", "Train AI models on it"), ("derivatives", "Make derivatives"),
               ("redistribution", "Redistribute it"), ("outputs_commercial", "Sell what a model trained on it produces")]
-    rows = [(label, {"allowed": "you may", "prohibited": "you may not", "unspecified": "not stated"}[terms.get(k, "unspecified")]) for k, label in labels]
-    if terms.get("academic_only"):
+    rows = [(label, VERDICT[effective.get(k, "unspecified")]) for k, label in labels]
+    if effective.get("academic_only"):
         rows.insert(0, ("Use outside academic research", "you may not"))
-    if terms.get("attribution"):
-        rows.append(("Credit the source", "you must"))
-    if terms.get("share_alike"):
-        rows.append(("Share derivatives under the same licence", "you must"))
-    if terms.get("no_competing_models"):
-        rows.append(("Build models that compete with the provider", "you may not"))
+    for key, label in (("attribution", "Credit the source"), ("share_alike", "Share derivatives under the same licence")):
+        verdict = DUTY.get(effective.get(key, "none"))
+        if verdict:
+            rows.append((label, verdict))
+    seen = set()
+    for m in effective.get("model_terms", []):
+        what, verdict = MODEL_ROWS[m["code"]]
+        row = (what.format(provider=m.get("provider") or "the model provider", value=m.get("value") or ""), verdict)
+        if row not in seen:
+            seen.add(row)
+            rows.append(row)
+    if effective.get("field_of_use_exclusions"):
+        rows.append(("Use it for: " + ", ".join(effective["field_of_use_exclusions"]), "you may not"))
     return rows
 
 
@@ -75,7 +95,7 @@ def dataset_page(dataset_id: uuid.UUID):
     facets = catalog.facets_of([ds.id])[ds.id]
     preview = next((f for f in files if f.preview and f.preview.get("records")), None)
     return render_template("catalog/dataset.html", ds=ds, card=render_card(ds.card_markdown, heading_offset=1), facets=facets, versions=versions, current=current,
-                           files=files, lic=lic, terms=terms_table(lic.terms) if lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
+                           files=files, lic=lic, terms=terms_table(comp["effective_terms"]) if comp and lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
                            lineage_svg=lineage_svg(comp["lineage"]) if comp else "")
 
 

@@ -33,7 +33,13 @@ def test_registry_is_public_and_pins_texts(client):
     mdl = client.get("/api/v1/licenses/LicenseRef-MDL-Internal").json
     assert mdl["terms"]["mdl_data_rights"]["internal_use"] == "allowed" and mdl["terms"]["mdl_model_rights"]["commercialise_model"] == "prohibited"
     assert client.get("/api/v1/licenses/NOT-A-LICENSE").status_code == 404
-    assert {x["identifier"] for x in client.get("/api/v1/licenses?use_class=non-commercial").json} >= {"CC-BY-NC-4.0", "LicenseRef-OpenAI-Terms"}
+    assert {x["identifier"] for x in client.get("/api/v1/licenses?use_class=non-commercial").json} >= {"CC-BY-NC-4.0", "LicenseRef-CSLU-Agreement"}
+    # A model provider's terms: its own restrictions, versioned, with who publishes them and since when.
+    openai = client.get("/api/v1/licenses/LicenseRef-OpenAI-Terms").json
+    assert openai["version"] == 2 and openai["use_class"] == "commercial" and openai["terms"]["no_competing_models"] is True
+    assert openai["provider"] == "OpenAI" and openai["effective_on"] == "2024-01-31" and openai["url"].startswith("https://openai.com/")
+    first = client.get("/api/v1/licenses/LicenseRef-OpenAI-Terms?version=1").json
+    assert first["use_class"] == "non-commercial" and first["text_sha256"] != openai["text_sha256"]
 
 
 def test_normalise_endpoint(client):
@@ -199,7 +205,8 @@ def test_chain_through_three_registry_versions(app, client, vendors):
     declare(client, a.keys["owner"], top["id"], [{"kind": "registry", "name": "mid", "version_id": mid["id"]}])
     c = client.get(f"/api/v1/versions/{top['id']}/compatibility", headers=bearer(a.keys["owner"])).json
     assert c["use_class"] == "non-commercial" and c["license_findings"] == []
-    assert [len(x["path"]) for x in c["attribution"]] == [2, 3]
+    # the two upstreams, then the version's own CC licence: crediting the vendor is a duty too
+    assert [len(x["path"]) for x in c["attribution"]] == [2, 3, 1]
     assert c["attribution"][1]["path"][-1] == f"{base['slug']}@1.0.0"
 
 

@@ -1,0 +1,185 @@
+"""Licence verdicts as a new user met them, through the API and the pages, plus one lineage
+scenario per model-provider entry of the registry.
+
+- free text that mixed a restriction with a permissive name let restricted data publish under a
+  commercial licence; a licence name inside a host name was read as that licence;
+- unknown duties were recorded as "no duty";
+- the "you may" table showed only the own licence;
+- model-output terms were collapsed into "non-commercial", and nobody accepted them at checkout;
+- a third-party contract the platform cannot read gave no way forward.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from licensing.compat import Node, Source, resolve_effective
+from licensing.registry_data import MODEL_PROVIDER_TERMS, STANDARD
+from licensing.terms import Terms
+from tests.catalog.helpers import create_dataset, create_version, publish, upload_small
+from tests.commerce.helpers import market, order
+from tests.factories import bearer, make_tenant
+from tests.licensing.helpers import declare
+
+REG = {e["identifier"]: Terms.from_dict(e["terms"]) for e in STANDARD}
+
+
+def version_with(client, key, *, license: str, sources: list) -> tuple[dict, dict]:
+    ds = create_dataset(client, key)
+    v = create_version(client, key, ds["id"])
+    upload_small(client, key, v["id"], "data.jsonl", b'{"a": 1}\n')
+    assert client.put(f"/api/v1/versions/{v['id']}/license", json={"identifier": license}, headers=bearer(key)).status_code == 200
+    r = declare(client, key, v["id"], sources)
+    assert r.status_code == 201, r.json
+    return ds, v
+
+
+@pytest.mark.parametrize("text", ["Non-commercial use only. Code: MIT license", "Research use only; code under Apache 2.0",
+                                  "http://moments.csail.mit.edu/", "仅供学术研究，代码遵循 MIT 许可证"])
+def test_free_text_never_turns_restricted_data_commercial(client, text):
+    vendor = make_tenant(vendor=True)
+    k = vendor.keys["owner"]
+    ds, v = version_with(client, k, license="CC-BY-4.0", sources=[{"kind": "external", "name": "Moments corpus", "license": text, "url": "https://example.org/moments"}])
+    comp = client.get(f"/api/v1/versions/{v['id']}/compatibility", headers=bearer(k)).json
+    assert comp["use_class"] in ("non-commercial", "academic-only") and "commercial" not in comp["allowed_offer_kinds"]
+    assert "use-class-exceeds-upstream" in {f["code"] for f in comp["license_findings"]}
+    r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(k))
+    assert r.status_code == 409 and "use-class-exceeds-upstream" in json.dumps(r.json)
+    # what the normaliser read, and where, is on the endpoint a vendor uses to check
+    n = client.post("/api/v1/licenses/normalise", json={"text": text}).json
+    assert n["identifier"] is None and n["matches"]
+    assert all(text[m["start"]:m["end"]] == m["text"] for m in n["matches"])
+
+
+def test_unknown_duties_are_shown_as_treat_as_required_and_contracts_get_a_way_forward(client):
+    vendor = make_tenant(vendor=True)
+    k = vendor.keys["owner"]
+    _, v = version_with(client, k, license="CC0-1.0",
+                        sources=[{"kind": "licensed", "name": "Hospital archive", "license": "see our agreement", "contract_reference": "MSA-2024-17"}])
+    comp = client.get(f"/api/v1/versions/{v['id']}/compatibility", headers=bearer(k)).json
+    assert comp["attribution_duty"] == comp["share_alike_duty"] == "unknown, treat as required"
+    assert comp["effective_terms"]["attribution"] == "unknown, treat as required"
+    unknown = next(f for f in comp["findings"] if f["code"] == "unknown-license")
+    assert "custom licence" in unknown["message"] and "POST /api/v1/licenses" in unknown["message"]
+    # the vendor registers the contract's terms and names it: the verdict follows them
+    r = client.post("/api/v1/licenses", json={"slug": "hospital-msa", "name": "Hospital archive MSA", "text": "Contract terms as agreed in MSA-2024-17, clause 4.",
+                                              "terms": {"commercial_use": "allowed", "ai_training": "allowed", "derivatives": "allowed",
+                                                        "redistribution": "allowed", "attribution": True}}, headers=bearer(k))
+    assert r.status_code == 201, r.json
+    ident = r.json["identifier"]
+    assert declare(client, k, v["id"], [{"kind": "licensed", "name": "Hospital archive", "license": ident, "contract_reference": "MSA-2024-17"}]).status_code == 201
+    comp = client.get(f"/api/v1/versions/{v['id']}/compatibility?license=CC-BY-4.0", headers=bearer(k)).json
+    assert "unknown-license" not in {f["code"] for f in comp["findings"]}
+    assert comp["attribution_duty"] == "required" and comp["share_alike_duty"] == "none"
+    assert [a["status"] for a in comp["attribution"]] == ["required"]
+    assert comp["license_findings"] == []  # now a commercial licence may be offered over it
+
+
+def test_the_you_may_table_reads_the_effective_terms(client):
+    """The own licence says AI training is fine; the generating model's terms forbid one use of it:
+    the table must say so beside it, and a derived upstream's non-commercial licence shows too."""
+    vendor = make_tenant(vendor=True)
+    k = vendor.keys["owner"]
+    ds, v = version_with(client, k, license="CC-BY-4.0", sources=[{"kind": "model", "name": "synthetic dialogues", "model_name": "gpt-4o",
+                                                                    "model_provider": "OpenAI", "license": "LicenseRef-OpenAI-Terms"}])
+    assert publish(client, k, v["id"])["status"] == "published"
+    page = client.get(f"/datasets/{ds['id']}").get_data(as_text=True)
+    assert "Use it to develop models that compete with OpenAI" in page
+    section = page[page.index('id="lic-h"'):page.index('id="prov-h"')]
+    assert "every generating model" in section and "you may not" in section
+
+
+def test_model_terms_are_accepted_explicitly_at_checkout_and_kept_on_the_grant(app, client):
+    vendor, buyer = market()
+    k = vendor.keys["owner"]
+    ds, v = version_with(client, k, license="CC-BY-4.0", sources=[{"kind": "model", "name": "distilled QA", "model_name": "Llama-3.1-70B",
+                                                                    "model_provider": "Meta", "license": "Llama 3.1 Community License"}])
+    assert publish(client, k, v["id"])["status"] == "published"
+    comp = client.get(f"/api/v1/versions/{v['id']}/compatibility", headers=bearer(buyer.keys["member"])).json
+    assert comp["use_class"] == "commercial"
+    codes = {m["code"] for m in comp["model_terms"]}
+    assert {"model-attribution", "model-name-prefix", "user-limit"} <= codes and "no-competing-models" not in codes
+    digest = comp["model_terms_sha256"]
+    assert digest and len(digest) == 64
+    offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "Commercial", "license": "CC-BY-4.0", "pricing_unit": "records",
+                                                                     "unit_price_minor": 1, "currency": "EUR"}, headers=bearer(k))
+    assert offer.status_code == 201, offer.json  # commercially usable: the terms are not a class
+    offer = offer.json
+    r = order(client, buyer.keys["member"], offer, quantity=10)
+    assert r.status_code == 400 and "accept_model_terms" in r.json["errors"] and digest in r.json["errors"]["accept_model_terms"][0]
+    assert "Built with Llama" in r.json["errors"]["accept_model_terms"][0]
+    r = order(client, buyer.keys["member"], offer, quantity=10, accept_model_terms="0" * 64)
+    assert r.status_code == 400 and "accept_model_terms" in r.json["errors"]
+    # the same Idempotency-Key cannot be replayed to accept different terms
+    r = order(client, buyer.keys["member"], offer, quantity=10, accept_model_terms=digest, key="k-1")
+    assert r.status_code == 201, r.json
+    assert {m["code"] for m in r.json["accepted_model_terms"]} == codes
+    assert order(client, buyer.keys["member"], offer, quantity=10, key="k-1").status_code == 409
+    paid = client.post(f"/api/v1/orders/{r.json['id']}/mark-paid", headers=bearer(vendor.keys["admin"])).json
+    g = client.get(f"/api/v1/grants/{paid['grant_id']}", headers=bearer(buyer.keys["member"])).json
+    assert {m["code"] for m in g["accepted_model_terms"]} == codes
+    # the organisation's BOM carries each model term as a property of the held version
+    bom = client.get(f"/api/v1/orgs/{buyer.org.id}/bom?format=cyclonedx", headers=bearer(buyer.keys["auditor"])).json
+    props = {p["name"] for c in bom["components"] for p in c["properties"]}
+    assert {"marketplace:model_term:model-attribution", "marketplace:model_term:model-name-prefix"} <= props
+
+
+def test_a_dataset_without_model_terms_needs_no_extra_acceptance(app, client):
+    vendor, buyer = market()
+    ds, v = version_with(client, vendor.keys["owner"], license="CC-BY-4.0", sources=[{"kind": "first_hand", "name": "our own"}])
+    assert publish(client, vendor.keys["owner"], v["id"])["status"] == "published"
+    offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "Commercial", "license": "CC-BY-4.0", "pricing_unit": "records",
+                                                                     "unit_price_minor": 1, "currency": "EUR"}, headers=bearer(vendor.keys["owner"])).json
+    r = order(client, buyer.keys["member"], offer, quantity=10)
+    assert r.status_code == 201 and r.json["accepted_model_terms"] is None
+
+
+# --------------------------------------------------------------------------- one scenario per provider
+
+# identifier → (use class of generated data sold under its own licence, model-term codes), stated
+# from the providers' texts (README: "Model providers' terms"), not read back from the registry.
+PROVIDERS = {
+    "LicenseRef-OpenAI-Terms": ("commercial", {"no-competing-models"}),
+    "LicenseRef-Anthropic-Terms": ("commercial", {"no-competing-models"}),
+    "LicenseRef-Google-Gemini-API-Terms": ("commercial", {"no-competing-models"}),
+    "LicenseRef-Google-Cloud-Terms": ("commercial", {"no-competing-models"}),
+    "LicenseRef-Llama-2": ("commercial", {"no-improving-other-models", "user-limit"}),
+    "LicenseRef-Meta-Llama-3": ("commercial", {"no-improving-other-models", "model-attribution", "model-name-prefix", "user-limit"}),
+    "LicenseRef-Meta-Llama-3.1": ("commercial", {"model-attribution", "model-name-prefix", "user-limit"}),
+    "LicenseRef-Meta-Llama-3.2": ("commercial", {"model-attribution", "model-name-prefix", "user-limit"}),
+    "LicenseRef-Meta-Llama-3.3": ("commercial", {"model-attribution", "model-name-prefix", "user-limit"}),
+    "LicenseRef-Mistral-Terms": ("commercial", set()),
+    "LicenseRef-Mistral-Research-License": ("academic-only", set()),
+    "LicenseRef-Qwen-License": ("commercial", {"no-improving-other-models", "user-limit"}),
+    "LicenseRef-Qwen-License-2024": ("commercial", {"model-attribution", "user-limit"}),
+    "LicenseRef-Qwen-Research": ("academic-only", {"model-attribution"}),
+    "LicenseRef-DeepSeek-License": ("commercial", set()),
+    "LicenseRef-DeepSeek-Platform-Terms": ("commercial", set()),
+}
+
+
+def test_every_model_provider_entry_has_a_scenario_and_a_dated_source():
+    assert set(PROVIDERS) == {e["identifier"] for e in MODEL_PROVIDER_TERMS}
+    for e in MODEL_PROVIDER_TERMS:
+        assert e["provider"] and e["url"].startswith("https://") and ("effective" in e)
+
+
+@pytest.mark.parametrize("identifier", sorted(PROVIDERS))
+def test_model_provider_lineage(identifier):
+    """Data generated by the model, refined in a second dataset: the terms travel two hops, with
+    the path, and the use class is the provider's, not a blanket non-commercial."""
+    use_class, codes = PROVIDERS[identifier]
+    generated = Node(key="gen", label="generated@1", license_identifier="CC-BY-4.0", terms=REG["CC-BY-4.0"],
+                     sources=[Source(kind="model", label="the model", license_identifier=identifier, terms=REG[identifier], provider="Provider X")])
+    refined = Node(key="ref", label="refined@1", license_identifier="CC-BY-4.0", terms=REG["CC-BY-4.0"],
+                   sources=[Source(kind="registry", label="generated@1", upstream=generated)])
+    res = resolve_effective(refined)
+    assert res.use_class == use_class
+    assert {m["code"] for m in res.model_terms} == codes
+    for m in res.model_terms:
+        assert m["path"] == ["refined@1", "generated@1", "the model"] and m["text"]
+    eff = res.effective_terms()
+    assert eff["no_competing_models"] == ("no-competing-models" in codes)
+    assert eff["commercial_use"] == ("allowed" if use_class == "commercial" else "prohibited")
