@@ -5,6 +5,7 @@ grant, an invoice order marked paid, a declaration's lineage)."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 from sqlalchemy import select
 
@@ -57,6 +58,9 @@ def _public_view(client, key, dataset_id, version_id):
            "license": client.get(f"/api/v1/versions/{version_id}/license").json, "provenance": client.get(f"/api/v1/versions/{version_id}/provenance").json,
            "compatibility": client.get(f"/api/v1/versions/{version_id}/compatibility").json}
     out["compatibility"].pop("lineage")  # node ids are version ids
+    # duties name the version by its label (slug@version), and slugs differ however made
+    slug = out["dataset"]["slug"]
+    out["compatibility"] = json.loads(json.dumps(out["compatibility"]).replace(slug, "<slug>"))
     return _stable(out)
 
 

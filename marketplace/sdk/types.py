@@ -115,6 +115,8 @@ class License(TypedDict, total=False):
     text_sha256: str
     terms: dict[str, Any]
     use_class: str
+    provider: str | None
+    effective_on: str | None
     owner_org_id: str | None
     created_at: str
 
@@ -165,6 +167,7 @@ class Order(TypedDict, total=False):
     currency: str
     accepted_text_sha256: str
     accepted_at: str
+    accepted_model_terms: list[dict[str, Any]] | None
     payment_method: str
     status: str
     status_reason: str | None
@@ -186,6 +189,7 @@ class Grant(TypedDict, total=False):
     accepted_text_sha256: str
     accepted_by: str
     accepted_at: str
+    accepted_model_terms: list[dict[str, Any]] | None
     unit: str
     status: str
     starts_at: str
