@@ -371,7 +371,7 @@ def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str |
     else:
         ident, terms = root.license_identifier, root.terms
     offer = check_offer(res, ident, terms) if ident else []
-    _, model_digest = model_terms_to_accept(v.id)
+    _, model_digest = _model_terms_digest(res)
     return dict(res.to_dict(), version_id=v.id, model_terms_sha256=model_digest, license=ident, license_findings=[f.to_dict() for f in offer], lineage=lineage_graph(root))
 
 
@@ -462,15 +462,29 @@ def offer_terms(version_id: uuid.UUID, license_id: uuid.UUID) -> dict[str, Any]:
     return resolve_effective(root).effective_terms()
 
 
-def model_terms_to_accept(version_id: uuid.UUID) -> tuple[list[dict[str, str]], str | None]:
-    """The model-output terms a buyer of a version accepts explicitly at checkout (each once, as
-    code and plain text), and the SHA-256 of their canonical JSON; ([], None) when there are none."""
-    terms = effective_terms(version_id)
-    rows = sorted({(m["code"], m["text"]) for m in terms["model_terms"]}) if terms else []
+def _model_terms_digest(res: Result) -> tuple[list[dict[str, str]], str | None]:
+    rows = sorted({(m["code"], m["text"]) for m in res.model_terms})
     if not rows:
         return [], None
     items = [{"code": code, "text": text} for code, text in rows]
     return items, hashlib.sha256(canonical_json(items)).hexdigest()
+
+
+def model_terms_to_accept(version_id: uuid.UUID) -> tuple[list[dict[str, str]], str | None]:
+    """The model-output terms a buyer of a version accepts explicitly at checkout (each once, as
+    code and plain text), and the SHA-256 of their canonical JSON; ([], None) when there are none."""
+    if version_license(version_id) is None:
+        return [], None
+    return _model_terms_digest(effective_licence(version_id)[1])
+
+
+def order_terms(version_id: uuid.UUID, license_identifier: str) -> tuple[list[dict[str, Any]], list[dict[str, str]], str | None]:
+    """What an order needs from one resolution of the effective licence: the findings that
+    forbid the offer (as `evaluate_offer`), and the model-output terms to accept with their digest."""
+    lic = find_license(license_identifier)
+    _, res = effective_licence(version_id)
+    blocking = [f.to_dict() for f in check_offer(res, license_identifier, Terms.from_dict(lic.terms) if lic else None)]
+    return (blocking, *_model_terms_digest(res))
 
 
 def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None) -> None:

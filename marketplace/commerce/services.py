@@ -22,7 +22,7 @@ from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import require_dataset_visible, require_dataset_writer
 from catalog.services.search import bump_generation
 from licensing.models import License
-from licensing.services import evaluate_offer, find_license, model_terms_to_accept
+from licensing.services import evaluate_offer, find_license, order_terms
 from marketplace.commerce import metering
 from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, QuotaEntry, StripeEvent
@@ -61,8 +61,8 @@ def _offer_version(ds: Dataset, version_id: uuid.UUID | None) -> DatasetVersion:
     return v
 
 
-def _check_offer_allowed(version: DatasetVersion, lic: License) -> None:
-    blocking = evaluate_offer(version.id, lic.identifier)
+def _check_offer_allowed(version: DatasetVersion, lic: License, blocking: list[dict[str, Any]] | None = None) -> None:
+    blocking = evaluate_offer(version.id, lic.identifier) if blocking is None else blocking
     if blocking:
         raise Conflict(f"The lineage of this version does not allow offering it under {lic.identifier}.",
                        errors={"license": [f["message"] for f in blocking]}, findings=blocking)
@@ -322,13 +322,13 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
     ds = session.get_one(Dataset, offer.dataset_id)
     version = _offer_version(ds, offer.version_id)
     # Model-output terms bind the buyer beyond the licence text: accepted explicitly, by digest.
-    model_terms, model_digest = model_terms_to_accept(version.id)
+    blocking, model_terms, model_digest = order_terms(version.id, lic.identifier)
     if model_digest and (accept_model_terms or "").lower() != model_digest:
         errors["accept_model_terms"] = ["This data comes under model-output terms: " + "; ".join(m["text"] for m in model_terms)
                                         + f". Accept them by sending their SHA-256 {model_digest} (also in the version's compatibility)."]
     if errors:
         raise ValidationFailed("The order is not valid.", errors=errors)
-    _check_offer_allowed(version, lic)
+    _check_offer_allowed(version, lic, blocking)
     _check_grant_room(buyer, offer, quantity)
     _unit, amount = price(offer, quantity)
     try:

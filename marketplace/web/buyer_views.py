@@ -73,7 +73,7 @@ def quantity_label(unit: str, amount: int) -> str:
 # --------------------------------------------------------------------------- checkout
 
 
-def _checkout_context(offer_id: uuid.UUID) -> tuple[Principal, Offer, Dataset, License, list[tuple[str, str]]]:
+def _checkout_context(offer_id: uuid.UUID) -> tuple[Principal, Offer, Dataset, License, list[tuple[str, str]], uuid.UUID | None]:
     p = current_principal()
     try:
         offer = commerce.get_offer(p, offer_id)
@@ -82,7 +82,7 @@ def _checkout_context(offer_id: uuid.UUID) -> tuple[Principal, Offer, Dataset, L
         abort(404)
     lic = get_license_by_id(offer.license_id)
     version_id = offer.version_id or ds.latest_version_id
-    return p, offer, ds, lic, terms_table(offer_terms(version_id, lic.id)) if version_id else []
+    return p, offer, ds, lic, terms_table(offer_terms(version_id, lic.id)) if version_id else [], version_id
 
 
 def _checkout_key(p: Principal, buyer: uuid.UUID | None, offer_id: uuid.UUID, *, fresh: bool = False) -> str:
@@ -107,8 +107,7 @@ def _checkout_key(p: Principal, buyer: uuid.UUID | None, offer_id: uuid.UUID, *,
 @signed_in
 def checkout(offer_id: uuid.UUID):
     """Choose a quantity, read and accept the licence, and pay by card (Stripe) or invoice."""
-    p, offer, ds, lic, terms = _checkout_context(offer_id)
-    version_id = offer.version_id or ds.latest_version_id
+    p, offer, ds, lic, terms, version_id = _checkout_context(offer_id)
     model_terms, model_digest = model_terms_to_accept(version_id) if version_id else ([], None)
     buyer = active_org_id(p)
     card_ok = commerce.takes_cards_for(offer)
