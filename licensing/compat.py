@@ -93,6 +93,9 @@ class Result:
     model_terms: list[dict[str, Any]] = field(default_factory=list)  # each: code, text, source, license, path
     # Every licence reached, all binding at once (terms.conjoin): what the "you may" table reads.
     combined: Terms | None = None
+    # Every licence reached, each with its path: identifier (None when the source names none) and
+    # whether its terms are known (the SPDX export's concluded licence reads this).
+    licences: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:
@@ -224,6 +227,7 @@ def resolve_effective(root: Node) -> Result:
         return res
     res.bind(own)
     here = [root.label]
+    res.licences.append({"license": root.license_identifier, "path": here, "known": not own.unknown})
     own_class = "academic-only" if own.unknown else own.use_class
     if RESTRICTIVENESS[own_class] > RESTRICTIVENESS[res.use_class]:
         res.use_class = own_class
@@ -241,6 +245,7 @@ def resolve_effective(root: Node) -> Result:
 
 def _apply_terms(res: Result, terms: Terms | None, identifier: str | None, path: list[str], relation: str,
                  kind: str = "registry", provider: str | None = None) -> None:
+    res.licences.append({"license": identifier, "path": path, "known": terms is not None and not terms.unknown})
     if terms is None or terms.unknown:
         res.use_class = most_restrictive(res.use_class, "academic-only")
         res.use_class_paths.append(path)
@@ -339,3 +344,17 @@ def check_offer(res: Result, identifier: str | None, terms: Terms | None) -> lis
     if res.ai_training_prohibited and terms.ai_training != PROHIBITED:
         out.append(Finding("block", "ai-training-upstream-prohibited", f"An upstream licence forbids AI training, but {identifier} does not.", res.ai_training_prohibited[0]))
     return out
+
+
+def concluded_licence(effective: Result) -> tuple[str, str]:
+    """The concluded licence of a version, and why: every licence its data comes under, the own
+    and each one reached through the lineage, all binding at once (AND). When a licence in the
+    lineage is unknown, nothing can be concluded: NOASSERTION, and the comment says which."""
+    unknown = [" > ".join(lic["path"]) for lic in effective.licences if not lic["known"]]
+    known = sorted({lic["license"] for lic in effective.licences if lic["known"] and lic["license"]})
+    if unknown:
+        return "NOASSERTION", ("The licence of " + "; ".join(unknown) + " is unknown, so no licence can be concluded"
+                               + (f"; the known ones are {', '.join(known)}." if known else "."))
+    if not known:
+        return "NOASSERTION", "No licence is declared."
+    return " AND ".join(f"({i})" if " " in i.strip() else i for i in known), "Every licence the data comes under, over the whole lineage: " + ", ".join(known) + "."

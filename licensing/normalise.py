@@ -610,6 +610,17 @@ def _from_matches(text: str, matches: list[Match], truncated: bool) -> Normalise
         return _result(None, terms, 0.6, "keyword", "; ".join(RESTRICTION_LABEL[r] for r in restrictions), tuple(matches), restrictions, truncated)
     entries = list(licences.values())
     combined = conjoin(*(e[1] for e in entries))
+    # Sentences DPI's vocabulary knows bind beside the names ("...for non-commercial research
+    # purpose only. OGL-UK-3.0"): a name added to a text never loosens what its sentences say.
+    # A sentence that is itself a licence name matched above is read as that licence.
+    named = [(m.start, m.end) for m in matches if m.kind in ("licence", "unknown-licence", "vocabulary")]
+    known = [(span, c) for span, c in _vocabulary_sentences(text) if not any(a < span[1] and span[0] < b for a, b in named)]
+    if known:
+        with_sentences = conjoin(combined, *(dpi_terms(c)[1] for _, c in known))
+        if with_sentences != combined:
+            combined = with_sentences
+            entries.append((None, with_sentences, 0.7, "vocabulary"))
+            matches = sorted((*matches, *(Match("vocabulary", text[a:b], a, b, c) for (a, b), c in known)), key=lambda x: (x.start, x.end))
     # A restriction the licence already carries ("CC BY-NC ... non-commercial") changes nothing
     # and keeps the identifier; one that tightens the terms makes them terms of their own.
     restrictions = tuple(r for r in restrictions if restrict(combined, (r,)) != combined)

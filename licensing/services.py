@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -19,7 +20,7 @@ from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import can_see_version, require_approved_vendor
 from catalog.services.datasets import get_version, writable_version
 from licensing.actions import LicensingAction
-from licensing.compat import LineageCycle, Node, Result, Source, check_offer, resolve, resolve_effective
+from licensing.compat import LineageCycle, Node, Result, Source, check_offer, concluded_licence, resolve, resolve_effective
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense
 from licensing.normalise import normalise
 from licensing.policy import POLICY
@@ -368,10 +369,12 @@ def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str |
         if lic is None:
             raise ValidationFailed("Unknown licence.", errors={"license": [f"No licence {license} in the registry."]})
         ident, terms = lic.identifier, Terms.from_dict(lic.terms)
+        # The digest a buyer accepts is that of the terms under this licence (it may add its own).
+        model_digest = _model_terms_digest(resolve_effective(replace(root, license_identifier=ident, terms=terms)))[1]
     else:
         ident, terms = root.license_identifier, root.terms
+        model_digest = _model_terms_digest(res)[1]
     offer = check_offer(res, ident, terms) if ident else []
-    _, model_digest = _model_terms_digest(res)
     return dict(res.to_dict(), version_id=v.id, model_terms_sha256=model_digest, license=ident, license_findings=[f.to_dict() for f in offer], lineage=lineage_graph(root))
 
 
@@ -407,11 +410,21 @@ def notice(principal: Principal, version_id: uuid.UUID) -> str:
             if key in seen:
                 continue
             seen.add(key)
-            lines.append(f"  - {a['source']}, licensed under {a['license'] or 'its own terms'} (via {' > '.join(a['path'])})")
-    if res.share_alike:
-        lines += ["", "Share-alike: derived data must be distributed under " + ", ".join(sorted({s['license'] or '?' for s in res.share_alike})) + "."]
+            unknown = " [its licence is unknown: credit it, as if required]" if a["status"] == "unknown" else ""
+            lines.append(f"  - {a['source']}, licensed under {a['license'] or 'its own terms'} (via {' > '.join(a['path'])}){unknown}")
+    required_sa = sorted({s["license"] or "?" for s in res.share_alike if s["status"] == "required"})
+    if required_sa:
+        lines += ["", "Share-alike: derived data must be distributed under " + ", ".join(required_sa) + "."]
+    unknown_sa = [s for s in res.share_alike if s["status"] == "unknown"]
+    if unknown_sa:
+        lines += ["", "Share-alike: unknown, treat as required, for " + ", ".join(sorted({s["source"] for s in unknown_sa})) + "."]
+    if res.model_terms:
+        lines += ["", "Model-output terms (from the models that generated part of this data; they bind every holder):"]
+        for code, text in sorted({(m["code"], m["text"]) for m in res.model_terms}):
+            paths = sorted({" > ".join(m["path"]) for m in res.model_terms if m["code"] == code and m["text"] == text})
+            lines.append(f"  - {text} (via {'; '.join(paths)})")
     for f in res.findings:
-        if f.code in ("model-output-terms", "field-of-use", "no-ai-training", "personal-data", "sensitive-data"):
+        if f.code in ("field-of-use", "no-ai-training", "personal-data", "sensitive-data"):
             lines.append(f"Note: {f.message}")
     return "\n".join(lines) + "\n"
 
@@ -445,21 +458,42 @@ def effective_use_class(version_id: uuid.UUID) -> str | None:
     return effective_licence(version_id)[1].use_class
 
 
-def effective_terms(version_id: uuid.UUID) -> dict[str, Any] | None:
-    """What a buyer may do with a version (the BOM, grants, the report): the effective terms of
-    `effective_licence`, or None while it has no licence."""
-    if version_license(version_id) is None:
-        return None
-    return effective_licence(version_id)[1].effective_terms()
+@dataclass(frozen=True)
+class OfferVerdict:
+    """What a buyer gets under one offer: the findings that forbid offering the version under the
+    offer's licence, the effective terms with that licence in the own licence's place (it may be
+    more restrictive than the version's own), and the model-output terms the buyer must accept
+    explicitly, with the SHA-256 of their canonical JSON (the `accept_model_terms` of an order)."""
+
+    blocking: list[dict[str, Any]]
+    effective_terms: dict[str, Any]
+    model_terms: list[dict[str, str]]
+    model_terms_sha256: str | None
+    concluded: tuple[str, str]  # the concluded licence (SPDX expression) and why
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"effective_terms": self.effective_terms, "model_terms": self.model_terms, "model_terms_sha256": self.model_terms_sha256}
 
 
-def offer_terms(version_id: uuid.UUID, license_id: uuid.UUID) -> dict[str, Any]:
-    """The effective terms a buyer gets under an offer: the offer's licence (which may be more
-    restrictive than the version's own) in the own licence's place, combined with the lineage."""
+def offer_verdicts(version_id: uuid.UUID, licences: list[License]) -> dict[uuid.UUID, OfferVerdict]:
+    """THE terms of offers of a version, by licence id: one lineage walk for all of them. Orders,
+    offers, grants, checkout and the CLI all ask this, so the terms a buyer is shown are the
+    terms the buyer accepts and the grant records."""
     root = build_graph(version_id)
-    lic = get_license_by_id(license_id)
-    root.license_identifier, root.terms = lic.identifier, Terms.from_dict(lic.terms)
-    return resolve_effective(root).effective_terms()
+    own = resolve_effective(root)
+    out: dict[uuid.UUID, OfferVerdict] = {}
+    for lic in licences:
+        terms = Terms.from_dict(lic.terms)
+        res = resolve_effective(replace(root, license_identifier=lic.identifier, terms=terms))
+        items, digest = _model_terms_digest(res)
+        out[lic.id] = OfferVerdict([f.to_dict() for f in check_offer(own, lic.identifier, terms)], res.effective_terms(), items, digest,
+                                   concluded_licence(res))
+    return out
+
+
+def offer_verdict(version_id: uuid.UUID, license: License) -> OfferVerdict:
+    """`offer_verdicts` for one offer's licence."""
+    return offer_verdicts(version_id, [license])[license.id]
 
 
 def _model_terms_digest(res: Result) -> tuple[list[dict[str, str]], str | None]:
@@ -468,23 +502,6 @@ def _model_terms_digest(res: Result) -> tuple[list[dict[str, str]], str | None]:
         return [], None
     items = [{"code": code, "text": text} for code, text in rows]
     return items, hashlib.sha256(canonical_json(items)).hexdigest()
-
-
-def model_terms_to_accept(version_id: uuid.UUID) -> tuple[list[dict[str, str]], str | None]:
-    """The model-output terms a buyer of a version accepts explicitly at checkout (each once, as
-    code and plain text), and the SHA-256 of their canonical JSON; ([], None) when there are none."""
-    if version_license(version_id) is None:
-        return [], None
-    return _model_terms_digest(effective_licence(version_id)[1])
-
-
-def order_terms(version_id: uuid.UUID, license_identifier: str) -> tuple[list[dict[str, Any]], list[dict[str, str]], str | None]:
-    """What an order needs from one resolution of the effective licence: the findings that
-    forbid the offer (as `evaluate_offer`), and the model-output terms to accept with their digest."""
-    lic = find_license(license_identifier)
-    _, res = effective_licence(version_id)
-    blocking = [f.to_dict() for f in check_offer(res, license_identifier, Terms.from_dict(lic.terms) if lic else None)]
-    return (blocking, *_model_terms_digest(res))
 
 
 def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None) -> None:

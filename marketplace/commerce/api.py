@@ -139,10 +139,7 @@ class GrantItem(MethodView):
     @problems(blp, 401, 404)
     def get(self, grant_id):
         """A grant with its quota ledger (buyer or vendor)."""
-        g = svc.get_grant(current_principal(), grant_id)
-        out = {c: getattr(g, c) for c in s.GrantSchema().fields}
-        out["ledger"] = svc.grant_ledger(current_principal(), grant_id)
-        return out
+        return svc.grant_view(current_principal(), grant_id)
 
 
 @blp.route("/versions/<uuid:version_id>/holders")

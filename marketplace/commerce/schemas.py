@@ -66,6 +66,9 @@ class OfferSchema(ma.Schema):
     active = ma.fields.Boolean()
     private_buyer_org_id = ma.fields.UUID(allow_none=True)
     created_at = ma.fields.DateTime()
+    effective_terms = ma.fields.Dict(allow_none=True, metadata={"description": "What a buyer may do under this offer: its licence combined with the whole lineage"})
+    model_terms = ma.fields.List(ma.fields.Dict(), metadata={"description": "Model-output terms the buyer accepts explicitly (code and text)"})
+    model_terms_sha256 = ma.fields.String(allow_none=True, metadata={"description": "Send as accept_model_terms when ordering; null when there are none"})
 
 
 class OrderCreateSchema(StrictSchema):
@@ -76,7 +79,7 @@ class OrderCreateSchema(StrictSchema):
     payment_method = ma.fields.String(required=True, validate=validate.OneOf(["stripe", "invoice"]))
     buyer_org_id = ma.fields.UUID(load_default=None, allow_none=True)
     accept_model_terms = ma.fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="The SHA-256 of the model-output terms you accept."),
-                                          metadata={"description": "Required when the data comes under model-output terms: their `model_terms_sha256` from the version's compatibility"})
+                                          metadata={"description": "Required when the data comes under model-output terms: the offer's `model_terms_sha256`"})
 
 
 class OrderSchema(ma.Schema):
@@ -142,6 +145,7 @@ class LedgerEntrySchema(ma.Schema):
 
 class GrantDetailSchema(GrantSchema):
     ledger = ma.fields.List(ma.fields.Nested(LedgerEntrySchema))
+    effective_terms = ma.fields.Dict(allow_none=True, metadata={"description": "What the holder may do: the grant's licence combined with the whole lineage of its version (the latest, for grants that follow it)"})
 
 
 class PayoutAccountSchema(StrictSchema):

@@ -22,7 +22,7 @@ from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import require_dataset_visible, require_dataset_writer
 from catalog.services.search import bump_generation
 from licensing.models import License
-from licensing.services import evaluate_offer, find_license, order_terms
+from licensing.services import evaluate_offer, find_license, offer_verdict, offer_verdicts
 from marketplace.commerce import metering
 from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, QuotaEntry, StripeEvent
@@ -133,15 +133,26 @@ def _offer_visible(principal: Principal, offer: Offer | None) -> Offer:
 
 def offer_views(offers: list[Offer]) -> list[dict[str, Any]]:
     """Offers as the API shows them, each with the exact licence a buyer accepts (identifier,
-    version and text digest), loaded in one query for all of them."""
+    version and text digest), loaded in one query for all of them, and what the buyer gets under
+    it: the effective terms and the model-output terms to accept (one lineage walk per version)."""
+    session = get_session()
     ids = {o.license_id for o in offers}
-    licences = {lic.id: lic for lic in get_session().scalars(select(License).where(License.id.in_(ids)))} if ids else {}
+    licences = {lic.id: lic for lic in session.scalars(select(License).where(License.id.in_(ids)))} if ids else {}
+    latest = {d.id: d.latest_version_id for d in session.scalars(select(Dataset).where(Dataset.id.in_({o.dataset_id for o in offers})))} if offers else {}
+    by_version: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for o in offers:
+        vid = o.version_id or latest.get(o.dataset_id)
+        if vid is not None:
+            by_version.setdefault(vid, set()).add(o.license_id)
+    verdicts = {vid: offer_verdicts(vid, [licences[i] for i in sorted(lids)]) for vid, lids in by_version.items()}
     out = []
     for o in offers:
         lic = licences[o.license_id]
         row = {c: getattr(o, c) for c in ("id", "dataset_id", "organization_id", "version_id", "title", "pricing_unit", "unit_price_minor", "currency",
                                           "included_quota", "tiers", "min_quantity", "term_days", "free_sample", "active", "private_buyer_org_id", "created_at")}
         row.update(license=lic.identifier, license_version=lic.version, license_sha256=lic.text_sha256)
+        vid = o.version_id or latest.get(o.dataset_id)
+        row.update(verdicts[vid][lic.id].to_dict() if vid is not None else {"effective_terms": None, "model_terms": [], "model_terms_sha256": None})
         out.append(row)
     return out
 
@@ -322,10 +333,11 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
     ds = session.get_one(Dataset, offer.dataset_id)
     version = _offer_version(ds, offer.version_id)
     # Model-output terms bind the buyer beyond the licence text: accepted explicitly, by digest.
-    blocking, model_terms, model_digest = order_terms(version.id, lic.identifier)
+    verdict = offer_verdict(version.id, lic)
+    blocking, model_terms, model_digest = verdict.blocking, verdict.model_terms, verdict.model_terms_sha256
     if model_digest and (accept_model_terms or "").lower() != model_digest:
         errors["accept_model_terms"] = ["This data comes under model-output terms: " + "; ".join(m["text"] for m in model_terms)
-                                        + f". Accept them by sending their SHA-256 {model_digest} (also in the version's compatibility)."]
+                                        + f". Accept them by sending their SHA-256 {model_digest} (the offer's model_terms_sha256)."]
     if errors:
         raise ValidationFailed("The order is not valid.", errors=errors)
     _check_offer_allowed(version, lic, blocking)
@@ -622,9 +634,20 @@ def get_grant(principal: Principal, grant_id: uuid.UUID) -> Grant:
     return _grant_visible(principal, grant_id)
 
 
-def grant_ledger(principal: Principal, grant_id: uuid.UUID) -> list[Any]:
+GRANT_FIELDS = ("id", "buyer_org_id", "vendor_org_id", "offer_id", "dataset_id", "version_id", "license_id", "accepted_text_sha256", "accepted_by",
+                "accepted_at", "accepted_model_terms", "unit", "status", "starts_at", "expires_at", "balance", "credited")
+
+
+def grant_view(principal: Principal, grant_id: uuid.UUID) -> dict[str, Any]:
+    """A grant as its holder or vendor reads it: the grant, its quota ledger, and the effective
+    terms under its licence over the lineage of its version (the latest, for "latest" grants)."""
     grant = _grant_visible(principal, grant_id)
-    return list(get_session().scalars(select(QuotaEntry).where(QuotaEntry.grant_id == grant.id).order_by(QuotaEntry.id)))
+    session = get_session()
+    out: dict[str, Any] = {c: getattr(grant, c) for c in GRANT_FIELDS}
+    out["ledger"] = list(session.scalars(select(QuotaEntry).where(QuotaEntry.grant_id == grant.id).order_by(QuotaEntry.id)))
+    vid = grant.version_id or session.get_one(Dataset, grant.dataset_id).latest_version_id
+    out["effective_terms"] = offer_verdict(vid, session.get_one(License, grant.license_id)).effective_terms if vid else None
+    return out
 
 
 def list_grants(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool = False) -> list[Grant]:

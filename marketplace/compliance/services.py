@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from catalog.models import Dataset, DatasetVersion
 from catalog.services.datasets import get_version
 from licensing.models import License
-from licensing.services import compatibility, current_declaration, effective_terms, get_provenance, version_license
+from licensing.services import compatibility, current_declaration, get_provenance, offer_verdict, version_license
 from marketplace.commerce.models import Grant, QuotaEntry
 from marketplace.compliance.policy import POLICY
 from marketplace.compliance.policy import CompliancePermission as Perm
@@ -102,9 +102,11 @@ def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any
         for v in versions:
             decl = current_declaration(v.id)
             body = decl.body if decl else {}
-            terms = effective_terms(v.id)
+            # The terms the holder has: the grant's licence over the version's whole lineage.
+            verdict = offer_verdict(v.id, lic)
+            terms = verdict.effective_terms
             out.append({"grant": g, "dataset": ds, "version": v, "license": lic, "vendor": vendor, "quota_used": used,
-                        "effective_use": terms["use_class"] if terms else None, "effective_terms": terms, "declaration": decl,
+                        "effective_use": terms["use_class"], "effective_terms": terms, "concluded": verdict.concluded, "declaration": decl,
                         "sources": [f"{s['kind']}: {s['name']}" for s in body.get("sources", [])],
                         "personal_data": (body.get("personal_data") or {}).get("status")})
     return out
@@ -166,7 +168,8 @@ def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
 
 
 def bom_spdx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
-    """SPDX 3.0.1: one dataset package per held version, with declared and concluded licences."""
+    """SPDX 3.0.1: one dataset package per held version, with the licence of the grant as declared
+    and, as concluded, every licence the data comes under over its whole lineage."""
     from spdx_python_model import v3_0_1 as s  # deferred: spdx_python_model is heavy and only the SPDX bill of materials needs it
 
     held = held_versions(principal, org_id)
@@ -187,7 +190,8 @@ def bom_spdx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
         if v.manifest_digest:
             pkg.verifiedUsing = [s.Hash(algorithm=s.HashAlgorithm.sha256, hashValue=v.manifest_digest)]
         declared = s.simplelicensing_LicenseExpression(spdxId=ns + f"lic/{i}/declared", creationInfo=ci, simplelicensing_licenseExpression=lic.identifier)
-        concluded = s.simplelicensing_LicenseExpression(spdxId=ns + f"lic/{i}/concluded", creationInfo=ci, simplelicensing_licenseExpression=lic.identifier)
+        expression, why = h["concluded"]
+        concluded = s.simplelicensing_LicenseExpression(spdxId=ns + f"lic/{i}/concluded", creationInfo=ci, simplelicensing_licenseExpression=expression, comment=why)
         objects += [pkg, declared, concluded,
                     s.Relationship(spdxId=ns + f"rel/{i}/declared", creationInfo=ci, from_=pkg, to=[declared], relationshipType=s.RelationshipType.hasDeclaredLicense),
                     s.Relationship(spdxId=ns + f"rel/{i}/concluded", creationInfo=ci, from_=pkg, to=[concluded], relationshipType=s.RelationshipType.hasConcludedLicense)]

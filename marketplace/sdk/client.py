@@ -208,12 +208,9 @@ class MarketplaceClient:
 
     def offer_model_terms(self, offer: Offer) -> tuple[list[dict[str, Any]], str | None]:
         """The model-output terms the data of an offer comes under (each with its plain text),
-        and the digest to send as `accept_model_terms`; ([], None) when there are none."""
-        version_id = offer.get("version_id") or self.request("GET", f"/datasets/{offer['dataset_id']}").get("latest_version_id")
-        if not version_id:
-            return [], None
-        comp = self.request("GET", f"/versions/{version_id}/compatibility")
-        return comp.get("model_terms") or [], comp.get("model_terms_sha256")
+        and the digest to send as `accept_model_terms`; ([], None) when there are none. Both come
+        with the offer: the terms under the offer's licence over the whole lineage."""
+        return list(offer.get("model_terms") or []), offer.get("model_terms_sha256")
 
     def buy(self, offer_id: str, quantity: int, *, license_sha256: str, payment_method: str = "invoice", idempotency_key: str | None = None,
             accept_model_terms: str | None = None) -> Order:

@@ -153,6 +153,9 @@ class Offer(TypedDict, total=False):
     active: bool
     private_buyer_org_id: str | None
     created_at: str
+    effective_terms: dict[str, Any] | None
+    model_terms: list[dict[str, Any]]
+    model_terms_sha256: str | None
 
 
 class Order(TypedDict, total=False):
@@ -200,6 +203,7 @@ class Grant(TypedDict, total=False):
 
 class GrantDetail(Grant, total=False):
     ledger: list[LedgerEntry]
+    effective_terms: dict[str, Any] | None
 
 
 class Download(TypedDict, total=False):

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from catalog.models import Dataset
 from catalog.services import datasets as catalog
 from licensing.models import License
-from licensing.services import get_license_by_id, model_terms_to_accept, offer_terms
+from licensing.services import OfferVerdict, get_license_by_id, offer_verdict
 from marketplace.commerce import services as commerce
 from marketplace.commerce.models import Offer, Order
 from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
@@ -73,7 +73,7 @@ def quantity_label(unit: str, amount: int) -> str:
 # --------------------------------------------------------------------------- checkout
 
 
-def _checkout_context(offer_id: uuid.UUID) -> tuple[Principal, Offer, Dataset, License, list[tuple[str, str]], uuid.UUID | None]:
+def _checkout_context(offer_id: uuid.UUID) -> tuple[Principal, Offer, Dataset, License, OfferVerdict | None]:
     p = current_principal()
     try:
         offer = commerce.get_offer(p, offer_id)
@@ -82,7 +82,7 @@ def _checkout_context(offer_id: uuid.UUID) -> tuple[Principal, Offer, Dataset, L
         abort(404)
     lic = get_license_by_id(offer.license_id)
     version_id = offer.version_id or ds.latest_version_id
-    return p, offer, ds, lic, terms_table(offer_terms(version_id, lic.id)) if version_id else [], version_id
+    return p, offer, ds, lic, offer_verdict(version_id, lic) if version_id else None
 
 
 def _checkout_key(p: Principal, buyer: uuid.UUID | None, offer_id: uuid.UUID, *, fresh: bool = False) -> str:
@@ -107,8 +107,9 @@ def _checkout_key(p: Principal, buyer: uuid.UUID | None, offer_id: uuid.UUID, *,
 @signed_in
 def checkout(offer_id: uuid.UUID):
     """Choose a quantity, read and accept the licence, and pay by card (Stripe) or invoice."""
-    p, offer, ds, lic, terms, version_id = _checkout_context(offer_id)
-    model_terms, model_digest = model_terms_to_accept(version_id) if version_id else ([], None)
+    p, offer, ds, lic, verdict = _checkout_context(offer_id)
+    terms = terms_table(verdict.effective_terms) if verdict else []
+    model_terms, model_digest = (verdict.model_terms, verdict.model_terms_sha256) if verdict else ([], None)
     buyer = active_org_id(p)
     card_ok = commerce.takes_cards_for(offer)
     errors: dict[str, str] = {}
@@ -241,9 +242,10 @@ def download(grant_id: uuid.UUID):
     except DomainError as e:
         flash_error(e)
         return redirect(url_for("buyer_web.dashboard"))
-    grant = commerce.get_grant(p, grant_id)
-    title = catalog.titles_of({grant.dataset_id}).get(grant.dataset_id, "")
-    return render_template("buyer/download.html", res=res, title=title, grant=grant,
+    grant = commerce.grant_view(p, grant_id)
+    title = catalog.titles_of({grant["dataset_id"]}).get(grant["dataset_id"], "")
+    terms = terms_table(grant["effective_terms"]) if grant["effective_terms"] else []
+    return render_template("buyer/download.html", res=res, title=title, grant=grant, terms=terms,
                            charged=quantity_label(res["unit"], res["charged"]))
 
 

@@ -1,7 +1,7 @@
 """One effective licence behind every surface. A version whose own licence is more restrictive
 than its lineage (a first-hand corpus the vendor licenses for non-commercial use only) must read
-the same on the compatibility report, the dataset's badge, the NOTICE file, the Croissant export,
-the compliance report, and at the offer gate. These surfaces once computed it separately: some
+the same on the compatibility report, the dataset's badge, the NOTICE file, the Croissant export
+(its ODRL usage policy), the compliance report, the offer gate and the offer itself. These surfaces once computed it separately: some
 from the lineage alone (which said "commercial")."""
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ def test_every_surface_names_the_same_effective_use(client):
     assert compat["use_class"] == "non-commercial"
     assert badge == "non-commercial"
     assert "Effective use over the whole lineage: non-commercial." in notice
-    assert "Use class over the whole lineage: non-commercial." in croissant
+    policy = json.loads(croissant)["usageInfo"]
+    assert "Use class over the own licence and the whole lineage: non-commercial" in policy["rdfs:comment"]
+    assert {"@id": "odrl:commercialize"} in [r["odrl:action"] for r in policy["odrl:prohibition"]]
     assert report["effective"]["use_class"] == "non-commercial"
 
     # The offer gate asks the same function: a commercial licence over it is refused.
@@ -41,3 +43,4 @@ def test_every_surface_names_the_same_effective_use(client):
     ok = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "Research", "license": "CC-BY-NC-4.0", "pricing_unit": "records",
                                                                  "unit_price_minor": 1, "currency": "EUR"}, headers=h)
     assert ok.status_code == 201, ok.json
+    assert ok.json["effective_terms"]["use_class"] == "non-commercial" and ok.json["effective_terms"]["commercial_use"] == "prohibited"

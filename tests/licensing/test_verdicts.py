@@ -12,14 +12,19 @@ scenario per model-provider entry of the registry.
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
+from sqlalchemy import select
 
 from licensing.compat import Node, Source, resolve_effective
 from licensing.registry_data import MODEL_PROVIDER_TERMS, STANDARD
 from licensing.terms import Terms
+from marketplace.commerce.models import Order
+from marketplace.kernel.db import get_session
 from tests.catalog.helpers import create_dataset, create_version, publish, upload_small
 from tests.commerce.helpers import market, order
+from tests.concurrency import race
 from tests.factories import bearer, make_tenant
 from tests.licensing.helpers import declare
 
@@ -134,6 +139,89 @@ def test_a_dataset_without_model_terms_needs_no_extra_acceptance(app, client):
                                                                      "unit_price_minor": 1, "currency": "EUR"}, headers=bearer(vendor.keys["owner"])).json
     r = order(client, buyer.keys["member"], offer, quantity=10)
     assert r.status_code == 201 and r.json["accepted_model_terms"] is None
+
+
+def _custom_licence(client, key, slug: str, **terms) -> str:
+    body = {"slug": slug, "name": f"Terms {slug}", "text": f"The licensee agrees to the terms of {slug}, clause by clause.",
+            "terms": {"commercial_use": "allowed", "ai_training": "allowed", "derivatives": "allowed", "redistribution": "allowed", "attribution": True, **terms}}
+    r = client.post("/api/v1/licenses", json=body, headers=bearer(key))
+    assert r.status_code == 201, r.json
+    return r.json["identifier"]
+
+
+def test_offers_and_grants_carry_the_terms_under_their_own_licence(app, client):
+    """An offer's licence may add model-output terms of its own: the offer shows the terms the
+    buyer gets under it (its licence over the whole lineage), the order needs that digest, not
+    the own licence's, and the grant shows the same effective terms afterwards."""
+    vendor, buyer = market()
+    k = vendor.keys["owner"]
+    ds, v = version_with(client, k, license="CC-BY-4.0", sources=[{"kind": "model", "name": "synthetic dialogues", "model_name": "gpt-4o",
+                                                                    "model_provider": "OpenAI", "license": "LicenseRef-OpenAI-Terms"}])
+    assert publish(client, k, v["id"])["status"] == "published"
+    stricter = _custom_licence(client, k, "no-rivals", no_improving_other_models=True, model_name_prefix="Acme-")
+    plain = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "Plain", "license": "CC-BY-4.0", "pricing_unit": "records",
+                                                                     "unit_price_minor": 1, "currency": "EUR"}, headers=bearer(k)).json
+    strict = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "Strict", "license": stricter, "pricing_unit": "records",
+                                                                      "unit_price_minor": 1, "currency": "EUR"}, headers=bearer(k))
+    assert strict.status_code == 201, strict.json
+    strict = strict.json
+    listed = {o["title"]: o for o in client.get(f"/api/v1/datasets/{ds['id']}/offers", headers=bearer(buyer.keys["member"])).json}
+    own = client.get(f"/api/v1/versions/{v['id']}/compatibility", headers=bearer(buyer.keys["member"])).json
+    assert listed["Plain"]["model_terms_sha256"] == own["model_terms_sha256"]
+    assert {m["code"] for m in listed["Plain"]["model_terms"]} == {"no-competing-models"}
+    assert {m["code"] for m in listed["Strict"]["model_terms"]} == {"no-competing-models", "no-improving-other-models", "model-name-prefix"}
+    assert listed["Strict"]["model_terms_sha256"] != own["model_terms_sha256"]
+    assert listed["Strict"]["effective_terms"]["no_improving_other_models"] is True
+    assert listed["Plain"]["effective_terms"]["no_improving_other_models"] is False
+    # compatibility asked about the offer's licence gives the same digest as the offer
+    asked = client.get(f"/api/v1/versions/{v['id']}/compatibility?license={stricter}", headers=bearer(buyer.keys["member"])).json
+    assert asked["model_terms_sha256"] == listed["Strict"]["model_terms_sha256"]
+    # the own licence's digest does not buy the stricter offer
+    r = order(client, buyer.keys["member"], strict, quantity=5, accept_model_terms=own["model_terms_sha256"])
+    assert r.status_code == 400 and listed["Strict"]["model_terms_sha256"] in r.json["errors"]["accept_model_terms"][0]
+    r = order(client, buyer.keys["member"], strict, quantity=5, accept_model_terms=listed["Strict"]["model_terms_sha256"])
+    assert r.status_code == 201, r.json
+    assert r.json["accepted_model_terms"] == listed["Strict"]["model_terms"]
+    paid = client.post(f"/api/v1/orders/{r.json['id']}/mark-paid", headers=bearer(vendor.keys["admin"])).json
+    g = client.get(f"/api/v1/grants/{paid['grant_id']}", headers=bearer(buyer.keys["member"])).json
+    assert g["effective_terms"] == listed["Strict"]["effective_terms"] and g["accepted_model_terms"] == listed["Strict"]["model_terms"]
+    assert client.get(f"/api/v1/grants/{paid['grant_id']}", headers=bearer(vendor.keys["owner"])).json["effective_terms"]["no_competing_models"] is True
+    # another tenant sees neither the grant nor its terms
+    other = make_tenant()
+    assert client.get(f"/api/v1/grants/{paid['grant_id']}", headers=bearer(other.keys["owner"])).status_code == 404
+    # the NOTICE file lists the model-output terms with the path that imposes them
+    notice = client.get(f"/api/v1/versions/{v['id']}/notice", headers=bearer(buyer.keys["member"])).get_data(as_text=True)
+    assert "Model-output terms" in notice and "develop models that compete with OpenAI" in notice and "gpt-4o (OpenAI)" in notice
+    assert plain["model_terms_sha256"] == own["model_terms_sha256"]  # the create answer carries them too
+
+
+@pytest.mark.postgres_only
+def test_concurrent_orders_with_model_terms_place_one_order(session_app):
+    """24 callers with one Idempotency-Key, half accepting the model-output terms and half not:
+    exactly one order, with the terms recorded; the others replay it or are refused."""
+    with session_app.app_context():
+        client = session_app.test_client()
+        vendor, buyer = market()
+        k = vendor.keys["owner"]
+        ds, v = version_with(client, k, license="CC-BY-4.0", sources=[{"kind": "model", "name": "synthetic", "model_name": "claude",
+                                                                        "model_provider": "Anthropic", "license": "LicenseRef-Anthropic-Terms"}])
+        assert publish(client, k, v["id"])["status"] == "published"
+        offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "t", "license": "CC-BY-4.0", "pricing_unit": "records",
+                                                                         "unit_price_minor": 2, "currency": "EUR"}, headers=bearer(k)).json
+        session_app.extensions["db"].remove()
+    digest = offer["model_terms_sha256"]
+    assert digest
+    key = f"mt-{uuid.uuid4().hex}"
+    res = race(session_app, 24, lambda c, i: order(c, buyer.keys["owner"], offer, quantity=3, key=key, **({"accept_model_terms": digest} if i % 2 else {})))
+    accepted = [r for i, r in enumerate(res) if i % 2]
+    refused = [r for i, r in enumerate(res) if not i % 2]
+    assert all(r.status_code in (200, 201) for r in accepted), sorted({(r.status_code, str(r.json)[:120]) for r in accepted})
+    assert sum(r.status_code == 201 for r in accepted) == 1 and len({r.json["id"] for r in accepted}) == 1
+    assert all(r.status_code in (400, 409) for r in refused), sorted({r.status_code for r in refused})
+    with session_app.app_context():
+        orders = list(get_session().scalars(select(Order).where(Order.buyer_org_id == buyer.org.id)))
+        assert len(orders) == 1 and orders[0].accepted_model_terms == offer["model_terms"]
+        session_app.extensions["db"].remove()
 
 
 # --------------------------------------------------------------------------- one scenario per provider
