@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -277,7 +278,17 @@ def _spdx_id_without_terms(key: str) -> bool:
         return False
 
 
-OPERATOR = re.compile(r"\s(?:AND|OR|WITH)\s", re.I)
+# SPDX operators as SPDX writes them: "MIT and Apache" in prose is read by the scanner instead.
+OPERATOR = re.compile(r"\s(?:AND|OR|WITH)\s")
+
+
+SYMBOL = re.compile(r"LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+]*-[A-Za-z0-9.+-]*[A-Za-z0-9+]|[A-Z0-9][A-Z0-9.+]+")
+
+
+def _burden(t: Terms) -> tuple[int, ...]:
+    """How much a licence asks beyond its use class (fewer duties and model terms is looser)."""
+    return (bool(t.share_alike) + bool(t.attribution) + (t.ai_training == PROHIBITED) + (t.derivatives == PROHIBITED) + (t.redistribution == PROHIBITED)
+            + t.no_competing_models + t.no_improving_other_models + bool(t.model_attribution) + bool(t.model_name_prefix) + bool(t.user_limit_mau),)
 
 
 def _expression(text: str) -> Normalised | None:
@@ -293,16 +304,24 @@ def _expression(text: str) -> Normalised | None:
 
     def terms_of(node) -> tuple[Terms, list[str]] | None:
         if isinstance(node, LicenseWithExceptionSymbol):
-            # An exception only adds permissions (e.g. linking): the base licence's duties stand.
+            # An exception SPDX lists only adds permissions (e.g. linking): the base licence's
+            # duties stand. One SPDX does not list is terms nobody can read: unknown.
             base = terms_of(node.license_symbol)
-            return None if base is None else (base[0], [f"{base[1][0]} WITH {node.exception_symbol.key}"])
+            if base is None:
+                return None
+            exception = str(node.exception_symbol.key)
+            if _spdx().unknown_license_keys(_spdx().parse(exception, validate=False, strict=False)):
+                return UNKNOWN_TERMS, [f"{base[1][0]} WITH {exception} (exception unknown)"]
+            return base[0], [f"{base[1][0]} WITH {exception}"]
         if isinstance(node, LicenseSymbol):
             key = str(node.key)
             ident = _known_identifier(key)
             if ident is not None:
                 return registry_terms(ident), [ident]
-            if _spdx_id_without_terms(key):
-                # A real SPDX id (or a LicenseRef) whose terms the registry does not hold: unknown.
+            # Any other identifier in an expression (an SPDX id whose terms the registry does not
+            # hold, a LicenseRef, NOASSERTION, a made-up one) is terms nobody can read: unknown.
+            # Words are not identifiers: then the text is prose, and the scanner reads it.
+            if SYMBOL.fullmatch(key):
                 return UNKNOWN_TERMS, [f"{key} (terms unknown)"]
             return None
         parts = [terms_of(a) for a in node.args]
@@ -313,7 +332,8 @@ def _expression(text: str) -> Normalised | None:
             return conjoin(*(p[0] for p in known)), [n for p in known for n in p[1]]
         if isinstance(node, OR):
             # The licensee chooses: the answer is the loosest option, and the choice is recorded.
-            best = min(known, key=lambda p: (RESTRICTIVENESS[p[0].use_class], bool(p[0].share_alike), bool(p[0].attribution)))
+            # Ties are broken by every other restriction, never by the order written.
+            best = min(known, key=lambda p: (p[0].unknown, RESTRICTIVENESS[p[0].use_class], _burden(p[0]), p[1]))
             return best[0], [n for p in known for n in p[1]]
         return None
 
@@ -328,7 +348,7 @@ def _expression(text: str) -> Normalised | None:
 
 # --------------------------------------------------------------------------- scanning
 
-URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'\[\]{}|\\^`]+|\b(?:[a-z0-9-]+\.)+(?:edu|org|com|net|io|ai|gov|uk|cn|de|fr|jp|info|dev|co)\b(?:/[^\s<>\"']*)?", re.I)
+URL = re.compile(r"(?:https?://|hxxps?://|www\.)[^\s<>\"'{}|\\^`]+|\b(?:[a-z0-9-]+(?:\.|\[\.\]|\(\.\)|\[dot\]))+(?:edu|org|com|net|io|ai|gov|uk|cn|de|fr|jp|info|dev|co)\b(?:/[^\s<>\"']*)?", re.I)
 
 CANONICAL_URLS = [
     (re.compile(r"creativecommons\.org/licenses/(by(?:-nc)?(?:-sa|-nd)?)/(\d\.\d)", re.I), None),
@@ -347,10 +367,12 @@ CANONICAL_URLS = [
     (re.compile(r"nationalarchives\.gov\.uk/doc/open-government-licence/version/3", re.I), "OGL-UK-3.0"),
 ]
 
+# ...unless both are then forbidden ("commercial and non-commercial use is prohibited").
+_NOT_DENIED = r"(?![^.;:!?\n]{0,40}?\b(?:prohibited|forbidden|not\s+(?:permitted|allowed)|disallowed|excluded)\b)"
 # Texts that name a restriction only to deny it ("commercial and non-commercial use").
 NEUTRAL = [
-    re.compile(r"\b(?:both\s+)?commercial\s+(?:and|or|&|/)\s+non[\s-]?commercial\b", re.I),
-    re.compile(r"\bnon[\s-]?commercial\s+(?:and|or|&|/)\s+commercial\b", re.I),
+    re.compile(r"\b(?:both\s+)?commercial\s+(?:and|or|&|/)\s+non[\s-]?commercial\b" + _NOT_DENIED, re.I),
+    re.compile(r"\bnon[\s-]?commercial\s+(?:and|or|&|/)\s+commercial\b" + _NOT_DENIED, re.I),
     re.compile(r"\bnot\s+(?:only|just|limited|restricted)\s+(?:to\s+)?(?:for\s+)?(?:non[\s-]?commercial|research|academic)\b", re.I),
     re.compile(r"(?:商业|商用)(?:和|与|及|或)非(?:商业|商用)"),
 ]
@@ -368,6 +390,17 @@ RESTRICTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"|\bcommercial\s+(?:use|uses|purposes?|usage|exploitation|applications?|redistribution)\s+(?:is\s+|are\s+)?(?:strictly\s+)?(?:not\s+(?:permitted|allowed)|prohibited|forbidden|excluded|disallowed)"
         r"|\b(?:(?:may|must|shall|can|will)(?:\s*not|n't)|cannot)\s+be\s+used\s+(?:for\s+)?(?:any\s+)?commercial(?:ly)?\b"
         r"|\bwithout\s+commercial\s+use|\bprohibits?\s+commercial", re.I)),
+    ("research-only", re.compile(
+        r"\b(?:solely|exclusively|strictly|purely|only)\s+(?:for\s+|to\s+)?(?:non[\s-]?commercial\s+)?(?:research|academic|educational|scientific|teaching|scholarly)\b", re.I)),
+    ("non-commercial", re.compile(
+        r"\bnot\s+(?:licen[cs]ed|authori[sz]ed|available|intended|meant|suitable|cleared)\s+(?:for\s+)?(?:any\s+)?commercial"
+        r"|\b(?:must|may|shall|can|will|should)\s*(?:not|n't)\s+(?:be\s+)?(?:use[ds]?|exploit(?:ed)?|sell|sold|resell|resold|monetiz|monetis)[^.;:!?\n]{0,30}?\bcommercial(?:ly)?\b"
+        r"|\b(?:must|may|shall|can|will|should)\s*(?:not|n't)\s+(?:be\s+)?(?:sold|resold|monetized|monetised)\b"
+        r"|\bdo(?:\s*not|n't)\s+use\b[^.;:!?\n]{0,30}?\bcommercial(?:ly)?\b|\bnever\s+(?:be\s+)?used\s+commercially"
+        r"|\bpersonal\s+(?:and\s+\w+\s+)?use\s+only|\bfor\s+(?:private|personal)\s+use\b|\bprivate\s+use\s+only"
+        r"|\bnon[\s-]?profit\b|\bnot[\s-]for[\s-]profit\b"
+        r"|\bcommercial\s+(?:use|uses|usage|licen[cs]ing|licen[cs]es?|purposes?|exploitation)\s+(?:requires?|needs?|is\s+subject\s+to|only\s+(?:with|under)|must\s+be\s+(?:licen[cs]ed|negotiated)|is\s+available\s+(?:on|upon|by)\s+request)"
+        r"|\bcontact\s+(?:us|the\s+(?:authors?|owners?|publishers?))\s+for\s+(?:a\s+)?commercial", re.I)),
     ("non-commercial", re.compile(r"非(?:商业|商用|营利)|(?:禁止|不得|不可|不能|不允许|严禁|不准)(?:用于|作|进行)?(?:任何)?(?:商业|商用|营利)")),
     ("no-derivatives", re.compile(
         r"\bno[\s-]?deriv(?:ative|atives|s)\b|\bno\s+derivative\s+works\b"
@@ -378,7 +411,8 @@ RESTRICTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"\b(?:no|not\s+for|not\s+to\s+be\s+used\s+(?:for|to)|(?:may|must|shall|can)\s*(?:not|n't)\s+be\s+used\s+(?:for|to|in)|prohibited\s+(?:for|from)|forbids?|prohibits?)\s+"
         r"(?:the\s+)?(?:any\s+)?(?:ai|a\.i\.|artificial\s+intelligence|machine[\s-]learning|ml|llms?|models?)?\s*(?:model\s+)?(?:training|train(?:ing)?)\b"
         r"|\b(?:not|never)\b[^.;:!?\n]{0,40}?\b(?:to\s+train|for\s+(?:ai\s+|model\s+|machine[\s-]learning\s+)?training)\b"
-        r"|\bopt(?:s|ed)?[\s-]out\s+of\s+(?:ai|machine[\s-]learning)\s+training\b|\b(?:text\s+and\s+data\s+mining|tdm)\s+(?:is\s+)?(?:reserved|prohibited|not\s+permitted)", re.I)),
+        r"|\bopt(?:s|ed)?[\s-]out\s+of\s+(?:ai|machine[\s-]learning)\s+training\b|\b(?:text\s+and\s+data\s+mining|tdm)\s+(?:is\s+)?(?:reserved|prohibited|not\s+permitted)"
+        r"|\b(?:training|use\s+(?:for|in)\s+training)\b[^.;:!?\n]{0,40}?\b(?:is|are)\s+(?:strictly\s+)?(?:prohibited|forbidden|not\s+(?:permitted|allowed))", re.I)),
     ("no-ai-training", re.compile(r"(?:禁止|不得|不可|不能|不允许|严禁)(?:用于|将其用于)?(?:人工智能|AI|模型|机器学习|大模型|算法)?(?:的)?(?:训练|模型训练)", re.I)),
 ]
 RESTRICTION_LABEL = {"non-commercial": "non-commercial only", "research-only": "research or academic use only",
@@ -412,7 +446,7 @@ NAMED: list[tuple[re.Pattern[str], str, float]] = [
     (re.compile(r"impact\s+licen[cs]e[^.;\n]{0,12}?(?:high|hr\b)|impact[\s-]hr\b", re.I), "LicenseRef-AI2-ImpACT-HR", 0.9),
     (re.compile(r"impact\s+licen[cs]e[^.;\n]{0,12}?(?:medium|mr\b)|impact[\s-]mr\b", re.I), "LicenseRef-AI2-ImpACT-MR", 0.9),
     (re.compile(r"impact\s+licen[cs]e[^.;\n]{0,12}?(?:low|lr\b)|impact[\s-]lr\b", re.I), "LicenseRef-AI2-ImpACT-LR", 0.9),
-    (re.compile(r"\bapache\b(?:[\s-]+licen[cs]e)?(?:[\s,-]+(?:version\s+)?2(?:\.0)?)?", re.I), "Apache-2.0", 0.9),
+    (re.compile(r"\bapache\b(?:[\s-]+licen[cs]e)?(?:[\s,-]+(?:version\s+)?v?2(?:\.0)?)?", re.I), "Apache-2.0", 0.9),
     (re.compile(r"\bmit\b(?! ?ocw)(?:\s+licen[cs]e)?|permission is hereby granted, free of charge", re.I), "MIT", 0.9),
     (re.compile(r"\b0bsd\b|bsd\s+zero", re.I), "0BSD", 0.9),
     (re.compile(r"bsd[\s-]?2", re.I), "BSD-2-Clause", 0.9),
@@ -436,7 +470,9 @@ NAMED: list[tuple[re.Pattern[str], str, float]] = [
     (re.compile(r"\banthropic\b|\bclaude\b", re.I), "LicenseRef-Anthropic-Terms", 0.85),
     (re.compile(r"\bgemini\b", re.I), "LicenseRef-Google-Gemini-API-Terms", 0.85),
     (re.compile(r"google\s+cloud\s+translation", re.I), "LicenseRef-Google-Cloud-Terms", 0.85),
+    (re.compile(r"mistral\s+(?:ai\s+)?research\s+licen[cs]e|\bmrl-0\.1\b", re.I), "LicenseRef-Mistral-Research-License", 0.9),
     (re.compile(r"\bmistral\b|\bmixtral\b", re.I), "LicenseRef-Mistral-Terms", 0.8),
+    (re.compile(r"qwen\s+research\s+licen[cs]e", re.I), "LicenseRef-Qwen-Research", 0.9),
     (re.compile(r"\bqwen\b|tongyi\s+qianwen|通义千问", re.I), "LicenseRef-Qwen-License", 0.85),
     (re.compile(r"\bdeepseek\b", re.I), "LicenseRef-DeepSeek-License", 0.85),
     (re.compile(r"microsoft research data licen[cs]e|microsoft data licen[cs]ing agreement", re.I), "LicenseRef-MSR-Data-License", 0.9),
@@ -476,21 +512,71 @@ def _cc_identifier(parts: str, version: str | None, chinese: bool = False) -> tu
     return ident, 0.95 if version else 0.75
 
 
+# Characters that only disguise a word: zero-width and soft hyphens vanish; dashes and minus signs
+# are hyphens; Cyrillic and Greek letters that look Latin are Latin; Traditional Chinese characters
+# of the restriction vocabulary are the Simplified ones the patterns are written in.
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
+_DASHES = dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-")
+_HOMOGLYPHS = dict(zip("АВЕКМНОРСТУХаеорсухіјѕԁІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν", "ABEKMHOPCTYXaeopcyxijsdIJSABEZHIKMNOPTYXoiv", strict=True))
+_TRADITIONAL = dict(zip("僅業學術於練訓與權許證營數據無為將條專來個們這說對開關發現實體產種經當應頭貓點", "仅业学术于练训与权许证营数据无为将条专来个们这说对开关发现实体产种经当应头猫点", strict=True))
+
+
+def _scan_text(text: str) -> tuple[str, list[int]]:
+    """The text as the scanner reads it, and for each of its characters the index of the
+    original character it comes from (so every match reports its span in the text given)."""
+    out: list[str] = []
+    index: list[int] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in _INVISIBLE:
+            i += 1
+            continue
+        if c == "-" and i + 1 < len(text) and text[i + 1] == "\n":  # a word broken across lines
+            out.append("-")
+            index.append(i)
+            i += 2
+            continue
+        mapped = _DASHES.get(c) or _HOMOGLYPHS.get(c) or _TRADITIONAL.get(c) or unicodedata.normalize("NFKC", c)
+        for ch in mapped:
+            out.append(_DASHES.get(ch, ch))
+            index.append(i)
+        i += 1
+    index.append(len(text))
+    return "".join(out), index
+
+
 def _mask(text: str, start: int, end: int) -> str:
     return text[:start] + " " * (end - start) + text[end:]
 
 
-def _scan(text: str) -> list[Match]:
-    """Every URL, restrictive statement and licence name in the text, with its span."""
+def _scan(original: str) -> list[Match]:
+    """Every URL, restrictive statement and licence name in the text, with its span in the text
+    given (the scanner reads a folded copy: see `_scan_text`)."""
+    text, index = _scan_text(original)
+    out = []
+    for m in _scan_folded(text):
+        start, end = index[m.start], (index[m.end - 1] + 1 if m.end > m.start else index[m.start])
+        out.append(Match(m.kind, original[start:end], start, end, m.means))
+    return out
+
+
+def _scan_folded(text: str) -> list[Match]:
     found: list[Match] = []
     work = text
-    for m in URL.finditer(text):
+    for m in EMAIL.finditer(work):
+        found.append(Match("url", m.group(0), m.start(), m.end(), "e-mail address"))
+        work = _mask(work, m.start(), m.end())
+    for m in URL.finditer(work):
         url = m.group(0).rstrip(".,;:)")
         end = m.start() + len(url)
         ident = None
+        key = url_key(url)
+        host = key.split("/", 1)[0].split("?", 1)[0]
         for pattern, fixed in CANONICAL_URLS:
-            c = pattern.search(url)
-            if c:
+            c = pattern.search(key)
+            # The licence's own host, not a path or query of another site that spells it.
+            if c and c.start() < len(host) and (c.start() == 0 or key[c.start() - 1] == "."):
                 ident = fixed or f"CC-{c.group(1).upper()}-{c.group(2)}"
                 break
         if ident and ident in _registry_terms():
@@ -506,12 +592,20 @@ def _scan(text: str) -> list[Match]:
     for code, pattern in RESTRICTIONS:
         for m in pattern.finditer(work):
             found.append(Match("restriction", text[m.start():m.end()], m.start(), m.end(), code))
+    for m in UNREADABLE.finditer(work):
+        found.append(Match("unknown-licence", m.group(0), m.start(), m.end(), "terms not stated: " + m.group(0).lower()))
     claimed = work
 
-    def claim(start: int, end: int, ident: str) -> None:
+    def claim(start: int, end: int, ident: str, *, word: bool = False) -> None:
         nonlocal claimed
-        found.append(Match("licence", text[start:end], start, end, ident))
         claimed = _mask(claimed, start, end)
+        if word and ident in NEEDS_CONTEXT and not _licence_context(text, start, end):
+            return  # "Massachusetts Institute of Technology (MIT)", "Apache Software Foundation"
+        if NEGATED.search(text[max(0, start - 40):start]):
+            # "not under the MIT licence": the text says which licence it is *not*.
+            found.append(Match("unknown-licence", text[start:end], start, end, f"not {ident}"))
+            return
+        found.append(Match("licence", text[start:end], start, end, ident))
 
     for pattern in (CC_WORDS, CC_ATTRIBUTION, CC_CHINESE):
         for m in pattern.finditer(claimed):
@@ -522,7 +616,7 @@ def _scan(text: str) -> list[Match]:
             if got is not None:
                 claim(m.start(), m.end(), got[0])
     for m in BARE_IDENTIFIER.finditer(claimed):
-        claim(m.start(), m.end(), m.group(0))
+        claim(m.start(), m.end(), m.group(0), word=True)
     for m in SPDX_TOKEN.finditer(claimed):
         ident = _known_identifier(m.group(0))
         if ident:
@@ -533,8 +627,38 @@ def _scan(text: str) -> list[Match]:
     for pattern, ident, _conf in NAMED:
         for m in pattern.finditer(claimed):
             if m.end() > m.start() and ident in _registry_terms():
-                claim(m.start(), m.end(), ident)
+                claim(m.start(), m.end(), ident, word=True)
     return sorted(found, key=lambda x: (x.start, x.end))
+
+
+# Names that are also ordinary words or institutions: read as a licence only beside licence words
+# ("MIT License", "under the MIT", "Apache 2.0"), or when the text is the name alone.
+NEEDS_CONTEXT = {"MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "Zlib", "Unlicense", "LicenseRef-OpenAI-Terms", "LicenseRef-Anthropic-Terms",
+                 "LicenseRef-Google-Gemini-API-Terms", "LicenseRef-Mistral-Terms", "LicenseRef-Qwen-License", "LicenseRef-DeepSeek-License"}
+_CONTEXT_AFTER = re.compile(r"^[\s-]*(?:v(?:ersion)?\s*)?(?:\d+(?:\.\d+)?\s*)?(?:licen[cs]e|licen[cs]ed|terms|agreement|-style|许可|授权|协议|条款)"
+                            r"|^\s*(?:for|covers|applies\s+to)\s+(?:the\s+|our\s+|all\s+)?(?:code|software|source|scripts?|tools?|data|dataset|models?|weights|annotations?)\b", re.I)
+_CONTEXT_BEFORE = re.compile(r"(?:(?:licen[cs]e[ds]?|licensing|under|terms|released|distributed|available|spdx|copyleft|dual|subject\s+to|governed\s+by"
+                             r"|outputs?|generated|generation|models?|api)\b|采用|遵循|遵守|基于|依据|使用|许可)[^.;:!?。；\n]{0,25}$", re.I)
+_LICENCE_WORD = r"(?:apache|gpl|lgpl|agpl|bsd|mit|mpl|isc|epl|cc[\s-]?by|cc0|creative\s+commons|odbl|cdla)"
+_BESIDE_AFTER = re.compile(r"^\s*(?:and|or|/|,|&|\+)\s*(?:the\s+)?" + _LICENCE_WORD, re.I)  # "MIT and Apache 2.0", "MIT/Apache"
+_BESIDE_BEFORE = re.compile(_LICENCE_WORD + r"[\w.\s-]{0,12}?\s*(?:and|or|/|,|&|\+)\s*(?:the\s+)?$", re.I)
+NEGATED = re.compile(r"\b(?:not|no\s+longer|never|neither|nor|isn't|aren't|is\s+not|are\s+not)\s+(?:be\s+)?(?:licen[cs]ed\s+|released\s+|available\s+|distributed\s+)?(?:under\s+|as\s+|with\s+)?(?:the\s+|an?\s+)?$", re.I)
+# Statements that there are terms the text does not give: with them, nothing looser than unknown.
+UNREADABLE = re.compile(r"\bproprietary\b|\bcustom\s+licen[cs]e|\b(?:separate|individual|bespoke|private)\s+(?:licen[cs]e|agreement|contract)"
+                        r"|\bcontact\s+(?:us|the\s+(?:authors?|owners?|publishers?|maintainers?))\s+(?:for|about|regarding)\s+(?:the\s+)?licen[cs]"
+                        r"|\blicen[cs]e\s+(?:is\s+)?(?:unknown|unclear|not\s+(?:specified|stated|given))", re.I)
+EMAIL = re.compile(r"(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+
+
+def _licence_context(text: str, start: int, end: int) -> bool:
+    """Whether a name stands where a licence would: the whole text, licence words right after it,
+    or licence words shortly before it in the same sentence."""
+    if not text[:start].strip(" \t\"'(:") and not text[end:].strip(" \t\"').:;"):
+        return True
+    if re.search(r"\d", text[start:end]):  # "Apache 2.0": a version makes it a licence
+        return True
+    return bool(_CONTEXT_AFTER.match(text[end:end + 30]) or _CONTEXT_BEFORE.search(text[max(0, start - 60):start])
+                or _BESIDE_AFTER.match(text[end:end + 30]) or _BESIDE_BEFORE.search(text[max(0, start - 30):start]))
 
 
 RESTRICT: dict[str, dict[str, Any]] = {

@@ -498,13 +498,16 @@ def offer_verdict(version_id: uuid.UUID, license: License) -> OfferVerdict:
 
 def _model_terms_digest(res: Result) -> tuple[list[dict[str, str]], str | None]:
     rows = sorted({(m["code"], m["text"]) for m in res.model_terms})
-    if not rows:
-        return [], None
     items = [{"code": code, "text": text} for code, text in rows]
-    return items, hashlib.sha256(canonical_json(items)).hexdigest()
+    return items, model_terms_sha256(items)
 
 
-def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None) -> None:
+def model_terms_sha256(items: list[dict[str, str]] | None) -> str | None:
+    """The digest a buyer accepts model-output terms by (None when there are none)."""
+    return hashlib.sha256(canonical_json(items)).hexdigest() if items else None
+
+
+def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None, **_: Any) -> None:
     dataset.license_use_class = effective_use_class(version_id) if version_id else None
 
 

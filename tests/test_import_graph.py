@@ -201,8 +201,6 @@ ROOMS = ("models", "schemas", "services", "policy", "api", "actions", "wiring")
 # Rooms a domain may lack, and why (a room with nothing in it would only hide that).
 WITHOUT = {
     ("marketplace.delivery", "models"): "delivery reads grants and writes quota entries: commerce's tables",
-    ("marketplace.compliance", "models"): "compliance reads every domain's tables and owns none",
-    ("marketplace.compliance", "actions"): "compliance reads and renders; it writes no audit event",
     ("marketplace.auditlog", "actions"): "the audit log's writer is the kernel's; sealing and exports write no event of their own",
 }
 

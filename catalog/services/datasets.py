@@ -458,6 +458,7 @@ def withdraw_version(principal: Principal, version_id: uuid.UUID, *, reason: str
 def refresh_latest(ds: Dataset) -> None:
     """Point the dataset at its newest published version (search shows its size and date)."""
     session = get_session()
+    previous = ds.latest_version_id
     latest = session.scalar(
         select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.status.in_([VersionStatus.published.value, VersionStatus.deprecated.value]))
         .order_by(DatasetVersion.published_at.desc()).limit(1)
@@ -469,7 +470,7 @@ def refresh_latest(ds: Dataset) -> None:
         ds.published_at = latest.published_at
     if latest is None:
         ds.published_at = None
-    events.emit(events.DATASET_LATEST_CHANGED, dataset=ds, version_id=ds.latest_version_id)
+    events.emit(events.DATASET_LATEST_CHANGED, dataset=ds, version_id=ds.latest_version_id, previous_version_id=previous)
     search.index_dataset(ds)
 
 

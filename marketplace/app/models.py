@@ -5,6 +5,7 @@ from catalog.models import Blob, CatalogState, Dataset, DatasetFacet, DatasetVer
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense  # noqa: F401
 from marketplace.auditlog.models import AuditBlock, AuditLeaf  # noqa: F401
 from marketplace.commerce.models import Grant, Offer, Order, QuotaEntry, StripeEvent  # noqa: F401
+from marketplace.compliance.models import AIModel, TrainingInput, TrainingRun  # noqa: F401
 from marketplace.identity.models import ApiKey, Membership, Organization, User  # noqa: F401
 from marketplace.kernel.audit import AuditEvent  # noqa: F401
 from marketplace.kernel.db import Base

@@ -8,6 +8,7 @@ import io
 import json
 import random
 import struct
+from datetime import date
 from typing import Any, Callable
 
 from catalog.models import DatasetVersion
@@ -18,6 +19,7 @@ from licensing.schemas import ProvenanceBodySchema
 from licensing.services import find_license
 from marketplace.commerce import services as commerce
 from marketplace.commerce.models import Offer
+from marketplace.compliance import training
 from marketplace.kernel.principal import Principal
 
 
@@ -186,4 +188,11 @@ def _seed_offers(principal_for_email: Callable[[str], Principal], versions: dict
     assert lic is not None  # a licence of the seeded registry
     order, _ = commerce.create_order(buyer, offer_id=offer.id, quantity=20_000, currency="EUR", license_sha256=lic.text_sha256,
                                      payment_method="invoice", idempotency_key="demo-order-1")
-    commerce.mark_paid(principal_for_email("vendor@medcorpus.test"), order.id)
+    paid = commerce.mark_paid(principal_for_email("vendor@medcorpus.test"), order.id)
+    # ...and trained a model on it, so the compliance console has documents to show.
+    model = training.create_model(buyer, paid.buyer_org_id, name="Acme Clinical Assistant", version="1.0", provider="Acme AI",
+                                  release_date=date(2026, 11, 1), description="A triage assistant fine-tuned on licensed consultations.")
+    run = training.create_run(buyer, model.id, name="fine-tuning", started_on=date(2026, 10, 1), ended_on=date(2026, 10, 12))
+    training.add_input(buyer, run.id, kind="grant", grant_id=paid.grant_id, version_id=versions["clinical-dialogues-en"].id)
+    training.add_input(buyer, run.id, kind="public", name="MedQA (English)", url="https://github.com/jind11/MedQA", modality="text",
+                       size=12_000_000, languages=["en"], description="Public medical exam questions, used for evaluation-driven fine-tuning.")

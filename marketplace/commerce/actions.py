@@ -13,6 +13,8 @@ class CommerceAction(AuditAction):
     GRANT_CREATE = "grant.create"
     GRANT_EXPIRED = "grant.expired"
     GRANT_EXTEND = "grant.extend"
+    GRANT_HELD = "grant.held"
+    GRANT_FOLLOWS_LATEST = "grant.follows_latest"
     GRANT_REVOKED = "grant.revoked"
     GRANT_SUSPENDED = "grant.suspended"
     GRANT_VERSION_WITHDRAWN = "grant.version_withdrawn"

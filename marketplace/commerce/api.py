@@ -142,6 +142,19 @@ class GrantItem(MethodView):
         return svc.grant_view(current_principal(), grant_id)
 
 
+@blp.route("/grants/<uuid:grant_id>/follow-latest")
+class FollowLatest(MethodView):
+    @requires(CommercePermission.GRANT_ACCEPT_TERMS)
+    @blp.arguments(s.FollowLatestSchema)
+    @blp.response(200, s.GrantSchema)
+    @problems(blp, 400, 401, 403, 404, 409)
+    def post(self, data, grant_id):
+        """A grant for the latest version that a newer version's terms held back: accept the
+        model-output terms it comes under (by SHA-256) and follow it again. A version the grant's
+        licence does not allow cannot be followed (409, with the findings)."""
+        return svc.follow_latest(current_principal(), grant_id, **data)
+
+
 @blp.route("/versions/<uuid:version_id>/holders")
 class Holders(MethodView):
     @blp.response(200, s.GrantSchema(many=True))

@@ -122,6 +122,9 @@ class Grant(Base):
     accepted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     accepted_at: Mapped[datetime]
     accepted_model_terms: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # A grant for "latest" follows new versions only while its licence and the model-output terms
+    # accepted cover them; otherwise it stays on this version until the holder accepts the new terms.
+    held_version_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dataset_versions.id", ondelete="RESTRICT"))
     unit: Mapped[str] = mapped_column(str_enum(PricingUnit, "grant_unit"))
     status: Mapped[str] = mapped_column(str_enum(GrantStatus, "grant_status"), default=GrantStatus.active)
     starts_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,6 +24,7 @@ class CommercePermission(enum.StrEnum):
     ORDER_REJECT = "order:reject"
     GRANT_READ = "grant:read"
     GRANT_LIST = "grant:list"
+    GRANT_ACCEPT_TERMS = "grant:accept_terms"
     VERSION_HOLDERS = "version:holders"
     PAYOUT_ACCOUNT_SET = "org:payout_account"
 
@@ -44,6 +45,8 @@ POLICY: Policy[CommercePermission] = Policy("commerce", CommercePermission, {
                          why="Only the vendor's admins or a platform admin can reject an order."),
     P.GRANT_READ: Rule(scope="commerce:read", parties={"buyer": ANY_ROLE, "vendor": ANY_ROLE}, platform=STAFF),
     P.GRANT_LIST: Rule(scope="commerce:read", parties={"org": ANY_ROLE}, platform=STAFF),
+    P.GRANT_ACCEPT_TERMS: Rule(scope="commerce:write", parties={"buyer": WRITERS}, sees=STAFF,
+                               why="Only members of the buying organisation accept terms for it."),
     P.VERSION_HOLDERS: Rule(scope="commerce:read", parties={"vendor": ANY_ROLE}),
     P.PAYOUT_ACCOUNT_SET: Rule(scope="org:admin", parties={"org": OWNERS}, sees=frozenset({Platform.admin}),
                                why="This needs the owner role in the organisation."),

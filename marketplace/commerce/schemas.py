@@ -119,6 +119,8 @@ class GrantSchema(ma.Schema):
     offer_id = ma.fields.UUID()
     dataset_id = ma.fields.UUID()
     version_id = ma.fields.UUID(allow_none=True)
+    held_version_id = ma.fields.UUID(allow_none=True, metadata={"description": "A grant for the latest version held on this one: a newer version comes under "
+                                                                               "terms the grant does not cover (see POST /grants/{id}/follow-latest)"})
     license_id = ma.fields.UUID()
     accepted_text_sha256 = ma.fields.String()
     accepted_by = ma.fields.UUID()
@@ -141,6 +143,10 @@ class LedgerEntrySchema(ma.Schema):
     order_id = ma.fields.UUID(allow_none=True)
     balance_after = Int()
     created_at = ma.fields.DateTime()
+
+
+class FollowLatestSchema(StrictSchema):
+    accept_model_terms = ma.fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="The SHA-256 of the model-output terms you accept."))
 
 
 class GrantDetailSchema(GrantSchema):

@@ -22,7 +22,7 @@ from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import require_dataset_visible, require_dataset_writer
 from catalog.services.search import bump_generation
 from licensing.models import License
-from licensing.services import evaluate_offer, find_license, offer_verdict, offer_verdicts
+from licensing.services import OfferVerdict, evaluate_offer, find_license, model_terms_sha256, offer_verdict, offer_verdicts
 from marketplace.commerce import metering
 from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, QuotaEntry, StripeEvent
@@ -38,6 +38,7 @@ from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
 from marketplace.kernel.principal import Principal
 
 SYSTEM = Principal(request_id="payments", ip=None)
+CATALOGUE_EVENTS = Principal(request_id="catalogue-events", ip=None)  # acts on the catalogue's events (a version published)
 PUBLIC_STATUSES = (VersionStatus.published.value, VersionStatus.deprecated.value)
 
 
@@ -634,7 +635,7 @@ def get_grant(principal: Principal, grant_id: uuid.UUID) -> Grant:
     return _grant_visible(principal, grant_id)
 
 
-GRANT_FIELDS = ("id", "buyer_org_id", "vendor_org_id", "offer_id", "dataset_id", "version_id", "license_id", "accepted_text_sha256", "accepted_by",
+GRANT_FIELDS = ("id", "buyer_org_id", "vendor_org_id", "offer_id", "dataset_id", "version_id", "held_version_id", "license_id", "accepted_text_sha256", "accepted_by",
                 "accepted_at", "accepted_model_terms", "unit", "status", "starts_at", "expires_at", "balance", "credited")
 
 
@@ -645,7 +646,7 @@ def grant_view(principal: Principal, grant_id: uuid.UUID) -> dict[str, Any]:
     session = get_session()
     out: dict[str, Any] = {c: getattr(grant, c) for c in GRANT_FIELDS}
     out["ledger"] = list(session.scalars(select(QuotaEntry).where(QuotaEntry.grant_id == grant.id).order_by(QuotaEntry.id)))
-    vid = grant.version_id or session.get_one(Dataset, grant.dataset_id).latest_version_id
+    vid = delivered_version_id(grant)
     out["effective_terms"] = offer_verdict(vid, session.get_one(License, grant.license_id)).effective_terms if vid else None
     return out
 
@@ -673,6 +674,67 @@ def holders_query(version: DatasetVersion) -> Select[Grant]:
     latest_then = and_(Grant.version_id.is_(None), Grant.dataset_id == version.dataset_id, Grant.created_at <= (version.withdrawn_at or utcnow()),
                        Grant.created_at >= version.published_at) if version.published_at else false()
     return select(Grant).where(or_(Grant.version_id == version.id, latest_then))
+
+
+def delivered_version_id(grant: Grant) -> uuid.UUID | None:
+    """The version a grant delivers now: its own, the one it is held on, or the latest."""
+    return grant.version_id or grant.held_version_id or get_session().get_one(Dataset, grant.dataset_id).latest_version_id
+
+
+def _covers(grant: Grant, version_id: uuid.UUID, memo: dict[uuid.UUID, OfferVerdict]) -> bool:
+    """Whether a grant's licence and the model-output terms its holder accepted cover a version
+    (`memo`: verdicts by licence, so many grants under few licences cost few lineage walks)."""
+    if grant.license_id not in memo:
+        memo[grant.license_id] = offer_verdict(version_id, get_session().get_one(License, grant.license_id))
+    verdict = memo[grant.license_id]
+    return not verdict.blocking and verdict.model_terms_sha256 == model_terms_sha256(grant.accepted_model_terms)
+
+
+def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None, previous_version_id: uuid.UUID | None = None, **_: Any) -> None:
+    """A new latest version: grants for "latest" follow it only while their licence and accepted
+    model-output terms cover it. One whose terms it exceeds stays on the version it had (audited,
+    so the holder is told) until the holder accepts the new terms (`follow_latest`)."""
+    if version_id is None:
+        return
+    session = get_session()
+    memo: dict[uuid.UUID, OfferVerdict] = {}
+    for grant in session.scalars(select(Grant).where(Grant.dataset_id == dataset.id, Grant.version_id.is_(None),
+                                                     Grant.status.in_([GrantStatus.active.value, GrantStatus.suspended.value]))):
+        if _covers(grant, version_id, memo):
+            grant.held_version_id = None
+        elif grant.held_version_id is None and previous_version_id is not None:
+            grant.held_version_id = previous_version_id
+            audit.record(CATALOGUE_EVENTS, CommerceAction.GRANT_HELD, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+                         actor_org_id=grant.buyer_org_id, details={"held_on": str(previous_version_id), "newer": str(version_id),
+                                                                   "why": "the newer version comes under terms this grant does not cover"})
+
+
+@transactional
+def follow_latest(principal: Principal, grant_id: uuid.UUID, *, accept_model_terms: str | None) -> Grant:
+    """Let a held grant follow the latest version again, accepting the model-output terms it comes
+    under (by digest). A latest version its licence does not allow cannot be followed: 409."""
+    session = get_session()
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound("No such grant.")
+    POLICY.require(principal, Perm.GRANT_ACCEPT_TERMS, buyer=grant.buyer_org_id, vendor=grant.vendor_org_id, hidden_as="No such grant.")
+    if grant.version_id is not None:
+        raise Conflict("This grant is for one version; it follows no other.", errors={"grant_id": ["A fixed-version grant."]})
+    latest = session.get_one(Dataset, grant.dataset_id).latest_version_id
+    if latest is None:
+        raise Conflict("The dataset has no published version.")
+    verdict = offer_verdict(latest, session.get_one(License, grant.license_id))
+    if verdict.blocking:
+        raise Conflict("The latest version cannot be delivered under this grant's licence.", errors={"grant_id": [f["message"] for f in verdict.blocking]},
+                       findings=verdict.blocking)
+    if verdict.model_terms_sha256 and (accept_model_terms or "").lower() != verdict.model_terms_sha256:
+        raise ValidationFailed("Accept the model-output terms of the latest version.", errors={"accept_model_terms": [
+            "The latest version comes under: " + "; ".join(m["text"] for m in verdict.model_terms) + f". Send their SHA-256 {verdict.model_terms_sha256}."]})
+    grant.accepted_model_terms = verdict.model_terms or None
+    grant.held_version_id = None
+    audit.record(principal, CommerceAction.GRANT_FOLLOWS_LATEST, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
+                 actor_org_id=grant.buyer_org_id, details={"version_id": str(latest), "model_terms_sha256": verdict.model_terms_sha256})
+    return grant
 
 
 def on_version_withdrawn(principal: Principal, version: DatasetVersion, dataset: Dataset, reason: str) -> None:

@@ -18,13 +18,15 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import func, select
 
-from catalog.models import Dataset, DatasetVersion
+from catalog.models import Dataset, DatasetVersion, VersionFile
 from catalog.services.datasets import get_version
 from licensing.models import License
 from licensing.services import compatibility, current_declaration, get_provenance, offer_verdict, version_license
-from marketplace.commerce.models import Grant, QuotaEntry
+from marketplace.commerce.models import Grant, Order, QuotaEntry
+from marketplace.compliance.models import AIModel
 from marketplace.compliance.policy import POLICY
 from marketplace.compliance.policy import CompliancePermission as Perm
+from marketplace.compliance.training import detail_of, model_for
 from marketplace.delivery.actions import DeliveryAction
 from marketplace.identity.models import Organization
 from marketplace.kernel.audit import AuditEvent
@@ -76,6 +78,37 @@ def _access_summary(version_id: uuid.UUID) -> dict[str, Any]:
         entry["authorisations" if outcome == "success" else "denied"] += n
     return {"organisations": len(orgs), "authorisations": sum(n for _, o, n in rows if o == "success"),
             "denied": sum(n for _, o, n in rows if o != "success"), "by_organisation": list(by_org.values())}
+
+
+def subject_labels(subjects: list[tuple[str | None, str | None]]) -> dict[tuple[str, str], str]:
+    """Readable names of audit subjects (a version as "Dataset 1.0.0", an order by its number...),
+    for the console's table; a subject that names nothing known keeps its id."""
+    session = get_session()
+    want: dict[str, set[uuid.UUID]] = {}
+    for kind, sid in subjects:
+        if kind and sid:
+            try:
+                want.setdefault(kind, set()).add(uuid.UUID(sid))
+            except ValueError:
+                continue
+    out: dict[tuple[str, str], str] = {}
+    if want.get("version"):
+        for v, title in session.execute(select(DatasetVersion, Dataset.title).join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+                                        .where(DatasetVersion.id.in_(want["version"]))):
+            out[("version", str(v.id))] = f"{title} {v.version}"
+    if want.get("dataset"):
+        for d in session.scalars(select(Dataset).where(Dataset.id.in_(want["dataset"]))):
+            out[("dataset", str(d.id))] = d.title
+    if want.get("grant"):
+        for g, title in session.execute(select(Grant, Dataset.title).join(Dataset, Dataset.id == Grant.dataset_id).where(Grant.id.in_(want["grant"]))):
+            out[("grant", str(g.id))] = f"grant for {title}"
+    if want.get("order"):
+        for o in session.scalars(select(Order).where(Order.id.in_(want["order"]))):
+            out[("order", str(o.id))] = f"order {o.number}"
+    if want.get("model"):
+        for m in session.scalars(select(AIModel).where(AIModel.id.in_(want["model"]))):
+            out[("model", str(m.id))] = f"{m.name} {m.version}"
+    return out
 
 
 def render_report_html(report: dict[str, Any]) -> str:
@@ -164,6 +197,58 @@ def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
                      "tools": {"components": [{"type": "application", "name": "dataset-marketplace"}]}},
         "components": components,
         "dependencies": [{"ref": f"org:{org.id}", "dependsOn": [c["bom-ref"] for c in components]}] if components else [],
+    }
+
+
+def model_bom(principal: Principal, model_id: uuid.UUID) -> dict[str, Any]:
+    """CycloneDX 1.6 of one model: exactly the data its training runs were fed. Each input
+    licensed here is a `data` component with its grant, licence, effective terms and the files
+    used (by SHA-256); each declared input is a component marked as declared by the provider."""
+    model = model_for(principal, model_id, Perm.MODEL_READ)
+    detail = detail_of(model)
+    session = get_session()
+    components: list[dict[str, Any]] = []
+    for run in detail["runs"]:
+        for i in run["inputs"]:
+            props = [{"name": "marketplace:training_run", "value": run["name"]}, {"name": "marketplace:input_kind", "value": i["kind"]}]
+            if i["kind"] != "grant":
+                props.append({"name": "marketplace:declared_by_provider", "value": "true"})
+                comp: dict[str, Any] = {"type": "data", "bom-ref": f"input:{i['id']}", "name": i["name"], "description": i["description"] or None,
+                                        "properties": props + ([{"name": "marketplace:modality", "value": i["modality"]}] if i["modality"] else [])}
+                if i["url"]:
+                    comp["externalReferences"] = [{"type": "distribution", "url": i["url"]}]
+                components.append({k: v for k, v in comp.items() if v is not None})
+                continue
+            grant = session.get_one(Grant, i["grant_id"])
+            version = session.get_one(DatasetVersion, i["version_id"])
+            ds = session.get_one(Dataset, version.dataset_id)
+            lic = session.get_one(License, grant.license_id)
+            verdict = offer_verdict(version.id, lic)
+            props += [{"name": "marketplace:grant_id", "value": str(grant.id)}, {"name": "marketplace:accepted_license_sha256", "value": grant.accepted_text_sha256},
+                      {"name": "marketplace:effective_use_class", "value": verdict.effective_terms["use_class"]},
+                      {"name": "marketplace:concluded_license", "value": verdict.concluded[0]},
+                      {"name": "marketplace:files_used", "value": str(len(i["files"])) if i["files"] else "all"}]
+            props += [{"name": f"marketplace:model_term:{m['code']}", "value": m["text"]} for m in verdict.model_terms]
+            files = i["files"] or [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in
+                                   session.scalars(select(VersionFile).where(VersionFile.version_id == version.id).order_by(VersionFile.path))]
+            components.append({
+                "type": "data", "bom-ref": f"input:{i['id']}", "name": ds.slug, "version": version.version, "description": ds.title,
+                "supplier": {"name": session.get_one(Organization, grant.vendor_org_id).name},
+                "licenses": [{"license": {"id": lic.identifier}} if not lic.identifier.startswith("LicenseRef-") else {"license": {"name": lic.identifier}}],
+                "hashes": [{"alg": "SHA-256", "content": version.manifest_digest}] if version.manifest_digest else [],
+                "properties": props,
+                "components": [{"type": "file", "bom-ref": f"input:{i['id']}:{n}", "name": f["path"], "hashes": [{"alg": "SHA-256", "content": f["sha256"]}]}
+                               for n, f in enumerate(files)],
+            })
+    ref = f"model:{model.id}"
+    return {
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "serialNumber": f"urn:uuid:{uuid.uuid4()}", "version": 1,
+        "metadata": {"timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+                     "component": {"type": "machine-learning-model", "name": model.name, "version": model.version, "bom-ref": ref,
+                                   "supplier": {"name": model.provider}},
+                     "tools": {"components": [{"type": "application", "name": "dataset-marketplace"}]}},
+        "components": components,
+        "dependencies": [{"ref": ref, "dependsOn": [c["bom-ref"] for c in components]}] if components else [],
     }
 
 

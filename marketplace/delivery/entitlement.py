@@ -84,14 +84,14 @@ class Entitlement:
 _VERSION_COLUMNS = (DatasetVersion.id, DatasetVersion.version, DatasetVersion.status, DatasetVersion.status_reason, DatasetVersion.manifest_digest)
 
 # One narrow statement: the grant, its licence's terms, and the version it delivers (its fixed
-# version, or the dataset's latest). Nothing large is read: no licence text, no search vector,
+# version; for "latest", the version it is held on when newer terms exceed it, or the latest). Nothing large is read: no licence text, no search vector,
 # no ingest report.
 _DECISION = (
     select(Grant.id, Grant.buyer_org_id, Grant.vendor_org_id, Grant.unit, Grant.balance, Grant.status, Grant.starts_at, Grant.expires_at,
            Grant.dataset_id, License.identifier, License.terms, *_VERSION_COLUMNS)
     .join(License, License.id == Grant.license_id)
     .join(Dataset, Dataset.id == Grant.dataset_id)
-    .outerjoin(DatasetVersion, DatasetVersion.id == func.coalesce(Grant.version_id, Dataset.latest_version_id))
+    .outerjoin(DatasetVersion, DatasetVersion.id == func.coalesce(Grant.version_id, Grant.held_version_id, Dataset.latest_version_id))
     .where(Grant.id == bindparam("grant_id"))
 )
 

@@ -26,5 +26,5 @@ def emit(name: str, **payload: Any) -> None:
 
 # Event names, in one place.
 VERSION_PUBLISHING = "catalog.version.publishing"  # (principal, version_id): raise to refuse
-DATASET_LATEST_CHANGED = "catalog.dataset.latest_changed"  # (dataset, version_id | None)
+DATASET_LATEST_CHANGED = "catalog.dataset.latest_changed"  # (dataset, version_id | None, previous_version_id | None)
 VERSION_WITHDRAWN = "catalog.version.withdrawn"  # (principal, version, dataset, reason)

@@ -32,6 +32,7 @@ SCOPES: dict[str, str] = {
     "commerce:write": "Create offers and orders.",
     "delivery": "Authorise downloads and stream records under your grants.",
     "audit:read": "Query and export the audit log and compliance reports.",
+    "compliance:write": "Declare models and training runs, and attach the data they were trained on.",
     "org:admin": "Manage the organisation, its members and API keys.",
 }
 

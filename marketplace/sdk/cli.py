@@ -21,7 +21,7 @@ import yaml
 from marketplace.formats.auditchain import csv_to_lines, key_id_b64, verify_consistency_document, verify_export_lines, verify_proof_document
 from marketplace.formats.money import MoneyError, format_money, parse_major
 from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
-from marketplace.sdk.transfer import MIB, TransferError, digest_for_upload
+from marketplace.sdk.transfer import MIB, RECEIPT, TransferError, digest_file, digest_for_upload, read_receipt
 from marketplace.sdk.transfer import download as do_download
 from marketplace.sdk.transfer import upload as do_upload
 
@@ -491,6 +491,7 @@ def register(main: click.Group) -> None:
         audit_group = audit_group_
     assert isinstance(audit_group, click.Group)
     register_offline_audit(audit_group)
+    _model_commands(main)
 
     @audit_group.command("export")
     @click.option("--org", "org_id")
@@ -516,6 +517,85 @@ def register(main: click.Group) -> None:
         org_id = org_id or _key_org(c)
         output.write(c.bom(org_id, fmt))
         return None
+
+
+def _model_commands(main: click.Group) -> None:
+    """`marketplace model ...`: declare models and runs, attach what they were trained on, and
+    export the regulatory documents."""
+
+    @main.group()
+    def model() -> None:
+        """Models your organisation trains, their training runs, and the documents regulators ask for."""
+
+    @model.command("create")
+    @click.argument("name")
+    @click.option("--version", "version", required=True)
+    @click.option("--provider", required=True, help="The legal name that places the model on the market")
+    @click.option("--release-date", default=None, help="YYYY-MM-DD")
+    @click.option("--org", "org_id")
+    @api_command
+    def model_create(ctx: click.Context, c: MarketplaceClient, name: str, version: str, provider: str, release_date: str | None, org_id: str | None):
+        """Declare a model."""
+        m = c.create_model(org_id or _key_org(c), name=name, version=version, provider=provider, release_date=release_date)
+        return m, f"model {m['id']}: {m['name']} {m['version']} ({m['provider']})"
+
+    @model.command("attach")
+    @click.argument("model_id")
+    @click.option("--run", "run_name", required=True, help="The training run (created if the model has none of this name)")
+    @click.option("--from-downloads", "folder", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+                  help="A folder `marketplace download` filled: its verified files are attached, by grant")
+    @api_command
+    def model_attach(ctx: click.Context, c: MarketplaceClient, model_id: str, run_name: str, folder: Path):
+        """Attach the data a training job used, from the verified download receipt of a folder.
+        Each file is hashed again first: a file changed since its download is refused."""
+        receipt = read_receipt(folder)
+        if not receipt["grants"]:
+            raise click.ClickException(f"{folder} holds no download receipt ({RECEIPT}); download with `marketplace download GRANT_ID {folder}` first.")
+        changed = []
+        for entry in receipt["grants"].values():
+            for path, sha in entry["files"].items():
+                target = folder / path
+                if not target.is_file() or digest_file(target)[0] != sha:
+                    changed.append(path)
+        if changed:
+            raise click.ClickException("These files are missing or changed since they were downloaded and verified: " + ", ".join(changed[:10]))
+        detail = c.model(model_id)
+        run = next((r for r in detail["runs"] if r["name"] == run_name), None) or c.create_run(model_id, run_name)
+        attached = []
+        for grant_id, entry in sorted(receipt["grants"].items()):
+            files = [{"path": p, "sha256": h} for p, h in sorted(entry["files"].items())]
+            attached.append(c.add_training_input(run["id"], kind="grant", grant_id=grant_id, version_id=entry["version_id"], files=files))
+        return attached, "\n".join(f"attached {len(a['files'] or [])} file(s) of grant {a['grant_id']} (version {a['version_id']}) to run {run_name}" for a in attached)
+
+    @model.command("summary")
+    @click.argument("model_id")
+    @click.option("--format", "fmt", type=click.Choice(["json", "html", "docx"]), default="json")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File to write (default: standard output; docx needs a file)")
+    @api_command
+    def model_summary(ctx: click.Context, c: MarketplaceClient, model_id: str, fmt: str, output: Path | None):
+        """The EU AI Act Article 53(1)(d) training-content summary, pre-filled from evidence."""
+        body = c.training_summary(model_id, fmt)
+        return _emit_document(body, output, binary=fmt == "docx")
+
+    @model.command("filing")
+    @click.argument("model_id")
+    @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+    @click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+    @api_command
+    def model_filing(ctx: click.Context, c: MarketplaceClient, model_id: str, lang: str, fmt: str, output: Path | None):
+        """The Chinese generative-AI filing evidence pack (per source: legality, share, personal data, annotation)."""
+        return _emit_document(c.filing_evidence(model_id, lang, fmt), output, binary=False)
+
+
+def _emit_document(body: bytes, output: Path | None, *, binary: bool) -> tuple[dict[str, Any], str] | None:
+    if output is not None:
+        output.write_bytes(body)
+        return {"written": str(output), "bytes": len(body)}, f"wrote {output} ({len(body):,} bytes)"
+    if binary:
+        raise click.ClickException("A Word document needs a file: add -o summary.docx")
+    click.echo(body.decode("utf-8"))
+    return None
 
 
 @click.group()

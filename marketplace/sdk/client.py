@@ -240,3 +240,37 @@ class MarketplaceClient:
 
     def bom(self, org_id: str, fmt: str = "cyclonedx") -> str:
         return self.request("GET", f"/orgs/{org_id}/bom", params={"format": fmt}, raw=True).text
+
+    # ----------------------------------------------------------------- models and training runs
+
+    def models(self, org_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/orgs/{org_id}/models")
+
+    def create_model(self, org_id: str, *, name: str, version: str, provider: str, release_date: str | None = None,
+                     description: str = "") -> dict[str, Any]:
+        """Declare a model your organisation places on the market."""
+        body = {"name": name, "version": version, "provider": provider, "release_date": release_date, "description": description}
+        return self.request("POST", f"/orgs/{org_id}/models", json=body)
+
+    def model(self, model_id: str) -> dict[str, Any]:
+        """A model with its training runs and their inputs."""
+        return self.request("GET", f"/models/{model_id}")
+
+    def create_run(self, model_id: str, name: str, *, started_on: str | None = None, ended_on: str | None = None) -> dict[str, Any]:
+        return self.request("POST", f"/models/{model_id}/runs", json={"name": name, "started_on": started_on, "ended_on": ended_on})
+
+    def add_training_input(self, run_id: str, **body: Any) -> dict[str, Any]:
+        """Attach what a run was fed: kind="grant" with grant_id (and version_id, files), or a
+        declared source (kind, name, modality, size, languages...)."""
+        return self.request("POST", f"/training-runs/{run_id}/inputs", json=body)
+
+    def training_summary(self, model_id: str, fmt: str = "json") -> bytes:
+        """The EU AI Act Article 53(1)(d) training-content summary (json, html or docx)."""
+        return self.request("GET", f"/models/{model_id}/eu-training-summary", params={"format": fmt}, raw=True).content
+
+    def filing_evidence(self, model_id: str, lang: str = "zh", fmt: str = "json") -> bytes:
+        """The Chinese generative-AI filing evidence pack (zh or en; json or html)."""
+        return self.request("GET", f"/models/{model_id}/cn-filing-evidence", params={"lang": lang, "format": fmt}, raw=True).content
+
+    def model_bom(self, model_id: str) -> str:
+        return self.request("GET", f"/models/{model_id}/bom", raw=True).text

@@ -19,7 +19,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import requests
 
@@ -221,6 +221,26 @@ def _verified_index(dest: Path) -> Path:
     return dest / ".marketplace-verified.json"
 
 
+RECEIPT = ".marketplace-receipt.json"
+
+
+def read_receipt(dest: Path) -> dict[str, Any]:
+    """What was downloaded into `dest`, by grant: version, manifest digest and each verified file's
+    SHA-256 (`marketplace model attach --from-downloads` reads it)."""
+    path = dest / RECEIPT
+    return json.loads(path.read_text()) if path.exists() else {"grants": {}}
+
+
+def _write_receipt(dest: Path, auth: Download, files: dict[str, str]) -> None:
+    receipt = read_receipt(dest)
+    entry = receipt["grants"].setdefault(auth["grant_id"], {"files": {}})
+    if entry.get("version_id") not in (None, auth["version_id"]):
+        entry["files"] = {}  # a newer version into the same folder: the receipt names what is there now
+    entry.update(version_id=auth["version_id"], version=auth["version"], manifest_digest=auth["manifest_digest"])
+    entry["files"].update(files)
+    (dest / RECEIPT).write_text(json.dumps(receipt, indent=1, sort_keys=True))
+
+
 def download(client: MarketplaceClient, grant_id: str, dest: Path, *, paths: list[str] | None = None, workers: int = 8,
              chunk: int = 16 * MIB, progress: Progress | None = None, authorization: Download | None = None) -> list[DownloadedFile]:
     """Download files under a grant into `dest`, resuming and skipping what is already verified.
@@ -246,6 +266,7 @@ def download(client: MarketplaceClient, grant_id: str, dest: Path, *, paths: lis
             verified[f["path"]] = f["sha256"]
             index_path.write_text(json.dumps(verified, indent=1))
         results.append({**f, "skipped": False})
+    _write_receipt(dest, auth, {f["path"]: f["sha256"] for f in auth["files"]})
     return results
 
 

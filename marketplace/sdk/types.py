@@ -188,6 +188,7 @@ class Grant(TypedDict, total=False):
     offer_id: str
     dataset_id: str
     version_id: str | None
+    held_version_id: str | None
     license_id: str
     accepted_text_sha256: str
     accepted_by: str

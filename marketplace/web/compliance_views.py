@@ -1,5 +1,6 @@
 """Compliance console: audit search with filters, the verification status of the log, provenance
-reports of held datasets, and the data bill of materials (CycloneDX or SPDX) as a download.
+reports of held datasets, the data bill of materials (CycloneDX or SPDX) as a download, and the
+organisation's models with their regulatory documents.
 
 Platform compliance sees every organisation; an organisation's owners, admins and auditors see
 their own, under the same rules as the audit API."""
@@ -15,8 +16,10 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from marketplace.auditlog import services as audit_svc
 from marketplace.compliance import services as compliance
+from marketplace.compliance import training
 from marketplace.identity import services as identity
 from marketplace.identity.auth import current_principal
+from marketplace.kernel.audit import all_actions
 from marketplace.kernel.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from marketplace.kernel.principal import Principal
 from marketplace.web.common import active_org_id, signed_in
@@ -85,6 +88,10 @@ def _render(p: Principal, org: uuid.UUID | None, args: Any, verification: dict[s
     errors: dict[str, str] = {}
     filters = {k: args.get(k) or None for k in FILTERS}
     since, until = _date(args.get("since"), "since", errors), _date(args.get("until"), "until", errors)
+    if since and until and since >= until:
+        errors["until"] = "‘Before’ must be later than ‘From’: nothing can match this range."
+    if filters["action"] and filters["action"] not in all_actions():
+        errors["action"] = "Choose an action from the list."
     res: dict[str, Any] = {"items": [], "next_cursor": None}
     error = None
     if not errors:
@@ -95,16 +102,18 @@ def _render(p: Principal, org: uuid.UUID | None, args: Any, verification: dict[s
         except ValidationFailed as e:  # a stale or edited cursor: say so, show the search again
             error = e.detail
     names = identity.organization_names({uuid.UUID(x) for e in res["items"] for x in (e.get("actor_org_id"), e.get("subject_org_id")) if x})
-    held = []
+    subjects = compliance.subject_labels([(e.get("subject_type"), e.get("subject_id")) for e in res["items"]])
+    held, models = [], []
     if org is not None:
         try:
             held = compliance.held_versions(p, org)
+            models = training.list_models(p, org)
         except DomainError:
-            held = []
+            held, models = [], []
     next_url = url_for("compliance_web.console", **{k: v for k, v in args.items() if k != "cursor"}, cursor=res["next_cursor"]) if res["next_cursor"] else None
     witnessed = audit_svc.witnessed_checkpoint()
-    return render_template("compliance/console.html", res=res, names=names, org=org, filters=filters, args=args, errors=errors, error=error,
-                           held=held, next_url=next_url, verification=verification, checked_at=datetime.now(timezone.utc),
+    return render_template("compliance/console.html", res=res, names=names, subjects=subjects, org=org, filters=filters, args=args, errors=errors, error=error,
+                           held=held, models=models, actions=all_actions(), next_url=next_url, verification=verification, checked_at=datetime.now(timezone.utc),
                            witnessed=json.dumps(witnessed, indent=1, sort_keys=True) if witnessed else None,
                            key_id=(verification or {}).get("key_id") or audit_svc.key_id_of_platform())
 

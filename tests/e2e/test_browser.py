@@ -276,7 +276,7 @@ def test_compliance_officer_verifies_the_log(site, site_env, browser):
     ctx, page = _sign_in(browser, site, "compliance@marketplace.test")
     _submit(page, "header >> text=Compliance")
     assert page.locator("table.events tbody tr").count() > 5
-    page.fill("#action", "order.create")
+    page.select_option("#action", "order.create")  # a picker of every action, not a name to type
     _submit(page, "form.filters button[type=submit]")
     actions = page.locator("table.events tbody td:nth-child(3)").all_inner_texts()
     assert actions and set(actions) == {"order.create"}
@@ -294,7 +294,26 @@ def test_compliance_officer_verifies_the_log(site, site_env, browser):
         page.click("#bom-cdx")
     bom = json.loads(Path(dl.value.path()).read_text())
     assert bom["bomFormat"] == "CycloneDX" and "clinical-dialogues-en" in {c["name"] for c in bom["components"]}
+    # a reversed date range says so instead of finding nothing
+    page.fill("#since", "2026-11-20")
+    page.fill("#until", "2026-11-01")
+    _submit(page, "form.filters button[type=submit]")
+    assert "must be later than" in page.locator("#filter-error").inner_text()
+    page.screenshot(path=str(SHOTS / "compliance-console-org.png"), full_page=True)
+    # the model the buyer trained, and its EU training-content summary
+    assert "Acme Clinical Assistant 1.0" in page.locator("#models-h ~ ul").inner_text()
+    with page.expect_navigation():
+        page.click("#models-h ~ ul >> text=HTML")
+    assert "1 General information" in page.content() and "Clinical consultation dialogues" in page.content()
+    page.screenshot(path=str(SHOTS / "eu-training-summary.png"), full_page=True)
+    page.go_back()
+    with page.expect_navigation():
+        page.click("#models-h ~ ul >> text=中文")
+    assert "来源合法性" in page.content()
+    page.screenshot(path=str(SHOTS / "cn-filing-evidence.png"), full_page=True)
+    page.go_back()
     with page.expect_navigation():
         page.click("#held-h ~ ul a")
-    assert "Provenance report" in page.content()
+    assert "Provenance report" in page.content() and "Lawful basis" in page.content()
+    page.screenshot(path=str(SHOTS / "provenance-report.png"), full_page=True)
     ctx.close()

@@ -179,6 +179,24 @@ def test_vendor_and_buyer_journeys(backend, live, tmp_path):
 
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom.read_text()) is None
 
+    # --- the model trained on it, attached from the verified download, and its documents
+    model = json.loads(run(b_env, "model", "create", "Scene-Net", "--version", "2.1", "--provider", "Buyer Robotics GmbH", "--release-date", "2026-11-01",
+                           "--json").stdout)
+    attached = json.loads(run(b_env, "model", "attach", model["id"], "--run", "pre-training", "--from-downloads", str(dest), "--json").stdout)
+    assert [a["grant_id"] for a in attached] == [gid] and {f["path"] for f in attached[0]["files"]} == {"scenes/big.bin", "labels.jsonl", "README.csv"}
+    summary = tmp_path / "summary.docx"
+    assert "wrote" in run(b_env, "model", "summary", model["id"], "--format", "docx", "-o", str(summary)).stdout
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(summary)).paragraphs)
+    assert "Buyer Robotics GmbH" in text and "Urban driving scenes" in text
+    filing = json.loads(run(b_env, "model", "filing", model["id"], "--lang", "zh").stdout)
+    assert filing["sources"][0]["来源合法性"]["许可"].startswith("CC-BY-4.0")
+    # a file changed after its download is not attached as what was trained on
+    (dest / "labels.jsonl").write_bytes(b'{"scene": 1, "label": "tampered"}\n')
+    refused = run(b_env, "model", "attach", model["id"], "--run", "fine-tuning", "--from-downloads", str(dest), check=False)
+    assert refused.returncode != 0 and "labels.jsonl" in refused.stderr
+
 
 @pytest.mark.postgres_only
 def test_errors_are_one_line_with_a_hint_and_exit_codes(backend, live, tmp_path):

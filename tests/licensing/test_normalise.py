@@ -158,7 +158,8 @@ def test_known_spellings(text, identifier):
 @pytest.mark.parametrize("text", ["", "   ", "see website", "Proprietary, contact sales", "https://example.com/our-terms.html", "xyz", "Creative Commons"])
 def test_unsure_means_unknown_and_academic_only(text):
     r = normalise(text)
-    assert r.identifier is None and r.use_class == "academic-only" and r.confidence == 0.0
+    # ("Proprietary" is matched, as terms the text does not give: still unknown, at low confidence.)
+    assert r.identifier is None and r.use_class == "academic-only" and r.unknown and r.confidence <= 0.5
     assert r.attribution is None and r.share_alike is None  # unknown duties: treat as required
 
 
@@ -263,3 +264,44 @@ def test_adding_a_restrictive_sentence_never_loosens_the_verdict(base, extra, be
     text = f"{filler} {extra} {base}" if before else f"{base}. {extra} {filler}"
     now = normalise(text)
     assert not looser(now.terms, was.terms), (text, was.to_dict(), now.to_dict())
+
+
+# --------------------------------------------------------------------------- found from outside
+
+# Texts an outside tester published restricted data under as "commercial" (each was a source
+# licence that let a CC-BY-4.0 dataset publish and take a commercial order).
+ATTACKS_NEVER_COMMERCIAL = [
+    "CC-BY-4.0. Not licensed for commercial use.", "You must not use this commercially", "Do not use for commercial purposes",
+    "Solely for academic use", "Personal use only", "For non-profit use only", "Commercial use requires a separate licence",
+    "Training AI models is prohibited", "CC-BY-4.0. Commercial and non-commercial use is prohibited.",
+    "CC-BY-4.0 僅限非商業用途", "僅供學術研究", "禁止用於模型訓練",
+    "CC-BY-4.0 Non\u2011commercial use only", "CC-BY-4.0 Non\u2013commercial use only", "CC-BY-4.0 Non\u00adcommercial use only",
+    "CC-BY-4.0 Non\u200bcommercial use only", "CC-BY-4.0 Ｎｏｎ-ｃｏｍｍｅｒｃｉａｌ use only", "CC-BY-4.0 Non-\ncommercial use only", "CC-BY-4.0 Nоn-commercial use only",
+    "Copyright (c) 2020 Massachusetts Institute of Technology (MIT). All rights reserved.", "This dataset is not under the MIT license; contact us.",
+    "Not MIT licensed", "Developed at MIT. Contact the authors for licensing.", "The MIT-IBM Watson AI Lab dataset", "Apache Software Foundation mailing list archive",
+    "Proprietary. MIT", "CC-BY-4.0; images are proprietary", "CC-BY-4.0 and a custom license",
+    "Apache-2.0 AND FooBar-1.0", "MIT AND NOASSERTION", "MIT WITH Foo-exception",
+    "https://evil.example/creativecommons.org/licenses/by/4.0/", "https://evil.example/?u=https://creativecommons.org/licenses/by/4.0/",
+    "moments[.]csail[.]mit[.]edu", "MIT@example.com", "mailto:mit@example.com", "Mistral Research License", "Qwen Research License",
+]
+
+
+@pytest.mark.parametrize("text", ATTACKS_NEVER_COMMERCIAL)
+def test_what_an_outside_tester_sold_as_commercial_is_not(text):
+    r = normalise(text)
+    assert r.use_class != "commercial" or r.unknown, r.to_dict()
+    assert all(text[m.start:m.end] == m.text for m in r.matches)
+
+
+@pytest.mark.parametrize("a, b", [("LicenseRef-OpenAI-Terms", "CC0-1.0"), ("LicenseRef-Meta-Llama-3.1", "MIT"), ("CC-BY-SA-4.0", "CC-BY-4.0"),
+                                  ("GPL-3.0-only", "Apache-2.0")])
+def test_an_or_choice_does_not_depend_on_the_order_written(a, b):
+    one, two = normalise(f"{a} OR {b}"), normalise(f"{b} OR {a}")
+    assert one.terms == two.terms and one.use_class == two.use_class
+
+
+@pytest.mark.parametrize("text, ident", [("MIT", "MIT"), ("MIT License", "MIT"), ("Released under the MIT License", "MIT"), ("Apache 2.0", "Apache-2.0"),
+                                         ("Code under Apache 2.0", "Apache-2.0"), ("ＭＩＴ License", "MIT"), ("Mistral Research License", "LicenseRef-Mistral-Research-License"),
+                                         ("Qwen Research License", "LicenseRef-Qwen-Research"), ("https://creativecommons.org/licenses/by/4.0/", "CC-BY-4.0")])
+def test_licence_names_in_licence_context_are_still_read(text, ident):
+    assert normalise(text).identifier == ident

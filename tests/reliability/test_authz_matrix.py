@@ -32,7 +32,10 @@ def world(client):
                          private_buyer_org_id=a.org.id)
     o = paid_order(offer, a.org, quantity=5, accepted_by=a.owner.id)
     key_id = client.get("/api/v1/me", headers=bearer(k)).json["api_key"]["id"]
-    ids = {"org_id": str(a.org.id), "user_id": str(a.member.id), "key_id": key_id, "dataset_id": draft["id"], "version_id": dv["id"],
+    model = client.post(f"/api/v1/orgs/{a.org.id}/models", json={"name": SECRET_TITLE, "version": "1", "provider": "Secret AG"}, headers=bearer(k)).json
+    run = client.post(f"/api/v1/models/{model['id']}/runs", json={"name": "secret run"}, headers=bearer(k)).json
+    declared = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "other", "name": "secret notes", "modality": "text"}, headers=bearer(k)).json
+    ids = {"model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "org_id": str(a.org.id), "user_id": str(a.member.id), "key_id": key_id, "dataset_id": draft["id"], "version_id": dv["id"],
            "file_id": f["id"], "offer_id": str(offer.id), "order_id": str(o.id), "grant_id": str(o.grant_id), "event_id": "1", "identifier": "CC-BY-4.0"}
     markers = [SECRET_TITLE, a.owner.email, a.member.email, "secret.jsonl"]
     return a, ids, markers

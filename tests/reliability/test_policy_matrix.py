@@ -88,7 +88,13 @@ def build_world(client) -> World:
     terms = {"commercial_use": "allowed", "ai_training": "allowed", "redistribution": "allowed"}
     lic = client.post("/api/v1/licenses", json={"slug": "house", "name": "House licence", "text": "Use it for anything lawful, credit the vendor.", "terms": terms},
                       headers=bearer(k)).json
+    held = order(client, b.keys["owner"], offer, quantity=5).json
+    grant_id = client.post(f"/api/v1/orders/{held['id']}/mark-paid", headers=bearer(v.keys["owner"])).json["grant_id"]
+    model = client.post(f"/api/v1/orgs/{v.org.id}/models", json={"name": "Matrix model", "version": "1", "provider": "Matrix AG"}, headers=bearer(k)).json
+    run = client.post(f"/api/v1/models/{model['id']}/runs", json={"name": "matrix run"}, headers=bearer(k)).json
+    declared = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "other", "name": "notes", "modality": "text"}, headers=bearer(k)).json
     ids = {"org_id": str(v.org.id), "user_id": str(target.id), "key_id": target_key_id, "dataset_id": draft["id"], "version_id": dv["id"],
+           "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "grant_id": grant_id,
            "file_id": f["id"], "offer_id": offer["id"], "order_id": o["id"], "identifier": lic["identifier"], "published_version_id": pub_version["id"],
            "published_dataset_id": offer["dataset_id"],
            "doomed_file_id": doomed["id"], "retired_version_id": retired["id"], "demoted_user_id": str(demoted.id)}
@@ -178,6 +184,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/orders/<uuid:order_id>/cancel"): Case(the_order, lambda w, s: {"reason": "matrix"}),
     ("POST", "/api/v1/orders/<uuid:order_id>/reject"): Case(the_order, lambda w, s: {"reason": "matrix"}),
     ("PUT", "/api/v1/orgs/<uuid:org_id>/payout-account"): Case(vendor_org, lambda w, s: {"stripe_account_id": "acct_1MatrixVendor"}),
+    ("POST", "/api/v1/grants/<uuid:grant_id>/follow-latest"): Case(the_order, lambda w, s: {}),
+    ("POST", "/api/v1/orgs/<uuid:org_id>/models"): Case(vendor_org, lambda w, s: {"name": _slug(s), "version": "1", "provider": "Matrix AG"}),
+    ("PATCH", "/api/v1/models/<uuid:model_id>"): Case(vendor_org, lambda w, s: {"description": "Changed by the matrix"}),
+    ("POST", "/api/v1/models/<uuid:model_id>/runs"): Case(vendor_org, lambda w, s: {"name": _slug(s)}),
+    ("POST", "/api/v1/training-runs/<uuid:run_id>/inputs"): Case(vendor_org, lambda w, s: {"kind": "other", "name": "more notes", "modality": "text"}),
+    ("DELETE", "/api/v1/training-runs/<uuid:run_id>/inputs/<uuid:input_id>"): Case(vendor_org),
 }
 
 

@@ -65,3 +65,43 @@ def test_platform_compliance_sees_a_tampered_event_named(app, client, backend):
     get_session().execute(text("UPDATE audit_events SET outcome = 'denied' WHERE id = :id"), {"id": victim})
     page = client.post("/compliance/verify", data={"csrf_token": token}).get_data(as_text=True)
     assert "Verification FAILED" in page and f"at event {victim}" in page
+
+
+def test_the_console_reads_like_an_auditors_tool(app, client):
+    """What a new user met: exact action names to type, a reversed date range that silently found
+    nothing, subjects as truncated ids, a report without the collection facts, raw timestamps or
+    navigation, no exports linked from the dataset page, and models without their documents."""
+    vendor, buyer, gid = purchase(client)
+    from tests.factories import bearer
+
+    m = client.post(f"/api/v1/orgs/{buyer.org.id}/models", json={"name": "Console-Model", "version": "1", "provider": "Buyer AG"}, headers=bearer(buyer.keys["owner"]))
+    assert m.status_code == 201
+    sign_in(client, buyer.auditor)
+    page = client.get("/compliance/").get_data(as_text=True)
+    # the action filter is a picker of every action the log can hold
+    assert "<select id=\"action\" name=\"action\"" in page and ">delivery.authorize</option>" in page and ">model.create</option>" in page
+    # subjects by name, and the table scrolls inside its card
+    assert 'class="table-scroll"' in page and "grant for " in page
+    # a reversed range is an error that says so, not an empty result
+    reversed_ = client.get("/compliance/?since=2026-11-20&until=2026-11-01").get_data(as_text=True)
+    assert "must be later than" in reversed_ and 'id="filter-error"' in reversed_ and "No events match" in reversed_
+    assert "Choose an action from the list" in client.get("/compliance/?action=order.creat").get_data(as_text=True)
+    # the model and its documents
+    assert "Console-Model 1" in page and "eu-training-summary?format=html" in page and "cn-filing-evidence?format=html&amp;lang=zh" in page
+    html = client.get(f"/api/v1/models/{m.json['id']}/eu-training-summary?format=html").get_data(as_text=True)
+    assert "1 General information" in html
+    # the report: collection facts, readable times, a table of contents and the exports
+    vid = page.split('href="/compliance/reports/')[1].split('"')[0]
+    report = client.get(f"/compliance/reports/{vid}").get_data(as_text=True)
+    assert 'id="collection"' in report and "Lawful basis" in report and 'href="#findings"' in report and f"/api/v1/versions/{vid}/croissant" in report
+    import re
+
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{3}", report)  # no microseconds
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", report)
+    # the dataset page links every export; NOTICE says its charset once
+    ds_id = client.get(f"/api/v1/grants/{gid}", headers=bearer(buyer.keys["owner"])).json["dataset_id"]
+    ds_page = client.get(f"/datasets/{ds_id}").get_data(as_text=True)
+    for export in ("croissant", "spdx", "prov", "notice"):
+        assert f"/api/v1/versions/{vid}/{export}" in ds_page, export
+    notice = client.get(f"/api/v1/versions/{vid}/notice")
+    assert notice.headers["Content-Type"] == "text/plain; charset=utf-8"
