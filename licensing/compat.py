@@ -42,6 +42,7 @@ class Node:
     label: str
     license_identifier: str | None = None
     terms: Terms | None = None  # the version's own licence; None when none is declared
+    license_provider: str | None = None  # when the own licence is a model provider's terms: whose
     sources: list["Source"] = field(default_factory=list)
     personal_data: str = "none"  # none | pseudonymised | anonymised | contains
     sensitive_categories: list[str] = field(default_factory=list)
@@ -238,7 +239,7 @@ def resolve_effective(root: Node) -> Result:
     _duties(res, own, root.license_identifier, here)
     if own.ai_training == PROHIBITED:
         res.ai_training_prohibited.append(here)
-    _model_terms(res, own, root.license_identifier, here, None)
+    _model_terms(res, own, root.license_identifier, here, root.license_provider)
     res.field_of_use_exclusions.extend(own.field_of_use_exclusions)
     return res
 

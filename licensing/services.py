@@ -300,7 +300,7 @@ def build_graph(version_id: uuid.UUID, memo: dict[uuid.UUID, Node] | None = None
     body = decl.body if decl else {}
     pd = body.get("personal_data") or {}
     node = Node(key=str(v.id), label=f"{ds.slug}@{v.version}", license_identifier=lic.identifier if lic else None,
-                terms=Terms.from_dict(lic.terms) if lic else None, personal_data=pd.get("status", "none"),
+                terms=Terms.from_dict(lic.terms) if lic else None, license_provider=lic.provider if lic else None, personal_data=pd.get("status", "none"),
                 sensitive_categories=pd.get("sensitive_categories", []), lawful_basis=(body.get("collection") or {}).get("lawful_basis"))
     memo[version_id] = node
     for src in body.get("sources", []):
@@ -370,7 +370,7 @@ def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str |
             raise ValidationFailed("Unknown licence.", errors={"license": [f"No licence {license} in the registry."]})
         ident, terms = lic.identifier, Terms.from_dict(lic.terms)
         # The digest a buyer accepts is that of the terms under this licence (it may add its own).
-        model_digest = _model_terms_digest(resolve_effective(replace(root, license_identifier=ident, terms=terms)))[1]
+        model_digest = _model_terms_digest(resolve_effective(replace(root, license_identifier=ident, terms=terms, license_provider=lic.provider)))[1]
     else:
         ident, terms = root.license_identifier, root.terms
         model_digest = _model_terms_digest(res)[1]
@@ -484,7 +484,7 @@ def offer_verdicts(version_id: uuid.UUID, licences: list[License]) -> dict[uuid.
     out: dict[uuid.UUID, OfferVerdict] = {}
     for lic in licences:
         terms = Terms.from_dict(lic.terms)
-        res = resolve_effective(replace(root, license_identifier=lic.identifier, terms=terms))
+        res = resolve_effective(replace(root, license_identifier=lic.identifier, terms=terms, license_provider=lic.provider))
         items, digest = _model_terms_digest(res)
         out[lic.id] = OfferVerdict([f.to_dict() for f in check_offer(own, lic.identifier, terms)], res.effective_terms(), items, digest,
                                    concluded_licence(res))

@@ -159,9 +159,11 @@ def _grant_inputs(model: AIModel, detail: dict[str, Any]) -> list[GrantInput]:
                 files = [f for f in files if f.path in wanted]
             licence = session.get_one(License, grant.license_id)
             langs = sorted(session.scalars(select(DatasetFacet.value).where(DatasetFacet.dataset_id == ds.id, DatasetFacet.kind == "language")))
+            # Downloads authorised for the version, and records streamed from its files, under this grant.
             acquired = [e for e in session.scalars(select(AuditEvent).where(
-                AuditEvent.action == DeliveryAction.DELIVERY_AUTHORIZE.value, AuditEvent.outcome == "success", AuditEvent.subject_id == str(version.id),
-                AuditEvent.actor_org_id == model.organization_id).order_by(AuditEvent.occurred_at)) if (e.details or {}).get("grant_id") == str(grant.id)]
+                AuditEvent.action.in_([DeliveryAction.DELIVERY_AUTHORIZE.value, DeliveryAction.DELIVERY_RECORDS.value]), AuditEvent.outcome == "success",
+                AuditEvent.subject_id.in_([str(version.id), *(str(f.id) for f in files)]), AuditEvent.actor_org_id == model.organization_id)
+                .order_by(AuditEvent.occurred_at)) if (e.details or {}).get("grant_id") == str(grant.id)]
             out.append(GrantInput(i["id"], run["name"], grant, version, ds, session.get_one(Organization, grant.vendor_org_id), licence, files,
                                   current_declaration(version.id), _lineage(version.id, [ds.title], set()), langs,
                                   offer_verdict(version.id, licence).effective_terms, acquired))
@@ -231,7 +233,9 @@ def _general(model: AIModel, licensed: list[GrantInput], declared: list[dict[str
     last = max(acquired, key=lambda e: e.occurred_at) if acquired else None
     # Declared inputs have no acquisition date the platform saw: with any, the date is the provider's to give.
     acquisition = _tri(TBP, []) if last is None or declared else _tri(
-        last.occurred_at.date().isoformat(), [_ev("audit", f"delivery authorised {last.occurred_at.isoformat(timespec='seconds')}", f"/api/v1/audit/events?org_id={last.actor_org_id}&action={DeliveryAction.DELIVERY_AUTHORIZE.value}&subject_id={last.subject_id}",
+        last.occurred_at.date().isoformat(), [_ev("audit", f"{'delivery authorised' if last.action == DeliveryAction.DELIVERY_AUTHORIZE.value else 'records streamed'} "
+                                                          f"{last.occurred_at.isoformat(timespec='seconds')}",
+                                                 f"/api/v1/audit/events?org_id={last.actor_org_id}&action={last.action}&subject_id={last.subject_id}",
                                                  event_id=last.id)])
     if last is not None and declared:
         acquisition["latest_seen_by_platform"] = last.occurred_at.date().isoformat()
@@ -296,7 +300,10 @@ def _sources(licensed: list[GrantInput], declared: list[dict[str, Any]]) -> dict
     for i in by_kind[InputKind.synthetic.value]:
         synthetic.append({"name": i["name"], "generating_model": ", ".join(i["details"].get("generating_models") or []) or TBP, "evidence": [_declared_ev(i)]})
     private_here = [{"dataset": g.dataset.title, "version": g.version.version, "vendor": g.vendor.name, "licence": f"{g.licence.identifier} v{g.licence.version}",
-                     "run": g.run, "files": len(g.files), "bytes": g.bytes, "modalities": sorted(g.modalities()), "evidence": g.evidence()} for g in licensed]
+                     "run": g.run, "files": len(g.files), "bytes": g.bytes, "modalities": sorted(g.modalities()),
+                     "downloads_authorised": sum(1 for e in g.acquired if e.action == DeliveryAction.DELIVERY_AUTHORIZE.value),
+                     "records_streamed": sum((e.quantities or {}).get("records", 0) for e in g.acquired if e.action == DeliveryAction.DELIVERY_RECORDS.value),
+                     "evidence": g.evidence()} for g in licensed]
     private_other = [{"name": i["name"], "modality": i["modality"], "description": i["description"], "evidence": [_declared_ev(i)]} for i in by_kind[InputKind.private.value]]
 
     def used(items: list[Any]) -> dict[str, Any]:

@@ -332,3 +332,25 @@ def test_a_model_named_with_control_characters_still_renders_as_word(client):
         r = client.get(f"/api/v1/models/{m.json['id']}/eu-training-summary?format=docx", headers=bearer(t.keys["owner"]))
         assert r.status_code == 200
         assert "Ctrl\ufffdName" in "\n".join(p.text for p in Document(io.BytesIO(r.get_data())).paragraphs)
+
+
+def test_record_streams_are_evidence_of_acquisition(client, world):
+    """Records streamed under a grant count: how many, and the stream's audit events as evidence."""
+    k = world["buyer"].keys["owner"]
+    text_vendor, _ = world["vendors"]
+    v = world["versions"]["text"]
+    offer = client.post(f"/api/v1/datasets/{v['dataset_id']}/offers", json={"title": "Per record", "license": "CC-BY-NC-4.0", "pricing_unit": "records",
+                                                                          "unit_price_minor": 1, "currency": "EUR"}, headers=bearer(text_vendor.keys["owner"])).json
+    o = order(client, k, offer, quantity=10, accept_model_terms=offer["model_terms_sha256"])
+    gid = client.post(f"/api/v1/orders/{o.json['id']}/mark-paid", headers=bearer(text_vendor.keys["admin"])).json["grant_id"]
+    r = client.get(f"/api/v1/grants/{gid}/records?path=notes/part-0.jsonl", headers=bearer(k))
+    assert r.status_code == 200, r.json
+    assert client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": gid, "version_id": v["id"],
+                                                                            "files": [{"path": "notes/part-0.jsonl", "sha256": hashlib.sha256(b'{"text": "Patient reports mild pain."}\n').hexdigest()}]},
+                       headers=bearer(k)).status_code == 201
+    doc = _summary(client, world).json
+    streamed = [d for d in doc["2_data_sources"]["2.2_private_datasets"]["licensed_through_this_marketplace"] if d["dataset"] == "Clinical notes" and d["files"] == 1]
+    assert streamed and streamed[0]["records_streamed"] == 1 and streamed[0]["downloads_authorised"] == 0
+    last = doc["1_general_information"]["1.5_latest_acquisition_date"]
+    assert last["evidence"][0]["label"].startswith("records streamed") and "action=delivery.records" in last["evidence"][0]["url"]
+    assert client.get(last["evidence"][0]["url"], headers=bearer(k)).json["items"]
