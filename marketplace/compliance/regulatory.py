@@ -96,6 +96,7 @@ class GrantInput:
     languages: list[str]
     effective: dict[str, Any]
     acquired: list[AuditEvent] = field(default_factory=list)
+    tokens: int | None = None  # declared by the provider for this input's text
 
     @property
     def bytes(self) -> int:
@@ -108,9 +109,12 @@ class GrantInput:
         return dict(out)
 
     def measured(self, modality: str) -> float | None:
-        """The size ingest measured for a modality: images by file, audio hours from the WAV
-        headers (None if any audio file has no measured duration); never tokens."""
+        """The size of a modality: images by file and audio hours from the WAV headers, as ingest
+        measured them (None if any audio file has no measured duration); tokens only as the
+        provider declared them for this input (never estimated from bytes)."""
         files = self.modalities().get(modality, [])
+        if modality == "text":
+            return float(self.tokens) if self.tokens is not None and files else None
         if modality == "image":
             return float(len(files))
         if modality == "audio" and files and all((f.stats or {}).get("duration_seconds") is not None for f in files):
@@ -166,7 +170,7 @@ def _grant_inputs(model: AIModel, detail: dict[str, Any]) -> list[GrantInput]:
                 .order_by(AuditEvent.occurred_at)) if (e.details or {}).get("grant_id") == str(grant.id)]
             out.append(GrantInput(i["id"], run["name"], grant, version, ds, session.get_one(Organization, grant.vendor_org_id), licence, files,
                                   current_declaration(version.id), _lineage(version.id, [ds.title], set()), langs,
-                                  offer_verdict(version.id, licence).effective_terms, acquired))
+                                  offer_verdict(version.id, licence).effective_terms, acquired, i["size"]))
     return out
 
 
@@ -223,7 +227,13 @@ def _general(model: AIModel, licensed: list[GrantInput], declared: list[dict[str
         evidence = [e for g in lic for e in g.evidence()[:2]] + [_declared_ev(i) for i in dec]
         amounts = [g.measured(m) for g in lic] + [i["size"] for i in dec]
         known = None if any(a is None for a in amounts) or m not in SIZE_UNITS else sum(float(a) for a in amounts if a is not None)
-        basis = "measured at ingest" if not dec else ("declared" if not lic else "measured at ingest and declared")
+        if m == "text" or not lic:  # tokens are always the provider's count
+            basis = "declared by the provider"
+        else:
+            basis = "measured at ingest and declared" if dec else "measured at ingest"
+        if m == "text":
+            evidence = evidence + [_ev("declaration", f"{g.dataset.title}: {g.tokens:,} tokens, declared by the provider", "", input_id=g.input_id)
+                                   for g in lic if g.tokens is not None]
         size = _tri(TBP if known is None else _amount(known), evidence if known is not None else [], unit=SIZE_UNITS.get(m), basis=basis if known is not None else None)
         modalities.append({"modality": m, "present": _tri("yes", evidence), "size": size, "size_band": size_band(m, known)})
     langs = sorted({lang for g in licensed for lang in g.languages} | {lang for i in declared for lang in i["languages"]})

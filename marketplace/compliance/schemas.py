@@ -65,7 +65,8 @@ class InputCreateSchema(StrictSchema):
     url = ma.fields.Url(load_default=None, allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
     modality = ma.fields.String(load_default=None, allow_none=True, validate=validate.OneOf([m.value for m in Modality]))
     size = Int(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=10**18),
-               metadata={"description": "Declared size in the modality's unit: tokens (text), images, hours (audio, video)"})
+               metadata={"description": "Declared size in the modality's unit: tokens (text), images, hours (audio, video). For a grant: "
+                                        "the tokens of its text as your tokenizer counted them (ingest counts images and speech hours, never tokens)"})
     languages = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="A language tag such as en, de or zh-Hans.")),
                                load_default=list, validate=validate.Length(max=200))
     crawler = Text(200, load_default=None, allow_none=True)
@@ -79,7 +80,7 @@ class InputCreateSchema(StrictSchema):
         if data["kind"] == "grant":
             if data.get("grant_id") is None:
                 raise ma.ValidationError("Name the grant the data was delivered under.", field_name="grant_id")
-            for f in ("modality", "size", "url"):
+            for f in ("modality", "url"):
                 if data.get(f) is not None:
                     raise ma.ValidationError("Known from the grant's version: do not declare it.", field_name=f)
         else:

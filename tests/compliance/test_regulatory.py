@@ -270,7 +270,7 @@ def test_attached_files_must_match_the_manifest(client, world):
     assert wrong.status_code == 400 and "img/0.png" in wrong.json["errors"]["files"][0]
     missing = client.post(url, json={"kind": "grant", "grant_id": world["grants"]["image"], "files": [{"path": "img/9.png", "sha256": "a" * 64}]}, headers=bearer(k))
     assert missing.status_code == 400
-    for body, field in (({"kind": "grant"}, "grant_id"), ({"kind": "public", "name": "x"}, "modality"), ({"kind": "grant", "grant_id": world["grants"]["image"], "size": 5}, "size"),
+    for body, field in (({"kind": "grant"}, "grant_id"), ({"kind": "public", "name": "x"}, "modality"), ({"kind": "grant", "grant_id": world["grants"]["image"], "modality": "text"}, "modality"),
                         ({"kind": "other", "name": "x", "modality": "text", "grant_id": world["grants"]["image"]}, "kind"),
                         ({"kind": "other", "name": "x", "modality": "text", "size": 10**19}, "size"),
                         ({"kind": "other", "name": "\ud800", "modality": "text"}, "name")):
@@ -354,3 +354,30 @@ def test_record_streams_are_evidence_of_acquisition(client, world):
     last = doc["1_general_information"]["1.5_latest_acquisition_date"]
     assert last["evidence"][0]["label"].startswith("records streamed") and "action=delivery.records" in last["evidence"][0]["url"]
     assert client.get(last["evidence"][0]["url"], headers=bearer(k)).json["items"]
+
+
+def test_declared_token_counts_give_the_text_band_and_say_whose_count_it_is(client, world):
+    """Tokens are never estimated: with the provider's count on the licensed text the band is
+    filled, as declared; 999,999,999 tokens is below the 1 billion boundary, one more is not."""
+    k = world["buyer"].keys["owner"]
+    run = client.post(f"/api/v1/models/{world['model']['id']}/runs", json={"name": "continued pre-training"}, headers=bearer(k)).json
+    v = world["versions"]["text"]
+    r = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"],
+                                                                     "size": 999_999_998}, headers=bearer(k))
+    assert r.status_code == 201, r.json
+    # the world's first run has the same text without a count: the band stays to be provided
+    doc = _summary(client, world).json
+    text = next(m for m in doc["1_general_information"]["1.3_modalities"] if m["modality"] == "text")
+    assert text["size"]["value"] == TBP
+    gone = [i for i in client.get(f"/api/v1/models/{world['model']['id']}", headers=bearer(k)).json["runs"][0]["inputs"] if i["grant_id"] == world["grants"]["text"]]
+    assert client.delete(f"/api/v1/training-runs/{world['run']}/inputs/{gone[0]['id']}", headers=bearer(k)).status_code == 204
+    r = client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"], "size": 1},
+                    headers=bearer(k))
+    assert r.status_code == 201
+    text = next(m for m in _summary(client, world).json["1_general_information"]["1.3_modalities"] if m["modality"] == "text")
+    assert text["size"]["value"] == 999_999_999 and text["size_band"] == "less than 1 billion tokens" and text["size"]["basis"] == "declared by the provider"
+    assert any(e["type"] == "declaration" for e in text["size"]["evidence"])
+    client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"], "size": 1},
+                headers=bearer(k))
+    text = next(m for m in _summary(client, world).json["1_general_information"]["1.3_modalities"] if m["modality"] == "text")
+    assert text["size"]["value"] == 1_000_000_000 and text["size_band"] == "1 billion to 10 trillion tokens"
