@@ -345,6 +345,10 @@ class MediaScanner(Scanner):
             info = _wav_info(head, a.size)
             if info is None:
                 a.problems.append("not a RIFF/WAVE file")
+            elif not _wav_consistent(info):
+                # A header that lies about its rates would make "measured" hours say anything.
+                a.problems.append(f"WAV header inconsistent: {info.get('sample_rate')} Hz × {info.get('channels')} channel(s) × "
+                                  f"{info.get('bits_per_sample')} bits is not its byte rate {info.get('byte_rate')}")
             else:
                 a.stats = info
         elif self.fmt == "png" and not head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -353,6 +357,16 @@ class MediaScanner(Scanner):
             a.problems.append("not a JPEG file")
         elif self.fmt == "flac" and not head.startswith(b"fLaC"):
             a.problems.append("not a FLAC file")
+
+
+def _wav_consistent(info: dict[str, Any]) -> bool:
+    """A PCM header whose byte rate is its sample rate × channels × bytes per sample, at a sample
+    rate audio uses (1 kHz to 768 kHz)."""
+    values = [info.get(k) for k in ("sample_rate", "channels", "bits_per_sample", "byte_rate")]
+    if not all(isinstance(x, int) and x > 0 for x in values):
+        return False
+    rate, channels, bits, byte_rate = (int(x or 0) for x in values)
+    return 1000 <= rate <= 768_000 and byte_rate == rate * channels * ((bits + 7) // 8)
 
 
 def _wav_info(head: bytes, size: int) -> dict[str, Any] | None:

@@ -217,31 +217,35 @@ def _model_terms(res: Result, terms: Terms, identifier: str | None, path: list[s
         res.findings.append(Finding(severity, finding_code, f"{path[-1]} comes under {_licence_label(identifier)}: {text[0].lower() + text[1:]}.", path))
 
 
-def resolve_effective(root: Node) -> Result:
+def resolve_effective(root: Node, offer: tuple[str, Terms, str | None] | None = None) -> Result:
     """The effective terms of a version: its lineage resolved upstream by upstream, then its own
     licence binding as the vendor's promise. The own use class caps the result (most restrictive
     wins), its duties, AI-training prohibition and model terms join the upstream ones, and a
-    share-alike licence of its own fixes the licence of every offer."""
+    share-alike licence of its own fixes the licence of every offer. With `offer` (identifier,
+    terms, provider), an offer's licence binds as well: a buyer holds the data under both."""
     res = resolve(root)
-    own = root.terms
-    if own is None:
-        return res
+    for identifier, terms, provider, here in ((root.license_identifier, root.terms, root.license_provider, [root.label]),
+                                               *([(offer[0], offer[1], offer[2], [root.label, f"offer under {offer[0]}"])] if offer else [])):
+        if terms is not None:
+            _bind_licence(res, identifier, terms, provider, here)
+    return res
+
+
+def _bind_licence(res: Result, identifier: str | None, own: Terms, provider: str | None, here: list[str]) -> None:
     res.bind(own)
-    here = [root.label]
-    res.licences.append({"license": root.license_identifier, "path": here, "known": not own.unknown})
+    res.licences.append({"license": identifier, "path": here, "known": not own.unknown})
     own_class = "academic-only" if own.unknown else own.use_class
     if RESTRICTIVENESS[own_class] > RESTRICTIVENESS[res.use_class]:
         res.use_class = own_class
         res.use_class_paths.append(here)
     if own.unknown:
-        _duties(res, None, root.license_identifier, here)
-        return res
-    _duties(res, own, root.license_identifier, here)
+        _duties(res, None, identifier, here)
+        return
+    _duties(res, own, identifier, here)
     if own.ai_training == PROHIBITED:
         res.ai_training_prohibited.append(here)
-    _model_terms(res, own, root.license_identifier, here, root.license_provider)
+    _model_terms(res, own, identifier, here, provider)
     res.field_of_use_exclusions.extend(own.field_of_use_exclusions)
-    return res
 
 
 def _apply_terms(res: Result, terms: Terms | None, identifier: str | None, path: list[str], relation: str,

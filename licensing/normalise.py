@@ -26,7 +26,9 @@ disagree with it on purpose, `DPI_EXCEPTIONS` says why.
 
 from __future__ import annotations
 
+import html
 import json
+import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -401,6 +403,19 @@ RESTRICTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"|\bnon[\s-]?profit\b|\bnot[\s-]for[\s-]profit\b"
         r"|\bcommercial\s+(?:use|uses|usage|licen[cs]ing|licen[cs]es?|purposes?|exploitation)\s+(?:requires?|needs?|is\s+subject\s+to|only\s+(?:with|under)|must\s+be\s+(?:licen[cs]ed|negotiated)|is\s+available\s+(?:on|upon|by)\s+request)"
         r"|\bcontact\s+(?:us|the\s+(?:authors?|owners?|publishers?))\s+for\s+(?:a\s+)?commercial", re.I)),
+    ("non-commercial", re.compile(
+        r"\bnon\s*[_-]?\s*comm?er(?:ci|ic)al\b"
+        r"|\bcommercial(?:\s+(?:use|usage|uses|purposes?|exploitation|rights))?\s*\"?\s*(?:\?|:|=|\||-)+\s*\"?\s*(?:no|not\s+(?:allowed|permitted)|prohibited|forbidden|disallowed|false|none|✗|×|✘)\b"
+        r"|\bcommercial\s+(?:rights|use|uses|exploitation)\s+(?:are\s+|is\s+)?reserved"
+        r"|\b(?:can't|won't|shan't|mustn't|shouldn't)\s+be\s+used\s+(?:for\s+)?(?:any\s+)?commercial"
+        r"|\b(?:does|do|shall|will|may)\s*(?:not|n't)\s+(?:permit|allow|authori[sz]e|grant|include|cover)\s+(?:any\s+)?commercial"
+        r"|\bfor[\s-]*profit\b[^.;:!?\n]{0,30}?\b(?:prohibited|forbidden|not\s+(?:allowed|permitted))"
+        r"|\bcommons\s+clause\b", re.I)),
+    ("non-commercial", re.compile(r"(?<![A-Za-z0-9])NC(?![A-Za-z0-9])")),  # "CC-BY-4.0 (NC)", "NC use only"
+    ("research-only", re.compile(
+        r"\bfor\s+(?:academic|research|educational|scientific|teaching|scholarly)\s+(?:purposes?|use|uses)\b"
+        r"|\b(?:restricted|limited|confined)\s+to\s+(?:non[\s-]?commercial\s+)?(?:academic|research|educational|scientific|teaching|scholarly)", re.I)),
+    ("non-commercial", re.compile(r"(?:商业|商用)(?:用途|使用)?(?:不可|不得|禁止|不允许|不准|不行)")),
     ("non-commercial", re.compile(r"非(?:商业|商用|营利)|(?:禁止|不得|不可|不能|不允许|严禁|不准)(?:用于|作|进行)?(?:任何)?(?:商业|商用|营利)")),
     ("no-derivatives", re.compile(
         r"\bno[\s-]?deriv(?:ative|atives|s)\b|\bno\s+derivative\s+works\b"
@@ -412,7 +427,10 @@ RESTRICTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"(?:the\s+)?(?:any\s+)?(?:ai|a\.i\.|artificial\s+intelligence|machine[\s-]learning|ml|llms?|models?)?\s*(?:model\s+)?(?:training|train(?:ing)?)\b"
         r"|\b(?:not|never)\b[^.;:!?\n]{0,40}?\b(?:to\s+train|for\s+(?:ai\s+|model\s+|machine[\s-]learning\s+)?training)\b"
         r"|\bopt(?:s|ed)?[\s-]out\s+of\s+(?:ai|machine[\s-]learning)\s+training\b|\b(?:text\s+and\s+data\s+mining|tdm)\s+(?:is\s+)?(?:reserved|prohibited|not\s+permitted)"
-        r"|\b(?:training|use\s+(?:for|in)\s+training)\b[^.;:!?\n]{0,40}?\b(?:is|are)\s+(?:strictly\s+)?(?:prohibited|forbidden|not\s+(?:permitted|allowed))", re.I)),
+        r"|\b(?:training|use\s+(?:for|in)\s+training)\b[^.;:!?\n]{0,40}?\b(?:is|are)\s+(?:strictly\s+)?(?:prohibited|forbidden|not\s+(?:permitted|allowed))"
+        r"|\b(?:machine[\s-]learning|artificial\s+intelligence|ai|data\s+mining|text\s+and\s+data\s+mining|tdm)\b[^.;:!?\n]{0,30}?\b(?:is|are)\s+(?:strictly\s+)?(?:not\s+(?:permitted|allowed)|prohibited|forbidden)"
+        r"|\bno\s+(?:text\s+and\s+data\s+mining|tdm|data\s+mining)\b"
+        r"|\b(?:art(?:icle)?\.?\s*4\s*\(\s*3\s*\)|2019/790)", re.I)),
     ("no-ai-training", re.compile(r"(?:禁止|不得|不可|不能|不允许|严禁)(?:用于|将其用于)?(?:人工智能|AI|模型|机器学习|大模型|算法)?(?:的)?(?:训练|模型训练)", re.I)),
 ]
 RESTRICTION_LABEL = {"non-commercial": "non-commercial only", "research-only": "research or academic use only",
@@ -515,8 +533,12 @@ def _cc_identifier(parts: str, version: str | None, chinese: bool = False) -> tu
 # Characters that only disguise a word: zero-width and soft hyphens vanish; dashes and minus signs
 # are hyphens; Cyrillic and Greek letters that look Latin are Latin; Traditional Chinese characters
 # of the restriction vocabulary are the Simplified ones the patterns are written in.
-_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
-_DASHES = dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-")
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064", "\ufeff", "\u00ad", "\u180e", "\u034f", "*", "`"}
+_DASHES = dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63\uff0d", "-")
+_APOSTROPHES = dict.fromkeys("\u2018\u2019\u02bc\uff07", "'")
+_SMALL_CAPITALS = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True))
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _HOMOGLYPHS = dict(zip("АВЕКМНОРСТУХаеорсухіјѕԁІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν", "ABEKMHOPCTYXaeopcyxijsdIJSABEZHIKMNOPTYXoiv", strict=True))
 _TRADITIONAL = dict(zip("僅業學術於練訓與權許證營數據無為將條專來個們這說對開關發現實體產種經當應頭貓點", "仅业学术于练训与权许证营数据无为将条专来个们这说对开关发现实体产种经当应头猫点", strict=True))
 
@@ -532,13 +554,25 @@ def _scan_text(text: str) -> tuple[str, list[int]]:
         if c in _INVISIBLE:
             i += 1
             continue
-        if c == "-" and i + 1 < len(text) and text[i + 1] == "\n":  # a word broken across lines
+        if c == "-" and text[i + 1:i + 3] in ("\n", "\r\n") or c == "-" and text[i + 1:i + 2] == "\r":  # a word broken across lines
             out.append("-")
             index.append(i)
-            i += 2
+            i += 3 if text[i + 1:i + 3] == "\r\n" else 2
             continue
-        mapped = _DASHES.get(c) or _HOMOGLYPHS.get(c) or _TRADITIONAL.get(c) or unicodedata.normalize("NFKC", c)
+        if c == "<" and (tag := _TAG.match(text, i)):  # markup around the words: <b>commercial</b>
+            i = tag.end()
+            continue
+        if c == "&" and (entity := _ENTITY.match(text, i)):  # Non&#8209;commercial
+            decoded = html.unescape(entity.group(0))
+            for ch in decoded:
+                out.append(_DASHES.get(ch) or _APOSTROPHES.get(ch) or ch)
+                index.append(i)
+            i = entity.end()
+            continue
+        mapped = _DASHES.get(c) or _APOSTROPHES.get(c) or _HOMOGLYPHS.get(c) or _SMALL_CAPITALS.get(c) or _TRADITIONAL.get(c) or unicodedata.normalize("NFKC", c)
         for ch in mapped:
+            if unicodedata.combining(ch):  # accents stacked on letters: c\u0301
+                continue
             out.append(_DASHES.get(ch, ch))
             index.append(i)
         i += 1
@@ -557,7 +591,12 @@ def _scan(original: str) -> list[Match]:
     out = []
     for m in _scan_folded(text):
         start, end = index[m.start], (index[m.end - 1] + 1 if m.end > m.start else index[m.start])
-        out.append(Match(m.kind, original[start:end], start, end, m.means))
+        written = original[start:end]
+        if m.kind == "licence" and URL.match(m.text) and not written.isascii():
+            # The folded copy reads creativecommοns.org (a Greek ο) as the real host; it is not.
+            out.append(Match("url", written, start, end, "url"))
+            continue
+        out.append(Match(m.kind, written, start, end, m.means))
     return out
 
 
@@ -572,7 +611,9 @@ def _scan_folded(text: str) -> list[Match]:
         end = m.start() + len(url)
         ident = None
         key = url_key(url)
-        host = key.split("/", 1)[0].split("?", 1)[0]
+        host, _, path = key.partition("/")
+        host = host.split("?", 1)[0]
+        key = host + (posixpath.normpath("/" + path.split("?", 1)[0]) if path else "")  # ".../by/4.0/../by-nc/4.0/" is by-nc
         for pattern, fixed in CANONICAL_URLS:
             c = pattern.search(key)
             # The licence's own host, not a path or query of another site that spells it.
@@ -594,6 +635,11 @@ def _scan_folded(text: str) -> list[Match]:
             found.append(Match("restriction", text[m.start():m.end()], m.start(), m.end(), code))
     for m in UNREADABLE.finditer(work):
         found.append(Match("unknown-licence", m.group(0), m.start(), m.end(), "terms not stated: " + m.group(0).lower()))
+    for m in _ALL_RIGHTS_RESERVED.finditer(work):
+        # After a copyright notice it is the usual header of an open licence; alone beside a
+        # licence's name ("CC-BY-4.0. All rights reserved.") it contradicts the licence: unknown.
+        if not _COPYRIGHT_BEFORE.search(work[max(0, m.start() - 160):m.start()]):
+            found.append(Match("unknown-licence", m.group(0), m.start(), m.end(), "all rights reserved"))
     claimed = work
 
     def claim(start: int, end: int, ident: str, *, word: bool = False) -> None:
@@ -604,6 +650,10 @@ def _scan_folded(text: str) -> list[Match]:
         if NEGATED.search(text[max(0, start - 40):start]):
             # "not under the MIT licence": the text says which licence it is *not*.
             found.append(Match("unknown-licence", text[start:end], start, end, f"not {ident}"))
+            return
+        if _ELSEWHERE_AFTER.match(text[end:end + 60]) or _ELSEWHERE_BEFORE.search(text[max(0, start - 60):start]):
+            # "CC-BY-4.0 does not apply", "(code only)", "(modified)", "previously under", "based on the MIT License"
+            found.append(Match("unknown-licence", text[start:end], start, end, f"{ident}, but not for this data as written"))
             return
         found.append(Match("licence", text[start:end], start, end, ident))
 
@@ -645,8 +695,17 @@ _BESIDE_BEFORE = re.compile(_LICENCE_WORD + r"[\w.\s-]{0,12}?\s*(?:and|or|/|,|&|
 NEGATED = re.compile(r"\b(?:not|no\s+longer|never|neither|nor|isn't|aren't|is\s+not|are\s+not)\s+(?:be\s+)?(?:licen[cs]ed\s+|released\s+|available\s+|distributed\s+)?(?:under\s+|as\s+|with\s+)?(?:the\s+|an?\s+)?$", re.I)
 # Statements that there are terms the text does not give: with them, nothing looser than unknown.
 UNREADABLE = re.compile(r"\bproprietary\b|\bcustom\s+licen[cs]e|\b(?:separate|individual|bespoke|private)\s+(?:licen[cs]e|agreement|contract)"
+                        r"|\b(?:evaluation|internal|non-production)\s+(?:use|purposes?)?\s*only\b|\bfor\s+(?:evaluation|internal)\s+(?:use|purposes?)\s+only\b"
+                        r"|\bsubject\s+to\s+(?:the\s+|our\s+|its\s+|additional\s+|separate\s+)*(?:terms|conditions|agreement|eula|tos)\b(?!\s+of\s+(?:this|the)\s+licen)"
                         r"|\bcontact\s+(?:us|the\s+(?:authors?|owners?|publishers?|maintainers?))\s+(?:for|about|regarding)\s+(?:the\s+)?licen[cs]"
                         r"|\blicen[cs]e\s+(?:is\s+)?(?:unknown|unclear|not\s+(?:specified|stated|given))", re.I)
+# What after a licence's name says it does not govern this data, or not as written.
+_ELSEWHERE_AFTER = re.compile(r"^\s*\(?\s*(?:does\s*(?:not|n't)\s+apply|no\s+longer\s+applies|(?:for|applies\s+to|covers)\s+(?:the\s+|our\s+)?(?:metadata|code|software|scripts?|source(?:\s+code)?|annotations?|labels?|documentation|docs|website)\s+only"
+                              r"|(?:metadata|code|software|scripts?|annotations?|labels?|documentation|docs)\s+only|modified|amended|with\s+(?:additional|extra|further)\s+(?:terms|restrictions|conditions)|variant)", re.I)
+_ELSEWHERE_BEFORE = re.compile(r"\b(?:previously|formerly|originally|once|no\s+longer|based\s+on|derived\s+from|adapted\s+from|modified\s+version\s+of|similar\s+to|inspired\s+by|like)"
+                               r"\s+(?:(?:released|licen[cs]ed|published|available|distributed)\s+)?(?:under\s+)?(?:the\s+|an?\s+)?$", re.I)
+_ALL_RIGHTS_RESERVED = re.compile(r"\ball\s+rights\s+reserved\b", re.I)
+_COPYRIGHT_BEFORE = re.compile(r"(?:copyright|\(c\)|©)[^\n]{0,120}$", re.I)
 EMAIL = re.compile(r"(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 
 

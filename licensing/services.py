@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -370,7 +370,7 @@ def compatibility(principal: Principal, version_id: uuid.UUID, *, license: str |
             raise ValidationFailed("Unknown licence.", errors={"license": [f"No licence {license} in the registry."]})
         ident, terms = lic.identifier, Terms.from_dict(lic.terms)
         # The digest a buyer accepts is that of the terms under this licence (it may add its own).
-        model_digest = _model_terms_digest(resolve_effective(replace(root, license_identifier=ident, terms=terms, license_provider=lic.provider)))[1]
+        model_digest = _model_terms_digest(resolve_effective(root, offer=(ident, terms, lic.provider)))[1]
     else:
         ident, terms = root.license_identifier, root.terms
         model_digest = _model_terms_digest(res)[1]
@@ -461,8 +461,9 @@ def effective_use_class(version_id: uuid.UUID) -> str | None:
 @dataclass(frozen=True)
 class OfferVerdict:
     """What a buyer gets under one offer: the findings that forbid offering the version under the
-    offer's licence, the effective terms with that licence in the own licence's place (it may be
-    more restrictive than the version's own), and the model-output terms the buyer must accept
+    offer's licence, the effective terms with that licence binding beside the version's own (it
+    may be more restrictive; a version published later under a stricter licence stays stricter),
+    and the model-output terms the buyer must accept
     explicitly, with the SHA-256 of their canonical JSON (the `accept_model_terms` of an order)."""
 
     blocking: list[dict[str, Any]]
@@ -484,7 +485,7 @@ def offer_verdicts(version_id: uuid.UUID, licences: list[License]) -> dict[uuid.
     out: dict[uuid.UUID, OfferVerdict] = {}
     for lic in licences:
         terms = Terms.from_dict(lic.terms)
-        res = resolve_effective(replace(root, license_identifier=lic.identifier, terms=terms, license_provider=lic.provider))
+        res = resolve_effective(root, offer=(lic.identifier, terms, lic.provider))
         items, digest = _model_terms_digest(res)
         out[lic.id] = OfferVerdict([f.to_dict() for f in check_offer(own, lic.identifier, terms)], res.effective_terms(), items, digest,
                                    concluded_licence(res))

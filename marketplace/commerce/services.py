@@ -22,7 +22,7 @@ from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import require_dataset_visible, require_dataset_writer
 from catalog.services.search import bump_generation
 from licensing.models import License
-from licensing.services import OfferVerdict, evaluate_offer, find_license, model_terms_sha256, offer_verdict, offer_verdicts
+from licensing.services import OfferVerdict, evaluate_offer, find_license, offer_verdict, offer_verdicts
 from marketplace.commerce import metering
 from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderStatus, PricingUnit, QuotaEntry, StripeEvent
@@ -681,13 +681,18 @@ def delivered_version_id(grant: Grant) -> uuid.UUID | None:
     return grant.version_id or grant.held_version_id or get_session().get_one(Dataset, grant.dataset_id).latest_version_id
 
 
-def _covers(grant: Grant, version_id: uuid.UUID, memo: dict[uuid.UUID, OfferVerdict]) -> bool:
-    """Whether a grant's licence and the model-output terms its holder accepted cover a version
-    (`memo`: verdicts by licence, so many grants under few licences cost few lineage walks)."""
+def grant_covers(grant: Grant, version_id: uuid.UUID, memo: dict[uuid.UUID, OfferVerdict] | None = None) -> bool:
+    """Whether a grant covers a version: its own fixed version; or, for "latest", a version of its
+    dataset that its licence allows and whose model-output terms its holder accepted (each one).
+    `memo`: verdicts by licence, so many grants under few licences cost few lineage walks."""
+    if grant.version_id is not None:
+        return grant.version_id == version_id
+    memo = {} if memo is None else memo
     if grant.license_id not in memo:
         memo[grant.license_id] = offer_verdict(version_id, get_session().get_one(License, grant.license_id))
     verdict = memo[grant.license_id]
-    return not verdict.blocking and verdict.model_terms_sha256 == model_terms_sha256(grant.accepted_model_terms)
+    accepted = {(m["code"], m["text"]) for m in grant.accepted_model_terms or []}
+    return not verdict.blocking and {(m["code"], m["text"]) for m in verdict.model_terms} <= accepted
 
 
 def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None, previous_version_id: uuid.UUID | None = None, **_: Any) -> None:
@@ -700,7 +705,7 @@ def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None, previous_v
     memo: dict[uuid.UUID, OfferVerdict] = {}
     for grant in session.scalars(select(Grant).where(Grant.dataset_id == dataset.id, Grant.version_id.is_(None),
                                                      Grant.status.in_([GrantStatus.active.value, GrantStatus.suspended.value]))):
-        if _covers(grant, version_id, memo):
+        if grant_covers(grant, version_id, memo):
             grant.held_version_id = None
         elif grant.held_version_id is None and previous_version_id is not None:
             grant.held_version_id = previous_version_id

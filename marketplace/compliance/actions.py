@@ -13,6 +13,7 @@ class ComplianceAction(AuditAction):
     MODEL_CREATE = "model.create"
     MODEL_UPDATE = "model.update"
     TRAINING_RUN_CREATE = "training_run.create"
+    TRAINING_RUN_DELETE = "training_run.delete"
     TRAINING_INPUT_ADD = "training_input.add"
     TRAINING_INPUT_REMOVE = "training_input.remove"
     SUMMARY_GENERATE = "model.summary"

@@ -98,8 +98,7 @@ class Runs(MethodView):
     @problems(blp, 400, 401, 403, 404, 409)
     def post(self, data, model_id):
         """Declare a training run of the model."""
-        run = training.create_run(current_principal(), model_id, **data)
-        return training.run_view(current_principal(), run.id)
+        return training.create_run_view(current_principal(), model_id, **data)
 
 
 @blp.route("/training-runs/<uuid:run_id>")
@@ -109,6 +108,13 @@ class RunItem(MethodView):
     def get(self, run_id):
         """A training run with its inputs."""
         return training.run_view(current_principal(), run_id)
+
+    @requires(CompliancePermission.MODEL_WRITE)
+    @blp.response(204)
+    @problems(blp, 401, 403, 404, 409)
+    def delete(self, run_id):
+        """Remove a run declared by mistake, while nothing is attached to it (409 otherwise)."""
+        training.delete_run(current_principal(), run_id)
 
 
 @blp.route("/training-runs/<uuid:run_id>/inputs")

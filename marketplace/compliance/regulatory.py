@@ -84,7 +84,7 @@ class GrantInput:
     """One input licensed here, with every fact the documents read, and the evidence of each."""
 
     input_id: uuid.UUID
-    run: str
+    runs: list[str]
     grant: Grant
     version: DatasetVersion
     dataset: Dataset
@@ -130,6 +130,16 @@ class GrantInput:
                           f"/api/v1/versions/{self.version.id}/provenance", version_id=self.version.id, digest=self.declaration.digest))
         return ev
 
+    def delivery_evidence(self) -> list[dict[str, Any]]:
+        """The audit events of the deliveries under this grant (downloads and record streams)."""
+        out = []
+        for action, what in ((DeliveryAction.DELIVERY_AUTHORIZE.value, "downloads authorised"), (DeliveryAction.DELIVERY_RECORDS.value, "records streamed")):
+            events = [e for e in self.acquired if e.action == action]
+            if events:
+                out.append(_ev("audit", f"{len(events)} event(s) of {what} under grant {self.grant.id}, the last {events[-1].occurred_at.isoformat(timespec='seconds')}",
+                               f"/api/v1/audit/events?org_id={self.grant.buyer_org_id}&action={action}", grant_id=self.grant.id))
+        return out
+
 
 def _lineage(version_id: uuid.UUID, titles: list[str], seen: set[uuid.UUID]) -> list[tuple[dict[str, Any], list[str], str]]:
     """Every declared source of a version and of its registry upstreams, with the path to it."""
@@ -148,29 +158,41 @@ def _lineage(version_id: uuid.UUID, titles: list[str], seen: set[uuid.UUID]) -> 
 
 
 def _grant_inputs(model: AIModel, detail: dict[str, Any]) -> list[GrantInput]:
+    """The data licensed here that the model's runs took, once per grant and version however
+    often it was attached (runs reuse data; the same data is not more data): the union of the
+    files attached, and the provider's token count where every attachment of it gives one."""
     session = get_session()
-    out = []
+    groups: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[str, dict[str, Any]]]] = {}
     for run in detail["runs"]:
         for i in run["inputs"]:
-            if i["kind"] != InputKind.grant.value:
-                continue
-            grant = session.get_one(Grant, i["grant_id"])
-            version = session.get_one(DatasetVersion, i["version_id"])
-            ds = session.get_one(Dataset, version.dataset_id)
-            files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == version.id).order_by(VersionFile.path)))
-            if i["files"]:
-                wanted = {f["path"] for f in i["files"]}
-                files = [f for f in files if f.path in wanted]
-            licence = session.get_one(License, grant.license_id)
-            langs = sorted(session.scalars(select(DatasetFacet.value).where(DatasetFacet.dataset_id == ds.id, DatasetFacet.kind == "language")))
-            # Downloads authorised for the version, and records streamed from its files, under this grant.
-            acquired = [e for e in session.scalars(select(AuditEvent).where(
-                AuditEvent.action.in_([DeliveryAction.DELIVERY_AUTHORIZE.value, DeliveryAction.DELIVERY_RECORDS.value]), AuditEvent.outcome == "success",
-                AuditEvent.subject_id.in_([str(version.id), *(str(f.id) for f in files)]), AuditEvent.actor_org_id == model.organization_id)
-                .order_by(AuditEvent.occurred_at)) if (e.details or {}).get("grant_id") == str(grant.id)]
-            out.append(GrantInput(i["id"], run["name"], grant, version, ds, session.get_one(Organization, grant.vendor_org_id), licence, files,
-                                  current_declaration(version.id), _lineage(version.id, [ds.title], set()), langs,
-                                  offer_verdict(version.id, licence).effective_terms, acquired, i["size"]))
+            if i["kind"] == InputKind.grant.value:
+                groups.setdefault((i["grant_id"], i["version_id"]), []).append((run["name"], i))
+    out = []
+    for (grant_id, version_id), members in groups.items():
+        grant = session.get_one(Grant, grant_id)
+        version = session.get_one(DatasetVersion, version_id)
+        ds = session.get_one(Dataset, version.dataset_id)
+        files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == version.id).order_by(VersionFile.path)))
+        if all(i["files"] for _, i in members):
+            wanted = {f["path"] for _, i in members for f in i["files"]}
+            files = [f for f in files if f.path in wanted]
+        # Tokens per distinct set of files (a recount of the same files replaces, never adds).
+        counts: dict[frozenset[str] | None, int | None] = {}
+        for _, i in members:
+            key = None if not i["files"] else frozenset(f["path"] for f in i["files"])
+            have = counts.get(key)
+            counts[key] = i["size"] if have is None else (max(have, i["size"]) if i["size"] is not None else have)
+        tokens = None if any(c is None for c in counts.values()) else sum(c for c in counts.values() if c is not None)
+        licence = session.get_one(License, grant.license_id)
+        langs = sorted(session.scalars(select(DatasetFacet.value).where(DatasetFacet.dataset_id == ds.id, DatasetFacet.kind == "language")))
+        # Downloads authorised for the version, and records streamed from its files, under this grant.
+        acquired = [e for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.action.in_([DeliveryAction.DELIVERY_AUTHORIZE.value, DeliveryAction.DELIVERY_RECORDS.value]), AuditEvent.outcome == "success",
+            AuditEvent.subject_id.in_([str(version.id), *(str(f.id) for f in files)]), AuditEvent.actor_org_id == model.organization_id)
+            .order_by(AuditEvent.occurred_at)) if (e.details or {}).get("grant_id") == str(grant.id)]
+        out.append(GrantInput(members[0][1]["id"], sorted({r for r, _ in members}), grant, version, ds, session.get_one(Organization, grant.vendor_org_id),
+                              licence, files, current_declaration(version.id), _lineage(version.id, [ds.title], set()), langs,
+                              offer_verdict(version.id, licence).effective_terms, acquired, tokens))
     return out
 
 
@@ -248,12 +270,13 @@ def _general(model: AIModel, licensed: list[GrantInput], declared: list[dict[str
                                                  f"/api/v1/audit/events?org_id={last.actor_org_id}&action={last.action}&subject_id={last.subject_id}",
                                                  event_id=last.id)])
     if last is not None and declared:
-        acquisition["latest_seen_by_platform"] = last.occurred_at.date().isoformat()
+        acquisition["latest_seen_by_platform"] = {"date": last.occurred_at.date().isoformat(),
+                                                  "evidence": [e for g in licensed for e in g.delivery_evidence()]}
     return {
         "1.1_provider": {"name": _tri(model.provider, model_ev), "contact": _tri(TBP, [])},
         "1.2_model": {"name": _tri(model.name, model_ev), "version": _tri(model.version, model_ev),
                       "release_date": _tri(model.release_date.isoformat(), model_ev) if model.release_date else _tri(TBP, []),
-                      "training_runs": [r for r in sorted({g.run for g in licensed} | {i["run"] for i in declared})]},
+                      "training_runs": sorted({r for g in licensed for r in g.runs} | {i["run"] for i in declared})},
         "1.3_modalities": modalities,
         "1.4_languages": _tri(", ".join(langs), lang_ev) if langs else _tri(TBP, []),
         "1.5_latest_acquisition_date": acquisition,
@@ -310,10 +333,10 @@ def _sources(licensed: list[GrantInput], declared: list[dict[str, Any]]) -> dict
     for i in by_kind[InputKind.synthetic.value]:
         synthetic.append({"name": i["name"], "generating_model": ", ".join(i["details"].get("generating_models") or []) or TBP, "evidence": [_declared_ev(i)]})
     private_here = [{"dataset": g.dataset.title, "version": g.version.version, "vendor": g.vendor.name, "licence": f"{g.licence.identifier} v{g.licence.version}",
-                     "run": g.run, "files": len(g.files), "bytes": g.bytes, "modalities": sorted(g.modalities()),
+                     "runs": g.runs, "files": len(g.files), "bytes": g.bytes, "modalities": sorted(g.modalities()),
                      "downloads_authorised": sum(1 for e in g.acquired if e.action == DeliveryAction.DELIVERY_AUTHORIZE.value),
                      "records_streamed": sum((e.quantities or {}).get("records", 0) for e in g.acquired if e.action == DeliveryAction.DELIVERY_RECORDS.value),
-                     "evidence": g.evidence()} for g in licensed]
+                     "evidence": g.evidence() + g.delivery_evidence()} for g in licensed]
     private_other = [{"name": i["name"], "modality": i["modality"], "description": i["description"], "evidence": [_declared_ev(i)]} for i in by_kind[InputKind.private.value]]
 
     def used(items: list[Any]) -> dict[str, Any]:

@@ -4,13 +4,14 @@ outputs themselves are standard documents, CycloneDX and SPDX, or JSON built by 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.compliance.models import InputKind, Modality
-from marketplace.kernel.schemas import Int, StrictSchema, Text
+from marketplace.kernel.schemas import Int, StrictSchema
 
 
 class ReportQuery(StrictSchema):
@@ -24,22 +25,47 @@ class BomQuery(StrictSchema):
 # --------------------------------------------------------------------------- models and training runs
 
 
+_INVISIBLE_OR_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _one_line(value: str) -> None:
+    """Python's `$` also matches before a final newline ("1\n"); the patterns stay ECMA ones for OpenAPI."""
+    if "\n" in value or "\r" in value:
+        raise ma.ValidationError("One line, without a line break.")
+
+
+class Name(ma.fields.String):
+    """A name people read in documents: trimmed, not blank, without control characters or the
+    invisible and bidirectional ones that would make two names look alike or a document lie."""
+
+    def __init__(self, maximum: int, **kw: Any) -> None:
+        super().__init__(validate=validate.Length(min=1, max=maximum), **kw)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise ma.ValidationError("Not blank.")
+        if _INVISIBLE_OR_CONTROL.search(text):
+            raise ma.ValidationError("No control, invisible or bidirectional-override characters.")
+        return text
+
+
 class ModelCreateSchema(StrictSchema):
-    name = Text(200, required=True)
-    version = ma.fields.String(required=True, validate=validate.Regexp(r"^[\w.+:-]{1,64}$", error="Letters, digits and . + : - _, at most 64."))
-    provider = Text(300, required=True, metadata={"description": "The legal name of the provider placing the model on the market"})
+    name = Name(200, required=True)
+    version = ma.fields.String(required=True, validate=[validate.Regexp(r"^[\w.+:-]{1,64}$", error="Letters, digits and . + : - _, at most 64."), _one_line])
+    provider = Name(300, required=True, metadata={"description": "The legal name of the provider placing the model on the market"})
     release_date = ma.fields.Date(load_default=None, allow_none=True)
     description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
 
 
 class ModelUpdateSchema(StrictSchema):
-    provider = Text(300)
+    provider = Name(300)
     release_date = ma.fields.Date(allow_none=True)
     description = ma.fields.String(validate=validate.Length(max=5000))
 
 
 class RunCreateSchema(StrictSchema):
-    name = Text(200, required=True)
+    name = Name(200, required=True)
     started_on = ma.fields.Date(load_default=None, allow_none=True)
     ended_on = ma.fields.Date(load_default=None, allow_none=True)
 
@@ -60,29 +86,32 @@ class InputCreateSchema(StrictSchema):
     version_id = ma.fields.UUID(load_default=None, allow_none=True, metadata={"description": "kind=grant: the version delivered (default: the grant's)"})
     files = ma.fields.List(ma.fields.Nested(AttachedFileSchema), load_default=None, allow_none=True, validate=validate.Length(min=1, max=100_000),
                            metadata={"description": "kind=grant: the files used, as verified after download (default: every file)"})
-    name = Text(300, load_default=None, allow_none=True, metadata={"description": "The source's name (required for declared sources)"})
+    name = Name(300, load_default=None, allow_none=True, metadata={"description": "The source's name (required for declared sources)"})
     description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
     url = ma.fields.Url(load_default=None, allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
     modality = ma.fields.String(load_default=None, allow_none=True, validate=validate.OneOf([m.value for m in Modality]))
     size = Int(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=10**18),
                metadata={"description": "Declared size in the modality's unit: tokens (text), images, hours (audio, video). For a grant: "
                                         "the tokens of its text as your tokenizer counted them (ingest counts images and speech hours, never tokens)"})
-    languages = ma.fields.List(ma.fields.String(validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="A language tag such as en, de or zh-Hans.")),
+    languages = ma.fields.List(ma.fields.String(validate=[validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="A language tag such as en, de or zh-Hans."), _one_line]),
                                load_default=list, validate=validate.Length(max=200))
-    crawler = Text(200, load_default=None, allow_none=True)
+    crawler = Name(200, load_default=None, allow_none=True)
     period_start = ma.fields.Date(load_default=None, allow_none=True)
     period_end = ma.fields.Date(load_default=None, allow_none=True)
     opt_outs_respected = ma.fields.Boolean(load_default=None, allow_none=True)
-    generating_models = ma.fields.List(Text(200), load_default=list, validate=validate.Length(max=50))
+    generating_models = ma.fields.List(Name(200), load_default=list, validate=validate.Length(max=50))
 
     @ma.validates_schema
     def _shape(self, data: dict[str, Any], **_: Any) -> None:
         if data["kind"] == "grant":
             if data.get("grant_id") is None:
                 raise ma.ValidationError("Name the grant the data was delivered under.", field_name="grant_id")
-            for f in ("modality", "url"):
+            for f in ("modality", "url", "name", "crawler", "opt_outs_respected", "period_start", "period_end"):
                 if data.get(f) is not None:
                     raise ma.ValidationError("Known from the grant's version: do not declare it.", field_name=f)
+            for f in ("languages", "generating_models"):
+                if data.get(f):
+                    raise ma.ValidationError("Known from the grant's dataset: do not declare it.", field_name=f)
         else:
             if data.get("grant_id") or data.get("version_id") or data.get("files"):
                 raise ma.ValidationError("Only inputs of kind 'grant' name a grant, a version or files.", field_name="kind")
@@ -90,6 +119,8 @@ class InputCreateSchema(StrictSchema):
                 raise ma.ValidationError("Name the source.", field_name="name")
             if data.get("modality") is None:
                 raise ma.ValidationError("Say which modality the source is.", field_name="modality")
+        if len(set(data.get("languages") or [])) != len(data.get("languages") or []):
+            raise ma.ValidationError("Each language once.", field_name="languages")
         if data.get("period_start") and data.get("period_end") and data["period_end"] < data["period_start"]:
             raise ma.ValidationError("The period cannot end before it starts.", field_name="period_end")
 

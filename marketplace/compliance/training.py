@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Dataset, DatasetVersion, VersionFile
 from marketplace.commerce.models import Grant
+from marketplace.commerce.services import grant_covers
 from marketplace.compliance.actions import ComplianceAction
 from marketplace.compliance.models import AIModel, InputKind, TrainingInput, TrainingRun
 from marketplace.compliance.policy import POLICY
@@ -122,6 +123,16 @@ def create_run(principal: Principal, model_id: uuid.UUID, *, name: str, started_
 def run_view(principal: Principal, run_id: uuid.UUID) -> dict[str, Any]:
     """One run with its inputs."""
     run, model = _run(principal, run_id, Perm.MODEL_READ)
+    return _run_dict(run, model)
+
+
+def create_run_view(principal: Principal, model_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    """Declare a run and answer with it (writing needs no read scope: the writer sees what it wrote)."""
+    run = create_run(principal, model_id, **fields)
+    return _run_dict(run, get_session().get_one(AIModel, run.model_id))
+
+
+def _run_dict(run: TrainingRun, model: AIModel) -> dict[str, Any]:
     return next(r for r in detail_of(model)["runs"] if r["id"] == run.id)
 
 
@@ -141,15 +152,36 @@ def add_input(principal: Principal, run_id: uuid.UUID, **fields: Any) -> Trainin
         if grant is None or grant.buyer_org_id != model.organization_id:
             raise NotFound("No such grant.")
         version = _grant_version(grant, fields.get("version_id"), fields.get("files"))
+        if not grant_covers(grant, version.id):
+            # A version the grant never covered (newer terms not accepted, a licence it does not
+            # allow) is not data licensed under it, whatever the buyer says.
+            raise ValidationFailed("This grant does not cover that version.", errors={"version_id": [
+                f"Version {version.version} comes under terms this grant does not cover; attach a version the grant delivered."]})
         row.grant_id, row.version_id = grant.id, version.id
         if fields.get("files"):
             row.files = _matched_files(version, fields["files"])
+        same = session.scalars(select(TrainingInput).where(TrainingInput.run_id == run.id, TrainingInput.grant_id == grant.id,
+                                                           TrainingInput.version_id == version.id)).all()
+        if any(_file_set(i.files) == _file_set(row.files) for i in same):
+            raise Conflict("The run already has this input.", errors={"grant_id": ["These files of this version are already attached to this run."]})
     session.add(row)
     session.flush()
     audit.record(principal, ComplianceAction.TRAINING_INPUT_ADD, subject_type="training_run", subject_id=run.id, subject_org_id=model.organization_id,
                  actor_org_id=model.organization_id, details={"input_id": str(row.id), "kind": row.kind, "grant_id": str(row.grant_id) if row.grant_id else None,
                                                               "files": len(row.files) if row.files else None})
     return row
+
+
+@transactional
+def delete_run(principal: Principal, run_id: uuid.UUID) -> None:
+    """Remove a run declared by mistake; only while nothing is attached to it (a run with inputs
+    is part of a model's record: detach them first, each detachment audited)."""
+    run, model = _run(principal, run_id, Perm.MODEL_WRITE)
+    if get_session().scalar(select(TrainingInput.id).where(TrainingInput.run_id == run.id).limit(1)) is not None:
+        raise Conflict("The run has inputs: detach them first.", errors={"run_id": ["Detach its inputs first."]})
+    get_session().delete(run)
+    audit.record(principal, ComplianceAction.TRAINING_RUN_DELETE, subject_type="training_run", subject_id=run.id, subject_org_id=model.organization_id,
+                 actor_org_id=model.organization_id, details={"model_id": str(model.id), "name": run.name})
 
 
 @transactional
@@ -162,6 +194,10 @@ def remove_input(principal: Principal, run_id: uuid.UUID, input_id: uuid.UUID) -
     get_session().delete(row)
     audit.record(principal, ComplianceAction.TRAINING_INPUT_REMOVE, subject_type="training_run", subject_id=run.id, subject_org_id=model.organization_id,
                  actor_org_id=model.organization_id, details={"input_id": str(input_id)})
+
+
+def _file_set(files: list[dict[str, Any]] | None) -> frozenset[str] | None:
+    return None if files is None else frozenset(f"{f['path']}\x00{f['sha256']}" for f in files)
 
 
 def _grant_version(grant: Grant, version_id: uuid.UUID | None, files: list[dict[str, str]] | None) -> DatasetVersion:

@@ -558,13 +558,19 @@ def _model_commands(main: click.Group) -> None:
                 if not target.is_file() or digest_file(target)[0] != sha:
                     changed.append(path)
         if changed:
-            raise click.ClickException("These files are missing or changed since they were downloaded and verified: " + ", ".join(changed[:10]))
+            raise TransferError("These files are missing or changed since they were downloaded and verified: " + ", ".join(changed[:10]))
         detail = c.model(model_id)
-        run = next((r for r in detail["runs"] if r["name"] == run_name), None) or c.create_run(model_id, run_name)
+        existing = next((r for r in detail["runs"] if r["name"] == run_name), None)
+        run = existing or c.create_run(model_id, run_name)
         attached = []
-        for grant_id, entry in sorted(receipt["grants"].items()):
-            files = [{"path": p, "sha256": h} for p, h in sorted(entry["files"].items())]
-            attached.append(c.add_training_input(run["id"], kind="grant", grant_id=grant_id, version_id=entry["version_id"], files=files))
+        try:
+            for grant_id, entry in sorted(receipt["grants"].items()):
+                files = [{"path": p, "sha256": h} for p, h in sorted(entry["files"].items())]
+                attached.append(c.add_training_input(run["id"], kind="grant", grant_id=grant_id, version_id=entry["version_id"], files=files))
+        except ApiError:
+            if existing is None and not attached:
+                c.delete_run(run["id"])  # nothing was attached: leave no empty run behind
+            raise
         return attached, "\n".join(f"attached {len(a['files'] or [])} file(s) of grant {a['grant_id']} (version {a['version_id']}) to run {run_name}" for a in attached)
 
     @model.command("summary")
@@ -590,7 +596,10 @@ def _model_commands(main: click.Group) -> None:
 
 def _emit_document(body: bytes, output: Path | None, *, binary: bool) -> tuple[dict[str, Any], str] | None:
     if output is not None:
-        output.write_bytes(body)
+        try:
+            output.write_bytes(body)
+        except OSError as e:
+            raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from e
         return {"written": str(output), "bytes": len(body)}, f"wrote {output} ({len(body):,} bytes)"
     if binary:
         raise click.ClickException("A Word document needs a file: add -o summary.docx")

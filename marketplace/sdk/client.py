@@ -259,6 +259,10 @@ class MarketplaceClient:
     def create_run(self, model_id: str, name: str, *, started_on: str | None = None, ended_on: str | None = None) -> dict[str, Any]:
         return self.request("POST", f"/models/{model_id}/runs", json={"name": name, "started_on": started_on, "ended_on": ended_on})
 
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run that has nothing attached (one declared by mistake)."""
+        self.request("DELETE", f"/training-runs/{run_id}")
+
     def add_training_input(self, run_id: str, **body: Any) -> dict[str, Any]:
         """Attach what a run was fed: kind="grant" with grant_id (and version_id, files), or a
         declared source (kind, name, modality, size, languages...)."""

@@ -79,6 +79,18 @@ def test_wav_is_one_record_with_audio_parameters():
     assert a.stats == {"channels": 2, "sample_rate": 48000, "bits_per_sample": 16, "byte_rate": 192000, "duration_seconds": 1.5}
 
 
+@pytest.mark.parametrize("byte_rate, rate", [(1, 48000), (192000, 1), (96000, 48000)])
+def test_a_wav_header_that_lies_about_its_rates_is_refused(byte_rate, rate):
+    """Found from outside: a 1 KB file whose header said 1 byte per second counted as 17 minutes
+    of "measured" speech in a model's training summary."""
+    import struct
+
+    wav = bytearray(_wav(0.01))
+    struct.pack_into("<II", wav, 24, rate, byte_rate)  # the fmt chunk's sample rate and byte rate
+    a = analyse_stream([bytes(wav)], "wav")
+    assert a.problems and "inconsistent" in a.problems[0] and not a.stats
+
+
 def test_media_type_mismatch_is_reported():
     assert analyse_stream([b"GIF89a..."], "png").problems == ["not a PNG file"]
     assert analyse_stream([b"\xff\xd8\xff\xe0"], "jpeg").problems == []

@@ -349,8 +349,10 @@ def test_record_streams_are_evidence_of_acquisition(client, world):
                                                                             "files": [{"path": "notes/part-0.jsonl", "sha256": hashlib.sha256(b'{"text": "Patient reports mild pain."}\n').hexdigest()}]},
                        headers=bearer(k)).status_code == 201
     doc = _summary(client, world).json
-    streamed = [d for d in doc["2_data_sources"]["2.2_private_datasets"]["licensed_through_this_marketplace"] if d["dataset"] == "Clinical notes" and d["files"] == 1]
-    assert streamed and streamed[0]["records_streamed"] == 1 and streamed[0]["downloads_authorised"] == 0
+    (notes,) = [d for d in doc["2_data_sources"]["2.2_private_datasets"]["licensed_through_this_marketplace"] if d["dataset"] == "Clinical notes"
+                and "Per record" not in d["licence"] and d["records_streamed"]]
+    assert notes["records_streamed"] == 1 and notes["downloads_authorised"] == 0
+    assert any(e["type"] == "audit" and "records streamed" in e["label"] for e in notes["evidence"])
     last = doc["1_general_information"]["1.5_latest_acquisition_date"]
     assert last["evidence"][0]["label"].startswith("records streamed") and "action=delivery.records" in last["evidence"][0]["url"]
     assert client.get(last["evidence"][0]["url"], headers=bearer(k)).json["items"]
@@ -358,26 +360,76 @@ def test_record_streams_are_evidence_of_acquisition(client, world):
 
 def test_declared_token_counts_give_the_text_band_and_say_whose_count_it_is(client, world):
     """Tokens are never estimated: with the provider's count on the licensed text the band is
-    filled, as declared; 999,999,999 tokens is below the 1 billion boundary, one more is not."""
+    filled, as declared; 999,999,999 tokens is below the 1 billion boundary, 1,000,000,000 is not.
+    The same data attached to several runs is the same data: a recount replaces, never adds."""
     k = world["buyer"].keys["owner"]
-    run = client.post(f"/api/v1/models/{world['model']['id']}/runs", json={"name": "continued pre-training"}, headers=bearer(k)).json
     v = world["versions"]["text"]
-    r = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"],
-                                                                     "size": 999_999_998}, headers=bearer(k))
+
+    def text_size():
+        return next(m for m in _summary(client, world).json["1_general_information"]["1.3_modalities"] if m["modality"] == "text")
+
+    mine = [i for i in client.get(f"/api/v1/models/{world['model']['id']}", headers=bearer(k)).json["runs"][0]["inputs"] if i["grant_id"] == world["grants"]["text"]]
+    assert client.delete(f"/api/v1/training-runs/{world['run']}/inputs/{mine[0]['id']}", headers=bearer(k)).status_code == 204
+    r = client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"],
+                                                                        "size": 999_999_999}, headers=bearer(k))
     assert r.status_code == 201, r.json
-    # the world's first run has the same text without a count: the band stays to be provided
-    doc = _summary(client, world).json
-    text = next(m for m in doc["1_general_information"]["1.3_modalities"] if m["modality"] == "text")
-    assert text["size"]["value"] == TBP
-    gone = [i for i in client.get(f"/api/v1/models/{world['model']['id']}", headers=bearer(k)).json["runs"][0]["inputs"] if i["grant_id"] == world["grants"]["text"]]
-    assert client.delete(f"/api/v1/training-runs/{world['run']}/inputs/{gone[0]['id']}", headers=bearer(k)).status_code == 204
-    r = client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"], "size": 1},
-                    headers=bearer(k))
-    assert r.status_code == 201
-    text = next(m for m in _summary(client, world).json["1_general_information"]["1.3_modalities"] if m["modality"] == "text")
+    text = text_size()
     assert text["size"]["value"] == 999_999_999 and text["size_band"] == "less than 1 billion tokens" and text["size"]["basis"] == "declared by the provider"
     assert any(e["type"] == "declaration" for e in text["size"]["evidence"])
-    client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"], "size": 1},
-                headers=bearer(k))
-    text = next(m for m in _summary(client, world).json["1_general_information"]["1.3_modalities"] if m["modality"] == "text")
+    # attaching it again to the same run is refused; a second run reusing it does not double it
+    again = client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"],
+                                                                            "size": 999_999_999}, headers=bearer(k))
+    assert again.status_code == 409
+    run = client.post(f"/api/v1/models/{world['model']['id']}/runs", json={"name": "continued pre-training"}, headers=bearer(k)).json
+    assert client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["text"], "version_id": v["id"],
+                                                                         "size": 1_000_000_000}, headers=bearer(k)).status_code == 201
+    text = text_size()
     assert text["size"]["value"] == 1_000_000_000 and text["size_band"] == "1 billion to 10 trillion tokens"
+    doc = _summary(client, world).json
+    (notes,) = [d for d in doc["2_data_sources"]["2.2_private_datasets"]["licensed_through_this_marketplace"] if d["dataset"] == "Clinical notes"]
+    assert notes["runs"] == ["continued pre-training", "pre-training"] and notes["files"] == 2
+
+
+def test_a_grant_input_is_a_version_the_grant_covers(client, world):
+    """Found from outside: a grant held on 1.0.0 could be attached for 2.0.0 (model terms never
+    accepted) or 3.0.0 (non-commercial, under a commercial grant), and the BOM then called that
+    data commercial. Only versions the grant covers are licensed under it."""
+    _, media_vendor = world["vendors"]
+    k, vk = world["buyer"].keys["owner"], media_vendor.keys["owner"]
+    ds_id = world["versions"]["image"]["dataset_id"]
+    newer = create_version(client, vk, ds_id, "2.0.0")
+    upload_small(client, vk, newer["id"], "img/9.png", PNG + b"\x09")
+    assert client.put(f"/api/v1/versions/{newer['id']}/license", json={"identifier": "CC-BY-NC-4.0"}, headers=bearer(vk)).status_code == 200
+    assert declare(client, vk, newer["id"], [{"kind": "first_hand", "name": "Clinic cameras"}]).status_code == 201
+    assert publish(client, vk, newer["id"])["status"] == "published"
+    r = client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["image"], "version_id": newer["id"]},
+                    headers=bearer(k))
+    assert r.status_code == 400 and "does not cover" in r.json["errors"]["version_id"][0]
+    # the offer, still open for "latest", says what it now sells: non-commercial data
+    offer = client.get(f"/api/v1/datasets/{ds_id}/offers", headers=bearer(k)).json[0]
+    assert offer["effective_terms"]["use_class"] == "non-commercial"
+
+
+def test_input_names_are_what_people_can_read(client, world):
+    k = world["buyer"].keys["owner"]
+    org = world["buyer"].org.id
+    for body, field in (({"name": "   ", "version": "1", "provider": "P"}, "name"), ({"name": "A\u202eB", "version": "1", "provider": "P"}, "name"),
+                        ({"name": "A", "version": "1\n", "provider": "P"}, "version"), ({"name": "A", "version": "1", "provider": "P\x07"}, "provider")):
+        r = client.post(f"/api/v1/orgs/{org}/models", json=body, headers=bearer(k))
+        assert r.status_code == 400 and field in r.json["errors"], (body, r.json)
+    same = client.post(f"/api/v1/orgs/{org}/models", json={"name": "Aurora-Med ", "version": "1.0", "provider": "P"}, headers=bearer(k))
+    assert same.status_code == 409  # trailing space does not make another model
+    r = client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "public", "name": "x", "modality": "text", "languages": ["en", "en"]}, headers=bearer(k))
+    assert r.status_code == 400 and "languages" in r.json["errors"]
+    r = client.post(f"/api/v1/training-runs/{world['run']}/inputs", json={"kind": "grant", "grant_id": world["grants"]["audio"], "version_id": world["versions"]["audio"]["id"],
+                                                                        "languages": ["zz"]}, headers=bearer(k))
+    assert r.status_code == 400 and "languages" in r.json["errors"]
+
+
+def test_writing_a_run_needs_the_write_scope_only(client, world):
+    from tests.factories import make_key
+
+    buyer = world["buyer"]
+    key = make_key(buyer.owner, buyer.org, scopes=["compliance:write"])
+    r = client.post(f"/api/v1/models/{world['model']['id']}/runs", json={"name": "write-only key"}, headers=bearer(key))
+    assert r.status_code == 201, r.json

@@ -195,7 +195,14 @@ def test_vendor_and_buyer_journeys(backend, live, tmp_path):
     # a file changed after its download is not attached as what was trained on
     (dest / "labels.jsonl").write_bytes(b'{"scene": 1, "label": "tampered"}\n')
     refused = run(b_env, "model", "attach", model["id"], "--run", "fine-tuning", "--from-downloads", str(dest), check=False)
+    assert refused.returncode == 4 and "labels.jsonl" in refused.stderr
+    # a receipt rewritten to match the changed file is refused by the server, and leaves no empty run
+    receipt = json.loads((dest / ".marketplace-receipt.json").read_text())
+    receipt["grants"][gid]["files"]["labels.jsonl"] = hashlib.sha256((dest / "labels.jsonl").read_bytes()).hexdigest()
+    (dest / ".marketplace-receipt.json").write_text(json.dumps(receipt))
+    refused = run(b_env, "model", "attach", model["id"], "--run", "fine-tuning", "--from-downloads", str(dest), check=False)
     assert refused.returncode != 0 and "labels.jsonl" in refused.stderr
+    assert [r["name"] for r in MarketplaceClient(base, buyer.keys["owner"]).model(model["id"])["runs"]] == ["pre-training"]
 
 
 @pytest.mark.postgres_only

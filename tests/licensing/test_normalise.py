@@ -286,6 +286,34 @@ ATTACKS_NEVER_COMMERCIAL = [
 ]
 
 
+# The second outside round: the same kinds of text, other spellings.
+ATTACKS_NEVER_COMMERCIAL += [
+    "CC-BY-4.0. Commercial use: prohibited", "CC-BY-4.0. Commercial use? No.", "CC-BY-4.0 | Commercial use | No |", 'CC-BY-4.0 {"commercial": false}',
+    "CC-BY-4.0. **Not** for commercial use.", "CC-BY-4.0 Not for <b>commercial</b> use", "CC-BY-4.0 Non&#8209;commercial", "CC-BY-4.0 (NC)", "CC-BY-4.0-NC",
+    "CC-BY 4.0 NC", "NC use only", "CC-BY-4.0 Non- commercial", "CC-BY-4.0 Non -commercial", "CC-BY-4.0 Non_commercial", "CC-BY-4.0 Non\r\ncommercial",
+    "CC-BY-4.0 non-commerical", "CC-BY-4.0 non-comercial", "CC-BY-4.0 Non-\u180ecommercial", "CC-BY-4.0 Non-\u034fcommercial", "CC-BY-4.0 Non-c\u0301ommercial",
+    "CC-BY-4.0 Non-\u1d04ommercial", "CC-BY-4.0 Non\u2043commercial", "MIT License, with the Commons Clause.", "Licensed under CC-BY-4.0 for academic purposes.",
+    "CC-BY-4.0. Restricted to academic use", "CC-BY-4.0. For-profit use is prohibited", "CC-BY-4.0. Can't be used for commercial purposes",
+    "CC-BY-4.0. Can\u2019t be used for commercial purposes", "CC-BY-4.0. This license does not permit commercial use", "CC-BY-4.0. Commercial rights reserved",
+    "CC-BY-4.0. Evaluation only", "CC-BY-4.0. Internal use only", "CC-BY-4.0 商用不可", "CC-BY-4.0 does not apply to this dataset.",
+    "Previously released under CC-BY-4.0; since 2024 all rights reserved.", "CC-BY-4.0. All rights reserved.", "CC-BY-4.0 for the metadata only",
+    "CC-BY-4.0 (code only); data: all rights reserved", "CC-BY-4.0 (modified)", "Based on the MIT License", "CC-BY-4.0 subject to the Terms of Use",
+    "https://creativecomm\u03bfns.org/licenses/by/4.0/", "https://creativecommons.org/licenses/by/4.0/../by-nc/4.0/",
+]
+NEVER_FOR_AI_TRAINING = ["CC-BY-4.0. Use of this data for machine learning is not permitted.", "CC-BY-4.0. No text and data mining.",
+                         "CC-BY-4.0. Rights reserved under Art. 4(3) of Directive (EU) 2019/790.", "CC-BY-4.0. Training AI models is prohibited"]
+
+
+@pytest.mark.parametrize("text", NEVER_FOR_AI_TRAINING)
+def test_what_an_outside_tester_trained_on_is_not_for_training(text):
+    r = normalise(text)
+    assert r.terms.ai_training == "prohibited" or r.unknown, r.to_dict()
+
+
+def test_an_open_licence_header_with_its_copyright_notice_stays_open():
+    assert normalise("Copyright (c) 2020 Jane Doe. All rights reserved. Licensed under the MIT License.").identifier == "MIT"
+
+
 @pytest.mark.parametrize("text", ATTACKS_NEVER_COMMERCIAL)
 def test_what_an_outside_tester_sold_as_commercial_is_not(text):
     r = normalise(text)

@@ -31,8 +31,8 @@ from tests.licensing.helpers import declare
 REG = {e["identifier"]: Terms.from_dict(e["terms"]) for e in STANDARD}
 
 
-def version_with(client, key, *, license: str, sources: list) -> tuple[dict, dict]:
-    ds = create_dataset(client, key)
+def version_with(client, key, *, license: str, sources: list, visibility: str = "listed") -> tuple[dict, dict]:
+    ds = create_dataset(client, key, visibility=visibility)
     v = create_version(client, key, ds["id"])
     upload_small(client, key, v["id"], "data.jsonl", b'{"a": 1}\n')
     assert client.put(f"/api/v1/versions/{v['id']}/license", json={"identifier": license}, headers=bearer(key)).status_code == 200
@@ -203,8 +203,10 @@ def test_concurrent_orders_with_model_terms_place_one_order(session_app):
         client = session_app.test_client()
         vendor, buyer = market()
         k = vendor.keys["owner"]
+        # (unlisted: committed data must not show in other tests' searches)
         ds, v = version_with(client, k, license="CC-BY-4.0", sources=[{"kind": "model", "name": "synthetic", "model_name": "claude",
-                                                                        "model_provider": "Anthropic", "license": "LicenseRef-Anthropic-Terms"}])
+                                                                        "model_provider": "Anthropic", "license": "LicenseRef-Anthropic-Terms"}],
+                             visibility="unlisted")
         assert publish(client, k, v["id"])["status"] == "published"
         offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "t", "license": "CC-BY-4.0", "pricing_unit": "records",
                                                                          "unit_price_minor": 2, "currency": "EUR"}, headers=bearer(k)).json

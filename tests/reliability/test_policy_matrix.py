@@ -190,6 +190,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/models/<uuid:model_id>/runs"): Case(vendor_org, lambda w, s: {"name": _slug(s)}),
     ("POST", "/api/v1/training-runs/<uuid:run_id>/inputs"): Case(vendor_org, lambda w, s: {"kind": "other", "name": "more notes", "modality": "text"}),
     ("DELETE", "/api/v1/training-runs/<uuid:run_id>/inputs/<uuid:input_id>"): Case(vendor_org),
+    ("DELETE", "/api/v1/training-runs/<uuid:run_id>"): Case(vendor_org),
 }
 
 
