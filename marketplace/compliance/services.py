@@ -23,6 +23,7 @@ from catalog.services.datasets import get_version
 from licensing.models import License
 from licensing.services import compatibility, current_declaration, get_provenance, offer_verdict, version_license
 from marketplace.commerce.models import Grant, Order, QuotaEntry
+from marketplace.commerce.services import grant_covers
 from marketplace.compliance.models import AIModel
 from marketplace.compliance.policy import POLICY
 from marketplace.compliance.policy import CompliancePermission as Perm
@@ -126,8 +127,9 @@ def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any
     out = []
     for g in session.scalars(select(Grant).where(Grant.buyer_org_id == org_id).order_by(Grant.created_at)):
         ds = session.get_one(Dataset, g.dataset_id)
-        versions = [session.get_one(DatasetVersion, g.version_id)] if g.version_id else list(session.scalars(
-            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.published_at.is_not(None))))
+        # A grant for "latest" holds the versions it covers: not one whose terms it never accepted.
+        versions = [session.get_one(DatasetVersion, g.version_id)] if g.version_id else [v for v in session.scalars(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.published_at.is_not(None))) if grant_covers(g, v.id)]
         used = session.scalar(select(func.coalesce(func.sum(QuotaEntry.amount), 0)).where(QuotaEntry.grant_id == g.id, QuotaEntry.kind == "debit",
                                                                                            QuotaEntry.reason == "delivery")) or 0
         lic = session.get_one(License, g.license_id)

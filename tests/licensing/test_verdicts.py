@@ -320,4 +320,7 @@ def test_a_grant_for_latest_never_takes_terms_its_holder_did_not_accept(app, cli
     assert client.post(f"/api/v1/grants/{gid}/downloads", json={}, headers=bearer(bk)).json["version"] == "2.0.0"
     refused = client.post(f"/api/v1/grants/{gid}/follow-latest", json={}, headers=bearer(bk))
     assert refused.status_code == 409 and refused.json["findings"]
+    # the bill of materials lists what the grant covers, never the version it was held back from
+    bom = client.get(f"/api/v1/orgs/{buyer.org.id}/bom", headers=bearer(buyer.keys["auditor"])).json
+    assert sorted(c["version"] for c in bom["components"]) == ["1.0.0", "2.0.0"]
     assert client.post(f"/api/v1/grants/{gid}/follow-latest", json={}, headers=bearer(make_tenant().keys["owner"])).status_code == 404
