@@ -412,6 +412,28 @@ RESTRICTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"|\bfor[\s-]*profit\b[^.;:!?\n]{0,30}?\b(?:prohibited|forbidden|not\s+(?:allowed|permitted))"
         r"|\bcommons\s+clause\b", re.I)),
     ("non-commercial", re.compile(r"(?<![A-Za-z0-9])NC(?![A-Za-z0-9])")),  # "CC-BY-4.0 (NC)", "NC use only"
+    ("non-commercial", re.compile(  # selling, profit, business; who may not use it; more ways to say it
+        r"\bnot\s+to\s+be\s+(?:sold|resold|monetized|monetised)\b"
+        r"|\b(?:sale|resale|selling|reselling|monetisation|monetization|commerciali[sz]ation)\b[^.;:!?\n]{0,40}?\b(?:is\s+|are\s+)?(?:strictly\s+)?(?:forbidden|prohibited|banned|not\s+(?:permitted|allowed))"
+        r"|\bdo\s*(?:not|n't)\s+(?:profit|sell|resell|monetize|monetise|charge)\b|\bprofit[\s-]making\b|\b(?:no|non)[\s-]business\s+use|\bbusiness\s+use\s+(?:is\s+)?(?:excluded|prohibited|forbidden|not\s+(?:permitted|allowed))"
+        r"|\bfree[\s-]of[\s-]charge\s+distribution\s+only\b|\bcommercial\s+(?:ends|gain|purposes?)\s+(?:are\s+|is\s+)?(?:prohibited|forbidden|banned|excluded)"
+        r"|\bnot\s+for\s+use\s+in\s+commerce\b|\bto\s+make\s+money\b|\bno\s+paid\s+products?\b|\b(?:may|must|can)\s*(?:not|n't)\s+charge\b|\brevenue[\s-]generating\b|\bnon[\s-]revenue\b"
+        r"|\bfor[\s-]profit\s+(?:entities|organi[sz]ations|companies|users|products?|use)\b|\bcompanies\s+(?:may|must|can)\s*(?:not|n't)\b|\bhobbyists?\s+only\b|\bonly\s+hobbyists?\b"
+        r"|\bcommercial(?:ly)?\s+(?:usage|use|using|uses)\b[^.;:!?\n]{0,30}?\b(?:banned|prohibited|forbidden|excluded|not\s+(?:granted|allowed|permitted))"
+        r"|\bexcept(?:\s+that)?\s+commercial|\bwithout\s+(?:the\s+)?commercial[\s-]use|\bminus\s+commercial|\bfor\s+commercial\s+(?:ends|gain)\b[^.;:!?\n]{0,20}?\bnot\b"
+        r"|\b(?:not|n't)\s+granted\b[^.;:!?\n]{0,50}?\bcommercial|\bdoes\s*(?:not|n't)\s+extend\s+to\s+commercial"
+        r"|\bcommercial[_\s-]?(?:use|usage)?\s*[:=]\s*(?:n|0|no|false|prohibited|forbidden|❌|🚫|✗|✘|×)(?![\w])|\ballow[_\s-]?commercial\s*[:=]\s*(?:0|no|false|n)\b|\bcommercial\s+use\s*(?:❌|🚫|✗|✘|×)", re.I)),
+    ("non-commercial", re.compile(  # other languages
+        r"\b(?:kommerzielle|gewerbliche)\s+(?:nutzung|verwendung)\s+(?:ist\s+)?(?:untersagt|verboten|nicht\s+(?:gestattet|erlaubt))|\bnicht[\s-]*kommerziell|\bnur\s+für\s+nicht[\s-]*kommerzielle"
+        r"|\busage\s+commercial\s+(?:est\s+)?interdit|\butilisation\s+commerciale\s+(?:est\s+)?(?:interdite|non\s+autoris[ée]e|prohib[ée]e)|\bpas\s+d['’]utilisation\s+commerciale|\busage\s+non\s+commercial|\bnon\s+commerciale?\b"
+        r"|\buso\s+comercial\s+(?:est[áa]\s+)?(?:prohibido|proibido|no\s+permitido|n[ãa]o\s+permitido)|\buso\s+no\s+comercial|\bno\s+comercial\b|\bn[ãa]o\s+comercial"
+        r"|\bvietato\s+l['’]uso\s+commerciale|\buso\s+commerciale\s+(?:[èe]\s+)?vietato|\bnon\s+commerciale\b"
+        r"|коммерческ\w*\s+(?:использован\w*|применен\w*)\s+(?:строго\s+)?запрещ\w*|некоммерческ\w*"
+        r"|商用利用(?:禁止|不可)|非営利|非商用|営利目的(?:での)?(?:利用|使用)?(?:禁止|不可)|상업적\s*(?:이용|사용)\s*(?:금지|불가)|비영리|비상업", re.I)),
+    ("research-only", re.compile(
+        r"\bonly\s+(?:universities|academic\s+institutions|students|researchers|schools)\b|\b(?:universities|academic\s+institutions)\s+only\b"
+        r"|\bfor\s+classroom\s+use\b|\b(?:research|academic|scientific)\s+purposes\s+exclusively|\bexclusively\s+for\s+(?:scientific\s+|academic\s+)?research"
+        r"|\bnur\s+für\s+(?:wissenschaftliche|akademische|forschungs)|\bà\s+des\s+fins\s+de\s+recherche|\bsolo\s+(?:para|per)\s+(?:uso\s+)?(?:acad[ée]mico|investigaci[óo]n|ricerca)", re.I)),
     ("research-only", re.compile(
         r"\bfor\s+(?:academic|research|educational|scientific|teaching|scholarly)\s+(?:purposes?|use|uses)\b"
         r"|\b(?:restricted|limited|confined)\s+to\s+(?:non[\s-]?commercial\s+)?(?:academic|research|educational|scientific|teaching|scholarly)", re.I)),
@@ -430,6 +452,10 @@ RESTRICTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"|\b(?:training|use\s+(?:for|in)\s+training)\b[^.;:!?\n]{0,40}?\b(?:is|are)\s+(?:strictly\s+)?(?:prohibited|forbidden|not\s+(?:permitted|allowed))"
         r"|\b(?:machine[\s-]learning|artificial\s+intelligence|ai|data\s+mining|text\s+and\s+data\s+mining|tdm)\b[^.;:!?\n]{0,30}?\b(?:is|are)\s+(?:strictly\s+)?(?:not\s+(?:permitted|allowed)|prohibited|forbidden)"
         r"|\bno\s+(?:text\s+and\s+data\s+mining|tdm|data\s+mining)\b"
+        r"|\b(?:must|may|shall|can)\s*(?:not|n't)\s+(?:be\s+used\s+(?:for|in|to)\s+)?(?:train\w*|fine[\s-]?tun\w*|machine[\s-]learning|generative\s+ai)\b"
+        r"|\bnot\s+(?:to\s+be\s+used\s+)?(?:as|for)\s+training\s+data\b|\bnot\s+for\s+use\s+in\s+(?:generative\s+)?ai\b"
+        r"|\bto\s+train\s+(?:llms?|models?|neural\s+networks?|ai)\b[^.;:!?\n]{0,20}?\b(?:not\s+allowed|prohibited|forbidden|not\s+permitted)"
+        r"|\bfine[\s-]?tuning\b[^.;:!?\n]{0,40}?\b(?:prohibited|forbidden|not\s+(?:allowed|permitted))"
         r"|\b(?:art(?:icle)?\.?\s*4\s*\(\s*3\s*\)|2019/790)", re.I)),
     ("no-ai-training", re.compile(r"(?:禁止|不得|不可|不能|不允许|严禁)(?:用于|将其用于)?(?:人工智能|AI|模型|机器学习|大模型|算法)?(?:的)?(?:训练|模型训练)", re.I)),
 ]
@@ -543,6 +569,15 @@ _HOMOGLYPHS = dict(zip("АВЕКМНОРСТУХаеорсухіјѕԁІЈЅΑΒ
 _TRADITIONAL = dict(zip("僅業學術於練訓與權許證營數據無為將條專來個們這說對開關發現實體產種經當應頭貓點", "仅业学术于练训与权许证营数据无为将条专来个们这说对开关发现实体产种经当应头猫点", strict=True))
 
 
+def _latin_beside(text: str, i: int) -> bool:
+    j, k = i - 1, i + 1
+    while j >= 0 and text[j] in _HOMOGLYPHS:
+        j -= 1
+    while k < len(text) and text[k] in _HOMOGLYPHS:
+        k += 1
+    return (j >= 0 and text[j].isascii() and text[j].isalpha()) or (k < len(text) and text[k].isascii() and text[k].isalpha())
+
+
 def _scan_text(text: str) -> tuple[str, list[int]]:
     """The text as the scanner reads it, and for each of its characters the index of the
     original character it comes from (so every match reports its span in the text given)."""
@@ -569,7 +604,10 @@ def _scan_text(text: str) -> tuple[str, list[int]]:
                 index.append(i)
             i = entity.end()
             continue
-        mapped = _DASHES.get(c) or _APOSTROPHES.get(c) or _HOMOGLYPHS.get(c) or _SMALL_CAPITALS.get(c) or _TRADITIONAL.get(c) or unicodedata.normalize("NFKC", c)
+        # A Cyrillic or Greek look-alike is read as Latin only inside a word with Latin letters
+        # ("Nоn" with a Cyrillic о); a Russian or Greek word stays itself.
+        homoglyph = _HOMOGLYPHS.get(c) if _latin_beside(text, i) else None
+        mapped = _DASHES.get(c) or _APOSTROPHES.get(c) or homoglyph or _SMALL_CAPITALS.get(c) or _TRADITIONAL.get(c) or unicodedata.normalize("NFKC", c)
         for ch in mapped:
             if unicodedata.combining(ch):  # accents stacked on letters: c\u0301
                 continue
@@ -696,13 +734,16 @@ NEGATED = re.compile(r"\b(?:not|no\s+longer|never|neither|nor|isn't|aren't|is\s+
 # Statements that there are terms the text does not give: with them, nothing looser than unknown.
 UNREADABLE = re.compile(r"\bproprietary\b|\bcustom\s+licen[cs]e|\b(?:separate|individual|bespoke|private)\s+(?:licen[cs]e|agreement|contract)"
                         r"|\b(?:evaluation|internal|non-production)\s+(?:use|purposes?)?\s*only\b|\bfor\s+(?:evaluation|internal)\s+(?:use|purposes?)\s+only\b"
+                        r"|\bcurrently\s+(?:no\s+licen[cs]e|unlicen[cs]ed)\b|\bplanned\s+licen[cs]e\b|\b(?:scraped|crawled|harvested|collected|copied|taken|extracted)\s+from\b"
+                        r"|\b(?:getty\s+images|shutterstock|adobe\s+stock)\b|\bcopyrighted\s+material\b|\bpaywalled\b"
                         r"|\bsubject\s+to\s+(?:the\s+|our\s+|its\s+|additional\s+|separate\s+)*(?:terms|conditions|agreement|eula|tos)\b(?!\s+of\s+(?:this|the)\s+licen)"
                         r"|\bcontact\s+(?:us|the\s+(?:authors?|owners?|publishers?|maintainers?))\s+(?:for|about|regarding)\s+(?:the\s+)?licen[cs]"
                         r"|\blicen[cs]e\s+(?:is\s+)?(?:unknown|unclear|not\s+(?:specified|stated|given))", re.I)
 # What after a licence's name says it does not govern this data, or not as written.
 _ELSEWHERE_AFTER = re.compile(r"^\s*\(?\s*(?:does\s*(?:not|n't)\s+apply|no\s+longer\s+applies|(?:for|applies\s+to|covers)\s+(?:the\s+|our\s+)?(?:metadata|code|software|scripts?|source(?:\s+code)?|annotations?|labels?|documentation|docs|website)\s+only"
                               r"|(?:metadata|code|software|scripts?|annotations?|labels?|documentation|docs)\s+only|modified|amended|with\s+(?:additional|extra|further)\s+(?:terms|restrictions|conditions)|variant)", re.I)
-_ELSEWHERE_BEFORE = re.compile(r"\b(?:previously|formerly|originally|once|no\s+longer|based\s+on|derived\s+from|adapted\s+from|modified\s+version\s+of|similar\s+to|inspired\s+by|like)"
+_ELSEWHERE_BEFORE = re.compile(r"\b(?:previously|formerly|originally|once|no\s+longer|based\s+on|derived\s+from|adapted\s+from|modified\s+version\s+of|similar\s+to|inspired\s+by|like"
+                               r"|will\s+be|to\s+be|planned|intend(?:s|ed)?\s+to\s+(?:release|licen[cs]e)(?:\s+it)?|planned\s+licen[cs]e\s*:?)"
                                r"\s+(?:(?:released|licen[cs]ed|published|available|distributed)\s+)?(?:under\s+)?(?:the\s+|an?\s+)?$", re.I)
 _ALL_RIGHTS_RESERVED = re.compile(r"\ball\s+rights\s+reserved\b", re.I)
 _COPYRIGHT_BEFORE = re.compile(r"(?:copyright|\(c\)|©)[^\n]{0,120}$", re.I)

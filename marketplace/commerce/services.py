@@ -735,7 +735,9 @@ def follow_latest(principal: Principal, grant_id: uuid.UUID, *, accept_model_ter
     if verdict.model_terms_sha256 and (accept_model_terms or "").lower() != verdict.model_terms_sha256:
         raise ValidationFailed("Accept the model-output terms of the latest version.", errors={"accept_model_terms": [
             "The latest version comes under: " + "; ".join(m["text"] for m in verdict.model_terms) + f". Send their SHA-256 {verdict.model_terms_sha256}."]})
-    grant.accepted_model_terms = verdict.model_terms or None
+    # Terms accepted earlier stay accepted: the versions delivered under them stay covered.
+    accepted = {(m["code"], m["text"]) for m in [*(grant.accepted_model_terms or []), *verdict.model_terms]}
+    grant.accepted_model_terms = [{"code": c, "text": t} for c, t in sorted(accepted)] or None
     grant.held_version_id = None
     audit.record(principal, CommerceAction.GRANT_FOLLOWS_LATEST, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
                  actor_org_id=grant.buyer_org_id, details={"version_id": str(latest), "model_terms_sha256": verdict.model_terms_sha256})

@@ -212,7 +212,7 @@ def _grant_version(grant: Grant, version_id: uuid.UUID | None, files: list[dict[
         for v in session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == grant.dataset_id, DatasetVersion.published_at.is_not(None))
                                  .order_by(DatasetVersion.published_at.desc())):
             have = {(p, h) for p, h in session.execute(select(VersionFile.path, VersionFile.sha256).where(VersionFile.version_id == v.id))}
-            if wanted <= have:
+            if wanted <= have and grant_covers(grant, v.id):  # the newest version the grant covers that holds these files
                 return v
         latest = session.get(Dataset, grant.dataset_id)
         if latest is not None and latest.latest_version_id is not None:

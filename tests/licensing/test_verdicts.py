@@ -324,3 +324,41 @@ def test_a_grant_for_latest_never_takes_terms_its_holder_did_not_accept(app, cli
     bom = client.get(f"/api/v1/orgs/{buyer.org.id}/bom", headers=bearer(buyer.keys["auditor"])).json
     assert sorted(c["version"] for c in bom["components"]) == ["1.0.0", "2.0.0"]
     assert client.post(f"/api/v1/grants/{gid}/follow-latest", json={}, headers=bearer(make_tenant().keys["owner"])).status_code == 404
+
+
+def test_following_the_latest_again_keeps_the_terms_accepted_before(app, client):
+    """Found from outside: a second follow-latest replaced the accepted terms, so the version
+    delivered under the first ones no longer counted as covered."""
+    vendor, buyer = market()
+    k, bk = vendor.keys["owner"], buyer.keys["owner"]
+    ds = create_dataset(client, k)
+
+    def release(number, sources):
+        v = create_version(client, k, ds["id"], number)
+        upload_small(client, k, v["id"], "data.jsonl", f'{{"v": "{number}"}}\n'.encode())
+        assert client.put(f"/api/v1/versions/{v['id']}/license", json={"identifier": "CC-BY-4.0"}, headers=bearer(k)).status_code == 200
+        assert declare(client, k, v["id"], sources).status_code == 201
+        assert publish(client, k, v["id"])["status"] == "published"
+        return v
+
+    release("1.0.0", [{"kind": "first_hand", "name": "ours"}])
+    offer = client.post(f"/api/v1/datasets/{ds['id']}/offers", json={"title": "Latest", "license": "CC-BY-4.0", "pricing_unit": "downloads",
+                                                                     "unit_price_minor": 1, "currency": "EUR"}, headers=bearer(k)).json
+    gid = client.post(f"/api/v1/orders/{order(client, bk, offer, quantity=5).json['id']}/mark-paid", headers=bearer(vendor.keys["admin"])).json["grant_id"]
+    v2 = release("2.0.0", [{"kind": "model", "name": "a", "model_name": "gpt-4o", "model_provider": "OpenAI", "license": "LicenseRef-OpenAI-Terms"}])
+    d2 = client.get(f"/api/v1/versions/{v2['id']}/compatibility?license=CC-BY-4.0", headers=bearer(bk)).json["model_terms_sha256"]
+    assert client.post(f"/api/v1/grants/{gid}/follow-latest", json={"accept_model_terms": d2}, headers=bearer(bk)).status_code == 200
+    v3 = release("3.0.0", [{"kind": "model", "name": "b", "model_name": "claude", "model_provider": "Anthropic", "license": "LicenseRef-Anthropic-Terms"}])
+    d3 = client.get(f"/api/v1/versions/{v3['id']}/compatibility?license=CC-BY-4.0", headers=bearer(bk)).json["model_terms_sha256"]
+    g = client.post(f"/api/v1/grants/{gid}/follow-latest", json={"accept_model_terms": d3}, headers=bearer(bk)).json
+    assert {m["text"] for m in g["accepted_model_terms"]} >= {"Do not use it to develop models that compete with OpenAI",
+                                                               "Do not use it to develop models that compete with Anthropic"}
+    m = client.post(f"/api/v1/orgs/{buyer.org.id}/models", json={"name": "M", "version": "1", "provider": "B"}, headers=bearer(bk)).json
+    run = client.post(f"/api/v1/models/{m['id']}/runs", json={"name": "r"}, headers=bearer(bk)).json
+    url = f"/api/v1/training-runs/{run['id']}/inputs"
+    assert client.post(url, json={"kind": "grant", "grant_id": gid, "version_id": v2["id"]}, headers=bearer(bk)).status_code == 201
+    # by files alone: the newest version the grant covers that holds them (all three hold data.jsonl? no: each its own)
+    import hashlib
+
+    body = {"kind": "grant", "grant_id": gid, "files": [{"path": "data.jsonl", "sha256": hashlib.sha256(b'{"v": "3.0.0"}\n').hexdigest()}]}
+    assert client.post(url, json=body, headers=bearer(bk)).json["version_id"] == v3["id"]
