@@ -684,7 +684,8 @@ def delivered_version_id(grant: Grant) -> uuid.UUID | None:
 def grant_covers(grant: Grant, version_id: uuid.UUID, memo: dict[uuid.UUID, OfferVerdict] | None = None) -> bool:
     """Whether a grant covers a version: its own fixed version; or, for "latest", a version of its
     dataset that its licence allows and whose model-output terms its holder accepted (each one).
-    `memo`: verdicts by licence, so many grants under few licences cost few lineage walks."""
+    `memo`: verdicts *of this version* by licence, so many grants under few licences (or a caller
+    that already has the verdict) cost few lineage walks."""
     if grant.version_id is not None:
         return grant.version_id == version_id
     memo = {} if memo is None else memo

@@ -127,18 +127,20 @@ def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any
     out = []
     for g in session.scalars(select(Grant).where(Grant.buyer_org_id == org_id).order_by(Grant.created_at)):
         ds = session.get_one(Dataset, g.dataset_id)
-        # A grant for "latest" holds the versions it covers: not one whose terms it never accepted.
-        versions = [session.get_one(DatasetVersion, g.version_id)] if g.version_id else [v for v in session.scalars(
-            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.published_at.is_not(None))) if grant_covers(g, v.id)]
+        versions = [session.get_one(DatasetVersion, g.version_id)] if g.version_id else list(session.scalars(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.published_at.is_not(None))))
         used = session.scalar(select(func.coalesce(func.sum(QuotaEntry.amount), 0)).where(QuotaEntry.grant_id == g.id, QuotaEntry.kind == "debit",
                                                                                            QuotaEntry.reason == "delivery")) or 0
         lic = session.get_one(License, g.license_id)
         vendor = session.get_one(Organization, g.vendor_org_id)
         for v in versions:
+            # The terms the holder has: the grant's licence over the version's whole lineage (one
+            # walk, also deciding coverage: a grant for "latest" holds only the versions it covers).
+            verdict = offer_verdict(v.id, lic)
+            if not grant_covers(g, v.id, {lic.id: verdict}):
+                continue
             decl = current_declaration(v.id)
             body = decl.body if decl else {}
-            # The terms the holder has: the grant's licence over the version's whole lineage.
-            verdict = offer_verdict(v.id, lic)
             terms = verdict.effective_terms
             out.append({"grant": g, "dataset": ds, "version": v, "license": lic, "vendor": vendor, "quota_used": used,
                         "effective_use": terms["use_class"], "effective_terms": terms, "concluded": verdict.concluded, "declaration": decl,
