@@ -106,7 +106,7 @@ CLASS_ONLY = {"Non Commercial", "Unspecified", "Various", "Unclear", "Request Fo
 class Match:
     """One thing found in the text, with where it is (character offsets into the text given)."""
 
-    kind: str  # licence | unknown-licence | restriction | url | expression | vocabulary | notice
+    kind: str  # licence | unknown-licence | restriction | url | expression | vocabulary | notice | unexplained
     text: str
     start: int
     end: int
@@ -139,7 +139,7 @@ class Normalised:
         """How findings name this licence: the identifier, or what the text combines."""
         if self.identifier and not self.restrictions:
             return self.identifier
-        names = list(dict.fromkeys(m.means for m in self.matches if m.kind in ("licence", "expression", "vocabulary", "unknown-licence")))
+        names = list(dict.fromkeys(m.means for m in self.matches if m.kind in ("licence", "expression", "vocabulary", "unknown-licence", "unexplained")))
         parts = [" + ".join(names)] if names else []
         if self.restrictions:
             parts.append(", ".join(RESTRICTION_LABEL[r] for r in self.restrictions))
@@ -716,8 +716,85 @@ def _scan_folded(text: str) -> list[Match]:
         for m in pattern.finditer(claimed):
             if m.end() > m.start() and ident in _registry_terms():
                 claim(m.start(), m.end(), ident, word=True)
+    found.extend(_unexplained(text, found))
     return sorted(found, key=lambda x: (x.start, x.end))
 
+
+# Words beside a licence's name that could change what it allows: limits, exceptions,
+# negations and duties, in the languages a vendor is likely to write. A sentence of the text that
+# no match explains and that says one of these is read as terms the normaliser cannot read, so
+# the verdict is unknown ("CC-BY-4.0. Niet voor commercieel gebruik.").
+_OPERATOR = re.compile(
+    r"\b(?:only|exclusively|solely|strictly|except(?:ing)?|excluding|exclude[sd]?|unless|restrict(?:ed|ion|ions|s)?|limit(?:ed|s)?|prohibit\w*|forbid\w*"
+    r"|ban(?:s|ned)?|not|no|never|nor|without|cannot|can't|mustn't|shan't|won't|don't|doesn't|isn't|aren't|must|shall|requires?|required|permission|consent"
+    r"|approval|authori[sz]ation|authori[sz]ed|agreement|contract|fees?|royalt\w*|paid|payment|internal|evaluation|personal|private|revocable|terminat\w*|however"
+    r"|but|conditions?|provided|excepted|reserved|members?|customers?|subscribers?|employees?|partners?)\b"
+    # German, Dutch, Scandinavian, French, Spanish, Portuguese, Italian, Polish, Czech, Hungarian, Finnish, Turkish, Romanian, Indonesian, Vietnamese
+    r"|\b(?:nicht|nur|kein\w*|verboten|untersagt|ausschließlich|ausser|außer|niet|alleen|uitsluitend|verboden|geen|inte|ikke|ej|kun|endast|bara|forbudt|förbjuden"
+    r"|ne|pas|interdit\w*|seulement|uniquement|sauf|sans|prohib\w*|solo|sólo|solamente|únicamente|excepto|sin|não|nao|apenas|somente|proibid\w*|vietat\w*|soltanto"
+    r"|tranne|senza|nie|tylko|wyłącznie|zakaz\w*|bez|pouze|zakázán\w*|nem|csak|tilos|ei|vain|kielletty|yasak\w*|sadece|yalnızca|hariç|doar|interzis\w*|tidak"
+    r"|hanya|dilarang|bukan|không|chỉ|cấm)\b"
+    # Russian and Ukrainian
+    r"|\b(?:не|ні|только|лише|тільки|запрещ\w*|заборон\w*|без|кроме|крім|исключительно|виключно)\b"
+    # Chinese, Japanese, Korean
+    r"|[仅只限禁不非须需除勿未]|のみ|禁止|不可|限る|限定|ない|除く|금지|불가|만\b|전용|없|않|제외",
+    re.I)
+# Scripts the patterns do not read at all: a sentence in one of them beside a licence is unknown.
+_UNREAD_SCRIPT = re.compile(r"[\u0370-\u03ff\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f\u10a0-\u10ff\u0530-\u058f]")
+# What licence texts and headers say around a name that does not change the terms: the standard
+# wording of MIT, BSD, ISC and Apache headers, warranty disclaimers, requests to cite.
+_BOILERPLATE = re.compile(
+    r"you\s+may\s+not\s+use\s+this\s+file\s+except\s+in\s+compliance\s+with\s+the\s+licen[cs]e|you\s+may\s+obtain\s+a\s+copy\s+of\s+the\s+licen[cs]e\s+at"
+    r"|unless\s+required\s+by\s+applicable\s+law\s+or\s+agreed\s+to\s+in\s+writing|distributed\s+on\s+an\s+\"?as\s+is\"?\s+basis"
+    r"|without\s+warrant(?:y|ies)\s+or\s+conditions\s+of\s+any\s+kind(?:,?\s+either\s+express\s+or\s+implied)?"
+    r"|see\s+the\s+licen[cs]e\s+for\s+the\s+specific\s+language\s+governing\s+permissions\s+and\s+limitations\s+under\s+the\s+licen[cs]e"
+    r"|permission\s+is\s+hereby\s+granted,?\s+free\s+of\s+charge[^.]{0,400}?subject\s+to\s+the\s+following\s+conditions"
+    r"|the\s+above\s+copyright\s+notice\s+and\s+this\s+permission\s+notice\s+shall\s+be\s+included\s+in\s+all\s+copies\s+or\s+substantial\s+portions\s+of\s+the\s+software"
+    r"|the\s+software\s+is\s+provided\s+\"?as\s+is\"?[^.]{0,600}?(?:in\s+the\s+software|dealings\s+in\s+the\s+software|of\s+this\s+software)"
+    r"|in\s+no\s+event\s+shall[^.]{0,600}?(?:software|damage)"
+    r"|redistribution\s+and\s+use\s+in\s+source\s+and\s+binary\s+forms,?\s+with\s+or\s+without\s+modification,?\s+are\s+permitted\s+provided\s+that\s+the\s+following\s+conditions\s+are\s+met"
+    r"|redistributions?\s+(?:of\s+source\s+code|in\s+binary\s+form)\s+must\s+(?:retain|reproduce)[^.]{0,300}"
+    r"|neither\s+the\s+name\s+of[^.]{0,200}?without\s+specific\s+prior\s+written\s+permission"
+    r"|this\s+software\s+is\s+provided\s+by[^.]{0,800}"
+    r"|permission\s+to\s+use,\s+copy,\s+modify,?\s+and(?:/or)?\s+distribute\s+this\s+software\s+for\s+any\s+purpose\s+with\s+or\s+without\s+fee\s+is\s+hereby\s+granted"
+    r"|provided\s+that\s+the\s+above\s+copyright\s+notice\s+and\s+this\s+permission\s+notice\s+appear\s+in\s+all\s+copies"
+    r"|\bno\s+warrant(?:y|ies)\b(?:\s+(?:is|are)\s+(?:given|provided))?|\bwithout\s+(?:any\s+)?warrant(?:y|ies)\b|\bas[\s-]is\b"
+    r"|\bbut\s+not\s+limited\s+to\b|\ball\s+rights\s+reserved\b"
+    r"|\b(?:please\s+)?(?:cite|credit|acknowledge)\b[^.;\n]{0,80}|\bif\s+you\s+use\s+(?:this|the|our)\s+(?:data(?:set)?|corpus|work)\b"
+    r"|\battribution\s+(?:is\s+)?required\b|\byou\s+must\s+(?:give|provide)\s+(?:appropriate\s+)?(?:credit|attribution)\b"
+    r"|\bmust\s+(?:retain|keep|include)\s+(?:the\s+|this\s+)?(?:copyright|licen[cs]e|attribution)\s+(?:notice|text)s?\b"
+    r"|\bonly\s+under\b|\bunder\s+(?:the\s+)?(?:terms|conditions)\s+of\s+(?:the\s+)?\b|\b(?:the\s+)?terms\s+and\s+conditions\s+of\s+(?:the\s+|this\s+)?licen[cs]e\b"
+    r"|\bor\s+(?:at\s+your\s+option\s+)?any\s+later\s+version\b|\bno\s+additional\s+restrictions\b|\bwithout\s+restriction\b|\bno\s+restrictions?\b",
+    re.I)
+
+_NAME_TAIL = re.compile(r"(?:[\s-]*(?:community|public|open|software|data(?:set)?|licen[cs]e|agreement|terms(?:\s+of\s+(?:use|service))?|version|v?\d+(?:\.\d+)*)\b"
+                        r"|\s+only(?=[\s)\"']*(?:[.;!?。；]|$)))+", re.I)  # "CC-BY-4.0 only." names the one licence
+
+
+def _unexplained(text: str, found: list[Match]) -> list[Match]:
+    """Sentences that say something about the terms no match explains (see `_OPERATOR`), as
+    matches with their own spans: beside a licence they make the verdict unknown."""
+    work = text
+    for m in found:
+        work = _mask(work, m.start, m.end)
+        if m.kind == "licence" and (name := _NAME_TAIL.match(work, m.end)):
+            work = _mask(work, m.end, name.end())  # "Llama 2 Community License Agreement"
+    for m in _BOILERPLATE.finditer(work):
+        work = _mask(work, m.start(), m.end())
+    out = []
+    restricted = [(m.start, m.end) for m in found if m.kind == "restriction"]
+    for s in SENTENCE.finditer(text):
+        if any(a < s.end() and s.start() < b for a, b in restricted):
+            continue  # a sentence with a restriction read is read: the restriction binds
+        if fold(s.group(0)) in _vocab():
+            continue  # a name DPI's vocabulary knows ("CSLU Agreement")
+        rest = work[s.start():s.end()]
+        said = _OPERATOR.search(rest) or _UNREAD_SCRIPT.search(rest)
+        if said:
+            start = s.start() + len(s.group(0)) - len(s.group(0).lstrip())
+            end = s.start() + len(s.group(0).rstrip())
+            out.append(Match("unexplained", text[start:end], start, end, f"terms the normaliser cannot read: {said.group(0)!r}"))
+    return out
 
 # Names that are also ordinary words or institutions: read as a licence only beside licence words
 # ("MIT License", "under the MIT", "Apache 2.0"), or when the text is the name alone.
@@ -814,6 +891,11 @@ def _from_matches(text: str, matches: list[Match], truncated: bool) -> Normalise
         elif m.kind == "vocabulary" and m.means not in licences:
             cls = _custom_urls()[m.means.removeprefix("DPI custom licence ")]
             licences[m.means] = (None, _class_terms(*cls), 0.8, "vocabulary")
+    if licences:
+        # Words beside the names that say something about the terms and that nothing here reads.
+        for m in matches:
+            if m.kind == "unexplained" and m.means not in licences:
+                licences[m.means] = (None, UNKNOWN_TERMS, 0.5, "mixed")
     restrictions = tuple(dict.fromkeys(m.means for m in matches if m.kind == "restriction"))
     if not licences and not restrictions:
         return None

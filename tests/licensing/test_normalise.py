@@ -457,3 +457,47 @@ def test_an_or_choice_does_not_depend_on_the_order_written(a, b):
                                          ("Qwen Research License", "LicenseRef-Qwen-Research"), ("https://creativecommons.org/licenses/by/4.0/", "CC-BY-4.0")])
 def test_licence_names_in_licence_context_are_still_read(text, ident):
     assert normalise(text).identifier == ident
+
+
+# Words beside a licence that say something about the terms and that no pattern reads: the
+# verdict is unknown, with the sentence reported where it is. Precise verdicts stay precise when
+# every word is explained: the standard licence texts and headers, citation requests, descriptions.
+UNREAD_BESIDE_A_LICENCE = [
+    "CC-BY-4.0. Niet voor commercieel gebruik.", "CC-BY-4.0; ticari kullanım yasaktır", "MIT License. Kommersiell användning är inte tillåten.",
+    "CC-BY-4.0. Kommerzielle Nutzung ist nur mit Genehmigung erlaubt.", "Apache 2.0. Members only.", "CC BY 4.0. 本数据集仅向会员开放。",
+    "CC-BY-4.0. Υπόκειται σε ειδικούς όρους.", "CC-BY-4.0. الاستخدام التجاري ممنوع", "MIT License, except for the medical images.",
+    "CC-BY-4.0 only for members.", "Apache-2.0. Customers of Acme may use it.", "CC0-1.0 unless you are a competitor.",
+    "MIT License. Zakaz użytku komercyjnego.", "CC-BY-4.0. Użycie wyłącznie niekomercyjne.", "ODC-By-1.0. Tylko do badań.",
+    "CC-BY-4.0. Использование в продуктах без согласия автора не допускается.", "CC-BY-4.0. Chỉ dùng cho nghiên cứu.",
+    "CC-BY-SA-4.0; requires a signed data use agreement.", "MIT License. Redistribution requires written permission.",
+]
+EXPLAINED = [("Licensed under CC-BY-4.0 only.", "CC-BY-4.0"), ("MIT License. Please cite our paper if you use this dataset.", "MIT"),
+             ("CC-BY-4.0. Dataset of 10k chest X-rays collected in 2020.", "CC-BY-4.0"), ("Released under the MIT License (see LICENSE).", "MIT"),
+             ("Llama 2 Community License Agreement", "LicenseRef-Llama-2"), ("Apache License 2.0, no warranty.", "Apache-2.0")]
+STANDARD_TEXTS = json.loads((Path(__file__).resolve().parent / "standard_licence_texts.json").read_text())
+
+
+@pytest.mark.parametrize("text", UNREAD_BESIDE_A_LICENCE)
+def test_unread_words_beside_a_licence_make_the_verdict_unknown(text):
+    r = normalise(text)
+    assert r.unknown and r.use_class == "academic-only", r.to_dict()
+    unread = [m for m in r.matches if m.kind == "unexplained"]
+    assert unread and all(text[m.start:m.end] == m.text and m.end > m.start for m in unread), r.to_dict()
+    assert "cannot read" in r.matched
+
+
+@pytest.mark.parametrize("text, ident", EXPLAINED)
+def test_explained_words_keep_the_precise_verdict(text, ident):
+    r = normalise(text)
+    assert r.identifier == ident and not r.unknown, r.to_dict()
+
+
+@pytest.mark.parametrize("name", sorted(STANDARD_TEXTS))
+def test_a_standard_licence_text_pasted_whole_is_that_licence(name):
+    r = normalise(STANDARD_TEXTS[name])
+    assert r.identifier == name and not [m for m in r.matches if m.kind == "unexplained"], r.to_dict()
+
+
+@pytest.mark.parametrize("name", sorted(STANDARD_TEXTS))
+def test_a_standard_licence_text_with_a_foreign_restriction_is_unknown(name):
+    assert normalise(STANDARD_TEXTS[name] + "\n\nUitsluitend voor intern gebruik.").unknown
