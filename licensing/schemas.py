@@ -94,7 +94,7 @@ class NormaliseSchema(StrictSchema):
 
 
 class MatchSchema(ma.Schema):
-    kind = ma.fields.String(metadata={"description": "licence | restriction | url | expression | vocabulary | notice"})
+    kind = ma.fields.String(metadata={"description": "licence | unknown-licence | restriction | url | expression | vocabulary | notice | unexplained (words beside a licence nothing explains: the verdict is unknown)"})
     text = ma.fields.String(metadata={"description": "The words matched, as written"})
     start = Int(metadata={"description": "Character offset of the match in the text given"})
     end = Int()
