@@ -10,7 +10,7 @@ from flask.views import MethodView
 from marketplace.delivery import schemas as s
 from marketplace.delivery import services as svc
 from marketplace.delivery.records import read_records
-from marketplace.identity.auth import current_principal
+from marketplace.identity.auth import as_caller
 from marketplace.kernel.http import Blueprint, problems
 
 blp = Blueprint("delivery", __name__, url_prefix="/api/v1", description="Download authorisation")
@@ -24,7 +24,7 @@ class Downloads(MethodView):
     def post(self, data, grant_id):
         """Authorise downloads: checks, quota debit and audit, then short-lived presigned URLs with
         each file's size and SHA-256. 402 carries the remaining balance; 410 means withdrawn."""
-        return svc.authorize_download(current_principal(), grant_id, **data)
+        return as_caller(lambda principal: svc.authorize_download(principal, grant_id, **data))
 
 
 @blp.route("/grants/<uuid:grant_id>/records")
@@ -35,7 +35,7 @@ class Records(MethodView):
     def get(self, args, grant_id):
         """Records of a JSONL, CSV or Parquet file as JSON Lines. Each record is debited; the next
         page's cursor is in the X-Next-Cursor header (absent at the end)."""
-        page = read_records(current_principal(), grant_id, **args)
+        page = as_caller(lambda principal: read_records(principal, grant_id, **args))
         body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in page["records"])
         resp = Response(body, mimetype="application/x-ndjson")
         resp.headers["X-Records"] = str(len(page["records"]))

@@ -33,12 +33,12 @@ from licensing.models import License
 from marketplace.commerce.models import Grant, GrantStatus
 from marketplace.delivery.actions import DeliveryAction
 from marketplace.delivery.policy import POLICY, DeliveryPermission
-from marketplace.identity.models import OrgRole
+from marketplace.identity.models import AuthEpoch, OrgRole
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, utcnow
 from marketplace.kernel.errors import DomainError, Forbidden, Gone, NotFound
 from marketplace.kernel.policy import Outcome
-from marketplace.kernel.principal import Principal
+from marketplace.kernel.principal import Principal, StaleCredentials
 
 # The audit action under which each channel's decisions (and refusals) are recorded.
 CHANNELS = {"download": DeliveryAction.DELIVERY_AUTHORIZE, "records": DeliveryAction.DELIVERY_RECORDS}
@@ -85,10 +85,12 @@ _VERSION_COLUMNS = (DatasetVersion.id, DatasetVersion.version, DatasetVersion.st
 
 # One narrow statement: the grant, its licence's terms, and the version it delivers (its fixed
 # version; for "latest", the version it is held on when newer terms exceed it, or the latest). Nothing large is read: no licence text, no search vector,
-# no ingest report.
+# no ingest report. It also reads the auth epoch, which confirms a cached API key in the same
+# snapshot (`Principal.epoch_unconfirmed`).
 _DECISION = (
     select(Grant.id, Grant.buyer_org_id, Grant.vendor_org_id, Grant.unit, Grant.balance, Grant.status, Grant.starts_at, Grant.expires_at,
-           Grant.dataset_id, License.identifier, License.terms, *_VERSION_COLUMNS)
+           Grant.dataset_id, License.identifier, License.terms, *_VERSION_COLUMNS,
+           select(AuthEpoch.value).where(AuthEpoch.id == 1).scalar_subquery().label("auth_epoch"))
     .join(License, License.id == Grant.license_id)
     .join(Dataset, Dataset.id == Grant.dataset_id)
     .outerjoin(DatasetVersion, DatasetVersion.id == func.coalesce(Grant.version_id, Grant.held_version_id, Dataset.latest_version_id))
@@ -97,6 +99,7 @@ _DECISION = (
 
 
 _DECISION_WIDTH = len(_DECISION.selected_columns)
+_EPOCH_AT = _DECISION_WIDTH - 1
 
 
 def with_files(*columns: ColumnElement[Any], named: bool) -> Select[Any]:
@@ -128,6 +131,10 @@ def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str, files: Se
     principal.require_authenticated()
     session = get_session()
     rows = list(session.connection().execute(files if files is not None else _DECISION, dict(params or {}, grant_id=grant_id)))
+    if principal.epoch_unconfirmed is not None and (not rows or (rows[0][_EPOCH_AT] or 0) != principal.epoch_unconfirmed):
+        # The key was resolved before something that narrows access changed (or the grant is
+        # not found, where the key's own validity must answer first): nothing was written yet.
+        raise StaleCredentials()
     if not rows:
         raise NotFound("No such grant.")
     row = rows[0]

@@ -34,10 +34,10 @@ from marketplace.kernel.principal import Principal
 def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:
     """Authorise a download of `paths` (all files when None). Returns presigned URLs.
 
-    On the common path this is one transaction of three statements: the key's auth epoch, the
-    entitlement decision with the files and whether each was charged in this or the last resume
-    window, and one debit statement per file to charge (the last carrying this authorisation's
-    event); then the commit. A debit that lost a race with the same request (a client retrying while its first
+    On the common path this is one transaction of two statements: the entitlement decision with
+    the files, whether each was charged in this or the last resume window, and the auth epoch
+    that confirms a cached key (see `identity.auth.as_caller`); and one debit statement per file
+    to charge (the last carrying this authorisation's event); then the commit. A debit that lost a race with the same request (a client retrying while its first
     call is in flight, or a worker fetching one shard while a coordinator asks for many) runs
     the whole decision again, which then sees that charge: every retry settles at least one
     file, so the attempts are bounded."""

@@ -225,19 +225,26 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def authenticate_api_key(base: Principal, token: str) -> Principal:
+def authenticate_api_key(base: Principal, token: str, *, defer_epoch: bool = False) -> Principal:
     """Resolve `Authorization: Bearer <key>` to a principal; unknown, revoked or expired → 401.
 
     A key resolved in the last few seconds costs one read of the auth epoch, in the request's
     own transaction (see `keycache`); any change that narrows access since then, or the key's
-    expiry, sends it through the full check again."""
+    expiry, sends it through the full check again. With `defer_epoch` that read is left to the
+    caller's first statement, which must compare it (`epoch_unconfirmed`) before it writes
+    anything and raise `StaleCredentials` when it moved (the download path: one round trip less)."""
     digest = hash_secret(token)
     cache = key_cache()
     entry = cache.get(digest)
     if entry is not None:
-        if (entry.key_expires_at is None or entry.key_expires_at > utcnow()) and current_epoch(get_session()) == entry.epoch:
+        if entry.key_expires_at is not None and entry.key_expires_at <= utcnow():
+            cache.drop(digest)
+        elif defer_epoch:
+            return replace(entry.principal, request_id=base.request_id, ip=base.ip, epoch_unconfirmed=entry.epoch)
+        elif current_epoch(get_session()) == entry.epoch:
             return replace(entry.principal, request_id=base.request_id, ip=base.ip)
-        cache.drop(digest)
+        else:
+            cache.drop(digest)
     principal, epoch, expires_at = _resolve_api_key(base, token)
     cache.put(digest, replace(principal, request_id="-", ip=None), epoch=epoch, key_expires_at=expires_at)
     return principal

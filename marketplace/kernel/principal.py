@@ -36,6 +36,13 @@ SCOPES: dict[str, str] = {
     "org:admin": "Manage the organisation, its members and API keys.",
 }
 
+class StaleCredentials(Exception):
+    """The auth epoch a cached API key was resolved under has moved (a key, user or membership
+    changed somewhere): what was read in this transaction must be discarded and the request run
+    again with the key checked in full. Raised by the statement that confirms the epoch, before
+    any write; never reaches a client."""
+
+
 ROLE_RANK = {OrgRole.owner: 4, OrgRole.admin: 3, OrgRole.member: 2, OrgRole.auditor: 1}
 
 
@@ -54,6 +61,9 @@ class Principal:
     key_org_id: uuid.UUID | None = None
     scopes: frozenset[str] | None = None  # None: every scope (browser session)
     session_id: uuid.UUID | None = None  # the browser session, when signed in by cookie
+    # A key resolved from the per-process cache whose auth epoch is still to be confirmed by the
+    # statement that uses it (see `StaleCredentials`); None once confirmed, or never cached.
+    epoch_unconfirmed: int | None = None
 
     @property
     def authenticated(self) -> bool:
