@@ -581,9 +581,9 @@ def _cc_identifier(parts: str, version: str | None, chinese: bool = False) -> tu
     if not by:
         return None
     code = "BY" + ("-NC" if nc else "") + ("-SA" if sa else "") + ("-ND" if nd and not sa else "")
+    # A version the registry does not hold ("CC BY 1.0", "CC BY 5.0") is that version, unknown,
+    # never the current one.
     ident = f"CC-{code}-{version}" if version else f"CC-{code}-4.0"
-    if ident not in _registry_terms():
-        ident = f"CC-{code}-4.0"
     return ident, 0.95 if version else 0.75
 
 
@@ -601,13 +601,25 @@ _HOMOGLYPHS = dict(zip("АВЕКМНОРСТУХаеорсухіјѕԁІЈЅΑΒ
 _TRADITIONAL = dict(zip("僅業學術於練訓與權許證營數據無為將條專來個們這說對開關發現實體產種經當應頭貓點", "仅业学术于练训与权许证营数据无为将条专来个们这说对开关发现实体产种经当应头猫点", strict=True))
 
 
-def _latin_beside(text: str, i: int) -> bool:
-    j, k = i - 1, i + 1
-    while j >= 0 and text[j] in _HOMOGLYPHS:
-        j -= 1
-    while k < len(text) and text[k] in _HOMOGLYPHS:
-        k += 1
-    return (j >= 0 and text[j].isascii() and text[j].isalpha()) or (k < len(text) and text[k].isascii() and text[k].isalpha())
+def _latin_beside(text: str) -> list[bool]:
+    """For each character: whether the nearest character on either side that is not a look-alike
+    letter is a Latin letter. One pass each way (a run of 2,000 Cyrillic letters once cost a walk
+    per letter)."""
+    n = len(text)
+    left, right = [False] * n, [False] * n
+    seen = False
+    for i in range(n):
+        left[i] = seen
+        c = text[i]
+        if c not in _HOMOGLYPHS:
+            seen = c.isascii() and c.isalpha()
+    seen = False
+    for i in range(n - 1, -1, -1):
+        right[i] = seen
+        c = text[i]
+        if c not in _HOMOGLYPHS:
+            seen = c.isascii() and c.isalpha()
+    return [x or y for x, y in zip(left, right, strict=True)]
 
 
 def _scan_text(text: str) -> tuple[str, list[int]]:
@@ -615,6 +627,7 @@ def _scan_text(text: str) -> tuple[str, list[int]]:
     original character it comes from (so every match reports its span in the text given)."""
     out: list[str] = []
     index: list[int] = []
+    latin = _latin_beside(text)
     i = 0
     while i < len(text):
         c = text[i]
@@ -638,7 +651,7 @@ def _scan_text(text: str) -> tuple[str, list[int]]:
             continue
         # A Cyrillic or Greek look-alike is read as Latin only inside a word with Latin letters
         # ("Nоn" with a Cyrillic о); a Russian or Greek word stays itself.
-        homoglyph = _HOMOGLYPHS.get(c) if _latin_beside(text, i) else None
+        homoglyph = _HOMOGLYPHS.get(c) if latin[i] else None
         mapped = _DASHES.get(c) or _APOSTROPHES.get(c) or homoglyph or _SMALL_CAPITALS.get(c) or _TRADITIONAL.get(c) or unicodedata.normalize("NFKC", c)
         for ch in mapped:
             if unicodedata.combining(ch):  # accents stacked on letters: c\u0301
@@ -733,7 +746,10 @@ def _scan_folded(text: str) -> list[Match]:
             got = _cc_identifier(parts, m.group("version"), chinese=pattern is CC_CHINESE)
             if got is None and pattern is CC_WORDS and re.search(r"cc ?0|zero|public domain", m.group(0), re.I):
                 got = ("CC0-1.0", 0.9)
-            if got is not None:
+            if got is not None and got[0] not in _registry_terms():
+                found.append(Match("unknown-licence", m.group(0), m.start(), m.end(), f"{got[0]} (terms not held)"))
+                claimed = _mask(claimed, m.start(), m.end())
+            elif got is not None:
                 claim(m.start(), m.end(), got[0])
     for m in BARE_IDENTIFIER.finditer(claimed):
         claim(m.start(), m.end(), m.group(0), word=True)
@@ -762,20 +778,20 @@ def _scan_folded(text: str) -> list[Match]:
 # beside words nobody read. An allow-list, not a list of dangerous words, because the ways to
 # narrow a licence are endless and the ways to restate one are few.
 _ALLOWED_WORDS = frozenset("""
-a an the this that these those it its is are was were be been being has have of to in on at by for with from and or as under into upon
+a an the this that these those it its is are be of to in on at by for with from and or as under into upon
 licensed licenced license licence licenses licences licensing released release distributed distribution published publishing made available
-data dataset datasets corpus corpora work works content contents file files copyright c rights right all see please cite citing citation credit
-attribution attribute required terms term full text here version v international unported generic public legal code deed spdx identifier id
-you we our us your may can use used using share copy copies redistribute redistributed adapt remix modify distribute transform build also both
-either any free freely purpose purposes including same following above more details information info link url website only permissive open
-s license-ref licenseref spdx-license-identifier paper article publication if when please doi arxiv bibtex et al thank thanks
+data dataset datasets corpus corpora work works content contents file files copyright c rights right all see citing citation credit
+attribution attribute required full text here international unported generic public legal deed spdx identifier id
+you can use used using share copy copies redistribute redistributed adapt remix modify distribute transform build also both
+either any free freely purpose purposes including include includes whole entire same following above more details information info link url website permissive open
+s license-ref licenseref spdx-license-identifier doi arxiv bibtex alike sharealike universal
+january february march april june july august september october november december
 gnu fsf creative commons cc ccpl attr inter ai2 impact risk low medium high artifacts artefacts but however applies apply permitted allowed granted
 images image audio text texts annotations annotation labels label metadata scripts script software documentation docs models model ai weights media
-photos videos recordings transcripts documents outputs output project repository resources original href rel target blank
-es spain de germany fr france it italy nl netherlands au australia br brazil cn china jp japan us usa uk igo at austria ch switzerland
+photos videos recordings transcripts documents outputs output code project repository resources href rel target blank
 """.split())
 # CJK words that only restate a licence ("本数据集采用 … 许可协议").
-_ALLOWED_CJK = sorted("本 数据集 数据 作品 本作品 采用 遵循 依据 基于 使用 按照 根据 许可 许可证 许可协议 协议 授权 发布 进行 的 下 以 和 与 及 或 之 请 引用 署名 版权所有 版本 条款 国际 本数据集 本仓库 代码 本データセット データセット ライセンス の もと で 下で 提供 されています 公開 です 데이터셋 라이선스 따라 에 에서 제공 됩니다".split(), key=len, reverse=True)
+_ALLOWED_CJK = sorted("本 数据集 数据 作品 本作品 采用 遵循 依据 基于 按照 根据 许可 许可证 许可协议 协议 发布 进行 的 下 以 和 与 及 或 之 引用 署名 版权所有 版本 条款 国际 本数据集 本仓库 代码 本データセット データセット ライセンス の もと で 下で 提供 されています 公開 です 데이터셋 라이선스 따라 에 에서 제공 됩니다".split(), key=len, reverse=True)
 _STANDARD_WORDING = [
     # MIT
     'Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the "Software"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:',
@@ -803,33 +819,69 @@ _STANDARD_WORDING = [
     # Plain restatements
     "No rights reserved.", "All rights reserved.", "Provided as is.", "without warranty", "no warranty", "without any warranty", "all rights reserved",
     "for any purpose, even commercially", "even for commercial purposes, all without asking permission", "You can copy, modify, distribute and perform the work",
+    "please cite our paper if you use this dataset", "please cite our paper if you use this data", "please cite the paper", "please cite our paper",
+    "public domain", "public domain dedication", "please cite this dataset", "please cite the dataset", "if you use this dataset, please cite", "if you use this data, please cite", "please cite",
 ]
 _WORD = re.compile(r"\w+")
+_PORT = re.compile(r"[ \t]+(?:[A-Z]{2}|IGO|Spain|Germany|France|Italy|Netherlands|Australia|Brazil|China|Japan|Austria|Switzerland)\b")
 # A dataset's own name as the subject of the sentence that gives its licence.
+# A proper name, not a description: capitals inside, digits or hyphens ("CUAD", "Disfl-QA", "SQuAD2.0").
+_NAME_LIKE = re.compile(r"[A-Z0-9][A-Z0-9.]+|\w*[a-z][A-Z][\w.]*|[\w.]*\d[\w.]*|[\w.]+-[\w.-]+")
 _NAMED_SUBJECT = re.compile(r"(?:^|(?<=[.;!\n]))\s*(?:the\s+)?(?P<name>[\w.-]+(?:\s+[\w.-]+){0,3}?)\s+(?:(?:dataset|corpus|data|benchmark|project)\s+)?"
                             r"(?:is|are)\s+(?:released|licensed|licenced|distributed|made\s+available|available|published)\s+under\b", re.I)
 
 
 def _wording(sentence: str) -> re.Pattern[str]:
     # Word for word, whatever the spacing, line breaks, quotes and punctuation between words.
-    return re.compile(r"(?<!\w)" + r"\W*".join(re.escape(w) for w in _WORD.findall(sentence)) + r"(?!\w)", re.I)
+    return re.compile(r"(?<!\w)" + r"[\s\"'(),.;:/-]*".join(re.escape(w) for w in _WORD.findall(sentence)) + r"(?!\w)", re.I)
 
 
 _STANDARD = [_wording(s) for s in _STANDARD_WORDING]
 # "Copyright (c) 2020 Jane Doe": the holder's name is not terms, unless it says something terms would.
+_HOLDER = re.compile(r"(?:[Cc]opyright|COPYRIGHT|\([cC]\)|©)(?:\s*(?:\([cC]\)|©))?(?:[\s,&/]+(?:\d{4}(?:\s*[-–]\s*\d{4})?|[A-Z][\w.'-]*|and|of|the|et|al\.?|inc\.?|ltd\.?|llc|gmbh|contributors|authors))*")
 _COPYRIGHT_LINE = re.compile(r"(?:copyright|\(c\)|©)(?:\s*(?:\(c\)|©))?[^.;\n]{0,100}", re.I)
 _TERMS_WORDS = re.compile(r"\b(?:use|usage|research|academ\w*|commerc\w*|univers\w*|student\w*|train\w*|ai|profit\w*|business\w*|compan\w*|purpose\w*|only"
                           r"|except\w*|unless|not|no|never|must|shall|may|licen[cs]\w*|terms?|permi\w*|prohibit\w*|forbid\w*|reserve\w*|restrict\w*|without)\b", re.I)
 _TOKEN = re.compile(r"[^\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+")
-_SCOPE = frozenset("images image audio text texts annotations annotation labels label metadata scripts script software documentation docs models model weights media photos videos recordings transcripts documents outputs output code data".split())
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Parts of a dataset: a licence given for one part says nothing of the rest, so they are explained
+# only where the text also speaks of the whole ("Data under CC-BY-4.0; images under CC BY-NC").
+_SCOPE = frozenset("images image audio text texts annotations annotation labels label metadata scripts script software documentation docs models model ai weights "
+                   "media photos videos recordings transcripts documents code".split())
+# Beside a restriction that was read, words that only state it ("Non-commercial use only", "You may
+# not use this data to train AI models", "仅限非商业用途"); any other word still has to be explained.
+_IN_RESTRICTION = frozenset("only may must shall not no be strictly 仅限 仅 只 限 用途".split())
+_WHOLE = re.compile(r"\b(?:data|dataset|datasets|corpus|everything|all\s+(?:files|content|parts))\b", re.I)
+_NUMBERING = re.compile(r"^[ \t]*\d{1,2}[.)](?=\s)", re.M)  # "1. Redistributions of source code..."
+_YEAR = re.compile(r"(?:19|20)\d{2}")  # a year alone narrows nothing ("© 1995-2020"); other numbers are read as terms
+_QUESTION = re.compile(r"[?？‽⁇⁈⁉؟⸮]")
+_MONEY_OR_MEASURE = re.compile(r"[$£€¥₹₩%‰≤≥]|[<>]=?\s*\d")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_NAME_TAIL = re.compile(r"(?:[\s-]*(?:community|public|open|software|data(?:set)?|licen[cs]e|agreement|terms(?:\s+of\s+(?:use|service))?|version|v?\d+(?:\.\d+)*)\b"
-                        r"|\s+only(?=[\s)\"']*(?:[.;!?。；]|$)))+", re.I)  # "CC-BY-4.0 only." names the one licence
+_TAIL_WORD = re.compile(r"[\s-]*(?P<w>[\w.]+)|\s+only(?=[\s)\"']*(?:[.;!?。；]|$))", re.I)  # "CC-BY-4.0 only." names the one licence
+
+
+@lru_cache(maxsize=1)
+def _name_words() -> dict[str, frozenset[str]]:
+    """Each licence's registered name as words: what may follow its match and still be its name
+    ("Llama 2 Community License Agreement"), where other words or another version would not."""
+    return {e["identifier"]: frozenset(w.lower() for w in re.findall(r"[\w.]+", e["name"]) + re.findall(r"[\w.]+", e["identifier"].replace("-", " ")))
+            for e in STANDARD}
+
+
+def _name_tail_end(work: str, ident: str, end: int) -> int:
+    words = _name_words().get(ident, frozenset()) | {"license", "licence", "agreement"}
+    while (t := _TAIL_WORD.match(work, end)) is not None:
+        w = (t.group("w") or "only").lower().strip(".")
+        number = re.fullmatch(r"v?[\d.]+", w)
+        if number and w.lstrip("v") not in ident:
+            break  # another version than the one matched: "Apache License 1.1"
+        if not number and w not in ("only", "version") and w not in words:
+            break
+        end = t.end()
+    return end
 
 
 def _explained(token: str) -> bool:
-    if _NUMBER.fullmatch(token) or token.lower() in _ALLOWED_WORDS:
+    if token.lower() in _ALLOWED_WORDS or _YEAR.fullmatch(token):
         return True
     if _CJK.search(token):
         rest = token
@@ -850,26 +902,41 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
     work = text
     for m in found:
         work = _mask(work, m.start, m.end)
-        if m.kind == "licence" and (name := _NAME_TAIL.match(work, m.end)):
-            work = _mask(work, m.end, name.end())  # "Llama 2 Community License Agreement"
+        if m.kind == "licence":
+            work = _mask(work, m.end, _name_tail_end(work, m.means, m.end))  # "Llama 2 Community License Agreement"
+            if m.means.startswith("CC") and re.search(r"-(?:1\.0|2\.0|2\.5|3\.0)$", m.means) and (port := _PORT.match(work, m.end)):
+                work = _mask(work, m.end, port.end())  # a ported Creative Commons licence: "CC BY-SA 3.0 ES"
+    for w in _NUMBERING.finditer(work):
+        work = _mask(work, w.start(), w.end())
     for pattern in (*_STANDARD, *NEUTRAL):
         for w in pattern.finditer(work):
             work = _mask(work, w.start(), w.end())
     for w in _NAMED_SUBJECT.finditer(work):
-        if not _TERMS_WORDS.search(w.group("name")):
+        if not _TERMS_WORDS.search(w.group("name")) and all(_NAME_LIKE.fullmatch(t) for t in w.group("name").split()):
             work = _mask(work, w.start("name"), w.end("name"))  # "CUAD is licensed under ..."
     for w in _COPYRIGHT_LINE.finditer(work):
         # Only a notice of its own (nothing before it in its sentence but what is explained):
-        # "images © Getty" says whose the images are, which no licence here covers.
+        # "images © Getty" says whose the images are, which no licence here covers. The holder
+        # is years and capitalised names; the notice ends at the first other word.
         before = work[max(work.rfind(c, 0, w.start()) for c in ".;\n") + 1:w.start()]
-        if not _TERMS_WORDS.search(w.group(0)[9:]) and all(_explained(t.group(0)) and t.group(0).lower() not in _SCOPE for t in _TOKEN.finditer(before)):
-            work = _mask(work, w.start(), w.end())
+        if _TERMS_WORDS.search(w.group(0)[9:]) or not all(_explained(t.group(0)) and t.group(0).lower() not in _SCOPE for t in _TOKEN.finditer(before)):
+            continue
+        holder = _HOLDER.match(w.group(0))
+        work = _mask(work, w.start(), w.start() + (len(holder.group(0)) if holder else 0))
     out = []
+    restricted = [(m.start, m.end) for m in found if m.kind == "restriction"]
+    # A part named beside a licence leaves the rest unlicensed, unless the text also speaks of
+    # the whole, or restricts everything anyway.
+    whole = bool(_WHOLE.search(text)) or bool(restricted)
     for s in SENTENCE.finditer(text):
-        if fold(s.group(0)) in _vocab():
-            continue  # a name DPI's vocabulary knows ("CSLU Agreement")
+        if (s.group(0).isascii() and not _QUESTION.search(s.group(0)) and _vocab().get(fold(s.group(0))) not in (None, "Custom")
+                and not any(m.start < s.end() and s.start() < m.end for m in found)):
+            continue  # a name only DPI's vocabulary knows ("CSLU Agreement")
         rest = work[s.start():s.end()]
-        said = next((t.group(0) for t in _TOKEN.finditer(rest) if not _explained(t.group(0))), None) or ("?" if re.search(r"[?？]", rest) else None)
+        also = _IN_RESTRICTION if any(a < s.end() and s.start() < b for a, b in restricted) else frozenset()
+        said = next((t.group(0) for t in _TOKEN.finditer(rest)
+                     if not (_explained(t.group(0)) or t.group(0).lower() in also) or (t.group(0).lower() in _SCOPE and not whole)), None)
+        said = said or next((c.group(0) for c in (_QUESTION.search(rest), _MONEY_OR_MEASURE.search(rest)) if c), None)
         if said:
             start = s.start() + len(s.group(0)) - len(s.group(0).lstrip())
             end = s.start() + len(s.group(0).rstrip())
@@ -945,7 +1012,7 @@ def _result(identifier: str | None, terms: Terms, confidence: float, method: str
                       matched, terms, matches, restrictions, truncated)
 
 
-SENTENCE = re.compile(r"[^.;。；!?！？\n]+(?:[.;。；!?！？]+|$)", re.M)  # a line without a full stop is a sentence too
+SENTENCE = re.compile(r"(?:[^.;。；!?！？\n]|\.(?=\d))+(?:[.;。；!?！？]+|$)", re.M)  # "3.0" does not end a sentence  # a line without a full stop is a sentence too
 
 
 def _vocabulary_sentences(text: str) -> list[tuple[tuple[int, int], str]]:
