@@ -667,11 +667,16 @@ def _mask(text: str, start: int, end: int) -> str:
     return text[:start] + " " * (end - start) + text[end:]
 
 
+_LICENCE_FILE = re.compile(r"/(?:LICEN[CS]E|COPYING)(?:[.-](?:md|txt|rst|MIT|APACHE))?/?$")  # a link to the licence's own file
+_HIDDEN = re.compile(r"~~|<\s*(?:del|s|strike)\b[^>]{0,100}>|<!--|\[\s*(?:withdrawn|deprecated|superseded|draft)\s*\]", re.I)
+
+
 def _scan(original: str) -> list[Match]:
     """Every URL, restrictive statement and licence name in the text, with its span in the text
     given (the scanner reads a folded copy: see `_scan_text`)."""
     text, index = _scan_text(original)
-    out = []
+    out = [Match("unexplained", h.group(0), h.start(), h.end(), "struck-through, deleted or commented-out text: not a declaration")
+           for h in _HIDDEN.finditer(original)]
     for m in _scan_folded(text):
         start, end = index[m.start], (index[m.end - 1] + 1 if m.end > m.start else index[m.start])
         written = original[start:end]
@@ -780,10 +785,10 @@ def _scan_folded(text: str) -> list[Match]:
 _ALLOWED_WORDS = frozenset("""
 a an the this that these those it its is are be of to in on at by for with from and or as under into upon
 licensed licenced license licence licenses licences licensing released release distributed distribution published publishing made available
-data dataset datasets corpus corpora work works content contents file files copyright c rights right all see citing citation credit
+data dataset datasets corpus corpora work works content contents file files copyright c see citing citation credit
 attribution attribute required full text here international unported generic public legal deed spdx identifier id
 you can use used using share copy copies redistribute redistributed adapt remix modify distribute transform build also both
-either any free freely purpose purposes including include includes whole entire same following above more details information info link url website permissive open
+any free freely purpose purposes including include includes whole entire same above permissive open
 s license-ref licenseref spdx-license-identifier doi arxiv bibtex alike sharealike universal
 january february march april june july august september october november december
 gnu fsf creative commons cc ccpl attr inter ai2 impact risk low medium high artifacts artefacts but however applies apply permitted allowed granted
@@ -791,7 +796,7 @@ images image audio text texts annotations annotation labels label metadata scrip
 photos videos recordings transcripts documents outputs output code project repository resources href rel target blank
 """.split())
 # CJK words that only restate a licence ("本数据集采用 … 许可协议").
-_ALLOWED_CJK = sorted("本 数据集 数据 作品 本作品 采用 遵循 依据 基于 按照 根据 许可 许可证 许可协议 协议 发布 进行 的 下 以 和 与 及 或 之 引用 署名 版权所有 版本 条款 国际 本数据集 本仓库 代码 本データセット データセット ライセンス の もと で 下で 提供 されています 公開 です 데이터셋 라이선스 따라 에 에서 제공 됩니다".split(), key=len, reverse=True)
+_ALLOWED_CJK = sorted("本 数据集 数据 作品 本作品 采用 遵循 依据 按照 根据 许可 许可证 许可协议 协议 发布 进行 的 下 以 和 与 及 或 之 引用 署名 版权所有 版本 条款 国际 本数据集 本仓库 代码 模型 图像 图片 音频 文本 标注 权重 本データセット データセット ライセンス の もと で 下で 提供 されています 公開 です 데이터셋 라이선스 따라 에 에서 제공 됩니다".split(), key=len, reverse=True)
 _STANDARD_WORDING = [
     # MIT
     'Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the "Software"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:',
@@ -820,7 +825,7 @@ _STANDARD_WORDING = [
     "No rights reserved.", "All rights reserved.", "Provided as is.", "without warranty", "no warranty", "without any warranty", "all rights reserved",
     "for any purpose, even commercially", "even for commercial purposes, all without asking permission", "You can copy, modify, distribute and perform the work",
     "please cite our paper if you use this dataset", "please cite our paper if you use this data", "please cite the paper", "please cite our paper",
-    "public domain", "public domain dedication", "please cite this dataset", "please cite the dataset", "if you use this dataset, please cite", "if you use this data, please cite", "please cite",
+    "public domain", "public domain dedication", "Version 2.0, January 2004", "January 2004", "please cite this dataset", "please cite the dataset", "if you use this dataset, please cite", "if you use this data, please cite", "please cite",
 ]
 _WORD = re.compile(r"\w+")
 _PORT = re.compile(r"[ \t]+(?:[A-Z]{2}|IGO|Spain|Germany|France|Italy|Netherlands|Australia|Brazil|China|Japan|Austria|Switzerland)\b")
@@ -849,14 +854,17 @@ _SCOPE = frozenset("images image audio text texts annotations annotation labels 
                    "media photos videos recordings transcripts documents code".split())
 # Beside a restriction that was read, words that only state it ("Non-commercial use only", "You may
 # not use this data to train AI models", "仅限非商业用途"); any other word still has to be explained.
-_IN_RESTRICTION = frozenset("only may must shall not no be strictly 仅限 仅 只 限 用途".split())
+_IN_RESTRICTION = frozenset("only strictly 仅限 仅 只 限 用途".split())
+_MODAL_BEFORE = re.compile(r"(?:\b(?:you|we|users?|licensees?|it|this\s+data(?:set)?)\s+)?\b(?:may|must|shall|can|will|should)\s*$", re.I)
 _WHOLE = re.compile(r"\b(?:data|dataset|datasets|corpus|everything|all\s+(?:files|content|parts))\b", re.I)
 _NUMBERING = re.compile(r"^[ \t]*\d{1,2}[.)](?=\s)", re.M)  # "1. Redistributions of source code..."
-_YEAR = re.compile(r"(?:19|20)\d{2}")  # a year alone narrows nothing ("© 1995-2020"); other numbers are read as terms
 _QUESTION = re.compile(r"[?？‽⁇⁈⁉؟⸮]")
 _MONEY_OR_MEASURE = re.compile(r"[$£€¥₹₩%‰≤≥]|[<>]=?\s*\d")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _TAIL_WORD = re.compile(r"[\s-]*(?P<w>[\w.]+)|\s+only(?=[\s)\"']*(?:[.;!?。；]|$))", re.I)  # "CC-BY-4.0 only." names the one licence
+
+
+_USE_WORDS = frozenset("academic research educational commercial noncommercial non use personal evaluation".split())
 
 
 @lru_cache(maxsize=1)
@@ -874,14 +882,21 @@ def _name_tail_end(work: str, ident: str, end: int) -> int:
         number = re.fullmatch(r"v?[\d.]+", w)
         if number and w.lstrip("v") not in ident:
             break  # another version than the one matched: "Apache License 1.1"
-        if not number and w not in ("only", "version") and w not in words:
-            break
+        if not number and (w not in ("only", "version") and w not in words or w in _USE_WORDS):
+            break  # "AFL-3.0 academic use": the name's own words, used to say something else
         end = t.end()
     return end
 
 
+_SCOPE_CJK = ("代码", "模型", "图像", "图片", "音频", "文本", "标注", "权重", "仓库")
+
+
+def _cjk_scope(token: str) -> bool:
+    return bool(_CJK.search(token)) and any(w in token for w in _SCOPE_CJK)
+
+
 def _explained(token: str) -> bool:
-    if token.lower() in _ALLOWED_WORDS or _YEAR.fullmatch(token):
+    if token.lower() in _ALLOWED_WORDS:
         return True
     if _CJK.search(token):
         rest = token
@@ -901,11 +916,15 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
     declaration ("CC-BY-4.0?")."""
     work = text
     for m in found:
+        if m.kind == "url" and not _LICENCE_FILE.search(m.text):
+            continue  # a page or address that is not a licence's: terms elsewhere, not read
         work = _mask(work, m.start, m.end)
         if m.kind == "licence":
             work = _mask(work, m.end, _name_tail_end(work, m.means, m.end))  # "Llama 2 Community License Agreement"
             if m.means.startswith("CC") and re.search(r"-(?:1\.0|2\.0|2\.5|3\.0)$", m.means) and (port := _PORT.match(work, m.end)):
                 work = _mask(work, m.end, port.end())  # a ported Creative Commons licence: "CC BY-SA 3.0 ES"
+        elif m.kind == "restriction" and (modal := _MODAL_BEFORE.search(work, 0, m.start)):
+            work = _mask(work, modal.start(), m.start)  # "You may" not use this data to train
     for w in _NUMBERING.finditer(work):
         work = _mask(work, w.start(), w.end())
     for pattern in (*_STANDARD, *NEUTRAL):
@@ -927,7 +946,11 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
     restricted = [(m.start, m.end) for m in found if m.kind == "restriction"]
     # A part named beside a licence leaves the rest unlicensed, unless the text also speaks of
     # the whole, or restricts everything anyway.
-    whole = bool(_WHOLE.search(text)) or bool(restricted)
+    stated = [(m.start, m.end) for m in found if m.kind in ("licence", "restriction", "unknown-licence")]
+    whole = bool(restricted) or any(
+        _WHOLE.search(c.group(0)) and any(a < c.end() and c.start() < b for a, b in stated)
+        and not any(t.group(0).lower() in _SCOPE or _cjk_scope(t.group(0)) for t in _TOKEN.finditer(c.group(0)))
+        for c in SENTENCE.finditer(text))
     for s in SENTENCE.finditer(text):
         if (s.group(0).isascii() and not _QUESTION.search(s.group(0)) and _vocab().get(fold(s.group(0))) not in (None, "Custom")
                 and not any(m.start < s.end() and s.start() < m.end for m in found)):
@@ -935,7 +958,8 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
         rest = work[s.start():s.end()]
         also = _IN_RESTRICTION if any(a < s.end() and s.start() < b for a, b in restricted) else frozenset()
         said = next((t.group(0) for t in _TOKEN.finditer(rest)
-                     if not (_explained(t.group(0)) or t.group(0).lower() in also) or (t.group(0).lower() in _SCOPE and not whole)), None)
+                     if not (_explained(t.group(0)) or t.group(0).lower() in also)
+                     or ((t.group(0).lower() in _SCOPE or _cjk_scope(t.group(0))) and not whole)), None)
         said = said or next((c.group(0) for c in (_QUESTION.search(rest), _MONEY_OR_MEASURE.search(rest)) if c), None)
         if said:
             start = s.start() + len(s.group(0)) - len(s.group(0).lstrip())

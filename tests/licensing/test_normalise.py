@@ -646,3 +646,25 @@ def test_hostile_lengths_are_answered(text):
     measured by hand: timing is not asserted here, see benchmarks/)."""
     r = normalise(text)
     assert r.use_class != "commercial" or r.unknown
+
+
+# The sixth outside round: a second prohibition stated with modal words beside a restriction
+# read, a part of the data beside the word "dataset", future years, struck-through or commented
+# markup, Chinese scope words and "based on", a licence name's own words used to say something
+# else, words inside URLs and e-mail addresses, and pointers to terms elsewhere.
+SIXTH_ROUND = ['CC-BY-4.0. No AI training, and you must not redistribute the data.', 'CC-BY-4.0. No AI training, and you may not use the data.',
+ 'CC-BY-4.0. No AI training, no distribution, no copies.', 'CC-BY-4.0. No AI training, and you may not share or copy the data.',
+ 'CC-BY-4.0. No derivatives, and you may not use this data for any purpose.', 'CC-BY-4.0 may not apply to all the data, no AI training.',
+ 'No AI training, and CC-BY-4.0 may not apply.', 'CC-BY-4.0 applies to 2000 of the images in this dataset.', 'CC-BY-4.0 applies to the images in this dataset.',
+ 'Models and weights: CC-BY-4.0. Data: see the following.', 'CC-BY-4.0 applies to data from 2019.', 'CC-BY-4.0, for the data from 2024 to 2025.',
+ 'CC-BY-4.0 from 2030.', 'Licensed under CC-BY-4.0 from January 2030.', '~~CC-BY-4.0~~', '<del>CC-BY-4.0</del>', '<s>CC-BY-4.0</s>', '<!-- CC-BY-4.0 -->',
+ '本仓库代码采用 MIT 许可证。', '本数据集的代码采用 Apache-2.0 许可。', '本数据集的许可证基于 MIT 许可证。', 'AFL-3.0 academic use', 'Academic Free License 3.0 academic use.',
+ 'CC-BY-4.0 www.acme.com/commercial-use-requires-a-fee', 'CC-BY-4.0 hxxps://only,for,research', 'CC-BY-4.0 research.only.ai',
+ 'CC-BY-4.0. licence@only.research.edu', 'CC-BY-4.0, but see the website for more details.', 'CC-BY-4.0. Either CC-BY-4.0 or all rights to the data.']
+
+
+@pytest.mark.parametrize("text", SIXTH_ROUND, ids=[f"r6-{i}" for i in range(len(SIXTH_ROUND))])
+def test_the_sixth_outside_round_is_never_a_precise_commercial_verdict(text):
+    r = normalise(text)
+    assert r.use_class != "commercial" or r.unknown, r.to_dict()
+    assert all(text[m.start:m.end] == m.text for m in r.matches)
