@@ -343,7 +343,10 @@ def _expression(text: str) -> Normalised | None:
             if base is None:
                 return None
             exception = str(node.exception_symbol.key)
-            if _spdx().unknown_license_keys(_spdx().parse(exception, validate=False, strict=False)):
+            listed = _spdx().known_symbols.get(exception)
+            # Only an exception on SPDX's list adds a permission; a licence after WITH, or a
+            # ScanCode "exception" such as the Commons Clause, is terms nobody here has read.
+            if listed is None or not getattr(listed, "is_exception", False) or exception.startswith("LicenseRef-"):
                 return UNKNOWN_TERMS, [f"{base[1][0]} WITH {exception} (exception unknown)"]
             return base[0], [f"{base[1][0]} WITH {exception}"]
         if isinstance(node, LicenseSymbol):
@@ -791,7 +794,7 @@ you can use used using share copy copies redistribute redistributed adapt remix 
 any free freely purpose purposes including include includes whole entire same above permissive open
 s license-ref licenseref spdx-license-identifier doi arxiv bibtex alike sharealike universal
 january february march april june july august september october november december
-gnu fsf creative commons cc ccpl attr inter ai2 impact risk low medium high artifacts artefacts but however applies apply permitted allowed granted
+creative commons cc ccpl attr inter but however applies apply permitted allowed granted our
 images image audio text texts annotations annotation labels label metadata scripts script software documentation docs models model ai weights media
 photos videos recordings transcripts documents outputs output code project repository resources href rel target blank
 """.split())
@@ -825,10 +828,11 @@ _STANDARD_WORDING = [
     "No rights reserved.", "All rights reserved.", "Provided as is.", "without warranty", "no warranty", "without any warranty", "all rights reserved",
     "for any purpose, even commercially", "even for commercial purposes, all without asking permission", "You can copy, modify, distribute and perform the work",
     "please cite our paper if you use this dataset", "please cite our paper if you use this data", "please cite the paper", "please cite our paper",
-    "public domain", "public domain dedication", "Version 2.0, January 2004", "January 2004", "please cite this dataset", "please cite the dataset", "if you use this dataset, please cite", "if you use this data, please cite", "please cite",
+    "public domain", "public domain dedication", "commercial use allowed", "commercial use is allowed", "commercial use permitted", "commercial use is permitted", "Version 2.0, January 2004", "January 2004", "please cite this dataset", "please cite the dataset", "if you use this dataset, please cite", "if you use this data, please cite", "please cite",
 ]
 _WORD = re.compile(r"\w+")
-_PORT = re.compile(r"[ \t]+(?:[A-Z]{2}|IGO|Spain|Germany|France|Italy|Netherlands|Australia|Brazil|China|Japan|Austria|Switzerland)\b")
+_PORT = re.compile(r"[ \t]+(?:AR|AT|AU|BE|BG|BR|CA|CH|CL|CN|CO|CR|CZ|DE|DK|EC|EE|ES|FI|FR|GR|GT|HK|HR|HU|IE|IGO|IL|IN|IT|JP|KR|LU|MK|MT|MX|MY|NL|NO|NZ|PE|PH|PL|PR|PT|RO|RS|SE|SG|SI|TH|TW|UG|UK|US|VE|VN|ZA"
+                   r"|Spain|Germany|France|Italy|Netherlands|Australia|Brazil|China|Japan|Austria|Switzerland)\b")
 # A dataset's own name as the subject of the sentence that gives its licence.
 # A proper name, not a description: capitals inside, digits or hyphens ("CUAD", "Disfl-QA", "SQuAD2.0").
 _NAME_LIKE = re.compile(r"[A-Z0-9][A-Z0-9.]+|\w*[a-z][A-Z][\w.]*|[\w.]*\d[\w.]*|[\w.]+-[\w.-]+")
@@ -853,15 +857,18 @@ _TOKEN = re.compile(r"[^\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f\u
 _SCOPE = frozenset("images image audio text texts annotations annotation labels label metadata scripts script software documentation docs models model ai weights "
                    "media photos videos recordings transcripts documents code".split())
 # Beside a restriction that was read, words that only state it ("Non-commercial use only", "You may
-# not use this data to train AI models", "仅限非商业用途"); any other word still has to be explained.
-_IN_RESTRICTION = frozenset("only strictly 仅限 仅 只 限 用途".split())
+# not use this data to train AI models", "仅限非商业用途"), right next to it; any other word still
+# has to be explained.
+_RESTRICTION_TAIL = re.compile(r"[\s,]*(?:(?:use|usage|purposes?)\s+)?(?:only|strictly)\b|用途|使用"
+                               r"|\s*(?:ai\s+|ml\s+|machine[\s-]learning\s+)?(?:models?|systems?)\b", re.I)  # ...to train "AI models"
+_RESTRICTION_HEAD = re.compile(r"\b(?:only|strictly|solely)\s*$|(?:仅限|仅|只|限)$", re.I)
 _MODAL_BEFORE = re.compile(r"(?:\b(?:you|we|users?|licensees?|it|this\s+data(?:set)?)\s+)?\b(?:may|must|shall|can|will|should)\s*$", re.I)
 _WHOLE = re.compile(r"\b(?:data|dataset|datasets|corpus|everything|all\s+(?:files|content|parts))\b", re.I)
 _NUMBERING = re.compile(r"^[ \t]*\d{1,2}[.)](?=\s)", re.M)  # "1. Redistributions of source code..."
 _QUESTION = re.compile(r"[?？‽⁇⁈⁉؟⸮]")
 _MONEY_OR_MEASURE = re.compile(r"[$£€¥₹₩%‰≤≥]|[<>]=?\s*\d")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_TAIL_WORD = re.compile(r"[\s-]*(?P<w>[\w.]+)|\s+only(?=[\s)\"']*(?:[.;!?。；]|$))", re.I)  # "CC-BY-4.0 only." names the one licence
+_TAIL_WORD = re.compile(r"[\s()–-]*(?P<w>[\w.]+)|\s+only(?=[\s)\"']*(?:[.;!?。；]|$))", re.I)  # "CC-BY-4.0 only." names the one licence
 
 
 _USE_WORDS = frozenset("academic research educational commercial noncommercial non use personal evaluation".split())
@@ -873,6 +880,14 @@ def _name_words() -> dict[str, frozenset[str]]:
     ("Llama 2 Community License Agreement"), where other words or another version would not."""
     return {e["identifier"]: frozenset(w.lower() for w in re.findall(r"[\w.]+", e["name"]) + re.findall(r"[\w.]+", e["identifier"].replace("-", " ")))
             for e in STANDARD}
+
+
+def _name_head_start(work: str, ident: str, start: int) -> int:
+    """Words of the licence's registered name just before its match ("GNU", "AI2")."""
+    words = _name_words().get(ident, frozenset())
+    while (h := re.search(r"([\w.]+)[\s()–-]*$", work[:start])) is not None and h.group(1).lower() in words and h.group(1).lower() not in _USE_WORDS:
+        start = h.start()
+    return start
 
 
 def _name_tail_end(work: str, ident: str, end: int) -> int:
@@ -916,15 +931,21 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
     declaration ("CC-BY-4.0?")."""
     work = text
     for m in found:
-        if m.kind == "url" and not _LICENCE_FILE.search(m.text):
+        if m.kind == "url" and not (_LICENCE_FILE.search(m.text) and not _TERMS_WORDS.search(re.sub(r"[/._-]+", " ", m.text.rsplit("/", 1)[0]))):
             continue  # a page or address that is not a licence's: terms elsewhere, not read
         work = _mask(work, m.start, m.end)
         if m.kind == "licence":
             work = _mask(work, m.end, _name_tail_end(work, m.means, m.end))  # "Llama 2 Community License Agreement"
+            work = _mask(work, _name_head_start(work, m.means, m.start), m.start)  # "GNU" Lesser General Public License
             if m.means.startswith("CC") and re.search(r"-(?:1\.0|2\.0|2\.5|3\.0)$", m.means) and (port := _PORT.match(work, m.end)):
                 work = _mask(work, m.end, port.end())  # a ported Creative Commons licence: "CC BY-SA 3.0 ES"
-        elif m.kind == "restriction" and (modal := _MODAL_BEFORE.search(work, 0, m.start)):
-            work = _mask(work, modal.start(), m.start)  # "You may" not use this data to train
+        elif m.kind == "restriction":
+            if modal := _MODAL_BEFORE.search(work, 0, m.start):
+                work = _mask(work, modal.start(), m.start)  # "You may" not use this data to train
+            if after := _RESTRICTION_TAIL.match(work, m.end):
+                work = _mask(work, m.end, after.end())  # Non-commercial "use only"
+            if before := _RESTRICTION_HEAD.search(work, 0, m.start):
+                work = _mask(work, before.start(), m.start)  # "strictly" non-commercial
     for w in _NUMBERING.finditer(work):
         work = _mask(work, w.start(), w.end())
     for pattern in (*_STANDARD, *NEUTRAL):
@@ -943,11 +964,10 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
         holder = _HOLDER.match(w.group(0))
         work = _mask(work, w.start(), w.start() + (len(holder.group(0)) if holder else 0))
     out = []
-    restricted = [(m.start, m.end) for m in found if m.kind == "restriction"]
     # A part named beside a licence leaves the rest unlicensed, unless the text also speaks of
     # the whole, or restricts everything anyway.
     stated = [(m.start, m.end) for m in found if m.kind in ("licence", "restriction", "unknown-licence")]
-    whole = bool(restricted) or any(
+    whole = any(m.means in ("non-commercial", "research-only") for m in found if m.kind == "restriction") or any(
         _WHOLE.search(c.group(0)) and any(a < c.end() and c.start() < b for a, b in stated)
         and not any(t.group(0).lower() in _SCOPE or _cjk_scope(t.group(0)) for t in _TOKEN.finditer(c.group(0)))
         for c in SENTENCE.finditer(text))
@@ -956,9 +976,8 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
                 and not any(m.start < s.end() and s.start() < m.end for m in found)):
             continue  # a name only DPI's vocabulary knows ("CSLU Agreement")
         rest = work[s.start():s.end()]
-        also = _IN_RESTRICTION if any(a < s.end() and s.start() < b for a, b in restricted) else frozenset()
         said = next((t.group(0) for t in _TOKEN.finditer(rest)
-                     if not (_explained(t.group(0)) or t.group(0).lower() in also)
+                     if not _explained(t.group(0))
                      or ((t.group(0).lower() in _SCOPE or _cjk_scope(t.group(0))) and not whole)), None)
         said = said or next((c.group(0) for c in (_QUESTION.search(rest), _MONEY_OR_MEASURE.search(rest)) if c), None)
         if said:

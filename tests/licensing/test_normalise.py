@@ -668,3 +668,27 @@ def test_the_sixth_outside_round_is_never_a_precise_commercial_verdict(text):
     r = normalise(text)
     assert r.use_class != "commercial" or r.unknown, r.to_dict()
     assert all(text[m.start:m.end] == m.text for m in r.matches)
+
+
+# The seventh outside round: anything after WITH read as a harmless exception, a LICENSE link
+# whose path states terms, licence elements read as a country port, proper nouns on the
+# allow-list naming who gets the licence, and a weak restriction switching off the part check.
+SEVENTH_ROUND = ['MIT WITH LicenseRef-scancode-commons-clause', 'Apache-2.0 WITH LicenseRef-scancode-commons-clause', 'MIT WITH CC-BY-NC-4.0', 'CC-BY-4.0 WITH CC-BY-NC-ND-4.0',
+ 'CC-BY-4.0 https://acme.com/non-commercial-research-only/LICENSE', 'CC-BY-4.0, see https://github.com/acme/data/blob/main/academic-use-only/LICENSE.md',
+ 'MIT License (https://acme.com/no-commercial-use/LICENSE.txt)', 'CC BY 3.0 ND', 'Licensed under CC BY 2.0 ND.', 'CC BY 3.0 SA',
+ 'Licensed to AI2 under CC-BY-4.0.', 'Data licensed to the FSF under CC-BY-4.0.', 'No derivatives, and only the annotations are licensed under CC-BY-4.0.',
+ 'CC-BY-4.0 applies to the labels. No AI training.', 'Images: CC-BY-4.0. No AI training.', 'CC-BY-4.0 only for AI2, no derivatives.']
+
+
+@pytest.mark.parametrize("text", SEVENTH_ROUND, ids=[f"r7-{i}" for i in range(len(SEVENTH_ROUND))])
+def test_the_seventh_outside_round_is_never_a_precise_commercial_verdict(text):
+    r = normalise(text)
+    assert r.use_class != "commercial" or r.unknown, r.to_dict()
+
+
+@pytest.mark.parametrize("text, ident", [("GPL-2.0-only WITH Classpath-exception-2.0", "GPL-2.0-only WITH Classpath-exception-2.0"),
+                                         ("Our dataset is licensed under CC BY 4.0.", "CC-BY-4.0"), ("CC BY 4.0. Commercial use allowed.", "CC-BY-4.0"),
+                                         ("MIT License (https://github.com/uclanlp/corefBias/blob/master/LICENSE)", "MIT")])
+def test_what_the_seventh_round_kept_precise(text, ident):
+    r = normalise(text)
+    assert r.identifier == ident and not r.unknown, r.to_dict()
