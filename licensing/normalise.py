@@ -942,10 +942,10 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
         elif m.kind == "restriction":
             if modal := _MODAL_BEFORE.search(work, 0, m.start):
                 work = _mask(work, modal.start(), m.start)  # "You may" not use this data to train
-            if after := _RESTRICTION_TAIL.match(work, m.end):
-                work = _mask(work, m.end, after.end())  # Non-commercial "use only"
-            if before := _RESTRICTION_HEAD.search(work, 0, m.start):
-                work = _mask(work, before.start(), m.start)  # "strictly" non-commercial
+            if tail := _RESTRICTION_TAIL.match(work, m.end):
+                work = _mask(work, m.end, tail.end())  # Non-commercial "use only"
+            if head := _RESTRICTION_HEAD.search(work, 0, m.start):
+                work = _mask(work, head.start(), m.start)  # "strictly" non-commercial
     for w in _NUMBERING.finditer(work):
         work = _mask(work, w.start(), w.end())
     for pattern in (*_STANDARD, *NEUTRAL):
