@@ -434,7 +434,7 @@ RESTRICTIONS: list[tuple[str, re.Pattern[str]]] = [
         r"|\b(?:must|may|shall|can|will|should)\s*(?:not|n't)\s+(?:be\s+)?(?:sold|resold|monetized|monetised)\b"
         r"|\bdo(?:\s*not|n't)\s+use\b[^.;:!?\n]{0,30}?\bcommercial(?:ly)?\b|\bnever\s+(?:be\s+)?used\s+commercially"
         r"|\bpersonal\s+(?:and\s+\w+\s+)?use\s+only|\bfor\s+(?:private|personal)\s+use\b|\bprivate\s+use\s+only"
-        r"|\bnon[\s-]?profit\b|\bnot[\s-]for[\s-]profit\b"
+        r"|\bnon[\s-]?profits?\b|\bnot[\s-]for[\s-]profit\b"
         r"|\bcommercial\s+(?:use|uses|usage|licen[cs]ing|licen[cs]es?|purposes?|exploitation)\s+(?:requires?|needs?|is\s+subject\s+to|only\s+(?:with|under)|must\s+be\s+(?:licen[cs]ed|negotiated)|is\s+available\s+(?:on|upon|by)\s+request)"
         r"|\bcontact\s+(?:us|the\s+(?:authors?|owners?|publishers?))\s+for\s+(?:a\s+)?commercial", re.I)),
     ("non-commercial", re.compile(
@@ -671,7 +671,7 @@ def _mask(text: str, start: int, end: int) -> str:
 
 
 _LICENCE_FILE = re.compile(r"/(?:LICEN[CS]E|COPYING)(?:[.-](?:md|txt|rst|MIT|APACHE))?/?$")  # a link to the licence's own file
-_HIDDEN = re.compile(r"~~|<\s*(?:del|s|strike)\b[^>]{0,100}>|<!--|\[\s*(?:withdrawn|deprecated|superseded|draft)\s*\]", re.I)
+_HIDDEN = re.compile(r"~~|(?<!\w)~[^~\s][^~\n]{0,200}~(?!\w)|<\s*(?:del|s|strike)\b[^>]{0,100}>|<!--|\[\s*(?:withdrawn|deprecated|superseded|draft)\s*\]", re.I)
 
 
 def _scan(original: str) -> list[Match]:
@@ -786,17 +786,16 @@ def _scan_folded(text: str) -> list[Match]:
 # beside words nobody read. An allow-list, not a list of dangerous words, because the ways to
 # narrow a licence are endless and the ways to restate one are few.
 _ALLOWED_WORDS = frozenset("""
-a an the this that these those it its is are be of to in on at by for with from and or as under into upon
-licensed licenced license licence licenses licences licensing released release distributed distribution published publishing made available
+a an the this that these those it its is are be of to in on at by for with from and or as under into
+licensed licenced license licence licenses licences licensing released distributed distribution published made available
 data dataset datasets corpus corpora work works content contents file files copyright c see citing citation credit
-attribution attribute required full text here international unported generic public legal deed spdx identifier id
+attribution attribute full text international unported generic public legal deed spdx identifier id
 you can use used using share copy copies redistribute redistributed adapt remix modify distribute transform build also both
-any free freely purpose purposes including include includes whole entire same above permissive open
+any free freely purpose purposes including include includes whole entire same permissive open
 s license-ref licenseref spdx-license-identifier doi arxiv bibtex alike sharealike universal
-january february march april june july august september october november december
-creative commons cc ccpl attr inter but however applies apply permitted allowed granted our
+creative commons cc ccpl attr inter but however applies apply permitted allowed granted
 images image audio text texts annotations annotation labels label metadata scripts script software documentation docs models model ai weights media
-photos videos recordings transcripts documents outputs output code project repository resources href rel target blank
+photos videos recordings transcripts documents outputs output code resources href rel target blank
 """.split())
 # CJK words that only restate a licence ("本数据集采用 … 许可协议").
 _ALLOWED_CJK = sorted("本 数据集 数据 作品 本作品 采用 遵循 依据 按照 根据 许可 许可证 许可协议 协议 发布 进行 的 下 以 和 与 及 或 之 引用 署名 版权所有 版本 条款 国际 本数据集 本仓库 代码 模型 图像 图片 音频 文本 标注 权重 本データセット データセット ライセンス の もと で 下で 提供 されています 公開 です 데이터셋 라이선스 따라 에 에서 제공 됩니다".split(), key=len, reverse=True)
@@ -828,7 +827,8 @@ _STANDARD_WORDING = [
     "No rights reserved.", "All rights reserved.", "Provided as is.", "without warranty", "no warranty", "without any warranty", "all rights reserved",
     "for any purpose, even commercially", "even for commercial purposes, all without asking permission", "You can copy, modify, distribute and perform the work",
     "please cite our paper if you use this dataset", "please cite our paper if you use this data", "please cite the paper", "please cite our paper",
-    "public domain", "public domain dedication", "commercial use allowed", "commercial use is allowed", "commercial use permitted", "commercial use is permitted", "Version 2.0, January 2004", "January 2004", "please cite this dataset", "please cite the dataset", "if you use this dataset, please cite", "if you use this data, please cite", "please cite",
+    "public domain", "public domain dedication", "attribution required", "attribution is required", "our dataset", "our data", "our corpus",
+    "the project is licensed under", "the project is licenced under", "the resources in this repository are licensed under", "commercial use allowed", "commercial use is allowed", "commercial use permitted", "commercial use is permitted", "Version 2.0, January 2004", "January 2004", "please cite this dataset", "please cite the dataset", "if you use this dataset, please cite", "if you use this data, please cite", "please cite",
 ]
 _WORD = re.compile(r"\w+")
 _PORT = re.compile(r"[ \t]+(?:AR|AT|AU|BE|BG|BR|CA|CH|CL|CN|CO|CR|CZ|DE|DK|EC|EE|ES|FI|FR|GR|GT|HK|HR|HU|IE|IGO|IL|IN|IT|JP|KR|LU|MK|MT|MX|MY|NL|NO|NZ|PE|PH|PL|PR|PT|RO|RS|SE|SG|SI|TH|TW|UG|UK|US|VE|VN|ZA"
@@ -836,7 +836,8 @@ _PORT = re.compile(r"[ \t]+(?:AR|AT|AU|BE|BG|BR|CA|CH|CL|CN|CO|CR|CZ|DE|DK|EC|EE
 # A dataset's own name as the subject of the sentence that gives its licence.
 # A proper name, not a description: capitals inside, digits or hyphens ("CUAD", "Disfl-QA", "SQuAD2.0").
 _NAME_LIKE = re.compile(r"[A-Z0-9][A-Z0-9.]+|\w*[a-z][A-Z][\w.]*|[\w.]*\d[\w.]*|[\w.]+-[\w.-]+")
-_NAMED_SUBJECT = re.compile(r"(?:^|(?<=[.;!\n]))\s*(?:the\s+)?(?P<name>[\w.-]+(?:\s+[\w.-]+){0,3}?)\s+(?:(?:dataset|corpus|data|benchmark|project)\s+)?"
+_NAME_LIKE_ALONE = re.compile(r"[A-Z0-9][A-Z0-9.]+|[A-Z]\w*[a-z][A-Z][\w.]*|[\w.]*\d[\w.]*")
+_NAMED_SUBJECT = re.compile(r"(?:^|(?<=[.;!\n]))\s*(?:the\s+)?(?P<name>[\w.-]+(?:\s+[\w.-]+){0,3}?)\s+(?:(?P<noun>dataset|corpus|data|benchmark|project)\s+)?"
                             r"(?:is|are)\s+(?:released|licensed|licenced|distributed|made\s+available|available|published)\s+under\b", re.I)
 
 
@@ -849,7 +850,7 @@ _STANDARD = [_wording(s) for s in _STANDARD_WORDING]
 # "Copyright (c) 2020 Jane Doe": the holder's name is not terms, unless it says something terms would.
 _HOLDER = re.compile(r"(?:[Cc]opyright|COPYRIGHT|\([cC]\)|©)(?:\s*(?:\([cC]\)|©))?(?:[\s,&/]+(?:\d{4}(?:\s*[-–]\s*\d{4})?|[A-Z][\w.'-]*|and|of|the|et|al\.?|inc\.?|ltd\.?|llc|gmbh|contributors|authors))*")
 _COPYRIGHT_LINE = re.compile(r"(?:copyright|\(c\)|©)(?:\s*(?:\(c\)|©))?[^.;\n]{0,100}", re.I)
-_TERMS_WORDS = re.compile(r"\b(?:use|usage|research|academ\w*|commerc\w*|univers\w*|student\w*|train\w*|ai|profit\w*|business\w*|compan\w*|purpose\w*|only"
+_TERMS_WORDS = re.compile(r"\b(?:use|usage|research|academ\w*|commerc\w*|univers\w*|student\w*|train\w*|ai|\w*profit\w*|member\w*|resident\w*|charit\w*|customer\w*|subscriber\w*|business\w*|compan\w*|purpose\w*|only"
                           r"|except\w*|unless|not|no|never|must|shall|may|licen[cs]\w*|terms?|permi\w*|prohibit\w*|forbid\w*|reserve\w*|restrict\w*|without)\b", re.I)
 _TOKEN = re.compile(r"[^\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+")
 # Parts of a dataset: a licence given for one part says nothing of the rest, so they are explained
@@ -897,6 +898,8 @@ def _name_tail_end(work: str, ident: str, end: int) -> int:
         number = re.fullmatch(r"v?[\d.]+", w)
         if number and w.lstrip("v") not in ident:
             break  # another version than the one matched: "Apache License 1.1"
+        if w == "only" and not re.match(r"[\s)\"']*(?:[.;!?。；]|$)", work[t.end():]):
+            break  # "CC-BY-4.0 only." names the one licence; "CC-BY-4.0 only for our use" narrows it
         if not number and (w not in ("only", "version") and w not in words or w in _USE_WORDS):
             break  # "AFL-3.0 academic use": the name's own words, used to say something else
         end = t.end()
@@ -952,7 +955,8 @@ def _unexplained(text: str, found: list[Match]) -> list[Match]:
         for w in pattern.finditer(work):
             work = _mask(work, w.start(), w.end())
     for w in _NAMED_SUBJECT.finditer(work):
-        if not _TERMS_WORDS.search(w.group("name")) and all(_NAME_LIKE.fullmatch(t) for t in w.group("name").split()):
+        name_like = _NAME_LIKE if w.group("noun") else _NAME_LIKE_ALONE  # "EU-Residents are licensed" is an audience
+        if not _TERMS_WORDS.search(w.group("name")) and all(name_like.fullmatch(t) for t in w.group("name").split()):
             work = _mask(work, w.start("name"), w.end("name"))  # "CUAD is licensed under ..."
     for w in _COPYRIGHT_LINE.finditer(work):
         # Only a notice of its own (nothing before it in its sentence but what is explained):
@@ -1139,8 +1143,8 @@ def normalise(raw: str | None) -> Normalised:
         return UNKNOWN
     truncated = len(raw) > MAX_TEXT
     text = raw[:MAX_TEXT].strip()
-    # 1. whole-text answers
-    ident = _known_identifier(text)
+    # 1. whole-text answers (not for struck-through or commented-out text: "~MIT~")
+    ident = _known_identifier(text) if not _HIDDEN.search(text) else None
     if ident is not None:
         return _result(ident, registry_terms(ident), 1.0, "rule", "identifier", (Match("licence", text, 0, len(text), ident),), (), truncated)
     expression = _expression(text)
@@ -1156,7 +1160,7 @@ def normalise(raw: str | None) -> Normalised:
     if got is not None:
         return _unread_tail(got) if truncated else got
     # 4. nothing recognised in the text itself
-    canonical = _vocab().get(fold(text))
+    canonical = _vocab().get(fold(text)) if not _HIDDEN.search(text) else None
     if canonical is not None:
         ident, terms = dpi_terms(canonical)
         return _result(ident, terms, 0.8, "vocabulary", canonical, (Match("vocabulary", text, 0, len(text), canonical),), (), truncated)
