@@ -103,7 +103,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("marketplace.identity",),
     ("catalog",),
     ("licensing",),
-    ("marketplace.commerce", "marketplace.delivery", "marketplace.auditlog", "marketplace.compliance"),
+    ("marketplace.commerce", "marketplace.delivery", "marketplace.auditlog", "marketplace.compliance", "marketplace.notifications"),
     ("marketplace.web",),
     ("marketplace.app",),
 ]
@@ -224,6 +224,7 @@ ACCESSORS = {
     "marketplace.kernel.jobs": "job_queue()",
     "catalog.storage": "object_store()",
     "marketplace.commerce.payments": "payment_gateway()",
+    "marketplace.notifications.mailer": "mailer()",
     "marketplace.kernel.errors": "rolls back after an error, possibly before the database is wired",
     "marketplace.web.apidocs": "the OpenAPI document of the Api the factory built",
     "catalog.services.search": "its per-app facet cache (not a port)",

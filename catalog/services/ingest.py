@@ -25,6 +25,7 @@ from marketplace.kernel import audit
 from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
 from marketplace.kernel.jobs import job
+from marketplace.kernel.notify import Topic, publish
 from marketplace.kernel.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,8 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                     after_commit(functools.partial(store.delete, key))
             audit.record(SYSTEM, CatalogAction.VERSION_INGEST, outcome="failure", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
                          details={"failures": failures})
+            publish(Topic.INGEST_FAILED, ds.organization_id, {"dataset_id": str(ds.id), "dataset_title": ds.title, "version_id": str(v.id), "version": v.version,
+                                                              "reason": v.status_reason, "failures": dict(list(failures.items())[:20])})
             return v.status
         for f in files:
             f.status = FileStatus.verified.value
@@ -222,4 +225,6 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         refresh_latest(ds)
         audit.record(SYSTEM, CatalogAction.VERSION_PUBLISH, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
                      quantities={"bytes": v.total_bytes, "records": v.total_records, "files": len(files)}, details={"manifest_digest": v.manifest_digest})
+        publish(Topic.INGEST_FINISHED, ds.organization_id, {"dataset_id": str(ds.id), "dataset_title": ds.title, "version_id": str(v.id), "version": v.version,
+                                                            "files": len(files), "records": v.total_records, "bytes": v.total_bytes})
         return v.status

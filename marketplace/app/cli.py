@@ -24,10 +24,12 @@ from marketplace.app.factory import create_app
 from marketplace.app.seed import seed_demo
 from marketplace.auditlog.services import seal
 from marketplace.commerce.services import expire_grants as expire_grants_job
+from marketplace.commerce.services import warn_expiring_grants
 from marketplace.identity.services import set_platform_role as set_platform_role_service
 from marketplace.kernel import jobs_celery
 from marketplace.kernel.config import Settings
 from marketplace.kernel.http import QuietRequestHandler
+from marketplace.notifications.services.dispatch import send_digests, sweep
 from marketplace.sdk import cli as cli_client
 
 
@@ -112,6 +114,28 @@ def expire_grants() -> None:
     """Mark grants past their term as expired."""
     with _app_context():
         click.echo(f"expired {expire_grants_job()} grant(s)")
+
+
+@jobs.command("warn-expiring-grants")
+def warn_expiring() -> None:
+    """Tell holders of grants that end within 7 days (once per expiry date). Daily."""
+    with _app_context():
+        click.echo(f"warned about {warn_expiring_grants()} grant(s)")
+
+
+@jobs.command("notify")
+def notify() -> None:
+    """Fan out lost announcements, make due webhook retries, retry failed e-mails. Every minute."""
+    with _app_context():
+        done = sweep()
+    click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.items()))
+
+
+@jobs.command("send-digests")
+def digests() -> None:
+    """Send each user who chose a digest one e-mail with what is pending. Daily."""
+    with _app_context():
+        click.echo(f"sent {send_digests()} digest(s)")
 
 
 @jobs.command("abort-stale-uploads")

@@ -25,10 +25,13 @@ from marketplace.kernel.errors import register_error_handlers
 from marketplace.kernel.http import Api, AsciiIntConverter, configure_logging, content_security_policy, csrf_error_is_problem, install_request_hooks
 from marketplace.kernel.jobs import InlineJobQueue
 from marketplace.kernel.jobs_celery import CeleryJobQueue
+from marketplace.notifications import wiring as notifications_wiring
+from marketplace.notifications.mailer import mailer_from_settings
 from marketplace.web import wiring as web_wiring
 
 # Every domain, in the order its endpoints appear in the API documentation.
-DOMAINS = (identity_wiring, catalog_wiring, licensing_wiring, commerce_wiring, delivery_wiring, auditlog_wiring, compliance_wiring)
+DOMAINS = (identity_wiring, catalog_wiring, licensing_wiring, commerce_wiring, delivery_wiring, auditlog_wiring, compliance_wiring,
+           notifications_wiring)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["jobs"] = (CeleryJobQueue(settings.broker_url, redelivery_seconds=settings.job_redelivery_seconds) if settings.broker_url
                               else InlineJobQueue())
     app.extensions["payments"] = gateway_from_settings(settings)
+    app.extensions["mailer"] = mailer_from_settings(settings.smtp_url, settings.mail_from)
 
     csrf = CSRFProtect(app)
     register_error_handlers(app)

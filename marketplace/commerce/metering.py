@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 from sqlalchemy import JSON, BigInteger, Select, String, Uuid, bindparam, case, func, insert, literal, literal_column, select, true, update
 from sqlalchemy.exc import IntegrityError
 
+from catalog.models import Dataset
 from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, QuotaEntry
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, in_unit_of_work, insert_ignore_returning, unit_of_work, utcnow
 from marketplace.kernel.errors import Gone, NotFound, PaymentRequired, ValidationFailed
+from marketplace.kernel.notify import Topic, publish
 from marketplace.kernel.principal import Principal
 
 if TYPE_CHECKING:
@@ -221,6 +223,11 @@ def _thresholds(principal: Principal, grant_id: uuid.UUID, vendor_org: uuid.UUID
     if won:
         audit.record(principal, CommerceAction.QUOTA_THRESHOLD, subject_type="grant", subject_id=grant_id, subject_org_id=vendor_org, actor_org_id=buyer_org,
                      quantities={"used_bp": used_bp, "balance": balance, "credited": credited}, details={"threshold_bp": top})
+        grant = get_session().get_one(Grant, grant_id)
+        title = get_session().scalar(select(Dataset.title).where(Dataset.id == grant.dataset_id))
+        publish(Topic.QUOTA_THRESHOLD, buyer_org, {"grant_id": str(grant_id), "dataset_id": str(grant.dataset_id), "dataset_title": title, "threshold_percent": top // 100,
+                                                   "used_percent": round(used_bp / 100, 2), "balance": balance, "credited": credited, "unit": grant.unit},
+                dedupe=f"quota.threshold:{grant_id}:{credited}:{top}")
 
 
 def credit(principal: Principal, grant: Grant, amount: int, *, reason: str, request_id: str, order_id: uuid.UUID | None = None) -> QuotaEntry | None:

@@ -29,12 +29,13 @@ from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderS
 from marketplace.commerce.payments import WebhookEvent, payment_gateway
 from marketplace.commerce.policy import POLICY
 from marketplace.commerce.policy import CommercePermission as Perm
-from marketplace.formats.money import MAX_QUANTITY, Money, MoneyError, check_total, is_currency
+from marketplace.formats.money import MAX_QUANTITY, Money, MoneyError, check_total, format_money, is_currency
 from marketplace.identity.models import Organization
 from marketplace.kernel import audit
 from marketplace.kernel.config import current_settings as _settings
 from marketplace.kernel.db import end_read, get_session, insert_ignore_returning, transactional, unit_of_work, utcnow
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
+from marketplace.kernel.notify import Topic, publish
 from marketplace.kernel.principal import Principal
 
 SYSTEM = Principal(request_id="payments", ip=None)
@@ -455,6 +456,7 @@ def _end_unpaid(principal: Principal, order: Order, *, action: CommerceAction, r
     order.status_reason = reason[:500]
     audit.record(principal, action, subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
                  quantities={"amount_minor": order.amount_minor}, details={"reason": reason[:500]})
+    _announce_order(Topic.ORDER_CANCELLED if action is CommerceAction.ORDER_CANCEL else Topic.ORDER_REJECTED, order, reason=reason[:500])
 
 
 def _pay(principal: Principal, order: Order) -> None:
@@ -463,6 +465,34 @@ def _pay(principal: Principal, order: Order) -> None:
     audit.record(principal, CommerceAction.ORDER_PAID, subject_type="order", subject_id=order.id, subject_org_id=order.vendor_org_id, actor_org_id=order.buyer_org_id,
                  quantities={"amount_minor": order.amount_minor}, details={"payment_method": order.payment_method})
     _fulfil(principal, order)
+    _announce_order(Topic.ORDER_PAID, order)
+
+
+def _dataset_title(dataset_id: uuid.UUID) -> str:
+    return get_session().scalar(select(Dataset.title).where(Dataset.id == dataset_id)) or str(dataset_id)
+
+
+def _announce_order(topic: Topic, order: Order, *, reason: str | None = None) -> None:
+    """Tell both parties of an order, each with only what the order shows them anyway."""
+    session = get_session()
+    offer = session.get_one(Offer, order.offer_id)
+    common = {"order_id": str(order.id), "dataset_id": str(offer.dataset_id), "dataset_title": _dataset_title(offer.dataset_id), "offer_id": str(offer.id),
+              "amount_minor": order.amount_minor, "currency": order.currency, "amount": format_money(order.amount_minor, order.currency),
+              "payment_method": order.payment_method}
+    if reason is not None:
+        common["reason"] = reason
+    if order.grant_id is not None:
+        common["grant_id"] = str(order.grant_id)
+    buyer = session.get_one(Organization, order.buyer_org_id)
+    publish(topic, order.buyer_org_id, {**common, "role": "buyer"})
+    publish(topic, order.vendor_org_id, {**common, "role": "vendor", "buyer_name": buyer.name})
+
+
+def _announce_grant(topic: Topic, grant: Grant, *, dedupe: str | None = None, **extra: Any) -> None:
+    """Tell the holder of a grant (the buyer organisation) what happened to it."""
+    publish(topic, grant.buyer_org_id, {"grant_id": str(grant.id), "dataset_id": str(grant.dataset_id), "dataset_title": _dataset_title(grant.dataset_id),
+                                        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None, "status": grant.status, **extra},
+            dedupe=dedupe)
 
 
 def _fulfil(principal: Principal, order: Order) -> Grant:
@@ -496,6 +526,8 @@ def _fulfil(principal: Principal, order: Order) -> Grant:
     order.grant_id = grant.id
     audit.record(principal, CommerceAction.GRANT_CREATE if created else CommerceAction.GRANT_EXTEND, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
                  actor_org_id=grant.buyer_org_id, quantities={grant.unit: units}, details={"order_id": str(order.id), "expires_at": grant.expires_at.isoformat() if grant.expires_at else None})
+    if created:
+        _announce_grant(Topic.GRANT_CREATED, grant)
     return grant
 
 
@@ -618,6 +650,8 @@ def _set_grant(p: Principal, order: Order, status: GrantStatus, why: str) -> Non
     grant.status = status.value
     audit.record(p, CommerceAction(f"grant.{status.value}"), subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id,
                  details={"reason": why, "order_id": str(order.id)})
+    if status is GrantStatus.revoked:
+        _announce_grant(Topic.GRANT_REVOKED, grant, reason=why)
 
 
 # --------------------------------------------------------------------------- grants
@@ -665,6 +699,24 @@ def expire_grants() -> int:
     for grant in session.scalars(select(Grant).where(Grant.status == GrantStatus.active.value, Grant.expires_at.is_not(None), Grant.expires_at <= utcnow())):
         grant.status = GrantStatus.expired.value
         audit.record(SYSTEM, CommerceAction.GRANT_EXPIRED, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id, actor_org_id=grant.buyer_org_id)
+        _announce_grant(Topic.GRANT_EXPIRED, grant)
+        n += 1
+    return n
+
+
+EXPIRY_WARNING = timedelta(days=7)
+
+
+@transactional
+def warn_expiring_grants(now: Any = None) -> int:
+    """Job: tell holders, once per expiry date, that a grant ends within 7 days (a grant extended
+    later is warned again about its new date)."""
+    now = now or utcnow()
+    n = 0
+    for grant in get_session().scalars(select(Grant).where(Grant.status == GrantStatus.active.value, Grant.expires_at.is_not(None), Grant.expires_at > now,
+                                                           Grant.expires_at <= now + EXPIRY_WARNING)):
+        assert grant.expires_at is not None
+        _announce_grant(Topic.GRANT_EXPIRING, grant, dedupe=f"grant.expiring:{grant.id}:{grant.expires_at.isoformat()}")
         n += 1
     return n
 
@@ -704,9 +756,15 @@ def on_latest_changed(dataset: Dataset, version_id: uuid.UUID | None, previous_v
         return
     session = get_session()
     memo: dict[uuid.UUID, OfferVerdict] = {}
+    version = session.get_one(DatasetVersion, version_id)
     for grant in session.scalars(select(Grant).where(Grant.dataset_id == dataset.id, Grant.version_id.is_(None),
                                                      Grant.status.in_([GrantStatus.active.value, GrantStatus.suspended.value]))):
-        if grant_covers(grant, version_id, memo):
+        follows = grant_covers(grant, version_id, memo)
+        if previous_version_id is not None and version.published_at is not None:
+            # Holders of "latest" hear of each new version once (a re-computed latest is not news).
+            _announce_grant(Topic.VERSION_PUBLISHED, grant, version_id=str(version_id), version=version.version, follows=follows,
+                            dedupe=f"version.published:{grant.id}:{version_id}")
+        if follows:
             grant.held_version_id = None
         elif grant.held_version_id is None and previous_version_id is not None:
             grant.held_version_id = previous_version_id
@@ -750,6 +808,8 @@ def on_version_withdrawn(principal: Principal, version: DatasetVersion, dataset:
     for grant in get_session().scalars(holders_query(version).where(Grant.status.in_([GrantStatus.active.value, GrantStatus.suspended.value]))):
         audit.record(principal, CommerceAction.GRANT_VERSION_WITHDRAWN, subject_type="grant", subject_id=grant.id, subject_org_id=grant.vendor_org_id,
                      actor_org_id=grant.buyer_org_id, details={"version_id": str(version.id), "version": version.version, "reason": reason})
+        _announce_grant(Topic.VERSION_WITHDRAWN, grant, version_id=str(version.id), version=version.version, reason=reason,
+                        dedupe=f"version.withdrawn:{grant.id}:{version.id}")
 
 
 def version_holders(principal: Principal, version_id: uuid.UUID) -> list[Grant]:

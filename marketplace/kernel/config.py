@@ -104,6 +104,30 @@ class Settings:
         default=5,
         metadata={"env": "MARKETPLACE_AUDIT_SEAL_GRACE", "doc": "Events younger than this are left for the next seal (transactions still committing)."},
     )
+    smtp_url: str = field(
+        default="",
+        metadata={"env": "MARKETPLACE_SMTP_URL", "doc": "Outgoing mail: smtp://user:password@host:587?starttls=1 or smtps://host:465. Empty: e-mails are written to the log."},
+    )
+    mail_from: str = field(
+        default="Dataset Marketplace <noreply@localhost>",
+        metadata={"env": "MARKETPLACE_MAIL_FROM", "doc": "The From address of notification e-mails."},
+    )
+    webhook_allow_private: bool = field(
+        default=False,
+        metadata={"env": "MARKETPLACE_WEBHOOK_ALLOW_PRIVATE", "doc": "Let webhooks go to private, loopback and link-local addresses (1 only for tests or a closed network: it opens SSRF)."},
+    )
+    webhook_timeout_seconds: int = field(
+        default=10,
+        metadata={"env": "MARKETPLACE_WEBHOOK_TIMEOUT", "doc": "Connect and read timeout of one webhook attempt, in seconds (1-30)."},
+    )
+    webhook_disable_after_days: int = field(
+        default=5,
+        metadata={"env": "MARKETPLACE_WEBHOOK_DISABLE_AFTER_DAYS", "doc": "An endpoint that has failed every attempt for this many days is disabled and its organisation e-mailed."},
+    )
+    webhook_rotation_overlap_hours: int = field(
+        default=24,
+        metadata={"env": "MARKETPLACE_WEBHOOK_ROTATION_OVERLAP_HOURS", "doc": "After a secret rotation, the previous secret also signs for this many hours."},
+    )
     ratelimit_storage_url: str = field(
         default="memory://",
         metadata={"env": "MARKETPLACE_RATELIMIT_STORAGE_URL", "doc": "Where rate-limit counters live: memory:// (one process) or redis://host:6379/1 (shared)."},
@@ -162,6 +186,12 @@ class Settings:
             raise ValueError("MARKETPLACE_AUTH_CACHE_SECONDS must be between 0 and 300")
         if not 0 <= self.platform_fee_bps <= 10000:
             raise ValueError("MARKETPLACE_PLATFORM_FEE_BPS must be between 0 and 10000")
+        if not 1 <= self.webhook_timeout_seconds <= 30:
+            raise ValueError("MARKETPLACE_WEBHOOK_TIMEOUT must be between 1 and 30 seconds")
+        if not 1 <= self.webhook_disable_after_days <= 60:
+            raise ValueError("MARKETPLACE_WEBHOOK_DISABLE_AFTER_DAYS must be between 1 and 60")
+        if not 0 <= self.webhook_rotation_overlap_hours <= 24 * 7:
+            raise ValueError("MARKETPLACE_WEBHOOK_ROTATION_OVERLAP_HOURS must be between 0 and 168")
         if self.payments not in {"invoice", "stripe"}:
             raise ValueError("MARKETPLACE_PAYMENTS must be 'invoice' or 'stripe'")
         return replace(self, **changes)

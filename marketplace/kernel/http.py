@@ -374,8 +374,8 @@ def _needs_csrf() -> bool:
     """Cookie-authenticated writes need a CSRF token; API-key calls carry no ambient credential."""
     if request.headers.get("Authorization"):
         return False
-    if request.path.startswith("/storage/"):
-        return False  # authorised by the signed URL itself
+    if request.path.startswith(("/storage/", "/notifications/unsubscribe/")):
+        return False  # authorised by the signed URL itself (an unsubscribe link: RFC 8058 one-click from a mail client)
     if request.path.startswith("/api/"):
         return bool(session.get("user_id"))
     return True

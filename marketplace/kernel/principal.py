@@ -33,7 +33,8 @@ SCOPES: dict[str, str] = {
     "delivery": "Authorise downloads and stream records under your grants.",
     "audit:read": "Query and export the audit log and compliance reports.",
     "compliance:write": "Declare models and training runs, and attach the data they were trained on.",
-    "org:admin": "Manage the organisation, its members and API keys.",
+    "org:admin": "Manage the organisation, its members, API keys and webhook endpoints.",
+    "notifications": "Read and clear your notifications, and set your e-mail preferences.",
 }
 
 class StaleCredentials(Exception):

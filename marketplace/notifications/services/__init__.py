@@ -1,0 +1,1 @@
+"""The notification services: fan-out and delivery jobs, webhook endpoints, the centre."""
