@@ -3,6 +3,8 @@ notification centre and e-mail preferences."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask.views import MethodView
 
 from marketplace.identity.auth import current_principal
@@ -16,10 +18,9 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="We
 
 
 def _with_secret(pair):
+    """The endpoint with its secret beside it, for the one answer that shows the secret."""
     ep, secret = pair
-    out = s.EndpointSchema().dump(ep)
-    out["secret"] = secret
-    return out
+    return SimpleNamespace(**{name: getattr(ep, name) for name in s.EndpointSchema().fields}, secret=secret)
 
 
 @blp.route("/orgs/<uuid:org_id>/webhooks")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import current_app
 
 from marketplace.kernel.config import current_settings
 from marketplace.kernel.notify import TOPIC_TITLES, Topic
@@ -61,11 +61,18 @@ def bodies(topic: str, data: dict[str, Any], *, user_name: str, unsubscribe_url:
     path = link(data)
     ctx = dict(data=data, title=title(topic, data), user_name=user_name, url=(base + path) if path else base, unsubscribe_url=unsubscribe_url,
                site=base)
-    return render_template(f"email/{topic}.txt", **ctx), render_template(f"email/{topic}.html", **ctx)
+    return _render(f"email/{topic}.txt", ctx), _render(f"email/{topic}.html", ctx)
 
 
 def digest_bodies(entries: list[dict[str, Any]], *, user_name: str, unsubscribe_url: str | None) -> tuple[str, str]:
     """(plain text, HTML) of a digest: one line per announcement, each with its link."""
     base = current_settings().public_url.rstrip("/")
     ctx = dict(entries=entries, user_name=user_name, unsubscribe_url=unsubscribe_url, site=base)
-    return render_template("email/digest.txt", **ctx), render_template("email/digest.html", **ctx)
+    return _render("email/digest.txt", ctx), _render("email/digest.html", ctx)
+
+
+def _render(name: str, ctx: dict[str, Any]) -> str:
+    """Straight from the app's template environment: e-mails are made in jobs, outside any
+    request, so the pages' context processors (the session, the signed-in user) must not run.
+    HTML templates autoescape; plain-text ones do not."""
+    return current_app.jinja_env.get_template(name).render(**ctx)
