@@ -100,4 +100,5 @@ def mailer_from_settings(smtp_url: str, sender: str) -> Mailer:
 
 def mailer() -> Mailer:
     """The mailer the running app was wired with (SMTP, or the log)."""
-    return current_app.extensions["mailer"]  # type: ignore[no-any-return]
+    mailer: Mailer = current_app.extensions["mailer"]
+    return mailer

@@ -36,6 +36,10 @@ class UnsafeTarget(ValueError):
     """The URL may not be called (scheme, host, or an address inside the operator's network)."""
 
 
+class Unresolvable(UnsafeTarget):
+    """The host name does not resolve (now): not unsafe, but nothing can be delivered."""
+
+
 @dataclass(frozen=True)
 class Response:
     status_code: int | None
@@ -80,10 +84,10 @@ def resolve(host: str, port: int, *, allow_private: bool) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
-        raise UnsafeTarget(f"the host {host!r} does not resolve ({e})") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        raise Unresolvable(f"the host {host!r} does not resolve ({e})") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses:
-        raise UnsafeTarget(f"the host {host!r} does not resolve")
+        raise Unresolvable(f"the host {host!r} does not resolve")
     if not allow_private:
         inside = [str(a) for a in addresses if not _public(a)]
         if inside:

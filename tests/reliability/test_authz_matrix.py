@@ -35,7 +35,8 @@ def world(client):
     model = client.post(f"/api/v1/orgs/{a.org.id}/models", json={"name": SECRET_TITLE, "version": "1", "provider": "Secret AG"}, headers=bearer(k)).json
     run = client.post(f"/api/v1/models/{model['id']}/runs", json={"name": "secret run"}, headers=bearer(k)).json
     declared = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "other", "name": "secret notes", "modality": "text"}, headers=bearer(k)).json
-    ids = {"model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "org_id": str(a.org.id), "user_id": str(a.member.id), "key_id": key_id, "dataset_id": draft["id"], "version_id": dv["id"],
+    endpoint = client.post(f"/api/v1/orgs/{a.org.id}/webhooks", json={"url": "https://hooks.invalid/secret", "description": SECRET_TITLE}, headers=bearer(k)).json
+    ids = {"endpoint_id": endpoint["id"], "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "org_id": str(a.org.id), "user_id": str(a.member.id), "key_id": key_id, "dataset_id": draft["id"], "version_id": dv["id"],
            "file_id": f["id"], "offer_id": str(offer.id), "order_id": str(o.id), "grant_id": str(o.grant_id), "event_id": "1", "identifier": "CC-BY-4.0"}
     markers = [SECRET_TITLE, a.owner.email, a.member.email, "secret.jsonl"]
     return a, ids, markers
@@ -107,6 +108,11 @@ def test_platform_admin_reaches_admin_endpoints_others_do_not(app, client):
 ROLES = ("owner", "admin", "member", "auditor")
 OWN_EXPECTED = {
     "/api/v1/orgs/<uuid:org_id>/api-keys": (200, 200, 403, 403),  # keys are for admins to manage
+    "/api/v1/orgs/<uuid:org_id>/webhooks": (200, 200, 403, 403),  # webhook endpoints too
+    "/api/v1/webhooks/<uuid:endpoint_id>": (200, 200, 403, 403),
+    "/api/v1/webhooks/<uuid:endpoint_id>/deliveries": (200, 200, 403, 403),
+    "/api/v1/notifications": (200, 200, 200, 403),  # one's own; an auditor's read-only key lacks the notifications scope
+    "/api/v1/notifications/preferences": (200, 200, 200, 403),
     "/api/v1/admin/orgs": (403, 403, 403, 403),  # platform admins only
     "/api/v1/audit/verify": (403, 403, 403, 403),  # the whole log: platform compliance only
     "/api/v1/audit/events": (200, 200, 403, 200),  # members do not read the audit log

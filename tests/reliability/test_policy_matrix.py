@@ -33,11 +33,12 @@ from marketplace.delivery.policy import POLICY as DELIVERY
 from marketplace.identity.policy import POLICY as IDENTITY
 from marketplace.kernel.policy import Outcome, Policy
 from marketplace.kernel.principal import SCOPES, OrgRole, Principal
+from marketplace.notifications.policy import POLICY as NOTIFICATIONS
 from tests.catalog.helpers import create_dataset, create_version, declare, published_dataset
 from tests.commerce.helpers import offer_for, order
 from tests.factories import add_member, bearer, make_key, make_tenant, make_user
 
-POLICIES: list[Policy[Any]] = [IDENTITY, CATALOG, LICENSING, COMMERCE, DELIVERY, AUDITLOG, COMPLIANCE]
+POLICIES: list[Policy[Any]] = [IDENTITY, CATALOG, LICENSING, COMMERCE, DELIVERY, AUDITLOG, COMPLIANCE, NOTIFICATIONS]
 ROLES = (OrgRole.auditor, OrgRole.member, OrgRole.admin, OrgRole.owner)  # least powerful first: refusals change nothing
 READ_ONLY = ["audit:read", "catalog:read", "commerce:read"]
 
@@ -93,7 +94,11 @@ def build_world(client) -> World:
     model = client.post(f"/api/v1/orgs/{v.org.id}/models", json={"name": "Matrix model", "version": "1", "provider": "Matrix AG"}, headers=bearer(k)).json
     run = client.post(f"/api/v1/models/{model['id']}/runs", json={"name": "matrix run"}, headers=bearer(k)).json
     declared = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "other", "name": "notes", "modality": "text"}, headers=bearer(k)).json
-    ids = {"org_id": str(v.org.id), "user_id": str(target.id), "key_id": target_key_id, "dataset_id": draft["id"], "version_id": dv["id"],
+    endpoint = client.post(f"/api/v1/orgs/{v.org.id}/webhooks", json={"url": "https://hooks.invalid/matrix"}, headers=bearer(k)).json
+    delivery = client.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=bearer(k))
+    assert delivery.status_code == 200, delivery.json
+    delivery_id = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=bearer(k)).json[0]["id"]
+    ids = {"endpoint_id": endpoint["id"], "delivery_id": delivery_id, "org_id": str(v.org.id), "user_id": str(target.id), "key_id": target_key_id, "dataset_id": draft["id"], "version_id": dv["id"],
            "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "grant_id": grant_id,
            "file_id": f["id"], "offer_id": offer["id"], "order_id": o["id"], "identifier": lic["identifier"], "published_version_id": pub_version["id"],
            "published_dataset_id": offer["dataset_id"],
@@ -191,6 +196,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/training-runs/<uuid:run_id>/inputs"): Case(vendor_org, lambda w, s: {"kind": "other", "name": "more notes", "modality": "text"}),
     ("DELETE", "/api/v1/training-runs/<uuid:run_id>/inputs/<uuid:input_id>"): Case(vendor_org),
     ("DELETE", "/api/v1/training-runs/<uuid:run_id>"): Case(vendor_org),
+    ("POST", "/api/v1/orgs/<uuid:org_id>/webhooks"): Case(vendor_org, lambda w, s: {"url": "https://hooks.invalid/matrix"}),
+    ("PATCH", "/api/v1/webhooks/<uuid:endpoint_id>"): Case(vendor_org, lambda w, s: {"description": "Changed by the matrix"}),
+    ("DELETE", "/api/v1/webhooks/<uuid:endpoint_id>"): Case(vendor_org),
+    ("POST", "/api/v1/webhooks/<uuid:endpoint_id>/rotate-secret"): Case(vendor_org),
+    ("POST", "/api/v1/webhooks/<uuid:endpoint_id>/test"): Case(vendor_org),
+    ("POST", "/api/v1/webhooks/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/redeliver"): Case(vendor_org),
+    ("POST", "/api/v1/notifications/read"): Case(own, lambda w, s: {"all": True}),
+    ("PUT", "/api/v1/notifications/preferences"): Case(own, lambda w, s: {"preferences": {"order.paid": "digest"}}),
 }
 
 

@@ -36,10 +36,13 @@ def new_secret() -> str:
 
 def _check_url(url: str) -> str:
     """Refuse what could never be delivered: a bad scheme or host, or (unless the operator allows
-    private targets) a host that resolves into a private network. Delivery checks again."""
+    private targets) a host that resolves into a private network. A name that does not resolve yet
+    is accepted. Delivery checks again, every time."""
     try:
         _, host, port, _ = webhook_sender.check_url(url)
         webhook_sender.resolve(host, port, allow_private=current_settings().webhook_allow_private)
+    except webhook_sender.Unresolvable:
+        pass  # a name not in DNS yet is the receiver's to fix; every attempt says so in the log
     except webhook_sender.UnsafeTarget as e:
         raise ValidationFailed(f"This URL cannot receive webhooks: {e}.", errors={"url": [str(e)]}) from None
     return url
