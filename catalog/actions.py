@@ -11,6 +11,11 @@ from marketplace.kernel.audit import AuditAction
 class CatalogAction(AuditAction):
     CATALOG_DOMAIN_ADD = "catalog.domain.add"
     DATASET_CREATE = "dataset.create"
+    ACCESS_GATE_SET = "access.gate.set"
+    ACCESS_REQUEST_APPROVE = "access.request.approve"
+    ACCESS_REQUEST_CREATE = "access.request.create"
+    ACCESS_REQUEST_REJECT = "access.request.reject"
+    ACCESS_REQUEST_WITHDRAW = "access.request.withdraw"
     DATASET_UPDATE = "dataset.update"
     FILE_PREVIEW_REDACT = "file.preview.redact"
     VERSION_CREATE = "version.create"

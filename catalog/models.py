@@ -264,3 +264,54 @@ def blob_key(sha256: str) -> str:
 def staging_key(file_id: uuid.UUID) -> str:
     """Uploads land here first; only verified bytes are copied to their content address."""
     return f"staging/{file_id}"
+
+
+class AccessStatus(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"  # by the buyer, while pending
+
+
+class AccessGate(Base):
+    """A dataset that is "access on request": for its samples, as the gate to private offers,
+    or both, with the questions the vendor asks and the response time it promises."""
+
+    __tablename__ = "access_gates"
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    samples: Mapped[bool] = mapped_column(default=False)  # samples only for approved requesters
+    private_offers: Mapped[bool] = mapped_column(default=False)  # buyers ask; approval can make them a private offer
+    fields: Mapped[list[Any]]  # [{name, label, type, required, options?, max_length?, terms?}]
+    response_days: Mapped[int] = mapped_column(Integer, default=5)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccessRequest(Base):
+    """A buyer organisation's request for access to a gated dataset, and the vendor's answer."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        # At most one open request per dataset and buyer, however many submit at once.
+        Index("uq_access_requests_open", "dataset_id", "buyer_org_id", unique=True, postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
+        Index("ix_access_requests_vendor", "vendor_org_id", "created_at"),
+        Index("ix_access_requests_buyer", "buyer_org_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    vendor_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    buyer_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    answers: Mapped[dict[str, Any]]
+    # The SHA-256 of each terms text the requester ticked ({field name: digest}).
+    accepted_terms: Mapped[dict[str, Any]]
+    status: Mapped[AccessStatus] = mapped_column(str_enum(AccessStatus, "access_status"), default=AccessStatus.pending)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]  # created + the vendor's stated response time
+    offer_id: Mapped[uuid.UUID | None]  # the private offer made on approval, if any
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

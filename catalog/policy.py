@@ -27,6 +27,9 @@ class CatalogPermission(enum.StrEnum):
     WRITE = "catalog:write"  # datasets, versions, files, uploads, licences and provenance of a vendor
     WITHDRAW = "catalog:withdraw"  # a published version: cannot be undone, and its buyers lose access
     DOMAIN_ADD = "catalog:domains"
+    ACCESS_REQUEST = "catalog:access_request"  # a buyer organisation asks for access to a gated dataset
+    ACCESS_DECIDE = "catalog:access_decide"  # the vendor approves or rejects
+    ACCESS_READ = "catalog:access_read"  # the vendor's inbox and report, the buyer's own requests
 
 
 P = CatalogPermission
@@ -36,7 +39,10 @@ POLICY: Policy[CatalogPermission] = Policy("catalog", CatalogPermission, {
     # Like marking money paid, a withdrawal changes what paying buyers get: the vendor's admins.
     P.WITHDRAW: Rule(scope="catalog:write", parties={"org": MANAGERS}, why="Only the vendor's owners and admins can withdraw a published version."),
     P.DOMAIN_ADD: Rule(platform=frozenset({Platform.admin}), why="Only a platform administrator may do this."),
-}, hidden={"org": "No such organisation."})
+    P.ACCESS_REQUEST: Rule(scope="commerce:write", parties={"buyer": WRITERS}, why="Auditors have read-only access."),
+    P.ACCESS_DECIDE: Rule(scope="catalog:write", parties={"vendor": MANAGERS}, why="Only the vendor's owners and admins answer access requests."),
+    P.ACCESS_READ: Rule(scope="catalog:read", parties={"vendor": ANY_ROLE, "buyer": ANY_ROLE}, platform=STAFF),
+}, hidden={"org": "No such organisation.", "vendor": "No such access request.", "buyer": "No such access request."})
 
 
 def is_owner_member(principal: Principal, dataset: Dataset) -> bool:

@@ -283,3 +283,89 @@ class PreviewRedactSchema(StrictSchema):
     drop_fields = ma.fields.List(ma.fields.String(validate=validate.Length(max=200)), load_default=list, validate=validate.Length(max=500))
     drop_records = ma.fields.List(Int(strict=True), load_default=list, validate=validate.Length(max=10_000))
     hide = Flag(load_default=False)
+
+
+# --------------------------------------------------------------------------- gated access
+
+
+class AccessFieldSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Lower-case letters, digits and _, starting with a letter."))
+    label = Text(200, load_default=None)
+    type = ma.fields.String(required=True, validate=validate.OneOf(["text", "select", "country", "date", "checkbox"]))
+    required = Flag(load_default=True)
+    options = ma.fields.List(Text(200), load_default=list, validate=validate.Length(max=50))
+    max_length = Int(load_default=500, strict=True, validate=validate.Range(min=1, max=2000))
+    terms = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000),
+                             metadata={"description": "For a checkbox: the terms the requester agrees to (their SHA-256 is kept with the request)."})
+
+
+class AccessGateSetSchema(StrictSchema):
+    samples = Flag(required=True, metadata={"description": "Samples only for organisations whose request was approved."})
+    private_offers = Flag(required=True, metadata={"description": "Buyers ask for a private offer; approving can make one."})
+    fields = ma.fields.List(ma.fields.Nested(AccessFieldSchema), load_default=list, validate=validate.Length(max=20))
+    response_days = Int(load_default=5, strict=True, validate=validate.Range(min=1, max=60))
+    instructions = ma.fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class AccessGateSchema(ma.Schema):
+    dataset_id = ma.fields.UUID()
+    samples = ma.fields.Boolean()
+    private_offers = ma.fields.Boolean()
+    fields = ma.fields.List(ma.fields.Dict())
+    response_days = ma.fields.Integer()
+    instructions = ma.fields.String()
+    updated_at = ma.fields.DateTime()
+
+
+class AccessRequestCreateSchema(StrictSchema):
+    org_id = ma.fields.UUID(required=True, metadata={"description": "The buyer organisation asking."})
+    answers = ma.fields.Dict(keys=ma.fields.String(validate=validate.Length(max=40)), load_default=dict, validate=validate.Length(max=20))
+
+
+class PrivateOfferSpecSchema(StrictSchema):
+    title = Text(200, required=True)
+    license = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
+    version_id = ma.fields.UUID(load_default=None, allow_none=True)
+    pricing_unit = ma.fields.String(required=True, validate=validate.OneOf(["records", "bytes", "downloads", "term"]))
+    unit_price_minor = Int(required=True, strict=True, validate=validate.Range(min=0, max=10**12))
+    currency = ma.fields.String(required=True, validate=validate.Length(equal=3))
+    included_quota = Int(load_default=0, strict=True, validate=validate.Range(min=0, max=10**15))
+    term_days = Int(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=3660))
+
+
+class AccessDecisionSchema(StrictSchema):
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    offer = ma.fields.Nested(PrivateOfferSpecSchema, load_default=None, allow_none=True,
+                             metadata={"description": "On approval: a private offer for the buyer, made in the same transaction."})
+
+
+class AccessRejectSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class AccessRequestSchema(ma.Schema):
+    id = ma.fields.UUID()
+    dataset_id = ma.fields.UUID()
+    dataset_title = ma.fields.String(allow_none=True)
+    vendor_org_id = ma.fields.UUID()
+    vendor_name = ma.fields.String(allow_none=True)
+    buyer_org_id = ma.fields.UUID()
+    buyer_name = ma.fields.String(allow_none=True)
+    requested_by_email = ma.fields.String(allow_none=True)
+    answers = ma.fields.Dict()
+    accepted_terms = ma.fields.Dict()
+    status = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    due_at = ma.fields.DateTime()
+    decided_at = ma.fields.DateTime(allow_none=True)
+    overdue = ma.fields.Boolean(metadata={"description": "Pending past the vendor's stated response time."})
+    offer_id = ma.fields.UUID(allow_none=True)
+
+
+class AccessListQuerySchema(StrictSchema):
+    role = ma.fields.String(load_default="vendor", validate=validate.OneOf(["vendor", "buyer"]),
+                            metadata={"description": "vendor: requests to your datasets (the inbox); buyer: your organisation's requests."})
+    status = ma.fields.String(load_default=None, validate=validate.OneOf(["pending", "approved", "rejected", "withdrawn"]))
+    dataset_id = ma.fields.UUID(load_default=None)
+    format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]), metadata={"description": "csv: the vendor's access report."})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from catalog.access_api import blp as access_blp
 from catalog.api import blp
 from catalog.services import ingest
 from catalog.storage import object_store
@@ -19,6 +20,7 @@ JOBS = (ingest.ingest_version,)
 def init_app(app: Flask, api: Api) -> None:
     """Register the catalogue's endpoints (after the object store port is wired)."""
     api.register_blueprint(blp)
+    api.register_blueprint(access_blp)
     with app.app_context():
         if isinstance(object_store(), FilesystemObjectStore):
             app.register_blueprint(fs_storage_bp)

@@ -22,7 +22,7 @@ from catalog.cards import render_card
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.paths import normalise_path
 from catalog.policy import POLICY, CatalogPermission, can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
-from catalog.services import search
+from catalog.services import access, search
 from catalog.services.search import facets_of  # re-exported: callers read facets as datasets.facets_of
 from catalog.storage import object_store
 from marketplace.identity.models import Organization
@@ -502,6 +502,7 @@ def get_preview(principal: Principal, file_id: uuid.UUID) -> VersionFile:
     f, v, ds = file_for(principal, file_id, write=False)
     if v.status == VersionStatus.withdrawn.value and not can_read_private(principal, ds):
         raise Gone("This version was withdrawn.")
+    access.require_samples(principal, ds)
     return f
 
 

@@ -812,6 +812,15 @@ def on_version_withdrawn(principal: Principal, version: DatasetVersion, dataset:
                         dedupe=f"version.withdrawn:{grant.id}:{version.id}")
 
 
+def on_access_approved(principal: Principal, request: Any, offer: dict[str, Any], **_: Any) -> None:
+    """An access request approved with an offer: make the buyer that private offer, in the
+    approval's transaction and with the approver's rights (a refused offer refuses the approval)."""
+    made = create_offer(principal, request.dataset_id, title=offer["title"], license=offer["license"], version_id=offer.get("version_id"),
+                        pricing_unit=offer["pricing_unit"], unit_price_minor=offer["unit_price_minor"], currency=offer["currency"],
+                        included_quota=offer.get("included_quota", 0), term_days=offer.get("term_days"), private_buyer_org_id=request.buyer_org_id)
+    request.offer_id = made.id
+
+
 def version_holders(principal: Principal, version_id: uuid.UUID) -> list[Grant]:
     """The vendor's view: which buyers hold (or held) a version."""
     v = get_session().get(DatasetVersion, version_id)

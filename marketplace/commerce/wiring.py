@@ -1,13 +1,13 @@
 """How commerce plugs into the application: its API blueprint, and its handlers for withdrawn
 versions (their holders are told) and new latest versions (grants for "latest" follow them only
-while their terms cover them)."""
+while their terms cover them), and the private offer an approved access request asks for."""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from marketplace.commerce.api import blp
-from marketplace.commerce.services import on_latest_changed, on_version_withdrawn
+from marketplace.commerce.services import on_access_approved, on_latest_changed, on_version_withdrawn
 from marketplace.kernel import events
 from marketplace.kernel.http import Api
 
@@ -17,3 +17,4 @@ def init_app(app: Flask, api: Api) -> None:
     api.register_blueprint(blp)
     events.subscribe(events.VERSION_WITHDRAWN, on_version_withdrawn)
     events.subscribe(events.DATASET_LATEST_CHANGED, on_latest_changed)
+    events.subscribe(events.ACCESS_APPROVED, on_access_approved)

@@ -28,3 +28,4 @@ def emit(name: str, **payload: Any) -> None:
 VERSION_PUBLISHING = "catalog.version.publishing"  # (principal, version_id): raise to refuse
 DATASET_LATEST_CHANGED = "catalog.dataset.latest_changed"  # (dataset, version_id | None, previous_version_id | None)
 VERSION_WITHDRAWN = "catalog.version.withdrawn"  # (principal, version, dataset, reason)
+ACCESS_APPROVED = "catalog.access.approved"  # (principal, request, offer: dict | None): make the private offer, set request.offer_id

@@ -43,6 +43,10 @@ class Topic(enum.StrEnum):
     VERSION_WITHDRAWN = "version.withdrawn"
     INGEST_FINISHED = "ingest.finished"
     INGEST_FAILED = "ingest.failed"
+    ACCESS_REQUEST_RECEIVED = "access_request.received"
+    ACCESS_REQUEST_APPROVED = "access_request.approved"
+    ACCESS_REQUEST_REJECTED = "access_request.rejected"
+    ACCESS_REQUEST_OVERDUE = "access_request.overdue"
     WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"
     WEBHOOK_TEST = "webhook.test"
 
@@ -61,6 +65,10 @@ TOPIC_TITLES: dict[Topic, str] = {
     Topic.VERSION_WITHDRAWN: "A version of a dataset you hold was withdrawn",
     Topic.INGEST_FINISHED: "A version you uploaded was checked and published",
     Topic.INGEST_FAILED: "A version you uploaded failed its checks",
+    Topic.ACCESS_REQUEST_RECEIVED: "An organisation asked for access to your dataset",
+    Topic.ACCESS_REQUEST_APPROVED: "Your access request was approved",
+    Topic.ACCESS_REQUEST_REJECTED: "Your access request was rejected",
+    Topic.ACCESS_REQUEST_OVERDUE: "An access request waits longer than your stated response time",
     Topic.WEBHOOK_ENDPOINT_DISABLED: "A webhook endpoint was disabled",
     Topic.WEBHOOK_TEST: "A test message sent to a webhook endpoint",
 }

@@ -9,13 +9,16 @@ from html import escape
 
 from flask import Blueprint, abort, render_template, request
 
+from catalog import policy as catalog_policy
 from catalog.cards import render_card
+from catalog.services import access
 from catalog.services import datasets as catalog
 from catalog.services import search as search_svc
 from licensing.services import compatibility, get_provenance, version_license
 from marketplace.commerce.services import list_offers
 from marketplace.identity.auth import current_principal
 from marketplace.kernel.errors import DomainError, NotFound, ValidationFailed
+from marketplace.web.common import active_org_id
 
 bp = Blueprint("catalog_web", __name__)
 
@@ -94,7 +97,13 @@ def dataset_page(dataset_id: uuid.UUID):
     offers = list_offers(p, dataset_id)
     facets = catalog.facets_of([ds.id])[ds.id]
     preview = next((f for f in files if f.preview and f.preview.get("records")), None)
-    return render_template("catalog/dataset.html", ds=ds, card=render_card(ds.card_markdown, heading_offset=1), facets=facets, versions=versions, current=current,
+    gate = access.get_gate(p, dataset_id)
+    is_vendor = catalog_policy.can_read_private(p, ds)
+    org = active_org_id(p) if p.authenticated else None
+    mine = access.list_requests(p, org, as_vendor=False, dataset_id=dataset_id) if gate is not None and org is not None and not is_vendor else []
+    my_request = next((r for r in mine if r["status"] in ("pending", "approved")), mine[0] if mine else None)
+    return render_template("catalog/dataset.html", gate=gate, is_vendor=is_vendor, my_request=my_request, samples_allowed=access.may_see_samples(p, ds),
+                           countries=sorted(access.COUNTRIES.items(), key=lambda c: c[1]), ds=ds, card=render_card(ds.card_markdown, heading_offset=1), facets=facets, versions=versions, current=current,
                            files=files, lic=lic, terms=terms_table(comp["effective_terms"]) if comp and lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
                            lineage_svg=lineage_svg(comp["lineage"]) if comp else "")
 

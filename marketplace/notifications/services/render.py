@@ -36,6 +36,10 @@ def title(topic: str, data: dict[str, Any]) -> str:
         Topic.VERSION_WITHDRAWN: f"Version{version} of {_name(data)} withdrawn",
         Topic.INGEST_FINISHED: f"Version{version} of {_name(data)} checked and published",
         Topic.INGEST_FAILED: f"Version{version} of {_name(data)} failed its checks",
+        Topic.ACCESS_REQUEST_RECEIVED: f"{data.get('buyer_name', 'An organisation')} asks for access to {_name(data)}",
+        Topic.ACCESS_REQUEST_APPROVED: f"Access to {_name(data)} approved",
+        Topic.ACCESS_REQUEST_REJECTED: f"Access to {_name(data)} rejected",
+        Topic.ACCESS_REQUEST_OVERDUE: f"Access request for {_name(data)} is overdue",
         Topic.WEBHOOK_ENDPOINT_DISABLED: f"Webhook endpoint {data.get('url', '')} disabled",
         Topic.WEBHOOK_TEST: "Test message",
     }
@@ -44,6 +48,8 @@ def title(topic: str, data: dict[str, Any]) -> str:
 
 def link(data: dict[str, Any]) -> str | None:
     """Where the announcement's page is, as a path on this site."""
+    if data.get("access_request_id"):
+        return "/access-requests"
     if data.get("order_id"):
         return f"/orders/{data['order_id']}"
     if data.get("grant_id"):
