@@ -468,6 +468,58 @@ def register(main: click.Group) -> None:
         gs = c.grants(org_id)
         return gs, table(gs, ["id", "dataset_id", "unit", "balance", "credited", "status", "expires_at"])
 
+    @main.group("access-requests")
+    def access_requests() -> None:
+        """Requests for access to gated datasets: your inbox as a vendor, your own as a buyer."""
+
+    @access_requests.command("list")
+    @click.option("--org", "org_id", help="Organisation id (default: the API key's)")
+    @click.option("--mine", is_flag=True, help="Your organisation's own requests (default: the requests to your datasets).")
+    @click.option("--status", type=click.Choice(["pending", "approved", "rejected", "withdrawn"]))
+    @api_command
+    def access_list(ctx: click.Context, c: MarketplaceClient, org_id: str | None, mine: bool, status: str | None):
+        """The vendor's inbox (overdue ones flagged), or with --mine your organisation's requests."""
+        rows = c.access_requests(org_id or _key_org(c), role="buyer" if mine else "vendor", status=status)
+        shown = [dict(r, overdue="OVERDUE" if r["overdue"] else "") for r in rows]
+        return rows, table(shown, ["id", "dataset_title", "vendor_name" if mine else "buyer_name", "status", "overdue", "due_at", "reason"])
+
+    @access_requests.command("approve")
+    @click.argument("request_id")
+    @click.option("--reason", help="A note to the buyer (at most 200 characters).")
+    @click.option("--offer-license", help="Also make the buyer a private offer under this licence...")
+    @click.option("--offer-title", default="Private offer", show_default=True)
+    @click.option("--offer-unit", type=click.Choice(["records", "bytes", "downloads", "term"]), default="records", show_default=True)
+    @click.option("--offer-price-minor", type=int, default=0, show_default=True, help="...at this unit price in minor units...")
+    @click.option("--offer-currency", default="EUR", show_default=True)
+    @click.option("--offer-term-days", type=int)
+    @api_command
+    def access_approve(ctx: click.Context, c: MarketplaceClient, request_id: str, reason: str | None, offer_license: str | None, offer_title: str,
+                       offer_unit: str, offer_price_minor: int, offer_currency: str, offer_term_days: int | None):
+        """Approve a request (and optionally make the buyer a private offer in the same step)."""
+        offer = None
+        if offer_license:
+            offer = {"title": offer_title, "license": offer_license, "pricing_unit": offer_unit, "unit_price_minor": offer_price_minor,
+                     "currency": offer_currency, "term_days": offer_term_days}
+        r = c.approve_access(request_id, reason=reason, offer=offer)
+        return r, f"approved {r['id']}" + (f"; private offer {r['offer_id']}" if r.get("offer_id") else "")
+
+    @access_requests.command("reject")
+    @click.argument("request_id")
+    @click.option("--reason", required=True, help="Why, in at most 200 characters: the buyer reads it.")
+    @api_command
+    def access_reject(ctx: click.Context, c: MarketplaceClient, request_id: str, reason: str):
+        """Reject a request with a reason."""
+        r = c.reject_access(request_id, reason)
+        return r, f"rejected {r['id']}"
+
+    @access_requests.command("report")
+    @click.option("--org", "org_id", help="Organisation id (default: the API key's)")
+    @api_command
+    def access_report(ctx: click.Context, c: MarketplaceClient, org_id: str | None):
+        """The access report as CSV (every request to your datasets, answers as columns)."""
+        text = c.access_report(org_id or _key_org(c))
+        return {"csv": text}, text.rstrip("\n")
+
     @main.command()
     @click.argument("grant_id")
     @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))

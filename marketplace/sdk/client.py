@@ -233,6 +233,25 @@ class MarketplaceClient:
         # Safe to retry: re-issuing within the resume window is not charged again.
         return self.request("POST", f"/grants/{grant_id}/downloads", json={} if paths is None else {"paths": paths}, idempotent=True)
 
+    # ------------------------------------------------------------------ gated access
+    def access_gate(self, dataset_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/datasets/{dataset_id}/access-gate")
+
+    def request_access(self, dataset_id: str, org_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", f"/datasets/{dataset_id}/access-requests", json={"org_id": org_id, "answers": answers})
+
+    def access_requests(self, org_id: str, *, role: str = "vendor", status: str | None = None) -> list[dict[str, Any]]:
+        return self.request("GET", f"/orgs/{org_id}/access-requests", params={"role": role, **({"status": status} if status else {})})
+
+    def access_report(self, org_id: str) -> str:
+        return self.request("GET", f"/orgs/{org_id}/access-requests", params={"format": "csv"}, raw=True).text
+
+    def approve_access(self, request_id: str, *, reason: str | None = None, offer: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.request("POST", f"/access-requests/{request_id}/approve", json={"reason": reason, "offer": offer})
+
+    def reject_access(self, request_id: str, reason: str) -> dict[str, Any]:
+        return self.request("POST", f"/access-requests/{request_id}/reject", json={"reason": reason})
+
     # ------------------------------------------------------------------ audit and compliance
     def audit_export(self, org_id: str | None = None, fmt: str = "jsonl") -> str:
         params = {"format": fmt, **({"org_id": org_id} if org_id else {})}

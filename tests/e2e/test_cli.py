@@ -270,3 +270,45 @@ def test_upload_killed_midway_resumes_with_the_parts_already_stored(backend, liv
                                                                                           AuditEvent.subject_id == fid[0]))
         app.extensions["db"].remove()
     assert starts == 1  # one multipart upload, carried on rather than restarted
+
+
+@pytest.mark.postgres_only
+def test_access_requests_from_the_command_line(backend, live, tmp_path):
+    app, base = live
+    with app.app_context():
+        from tests.factories import make_tenant
+
+        vendor, buyer, other = make_tenant(vendor=True), make_tenant(), make_tenant()
+        app.extensions["db"].remove()
+    v, b = MarketplaceClient(base, vendor.keys["owner"]), MarketplaceClient(base, buyer.keys["owner"])
+    ds = v.create_dataset(slug=f"wards-{uuid.uuid4().hex[:6]}", title="Ward notes", domain="healthcare", visibility="listed")
+    ver = v.create_version(ds["id"], "1.0.0")
+    f = v.declare_file(ver["id"], "notes.jsonl", 9, hashlib.sha256(b'{"n": 1}\n').hexdigest())
+    v.put_content(f["id"], b'{"n": 1}\n')
+    v.set_license(ver["id"], "CC-BY-4.0")
+    v.set_provenance(ver["id"], {"sources": [{"kind": "first_hand", "name": "Collected by the vendor"}], "personal_data": {"status": "none"}, "attest": True})
+    assert v.publish(ver["id"])["status"] in ("published", "processing")
+    v.request("PUT", f"/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": True,
+                                                                "fields": [{"name": "purpose", "type": "text"}]})
+    first = b.request_access(ds["id"], str(buyer.org.id), {"purpose": "triage models"})
+    second = MarketplaceClient(base, other.keys["owner"]).request_access(ds["id"], str(other.org.id), {"purpose": "resale"})
+    v_env, b_env = cli_env(tmp_path, "vendor"), cli_env(tmp_path, "buyer")
+    run(v_env, "login", "--url", base, "--api-key", vendor.keys["owner"])
+    run(b_env, "login", "--url", base, "--api-key", buyer.keys["owner"])
+    inbox = run(v_env, "access-requests", "list", "--status", "pending").stdout
+    assert first["id"] in inbox and second["id"] in inbox and buyer.org.name in inbox
+    r = run(v_env, "access-requests", "approve", first["id"], "--offer-license", "CC-BY-4.0", "--offer-price-minor", "2", "--reason", "welcome")
+    assert "approved" in r.stdout and "private offer" in r.stdout
+    r = run(v_env, "access-requests", "reject", second["id"], "--reason", "Not for resale.")
+    assert "rejected" in r.stdout
+    mine = json.loads(run(b_env, "access-requests", "list", "--mine", "--json").stdout)
+    assert [(x["status"], x["reason"]) for x in mine] == [("approved", "welcome")] and mine[0]["offer_id"]
+    report = run(v_env, "access-requests", "report").stdout
+    assert "answer:purpose" in report and "triage models" in report and "Not for resale." in report
+    # a reason over 200 characters is refused with a one-line error and exit code 2
+    third = MarketplaceClient(base, other.keys["owner"]).request_access(ds["id"], str(other.org.id), {"purpose": "again"})
+    r = run(v_env, "access-requests", "reject", third["id"], "--reason", "x" * 201, check=False)
+    assert r.returncode != 0 and r.stderr.startswith("error:")
+    # the buyer cannot answer requests to someone else's dataset
+    r = run(b_env, "access-requests", "approve", third["id"], check=False)
+    assert r.returncode != 0 and "error:" in r.stderr

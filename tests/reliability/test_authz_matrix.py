@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from catalog.models import AccessGate
+from marketplace.kernel.db import get_session, utcnow
 from tests.catalog.helpers import create_dataset, create_version, declare
 from tests.factories import OfferFactory, OrganizationFactory, bearer, make_key, make_org, make_tenant, make_user, paid_order, published_version
 
@@ -35,8 +37,12 @@ def world(client):
     model = client.post(f"/api/v1/orgs/{a.org.id}/models", json={"name": SECRET_TITLE, "version": "1", "provider": "Secret AG"}, headers=bearer(k)).json
     run = client.post(f"/api/v1/models/{model['id']}/runs", json={"name": "secret run"}, headers=bearer(k)).json
     declared = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "other", "name": "secret notes", "modality": "text"}, headers=bearer(k)).json
+    # A asks for access to the seller's gated dataset (the gate is a row: gating has its own tests).
+    get_session().add(AccessGate(dataset_id=pub.dataset.id, samples=True, private_offers=False, fields=[], response_days=5, instructions="", updated_at=utcnow()))
+    get_session().flush()
+    access_request = client.post(f"/api/v1/datasets/{pub.dataset.id}/access-requests", json={"org_id": str(a.org.id), "answers": {}}, headers=bearer(k)).json
     endpoint = client.post(f"/api/v1/orgs/{a.org.id}/webhooks", json={"url": "https://hooks.invalid/secret", "description": SECRET_TITLE}, headers=bearer(k)).json
-    ids = {"endpoint_id": endpoint["id"], "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "org_id": str(a.org.id), "user_id": str(a.member.id), "key_id": key_id, "dataset_id": draft["id"], "version_id": dv["id"],
+    ids = {"request_id": access_request["id"], "endpoint_id": endpoint["id"], "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "org_id": str(a.org.id), "user_id": str(a.member.id), "key_id": key_id, "dataset_id": draft["id"], "version_id": dv["id"],
            "file_id": f["id"], "offer_id": str(offer.id), "order_id": str(o.id), "grant_id": str(o.grant_id), "event_id": "1", "identifier": "CC-BY-4.0"}
     markers = [SECRET_TITLE, a.owner.email, a.member.email, "secret.jsonl"]
     return a, ids, markers
@@ -109,6 +115,7 @@ ROLES = ("owner", "admin", "member", "auditor")
 OWN_EXPECTED = {
     "/api/v1/orgs/<uuid:org_id>/api-keys": (200, 200, 403, 403),  # keys are for admins to manage
     "/api/v1/orgs/<uuid:org_id>/webhooks": (200, 200, 403, 403),  # webhook endpoints too
+    "/api/v1/datasets/<uuid:dataset_id>/access-gate": (404, 404, 404, 404),  # the draft takes no access requests
     "/api/v1/webhooks/<uuid:endpoint_id>": (200, 200, 403, 403),
     "/api/v1/webhooks/<uuid:endpoint_id>/deliveries": (200, 200, 403, 403),
     "/api/v1/notifications": (200, 200, 200, 403),  # one's own; an auditor's read-only key lacks the notifications scope

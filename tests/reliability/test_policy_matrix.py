@@ -94,11 +94,15 @@ def build_world(client) -> World:
     model = client.post(f"/api/v1/orgs/{v.org.id}/models", json={"name": "Matrix model", "version": "1", "provider": "Matrix AG"}, headers=bearer(k)).json
     run = client.post(f"/api/v1/models/{model['id']}/runs", json={"name": "matrix run"}, headers=bearer(k)).json
     declared = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "other", "name": "notes", "modality": "text"}, headers=bearer(k)).json
+    gate = client.put(f"/api/v1/datasets/{offer['dataset_id']}/access-gate", json={"samples": True, "private_offers": True}, headers=bearer(k))
+    assert gate.status_code == 200, gate.json
+    asked = client.post(f"/api/v1/datasets/{offer['dataset_id']}/access-requests", json={"org_id": str(b.org.id), "answers": {}}, headers=bearer(b.keys["owner"]))
+    assert asked.status_code == 201, asked.json
     endpoint = client.post(f"/api/v1/orgs/{v.org.id}/webhooks", json={"url": "https://hooks.invalid/matrix"}, headers=bearer(k)).json
     delivery = client.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=bearer(k))
     assert delivery.status_code == 200, delivery.json
     delivery_id = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=bearer(k)).json[0]["id"]
-    ids = {"endpoint_id": endpoint["id"], "delivery_id": delivery_id, "org_id": str(v.org.id), "user_id": str(target.id), "key_id": target_key_id, "dataset_id": draft["id"], "version_id": dv["id"],
+    ids = {"request_id": asked.json["id"], "endpoint_id": endpoint["id"], "delivery_id": delivery_id, "org_id": str(v.org.id), "user_id": str(target.id), "key_id": target_key_id, "dataset_id": draft["id"], "version_id": dv["id"],
            "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "grant_id": grant_id,
            "file_id": f["id"], "offer_id": offer["id"], "order_id": o["id"], "identifier": lic["identifier"], "published_version_id": pub_version["id"],
            "published_dataset_id": offer["dataset_id"],
@@ -134,6 +138,10 @@ def vendor_org(w: World, side: str) -> dict[str, uuid.UUID]:
 
 def the_order(w: World, side: str) -> dict[str, uuid.UUID]:
     return {"buyer": w.orgs["b"], "vendor": w.orgs["v"]}
+
+
+def the_request(w: World, side: str) -> dict[str, uuid.UUID]:
+    return {"vendor": w.orgs["v"], "buyer": w.orgs["b"]}
 
 
 def platform(w: World, side: str) -> dict[str, uuid.UUID]:
@@ -196,6 +204,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/training-runs/<uuid:run_id>/inputs"): Case(vendor_org, lambda w, s: {"kind": "other", "name": "more notes", "modality": "text"}),
     ("DELETE", "/api/v1/training-runs/<uuid:run_id>/inputs/<uuid:input_id>"): Case(vendor_org),
     ("DELETE", "/api/v1/training-runs/<uuid:run_id>"): Case(vendor_org),
+    ("PUT", "/api/v1/datasets/<uuid:dataset_id>/access-gate"): Case(vendor_org, lambda w, s: {"samples": True, "private_offers": True, "fields": []},
+                                                                     path_ids=lambda w, s: {"dataset_id": w.ids["published_dataset_id"]}),
+    ("POST", "/api/v1/datasets/<uuid:dataset_id>/access-requests"): Case(lambda w, s: {"buyer": w.orgs[s]}, lambda w, s: {"org_id": str(w.orgs[s]), "answers": {}},
+                                                                          path_ids=lambda w, s: {"dataset_id": w.ids["published_dataset_id"]}),
+    ("POST", "/api/v1/access-requests/<uuid:request_id>/approve"): Case(the_request, lambda w, s: {}),
+    ("POST", "/api/v1/access-requests/<uuid:request_id>/reject"): Case(the_request, lambda w, s: {"reason": "matrix"}),
+    ("POST", "/api/v1/access-requests/<uuid:request_id>/withdraw"): Case(the_request),
     ("POST", "/api/v1/orgs/<uuid:org_id>/webhooks"): Case(vendor_org, lambda w, s: {"url": "https://hooks.invalid/matrix"}),
     ("PATCH", "/api/v1/webhooks/<uuid:endpoint_id>"): Case(vendor_org, lambda w, s: {"description": "Changed by the matrix"}),
     ("DELETE", "/api/v1/webhooks/<uuid:endpoint_id>"): Case(vendor_org),
