@@ -302,7 +302,7 @@ class AccessFieldSchema(StrictSchema):
 class AccessGateSetSchema(StrictSchema):
     samples = Flag(required=True, metadata={"description": "Samples only for organisations whose request was approved."})
     private_offers = Flag(required=True, metadata={"description": "Buyers ask for a private offer; approving can make one."})
-    fields = ma.fields.List(ma.fields.Nested(AccessFieldSchema), load_default=list, validate=validate.Length(max=20))
+    questions = ma.fields.List(ma.fields.Nested(AccessFieldSchema), load_default=list, validate=validate.Length(max=20))
     response_days = Int(load_default=5, strict=True, validate=validate.Range(min=1, max=60))
     instructions = ma.fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -311,7 +311,7 @@ class AccessGateSchema(ma.Schema):
     dataset_id = ma.fields.UUID()
     samples = ma.fields.Boolean()
     private_offers = ma.fields.Boolean()
-    fields = ma.fields.List(ma.fields.Dict())
+    questions = ma.fields.List(ma.fields.Dict(), attribute="fields")
     response_days = ma.fields.Integer()
     instructions = ma.fields.String()
     updated_at = ma.fields.DateTime()
@@ -353,6 +353,7 @@ class AccessRequestSchema(ma.Schema):
     buyer_name = ma.fields.String(allow_none=True)
     requested_by_email = ma.fields.String(allow_none=True)
     answers = ma.fields.Dict()
+    answer_labels = ma.fields.Dict(metadata={"description": "The question each answer replies to, as the vendor worded it."})
     accepted_terms = ma.fields.Dict()
     status = ma.fields.String()
     reason = ma.fields.String(allow_none=True)

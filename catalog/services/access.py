@@ -48,7 +48,7 @@ SYSTEM = Principal(request_id="access-requests", ip=None)
 def _check_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The vendor's questions, normalised; each mistake is named by its position."""
     if len(fields) > MAX_FIELDS:
-        raise ValidationFailed(f"At most {MAX_FIELDS} questions.", errors={"fields": [f"At most {MAX_FIELDS}."]})
+        raise ValidationFailed(f"At most {MAX_FIELDS} questions.", errors={"questions": [f"At most {MAX_FIELDS}."]})
     out, seen, errors = [], set(), {}
     for i, f in enumerate(fields):
         name, kind = f.get("name", ""), f.get("type")
@@ -78,7 +78,7 @@ def _check_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
             q["required"] = True  # a box of terms means nothing unticked
         out.append(q)
     if errors:
-        raise ValidationFailed("Some questions are not valid.", errors={"fields": errors})
+        raise ValidationFailed("Some questions are not valid.", errors={"questions": errors})
     return out
 
 
@@ -89,7 +89,7 @@ def get_gate(principal: Principal, dataset_id: uuid.UUID) -> AccessGate | None:
 
 
 @transactional
-def set_gate(principal: Principal, dataset_id: uuid.UUID, *, samples: bool, private_offers: bool, fields: list[dict[str, Any]],
+def set_gate(principal: Principal, dataset_id: uuid.UUID, *, samples: bool, private_offers: bool, questions: list[dict[str, Any]],
              response_days: int = 5, instructions: str = "") -> AccessGate | None:
     """Make the dataset "access on request" (or not, with both flags off). Requests already made
     keep the questions they answered."""
@@ -105,15 +105,15 @@ def set_gate(principal: Principal, dataset_id: uuid.UUID, *, samples: bool, priv
         audit.record(principal, CatalogAction.ACCESS_GATE_SET, subject_type="dataset", subject_id=ds.id, subject_org_id=ds.organization_id,
                      actor_org_id=ds.organization_id, details={"gated": False})
         return None
-    questions = _check_fields(fields)
+    checked = _check_fields(questions)
     if gate is None:
         gate = AccessGate(dataset_id=dataset_id)
         session.add(gate)
-    gate.samples, gate.private_offers, gate.fields = samples, private_offers, questions
+    gate.samples, gate.private_offers, gate.fields = samples, private_offers, checked
     gate.response_days, gate.instructions, gate.updated_at = response_days, instructions.strip(), utcnow()
     audit.record(principal, CatalogAction.ACCESS_GATE_SET, subject_type="dataset", subject_id=ds.id, subject_org_id=ds.organization_id,
                  actor_org_id=ds.organization_id, details={"gated": True, "samples": samples, "private_offers": private_offers,
-                                                           "fields": [q["name"] for q in questions], "response_days": response_days})
+                                                           "questions": [q["name"] for q in checked], "response_days": response_days})
     return gate
 
 
@@ -278,7 +278,10 @@ def get_request(principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
 def list_requests(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool, status: str | None = None, dataset_id: uuid.UUID | None = None,
                   limit: int = 200) -> list[dict[str, Any]]:
     """The vendor's inbox (oldest pending first) or the buyer's own requests (newest first)."""
-    POLICY.require(principal, Perm.ACCESS_READ, **({"vendor": org_id} if as_vendor else {"buyer": org_id}))
+    if as_vendor:
+        POLICY.require(principal, Perm.ACCESS_READ, vendor=org_id)
+    else:
+        POLICY.require(principal, Perm.ACCESS_READ, buyer=org_id)
     col = AccessRequest.vendor_org_id if as_vendor else AccessRequest.buyer_org_id
     q = select(AccessRequest).where(col == org_id)
     if status:
@@ -296,9 +299,10 @@ def _views(reqs: list[AccessRequest]) -> list[dict[str, Any]]:
     orgs = {o.id: o.name for o in session.scalars(select(Organization).where(Organization.id.in_({r.buyer_org_id for r in reqs} | {r.vendor_org_id for r in reqs})))}
     users = {u.id: u.email for u in session.scalars(select(User).where(User.id.in_({r.requested_by for r in reqs if r.requested_by})))}
     titles = {d.id: d.title for d in session.scalars(select(Dataset).where(Dataset.id.in_({r.dataset_id for r in reqs})))}
+    labels = {g.dataset_id: {q["name"]: q["label"] for q in g.fields} for g in session.scalars(select(AccessGate).where(AccessGate.dataset_id.in_(set(titles))))}
     return [{"id": r.id, "dataset_id": r.dataset_id, "dataset_title": titles.get(r.dataset_id), "vendor_org_id": r.vendor_org_id,
              "vendor_name": orgs.get(r.vendor_org_id), "buyer_org_id": r.buyer_org_id, "buyer_name": orgs.get(r.buyer_org_id),
-             "requested_by_email": users.get(r.requested_by) if r.requested_by else None, "answers": r.answers, "accepted_terms": r.accepted_terms,
+             "requested_by_email": users.get(r.requested_by) if r.requested_by else None, "answers": r.answers, "answer_labels": {k: labels.get(r.dataset_id, {}).get(k, k) for k in r.answers}, "accepted_terms": r.accepted_terms,
              "status": r.status.value, "reason": r.reason, "created_at": r.created_at, "due_at": r.due_at, "decided_at": r.decided_at,
              "overdue": r.status is AccessStatus.pending and r.due_at < now, "offer_id": r.offer_id} for r in reqs]
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import run_simple
 
 import migrations
+from catalog.services.access import warn_overdue as warn_overdue_access_requests
 from catalog.services.search import reindex_all
 from catalog.services.uploads import abort_stale_uploads as abort_stale_uploads_job
 from marketplace.app.factory import create_app
@@ -121,6 +122,13 @@ def warn_expiring() -> None:
     """Tell holders of grants that end within 7 days (once per expiry date). Daily."""
     with _app_context():
         click.echo(f"warned about {warn_expiring_grants()} grant(s)")
+
+
+@jobs.command("warn-overdue-access")
+def warn_overdue_access() -> None:
+    """Tell vendors about access requests waiting past their stated response time (once each). Hourly."""
+    with _app_context():
+        click.echo(f"warned about {warn_overdue_access_requests()} request(s)")
 
 
 @jobs.command("notify")

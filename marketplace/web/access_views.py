@@ -112,12 +112,12 @@ def gate(dataset_id: uuid.UUID):
         try:
             fields = parse_questions(request.form.get("questions", ""))
             access.set_gate(p, dataset_id, samples=request.form.get("samples") == "yes", private_offers=request.form.get("private_offers") == "yes",
-                            fields=fields, response_days=max(1, min(_int("response_days") if _int("response_days") > 0 else 5, 60)),
+                            questions=fields, response_days=max(1, min(_int("response_days") if _int("response_days") > 0 else 5, 60)),
                             instructions=request.form.get("instructions", "")[:2000])
         except DomainError as e:
             flash_error(e)
-            if e.errors and isinstance(e.errors.get("fields"), dict):
-                for i, msgs in e.errors["fields"].items():
+            if e.errors and isinstance(e.errors.get("questions"), dict):
+                for i, msgs in e.errors["questions"].items():
                     flash(f"Question {int(i) + 1}: {'; '.join(msgs)}", "error")
         else:
             flash("Saved.", "ok")

@@ -36,6 +36,10 @@ def test_operator_commands(tmp_path):
     assert r.exit_code != 0
     assert run(env, "jobs", "expire-grants").output.startswith("expired 0")
     assert run(env, "jobs", "abort-stale-uploads").output.startswith("aborted 0")
+    assert run(env, "jobs", "warn-expiring-grants").output.startswith("warned about 0")
+    assert run(env, "jobs", "warn-overdue-access").output.startswith("warned about 0")
+    assert run(env, "jobs", "send-digests").output.startswith("sent 0")
+    assert run(env, "jobs", "notify").output.startswith("dispatched: 0, webhook attempts: 0")
     assert run(env, "search", "reindex").output.startswith("reindexed 0")
 
 

@@ -31,7 +31,7 @@ GOOD = {"purpose": "=HYPERLINK(\"http://x\") clinical NLP", "sector": "research"
 def gated(client, **gate):
     vendor, buyer = make_tenant(vendor=True), make_tenant()
     ds, v = published_dataset(client, vendor.keys["owner"], {"notes.jsonl": b'{"note": "patient A"}\n' * 5})
-    body = {"samples": True, "private_offers": True, "fields": QUESTIONS, "response_days": 3, "instructions": "Hospitals and universities."}
+    body = {"samples": True, "private_offers": True, "questions": QUESTIONS, "response_days": 3, "instructions": "Hospitals and universities."}
     body.update(gate)
     r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json=body, headers=bearer(vendor.keys["owner"]))
     assert r.status_code == 200, r.json
@@ -47,7 +47,7 @@ def test_the_whole_request_journey_gates_samples_and_ends_in_a_private_offer(app
     vendor, buyer, ds, file_id = gated(client)
     # anyone who can see the dataset reads the form; the samples are the vendor's and approved buyers'
     form = client.get(f"/api/v1/datasets/{ds['id']}/access-gate").json
-    assert [q["name"] for q in form["fields"]] == ["purpose", "sector", "country", "start", "dua"] and form["fields"][4]["required"] is True
+    assert [q["name"] for q in form["questions"]] == ["purpose", "sector", "country", "start", "dua"] and form["questions"][4]["required"] is True
     r = client.get(f"/api/v1/files/{file_id}/preview", headers=bearer(buyer.keys["owner"]))
     assert r.status_code == 403 and r.json["access_request_required"] is True
     assert client.get(f"/api/v1/files/{file_id}/preview").status_code == 403
@@ -150,9 +150,9 @@ def test_bad_gates_are_refused_with_each_question_named(app, client):
     ds, _ = published_dataset(client, vendor.keys["owner"], {"a.jsonl": b'{"a": 1}\n'})
     fields = [{"name": "Bad Name", "type": "text"}, {"name": "s", "type": "select", "options": ["only one"]}, {"name": "c", "type": "checkbox"},
               {"name": "s2", "type": "nope"}]
-    r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False, "fields": fields}, headers=bearer(vendor.keys["owner"]))
+    r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False, "questions": fields}, headers=bearer(vendor.keys["owner"]))
     assert r.status_code == 400, r.json
     fields = [{"name": "s", "type": "select", "options": ["only one"]}, {"name": "c", "type": "checkbox"}, {"name": "s", "type": "text"}]
-    r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False, "fields": fields}, headers=bearer(vendor.keys["owner"]))
-    assert r.status_code == 400 and set(r.json["errors"]["fields"]) == {"0", "1", "2"}, r.json
+    r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False, "questions": fields}, headers=bearer(vendor.keys["owner"]))
+    assert r.status_code == 400 and set(r.json["errors"]["questions"]) == {"0", "1", "2"}, r.json
     assert client.get(f"/api/v1/datasets/{ds['id']}/access-gate").status_code == 404

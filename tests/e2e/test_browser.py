@@ -317,3 +317,60 @@ def test_compliance_officer_verifies_the_log(site, site_env, browser):
     assert "Provenance report" in page.content() and "Lawful basis" in page.content()
     page.screenshot(path=str(SHOTS / "provenance-report.png"), full_page=True)
     ctx.close()
+
+
+def test_access_request_journey(site, browser):
+    """A vendor gates a dataset's samples and offers behind a request with its own questions; a
+    buyer asks from the dataset page; the vendor approves from the inbox with a private offer;
+    the buyer is notified, sees the samples and the offer."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    vctx, vendor = _sign_in(browser, site, "vendor@medcorpus.test")
+    _submit(vendor, "header >> text=Selling")
+    _submit(vendor, "text=ICU vital signs, hourly")
+    _submit(vendor, "#access-link")
+    vendor.check("input[name=samples]")
+    vendor.check("input[name=private_offers]")
+    vendor.fill("#response_days", "3")
+    vendor.fill("#instructions", "For hospitals and universities.")
+    vendor.fill("#questions", "purpose | text | What will you use it for? | required\nsector | select | Sector | required | hospital, university, industry\n"
+                              "country | country | Where are you based? | required\ndua | checkbox | Data use agreement | required | We will not re-identify patients.")
+    _submit(vendor, "main button[type=submit]")
+    assert "Saved" in vendor.locator(".flash.ok").inner_text()
+
+    bctx, buyer = _sign_in(browser, site, "buyer@acme-ai.test")
+    buyer.goto(site + "/datasets?q=ICU")
+    _submit(buyer, "text=ICU vital signs, hourly")
+    assert "The vendor shows samples on request" in buyer.content() and buyer.locator("pre.sample").count() == 0
+    form = buyer.locator("form.access-form")
+    form.locator("#answer-purpose").fill("Early-warning scores for sepsis")
+    form.locator("#answer-sector").select_option("hospital")
+    form.locator("#answer-country").select_option("DE")
+    form.locator("input[name=answer-dua]").check()
+    buyer.screenshot(path=str(SHOTS / "access-request-form.png"), full_page=True)
+    _submit(buyer, "form.access-form button[type=submit]")
+    assert "Your request is sent" in buyer.locator(".flash.ok").inner_text()
+    assert buyer.locator(".access-status").inner_text() == "pending"
+
+    vendor.reload()
+    _submit(vendor, "header >> text=Access requests")
+    req = vendor.locator("article.access-request", has_text="Acme AI").first
+    assert "Early-warning scores for sepsis" in req.inner_text() and "DE" in req.inner_text()
+    req.locator("input[name=offer]").check()
+    req.locator("input[name=offer_license]").fill("CC-BY-NC-4.0")
+    req.locator("input[name=offer_price_minor]").fill("5")
+    vendor.screenshot(path=str(SHOTS / "access-inbox.png"), full_page=True)
+    with vendor.expect_navigation():
+        req.locator("button", has_text="Approve").click()
+    assert "Approved" in vendor.locator(".flash.ok").inner_text()
+    vctx.close()
+
+    buyer.reload()
+    assert buyer.locator(".access-status").inner_text() == "approved"
+    assert buyer.locator("pre.sample").count() == 1
+    assert int(buyer.locator("header .bell [data-unread]").inner_text()) >= 1
+    _submit(buyer, "text=See your private offer")
+    assert "Private offer" in buyer.content()
+    _submit(buyer, "header .bell")
+    assert "Access to ICU vital signs, hourly approved" in buyer.locator("main").inner_text()
+    buyer.screenshot(path=str(SHOTS / "notifications.png"), full_page=True)
+    bctx.close()

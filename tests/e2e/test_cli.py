@@ -289,7 +289,7 @@ def test_access_requests_from_the_command_line(backend, live, tmp_path):
     v.set_provenance(ver["id"], {"sources": [{"kind": "first_hand", "name": "Collected by the vendor"}], "personal_data": {"status": "none"}, "attest": True})
     assert v.publish(ver["id"])["status"] in ("published", "processing")
     v.request("PUT", f"/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": True,
-                                                                "fields": [{"name": "purpose", "type": "text"}]})
+                                                                "questions": [{"name": "purpose", "type": "text"}]})
     first = b.request_access(ds["id"], str(buyer.org.id), {"purpose": "triage models"})
     second = MarketplaceClient(base, other.keys["owner"]).request_access(ds["id"], str(other.org.id), {"purpose": "resale"})
     v_env, b_env = cli_env(tmp_path, "vendor"), cli_env(tmp_path, "buyer")

@@ -89,7 +89,7 @@ def test_racing_access_requests_and_decisions_each_happen_once(session_app):
         client = session_app.test_client()
         vendor, buyer = make_tenant(vendor=True), make_tenant()
         ds, _ = published_dataset(client, vendor.keys["owner"], {"a.jsonl": b'{"a": 1}\n'}, visibility="unlisted")
-        r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False, "fields": []},
+        r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False, "questions": []},
                        headers=bearer(vendor.keys["owner"]))
         assert r.status_code == 200
         buyer_keys = [make_key(add_member(buyer.org, buyer.owner, OrgRole.member), buyer.org) for _ in range(N)]

@@ -204,7 +204,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/training-runs/<uuid:run_id>/inputs"): Case(vendor_org, lambda w, s: {"kind": "other", "name": "more notes", "modality": "text"}),
     ("DELETE", "/api/v1/training-runs/<uuid:run_id>/inputs/<uuid:input_id>"): Case(vendor_org),
     ("DELETE", "/api/v1/training-runs/<uuid:run_id>"): Case(vendor_org),
-    ("PUT", "/api/v1/datasets/<uuid:dataset_id>/access-gate"): Case(vendor_org, lambda w, s: {"samples": True, "private_offers": True, "fields": []},
+    ("PUT", "/api/v1/datasets/<uuid:dataset_id>/access-gate"): Case(vendor_org, lambda w, s: {"samples": True, "private_offers": True, "questions": []},
                                                                      path_ids=lambda w, s: {"dataset_id": w.ids["published_dataset_id"]}),
     ("POST", "/api/v1/datasets/<uuid:dataset_id>/access-requests"): Case(lambda w, s: {"buyer": w.orgs[s]}, lambda w, s: {"org_id": str(w.orgs[s]), "answers": {}},
                                                                           path_ids=lambda w, s: {"dataset_id": w.ids["published_dataset_id"]}),
