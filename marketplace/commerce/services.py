@@ -488,9 +488,10 @@ def _announce_order(topic: Topic, order: Order, *, reason: str | None = None) ->
     publish(topic, order.vendor_org_id, {**common, "role": "vendor", "buyer_name": buyer.name})
 
 
-def _announce_grant(topic: Topic, grant: Grant, *, dedupe: str | None = None, **extra: Any) -> None:
-    """Tell the holder of a grant (the buyer organisation) what happened to it."""
-    publish(topic, grant.buyer_org_id, {"grant_id": str(grant.id), "dataset_id": str(grant.dataset_id), "dataset_title": _dataset_title(grant.dataset_id),
+def _announce_grant(topic: Topic, grant: Grant, *, dedupe: str | None = None, **extra: Any) -> uuid.UUID | None:
+    """Tell the holder of a grant (the buyer organisation) what happened to it. None when
+    `dedupe` says it was told already."""
+    return publish(topic, grant.buyer_org_id, {"grant_id": str(grant.id), "dataset_id": str(grant.dataset_id), "dataset_title": _dataset_title(grant.dataset_id),
                                         "expires_at": grant.expires_at.isoformat() if grant.expires_at else None, "status": grant.status, **extra},
             dedupe=dedupe)
 
@@ -710,22 +711,27 @@ EXPIRY_WARNING = timedelta(days=7)
 @transactional
 def warn_expiring_grants(now: Any = None) -> int:
     """Job: tell holders, once per expiry date, that a grant ends within 7 days (a grant extended
-    later is warned again about its new date)."""
+    later is warned again about its new date). Returns how many were told now."""
     now = now or utcnow()
     n = 0
     for grant in get_session().scalars(select(Grant).where(Grant.status == GrantStatus.active.value, Grant.expires_at.is_not(None), Grant.expires_at > now,
                                                            Grant.expires_at <= now + EXPIRY_WARNING)):
         assert grant.expires_at is not None
-        _announce_grant(Topic.GRANT_EXPIRING, grant, dedupe=f"grant.expiring:{grant.id}:{grant.expires_at.isoformat()}")
-        n += 1
+        if _announce_grant(Topic.GRANT_EXPIRING, grant, dedupe=f"grant.expiring:{grant.id}:{grant.expires_at.isoformat()}"):
+            n += 1
     return n
 
 
 def holders_query(version: DatasetVersion) -> Select[Grant]:
-    """Grants that hold a version: bought for it, or for 'latest' while it was the latest."""
+    """Grants that hold a version: bought for it; bought for 'latest' while it was the latest; or
+    for 'latest' and delivering it now (held on it, or following it as the dataset's latest:
+    a grant bought under an older version follows each newer one)."""
     latest_then = and_(Grant.version_id.is_(None), Grant.dataset_id == version.dataset_id, Grant.created_at <= (version.withdrawn_at or utcnow()),
                        Grant.created_at >= version.published_at) if version.published_at else false()
-    return select(Grant).where(or_(Grant.version_id == version.id, latest_then))
+    is_latest = select(Dataset.latest_version_id).where(Dataset.id == version.dataset_id).scalar_subquery() == version.id
+    delivering = and_(Grant.version_id.is_(None), Grant.dataset_id == version.dataset_id,
+                      or_(Grant.held_version_id == version.id, and_(Grant.held_version_id.is_(None), is_latest)))
+    return select(Grant).where(or_(Grant.version_id == version.id, latest_then, delivering))
 
 
 def delivered_version_id(grant: Grant) -> uuid.UUID | None:
