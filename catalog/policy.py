@@ -39,7 +39,8 @@ POLICY: Policy[CatalogPermission] = Policy("catalog", CatalogPermission, {
     # Like marking money paid, a withdrawal changes what paying buyers get: the vendor's admins.
     P.WITHDRAW: Rule(scope="catalog:write", parties={"org": MANAGERS}, why="Only the vendor's owners and admins can withdraw a published version."),
     P.DOMAIN_ADD: Rule(platform=frozenset({Platform.admin}), why="Only a platform administrator may do this."),
-    P.ACCESS_REQUEST: Rule(scope="commerce:write", parties={"buyer": WRITERS}, why="Auditors have read-only access."),
+    P.ACCESS_REQUEST: Rule(scope="commerce:write", parties={"buyer": WRITERS},
+                           why="Access is asked for (and a request withdrawn) by the buyer organisation's owners, admins and members."),
     P.ACCESS_DECIDE: Rule(scope="catalog:write", parties={"vendor": MANAGERS}, why="Only the vendor's owners and admins answer access requests."),
     P.ACCESS_READ: Rule(scope="catalog:read", parties={"vendor": ANY_ROLE, "buyer": ANY_ROLE}, platform=STAFF),
 }, hidden={"org": "No such organisation.", "vendor": "No such access request.", "buyer": "No such access request."})

@@ -322,21 +322,12 @@ class AccessRequestCreateSchema(StrictSchema):
     answers = ma.fields.Dict(keys=ma.fields.String(validate=validate.Length(max=40)), load_default=dict, validate=validate.Length(max=20))
 
 
-class PrivateOfferSpecSchema(StrictSchema):
-    title = Text(200, required=True)
-    license = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
-    version_id = ma.fields.UUID(load_default=None, allow_none=True)
-    pricing_unit = ma.fields.String(required=True, validate=validate.OneOf(["records", "bytes", "downloads", "term"]))
-    unit_price_minor = Int(required=True, strict=True, validate=validate.Range(min=0, max=10**12))
-    currency = ma.fields.String(required=True, validate=validate.Length(equal=3))
-    included_quota = Int(load_default=0, strict=True, validate=validate.Range(min=0, max=10**15))
-    term_days = Int(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=3660))
-
-
 class AccessDecisionSchema(StrictSchema):
     reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    offer = ma.fields.Nested(PrivateOfferSpecSchema, load_default=None, allow_none=True,
-                             metadata={"description": "On approval: a private offer for the buyer, made in the same transaction."})
+    offer = ma.fields.Dict(keys=ma.fields.String(validate=validate.Length(max=40)), load_default=None, allow_none=True,
+                           metadata={"description": "On approval: a private offer for the buyer, made in the same transaction, with the fields of "
+                                                    "POST /datasets/{id}/offers (title, license, pricing_unit: records, gib, downloads or term, "
+                                                    "unit_price_minor, currency, included_quota, term_days, version_id), checked by the same rules."})
 
 
 class AccessRejectSchema(StrictSchema):

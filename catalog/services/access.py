@@ -38,6 +38,9 @@ from marketplace.kernel.principal import Principal
 FIELD_TYPES = ("text", "select", "country", "date", "checkbox")
 MAX_FIELDS = 20
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Control, invisible and bidirectional-override characters: refused in whatever people will read
+# (answers in the vendor's inbox, report and terminal; the vendor's questions in the buyer's form).
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 COUNTRIES = {c.alpha_2: c.name for c in pycountry.countries}
 SYSTEM = Principal(request_id="access-requests", ip=None)
 
@@ -63,6 +66,10 @@ def _check_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
         options = [str(o).strip() for o in f.get("options") or [] if str(o).strip()]
         if kind == "select" and not 2 <= len(options) <= 50:
             problems.append("options: a select needs 2 to 50 options")
+        if len(set(options)) != len(options):
+            problems.append("options: each option once")
+        if any(_UNSAFE_TEXT.search(str(t)) for t in (f.get("label") or "", f.get("terms") or "", *options)):
+            problems.append("no control, invisible or bidirectional-override characters in labels, options or terms")
         if kind == "checkbox" and not (f.get("terms") or "").strip():
             problems.append("terms: a checkbox states the terms the requester agrees to")
         if problems:
@@ -110,6 +117,8 @@ def set_gate(principal: Principal, dataset_id: uuid.UUID, *, samples: bool, priv
         gate = AccessGate(dataset_id=dataset_id)
         session.add(gate)
     gate.samples, gate.private_offers, gate.fields = samples, private_offers, checked
+    if _UNSAFE_TEXT.search(instructions):
+        raise ValidationFailed("The instructions contain control or bidirectional-override characters.", errors={"instructions": ["Plain text only."]})
     gate.response_days, gate.instructions, gate.updated_at = response_days, instructions.strip(), utcnow()
     audit.record(principal, CatalogAction.ACCESS_GATE_SET, subject_type="dataset", subject_id=ds.id, subject_org_id=ds.organization_id,
                  actor_org_id=ds.organization_id, details={"gated": True, "samples": samples, "private_offers": private_offers,
@@ -156,6 +165,8 @@ def _answers(gate: AccessGate, answers: dict[str, Any]) -> tuple[dict[str, Any],
         if kind == "text":
             if not isinstance(value, str) or len(value.strip()) > q["max_length"]:
                 errors[name] = [f"Text of at most {q['max_length']} characters."]
+            elif _UNSAFE_TEXT.search(value):
+                errors[name] = ["No control, invisible or bidirectional-override characters (line breaks and tabs are fine)."]
             else:
                 out[name] = value.strip()
         elif kind == "select":

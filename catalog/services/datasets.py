@@ -320,9 +320,25 @@ def add_file(principal: Principal, version_id: uuid.UUID, *, path: str, size: in
     return f, stored
 
 
-def list_files(principal: Principal, version_id: uuid.UUID) -> list[VersionFile]:
-    v, _ = _version_with_dataset(principal, version_id)
-    return list(get_session().scalars(select(VersionFile).where(VersionFile.version_id == v.id).order_by(VersionFile.path)))
+class SamplesWithheld:
+    """A file as read by a caller who may not see the dataset's samples (the vendor gated them):
+    no sample records, and no column statistics either, since they are computed from the sample."""
+
+    preview = None
+    stats = None
+
+    def __init__(self, file: VersionFile):
+        self._file = file
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
+def list_files(principal: Principal, version_id: uuid.UUID) -> list[Any]:
+    """The version's files; samples and their statistics only for those who may see samples."""
+    v, ds = _version_with_dataset(principal, version_id)
+    files = list(get_session().scalars(select(VersionFile).where(VersionFile.version_id == v.id).order_by(VersionFile.path)))
+    return files if access.may_see_samples(principal, ds) else [SamplesWithheld(f) for f in files]
 
 
 def file_for(principal: Principal, file_id: uuid.UUID, *, write: bool) -> tuple[VersionFile, DatasetVersion, Dataset]:
@@ -524,6 +540,9 @@ def redact_preview(principal: Principal, file_id: uuid.UUID, *, drop_fields: lis
     if drop_fields:
         kept = [{k: ("[redacted]" if k in drop_fields else val) for k, val in r.items()} if isinstance(r, dict) else r for r in kept]
     f.preview = {"records": [] if hide else kept, "redacted": True, "hidden": hide}
+    # Column statistics come from the same sample: a dropped field's (or a hidden sample's) go too.
+    if f.stats:
+        f.stats = None if hide else {k: v for k, v in f.stats.items() if k not in set(drop_fields)}
     audit.record(principal, CatalogAction.FILE_PREVIEW_REDACT, subject_type="file", subject_id=f.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id,
                  details={"drop_fields": drop_fields, "dropped": len(drop_records), "hidden": hide})
     return f

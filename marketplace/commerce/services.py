@@ -15,6 +15,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import marshmallow as ma
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +30,7 @@ from marketplace.commerce.models import Grant, GrantStatus, Offer, Order, OrderS
 from marketplace.commerce.payments import WebhookEvent, payment_gateway
 from marketplace.commerce.policy import POLICY
 from marketplace.commerce.policy import CommercePermission as Perm
+from marketplace.commerce.schemas import OfferCreateSchema
 from marketplace.formats.money import MAX_QUANTITY, Money, MoneyError, check_total, format_money, is_currency
 from marketplace.identity.models import Organization
 from marketplace.kernel import audit
@@ -104,6 +106,8 @@ def create_offer(principal: Principal, dataset_id: uuid.UUID, *, title: str, lic
         # nobody's business but that organisation's, so every other id is accepted alike.
         if private_buyer_org_id == ds.organization_id:
             raise ValidationFailed("A private offer is for another organisation.", errors={"private_buyer_org_id": ["Not your own organisation."]})
+    if not title.strip():
+        raise ValidationFailed("An offer needs a title.", errors={"title": ["Not blank."]})
     if pricing_unit == PricingUnit.term.value and not term_days:
         raise ValidationFailed("A term offer needs its length.", errors={"term_days": ["Required when pricing_unit is 'term'."]})
     if not is_currency(currency):
@@ -821,10 +825,15 @@ def on_version_withdrawn(principal: Principal, version: DatasetVersion, dataset:
 def on_access_approved(principal: Principal, request: Any, offer: dict[str, Any], **_: Any) -> None:
     """An access request approved with an offer: make the buyer that private offer, in the
     approval's transaction and with the approver's rights (a refused offer refuses the approval)."""
-    made = create_offer(principal, request.dataset_id, title=offer["title"], license=offer["license"], version_id=offer.get("version_id"),
-                        pricing_unit=offer["pricing_unit"], unit_price_minor=offer["unit_price_minor"], currency=offer["currency"],
-                        included_quota=offer.get("included_quota", 0), term_days=offer.get("term_days"), private_buyer_org_id=request.buyer_org_id)
-    request.offer_id = made.id
+    try:
+        spec = OfferCreateSchema().load({k: v for k, v in offer.items() if v is not None or k == "version_id"})
+    except ma.ValidationError as e:
+        raise ValidationFailed("The private offer is not valid.", errors={"offer": e.messages}) from None
+    spec["private_buyer_org_id"] = request.buyer_org_id
+    try:
+        request.offer_id = create_offer(principal, request.dataset_id, **spec).id
+    except ValidationFailed as e:
+        raise ValidationFailed(f"The private offer is not valid: {e.detail}", errors={"offer": e.errors or {}}) from None
 
 
 def version_holders(principal: Principal, version_id: uuid.UUID) -> list[Grant]:

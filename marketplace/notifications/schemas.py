@@ -10,7 +10,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.kernel.notify import Topic
-from marketplace.kernel.schemas import StrictSchema
+from marketplace.kernel.schemas import Flag, Int, StrictSchema, When
 from marketplace.notifications.models import DeliveryStatus, EmailMode
 
 SUBSCRIBABLE = sorted(t.value for t in Topic if t is not Topic.WEBHOOK_TEST)
@@ -34,7 +34,7 @@ class EndpointUpdateSchema(StrictSchema):
     url = ma.fields.String(validate=[validate.Length(min=8, max=2000), _printable])
     description = ma.fields.String(validate=[validate.Length(max=500), _printable])
     topics = ma.fields.List(ma.fields.String(validate=validate.OneOf(SUBSCRIBABLE)), validate=validate.Length(max=len(SUBSCRIBABLE)))
-    enabled = ma.fields.Boolean(metadata={"description": "false disables the endpoint; true enables it again (its failure count starts afresh)."})
+    enabled = Flag(metadata={"description": "false disables the endpoint; true enables it again (its failure count starts afresh)."})
 
 
 class EndpointSchema(ma.Schema):
@@ -78,7 +78,7 @@ class DeliverySchema(ma.Schema):
 
 class DeliveryQuerySchema(StrictSchema):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in DeliveryStatus]))
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class NotificationSchema(ma.Schema):
@@ -97,14 +97,14 @@ class NotificationPageSchema(ma.Schema):
 
 
 class NotificationQuerySchema(StrictSchema):
-    unread = ma.fields.Boolean(load_default=False)
-    before = ma.fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "Only notifications older than this (paging)."})
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    unread = ma.fields.Boolean(load_default=False)  # a query string: its text forms
+    before = When(load_default=None, allow_none=True, metadata={"description": "Only notifications older than this (paging)."})
+    limit = Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class MarkReadSchema(StrictSchema):
     ids = ma.fields.List(ma.fields.UUID(), load_default=list, validate=validate.Length(max=500))
-    all = ma.fields.Boolean(load_default=False)
+    all = Flag(load_default=False)
 
 
 class MarkedSchema(ma.Schema):

@@ -10,7 +10,8 @@ the operator's own network (a metadata service, a database's HTTP port). The gua
 - the connection goes to the address that was checked (no second lookup a rebinding DNS server
   could answer differently); TLS still verifies the certificate for the host name;
 - redirects are never followed (a 3xx is a failed attempt), so a redirect cannot lead inside;
-- connect and read time out, and at most `MAX_RESPONSE_BYTES` of the answer is read.
+- each socket operation times out, and a watchdog ends the whole attempt at the same limit
+  (a receiver trickling bytes cannot hold it open); at most `MAX_RESPONSE_BYTES` are read.
 
 Signing uses the `standardwebhooks` library (the reference implementation of the specification).
 """
@@ -21,10 +22,11 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from standardwebhooks import Webhook
 
@@ -55,8 +57,11 @@ def sign(secrets: list[str], msg_id: str, timestamp: datetime, body: str) -> str
 
 
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv4 inside IPv6 (mapped, 6to4, Teredo) is judged by the IPv4 address it carries.
+        embedded = [a for a in (ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())) if a is not None]
+        if embedded:
+            return all(_public(a) for a in embedded) and (ip.ipv4_mapped is not None or ip.is_global)
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_private)
 
 
@@ -72,11 +77,16 @@ def check_url(url: str) -> tuple[str, str, int, str]:
     if not parts.hostname:
         raise UnsafeTarget("the URL has no host")
     if parts.username or parts.password:
-        raise UnsafeTarget("credentials in the URL are not accepted (put them in the path or use the signature)")
-    path = parts.path or "/"
+        raise UnsafeTarget("credentials in the URL are not accepted (receivers authenticate messages by their signature)")
+    try:
+        host = parts.hostname.encode("idna").decode("ascii") if not parts.hostname.isascii() else parts.hostname
+    except UnicodeError:
+        raise UnsafeTarget("the host name is not a valid internationalised domain name") from None
+    # An IRI's non-ASCII path and query are sent percent-encoded (HTTP request lines are ASCII).
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~-._")
     if parts.query:
-        path += "?" + parts.query
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+        path += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=?~-._")
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path
 
 
 def resolve(host: str, port: int, *, allow_private: bool) -> str:
@@ -128,17 +138,35 @@ def post(url: str, body: str, headers: dict[str, str], *, allow_private: bool, t
         return Response(None, took(), None, f"refused: {e}")
     cls = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     conn = cls(host, port, address, timeout)
+    # `timeout` bounds each socket operation; the watchdog bounds the whole attempt, so a receiver
+    # that trickles a byte at a time cannot hold it (and a worker) for longer.
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        if conn.sock is not None:
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    watchdog = threading.Timer(timeout, cut)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         conn.request("POST", path, body=body.encode(), headers={**headers, "Content-Type": "application/json", "User-Agent": USER_AGENT})
         resp = conn.getresponse()
         data = resp.read(MAX_RESPONSE_BYTES)
+        if expired.is_set():
+            return Response(None, took(), None, f"timed out: the attempt took longer than {timeout:g} s")
         excerpt = data[:1000].decode("utf-8", "replace")
         error = None
         if 300 <= resp.status < 400:
             error = f"redirects are not followed (answered {resp.status})"
         return Response(resp.status, took(), excerpt, error)
-    except (OSError, http.client.HTTPException) as e:
-        kind = "timed out" if isinstance(e, (socket.timeout, TimeoutError)) else type(e).__name__
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        kind = "timed out" if isinstance(e, (socket.timeout, TimeoutError)) or expired.is_set() else type(e).__name__
         return Response(None, took(), None, f"{kind}: {e}"[:500])
     finally:
+        watchdog.cancel()
         conn.close()

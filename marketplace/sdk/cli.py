@@ -488,7 +488,7 @@ def register(main: click.Group) -> None:
     @click.option("--reason", help="A note to the buyer (at most 200 characters).")
     @click.option("--offer-license", help="Also make the buyer a private offer under this licence...")
     @click.option("--offer-title", default="Private offer", show_default=True)
-    @click.option("--offer-unit", type=click.Choice(["records", "bytes", "downloads", "term"]), default="records", show_default=True)
+    @click.option("--offer-unit", type=click.Choice(["records", "gib", "downloads", "term"]), default="records", show_default=True)
     @click.option("--offer-price-minor", type=int, default=0, show_default=True, help="...at this unit price in minor units...")
     @click.option("--offer-currency", default="EUR", show_default=True)
     @click.option("--offer-term-days", type=int)

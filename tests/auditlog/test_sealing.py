@@ -166,3 +166,45 @@ def test_blocks_and_leaves_are_append_only(app, backend):
         with pytest.raises(DBAPIError):
             with s.begin_nested():
                 s.execute(text(stmt))
+
+
+HOSTILE_TEXT = ['quote " and backslash \\ and slash /', "tab\tnewline\ncarriage\rreturn", "\x01\x08\x0c\x1f control", "\u2028\u2029 separators",
+                "emoji 🧬 and CJK 数据集 and RTL \u202e", "\\N looks like COPY's null", "x" * 3000, "", " ", "\u00e9\u0301 combining"]
+HOSTILE_JSON = [None, {}, {"a": 1, "b": [1, 2.5, -0.0, 1e16, 2**70, True, None, "é\"\\"], "ключ": {"z": {"y": [{}]}}}, {"float": 0.1, "exp": 1.5e-7, "neg": -3},
+                {"nested": [[[[["deep"]]]]], "tab\tkey": "v\n"}]
+
+
+def test_the_fast_sealer_hashes_every_event_exactly_as_the_verifier_does(app):
+    """On PostgreSQL the sealer reads events as text and assembles their canonical JSON itself;
+    every leaf must be byte for byte what the verifier recomputes from the event, for hostile
+    strings, JSON of every shape, times with and without microseconds, and every org pattern."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from marketplace.auditlog.models import AuditLeaf
+    from marketplace.formats.auditchain import event_dict, event_leaf
+    from marketplace.kernel.db import unit_of_work
+
+    orgs = [uuid.uuid4(), uuid.uuid4(), None]
+    rows = []
+    for i in range(60):
+        micro = 0 if i % 3 == 0 else (i * 7919) % 1_000_000
+        rows.append({"occurred_at": datetime(2026, 1, 2, 3, 4, 5, micro, tzinfo=timezone.utc), "request_id": HOSTILE_TEXT[i % len(HOSTILE_TEXT)][:64],
+                     "action": "delivery.authorize", "outcome": ["success", "denied", "failure"][i % 3],
+                     "actor_user_id": uuid.uuid4() if i % 2 else None, "actor_api_key_id": uuid.uuid4() if i % 5 == 0 else None,
+                     "actor_org_id": orgs[i % 3], "subject_type": None if i % 4 == 0 else "grant",
+                     "subject_id": None if i % 4 == 0 else HOSTILE_TEXT[(i + 3) % len(HOSTILE_TEXT)][:64], "subject_org_id": orgs[(i // 3) % 3],
+                     "ip": None if i % 6 == 0 else "2001:db8::1", "quantities": HOSTILE_JSON[i % len(HOSTILE_JSON)],
+                     "details": HOSTILE_JSON[(i + 2) % len(HOSTILE_JSON)] if i % 7 else {"text": HOSTILE_TEXT[i % len(HOSTILE_TEXT)]}})
+    with unit_of_work() as session:
+        session.execute(AuditEvent.__table__.insert(), rows)
+    audit_svc.seal(grace_seconds=0)
+    session = get_session()
+    checked = 0
+    for leaf in session.scalars(select(AuditLeaf).order_by(AuditLeaf.block_id, AuditLeaf.position)):
+        ev = session.get_one(AuditEvent, leaf.event_id)
+        expected = event_leaf(dict(event_dict(ev), org_seq=leaf.org_seq)).hex()
+        assert leaf.leaf_hash == expected, (ev.id, ev.request_id, ev.details)
+        checked += 1
+    assert checked >= 60
+    assert audit_svc.verify_database().ok

@@ -156,3 +156,43 @@ def test_bad_gates_are_refused_with_each_question_named(app, client):
     r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False, "questions": fields}, headers=bearer(vendor.keys["owner"]))
     assert r.status_code == 400 and set(r.json["errors"]["questions"]) == {"0", "1", "2"}, r.json
     assert client.get(f"/api/v1/datasets/{ds['id']}/access-gate").status_code == 404
+
+
+def test_outside_round_findings_on_access_requests(app, client):
+    """Found from outside: an approval's offer took units and limits the offers API refuses; gated
+    samples leaked through column statistics; answers took terminal escapes and text-direction
+    overrides; a select took the same option twice."""
+    vendor, buyer, ds, file_id = gated(client)
+    req = ask(client, buyer, ds).json
+    h = bearer(vendor.keys["owner"])
+    base = {"title": "P", "license": "CC-BY-4.0", "unit_price_minor": 5, "currency": "EUR"}
+    for bad in ({"pricing_unit": "bytes"}, {"pricing_unit": "records", "included_quota": 10**15}, {"pricing_unit": "records", "unit_price_minor": 10**12},
+                {"pricing_unit": "records", "extra": 1}, {"pricing_unit": "records", "title": "   "}):
+        r = client.post(f"/api/v1/access-requests/{req['id']}/approve", json={"offer": dict(base, **bad)}, headers=h)
+        assert r.status_code == 400 and "offer" in r.json.get("errors", {}), (bad, r.status_code, r.json)
+    assert client.get(f"/api/v1/access-requests/{req['id']}", headers=h).json["status"] == "pending"
+    r = client.post(f"/api/v1/access-requests/{req['id']}/approve", json={"offer": dict(base, pricing_unit="gib")}, headers=h)
+    assert r.status_code == 200 and r.json["offer_id"]
+    # statistics of gated samples: not for strangers; redacted fields' statistics go with them
+    versions = client.get(f"/api/v1/datasets/{ds['id']}/versions", headers=h).json
+    listing = client.get(f"/api/v1/versions/{versions[0]['id']}/files").json
+    assert listing[0]["stats"] is None
+    assert client.get(f"/api/v1/versions/{versions[0]['id']}/files", headers=h).json[0]["stats"]
+    client.put(f"/api/v1/files/{file_id}/preview", json={"drop_fields": ["note"]}, headers=h)
+    assert "note" not in (client.get(f"/api/v1/versions/{versions[0]['id']}/files", headers=h).json[0]["stats"] or {})
+    # hostile text in answers and questions
+    other = make_tenant()
+    for evil in ("\x1b[31mRED\x1b[0m", "right\u202eleft", "zero\u200bwidth"):
+        r = ask(client, other, ds, dict(GOOD, purpose=evil))
+        assert r.status_code == 400 and "purpose" in r.json["errors"]["answers"], evil
+    assert ask(client, other, ds, dict(GOOD, purpose="line one\nline two\tand a tab")).status_code == 201
+    r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False,
+                   "questions": [{"name": "s", "type": "select", "options": ["x", "x"]}]}, headers=h)
+    assert r.status_code == 400
+    r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": True, "private_offers": False,
+                   "questions": [{"name": "s", "type": "text", "label": "Purpose\u202e"}]}, headers=h)
+    assert r.status_code == 400
+    # the vendor withdrawing the buyer's request is told who may
+    pending = ask(client, make_tenant(), ds).json
+    r = client.post(f"/api/v1/access-requests/{pending['id']}/withdraw", headers=h)
+    assert r.status_code == 403 and "buyer organisation" in r.json["detail"]

@@ -113,20 +113,24 @@ def test_retries_follow_the_standard_webhooks_schedule_on_a_controlled_clock(not
     ids = {receiver.requests[0]["headers"]["webhook-id"]}
     expected = [timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=5), timedelta(hours=10), timedelta(hours=10)]
     for n, gap in enumerate(expected, start=2):
-        # A moment before it is due nothing is sent; when it is due, exactly one attempt.
-        assert dispatch.sweep(now=t - timedelta(seconds=1))["webhook_attempts"] == 0
-        assert dispatch.sweep(now=t)["webhook_attempts"] == 1
+        # A moment before it is due nothing is sent; when it is due, exactly one attempt. (The
+        # receiver counts: the sweep's own count also includes other tests' committed rows.)
+        dispatch.sweep(now=t - timedelta(seconds=1))
+        assert len(receiver.requests) == n - 1
+        dispatch.sweep(now=t)
+        assert len(receiver.requests) == n
         get_session().expire_all()
         d = get_session().get_one(WebhookDelivery, d.id)
         assert d.attempts == n and d.next_attempt_at == t + gap, (n, d.next_attempt_at - t)
         ids.add(receiver.requests[-1]["headers"]["webhook-id"])
         t = d.next_attempt_at
-    assert dispatch.sweep(now=t)["webhook_attempts"] == 1  # the eighth and last
+    dispatch.sweep(now=t)  # the eighth and last
     get_session().expire_all()
     d = get_session().get_one(WebhookDelivery, d.id)
     assert d.status == DeliveryStatus.failed and d.attempts == 8 and d.next_attempt_at is None
     assert len(receiver.requests) == 8 and ids == {receiver.requests[0]["headers"]["webhook-id"]}
-    assert dispatch.sweep(now=t + timedelta(days=1))["webhook_attempts"] == 0
+    dispatch.sweep(now=t + timedelta(days=1))
+    assert len(receiver.requests) == 8
     log = nclient.get(f"/api/v1/webhooks/{ep['id']}/deliveries", headers=bearer(buyer.keys["owner"])).json
     assert log[0]["status"] == "failed" and [a["status_code"] for a in log[0]["attempts"]] == [503] * 8
 
@@ -272,3 +276,102 @@ def test_bad_endpoint_input_is_a_clear_400(notify_app, nclient):
                  {"url": "https://example.com/x", "extra": 1}, {"url": "https://example.com/x", "description": "\ud800"}, {}]:
         r = nclient.post(url, json=body, headers=h)
         assert r.status_code == 400 and r.headers["Content-Type"].startswith("application/problem+json"), (body, r.status_code)
+
+
+def test_a_receiver_trickling_its_answer_cannot_hold_an_attempt_open(notify_app):
+    """Found from outside: the timeout bounded each read, so a byte every few seconds kept one
+    attempt (and the worker making it) open for days. A watchdog now ends the whole attempt."""
+    import socket
+    import threading
+    import time as _time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    sent = []
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n")
+        try:
+            for _ in range(40):
+                conn.sendall(b"x")
+                sent.append(1)
+                _time.sleep(0.5)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    resp = webhook_sender.post(f"http://127.0.0.1:{port}/", "{}", {}, allow_private=True, timeout=2)
+    assert resp.status_code is None and "timed out" in (resp.error or ""), resp
+    assert len(sent) < 40  # cut before the receiver finished its 20-second trickle
+    srv.close()
+
+
+@pytest.mark.parametrize("url", ["http://[2002:7f00:1::]/x", "http://[2002:a9fe:a9fe::1]/x", "http://[2002:c0a8:0101::]/x", "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x"])
+def test_ipv4_inside_6to4_and_teredo_is_judged_by_the_ipv4_address(app, client, url):
+    buyer = make_tenant()
+    r = client.post(f"/api/v1/orgs/{buyer.org.id}/webhooks", json={"url": url}, headers=bearer(buyer.keys["owner"]))
+    assert r.status_code == 400, (url, r.json)
+
+
+def test_non_ascii_urls_are_sent_encoded_and_one_broken_endpoint_never_stops_the_sweep(notify_app, nclient, receiver):
+    buyer, other = make_tenant(), make_tenant()
+    ep = register(nclient, buyer, receiver.url + "/caf\u00e9?q=\u00e9")
+    assert nclient.post(f"/api/v1/webhooks/{ep['id']}/test", headers=bearer(buyer.keys["owner"])).json["status_code"] == 200
+    assert receiver.requests[-1]["path"] == "/hooks/caf%C3%A9?q=%C3%A9"
+    # a delivery whose sending raises (here: a secret that no longer decrypts) is logged, and
+    # the sweep still makes the other tenant's due attempt
+    broken = register(nclient, buyer, receiver.url)
+    ok = register(nclient, other, receiver.url)
+    receiver.default = (500, {})
+    _announce(buyer.org.id)
+    _announce(other.org.id)
+    with unit_of_work():
+        get_session().get_one(WebhookEndpoint, uuid.UUID(broken["id"])).secret_enc = "not-a-fernet-token"
+    receiver.default = (200, {})
+    before = len(receiver.requests)
+    later = utcnow() + timedelta(seconds=6)
+    dispatch.sweep(now=later)
+    got = [json.loads(r["body"])["type"] for r in receiver.requests[before:]]
+    assert got.count("ingest.finished") >= 2  # the first endpoint's retry and the other tenant's
+    assert ok["id"]
+
+
+def test_inputs_are_as_strict_as_everywhere_else(notify_app, nclient, receiver):
+    buyer = make_tenant()
+    ep = register(nclient, buyer, receiver.url)
+    h = bearer(buyer.keys["owner"])
+    assert nclient.get("/api/v1/notifications?before=9999-12-31T23:59:59-23:59", headers=h).status_code == 400
+    assert nclient.patch(f"/api/v1/webhooks/{ep['id']}", json={"enabled": "false"}, headers=h).status_code == 400
+    assert nclient.post("/api/v1/notifications/read", json={"all": "true"}, headers=h).status_code == 400
+    assert nclient.get(f"/api/v1/webhooks/{ep['id']}/deliveries?limit=%EF%BC%95", headers=h).status_code == 400
+
+
+def test_an_api_key_reads_only_its_own_organisations_notifications(notify_app, nclient):
+    from marketplace.kernel.principal import OrgRole
+    from tests.factories import add_member, make_key
+
+    a, b = make_tenant(), make_tenant()
+    add_member(b.org, b.owner, OrgRole.member, user=a.admin)  # a.admin belongs to both
+    _announce(a.org.id)
+    _announce(b.org.id)
+    key_b = make_key(a.admin, b.org, scopes=["notifications"])
+    items = nclient.get("/api/v1/notifications", headers=bearer(key_b)).json["items"]
+    assert {i["org_id"] for i in items} == {str(b.org.id)}
+    nclient.post("/api/v1/notifications/read", json={"all": True}, headers=bearer(key_b))
+    assert nclient.get("/api/v1/notifications", headers=bearer(a.keys["admin"])).json["unread"] == 1
+
+
+def test_the_disabled_endpoint_notice_names_the_host_not_the_path(notify_app, nclient, receiver, mailbox):
+    buyer = make_tenant()
+    register(nclient, buyer, receiver.url + "/token-abc123")
+    receiver.answers.append((410, {}))
+    _announce(buyer.org.id)
+    titles = [n["title"] for n in nclient.get("/api/v1/notifications", headers=bearer(buyer.keys["member"])).json["items"]]
+    notice = next(t for t in titles if "disabled" in t)
+    assert "127.0.0.1" in notice and "token-abc123" not in notice
+    assert all("token-abc123" not in m.get_body(("plain",)).get_content() for m in mailbox.to(buyer.member.email))

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 
 from marketplace.identity.models import User
 from marketplace.kernel import audit
@@ -34,10 +34,19 @@ def _user(principal: Principal, action: Perm) -> uuid.UUID:
     return principal.user_id
 
 
+def _mine(principal: Principal, uid: uuid.UUID) -> Any:
+    """The caller's entries: all of a signed-in user's, or, with an API key, only those of the
+    key's organisation (a key for one organisation reads nothing of the user's others)."""
+    cond = Notification.user_id == uid
+    if principal.key_org_id is not None:
+        cond = and_(cond, Notification.org_id == principal.key_org_id)
+    return cond
+
+
 def list_notifications(principal: Principal, *, unread: bool = False, before: datetime | None = None, limit: int = 50) -> dict[str, Any]:
     """The caller's notifications, newest first, with the unread count."""
     uid = _user(principal, Perm.CENTRE)
-    q = select(Notification).where(Notification.user_id == uid)
+    q = select(Notification).where(_mine(principal, uid))
     if unread:
         q = q.where(Notification.read_at.is_(None))
     if before is not None:
@@ -50,7 +59,7 @@ def unread_count(principal: Principal) -> int:
     """How many of the caller's notifications are unread (the bell's number)."""
     if not principal.authenticated or principal.user_id is None:
         return 0
-    return get_session().scalar(select(func.count()).select_from(Notification).where(Notification.user_id == principal.user_id, Notification.read_at.is_(None))) or 0
+    return get_session().scalar(select(func.count()).select_from(Notification).where(_mine(principal, principal.user_id), Notification.read_at.is_(None))) or 0
 
 
 @transactional
@@ -61,10 +70,10 @@ def mark_read(principal: Principal, *, ids: list[uuid.UUID] | None = None, every
     if not everything and not ids:
         raise ValidationFailed("Name the notifications to mark read, or ask for all.", errors={"ids": ["Give ids, or all=true."]})
     session = get_session()
-    q = update(Notification).where(Notification.user_id == uid, Notification.read_at.is_(None))
+    q = update(Notification).where(_mine(principal, uid), Notification.read_at.is_(None))
     if not everything:
         wanted = set(ids or [])
-        mine = set(session.scalars(select(Notification.id).where(Notification.user_id == uid, Notification.id.in_(wanted))))
+        mine = set(session.scalars(select(Notification.id).where(_mine(principal, uid), Notification.id.in_(wanted))))
         if wanted - mine:
             raise NotFound("No such notification.")
         q = q.where(Notification.id.in_(wanted))

@@ -20,6 +20,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from itsdangerous import URLSafeSerializer
@@ -269,7 +270,9 @@ def disable(ep: WebhookEndpoint, reason: str, now: datetime) -> None:
                           .values(status=DeliveryStatus.cancelled, next_attempt_at=None, completed_at=now))
     audit.record(SYSTEM, NotificationAction.WEBHOOK_ENDPOINT_DISABLED, subject_type="webhook_endpoint", subject_id=ep.id, subject_org_id=ep.org_id,
                  details={"reason": reason, "url": ep.url})
-    publish(Topic.WEBHOOK_ENDPOINT_DISABLED, ep.org_id, {"endpoint_id": str(ep.id), "url": ep.url, "reason": reason})
+    # Every member hears of it: name the host only (a URL's path may carry a receiver's token).
+    publish(Topic.WEBHOOK_ENDPOINT_DISABLED, ep.org_id, {"endpoint_id": str(ep.id), "host": urlsplit(ep.url).hostname or "", "description": ep.description,
+                                                         "reason": reason})
 
 
 # --------------------------------------------------------------------------- e-mail
@@ -341,9 +344,19 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
                                                                EmailMessage.created_at <= stale).limit(1000)))
     end_read()
     for eid in events:
-        dispatch(str(eid))
-    attempts = sum(1 for did in due if deliver(str(did), now=now) is not None)
+        _isolated(dispatch, str(eid))
+    attempts = sum(1 for did in due if _isolated(deliver, str(did), now=now) is not None)
     for mid in mails:
-        send_email(str(mid))
+        _isolated(send_email, str(mid))
     return {"dispatched": len(events), "webhook_attempts": attempts, "emails": len(mails)}
+
+
+def _isolated(job_fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one item of the sweep; a failure is logged and the sweep goes on, so one tenant's
+    broken endpoint or message never holds back everyone else's."""
+    try:
+        return job_fn(*args, **kwargs)
+    except Exception:
+        log.exception("notification job failed", extra={"job": getattr(job_fn, "__name__", "?"), "item": args[0] if args else None})
+        return None
 

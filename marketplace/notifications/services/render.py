@@ -40,7 +40,7 @@ def title(topic: str, data: dict[str, Any]) -> str:
         Topic.ACCESS_REQUEST_APPROVED: f"Access to {_name(data)} approved",
         Topic.ACCESS_REQUEST_REJECTED: f"Access to {_name(data)} rejected",
         Topic.ACCESS_REQUEST_OVERDUE: f"Access request for {_name(data)} is overdue",
-        Topic.WEBHOOK_ENDPOINT_DISABLED: f"Webhook endpoint {data.get('url', '')} disabled",
+        Topic.WEBHOOK_ENDPOINT_DISABLED: f"Webhook endpoint on {data.get('host', '')} disabled",
         Topic.WEBHOOK_TEST: "Test message",
     }
     return lines.get(t, TOPIC_TITLES[t])[:300]
