@@ -211,7 +211,9 @@ def deliver(delivery_id: str, now: datetime | None = None, manual: bool = False)
     with unit_of_work() as session:
         if not manual and not _claim(did, now):
             return None
-        d = session.get_one(WebhookDelivery, did)
+        d = session.get(WebhookDelivery, did)
+        if d is None:  # its endpoint was deleted meanwhile (deliveries go with it)
+            return None
         ep = session.get_one(WebhookEndpoint, d.endpoint_id)
         ev = session.get_one(NotificationEvent, d.event_id)
         if ep.status is not EndpointStatus.active and not manual:
@@ -224,7 +226,10 @@ def deliver(delivery_id: str, now: datetime | None = None, manual: bool = False)
     resp = webhook_sender.post(url, body, headers, allow_private=settings.webhook_allow_private, timeout=settings.webhook_timeout_seconds)
     ok = resp.status_code is not None and 200 <= resp.status_code < 300
     with unit_of_work() as session:
-        d = session.get_one(WebhookDelivery, did, with_for_update=True)
+        found = session.get(WebhookDelivery, did, with_for_update=True)
+        if found is None:  # the endpoint was deleted during the attempt: nothing to record
+            return None
+        d = found
         ep = session.get_one(WebhookEndpoint, d.endpoint_id, with_for_update=True)
         attempt = WebhookAttempt(id=uuid.uuid4(), delivery_id=d.id, attempted_at=now, trigger="manual" if manual else "schedule", status_code=resp.status_code,
                                  response_ms=resp.elapsed_ms, error=resp.error, response_excerpt=resp.excerpt)

@@ -150,7 +150,8 @@ def send_test(principal: Principal, endpoint_id: uuid.UUID) -> WebhookAttempt:
         (delivery_id,) = dispatch.create_deliveries(ev, now, only=ep.id)
         audit.record(principal, NotificationAction.WEBHOOK_TEST, subject_type="webhook_endpoint", subject_id=ep.id, subject_org_id=ep.org_id, actor_org_id=ep.org_id)
     attempt = dispatch.deliver(str(delivery_id), now=now)
-    assert attempt is not None  # just created and due: nobody else can have claimed it
+    if attempt is None:  # the endpoint was deleted (or the message claimed) in the meantime
+        raise Conflict("The endpoint changed while the test message was being sent; try again.")
     return attempt
 
 
@@ -182,6 +183,7 @@ def redeliver(principal: Principal, endpoint_id: uuid.UUID, delivery_id: uuid.UU
             raise Conflict("The endpoint is disabled; enable it first.")
         audit.record(principal, NotificationAction.WEBHOOK_REDELIVER, subject_type="webhook_delivery", subject_id=d.id, subject_org_id=ep.org_id, actor_org_id=ep.org_id)
     attempt = dispatch.deliver(str(delivery_id), manual=True)
-    assert attempt is not None  # a manual attempt always claims
+    if attempt is None:  # the endpoint was deleted in the meantime
+        raise NotFound("No such delivery.")
     return attempt
 
