@@ -29,6 +29,8 @@ SCHEMAS = [
     "catalog.schemas:FileCreatedSchema",
     "catalog.schemas:MultipartSchema",
     "catalog.schemas:ManifestSchema",
+    "catalog.schemas:AccessGateSchema",
+    "catalog.schemas:AccessRequestSchema",
     "licensing.schemas:LicenseSchema",
     "licensing.schemas:ProvenanceSchema",
     "marketplace.commerce.schemas:OfferSchema",

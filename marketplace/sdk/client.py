@@ -18,6 +18,8 @@ from typing import Any, Iterator, Unpack
 import requests
 
 from marketplace.sdk.types import (
+    AccessGate,
+    AccessRequest,
     Dataset,
     DatasetCreate,
     Download,
@@ -234,22 +236,22 @@ class MarketplaceClient:
         return self.request("POST", f"/grants/{grant_id}/downloads", json={} if paths is None else {"paths": paths}, idempotent=True)
 
     # ------------------------------------------------------------------ gated access
-    def access_gate(self, dataset_id: str) -> dict[str, Any]:
+    def access_gate(self, dataset_id: str) -> AccessGate:
         return self.request("GET", f"/datasets/{dataset_id}/access-gate")
 
-    def request_access(self, dataset_id: str, org_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+    def request_access(self, dataset_id: str, org_id: str, answers: dict[str, Any]) -> AccessRequest:
         return self.request("POST", f"/datasets/{dataset_id}/access-requests", json={"org_id": org_id, "answers": answers})
 
-    def access_requests(self, org_id: str, *, role: str = "vendor", status: str | None = None) -> list[dict[str, Any]]:
+    def access_requests(self, org_id: str, *, role: str = "vendor", status: str | None = None) -> list[AccessRequest]:
         return self.request("GET", f"/orgs/{org_id}/access-requests", params={"role": role, **({"status": status} if status else {})})
 
     def access_report(self, org_id: str) -> str:
         return self.request("GET", f"/orgs/{org_id}/access-requests", params={"format": "csv"}, raw=True).text
 
-    def approve_access(self, request_id: str, *, reason: str | None = None, offer: dict[str, Any] | None = None) -> dict[str, Any]:
+    def approve_access(self, request_id: str, *, reason: str | None = None, offer: dict[str, Any] | None = None) -> AccessRequest:
         return self.request("POST", f"/access-requests/{request_id}/approve", json={"reason": reason, "offer": offer})
 
-    def reject_access(self, request_id: str, reason: str) -> dict[str, Any]:
+    def reject_access(self, request_id: str, reason: str) -> AccessRequest:
         return self.request("POST", f"/access-requests/{request_id}/reject", json={"reason": reason})
 
     # ------------------------------------------------------------------ audit and compliance

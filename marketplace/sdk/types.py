@@ -105,6 +105,37 @@ class Manifest(TypedDict, total=False):
     files: list[ManifestEntry]
 
 
+class AccessGate(TypedDict, total=False):
+    dataset_id: str
+    samples: bool
+    private_offers: bool
+    questions: list[dict[str, Any]]
+    response_days: int
+    instructions: str
+    updated_at: str
+
+
+class AccessRequest(TypedDict, total=False):
+    id: str
+    dataset_id: str
+    dataset_title: str | None
+    vendor_org_id: str
+    vendor_name: str | None
+    buyer_org_id: str
+    buyer_name: str | None
+    requested_by_email: str | None
+    answers: dict[str, Any]
+    answer_labels: dict[str, Any]
+    accepted_terms: dict[str, Any]
+    status: str
+    reason: str | None
+    created_at: str
+    due_at: str
+    decided_at: str | None
+    overdue: bool
+    offer_id: str | None
+
+
 class License(TypedDict, total=False):
     id: str
     identifier: str
