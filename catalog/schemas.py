@@ -11,7 +11,7 @@ from catalog.analysis import FORMATS
 from catalog.models import FileStatus, VersionStatus, Visibility
 from catalog.services.search import MAX_LIMIT, SORTS
 from catalog.storage.base import CRC32_RE
-from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text
+from marketplace.kernel.schemas import Flag, Int, Name, StrictSchema, Text
 
 
 class DomainSchema(ma.Schema):
@@ -32,7 +32,7 @@ _tags: dict[str, Any] = dict(validate=validate.Length(max=50))
 class DatasetCreateSchema(StrictSchema):
     organization_id = ma.fields.UUID(load_default=None, allow_none=True, metadata={"description": "The vendor organisation (default: the API key's)"})
     slug = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
-    title = Text(200, required=True)
+    title = Name(200, required=True)
     summary = ma.fields.String(load_default="", validate=validate.Length(max=1000))
     card_markdown = ma.fields.String(load_default="", validate=validate.Length(max=200_000))
     domain = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
@@ -43,7 +43,7 @@ class DatasetCreateSchema(StrictSchema):
 
 
 class DatasetUpdateSchema(StrictSchema):
-    title = Text(200)
+    title = Name(200)
     summary = ma.fields.String(validate=validate.Length(max=1000))
     card_markdown = ma.fields.String(validate=validate.Length(max=200_000))
     domain = ma.fields.String(validate=validate.Length(min=1, max=32))
@@ -323,7 +323,7 @@ class AccessRequestCreateSchema(StrictSchema):
 
 
 class AccessDecisionSchema(StrictSchema):
-    reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    reason = Name(200, load_default=None, allow_none=True, metadata={"description": "A note to the buyer (one line)."})
     offer = ma.fields.Dict(keys=ma.fields.String(validate=validate.Length(max=40)), load_default=None, allow_none=True,
                            metadata={"description": "On approval: a private offer for the buyer, made in the same transaction, with the fields of "
                                                     "POST /datasets/{id}/offers (title, license, pricing_unit: records, gib, downloads or term, "
@@ -331,7 +331,7 @@ class AccessDecisionSchema(StrictSchema):
 
 
 class AccessRejectSchema(StrictSchema):
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = Name(200, required=True, metadata={"description": "Why, in one line: the buyer reads it."})
 
 
 class AccessRequestSchema(ma.Schema):

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.actions import CatalogAction
-from catalog.models import AccessGate, AccessRequest, AccessStatus, Dataset
+from catalog.models import AccessGate, AccessRequest, AccessStatus, Dataset, Visibility
 from catalog.policy import POLICY, can_read_private, require_dataset_visible, require_dataset_writer
 from catalog.policy import CatalogPermission as Perm
 from marketplace.identity.models import Organization, User
@@ -219,6 +219,8 @@ def request_access(principal: Principal, dataset_id: uuid.UUID, *, org_id: uuid.
     gate = session.get(AccessGate, ds.id)
     if gate is None:
         raise Conflict("This dataset does not take access requests: its samples and offers are open.")
+    if ds.visibility == Visibility.delisted.value:
+        raise Conflict("This dataset is no longer offered; it takes no new access requests.")
     clean, terms = _answers(gate, answers)
     prior = session.scalars(select(AccessRequest).where(AccessRequest.dataset_id == ds.id, AccessRequest.buyer_org_id == org_id,
                                                         AccessRequest.status.in_([AccessStatus.pending, AccessStatus.approved]))).first()
@@ -257,6 +259,10 @@ def decide(principal: Principal, request_id: uuid.UUID, *, approve: bool, reason
         raise ValidationFailed("Say why the request is rejected.", errors={"reason": ["Required when rejecting (at most 200 characters)."]})
     session = get_session()
     ds = session.get_one(Dataset, req.dataset_id)
+    if approve and ds.visibility not in (Visibility.listed.value, Visibility.unlisted.value):
+        # A draft is invisible to the buyer and a delisted dataset is off the market: an approval
+        # (and its offer) would promise what the buyer cannot use. Rejecting stays possible.
+        raise Conflict(f"The dataset is {ds.visibility}: put it back on the market (listed or unlisted) to approve access, or reject the request.")
     req.status = AccessStatus.approved if approve else AccessStatus.rejected
     req.reason = (reason or "").strip()[:200] or None
     req.decided_by, req.decided_at = principal.user_id, utcnow()

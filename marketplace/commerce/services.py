@@ -319,6 +319,10 @@ def _new_order(principal: Principal, buyer: uuid.UUID, offer_id: uuid.UUID, quan
                payment_method: str, idempotency_key: str | None, fp: str, accept_model_terms: str | None = None) -> Order:
     session = get_session()
     offer = _offer_visible(principal, session.get(Offer, offer_id))
+    if offer.private_buyer_org_id is not None and offer.private_buyer_org_id != buyer:
+        # Found from outside: a member of the offer's buyer who also belongs to another
+        # organisation ordered it for that other one. A private offer is bought by its buyer only.
+        raise NotFound("No such offer.")
     errors: dict[str, list[str]] = {}
     if offer.organization_id == buyer:
         raise ValidationFailed("You cannot buy your own dataset.", errors={"offer_id": ["This offer is your own organisation's."]})

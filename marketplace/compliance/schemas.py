@@ -4,14 +4,13 @@ outputs themselves are standard documents, CycloneDX and SPDX, or JSON built by 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.compliance.models import InputKind, Modality
-from marketplace.kernel.schemas import Int, StrictSchema
+from marketplace.kernel.schemas import Int, Name, StrictSchema
 
 
 class ReportQuery(StrictSchema):
@@ -25,29 +24,12 @@ class BomQuery(StrictSchema):
 # --------------------------------------------------------------------------- models and training runs
 
 
-_INVISIBLE_OR_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-
-
 def _one_line(value: str) -> None:
     """Python's `$` also matches before a final newline ("1\n"); the patterns stay ECMA ones for OpenAPI."""
     if "\n" in value or "\r" in value:
         raise ma.ValidationError("One line, without a line break.")
 
 
-class Name(ma.fields.String):
-    """A name people read in documents: trimmed, not blank, without control characters or the
-    invisible and bidirectional ones that would make two names look alike or a document lie."""
-
-    def __init__(self, maximum: int, **kw: Any) -> None:
-        super().__init__(validate=validate.Length(min=1, max=maximum), **kw)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not text:
-            raise ma.ValidationError("Not blank.")
-        if _INVISIBLE_OR_CONTROL.search(text):
-            raise ma.ValidationError("No control, invisible or bidirectional-override characters.")
-        return text
 
 
 class ModelCreateSchema(StrictSchema):

@@ -7,14 +7,14 @@ from marshmallow import validate
 
 from marketplace.identity.models import OrgRole, VendorStatus
 from marketplace.kernel.principal import SCOPES
-from marketplace.kernel.schemas import Flag, Int, StrictSchema, Text, When
+from marketplace.kernel.schemas import Flag, Int, Name, StrictSchema, When
 
 
 class RegisterSchema(StrictSchema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=320))
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=1024))
-    name = Text(200, required=True)
-    organization_name = Text(200, load_default=None, allow_none=True)
+    name = Name(200, required=True)
+    organization_name = Name(200, load_default=None, allow_none=True)
 
 
 class LoginSchema(StrictSchema):
@@ -56,12 +56,12 @@ class LoginResultSchema(ma.Schema):
 
 
 class OrganizationCreateSchema(StrictSchema):
-    name = Text(200, required=True)
+    name = Name(200, required=True)
     slug = ma.fields.String(load_default=None, validate=validate.Regexp(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", error="Use lower-case letters, digits and hyphens (1-64)."))
 
 
 class OrganizationUpdateSchema(StrictSchema):
-    name = Text(200, required=True)
+    name = Name(200, required=True)
 
 
 class MemberSchema(ma.Schema):
@@ -98,7 +98,7 @@ class ApiKeyCreatedSchema(ApiKeySchema):
 
 
 class ApiKeyCreateSchema(StrictSchema):
-    name = Text(100, required=True)
+    name = Name(100, required=True)
     scopes = ma.fields.List(ma.fields.String(validate=validate.OneOf(sorted(SCOPES))), required=True, validate=validate.Length(min=1, max=len(SCOPES)))
     expires_at = When(load_default=None, allow_none=True)
 

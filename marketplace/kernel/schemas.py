@@ -95,3 +95,25 @@ def Flag(**kw: Any) -> StrictBoolean:  # noqa: N802 - reads like a field type
     """A strict JSON boolean for request bodies (query strings use ma.fields.Boolean, whose text
     forms they need)."""
     return StrictBoolean(**kw)
+
+
+# Control, invisible and bidirectional-override characters: they make two names look alike, a
+# document lie about its text, or a terminal run an escape sequence.
+UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+class Name(ma.fields.String):
+    """A name or one-line text people read (in pages, documents, e-mail subjects, other tenants'
+    inboxes and terminals): trimmed, not blank, without control characters or the invisible and
+    bidirectional ones."""
+
+    def __init__(self, maximum: int, **kw: Any) -> None:
+        super().__init__(validate=validate.Length(min=1, max=maximum), **kw)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise ma.ValidationError("Not blank.")
+        if UNSAFE_TEXT.search(text):
+            raise ma.ValidationError("No control, invisible or bidirectional-override characters.")
+        return text

@@ -62,7 +62,9 @@ def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         embedded = [a for a in (ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())) if a is not None]
         if embedded:
             return all(_public(a) for a in embedded) and (ip.ipv4_mapped is not None or ip.is_global)
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_private)
+    site_local = isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local  # fec0::/10: deprecated, still internal
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_private
+                                 or site_local)
 
 
 def check_url(url: str) -> tuple[str, str, int, str]:

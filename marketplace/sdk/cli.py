@@ -11,6 +11,7 @@ import base64
 import functools
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -103,12 +104,21 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# A terminal runs what it is sent: escape sequences, and the invisible or direction-changing
+# characters that make text read otherwise, are shown as "?" in tables (other tenants type names).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _cell(value: Any) -> str:
+    return _UNPRINTABLE.sub("?", "" if value is None else str(value))
+
+
 def table(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> str:
     if not rows:
         return "(none)"
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in cols}
     out = ["  ".join(c.upper().ljust(widths[c]) for c in cols)]
-    out += ["  ".join(str(r.get(c, "") if r.get(c) is not None else "").ljust(widths[c]) for c in cols) for r in rows]
+    out += ["  ".join(_cell(r.get(c)).ljust(widths[c]) for c in cols) for r in rows]
     return "\n".join(out)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from catalog import policy as catalog_policy
 from catalog.services import access
 from catalog.services import datasets as catalog
 from marketplace.identity.auth import current_principal
@@ -107,6 +108,8 @@ def gate(dataset_id: uuid.UUID):
         ds = catalog.get_dataset(p, dataset_id)
     except NotFound:
         abort(404)
+    if not catalog_policy.can_read_private(p, ds):
+        abort(404)  # the vendor's page: nobody else's business
     current = access.get_gate(p, dataset_id)
     if request.method == "POST":
         try:

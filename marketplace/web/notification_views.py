@@ -13,7 +13,7 @@ from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.kernel.notify import TOPIC_TITLES, Topic
 from marketplace.notifications.models import EmailMode
 from marketplace.notifications.services import centre, endpoints
-from marketplace.web.common import active_org_id, flash_error, signed_in
+from marketplace.web.common import active_org_id, flash_error, local_path, signed_in
 
 bp = Blueprint("notifications_web", __name__, url_prefix="/notifications")
 
@@ -48,9 +48,8 @@ def mark_read():
         abort(404)
     except NotFound:
         abort(404)
-    target = request.form.get("next")
-    if one and target and target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
+    if one and request.form.get("next"):
+        return redirect(local_path(request.form.get("next"), url_for("notifications_web.index")))
     return redirect(url_for("notifications_web.index"))
 
 

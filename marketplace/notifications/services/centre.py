@@ -35,12 +35,13 @@ def _user(principal: Principal, action: Perm) -> uuid.UUID:
 
 
 def _mine(principal: Principal, uid: uuid.UUID) -> Any:
-    """The caller's entries: all of a signed-in user's, or, with an API key, only those of the
-    key's organisation (a key for one organisation reads nothing of the user's others)."""
+    """The caller's entries: a signed-in user's in the organisations they belong to now, or,
+    with an API key, only those of the key's organisation."""
     cond = Notification.user_id == uid
     if principal.key_org_id is not None:
         cond = and_(cond, Notification.org_id == principal.key_org_id)
-    return cond
+    # Only organisations the user still belongs to: a removed member reads nothing more of one.
+    return and_(cond, Notification.org_id.in_(list(principal.memberships) or [uuid.UUID(int=0)]))
 
 
 def list_notifications(principal: Principal, *, unread: bool = False, before: datetime | None = None, limit: int = 50) -> dict[str, Any]:

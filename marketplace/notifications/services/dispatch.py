@@ -300,6 +300,9 @@ def send_email(message_id: str) -> bool:
         mailer().send(mail)
     except MailDeliveryFailed as e:
         error = str(e)
+    except Exception as e:  # a message that cannot even be built is failed with its reason, never left 'sending'
+        log.exception("could not send an e-mail", extra={"message_id": message_id})
+        error = f"{type(e).__name__}: {e}"[:500]
     with unit_of_work() as session:
         m = session.get_one(EmailMessage, mid)
         m.status, m.error, m.sent_at = ("failed", error, None) if error else ("sent", None, utcnow())
@@ -313,6 +316,12 @@ def send_digests(now: datetime | None = None) -> int:
     with unit_of_work() as session:
         pending = list(session.scalars(select(Notification).where(Notification.digest_pending.is_(True)).order_by(Notification.user_id, Notification.created_at)
                                        .with_for_update(skip_locked=session.get_bind().dialect.name == "postgresql")))
+        # Someone who left an organisation since hears nothing more of it.
+        members = set(session.execute(select(Membership.user_id, Membership.organization_id)
+                                      .where(Membership.user_id.in_({n.user_id for n in pending})))) if pending else set()
+        for n in pending:
+            n.digest_pending = False
+        pending = [n for n in pending if (n.user_id, n.org_id) in members]
         by_user: dict[uuid.UUID, list[Notification]] = {}
         for n in pending:
             by_user.setdefault(n.user_id, []).append(n)
@@ -325,8 +334,6 @@ def send_digests(now: datetime | None = None) -> int:
             msg = EmailMessage(id=uuid.uuid4(), user_id=user.id, to_address=user.email, topic="digest", subject=f"{len(items)} update(s) from the Dataset Marketplace",
                                text_body=text, html_body=html, unsubscribe_url=stop, status="pending", created_at=now)
             session.add(msg)
-            for n in items:
-                n.digest_pending = False
             sent.append(msg.id)
         for mid in sent:
             after_commit(_enqueuer(EMAIL_JOB, mid))

@@ -18,6 +18,7 @@ from marketplace.kernel.db import get_session, transactional, unit_of_work, utcn
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
 from marketplace.kernel.notify import NotificationEvent, Topic
 from marketplace.kernel.principal import Principal
+from marketplace.kernel.schemas import UNSAFE_TEXT
 from marketplace.notifications import webhook_sender
 from marketplace.notifications.actions import NotificationAction
 from marketplace.notifications.models import DeliveryStatus, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -48,6 +49,14 @@ def _check_url(url: str) -> str:
     return url
 
 
+def _plain(field: str, value: str) -> str:
+    """What people read in the endpoint list and its notices: no control, invisible or
+    bidirectional-override characters, whichever channel (API or page) sent it."""
+    if UNSAFE_TEXT.search(value):
+        raise ValidationFailed(f"The {field} contains control, invisible or bidirectional-override characters.", errors={field: ["Plain text only."]})
+    return value
+
+
 def _topics(topics: list[str]) -> list[str]:
     unknown = sorted(set(topics) - set(SUBSCRIBABLE))
     if unknown:
@@ -72,7 +81,7 @@ def create_endpoint(principal: Principal, org_id: uuid.UUID, *, url: str, descri
     if count >= MAX_ENDPOINTS_PER_ORG:
         raise Conflict(f"An organisation can have at most {MAX_ENDPOINTS_PER_ORG} webhook endpoints.")
     secret = new_secret()
-    ep = WebhookEndpoint(id=uuid.uuid4(), org_id=org_id, url=_check_url(url), description=description, topics=_topics(topics or []),
+    ep = WebhookEndpoint(id=uuid.uuid4(), org_id=org_id, url=_check_url(_plain("url", url)), description=_plain("description", description), topics=_topics(topics or []),
                          secret_enc=dispatch.seal_secret(secret), status=EndpointStatus.active, created_by=principal.user_id, created_at=utcnow())
     session.add(ep)
     audit.record(principal, NotificationAction.WEBHOOK_ENDPOINT_CREATE, subject_type="webhook_endpoint", subject_id=ep.id, subject_org_id=org_id,
@@ -96,9 +105,9 @@ def update_endpoint(principal: Principal, endpoint_id: uuid.UUID, *, url: str | 
     ep = _endpoint(principal, endpoint_id, Perm.ENDPOINT_MANAGE, lock=True)
     changed: dict[str, Any] = {}
     if url is not None and url != ep.url:
-        ep.url = changed["url"] = _check_url(url)
+        ep.url = changed["url"] = _check_url(_plain("url", url))
     if description is not None:
-        ep.description = changed["description"] = description
+        ep.description = changed["description"] = _plain("description", description)
     if topics is not None:
         ep.topics = changed["topics"] = _topics(topics)
     if enabled is True and ep.status is EndpointStatus.disabled:
