@@ -11,7 +11,7 @@ from catalog.policy import CatalogPermission
 from catalog.services import access
 from marketplace.identity.auth import current_principal
 from marketplace.kernel.errors import NotFound
-from marketplace.kernel.http import Blueprint, answers_as, problems
+from marketplace.kernel.http import Blueprint, problems
 from marketplace.kernel.policy import requires
 
 blp = Blueprint("access", __name__, url_prefix="/api/v1", description="Gated access: requests for a dataset's samples or a private offer")
@@ -59,15 +59,22 @@ class Ask(MethodView):
 class Inbox(MethodView):
     @blp.arguments(s.AccessListQuerySchema, location="query")
     @blp.response(200, s.AccessRequestSchema(many=True))
-    @answers_as(blp, 200, "application/json", "text/csv")
     @problems(blp, 400, 401, 403, 404)
     def get(self, args, org_id):
         """The vendor's inbox (`role=vendor`, oldest first, overdue ones flagged) or your
-        organisation's own requests (`role=buyer`). `format=csv` is the vendor's access report."""
-        p = current_principal()
-        if args["format"] == "csv":
-            return Response(access.report_csv(p, org_id), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=access-requests.csv"})
-        return access.list_requests(p, org_id, as_vendor=args["role"] == "vendor", status=args["status"], dataset_id=args["dataset_id"])
+        organisation's own requests (`role=buyer`)."""
+        return access.list_requests(current_principal(), org_id, as_vendor=args["role"] == "vendor", status=args["status"], dataset_id=args["dataset_id"])
+
+
+@blp.route("/orgs/<uuid:org_id>/access-report")
+class Report(MethodView):
+    @blp.response(200, {"type": "string"}, content_type="text/csv")
+    @problems(blp, 401, 403, 404)
+    def get(self, org_id):
+        """The vendor's access report as CSV: every request to its datasets, one row each, the
+        answers as columns."""
+        return Response(access.report_csv(current_principal(), org_id), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=access-requests.csv"})
 
 
 @blp.route("/access-requests/<uuid:request_id>")

@@ -314,7 +314,7 @@ class AccessGateSchema(ma.Schema):
     questions = ma.fields.List(ma.fields.Dict(), attribute="fields")
     response_days = ma.fields.Integer()
     instructions = ma.fields.String()
-    updated_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime(allow_none=True)
 
 
 class AccessRequestCreateSchema(StrictSchema):
@@ -360,4 +360,3 @@ class AccessListQuerySchema(StrictSchema):
                             metadata={"description": "vendor: requests to your datasets (the inbox); buyer: your organisation's requests."})
     status = ma.fields.String(load_default=None, validate=validate.OneOf(["pending", "approved", "rejected", "withdrawn"]))
     dataset_id = ma.fields.UUID(load_default=None)
-    format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]), metadata={"description": "csv: the vendor's access report."})

@@ -213,6 +213,10 @@ def request_access(principal: Principal, dataset_id: uuid.UUID, *, org_id: uuid.
     """A buyer organisation asks for access. One open request per dataset and organisation."""
     session = get_session()
     ds = require_dataset_visible(principal, session.get(Dataset, dataset_id))
+    if principal.authenticated and principal.role_in(org_id) is None:
+        # The caller names the organisation it asks for: one it is not in is a mistake in the
+        # request (said the same whether or not that organisation exists), not a missing dataset.
+        raise ValidationFailed("Ask on behalf of an organisation you belong to.", errors={"org_id": ["Not one of your organisations."]})
     POLICY.require(principal, Perm.ACCESS_REQUEST, buyer=org_id, hidden_as="No such organisation.")
     if org_id == ds.organization_id:
         raise Conflict("This is your own organisation's dataset.")

@@ -246,7 +246,7 @@ class MarketplaceClient:
         return self.request("GET", f"/orgs/{org_id}/access-requests", params={"role": role, **({"status": status} if status else {})})
 
     def access_report(self, org_id: str) -> str:
-        return self.request("GET", f"/orgs/{org_id}/access-requests", params={"format": "csv"}, raw=True).text
+        return self.request("GET", f"/orgs/{org_id}/access-report", raw=True).text
 
     def approve_access(self, request_id: str, *, reason: str | None = None, offer: dict[str, Any] | None = None) -> AccessRequest:
         return self.request("POST", f"/access-requests/{request_id}/approve", json={"reason": reason, "offer": offer})

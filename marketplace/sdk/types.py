@@ -112,7 +112,7 @@ class AccessGate(TypedDict, total=False):
     questions: list[dict[str, Any]]
     response_days: int
     instructions: str
-    updated_at: str
+    updated_at: str | None
 
 
 class AccessRequest(TypedDict, total=False):

@@ -89,7 +89,7 @@ def test_the_whole_request_journey_gates_samples_and_ends_in_a_private_offer(app
     assert get_session().scalar(select(func.count()).select_from(NotificationEvent).where(NotificationEvent.org_id == buyer.org.id,
                                                                                            NotificationEvent.topic == "access_request.approved")) == 1
     # the report: one row, the answers as columns, a formula made harmless
-    r = client.get(f"/api/v1/orgs/{vendor.org.id}/access-requests?format=csv", headers=bearer(vendor.keys["auditor"]))
+    r = client.get(f"/api/v1/orgs/{vendor.org.id}/access-report", headers=bearer(vendor.keys["auditor"]))
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
     assert len(rows) == 1 and rows[0]["status"] == "approved" and rows[0]["answer:purpose"].startswith("'=HYPERLINK") and rows[0]["answer:country"] == "DE"
@@ -134,10 +134,12 @@ def test_other_tenants_see_no_request_and_cannot_act_on_one(app, client):
     for action, body in (("approve", {}), ("reject", {"reason": "no"}), ("withdraw", None)):
         assert client.post(f"/api/v1/access-requests/{req['id']}/{action}", json=body, headers=h).status_code == 404
     assert client.get(f"/api/v1/orgs/{vendor.org.id}/access-requests", headers=h).status_code == 404
-    assert client.get(f"/api/v1/orgs/{vendor.org.id}/access-requests?format=csv", headers=h).status_code == 404
+    assert client.get(f"/api/v1/orgs/{vendor.org.id}/access-report", headers=h).status_code == 404
     # asking on behalf of an organisation one is not in
     r = client.post(f"/api/v1/datasets/{ds['id']}/access-requests", json={"org_id": str(buyer.org.id), "answers": GOOD}, headers=h)
-    assert r.status_code == 404
+    assert r.status_code == 400 and "org_id" in r.json["errors"]  # the same answer for an organisation that does not exist
+    r2 = client.post(f"/api/v1/datasets/{ds['id']}/access-requests", json={"org_id": str(uuid.uuid4()), "answers": GOOD}, headers=h)
+    assert (r2.status_code, r2.json["errors"]) == (r.status_code, r.json["errors"])
     # a vendor cannot gate another vendor's dataset; an ungated dataset takes no requests
     assert client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json={"samples": False, "private_offers": False}, headers=h).status_code == 404
     plain, _ = published_dataset(client, stranger.keys["owner"], {"a.jsonl": b'{"a": 1}\n'})
