@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from tests.factories import bearer
+from tests.factories import bearer, make_tenant
 
 
 def create_dataset(client, key: str, **over: Any) -> dict:
@@ -100,3 +100,32 @@ def _wav(seconds: float, rate: int = 48000, channels: int = 2) -> bytes:
     data = b"\x00\x00" * frames * channels
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
     return b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
+
+
+# --------------------------------------------------------------------------- gated access
+
+QUESTIONS = [
+    {"name": "purpose", "label": "What will you use it for?", "type": "text", "max_length": 300},
+    {"name": "sector", "type": "select", "options": ["hospital", "research", "industry"]},
+    {"name": "country", "type": "country"},
+    {"name": "start", "type": "date", "required": False},
+    {"name": "dua", "label": "Data use agreement", "type": "checkbox", "terms": "We will not try to re-identify any patient."},
+]
+GOOD = {"purpose": "=HYPERLINK(\"http://x\") clinical NLP", "sector": "research", "country": "de", "start": "2027-01-31", "dua": True}
+
+
+def gated(client, **gate):
+    """A vendor, a buyer, a published dataset of the vendor gated with QUESTIONS, and its file id."""
+    vendor, buyer = make_tenant(vendor=True), make_tenant()
+    ds, v = published_dataset(client, vendor.keys["owner"], {"notes.jsonl": b'{"note": "patient A"}\n' * 5})
+    body = {"samples": True, "private_offers": True, "questions": QUESTIONS, "response_days": 3, "instructions": "Hospitals and universities."}
+    body.update(gate)
+    r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json=body, headers=bearer(vendor.keys["owner"]))
+    assert r.status_code == 200, r.json
+    files = client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(vendor.keys["owner"])).json
+    return vendor, buyer, ds, files[0]["id"]
+
+
+def ask(client, tenant, ds, answers=GOOD, role="member"):
+    """Ask for access for `tenant`'s organisation, as its `role`."""
+    return client.post(f"/api/v1/datasets/{ds['id']}/access-requests", json={"org_id": str(tenant.org.id), "answers": answers}, headers=bearer(tenant.keys[role]))

@@ -15,32 +15,8 @@ from catalog.models import AccessRequest
 from catalog.services import access
 from marketplace.kernel.db import get_session, unit_of_work, utcnow
 from marketplace.kernel.notify import NotificationEvent
-from tests.catalog.helpers import published_dataset
+from tests.catalog.helpers import GOOD, ask, gated, published_dataset
 from tests.factories import bearer, make_tenant
-
-QUESTIONS = [
-    {"name": "purpose", "label": "What will you use it for?", "type": "text", "max_length": 300},
-    {"name": "sector", "type": "select", "options": ["hospital", "research", "industry"]},
-    {"name": "country", "type": "country"},
-    {"name": "start", "type": "date", "required": False},
-    {"name": "dua", "label": "Data use agreement", "type": "checkbox", "terms": "We will not try to re-identify any patient."},
-]
-GOOD = {"purpose": "=HYPERLINK(\"http://x\") clinical NLP", "sector": "research", "country": "de", "start": "2027-01-31", "dua": True}
-
-
-def gated(client, **gate):
-    vendor, buyer = make_tenant(vendor=True), make_tenant()
-    ds, v = published_dataset(client, vendor.keys["owner"], {"notes.jsonl": b'{"note": "patient A"}\n' * 5})
-    body = {"samples": True, "private_offers": True, "questions": QUESTIONS, "response_days": 3, "instructions": "Hospitals and universities."}
-    body.update(gate)
-    r = client.put(f"/api/v1/datasets/{ds['id']}/access-gate", json=body, headers=bearer(vendor.keys["owner"]))
-    assert r.status_code == 200, r.json
-    files = client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(vendor.keys["owner"])).json
-    return vendor, buyer, ds, files[0]["id"]
-
-
-def ask(client, tenant, ds, answers=GOOD, role="member"):
-    return client.post(f"/api/v1/datasets/{ds['id']}/access-requests", json={"org_id": str(tenant.org.id), "answers": answers}, headers=bearer(tenant.keys[role]))
 
 
 def test_the_whole_request_journey_gates_samples_and_ends_in_a_private_offer(app, client):

@@ -14,7 +14,7 @@ from marketplace.kernel.notify import Topic, publish
 from marketplace.notifications.mailer import Mail
 from marketplace.notifications.models import EmailMessage, WebhookEndpoint
 from marketplace.notifications.services import dispatch
-from tests.catalog.test_access_requests import GOOD, ask, gated
+from tests.catalog.helpers import GOOD, ask, gated
 from tests.factories import bearer, make_key, make_org, make_tenant
 from tests.web.helpers import csrf_from, sign_in
 
