@@ -34,13 +34,17 @@ from marketplace.kernel.db import get_session, transactional, utcnow
 from marketplace.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.kernel.notify import Topic, publish
 from marketplace.kernel.principal import Principal
+from marketplace.kernel.schemas import UNSAFE_TEXT
 
 FIELD_TYPES = ("text", "select", "country", "date", "checkbox")
 MAX_FIELDS = 20
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-# Control, invisible and bidirectional-override characters: refused in whatever people will read
-# (answers in the vendor's inbox, report and terminal; the vendor's questions in the buyer's form).
-_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _unsafe(text: str) -> bool:
+    """The kernel's rule for what people read (UNSAFE_TEXT), except that a multi-line answer may
+    keep its line breaks and tabs."""
+    return UNSAFE_TEXT.search(text.replace("\n", " ").replace("\t", " ")) is not None
 COUNTRIES = {c.alpha_2: c.name for c in pycountry.countries}
 SYSTEM = Principal(request_id="access-requests", ip=None)
 
@@ -68,7 +72,7 @@ def _check_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
             problems.append("options: a select needs 2 to 50 options")
         if len(set(options)) != len(options):
             problems.append("options: each option once")
-        if any(_UNSAFE_TEXT.search(str(t)) for t in (f.get("label") or "", f.get("terms") or "", *options)):
+        if any(_unsafe(str(t)) for t in (f.get("label") or "", f.get("terms") or "", *options)):
             problems.append("no control, invisible or bidirectional-override characters in labels, options or terms")
         if kind == "checkbox" and not (f.get("terms") or "").strip():
             problems.append("terms: a checkbox states the terms the requester agrees to")
@@ -112,12 +116,14 @@ def set_gate(principal: Principal, dataset_id: uuid.UUID, *, samples: bool, priv
         audit.record(principal, CatalogAction.ACCESS_GATE_SET, subject_type="dataset", subject_id=ds.id, subject_org_id=ds.organization_id,
                      actor_org_id=ds.organization_id, details={"gated": False})
         return None
+    if not 1 <= response_days <= 60:
+        raise ValidationFailed("State a response time of 1 to 60 days.", errors={"response_days": ["From 1 to 60 days."]})
     checked = _check_fields(questions)
     if gate is None:
         gate = AccessGate(dataset_id=dataset_id)
         session.add(gate)
     gate.samples, gate.private_offers, gate.fields = samples, private_offers, checked
-    if _UNSAFE_TEXT.search(instructions):
+    if _unsafe(instructions):
         raise ValidationFailed("The instructions contain control or bidirectional-override characters.", errors={"instructions": ["Plain text only."]})
     gate.response_days, gate.instructions, gate.updated_at = response_days, instructions.strip(), utcnow()
     audit.record(principal, CatalogAction.ACCESS_GATE_SET, subject_type="dataset", subject_id=ds.id, subject_org_id=ds.organization_id,
@@ -165,7 +171,7 @@ def _answers(gate: AccessGate, answers: dict[str, Any]) -> tuple[dict[str, Any],
         if kind == "text":
             if not isinstance(value, str) or len(value.strip()) > q["max_length"]:
                 errors[name] = [f"Text of at most {q['max_length']} characters."]
-            elif _UNSAFE_TEXT.search(value):
+            elif _unsafe(value):
                 errors[name] = ["No control, invisible or bidirectional-override characters (line breaks and tabs are fine)."]
             else:
                 out[name] = value.strip()

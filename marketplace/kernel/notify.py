@@ -73,6 +73,10 @@ TOPIC_TITLES: dict[Topic, str] = {
     Topic.WEBHOOK_TEST: "A test message sent to a webhook endpoint",
 }
 
+# What an organisation can subscribe an endpoint to and a user can choose e-mail for: every
+# topic but the test message an endpoint's owner sends on demand.
+SUBSCRIBABLE: tuple[Topic, ...] = tuple(sorted((t for t in Topic if t is not Topic.WEBHOOK_TEST), key=lambda t: t.value))
+
 DISPATCH_JOB = "notifications.dispatch"
 
 

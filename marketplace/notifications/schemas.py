@@ -3,22 +3,20 @@ logs, the notification centre and e-mail preferences."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.kernel.notify import Topic
-from marketplace.kernel.schemas import Flag, Int, StrictSchema, When
+from marketplace.kernel import notify
+from marketplace.kernel.schemas import UNSAFE_TEXT, Flag, Int, StrictSchema, When
 from marketplace.notifications.models import DeliveryStatus, EmailMode
 
-SUBSCRIBABLE = sorted(t.value for t in Topic if t is not Topic.WEBHOOK_TEST)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+SUBSCRIBABLE = [t.value for t in notify.SUBSCRIBABLE]
 
 
 def _printable(value: str) -> None:
-    if _CONTROL.search(value):
+    if UNSAFE_TEXT.search(value):
         raise ma.ValidationError("No control, invisible or bidirectional-override characters.")
 
 

@@ -115,7 +115,7 @@ def gate(dataset_id: uuid.UUID):
         try:
             fields = parse_questions(request.form.get("questions", ""))
             access.set_gate(p, dataset_id, samples=request.form.get("samples") == "yes", private_offers=request.form.get("private_offers") == "yes",
-                            questions=fields, response_days=max(1, min(_int("response_days") if _int("response_days") > 0 else 5, 60)),
+                            questions=fields, response_days=_int("response_days"),
                             instructions=request.form.get("instructions", "")[:2000])
         except DomainError as e:
             flash_error(e)

@@ -16,7 +16,7 @@ from marketplace.identity.models import User
 from marketplace.kernel import audit
 from marketplace.kernel.db import get_session, transactional, utcnow
 from marketplace.kernel.errors import NotFound, Unauthenticated, ValidationFailed
-from marketplace.kernel.notify import TOPIC_TITLES, Topic
+from marketplace.kernel.notify import SUBSCRIBABLE, TOPIC_TITLES
 from marketplace.kernel.principal import Principal
 from marketplace.notifications.actions import NotificationAction
 from marketplace.notifications.models import EmailMode, EmailPreference, Notification
@@ -24,7 +24,7 @@ from marketplace.notifications.policy import POLICY
 from marketplace.notifications.policy import NotificationPermission as Perm
 from marketplace.notifications.services.dispatch import ALL_TOPICS, SYSTEM, read_unsubscribe_token
 
-PREFERENCE_TOPICS = [t for t in Topic if t is not Topic.WEBHOOK_TEST]
+PREFERENCE_TOPICS = SUBSCRIBABLE
 
 
 def _user(principal: Principal, action: Perm) -> uuid.UUID:

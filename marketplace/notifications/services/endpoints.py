@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from marketplace.kernel import audit
+from marketplace.kernel import audit, notify
 from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import get_session, transactional, unit_of_work, utcnow
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -27,7 +27,7 @@ from marketplace.notifications.policy import NotificationPermission as Perm
 from marketplace.notifications.services import dispatch
 
 MAX_ENDPOINTS_PER_ORG = 20
-SUBSCRIBABLE = sorted(t.value for t in Topic if t is not Topic.WEBHOOK_TEST)
+SUBSCRIBABLE = [t.value for t in notify.SUBSCRIBABLE]
 
 
 def new_secret() -> str:

@@ -7,15 +7,13 @@ limited to what the receiving organisation may see.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import current_app
 
 from marketplace.kernel.config import current_settings
 from marketplace.kernel.notify import TOPIC_TITLES, Topic
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+from marketplace.kernel.schemas import UNSAFE_TEXT
 
 
 def _name(data: dict[str, Any]) -> str:
@@ -47,7 +45,7 @@ def title(topic: str, data: dict[str, Any]) -> str:
         Topic.WEBHOOK_TEST: "Test message",
     }
     # One line whatever the names in it hold: a subject is a mail header, the bell a single line.
-    return _CONTROL.sub(" ", lines.get(t, TOPIC_TITLES[t]))[:300]
+    return UNSAFE_TEXT.sub(" ", lines.get(t, TOPIC_TITLES[t]))[:300]
 
 
 def link(data: dict[str, Any]) -> str | None:
