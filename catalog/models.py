@@ -226,6 +226,12 @@ class VersionFile(Base):
     schema: Mapped[dict[str, Any] | None]
     stats: Mapped[dict[str, Any] | None]
     preview: Mapped[dict[str, Any] | None]
+    # The file as a Parquet table (`catalog.tables`): a CSV or JSONL file's conversion, made at
+    # ingest and content-addressed like any blob; a Parquet file's own bytes. None when the file
+    # is not tabular or could not be read as a table (the ingest report says why).
+    table_sha256: Mapped[str | None] = mapped_column(String(64))
+    table_size: Mapped[int | None] = mapped_column(BigInteger)
+    table_schema: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     version: Mapped[DatasetVersion] = relationship(back_populates="files", lazy="raise")

@@ -253,12 +253,20 @@ class MultipartCompleteSchema(StrictSchema):
     parts = ma.fields.List(ma.fields.Nested(CompletedPartSchema), required=True, validate=validate.Length(min=1, max=10_000))
 
 
+class ManifestTableSchema(ma.Schema):
+    sha256 = ma.fields.String()
+    size = Int()
+    format = ma.fields.String(metadata={"description": "parquet"})
+
+
 class ManifestEntrySchema(ma.Schema):
     path = ma.fields.String()
     size = Int()
     sha256 = ma.fields.String()
     records = Int(allow_none=True)
     format = ma.fields.String()
+    table = ma.fields.Nested(ManifestTableSchema, metadata={"description": "A CSV or JSONL file's Parquet table, made at ingest (what Delta Sharing serves); "
+                                                                          "absent for other files"})
 
 
 class ManifestSchema(ma.Schema):

@@ -494,7 +494,12 @@ def refresh_latest(ds: Dataset) -> None:
 
 
 def manifest_entries(files: list[VersionFile]) -> list[dict[str, Any]]:
-    return [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "format": f.format} for f in sorted(files, key=lambda f: f.path)]
+    """The manifest's entries: each file, and for a CSV or JSONL file its Parquet table (what
+    Delta Sharing serves), so the root digest covers those bytes too."""
+    return [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "format": f.format,
+             **({"table": {"sha256": f.table_sha256, "size": f.table_size, "format": "parquet"}}
+                if f.table_sha256 is not None and f.table_sha256 != f.sha256 else {})}
+            for f in sorted(files, key=lambda f: f.path)]
 
 
 def canonical_manifest(entries: list[dict[str, Any]]) -> bytes:

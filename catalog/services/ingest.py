@@ -16,11 +16,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from catalog import tables
 from catalog.actions import CatalogAction
 from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
 from catalog.services.datasets import manifest_entries, refresh_latest, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
+from catalog.tables import TableFile
 from marketplace.kernel import audit
 from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
@@ -127,7 +129,30 @@ def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) ->
             a = r["analysis"]
             if r["src"] != blob_key(a.sha256) and a.sha256 not in stored and not storage().exists(blob_key(a.sha256)):
                 storage().copy(r["src"], blob_key(a.sha256))
+        for f in files:
+            if f.id in results:
+                results[f.id]["table"] = _as_table(f.format, results[f.id]["analysis"])
     return results, failures
+
+
+def _put_blob(sha256: str, data: Any) -> None:
+    if not storage().exists(blob_key(sha256)):
+        storage().put(blob_key(sha256), data, content_type="application/vnd.apache.parquet")
+
+
+def _as_table(fmt: str, a: Analysis) -> TableFile | str | None:
+    """The file as a Parquet table (what Delta Sharing serves), or why it is not one; None for
+    files that are not tabular. A file that is not a table still publishes: it is downloaded."""
+    key = blob_key(a.sha256)
+    try:
+        if fmt == "parquet":
+            schema = tables.parquet_schema(lambda start, length: storage().read(key, start=start, length=length), a.size)
+            return TableFile(sha256=a.sha256, size=a.size, records=a.records or 0, schema=schema, typed=True)
+        if fmt in tables.TABULAR:
+            return tables.convert(fmt, lambda: storage().iter_range(key, chunk_size=8 * 1024 * 1024), _put_blob)
+    except tables.ConversionFailed as exc:
+        return str(exc)
+    return None
 
 
 MANIFEST_KEYS = ("audio", "video", "image", "file", "path", "media")
@@ -182,16 +207,24 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         report: dict[str, Any] = {"checked_at": utcnow().isoformat(), "files": {}}
         for f in files:
             r = results.get(f.id)
+            table = None
             if r is not None:
                 a: Analysis = r["analysis"]
                 f.records, f.schema, f.stats = a.records, a.schema, a.stats
                 f.preview = {"records": a.preview or [], "redacted": False, "hidden": False} if a.preview is not None else None
+                table = r.get("table")
+                if isinstance(table, TableFile):
+                    f.table_sha256, f.table_size, f.table_schema = table.sha256, table.size, table.schema
             if f.path in failures:
                 f.status = FileStatus.failed.value
                 f.failure_reason = failures[f.path]
                 report["files"][f.path] = {"status": "failed", "reason": failures[f.path]}
             else:
                 report["files"][f.path] = {"status": "ok", "records": f.records}
+                if isinstance(table, TableFile):
+                    report["files"][f.path]["table"] = "typed" if table.typed else "text (the columns' types change inside the file)"
+                elif isinstance(table, str):
+                    report["files"][f.path]["table"] = f"not shared as a table: {table}"
         if failures:
             v.status = VersionStatus.draft.value
             v.status_reason = f"{len(failures)} file(s) failed verification; see ingest_report."
@@ -209,6 +242,8 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
             f.status = FileStatus.verified.value
             f.failure_reason = None
             insert_ignore(Blob, sha256=f.sha256, size=f.size, created_at=utcnow())
+            if f.table_sha256 is not None and f.table_sha256 != f.sha256:
+                insert_ignore(Blob, sha256=f.table_sha256, size=f.table_size, created_at=utcnow())
             insert_ignore(BlobHolder, sha256=f.sha256, organization_id=ds.organization_id, created_at=utcnow())
             key = staging_key(f.id)
             after_commit(functools.partial(store.delete, key))

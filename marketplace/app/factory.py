@@ -27,11 +27,12 @@ from marketplace.kernel.jobs import InlineJobQueue
 from marketplace.kernel.jobs_celery import CeleryJobQueue
 from marketplace.notifications import wiring as notifications_wiring
 from marketplace.notifications.mailer import mailer_from_settings
+from marketplace.sharing import wiring as sharing_wiring
 from marketplace.web import wiring as web_wiring
 
 # Every domain, in the order its endpoints appear in the API documentation.
 DOMAINS = (identity_wiring, catalog_wiring, licensing_wiring, commerce_wiring, delivery_wiring, auditlog_wiring, compliance_wiring,
-           notifications_wiring)
+           notifications_wiring, sharing_wiring)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:

@@ -9,5 +9,6 @@ from marketplace.compliance.models import AIModel, TrainingInput, TrainingRun  #
 from marketplace.identity.models import ApiKey, Membership, Organization, User  # noqa: F401
 from marketplace.kernel.audit import AuditEvent  # noqa: F401
 from marketplace.kernel.db import Base
+from marketplace.sharing.models import ShareToken  # noqa: F401
 
 metadata = Base.metadata

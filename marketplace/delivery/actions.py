@@ -11,3 +11,4 @@ from marketplace.kernel.audit import AuditAction
 class DeliveryAction(AuditAction):
     DELIVERY_AUTHORIZE = "delivery.authorize"
     DELIVERY_RECORDS = "delivery.records"
+    DELIVERY_SHARE = "delivery.share_query"

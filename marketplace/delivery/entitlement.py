@@ -1,7 +1,7 @@
 """The entitlement decision: may this caller take data under this grant, now?
 
-Every delivery channel asks this one function — file downloads, record streams, and the channels
-still to come (Delta Sharing, fingerprinted copies) — so a rule cannot drift between them. The
+Every delivery channel asks this one function — file downloads, record streams, Delta Sharing
+table queries, and the channels still to come (fingerprinted copies) — so a rule cannot drift between them. The
 record stream once kept serving, and charging, after a licence term had ended because it
 re-implemented the checks the download path made; this module exists so that cannot recur.
 
@@ -41,7 +41,7 @@ from marketplace.kernel.policy import Outcome
 from marketplace.kernel.principal import Principal, StaleCredentials
 
 # The audit action under which each channel's decisions (and refusals) are recorded.
-CHANNELS = {"download": DeliveryAction.DELIVERY_AUTHORIZE, "records": DeliveryAction.DELIVERY_RECORDS}
+CHANNELS = {"download": DeliveryAction.DELIVERY_AUTHORIZE, "records": DeliveryAction.DELIVERY_RECORDS, "sharing": DeliveryAction.DELIVERY_SHARE}
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class Entitlement:
     version: VersionRef
     license_identifier: str
     role: OrgRole
+    dataset_id: uuid.UUID | None = None
     files: tuple[Row[Any], ...] = ()  # when asked for (`with_files`): the version's files, by path
 
 
@@ -169,4 +170,4 @@ def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str, files: Se
     assert role is not None
     # Past a version's fixed columns come the files' (a row without a file is the outer join's).
     found = tuple(r for r in rows if files is not None and r[_DECISION_WIDTH] is not None)
-    return Entitlement(grant=grant, version=version, license_identifier=lic_identifier, role=role, files=found)
+    return Entitlement(grant=grant, version=version, license_identifier=lic_identifier, role=role, dataset_id=dataset_id, files=found)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from sqlalchemy import String, bindparam, exists, literal
 
@@ -23,15 +23,19 @@ from catalog.storage import object_store
 from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit, QuotaEntry
 from marketplace.delivery import entitlement
-from marketplace.delivery.actions import DeliveryAction
 from marketplace.kernel import audit
 from marketplace.kernel.config import current_settings as _settings
 from marketplace.kernel.db import unit_of_work
 from marketplace.kernel.errors import Conflict, PaymentRequired, ValidationFailed
 from marketplace.kernel.principal import Principal
 
+# Chooses, once the decision is made, which of the version's files a table query takes (and
+# raises the caller's own error when the table does not exist).
+Chooser = Callable[[entitlement.Entitlement, list["DeliveredFile"]], list["DeliveredFile"]]
 
-def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None) -> dict[str, Any]:
+
+def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None, channel: str = "download",
+                       choose: Chooser | None = None) -> dict[str, Any]:
     """Authorise a download of `paths` (all files when None). Returns presigned URLs.
 
     On the common path this is one transaction of two statements: the entitlement decision with
@@ -40,23 +44,34 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
     to charge (the last carrying this authorisation's event); then the commit. A debit that lost a race with the same request (a client retrying while its first
     call is in flight, or a worker fetching one shard while a coordinator asks for many) runs
     the whole decision again, which then sees that charge: every retry settles at least one
-    file, so the attempts are bounded."""
+    file, so the attempts are bounded.
+
+    The `sharing` channel (Delta Sharing) delivers each tabular file's Parquet table instead of
+    its bytes as uploaded: `choose` picks the files of the table asked for; the charge is the
+    same (keyed by the source file's digest, so a file downloaded and then read as a table in one
+    resume window is charged once), in bytes of what is delivered."""
     attempts = (len(paths) if paths else 64) + 1
     for _ in range(attempts):
         try:
-            return _authorize(principal, grant_id, paths)
+            return _authorize(principal, grant_id, paths, channel, choose)
         except metering.DebitRaced:
             continue
     raise Conflict("Other requests for these files kept committing first; retry.")
 
 
-class _File(NamedTuple):
+class DeliveredFile(NamedTuple):
+    """One file of an authorisation: the source file's digest (what a charge is keyed by) and,
+    for a table query, its Parquet table's digest, size and schema."""
+
     path: str
     size: int
     sha256: str
     records: int | None
     before: bool
     now: bool
+    table_sha256: str | None
+    table_size: int | None
+    table_schema: dict[str, Any] | None
 
 
 # A download's debit request id is DOWNLOAD + the file's SHA-256 + ":" + the resume window's
@@ -72,28 +87,34 @@ def _charged_in(suffix: str) -> Any:
 # The decision with the files a download names (or all of them), each with whether it was
 # charged in this resume window or the last: one statement, built once.
 _FILE_COLUMNS = (VersionFile.path.label("file_path"), VersionFile.size.label("file_size"), VersionFile.sha256.label("file_sha256"),
-                 VersionFile.records.label("file_records"), _charged_in("before").label("before"), _charged_in("now").label("now"))
+                 VersionFile.records.label("file_records"), _charged_in("before").label("before"), _charged_in("now").label("now"),
+                 VersionFile.table_sha256.label("table_sha256"), VersionFile.table_size.label("table_size"), VersionFile.table_schema.label("table_schema"))
 _ALL_FILES = entitlement.with_files(*_FILE_COLUMNS, named=False)
 _NAMED_FILES = entitlement.with_files(*_FILE_COLUMNS, named=True)
 
 
-def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | None) -> dict[str, Any]:
+def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | None, channel: str, choose: Chooser | None) -> dict[str, Any]:
     window = _settings().resume_window_seconds
     bucket = int(time.time()) // window
     with unit_of_work():
         params: dict[str, Any] = {"before": f":{bucket - 1}", "now": f":{bucket}"}
         if paths is not None:
             params["paths"] = list(dict.fromkeys(paths))
-        ent = entitlement.decide(principal, grant_id, channel="download", files=_ALL_FILES if paths is None else _NAMED_FILES, params=params)
+        ent = entitlement.decide(principal, grant_id, channel=channel, files=_ALL_FILES if paths is None else _NAMED_FILES, params=params)
         grant, version = ent.grant, ent.version
-        files = [_File(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now) for r in ent.files]
+        files = [DeliveredFile(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now, r.table_sha256, r.table_size, r.table_schema)
+                 for r in ent.files]
+        if choose is not None:
+            files = choose(ent, files)
         if paths is not None:
             by_path = {f.path: f for f in files}
             missing = [p for p in paths if p not in by_path]
             if missing:
                 raise ValidationFailed("Some files are not in the version this grant covers.", errors={"paths": [f"Not in version {version.version}: {p}" for p in missing[:50]]})
             files = [by_path[p] for p in dict.fromkeys(paths)]
-        amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(grant.unit, 0) for f in files]
+        tables = channel == "sharing"
+        amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1,
+                    PricingUnit.gib.value: (f.table_size or 0) if tables else f.size}.get(grant.unit, 0) for f in files]
         # A file is charged once per resume window, and so is the same content under two paths
         # (the charge is keyed by the content's digest): only its first path is debited.
         seen: set[str] = set()
@@ -106,7 +127,7 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
         charged_total = 0
 
         def event(total: int) -> dict[str, Any]:
-            return audit.values(principal, DeliveryAction.DELIVERY_AUTHORIZE, subject_type="version", subject_id=version.id, subject_org_id=grant.vendor_org_id,
+            return audit.values(principal, entitlement.CHANNELS[channel], subject_type="version", subject_id=version.id, subject_org_id=grant.vendor_org_id,
                                 actor_org_id=grant.buyer_org_id, quantities={grant.unit: total, "files": len(files)},
                                 details={"grant_id": str(grant.id), "paths": [f.path for f in files][:100]})
 
@@ -119,7 +140,7 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
                 # The last debit carries this authorisation's event: one statement for both.
                 also = event(charged_total + amount) if i == to_charge[-1] else None
                 res = metering.debit(principal, grant.id, grant.unit, amount, f"{DOWNLOAD}{f.sha256}:{bucket}",
-                                     details={"file": f.path, "version_id": str(version.id), "purpose": "download"}, also=also)
+                                     details={"file": f.path, "version_id": str(version.id), "purpose": "table" if tables else "download"}, also=also)
                 if not res.duplicate:
                     charged.add(i)
                     charged_total += amount
@@ -133,9 +154,14 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
             audit.append(event(charged_total))
     # After commit: presign. The store is not in the transaction, and presigning writes nothing.
     store, ttl = _store(), _settings().presign_ttl_seconds
-    out = [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "charged": i in charged,
-            "url": store.presign_get(blob_key(f.sha256), ttl=ttl, filename=f.path.rsplit("/", 1)[-1]), "expires_in": ttl}
-           for i, f in enumerate(files)]
+    if tables:
+        out = [{"path": f.path, "size": f.table_size, "sha256": f.table_sha256, "records": f.records, "charged": i in charged, "schema": f.table_schema,
+                "url": store.presign_get(blob_key(str(f.table_sha256)), ttl=ttl, filename=f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0] + ".parquet"),
+                "expires_in": ttl} for i, f in enumerate(files)]
+    else:
+        out = [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "charged": i in charged,
+                "url": store.presign_get(blob_key(f.sha256), ttl=ttl, filename=f.path.rsplit("/", 1)[-1]), "expires_in": ttl}
+               for i, f in enumerate(files)]
     return {"grant_id": grant.id, "version_id": version.id, "version": version.version, "manifest_digest": version.manifest_digest, "unit": grant.unit,
             "charged": charged_total, "files": out}
 

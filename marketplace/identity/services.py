@@ -86,6 +86,20 @@ def principal_for(user: User, base: Principal, *, memberships: dict[uuid.UUID, O
     )
 
 
+def act_as_member(base: Principal, user_id: uuid.UUID, org_id: uuid.UUID, *, scopes: frozenset[str]) -> Principal | None:
+    """The principal of a credential a member made for its organisation (a Delta Sharing token):
+    the member as they are now, acting for that organisation only, with `scopes`. None when the
+    user is disabled or gone, or no longer belongs to the organisation: the credential then acts
+    for nobody, as an API key of a member who left."""
+    user = get_session().get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    memberships = _memberships(user_id)
+    if org_id not in memberships:
+        return None
+    return replace(principal_for(user, base, memberships=memberships), key_org_id=org_id, scopes=scopes)
+
+
 def _memberships(user_id: uuid.UUID) -> dict[uuid.UUID, OrgRole]:
     rows = get_session().execute(select(Membership.organization_id, Membership.role).where(Membership.user_id == user_id))
     return {org_id: role for org_id, role in rows}

@@ -376,6 +376,8 @@ def _needs_csrf() -> bool:
         return False
     if request.path.startswith(("/storage/", "/notifications/unsubscribe/")):
         return False  # authorised by the signed URL itself (an unsubscribe link: RFC 8058 one-click from a mail client)
+    if request.path.startswith("/delta-sharing/"):
+        return False  # a share token in the Authorization header, never a cookie: nothing ambient to forge
     if request.path.startswith("/api/"):
         return bool(session.get("user_id"))
     return True

@@ -1,0 +1,287 @@
+"""Tabular files as Parquet tables: what Delta Sharing serves and data engines read.
+
+At ingest every CSV and JSONL file is also written as Parquet (content-addressed like any blob,
+and listed beside its source in the manifest), so every tabular dataset can be shared as a table
+without the service ever being in the data path. A Parquet file is its own table.
+
+Conversion streams: the source is read in blocks by pyarrow's streaming CSV and JSON readers
+and written row group by row group to a spooled temporary file, so memory stays flat whatever the
+file's size. Types are inferred from the first block. Real files drift (a column of integers
+that later holds "n/a", a field that appears half-way), so when a later block does not fit,
+conversion starts again with every column as text: a table whose types are less precise is
+still the vendor's data, exactly; a guessed cast is not. The representation chosen is reported.
+
+The table schema is given to clients in Delta's (Spark's) JSON form, derived from the Arrow
+schema of the Parquet file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+TABULAR = ("csv", "jsonl")
+BLOCK = 4 * 1024 * 1024  # the readers' block: memory per conversion is a few of these
+ROW_GROUP = 128 * 1024
+
+
+class ConversionFailed(Exception):
+    """The file cannot be read as a table (the reason is for the vendor's ingest report)."""
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A Parquet rendering of one file: where its bytes are and what it holds."""
+
+    sha256: str
+    size: int
+    records: int
+    schema: dict[str, Any]  # Delta's StructType JSON
+    typed: bool  # False when every column had to be kept as text
+
+
+class _ChunkStream(io.RawIOBase):
+    """A read-only file over an iterator of byte chunks (what the object store streams)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                return 0
+            self._buf = nxt
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class RangeFile(io.RawIOBase):
+    """A seekable read-only file over ranged reads (a Parquet footer without the whole object)."""
+
+    def __init__(self, read: Callable[[int, int], bytes], size: int) -> None:
+        self._read, self._size, self._pos = read, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        n = min(len(b), self._size - self._pos)
+        if n <= 0:
+            return 0
+        data = self._read(self._pos, n)
+        b[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def _text(v: Any) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def _exact(**types: Any) -> pa_csv.ConvertOptions:
+    """Only an empty cell is missing, and an empty text is kept as such: pyarrow's defaults
+    would read "NA", "n/a" or "null" as missing, which changes the vendor's data."""
+    return pa_csv.ConvertOptions(null_values=[""], strings_can_be_null=False, quoted_strings_can_be_null=False, **types)
+
+
+def _typed_batches(fmt: str, chunks: Iterator[bytes]) -> Iterator[pa.RecordBatch]:
+    stream = io.BufferedReader(_ChunkStream(chunks), buffer_size=BLOCK)
+    reader: Any
+    if fmt == "csv":
+        reader = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=BLOCK), convert_options=_exact())
+    else:
+        reader = pa_json.open_json(stream, read_options=pa_json.ReadOptions(block_size=BLOCK))
+    for batch in reader:
+        yield batch
+
+
+def _text_batches(fmt: str, chunks: Iterator[bytes], columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """Every column as text. CSV: pyarrow with string column types. JSONL: parsed line by line,
+    each top-level value kept as a string (objects and arrays as compact JSON). `columns` grows
+    when a JSONL record brings a field not seen before; the caller then starts again."""
+    stream = io.BufferedReader(_ChunkStream(chunks), buffer_size=BLOCK)
+    if fmt == "csv":
+        head = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=BLOCK), convert_options=_exact())
+        # The header is known only once the reader opened: ask again with every column as text.
+        raise _Columns(list(head.schema.names))
+    rows: list[dict[str, Any]] = []
+    schema = pa.schema([(c, pa.string()) for c in columns])
+    for line in stream:
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConversionFailed("a line is not UTF-8 text") from None
+        except ValueError as exc:
+            raise ConversionFailed(f"a line is not JSON: {exc}") from None
+        if not isinstance(rec, dict):
+            raise ConversionFailed("a line is not a JSON object")
+        new = [k for k in rec if k not in schema.names]
+        if new:
+            raise _Columns(columns + new)
+        rows.append({k: _text(v) for k, v in rec.items()})
+        if len(rows) >= ROW_GROUP:
+            yield pa.RecordBatch.from_pylist(rows, schema=schema)
+            rows = []
+    if rows:
+        yield pa.RecordBatch.from_pylist(rows, schema=schema)
+
+
+class _Columns(Exception):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+
+def _csv_text_batches(chunks: Iterator[bytes], names: list[str]) -> Iterator[pa.RecordBatch]:
+    stream = io.BufferedReader(_ChunkStream(chunks), buffer_size=BLOCK)
+    reader = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=BLOCK),
+                             convert_options=_exact(column_types={n: pa.string() for n in names}))
+    yield from reader
+
+
+def _write(batches: Iterator[pa.RecordBatch], out: Any) -> tuple[int, pa.Schema]:
+    writer: pq.ParquetWriter | None = None
+    records = 0
+    schema: pa.Schema | None = None
+    try:
+        for batch in batches:
+            if writer is None:
+                schema = batch.schema
+                writer = pq.ParquetWriter(out, schema, compression="zstd")
+            elif not batch.schema.equals(schema):
+                # A later block inferred other types than the first: the typed attempt fails.
+                raise ConversionFailed("the columns' types change inside the file")
+            writer.write_batch(batch, row_group_size=ROW_GROUP)
+            records += batch.num_rows
+        if writer is None:
+            raise ConversionFailed("the file holds no records")
+    finally:
+        if writer is not None:
+            writer.close()
+    assert schema is not None
+    return records, schema
+
+
+def convert(fmt: str, open_chunks: Callable[[], Iterator[bytes]], put: Callable[[str, Any], None]) -> TableFile:
+    """Write a CSV or JSONL file (streamed afresh by each call of `open_chunks`) as Parquet and
+    store it with `put(sha256, file)`; return what it holds. Raises ConversionFailed."""
+    if fmt not in TABULAR:
+        raise ConversionFailed(f"{fmt} files are not tables")
+    with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as out:
+        typed = True
+        try:
+            records, schema = _write(_typed_batches(fmt, open_chunks()), out)
+        except (pa.ArrowException, ConversionFailed, UnicodeDecodeError, ValueError):
+            typed = False
+            records, schema = _as_text(fmt, open_chunks, out)
+        out.seek(0)
+        digest, size = hashlib.sha256(), 0
+        for block in iter(lambda: out.read(BLOCK), b""):
+            digest.update(block)
+            size += len(block)
+        out.seek(0)
+        sha = digest.hexdigest()
+        put(sha, out)
+    return TableFile(sha256=sha, size=size, records=records, schema=delta_schema(schema), typed=typed)
+
+
+def _as_text(fmt: str, open_chunks: Callable[[], Iterator[bytes]], out: Any) -> tuple[int, pa.Schema]:
+    columns: list[str] = []
+    for _ in range(10_000):  # each round learns at least one new column name
+        out.seek(0)
+        out.truncate()
+        try:
+            if fmt == "csv" and columns:
+                return _write(_csv_text_batches(open_chunks(), columns), out)
+            return _write(_text_batches(fmt, open_chunks(), columns), out)
+        except _Columns as more:
+            if more.names == columns:
+                break
+            columns = more.names
+        except (pa.ArrowException, UnicodeDecodeError) as exc:
+            raise ConversionFailed(f"not readable as a table: {str(exc).splitlines()[0][:300]}") from None
+    raise ConversionFailed("too many distinct columns")
+
+
+def parquet_schema(read: Callable[[int, int], bytes], size: int) -> dict[str, Any]:
+    """The Delta schema of a stored Parquet file, from its footer alone."""
+    try:
+        return delta_schema(pq.ParquetFile(io.BufferedReader(RangeFile(read, size), buffer_size=64 * 1024)).schema_arrow)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ConversionFailed(f"not readable as Parquet: {str(exc).splitlines()[0][:300]}") from None
+
+
+# --------------------------------------------------------------------------- Delta's schema JSON
+
+
+def _delta_type(t: pa.DataType) -> Any:
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_int8(t) or pa.types.is_uint8(t):
+        return "byte" if pa.types.is_int8(t) else "short"
+    if pa.types.is_int16(t) or pa.types.is_uint16(t):
+        return "short" if pa.types.is_int16(t) else "integer"
+    if pa.types.is_int32(t) or pa.types.is_uint32(t):
+        return "integer" if pa.types.is_int32(t) else "long"
+    if pa.types.is_integer(t):
+        return "long"
+    if pa.types.is_float16(t) or pa.types.is_float32(t):
+        return "float"
+    if pa.types.is_floating(t):
+        return "double"
+    if pa.types.is_decimal(t):
+        return f"decimal({t.precision},{t.scale})"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t) or pa.types.is_dictionary(t):
+        return "string"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "binary"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "timestamp"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return {"type": "array", "elementType": _delta_type(t.value_type), "containsNull": True}
+    if pa.types.is_map(t):
+        return {"type": "map", "keyType": _delta_type(t.key_type), "valueType": _delta_type(t.item_type), "valueContainsNull": True}
+    if pa.types.is_struct(t):
+        return _struct([t.field(i) for i in range(t.num_fields)])
+    return "string"
+
+
+def _struct(fields: list[pa.Field]) -> dict[str, Any]:
+    return {"type": "struct", "fields": [{"name": f.name, "type": _delta_type(f.type), "nullable": True, "metadata": {}} for f in fields]}
+
+
+def delta_schema(schema: pa.Schema) -> dict[str, Any]:
+    """Delta's (Spark's) StructType JSON for an Arrow schema."""
+    return _struct(list(schema))

@@ -1,0 +1,54 @@
+"""Schemas of share tokens (the REST API) and of the Delta Sharing query body."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace.kernel.schemas import Int, Name, StrictSchema
+from marketplace.sharing.services import DEFAULT_DAYS, MAX_DAYS
+
+
+class TokenCreateSchema(StrictSchema):
+    name = Name(100, load_default=None, metadata={"description": "What the profile is for (shown in listings)"})
+    days = Int(load_default=DEFAULT_DAYS, validate=validate.Range(min=1, max=MAX_DAYS),
+               metadata={"description": f"Lifetime in days (default {DEFAULT_DAYS}); never beyond the grant's paid term"})
+
+
+class TokenSchema(ma.Schema):
+    id = ma.fields.UUID()
+    grant_id = ma.fields.UUID()
+    name = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    last_used_at = ma.fields.DateTime(allow_none=True)
+
+
+class ProfileSchema(ma.Schema):
+    shareCredentialsVersion = Int()
+    endpoint = ma.fields.String()
+    bearerToken = ma.fields.String()
+    expirationTime = ma.fields.String()
+
+
+class TokenWithProfileSchema(TokenSchema):
+    profile = ma.fields.Nested(ProfileSchema, metadata={"description": "The Delta Sharing profile file (save it as `grant.share`); its bearer token is shown only here"})
+
+
+class QueryBodySchema(ma.Schema):
+    """The body of a table query (PROTOCOL.md). Fields the server does not use are ignored, as
+    the protocol asks of servers, once they are well-formed."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    predicateHints = ma.fields.List(ma.fields.String(validate=validate.Length(max=10_000)), load_default=None, validate=validate.Length(max=1000))
+    jsonPredicateHints = ma.fields.String(load_default=None, validate=validate.Length(max=100_000))
+    limitHint = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
+    version = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
+    timestamp = ma.fields.String(load_default=None, validate=validate.Length(max=100))
+    startingVersion = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
+    endingVersion = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
+    maxFiles = Int(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**62))
+    pageToken = ma.fields.String(load_default=None, validate=validate.Length(max=1000))

@@ -1,0 +1,284 @@
+"""Delta Sharing: share tokens, and the protocol's view of a grant.
+
+The mapping (PROTOCOL.md of delta-io/delta-sharing):
+- a **share** is the buying organisation (named by its slug); a token sees the part of it that
+  is its grant;
+- a **schema** is the dataset (named by its slug);
+- a **table** is the tabular data of the version the grant delivers: its CSV, JSONL and Parquet
+  files, as Parquet (`catalog.tables`). Files with the same columns make one table, named
+  `records` when there is one; otherwise each table is named after its first file. The table's
+  Delta version is the version's place among the dataset's published versions (1, 2, ...), so a
+  grant for "latest" sees the table's version move when the vendor publishes.
+
+Every call asks the one entitlement decision (`delivery.entitlement.decide`); a query is a
+download authorisation on the `sharing` channel (`delivery.services.authorize_download`):
+metered in the offer's unit, audited, all-or-nothing against the quota, free again within the
+resume window, presigned after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus
+from marketplace.commerce.models import Grant
+from marketplace.delivery import entitlement
+from marketplace.delivery import services as delivery
+from marketplace.delivery.services import DeliveredFile
+from marketplace.identity.models import Organization
+from marketplace.identity.services import act_as_member
+from marketplace.kernel import audit
+from marketplace.kernel.config import current_settings
+from marketplace.kernel.db import get_session, transactional, unit_of_work, utcnow
+from marketplace.kernel.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from marketplace.kernel.principal import Principal
+from marketplace.sharing.actions import SharingAction
+from marketplace.sharing.models import ShareToken
+from marketplace.sharing.policy import POLICY, SharingPermission
+
+TOKEN_PREFIX = "dst_"
+DEFAULT_DAYS = 90
+MAX_DAYS = 365
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+_TOKEN_RE = re.compile(r"^dst_([0-9a-f]{32})\.([A-Za-z0-9_-]{20,100})$")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def _grant_parties(grant_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    row = get_session().execute(select(Grant.buyer_org_id, Grant.vendor_org_id).where(Grant.id == grant_id)).first()
+    if row is None:
+        raise NotFound("No such grant.")
+    return row[0], row[1]
+
+
+def profile(token: str, expires_at: datetime) -> dict[str, Any]:
+    """The profile file the Delta Sharing clients read (`shareCredentialsVersion` 1)."""
+    return {"shareCredentialsVersion": 1, "endpoint": current_settings().public_url.rstrip("/") + "/delta-sharing/",
+            "bearerToken": token, "expirationTime": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+
+
+@transactional
+def create_token(principal: Principal, grant_id: uuid.UUID, *, name: str | None = None, days: int = DEFAULT_DAYS) -> tuple[ShareToken, dict[str, Any]]:
+    """Make a bearer token for `grant_id`'s tables and return it with its profile (the secret is
+    shown once). The caller must be able to take data under the grant now (the entitlement
+    decision); the token expires after `days`, and never after the grant's paid term."""
+    buyer, vendor = _grant_parties(grant_id)
+    POLICY.require(principal, SharingPermission.MANAGE_TOKENS, buyer=buyer, vendor=vendor)
+    ent = entitlement.decide(principal, grant_id, channel="sharing")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationFailed("A share token lives 1 to 365 days.", errors={"days": [f"Between 1 and {MAX_DAYS}."]})
+    now = utcnow()
+    expires = now + timedelta(days=days)
+    if ent.grant.expires_at is not None and ent.grant.expires_at < expires:
+        expires = ent.grant.expires_at
+    secret = secrets.token_urlsafe(32)
+    assert principal.user_id is not None
+    tok = ShareToken(grant_id=grant_id, organization_id=buyer, user_id=principal.user_id, name=name or "Delta Sharing profile",
+                     secret_hash=_hash(secret), created_at=now, expires_at=expires)
+    session = get_session()
+    session.add(tok)
+    session.flush()
+    bearer = f"{TOKEN_PREFIX}{tok.id.hex}.{secret}"
+    audit.record(principal, SharingAction.TOKEN_CREATE, subject_type="share_token", subject_id=tok.id, subject_org_id=buyer, actor_org_id=buyer,
+                 details={"grant_id": str(grant_id), "name": tok.name, "expires_at": expires.isoformat()})
+    return tok, profile(bearer, expires)
+
+
+def list_tokens(principal: Principal, grant_id: uuid.UUID) -> list[ShareToken]:
+    """The grant's share tokens, newest first (never their secrets)."""
+    buyer, vendor = _grant_parties(grant_id)
+    POLICY.require(principal, SharingPermission.MANAGE_TOKENS, buyer=buyer, vendor=vendor)
+    return list(get_session().scalars(select(ShareToken).where(ShareToken.grant_id == grant_id).order_by(ShareToken.created_at.desc())))
+
+
+@transactional
+def revoke_token(principal: Principal, grant_id: uuid.UUID, token_id: uuid.UUID) -> ShareToken:
+    """Revoke a token: the next call made with it is refused (401). Revoking twice is a no-op."""
+    buyer, vendor = _grant_parties(grant_id)
+    POLICY.require(principal, SharingPermission.MANAGE_TOKENS, buyer=buyer, vendor=vendor)
+    tok = get_session().scalar(select(ShareToken).where(ShareToken.id == token_id, ShareToken.grant_id == grant_id).with_for_update())
+    if tok is None:
+        raise NotFound("No such share token.")
+    if tok.revoked_at is None:
+        tok.revoked_at = utcnow()
+        audit.record(principal, SharingAction.TOKEN_REVOKE, subject_type="share_token", subject_id=tok.id, subject_org_id=buyer, actor_org_id=buyer,
+                     details={"grant_id": str(grant_id)})
+    return tok
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls the protocol: the token's member, acting for the buyer, delivery scope only."""
+
+    principal: Principal
+    grant_id: uuid.UUID
+    token_id: uuid.UUID
+
+
+def authenticate(base: Principal, bearer: str) -> Caller:
+    """Resolve a protocol call's bearer token; unknown, revoked or expired, or of a member who
+    left → 401 (audited, with the token's id only)."""
+    m = _TOKEN_RE.match(bearer)
+    with unit_of_work() as session:
+        tok = session.get(ShareToken, uuid.UUID(m.group(1))) if m else None
+        reason = None
+        principal = None
+        if tok is None or m is None or not hmac.compare_digest(tok.secret_hash, _hash(m.group(2))):
+            reason = "unknown share token"
+        elif tok.revoked_at is not None:
+            reason = "revoked share token"
+        elif tok.expires_at <= utcnow():
+            reason = "expired share token"
+        else:
+            principal = act_as_member(base, tok.user_id, tok.organization_id, scopes=frozenset({"delivery"}))
+            if principal is None:
+                reason = "its member left the organisation or was disabled"
+        if reason is not None:
+            audit.record(base, SharingAction.AUTH_SHARE_TOKEN, outcome="denied", subject_type="share_token", subject_id=tok.id if tok else None,
+                         subject_org_id=tok.organization_id if tok else None, details={"reason": reason})
+        else:
+            assert tok is not None and principal is not None
+            now = utcnow()
+            if tok.last_used_at is None or now - tok.last_used_at > LAST_USED_RESOLUTION:
+                tok.last_used_at = now
+            caller = Caller(principal=principal, grant_id=tok.grant_id, token_id=tok.id)
+    if reason is not None:
+        raise Unauthenticated(f"The share token is not valid ({reason}).")
+    return caller
+
+
+# --------------------------------------------------------------------------- the protocol's view
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    id: uuid.UUID
+    files: tuple[str, ...]  # paths, in order
+    schema: dict[str, Any]
+    size: int
+    records: int
+
+
+@dataclass(frozen=True)
+class View:
+    """What one token sees: its share, its schema and the tables of the version it delivers."""
+
+    share: str
+    share_id: uuid.UUID
+    schema: str
+    version_id: uuid.UUID
+    table_version: int
+    tables: dict[str, Table]
+
+
+_PRIOR = aliased(DatasetVersion)
+# The decision with what a view needs, in one statement. The dataset's and share's names and
+# the version's ordinal come first, so that a version without files still yields one row.
+_VIEW = entitlement.with_files(
+    Dataset.slug.label("dataset_slug"),
+    select(Organization.slug).where(Organization.id == Grant.buyer_org_id).scalar_subquery().label("share_slug"),
+    select(func.count()).where(_PRIOR.dataset_id == DatasetVersion.dataset_id, _PRIOR.published_at.is_not(None),
+                               _PRIOR.published_at <= DatasetVersion.published_at,
+                               _PRIOR.status.in_([VersionStatus.published.value, VersionStatus.withdrawn.value])).scalar_subquery().label("ordinal"),
+    VersionFile.path.label("file_path"), VersionFile.table_size.label("table_size"), VersionFile.records.label("file_records"),
+    VersionFile.table_schema.label("table_schema"), VersionFile.table_sha256.label("table_sha256"),
+    named=False)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")[:60] or "table"
+
+
+def group_tables(grant_id: uuid.UUID, files: list[tuple[str, int, int, dict[str, Any]]]) -> dict[str, Table]:
+    """Group a version's tabular files (path, size, records, schema) into tables by their columns."""
+    groups: dict[str, list[tuple[str, int, int, dict[str, Any]]]] = {}
+    for f in sorted(files):
+        key = repr(f[3])
+        groups.setdefault(key, []).append(f)
+    tables: dict[str, Table] = {}
+    for members in groups.values():
+        if len(groups) == 1:
+            name = "records"
+        else:
+            name = _slug(members[0][0].rsplit("/", 1)[-1].rsplit(".", 1)[0])
+            base, n = name, 2
+            while name in tables:
+                name, n = f"{base}_{n}", n + 1
+        tables[name] = Table(name=name, id=uuid.uuid5(grant_id, name), files=tuple(f[0] for f in members), schema=members[0][3],
+                             size=sum(f[1] for f in members), records=sum(f[2] for f in members))
+    return tables
+
+
+def view(caller: Caller) -> View:
+    """The share, schema and tables this caller sees now (the entitlement decision first: a
+    revoked, suspended, expired or withdrawn grant answers its refusal here)."""
+    with unit_of_work():
+        ent = entitlement.decide(caller.principal, caller.grant_id, channel="sharing", files=_VIEW, params={})
+    first = ent.files[0]
+    tabular = [(r.file_path, r.table_size, r.file_records or 0, r.table_schema) for r in ent.files if r.table_sha256 is not None]
+    return View(share=first.share_slug, share_id=ent.grant.buyer_org_id, schema=first.dataset_slug, version_id=ent.version.id,
+                table_version=int(first.ordinal or 1), tables=group_tables(caller.grant_id, tabular))
+
+
+
+def find_table(v: View, share: str, schema: str | None = None, table: str | None = None) -> Table | None:
+    """Resolve names from a path; a name this token does not see is 404, whoever owns it."""
+    if share != v.share:
+        raise NotFound(f"Share '{share}' does not exist or is not shared with this token.")
+    if schema is not None and schema != v.schema:
+        raise NotFound(f"Schema '{schema}' does not exist in share '{share}'.")
+    if table is not None:
+        if table not in v.tables:
+            raise NotFound(f"Table '{table}' does not exist in schema '{schema}'.")
+        return v.tables[table]
+    return None
+
+
+def query(caller: Caller, share: str, schema: str, table: str, *, limit: int | None, version: int | None) -> tuple[View, Table, dict[str, Any]]:
+    """A table query: the table's Parquet files as presigned URLs, each metered, audited and
+    charged once per resume window; with `limit` (the client's limitHint), only the files needed
+    to reach that many records. Nothing is charged when the quota cannot cover them all."""
+    v = view(caller)
+    t = find_table(v, share, schema, table)
+    assert t is not None
+    if version is not None and version != v.table_version:
+        raise ValidationFailed(f"Only the table's current version ({v.table_version}) is shared; time travel is not supported.",
+                               errors={"version": [f"Use {v.table_version} or omit it."]})
+
+    def choose(ent: entitlement.Entitlement, files: list[DeliveredFile]) -> list[DeliveredFile]:
+        if ent.version.id != v.version_id:
+            raise Conflict("A new version of the dataset was published while the table was read; query again.")
+        by_path = {f.path: f for f in files if f.table_sha256 is not None}
+        chosen = []
+        total = 0
+        for path in t.files:
+            if path not in by_path:
+                raise Conflict("The table changed while it was read; query again.")
+            if limit is not None and total >= limit and chosen:
+                break
+            chosen.append(by_path[path])
+            total += by_path[path].records or 0
+        return chosen
+
+    if limit == 0:
+        return v, t, {"files": [], "charged": 0, "unit": None}
+    out = delivery.authorize_download(caller.principal, caller.grant_id, paths=list(t.files), channel="sharing", choose=choose)
+    return v, t, out
+
