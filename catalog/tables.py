@@ -169,12 +169,28 @@ def _csv_text_batches(chunks: Iterator[bytes], names: list[str]) -> Iterator[pa.
     yield from reader
 
 
+def _no_null(t: pa.DataType) -> pa.DataType:
+    """A column with no value in the first block has no type yet: it is written as text, so that
+    every file of a table has one Parquet type per column (a reader concatenating a file where
+    the column is null-typed with one where it is text fails)."""
+    if pa.types.is_null(t):
+        return pa.string()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_no_null(t.value_type))
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _no_null(f.type)) for f in t])
+    return t
+
+
 def _write(batches: Iterator[pa.RecordBatch], out: Any) -> tuple[int, pa.Schema]:
     writer: pq.ParquetWriter | None = None
     records = 0
     schema: pa.Schema | None = None
     try:
         for batch in batches:
+            wanted = pa.schema([pa.field(f.name, _no_null(f.type)) for f in batch.schema])
+            if not wanted.equals(batch.schema):
+                batch = batch.cast(wanted)
             if writer is None:
                 schema = batch.schema
                 writer = pq.ParquetWriter(out, schema, compression="zstd")

@@ -131,7 +131,7 @@ def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) ->
                 storage().copy(r["src"], blob_key(a.sha256))
         for f in files:
             if f.id in results:
-                results[f.id]["table"] = _as_table(f.format, results[f.id]["analysis"])
+                results[f.id]["table"] = as_table(f.format, results[f.id]["analysis"])
     return results, failures
 
 
@@ -140,7 +140,7 @@ def _put_blob(sha256: str, data: Any) -> None:
         storage().put(blob_key(sha256), data, content_type="application/vnd.apache.parquet")
 
 
-def _as_table(fmt: str, a: Analysis) -> TableFile | str | None:
+def as_table(fmt: str, a: Analysis) -> TableFile | str | None:
     """The file as a Parquet table (what Delta Sharing serves), or why it is not one; None for
     files that are not tabular. A file that is not a table still publishes: it is downloaded."""
     key = blob_key(a.sha256)

@@ -104,14 +104,14 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
         grant, version = ent.grant, ent.version
         files = [DeliveredFile(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now, r.table_sha256, r.table_size, r.table_schema)
                  for r in ent.files]
-        if choose is not None:
-            files = choose(ent, files)
         if paths is not None:
             by_path = {f.path: f for f in files}
             missing = [p for p in paths if p not in by_path]
             if missing:
                 raise ValidationFailed("Some files are not in the version this grant covers.", errors={"paths": [f"Not in version {version.version}: {p}" for p in missing[:50]]})
             files = [by_path[p] for p in dict.fromkeys(paths)]
+        if choose is not None:
+            files = choose(ent, files)
         tables = channel == "sharing"
         amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1,
                     PricingUnit.gib.value: (f.table_size or 0) if tables else f.size}.get(grant.unit, 0) for f in files]

@@ -6,7 +6,7 @@ The mapping (PROTOCOL.md of delta-io/delta-sharing):
 - a **schema** is the dataset (named by its slug);
 - a **table** is the tabular data of the version the grant delivers: its CSV, JSONL and Parquet
   files, as Parquet (`catalog.tables`). Files with the same columns make one table, named
-  `records` when there is one; otherwise each table is named after its first file. The table's
+  `records` when there is one; otherwise after their folder, or their first file. The table's
   Delta version is the version's place among the dataset's published versions (1, 2, ...), so a
   grant for "latest" sees the table's version move when the vendor publishes.
 
@@ -217,7 +217,11 @@ def group_tables(grant_id: uuid.UUID, files: list[tuple[str, int, int, dict[str,
         if len(groups) == 1:
             name = "records"
         else:
-            name = _slug(members[0][0].rsplit("/", 1)[-1].rsplit(".", 1)[0])
+            # Files of one table in one folder are named after it ("data/train.jsonl" and
+            # "data/test.jsonl" make "data"); otherwise after the first file.
+            folders = {p.rsplit("/", 1)[0] if "/" in p else "" for p, *_ in members}
+            folder = folders.pop() if len(folders) == 1 and len(members) > 1 else ""
+            name = _slug(folder.rsplit("/", 1)[-1] if folder else members[0][0].rsplit("/", 1)[-1].rsplit(".", 1)[0])
             base, n = name, 2
             while name in tables:
                 name, n = f"{base}_{n}", n + 1

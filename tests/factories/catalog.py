@@ -15,8 +15,9 @@ from catalog.analysis import MEDIA_FORMATS, MEDIA_TYPES, format_for_path
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, blob_key
 from catalog.paths import normalise_path
 from catalog.services import datasets as catalog_services
-from catalog.services.ingest import analyse_object, is_manifest, segment_counts
+from catalog.services.ingest import analyse_object, as_table, is_manifest, segment_counts
 from catalog.storage import object_store
+from catalog.tables import TableFile
 from licensing.models import License, ProvenanceDeclaration
 from marketplace.identity.models import Organization, User
 from marketplace.kernel.db import get_session, utcnow
@@ -159,6 +160,9 @@ class StoredFileFactory(VersionFileFactory):
             raise ValueError(f"{kwargs['path']}: ingest would refuse it: {a.problems}")
         kwargs.update(records=a.records, schema=a.schema, stats=a.stats,
                       preview={"records": a.preview or [], "redacted": False, "hidden": False} if a.preview is not None else None)
+        table = as_table(kwargs["format"], a)
+        if isinstance(table, TableFile):
+            kwargs.update(table_sha256=table.sha256, table_size=table.size, table_schema=table.schema)
         session = get_session()
         org = session.get(Organization, session.scalar(
             select(Dataset.organization_id).join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)

@@ -1,0 +1,297 @@
+"""Delta Sharing through the unmodified `delta-sharing` client from PyPI, against a live server
+(PostgreSQL and the S3 server; SQLite and the filesystem store): listing, reading whole and
+limited tables, metering, the resume window, and every refusal in the protocol's error format."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from datetime import timedelta
+
+import delta_sharing
+import pandas as pd
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+import requests
+from delta_sharing.protocol import DeltaSharingProfile, Table
+from delta_sharing.rest_client import DataSharingRestClient
+from sqlalchemy import select, update
+
+from marketplace.commerce.models import Grant, QuotaEntry
+from marketplace.delivery.actions import DeliveryAction
+from marketplace.identity.models import Membership
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session, utcnow
+from marketplace.sharing.models import ShareToken
+from tests.factories import bearer, make_tenant
+from tests.sharing.helpers import JSONL_A, JSONL_B, balance, bought, call, make_profile
+
+
+def _read(stmt) -> list:
+    """Read, then end the transaction (on SQLite an open reader would stall the server's writers).
+    A commit, not a rollback: a rollback expires the test's rows, and reading one again would
+    open a transaction of its own."""
+    try:
+        return list(get_session().scalars(stmt))
+    finally:
+        get_session().commit()
+
+
+def _records(*blobs: bytes) -> list[dict]:
+    return [json.loads(line) for b in blobs for line in b.splitlines() if line.strip()]
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows).sort_values("id").reset_index(drop=True)
+
+
+def _norm(df: pd.DataFrame) -> list[dict]:
+    """Rows as plain Python values (arrays from Parquet come back as numpy arrays)."""
+    out = []
+    for rec in df.sort_values(df.columns[0]).to_dict("records"):
+        out.append({k: (list(v) if hasattr(v, "tolist") and not isinstance(v, (str, bytes)) else v) for k, v in rec.items()})
+    return out
+
+
+def test_the_client_lists_and_reads_the_licensed_tables(site, tmp_path):
+    vendor, buyer, pub, gid = bought(quantity=1000)
+    profile, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path, name="training cluster")
+    assert made["profile"]["endpoint"] == site.base + "/delta-sharing/" and made["profile"]["shareCredentialsVersion"] == 1
+    client = delta_sharing.SharingClient(str(profile))
+    tables = sorted((t.share, t.schema, t.name) for t in client.list_all_tables())
+    assert tables == [(buyer.org.slug, pub.dataset.slug, "codes"), (buyer.org.slug, pub.dataset.slug, "data")]
+    assert [s.name for s in client.list_shares()] == [buyer.org.slug]
+
+    url = f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.data"
+    df = delta_sharing.load_as_pandas(url)
+    assert _norm(df) == _norm(_frame(_records(JSONL_A, JSONL_B)))
+    assert balance(site.base, buyer.keys["member"], gid) == 1000 - 65  # a record is a record, as a file or as a table
+
+    codes = delta_sharing.load_as_pandas(f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.codes")
+    # Exactly the vendor's cells: "NA" is a label here, not a missing value.
+    assert codes.to_dict("records") == [{"code": "A01", "label": "cholera"}, {"code": "B20", "label": "HIV, disease"}, {"code": "C00", "label": "NA"}]
+    assert balance(site.base, buyer.keys["member"], gid) == 1000 - 68
+
+    # Within the resume window, the same files are not charged again, whichever channel.
+    again = delta_sharing.load_as_pandas(url)
+    assert len(again) == 65 and balance(site.base, buyer.keys["member"], gid) == 1000 - 68
+    r = requests.post(f"{site.base}/api/v1/grants/{gid}/downloads", json={"paths": ["data/train.jsonl"]}, headers=bearer(buyer.keys["member"]), timeout=30)
+    assert r.status_code == 200 and r.json()["charged"] == 0
+
+    # Each query is audited as a delivery, with the grant and what it charged.
+    events = _read(select(AuditEvent).where(AuditEvent.action == DeliveryAction.DELIVERY_SHARE.value, AuditEvent.actor_org_id == buyer.org.id)
+                   .order_by(AuditEvent.id))
+    assert [e.quantities["records"] for e in events] == [65, 3, 0]
+    assert all(e.details["grant_id"] == gid and e.outcome == "success" for e in events)
+
+
+def test_a_limited_read_takes_and_charges_only_the_files_it_needs(site, tmp_path):
+    vendor, buyer, pub, gid = bought(quantity=1000)
+    profile, _ = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    df = delta_sharing.load_as_pandas(f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.data", limit=10)
+    assert len(df) == 10
+    # data/test.jsonl (25 records) comes first and covers the limit: train.jsonl is neither sent nor charged.
+    assert balance(site.base, buyer.keys["member"], gid) == 1000 - 25
+    assert delta_sharing.load_as_pandas(f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.data", limit=0).empty
+    assert balance(site.base, buyer.keys["member"], gid) == 1000 - 25
+
+
+def test_the_files_served_are_the_manifests_tables_and_polars_reads_them(site, tmp_path):
+    vendor, buyer, pub, gid = bought(quantity=1000)
+    profile, _ = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    rest = DataSharingRestClient(DeltaSharingProfile.read_from_file(str(profile)))
+    listing = rest.list_files_in_table(Table(name="data", share=buyer.org.slug, schema=pub.dataset.slug))
+    manifest = requests.get(f"{site.base}/api/v1/versions/{pub.version.id}/manifest", headers=bearer(buyer.keys["member"]), timeout=30).json()
+    tables = {e["table"]["sha256"]: e for e in manifest["files"] if "table" in e}
+    assert sorted(tables[f.id]["path"] for f in listing.add_files) == ["data/test.jsonl", "data/train.jsonl"]
+    assert json.loads(listing.metadata.schema_string)["fields"][0] == {"name": "id", "type": "long", "nullable": True, "metadata": {}}
+    frames = []
+    for f in listing.add_files:
+        body = requests.get(f.url, timeout=30).content
+        assert len(body) == f.size == tables[f.id]["table"]["size"] and pq.ParquetFile(io.BytesIO(body)).metadata.num_rows == json.loads(f.stats)["numRecords"]
+        frames.append(pl.read_parquet(f.url))
+    assert sorted(pl.concat(frames)["id"].to_list()) == sorted(r["id"] for r in _records(JSONL_A, JSONL_B))
+    assert listing.delta_table_version == 1
+
+
+def test_change_data_feed_and_time_travel_are_refused_clearly(site, tmp_path):
+    vendor, buyer, pub, gid = bought(quantity=1000)
+    profile, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    url = f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.data"
+    with pytest.raises(requests.HTTPError) as exc:
+        delta_sharing.load_table_changes_as_pandas(url, starting_version=0)
+    assert exc.value.response.status_code == 400 and "change data feed is not supported" in exc.value.response.json()["message"]
+    with pytest.raises(requests.HTTPError) as exc:
+        delta_sharing.load_as_pandas(url, version=7)
+    assert exc.value.response.json()["errorCode"] == "INVALID_PARAMETER_VALUE" and "current version (1)" in exc.value.response.json()["message"]
+    assert balance(site.base, buyer.keys["member"], gid) == 1000
+    token = made["profile"]["bearerToken"]
+    path = f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data"
+    r = call(site.base, token, path + "/version", "HEAD")
+    assert r.status_code == 200 and r.headers["delta-table-version"] == "1"
+    meta = [json.loads(x) for x in call(site.base, token, path + "/metadata").text.splitlines()]
+    assert meta[0] == {"protocol": {"minReaderVersion": 1}} and meta[1]["metaData"]["numFiles"] == 2
+
+
+def test_a_query_beyond_the_quota_fails_before_anything_is_charged(site, tmp_path):
+    vendor, buyer, pub, gid = bought(quantity=50)  # the data table holds 65 records
+    profile, _ = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    with pytest.raises(requests.HTTPError) as exc:
+        delta_sharing.load_as_pandas(f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.data")
+    body = exc.value.response.json()
+    assert exc.value.response.status_code == 402 and body["errorCode"] == "QUOTA_EXCEEDED" and "50 records left" in body["message"]
+    assert balance(site.base, buyer.keys["member"], gid) == 50
+    assert _read(select(QuotaEntry.id).where(QuotaEntry.grant_id == uuid.UUID(gid), QuotaEntry.request_id.like("dl:%"))) == []
+    # The smaller table still fits.
+    assert len(delta_sharing.load_as_pandas(f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.codes")) == 3
+    assert balance(site.base, buyer.keys["member"], gid) == 47
+
+
+def test_bytes_and_downloads_are_metered_in_the_offers_unit(site, tmp_path):
+    vendor, buyer, pub, gid = bought(quantity=1, unit="gib")
+    profile, _ = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    delta_sharing.load_as_pandas(f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.data")
+    sizes = sum(f.table_size for f in pub.files if f.path.startswith("data/"))
+    assert balance(site.base, buyer.keys["member"], gid) == 2**30 - sizes  # the Parquet bytes delivered
+    vendor2, buyer2, pub2, gid2 = bought(quantity=5, unit="downloads")
+    profile2, _ = make_profile(site.base, buyer2.keys["member"], gid2, tmp_path)
+    delta_sharing.load_as_pandas(f"{profile2}#{buyer2.org.slug}.{pub2.dataset.slug}.data")
+    assert balance(site.base, buyer2.keys["member"], gid2) == 3
+
+
+def _token_error(site, token: str) -> tuple[int, str]:
+    r = call(site.base, token, "/shares")
+    return r.status_code, r.json()["errorCode"]
+
+
+def test_expired_revoked_and_tampered_tokens_get_401(site, tmp_path):
+    vendor, buyer, pub, gid = bought()
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    token = made["profile"]["bearerToken"]
+    assert call(site.base, token, "/shares").status_code == 200
+    assert _token_error(site, token[:-2] + ("AA" if token[-2:] != "AA" else "BB")) == (401, "UNAUTHENTICATED")
+    assert _token_error(site, "dst_" + "0" * 32 + ".x" * 12) == (401, "UNAUTHENTICATED")
+    assert _token_error(site, buyer.keys["member"]) == (401, "UNAUTHENTICATED")  # an API key is not a share token
+    r = requests.get(f"{site.base}/delta-sharing/shares", timeout=30)
+    assert r.status_code == 401 and r.json()["errorCode"] == "UNAUTHENTICATED"
+
+    get_session().execute(update(ShareToken).where(ShareToken.id == uuid.UUID(made["id"])).values(expires_at=utcnow() - timedelta(seconds=1)))
+    get_session().commit()
+    assert _token_error(site, token) == (401, "UNAUTHENTICATED")
+
+    _, made2 = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    r = requests.delete(f"{site.base}/api/v1/grants/{gid}/share-tokens/{made2['id']}", headers=bearer(buyer.keys["admin"]), timeout=30)
+    assert r.status_code == 200 and r.json()["revoked_at"]
+    assert _token_error(site, made2["profile"]["bearerToken"]) == (401, "UNAUTHENTICATED")
+    listed = requests.get(f"{site.base}/api/v1/grants/{gid}/share-tokens", headers=bearer(buyer.keys["owner"]), timeout=30).json()
+    assert {t["id"] for t in listed} == {made["id"], made2["id"]} and all("profile" not in t and "secret_hash" not in t for t in listed)
+
+
+def test_a_revoked_grant_gets_403_and_a_withdrawn_version_410(site, tmp_path):
+    vendor, buyer, pub, gid = bought()
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    token = made["profile"]["bearerToken"]
+    get_session().execute(update(Grant).where(Grant.id == uuid.UUID(gid)).values(status="revoked"))
+    get_session().commit()
+    r = call(site.base, token, f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data/query", "POST", json={})
+    assert r.status_code == 403 and r.json()["errorCode"] == "PERMISSION_DENIED" and "revoked" in r.json()["message"]
+    assert call(site.base, token, "/shares").status_code == 403
+    # No new profile for a grant that delivers nothing.
+    r = requests.post(f"{site.base}/api/v1/grants/{gid}/share-tokens", json={}, headers=bearer(buyer.keys["member"]), timeout=30)
+    assert r.status_code == 403
+
+    vendor2, buyer2, pub2, gid2 = bought()
+    _, made2 = make_profile(site.base, buyer2.keys["member"], gid2, tmp_path)
+    r = requests.post(f"{site.base}/api/v1/versions/{pub2.version.id}/withdraw", json={"reason": "consent withdrawn"}, headers=bearer(vendor2.keys["owner"]), timeout=30)
+    assert r.status_code == 200, r.text
+    r = call(site.base, made2["profile"]["bearerToken"], f"/shares/{buyer2.org.slug}/schemas/{pub2.dataset.slug}/tables/data/query", "POST", json={})
+    assert r.status_code == 410 and "consent withdrawn" in r.json()["message"]
+
+
+def test_a_token_acts_for_its_member_only_while_they_belong(site, tmp_path):
+    vendor, buyer, pub, gid = bought()
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    get_session().execute(Membership.__table__.delete().where(Membership.user_id == buyer.member.id, Membership.organization_id == buyer.org.id))
+    get_session().commit()
+    assert _token_error(site, made["profile"]["bearerToken"]) == (401, "UNAUTHENTICATED")
+
+
+def test_other_tenants_and_roles(site, tmp_path):
+    vendor, buyer, pub, gid = bought()
+    other = make_tenant()
+    url = f"{site.base}/api/v1/grants/{gid}/share-tokens"
+    assert requests.post(url, json={}, headers=bearer(other.keys["owner"]), timeout=30).status_code == 404
+    assert requests.get(url, headers=bearer(other.keys["owner"]), timeout=30).status_code == 404
+    assert requests.post(url, json={}, headers=bearer(vendor.keys["owner"]), timeout=30).status_code == 403  # the seller takes no data
+    assert requests.post(url, json={}, headers=bearer(buyer.keys["auditor"]), timeout=30).status_code == 403  # auditors read, never take
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    assert requests.delete(f"{url}/{made['id']}", headers=bearer(other.keys["owner"]), timeout=30).status_code == 404
+
+    # A token sees its own share, schema and tables only; other names do not exist for it.
+    vendor2, buyer2, pub2, gid2 = bought()
+    token = made["profile"]["bearerToken"]
+    for path in (f"/shares/{buyer2.org.slug}", f"/shares/{buyer2.org.slug}/schemas", f"/shares/{buyer.org.slug}/schemas/{pub2.dataset.slug}/tables",
+                 f"/shares/{buyer2.org.slug}/schemas/{pub2.dataset.slug}/tables/data/metadata", f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/nope/version"):
+        r = call(site.base, token, path)
+        assert r.status_code == 404 and r.json()["errorCode"] == "RESOURCE_DOES_NOT_EXIST", path
+    r = call(site.base, token, f"/shares/{buyer2.org.slug}/schemas/{pub2.dataset.slug}/tables/data/query", "POST", json={})
+    assert r.status_code == 404
+    assert balance(site.base, buyer2.keys["member"], gid2) == 1000
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 5000 + "]" * 5000,
+    '{"limitHint": "\\ud800"}',
+    '{"limitHint": 1' + "0" * 5000 + "}",
+    '{"limitHint": 99999999999999999999}',
+    '{"limitHint": -1}',
+    '{"limitHint": true}',
+    '{"predicateHints": [1, 2]}',
+    '{"jsonPredicateHints": {"op": "equal"}}',
+    "[]",
+    "not json",
+    '{"timestamp": "2020-01-01T00:00:00Z"}',
+    '{"startingVersion": 1}',
+])
+def test_hostile_query_bodies_get_400_in_the_protocols_format(site, tmp_path, body):
+    vendor, buyer, pub, gid = bought()
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    r = call(site.base, made["profile"]["bearerToken"], f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data/query", "POST",
+             data=body.encode("utf-8", "surrogatepass"), headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["errorCode"] == "INVALID_PARAMETER_VALUE" and r.json()["message"]
+    assert balance(site.base, buyer.keys["member"], gid) == 1000
+
+
+def test_hostile_paths_and_parameters(site, tmp_path):
+    vendor, buyer, pub, gid = bought()
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    token = made["profile"]["bearerToken"]
+    for path, status in (("/shares?maxResults=-1", 400), ("/shares?maxResults=%D9%A1", 400), ("/shares?pageToken=abc", 400), ("/shares?other=1", 400),
+                         ("/shares/%F0%9F%92%A5", 404), ("/shares/" + "x" * 5000, 404),
+                         (f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data/version?startingTimestamp=2020", 400)):
+        r = call(site.base, token, path)
+        assert r.status_code == status and r.json()["errorCode"], (path, r.text)
+    r = call(site.base, token, f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data/query", "POST", data=b"x" * 70_000)
+    assert r.status_code == 413 and r.json()["errorCode"] == "INVALID_PARAMETER_VALUE"
+    r = call(site.base, token, f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data/query", "PUT", json={})
+    assert r.status_code == 405
+
+
+def test_profiles_expire_with_the_grant_and_ask_a_sane_lifetime(site, tmp_path):
+    vendor, buyer, pub, gid = bought()
+    end = utcnow() + timedelta(days=3)
+    get_session().execute(update(Grant).where(Grant.id == uuid.UUID(gid)).values(expires_at=end))
+    get_session().commit()
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path, days=30)
+    assert made["expires_at"][:16] == end.isoformat()[:16]
+    assert made["profile"]["expirationTime"].startswith(end.strftime("%Y-%m-%dT%H:%M"))
+    for bad in ({"days": 0}, {"days": 366}, {"days": "x"}, {"name": "\u202eevil"}, {"extra": 1}):
+        r = requests.post(f"{site.base}/api/v1/grants/{gid}/share-tokens", json=bad, headers=bearer(buyer.keys["member"]), timeout=30)
+        assert r.status_code == 400, (bad, r.text)
+    # The secret is shown once and stored hashed.
+    [digest] = _read(select(ShareToken.secret_hash).where(ShareToken.id == uuid.UUID(made["id"])))
+    secret = made["profile"]["bearerToken"].split(".", 1)[1]
+    assert secret not in digest and len(digest) == 64
