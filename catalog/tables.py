@@ -38,6 +38,10 @@ class ConversionFailed(Exception):
     """The file cannot be read as a table (the reason is for the vendor's ingest report)."""
 
 
+class _NotATable(ConversionFailed):
+    """Not a table whatever the columns' types: no second attempt as text."""
+
+
 @dataclass(frozen=True)
 class TableFile:
     """A Parquet rendering of one file: where its bytes are and what it holds."""
@@ -188,10 +192,16 @@ def _write(batches: Iterator[pa.RecordBatch], out: Any) -> tuple[int, pa.Schema]
     schema: pa.Schema | None = None
     try:
         for batch in batches:
+            # pyarrow's JSON reader lets bytes that are not UTF-8 into text columns: refuse them
+            # here (the text path then names the line's problem) rather than write a broken file.
+            batch.validate(full=True)
             wanted = pa.schema([pa.field(f.name, _no_null(f.type)) for f in batch.schema])
             if not wanted.equals(batch.schema):
                 batch = batch.cast(wanted)
             if writer is None:
+                names = batch.schema.names
+                if "" in names or len(set(names)) != len(names):
+                    raise _NotATable("the columns need distinct, non-empty names (a table's readers address them by name)")
                 schema = batch.schema
                 writer = pq.ParquetWriter(out, schema, compression="zstd")
             elif not batch.schema.equals(schema):
@@ -217,6 +227,8 @@ def convert(fmt: str, open_chunks: Callable[[], Iterator[bytes]], put: Callable[
         typed = True
         try:
             records, schema = _write(_typed_batches(fmt, open_chunks()), out)
+        except _NotATable:
+            raise
         except (pa.ArrowException, ConversionFailed, UnicodeDecodeError, ValueError):
             typed = False
             records, schema = _as_text(fmt, open_chunks, out)

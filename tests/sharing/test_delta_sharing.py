@@ -25,6 +25,7 @@ from marketplace.identity.models import Membership
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session, utcnow
 from marketplace.sharing.models import ShareToken
+from tests.concurrency import race
 from tests.factories import bearer, make_tenant
 from tests.sharing.helpers import JSONL_A, JSONL_B, balance, bought, call, make_profile
 
@@ -295,3 +296,30 @@ def test_profiles_expire_with_the_grant_and_ask_a_sane_lifetime(site, tmp_path):
     [digest] = _read(select(ShareToken.secret_hash).where(ShareToken.id == uuid.UUID(made["id"])))
     secret = made["profile"]["bearerToken"].split(".", 1)[1]
     assert secret not in digest and len(digest) == 64
+
+
+@pytest.mark.postgres_only
+def test_racing_queries_charge_each_file_once_and_never_overspend(site, tmp_path):
+    vendor, buyer, pub, gid = bought(quantity=65)  # exactly the data table
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    headers = {"Authorization": f"Bearer {made['profile']['bearerToken']}"}
+    base = f"/delta-sharing/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables"
+    codes = race(site.app, 24, lambda c, i: c.post(f"{base}/data/query", json={}, headers=headers).status_code)
+    assert codes == [200] * 24
+    assert balance(site.base, buyer.keys["member"], gid) == 0
+    debits = _read(select(QuotaEntry.amount).where(QuotaEntry.grant_id == uuid.UUID(gid), QuotaEntry.request_id.like("dl:%")))
+    assert sorted(debits) == [25, 40]
+
+    # Two tables competing for a quota that covers one of them: one is served, never both.
+    vendor, buyer, pub, gid = bought(quantity=66)
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    headers = {"Authorization": f"Bearer {made['profile']['bearerToken']}"}
+    base = f"/delta-sharing/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables"
+    codes = race(site.app, 24, lambda c, i: (i % 2, c.post(f"{base}/{('data', 'codes')[i % 2]}/query", json={}, headers=headers).status_code))
+    served = {table for table, status in codes if status == 200}
+    assert {status for _, status in codes} <= {200, 402} and len(served) == 1
+    left = balance(site.base, buyer.keys["member"], gid)
+    assert left == (1 if served == {0} else 63)
+    entries = get_session().execute(select(QuotaEntry.kind, QuotaEntry.amount).where(QuotaEntry.grant_id == uuid.UUID(gid))).all()
+    get_session().commit()
+    assert sum(a if k == "credit" else -a for k, a in entries) == left

@@ -1,0 +1,125 @@
+"""Tabular files as Parquet tables (`catalog.tables`): exact conversion of CSV and JSONL, types that
+drift inside a file, files that are not tables, Parquet schemas read from the footer alone, and
+ingest publishing the tables content-addressed and listed in the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from catalog import tables
+from catalog.models import blob_key
+from tests.catalog.helpers import published_dataset
+from tests.factories import make_tenant
+
+
+def _convert(fmt: str, data: bytes, chunk: int = 5) -> tuple[tables.TableFile, list[dict]]:
+    stored: dict[str, bytes] = {}
+
+    def chunks() -> Iterator[bytes]:
+        return iter([data[i:i + chunk] for i in range(0, len(data), chunk)])
+
+    t = tables.convert(fmt, chunks, lambda sha, f: stored.__setitem__(sha, f.read()))
+    body = stored[t.sha256]
+    assert hashlib.sha256(body).hexdigest() == t.sha256 and len(body) == t.size
+    return t, pq.read_table(io.BytesIO(body)).to_pylist()
+
+
+def test_csv_cells_are_kept_exactly():
+    t, rows = _convert("csv", b'id,text,score,flag\n1,"multi\nline, quoted",0.5,NA\n2,n/a,,null\n3,\xe5\x8c\xbb\xe7\x96\x97,2,\n')
+    assert t.typed and t.records == 3
+    assert rows == [{"id": 1, "text": "multi\nline, quoted", "score": 0.5, "flag": "NA"}, {"id": 2, "text": "n/a", "score": None, "flag": "null"},
+                    {"id": 3, "text": "医疗", "score": 2.0, "flag": ""}]
+    assert [f["type"] for f in t.schema["fields"]] == ["long", "string", "double", "string"]
+
+
+def test_jsonl_keeps_nesting_and_unicode():
+    recs = [{"id": 1, "turns": [{"speaker": "医生", "text": "您好"}], "meta": {"lang": "zh"}}, {"id": 2, "turns": [], "meta": {"lang": "en"}}]
+    t, rows = _convert("jsonl", b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in recs))
+    assert t.typed and rows == recs
+    assert t.schema["fields"][1]["type"] == {"type": "array", "elementType": {"type": "struct", "fields": [
+        {"name": "speaker", "type": "string", "nullable": True, "metadata": {}}, {"name": "text", "type": "string", "nullable": True, "metadata": {}}]},
+        "containsNull": True}
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(tables, "BLOCK", 256)
+
+
+def test_types_that_drift_after_the_first_block_keep_every_value_as_text(small_blocks):
+    recs = [{"id": i, "code": i} for i in range(100)] + [{"id": 100, "code": "n/a", "late": {"x": [1]}}]
+    t, rows = _convert("jsonl", b"".join(json.dumps(r).encode() + b"\n" for r in recs), chunk=1000)
+    assert not t.typed and t.records == 101
+    assert rows[0] == {"id": "0", "code": "0", "late": None} and rows[-1] == {"id": "100", "code": "n/a", "late": '{"x":[1]}'}
+    csv = b"a,b\n" + b"".join(f"{i},x\n".encode() for i in range(200)) + b"1.5e3,y\n"
+    t, rows = _convert("csv", csv, chunk=1000)
+    assert not t.typed and rows[-1] == {"a": "1.5e3", "b": "y"} and rows[0] == {"a": "0", "b": "x"}
+
+
+def test_a_column_without_values_is_text_so_a_tables_files_agree():
+    t, rows = _convert("jsonl", b'{"id": 1, "tags": [], "note": null}\n')
+    assert [f["type"] for f in t.schema["fields"]] == ["long", {"type": "array", "elementType": "string", "containsNull": True}, "string"]
+
+
+@pytest.mark.parametrize("fmt,data,reason", [
+    ("jsonl", b"", "no records"),
+    ("jsonl", b"not json\n", "not JSON"),
+    ("jsonl", b"[1, 2]\n", "not a JSON object"),
+    ("jsonl", b'{"a": "\xff"}\n', "not UTF-8"),
+    ("csv", b"a,b\n1,2,3\n", "not readable as a table"),
+    ("csv", b"", "not readable as a table"),
+    ("wav", b"RIFF", "not tables"),
+    ("csv", b"a,a\n1,2\n", "distinct, non-empty names"),
+    ("csv", b",b\n1,2\n", "distinct, non-empty names"),
+])
+def test_files_that_are_not_tables_say_why(fmt, data, reason):
+    with pytest.raises(tables.ConversionFailed, match=reason):
+        _convert(fmt, data)
+
+
+def test_a_parquet_schema_comes_from_the_footer_alone():
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"i8": pa.array([1], pa.int8()), "u32": pa.array([1], pa.uint32()), "f": pa.array([1.0], pa.float32()),
+                             "d": pa.array([1], pa.decimal128(10, 2)), "ts": pa.array([0], pa.timestamp("ms")), "b": pa.array([b"x"]),
+                             "m": pa.array([[("k", 1)]], pa.map_(pa.string(), pa.int64())), "day": pa.array([0], pa.date32())}), buf)
+    data = buf.getvalue()
+    reads: list[tuple[int, int]] = []
+
+    def read(start: int, length: int) -> bytes:
+        reads.append((start, length))
+        return data[start:start + length]
+
+    schema = tables.parquet_schema(read, len(data))
+    assert [f["type"] for f in schema["fields"]] == ["byte", "long", "float", "decimal(10,2)", "timestamp", "binary",
+                                                    {"type": "map", "keyType": "string", "valueType": "long", "valueContainsNull": True}, "date"]
+    with pytest.raises(tables.ConversionFailed):
+        tables.parquet_schema(lambda s, n: b"\0" * n, 100)
+
+
+def test_ingest_publishes_each_tabular_file_as_a_table_in_the_manifest(app, client, store):
+    vendor = make_tenant(vendor=True)
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"x": [1, 2, 3]}), buf)
+    files = {"a.jsonl": b'{"t": "\xe5\xbd\xb1\xe5\x83\x8f", "n": 1}\n{"t": "b", "n": 2}\n', "b.csv": b"k,v\n1,NA\n", "c.parquet": buf.getvalue(),
+             "dup.csv": b"a,a\n1,2\n", "notes.txt": b"hello"}
+    ds, v = published_dataset(client, vendor.keys["owner"], files)
+    m = client.get(f"/api/v1/versions/{v['id']}/manifest").json
+    entries = {e["path"]: e for e in m["files"]}
+    canonical = json.dumps({"files": m["files"]}, sort_keys=True, separators=(",", ":")).encode()
+    assert m["root_digest"] == hashlib.sha256(canonical).hexdigest() == v["manifest_digest"]
+    assert set(k for k, e in entries.items() if "table" in e) == {"a.jsonl", "b.csv"}  # a Parquet file is its own table
+    rows = pq.read_table(io.BytesIO(store.read(blob_key(entries["a.jsonl"]["table"]["sha256"])))).to_pylist()
+    assert rows == [{"t": "影像", "n": 1}, {"t": "b", "n": 2}]
+    assert entries["a.jsonl"]["table"]["size"] == len(store.read(blob_key(entries["a.jsonl"]["table"]["sha256"])))
+    report = client.get(f"/api/v1/versions/{v['id']}", headers={"Authorization": f"Bearer {vendor.keys['owner']}"}).json["ingest_report"]["files"]
+    assert report["a.jsonl"]["table"] == "typed" and report["c.parquet"]["table"] == "typed"
+    assert report["dup.csv"]["table"] == "not shared as a table: the columns need distinct, non-empty names (a table's readers address them by name)"
+    assert report["dup.csv"]["status"] == "ok" and "table" not in entries["dup.csv"]
+    assert "table" not in report["notes.txt"]
