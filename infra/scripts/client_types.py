@@ -38,6 +38,8 @@ SCHEMAS = [
     "marketplace.commerce.schemas:GrantSchema",
     "marketplace.commerce.schemas:GrantDetailSchema",
     "marketplace.delivery.schemas:DownloadSchema",
+    "marketplace.sharing.schemas:ShareTokenSchema",
+    "marketplace.sharing.schemas:ShareTokenWithProfileSchema",
 ]
 # Request bodies the client takes as keyword arguments (required fields are Required[...]).
 REQUESTS = [

@@ -478,6 +478,40 @@ def register(main: click.Group) -> None:
         gs = c.grants(org_id)
         return gs, table(gs, ["id", "dataset_id", "unit", "balance", "credited", "status", "expires_at"])
 
+    @main.command("share-profile")
+    @click.argument("grant_id")
+    @click.option("--name", help="What the profile is for (shown in `share-tokens list`).")
+    @click.option("--days", type=int, help="Lifetime in days (default 90; never beyond the grant).")
+    @api_command
+    def share_profile(ctx: click.Context, c: MarketplaceClient, grant_id: str, name: str | None, days: int | None):
+        """Print a Delta Sharing profile for a grant: `marketplace share-profile GRANT_ID > grant.share`,
+        then `delta_sharing.load_as_pandas("grant.share#<share>.<schema>.<table>")`. The token in it
+        is shown once; revoke it with `share-tokens revoke`."""
+        made = c.create_share_token(grant_id, name=name, days=days)
+        click.echo(f"share token {made['id']} expires {made['expires_at']}; keep the file private", err=True)
+        return made["profile"], json.dumps(made["profile"], indent=2)
+
+    @main.group("share-tokens")
+    def share_tokens() -> None:
+        """A grant's Delta Sharing tokens."""
+
+    @share_tokens.command("list")
+    @click.argument("grant_id")
+    @api_command
+    def share_tokens_list(ctx: click.Context, c: MarketplaceClient, grant_id: str):
+        """The grant's tokens (never their secrets)."""
+        rows = c.share_tokens(grant_id)
+        return rows, table(rows, ["id", "name", "created_at", "expires_at", "revoked_at", "last_used_at"])
+
+    @share_tokens.command("revoke")
+    @click.argument("grant_id")
+    @click.argument("token_id")
+    @api_command
+    def share_tokens_revoke(ctx: click.Context, c: MarketplaceClient, grant_id: str, token_id: str):
+        """Revoke a token: its next call is refused."""
+        r = c.revoke_share_token(grant_id, token_id)
+        return r, f"revoked {r['id']}"
+
     @main.group("access-requests")
     def access_requests() -> None:
         """Requests for access to gated datasets: your inbox as a vendor, your own as a buyer."""

@@ -37,6 +37,8 @@ from marketplace.sdk.types import (
     Provenance,
     SearchItem,
     SearchResult,
+    ShareToken,
+    ShareTokenWithProfile,
     Version,
 )
 
@@ -234,6 +236,18 @@ class MarketplaceClient:
     def authorize_download(self, grant_id: str, paths: list[str] | None = None) -> Download:
         # Safe to retry: re-issuing within the resume window is not charged again.
         return self.request("POST", f"/grants/{grant_id}/downloads", json={} if paths is None else {"paths": paths}, idempotent=True)
+
+    # ------------------------------------------------------------------ Delta Sharing
+    def create_share_token(self, grant_id: str, *, name: str | None = None, days: int | None = None) -> ShareTokenWithProfile:
+        """A Delta Sharing profile for the grant (its bearer token is in this answer only)."""
+        body: dict[str, Any] = {**({"name": name} if name else {}), **({"days": days} if days else {})}
+        return self.request("POST", f"/grants/{grant_id}/share-tokens", json=body)
+
+    def share_tokens(self, grant_id: str) -> list[ShareToken]:
+        return self.request("GET", f"/grants/{grant_id}/share-tokens")
+
+    def revoke_share_token(self, grant_id: str, token_id: str) -> ShareToken:
+        return self.request("DELETE", f"/grants/{grant_id}/share-tokens/{token_id}")
 
     # ------------------------------------------------------------------ gated access
     def access_gate(self, dataset_id: str) -> AccessGate:

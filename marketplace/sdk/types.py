@@ -248,6 +248,20 @@ class Download(TypedDict, total=False):
     files: list[DownloadFile]
 
 
+class ShareToken(TypedDict, total=False):
+    id: str
+    grant_id: str
+    name: str
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class ShareTokenWithProfile(ShareToken, total=False):
+    profile: ShareProfile
+
+
 class User(TypedDict, total=False):
     id: str
     email: str
@@ -314,6 +328,7 @@ class ManifestEntry(TypedDict, total=False):
     sha256: str
     records: int | None
     format: str
+    table: ManifestTable
 
 
 class LedgerEntry(TypedDict, total=False):
@@ -337,9 +352,22 @@ class DownloadFile(TypedDict, total=False):
     expires_in: int
 
 
+class ShareProfile(TypedDict, total=False):
+    shareCredentialsVersion: int
+    endpoint: str
+    bearerToken: str
+    expirationTime: str
+
+
 class VendorRef(TypedDict, total=False):
     id: str
     name: str
+
+
+class ManifestTable(TypedDict, total=False):
+    sha256: str
+    size: int
+    format: str
 
 
 class DatasetCreate(TypedDict, total=False):

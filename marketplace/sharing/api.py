@@ -33,15 +33,15 @@ def _with_profile(made: tuple[Any, dict[str, Any]]) -> dict[str, Any]:
 
 @blp.route("/grants/<uuid:grant_id>/share-tokens")
 class Tokens(MethodView):
-    @blp.response(200, s.TokenSchema(many=True))
+    @blp.response(200, s.ShareTokenSchema(many=True))
     @problems(blp, 401, 403, 404)
     def get(self, grant_id):
         """The grant's Delta Sharing tokens (never their secrets), newest first."""
         return svc.list_tokens(current_principal(), grant_id)
 
     @requires(Perm.MANAGE_TOKENS)
-    @blp.arguments(s.TokenCreateSchema)
-    @blp.response(201, s.TokenWithProfileSchema)
+    @blp.arguments(s.ShareTokenCreateSchema)
+    @blp.response(201, s.ShareTokenWithProfileSchema)
     @problems(blp, 400, 401, 403, 404, 410)
     def post(self, data, grant_id):
         """Make a Delta Sharing profile for the grant: a bearer token, shown only in this answer,
@@ -53,7 +53,7 @@ class Tokens(MethodView):
 @blp.route("/grants/<uuid:grant_id>/share-tokens/<uuid:token_id>")
 class Token(MethodView):
     @requires(Perm.MANAGE_TOKENS)
-    @blp.response(200, s.TokenSchema)
+    @blp.response(200, s.ShareTokenSchema)
     @problems(blp, 401, 403, 404)
     def delete(self, grant_id, token_id):
         """Revoke a token: its next call is refused (401)."""

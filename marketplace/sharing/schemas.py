@@ -9,13 +9,13 @@ from marketplace.kernel.schemas import Int, Name, StrictSchema
 from marketplace.sharing.services import DEFAULT_DAYS, MAX_DAYS
 
 
-class TokenCreateSchema(StrictSchema):
+class ShareTokenCreateSchema(StrictSchema):
     name = Name(100, load_default=None, metadata={"description": "What the profile is for (shown in listings)"})
     days = Int(load_default=DEFAULT_DAYS, validate=validate.Range(min=1, max=MAX_DAYS),
                metadata={"description": f"Lifetime in days (default {DEFAULT_DAYS}); never beyond the grant's paid term"})
 
 
-class TokenSchema(ma.Schema):
+class ShareTokenSchema(ma.Schema):
     id = ma.fields.UUID()
     grant_id = ma.fields.UUID()
     name = ma.fields.String()
@@ -25,15 +25,15 @@ class TokenSchema(ma.Schema):
     last_used_at = ma.fields.DateTime(allow_none=True)
 
 
-class ProfileSchema(ma.Schema):
+class ShareProfileSchema(ma.Schema):
     shareCredentialsVersion = Int()
     endpoint = ma.fields.String()
     bearerToken = ma.fields.String()
     expirationTime = ma.fields.String()
 
 
-class TokenWithProfileSchema(TokenSchema):
-    profile = ma.fields.Nested(ProfileSchema, metadata={"description": "The Delta Sharing profile file (save it as `grant.share`); its bearer token is shown only here"})
+class ShareTokenWithProfileSchema(ShareTokenSchema):
+    profile = ma.fields.Nested(ShareProfileSchema, metadata={"description": "The Delta Sharing profile file (save it as `grant.share`); its bearer token is shown only here"})
 
 
 class QueryBodySchema(ma.Schema):

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import delta_sharing
 import pandas as pd
@@ -323,3 +327,29 @@ def test_racing_queries_charge_each_file_once_and_never_overspend(site, tmp_path
     entries = get_session().execute(select(QuotaEntry.kind, QuotaEntry.amount).where(QuotaEntry.grant_id == uuid.UUID(gid))).all()
     get_session().commit()
     assert sum(a if k == "credit" else -a for k, a in entries) == left
+
+
+def test_the_command_line_writes_a_profile_the_client_reads_and_revokes_it(site, tmp_path):
+    vendor, buyer, pub, gid = bought()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
+    env["MARKETPLACE_CONFIG"] = str(tmp_path / "config.json")
+    cli = str(Path(sys.executable).parent / "marketplace")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    assert run("login", "--url", site.base, "--api-key", buyer.keys["member"]).returncode == 0
+    r = run("share-profile", gid, "--name", "spark cluster", "--days", "7")
+    assert r.returncode == 0 and "keep the file private" in r.stderr
+    profile = tmp_path / "grant.share"
+    profile.write_text(r.stdout)
+    assert len(delta_sharing.load_as_pandas(f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.codes")) == 3
+    listed = run("share-tokens", "list", gid)
+    assert "spark cluster" in listed.stdout and json.loads(r.stdout)["bearerToken"] not in listed.stdout
+    token_id = json.loads(run("share-tokens", "list", gid, "--json").stdout)[0]["id"]
+    assert "revoked" in run("share-tokens", "revoke", gid, token_id).stdout
+    with pytest.raises(requests.HTTPError) as exc:
+        delta_sharing.load_as_pandas(f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.codes")
+    assert exc.value.response.status_code == 401
+    r = run("share-profile", gid, "--days", "400")
+    assert r.returncode != 0 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
