@@ -5,6 +5,7 @@ Every page calls the same services as the API, with the signed-in user's identit
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ from marketplace.identity.auth import current_principal
 from marketplace.kernel.db import utcnow
 from marketplace.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.kernel.principal import SCOPES, Principal
+from marketplace.sharing import services as sharing
 from marketplace.web.catalog_views import terms_table
 from marketplace.web.common import active_org_id, flash_error, form_int, signed_in
 
@@ -226,8 +228,44 @@ def dashboard():
         expires = g.expires_at
         rows.append({"grant": g, "title": titles.get(g.dataset_id, "?"), "used": quantity_label(g.unit, used), "left": quantity_label(g.unit, g.balance),
                      "pct": min(pct, 100), "unit": g.unit, "expiring": bool(expires and expires - now.replace(tzinfo=expires.tzinfo) < timedelta(days=14))})
+    for r in rows:
+        try:
+            r["share_tokens"] = [t for t in sharing.list_tokens(p, r["grant"].id) if t.revoked_at is None and t.expires_at > now]
+        except DomainError:
+            r["share_tokens"] = None  # auditors, and keys without the delivery scope, manage no tokens
     return render_template("buyer/dashboard.html", org=org, grants=rows, orders=orders, offers=offers, keys=keys, titles=titles, scopes=SCOPES,
                            new_key=None)
+
+
+@bp.post("/grants/<uuid:grant_id>/share-profile")
+@signed_in
+def share_profile(grant_id: uuid.UUID):
+    """A Delta Sharing profile for the grant: its token is shown once, on this page."""
+    p = current_principal()
+    try:
+        tok, prof = sharing.create_token(p, grant_id, name=(request.form.get("name") or "").strip()[:100] or None)
+    except NotFound:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+        return redirect(url_for("buyer_web.dashboard"))
+    grant = commerce.grant_view(p, grant_id)
+    title = catalog.titles_of({grant["dataset_id"]}).get(grant["dataset_id"], "")
+    return render_template("buyer/share_profile.html", tok=tok, profile=json.dumps(prof, indent=2), title=title, grant_id=grant_id)
+
+
+@bp.post("/grants/<uuid:grant_id>/share-tokens/<uuid:token_id>/revoke")
+@signed_in
+def revoke_share_token(grant_id: uuid.UUID, token_id: uuid.UUID):
+    try:
+        sharing.revoke_token(current_principal(), grant_id, token_id)
+    except NotFound:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+    else:
+        flash("The Delta Sharing profile is revoked; readers using it now fail.", "ok")
+    return redirect(url_for("buyer_web.dashboard"))
 
 
 @bp.post("/grants/<uuid:grant_id>/download")

@@ -159,3 +159,33 @@ def test_the_search_page_offers_the_spelling_the_catalogue_knows(app, client):
     assert "Showing results for <strong>clinical</strong>" in page and "Clinical dialogue corpus" in page
     page = client.get("/datasets", query_string={"q": "clinicl", "domain": "legal"}).get_data(as_text=True)
     assert "Did you mean" in page and "clinical" in page
+
+
+def test_a_delta_sharing_profile_from_the_dashboard_is_shown_once_and_revocable(app, client):
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"], pricing_unit="records", unit_price_minor=1)
+    r = order(client, buyer.keys["owner"], offer, quantity=100)
+    client.post(f"/api/v1/orders/{r.json['id']}/mark-paid", headers=bearer(vendor.keys["owner"]))
+    grant = get_session().scalar(select(Grant).where(Grant.buyer_org_id == buyer.org.id))
+    token = sign_in(client, buyer.member)
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert "Create a sharing profile" in dash and f"marketplace share-profile {grant.id}" in dash
+    assert client.post(f"/grants/{grant.id}/share-profile", data={"name": "cluster"}).status_code == 400  # no CSRF token
+    page = client.post(f"/grants/{grant.id}/share-profile", data={"csrf_token": token, "name": "cluster"}).get_data(as_text=True)
+    bearer_token = re.search(r"&#34;bearerToken&#34;: &#34;(dst_[^&]+)&#34;", page).group(1)
+    assert "cannot be shown again" in page and "/delta-sharing/" in page
+    listed = client.get(f"/api/v1/grants/{grant.id}/share-tokens").json
+    assert [t["name"] for t in listed] == ["cluster"]
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert "cluster" in dash and bearer_token not in dash
+    assert client.get("/delta-sharing/shares", headers=bearer(bearer_token)).status_code == 200
+    r = client.post(f"/grants/{grant.id}/share-tokens/{listed[0]['id']}/revoke", data={"csrf_token": token}, follow_redirects=True)
+    assert "revoked" in r.get_data(as_text=True)
+    assert client.get("/delta-sharing/shares", headers=bearer(bearer_token)).status_code == 401
+    # an auditor sees no sharing controls; another tenant gets 404
+    sign_in(client, buyer.auditor)
+    assert "Create a sharing profile" not in client.get("/dashboard").get_data(as_text=True)
+    _v2, other = market()
+    other_token = sign_in(client, other.owner)
+    assert client.post(f"/grants/{grant.id}/share-profile", data={"csrf_token": other_token}).status_code == 404
+    assert client.post(f"/grants/{grant.id}/share-tokens/{listed[0]['id']}/revoke", data={"csrf_token": other_token}).status_code == 404
