@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def make_app(tmp: Path, *, database_url: str | None = None):
+def make_app(tmp: Path, *, database_url: str | None = None, public_url: str = "http://localhost"):
     """A migrated app in a fresh database: PostgreSQL + S3 when TEST_* variables are set."""
     import migrations
     from marketplace.app import create_app
@@ -43,7 +43,7 @@ def make_app(tmp: Path, *, database_url: str | None = None):
         S3ObjectStore(bucket=name.replace("_", "-"), endpoint_url=s3, create_bucket=True)
         storage_url = f"s3://{name.replace('_', '-')}?endpoint_url={s3}"
     settings = Settings(instance_path=str(tmp), database_url=database_url or "", storage_url=storage_url or "", log_level="WARNING",
-                        public_url="http://localhost").resolved()
+                        public_url=public_url).resolved()
     migrations.upgrade(settings.database_url)
     return create_app(settings)
 

@@ -91,6 +91,10 @@ class ObjectStore(ABC):
     MAX_PARTS = 10_000
 
     name: str = "abstract"
+    # Whether data engines read this store's presigned URLs as the cloud's own (delta-kernel-rs,
+    # which Delta Sharing clients use for the delta response format, recognises S3-style signed
+    # URLs and treats any other path as a local file).
+    engine_readable_urls: bool = False
 
     @abstractmethod
     def check(self) -> None:

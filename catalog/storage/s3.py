@@ -56,6 +56,7 @@ def _translate(what: str) -> Iterator[None]:
 
 class S3ObjectStore(ObjectStore):
     name = "s3"
+    engine_readable_urls = True
 
     def __init__(
         self,

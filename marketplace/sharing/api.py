@@ -118,11 +118,14 @@ def _json(body: dict[str, Any], version: int | None = None) -> Response:
     return resp
 
 
-def _ndjson(lines: Iterable[dict[str, Any]], version: int) -> Response:
+def _wants_delta() -> bool:
+    return svc.delta_format(request.headers.get("delta-sharing-capabilities", ""))
+
+
+def _ndjson(lines: Iterable[dict[str, Any]], version: int, *, delta: bool) -> Response:
     resp = Response("".join(json.dumps(x, ensure_ascii=False, separators=(",", ":")) + "\n" for x in lines), mimetype="application/x-ndjson")
     resp.headers["delta-table-version"] = str(version)
-    # Only the parquet response format is served, whatever the client can read.
-    resp.headers["delta-sharing-capabilities"] = "responseformat=parquet"
+    resp.headers["delta-sharing-capabilities"] = "responseformat=delta" if delta else "responseformat=parquet"
     return resp
 
 
@@ -182,10 +185,16 @@ def table_version(share: str, schema: str, table: str) -> Response:
     return resp
 
 
-def _metadata(v: svc.View, t: svc.Table) -> list[dict[str, Any]]:
-    return [{"protocol": {"minReaderVersion": 1}},
-            {"metaData": {"id": str(t.id), "name": t.name, "format": {"provider": "parquet"}, "schemaString": json.dumps(t.schema),
-                          "partitionColumns": [], "configuration": {"enableChangeDataFeed": "false"}, "size": t.size, "numFiles": len(t.files)}}]
+def _metadata(v: svc.View, t: svc.Table, *, delta: bool, files: int | None = None, size: int | None = None) -> list[dict[str, Any]]:
+    files = len(t.files) if files is None else files
+    size = t.size if size is None else size
+    meta = {"id": str(t.id), "name": t.name, "format": {"provider": "parquet"}, "schemaString": json.dumps(t.schema),
+            "partitionColumns": [], "configuration": {"enableChangeDataFeed": "false"}}
+    if delta:
+        return [{"protocol": {"deltaProtocol": {"minReaderVersion": 1, "minWriterVersion": 2}}},
+                {"metaData": {"deltaMetadata": {**meta, "format": {"provider": "parquet", "options": {}}, "createdTime": v.published_ms},
+                              "version": v.table_version, "size": size, "numFiles": files}}]
+    return [{"protocol": {"minReaderVersion": 1}}, {"metaData": {**meta, "size": size, "numFiles": files}}]
 
 
 @protocol.get("/shares/<share>/schemas/<schema>/tables/<table>/metadata")
@@ -195,7 +204,8 @@ def table_metadata(share: str, schema: str, table: str) -> Response:
     v = svc.view(_caller())
     t = svc.find_table(v, share, schema, table)
     assert t is not None
-    return _ndjson(_metadata(v, t), v.table_version)
+    delta = _wants_delta()
+    return _ndjson(_metadata(v, t, delta=delta), v.table_version, delta=delta)
 
 
 def _query_body() -> dict[str, Any]:
@@ -233,11 +243,17 @@ def query_table(share: str, schema: str, table: str) -> Response:
         raise ValidationFailed("Time travel and version ranges are not supported: only the table's current version is shared.")
     v, t, out = svc.query(caller, share, schema, table, limit=body.get("limitHint"), version=body.get("version"))
     expires = int(time.time() * 1000) + (out["files"][0]["expires_in"] * 1000 if out["files"] else 0)
-    lines = _metadata(v, t)
+    delta = _wants_delta()
+    lines = _metadata(v, t, delta=delta)
     for f in out["files"]:
-        lines.append({"file": {"url": f["url"], "id": f["sha256"], "partitionValues": {}, "size": f["size"],
-                               "stats": json.dumps({"numRecords": f["records"] or 0}), "expirationTimestamp": expires}})
-    return _ndjson(lines, v.table_version)
+        stats = json.dumps({"numRecords": f["records"] or 0})
+        if delta:
+            lines.append({"file": {"id": f["sha256"], "expirationTimestamp": expires, "deltaSingleAction": {"add": {
+                "path": f["url"], "partitionValues": {}, "size": f["size"], "modificationTime": v.published_ms, "dataChange": True, "stats": stats}}}})
+        else:
+            lines.append({"file": {"url": f["url"], "id": f["sha256"], "partitionValues": {}, "size": f["size"], "stats": stats,
+                                   "expirationTimestamp": expires}})
+    return _ndjson(lines, v.table_version, delta=delta)
 
 
 @protocol.get("/shares/<share>/schemas/<schema>/tables/<table>/changes")

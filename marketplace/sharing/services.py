@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus
+from catalog.storage import object_store
 from marketplace.commerce.models import Grant
 from marketplace.delivery import entitlement
 from marketplace.delivery import services as delivery
@@ -185,6 +186,7 @@ class View:
     schema: str
     version_id: uuid.UUID
     table_version: int
+    published_ms: int  # when the version was published, in ms (the files' modification time)
     tables: dict[str, Table]
 
 
@@ -192,7 +194,7 @@ _PRIOR = aliased(DatasetVersion)
 # The decision with what a view needs, in one statement. The dataset's and share's names and
 # the version's ordinal come first, so that a version without files still yields one row.
 _VIEW = entitlement.with_files(
-    Dataset.slug.label("dataset_slug"),
+    Dataset.slug.label("dataset_slug"), DatasetVersion.published_at.label("published_at"),
     select(Organization.slug).where(Organization.id == Grant.buyer_org_id).scalar_subquery().label("share_slug"),
     select(func.count()).where(_PRIOR.dataset_id == DatasetVersion.dataset_id, _PRIOR.published_at.is_not(None),
                                _PRIOR.published_at <= DatasetVersion.published_at,
@@ -238,8 +240,20 @@ def view(caller: Caller) -> View:
     first = ent.files[0]
     tabular = [(r.file_path, r.table_size, r.file_records or 0, r.table_schema) for r in ent.files if r.table_sha256 is not None]
     return View(share=first.share_slug, share_id=ent.grant.buyer_org_id, schema=first.dataset_slug, version_id=ent.version.id,
-                table_version=int(first.ordinal or 1), tables=group_tables(caller.grant_id, tabular))
+                table_version=int(first.ordinal or 1), published_ms=int(first.published_at.timestamp() * 1000) if first.published_at else 0, tables=group_tables(caller.grant_id, tabular))
 
+
+
+def delta_format(capabilities: str) -> bool:
+    """Whether to answer in the delta response format: when the client reads it
+    (`delta-sharing-capabilities: responseformat=delta,parquet;...`) and the object store's
+    presigned URLs are ones delta-kernel-rs reads. The client then reads the files natively and
+    in parallel instead of file by file in Python (see the README's figures); otherwise parquet."""
+    for part in capabilities.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "responseformat":
+            return "delta" in {v.strip().lower() for v in value.split(",")} and object_store().engine_readable_urls
+    return False
 
 
 def find_table(v: View, share: str, schema: str | None = None, table: str | None = None) -> Table | None:

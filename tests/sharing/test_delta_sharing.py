@@ -353,3 +353,23 @@ def test_the_command_line_writes_a_profile_the_client_reads_and_revokes_it(site,
     assert exc.value.response.status_code == 401
     r = run("share-profile", gid, "--days", "400")
     assert r.returncode != 0 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+
+
+def test_both_response_formats_give_the_same_rows(site, tmp_path, backend):
+    vendor, buyer, pub, gid = bought(quantity=1000)
+    profile, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    url = f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.data"
+    path = f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data/metadata"
+    offered = call(site.base, made["profile"]["bearerToken"], path, headers={"delta-sharing-capabilities": "responseformat=delta,parquet;readerfeatures=x"})
+    # delta-kernel-rs reads S3's presigned URLs; the filesystem store's URLs are the app's, so parquet there.
+    assert offered.headers["delta-sharing-capabilities"] == ("responseformat=delta" if backend == "postgresql" else "responseformat=parquet")
+    lines = [json.loads(x) for x in offered.text.splitlines()]
+    assert ("deltaProtocol" in lines[0]["protocol"]) == (backend == "postgresql")
+    plain = call(site.base, made["profile"]["bearerToken"], path)
+    assert plain.headers["delta-sharing-capabilities"] == "responseformat=parquet" and json.loads(plain.text.splitlines()[0]) == {"protocol": {"minReaderVersion": 1}}
+    expected = _norm(_frame(_records(JSONL_A, JSONL_B)))
+    assert _norm(delta_sharing.load_as_pandas(url, use_delta_format=False)) == expected
+    if backend == "postgresql":
+        assert _norm(delta_sharing.load_as_pandas(url, use_delta_format=True)) == expected
+        assert len(delta_sharing.load_as_pandas(url, use_delta_format=True, limit=7)) == 7
+    assert balance(site.base, buyer.keys["member"], gid) == 1000 - 65
