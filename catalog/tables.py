@@ -30,7 +30,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 TABULAR = ("csv", "jsonl")
-BLOCK = 4 * 1024 * 1024  # the readers' block: memory per conversion is a few of these
+BLOCK = 1024 * 1024  # records are parsed a block at a time (see _record_blocks)
 ROW_GROUP = 128 * 1024
 
 
@@ -58,7 +58,7 @@ class _ChunkStream(io.RawIOBase):
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
-        self._buf = b""
+        self._buf: memoryview | bytes = b""
 
     def readable(self) -> bool:
         return True
@@ -68,7 +68,7 @@ class _ChunkStream(io.RawIOBase):
             nxt = next(self._chunks, None)
             if nxt is None:
                 return 0
-            self._buf = nxt
+            self._buf = memoryview(nxt)  # slices of a view copy nothing
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
@@ -117,46 +117,121 @@ def _exact(**types: Any) -> pa_csv.ConvertOptions:
     return pa_csv.ConvertOptions(null_values=[""], strings_can_be_null=False, quoted_strings_can_be_null=False, **types)
 
 
+def _record_end_after(buf: bytes | bytearray, start: int, *, csv: bool) -> int:
+    """Where the first complete record ending at or after `start` ends (just past its newline),
+    or 0. In CSV a newline inside quotes is part of a field: a newline ends a record only where
+    the quotes before it are balanced (an escaped quote, "", counts twice)."""
+    end = buf.find(b"\n", start)
+    while csv and end >= 0 and buf.count(b'"', 0, end) % 2:
+        end = buf.find(b"\n", end + 1)
+    return end + 1
+
+
+def _record_blocks(chunks: Iterator[bytes], *, csv: bool) -> Iterator[bytes]:
+    """The stream cut into blocks of whole records of about BLOCK bytes.
+
+    pyarrow's streaming readers read dozens of blocks ahead whatever one asks, so memory grew
+    with the block size (150 MiB for 4 MiB blocks); cutting the blocks here and parsing each
+    alone keeps one block, and its columns, in memory. A record longer than a block makes the
+    block longer, never splits."""
+    buf = bytearray()
+    for chunk in chunks:
+        buf += chunk
+        while len(buf) > BLOCK:
+            end = _record_end_after(buf, BLOCK - 1, csv=csv)
+            if not end:
+                break
+            yield bytes(buf[:end])
+            del buf[:end]
+    if buf.strip():
+        yield bytes(buf if buf.endswith(b"\n") else buf + b"\n")
+
+
+def _one_block(data: bytes) -> pa_csv.ReadOptions:
+    return pa_csv.ReadOptions(block_size=len(data) + 1, use_threads=False)
+
+
+def _csv_blocks(chunks: Iterator[bytes], types: dict[str, pa.DataType] | None) -> Iterator[pa.RecordBatch]:
+    """CSV blocks parsed one at a time with the first block's header; column types inferred from
+    the first block (or `types`) and required of every later block."""
+    header = b""
+    columns: dict[str, pa.DataType] | pa.Schema | None = types
+    for block in _record_blocks(chunks, csv=True):
+        if not header:
+            cut = _first_record_end(block)  # the header is the first record
+            header, block = block[:cut], block[cut:]
+            if not block.strip():
+                continue
+        data = header + block
+        opts = _exact(column_types=columns) if columns is not None else _exact()
+        table = pa_csv.read_csv(io.BytesIO(data), read_options=_one_block(data), convert_options=opts)
+        if columns is None:
+            columns = table.schema
+        yield from table.to_batches(max_chunksize=ROW_GROUP)
+    if not header:
+        raise ConversionFailed("the file holds no records")
+
+
+def _first_record_end(block: bytes) -> int:
+    pos = 0
+    while True:
+        nl = block.find(b"\n", pos)
+        if nl < 0:
+            return len(block)
+        if block.count(b'"', 0, nl) % 2 == 0:
+            return nl + 1
+        pos = nl + 1
+
+
+def _jsonl_blocks(chunks: Iterator[bytes]) -> Iterator[pa.RecordBatch]:
+    """JSONL blocks parsed one at a time; the first block's types are required of every later
+    one, and a field that appears later is refused (the text path then keeps it)."""
+    schema: pa.Schema | None = None
+    for block in _record_blocks(chunks, csv=False):
+        if schema is None:
+            parse = pa_json.ParseOptions(newlines_in_values=False)
+        else:
+            parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+        table = pa_json.read_json(io.BytesIO(block), read_options=pa_json.ReadOptions(block_size=len(block) + 1, use_threads=False), parse_options=parse)
+        if schema is None:
+            schema = table.schema
+        yield from table.to_batches(max_chunksize=ROW_GROUP)
+
+
 def _typed_batches(fmt: str, chunks: Iterator[bytes]) -> Iterator[pa.RecordBatch]:
-    stream = io.BufferedReader(_ChunkStream(chunks), buffer_size=BLOCK)
-    reader: Any
-    if fmt == "csv":
-        reader = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=BLOCK), convert_options=_exact())
-    else:
-        reader = pa_json.open_json(stream, read_options=pa_json.ReadOptions(block_size=BLOCK))
-    for batch in reader:
-        yield batch
+    return _csv_blocks(chunks, None) if fmt == "csv" else _jsonl_blocks(chunks)
 
 
 def _text_batches(fmt: str, chunks: Iterator[bytes], columns: list[str]) -> Iterator[pa.RecordBatch]:
     """Every column as text. CSV: pyarrow with string column types. JSONL: parsed line by line,
     each top-level value kept as a string (objects and arrays as compact JSON). `columns` grows
     when a JSONL record brings a field not seen before; the caller then starts again."""
-    stream = io.BufferedReader(_ChunkStream(chunks), buffer_size=BLOCK)
     if fmt == "csv":
-        head = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=BLOCK), convert_options=_exact())
-        # The header is known only once the reader opened: ask again with every column as text.
-        raise _Columns(list(head.schema.names))
+        for block in _record_blocks(chunks, csv=True):
+            head = pa_csv.read_csv(io.BytesIO(block[:_first_record_end(block)]), read_options=_one_block(block), convert_options=_exact())
+            raise _Columns(list(head.schema.names))
+        raise ConversionFailed("the file holds no records")
     rows: list[dict[str, Any]] = []
     schema = pa.schema([(c, pa.string()) for c in columns])
-    for line in stream:
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ConversionFailed("a line is not UTF-8 text") from None
-        except ValueError as exc:
-            raise ConversionFailed(f"a line is not JSON: {exc}") from None
-        if not isinstance(rec, dict):
-            raise ConversionFailed("a line is not a JSON object")
-        new = [k for k in rec if k not in schema.names]
-        if new:
-            raise _Columns(columns + new)
-        rows.append({k: _text(v) for k, v in rec.items()})
-        if len(rows) >= ROW_GROUP:
-            yield pa.RecordBatch.from_pylist(rows, schema=schema)
-            rows = []
+    for block in _record_blocks(chunks, csv=False):
+        for line in block.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ConversionFailed("a line is not UTF-8 text") from None
+            except ValueError as exc:
+                raise ConversionFailed(f"a line is not JSON: {exc}") from None
+            if not isinstance(rec, dict):
+                raise ConversionFailed("a line is not a JSON object")
+            new = [k for k in rec if k not in schema.names]
+            if new:
+                raise _Columns(columns + new)
+            rows.append({k: _text(v) for k, v in rec.items()})
+            if len(rows) >= ROW_GROUP:
+                yield pa.RecordBatch.from_pylist(rows, schema=schema)
+                rows = []
     if rows:
         yield pa.RecordBatch.from_pylist(rows, schema=schema)
 
@@ -167,10 +242,7 @@ class _Columns(Exception):
 
 
 def _csv_text_batches(chunks: Iterator[bytes], names: list[str]) -> Iterator[pa.RecordBatch]:
-    stream = io.BufferedReader(_ChunkStream(chunks), buffer_size=BLOCK)
-    reader = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=BLOCK),
-                             convert_options=_exact(column_types={n: pa.string() for n in names}))
-    yield from reader
+    return _csv_blocks(chunks, {n: pa.string() for n in names})
 
 
 def _no_null(t: pa.DataType) -> pa.DataType:
@@ -223,7 +295,7 @@ def convert(fmt: str, open_chunks: Callable[[], Iterator[bytes]], put: Callable[
     store it with `put(sha256, file)`; return what it holds. Raises ConversionFailed."""
     if fmt not in TABULAR:
         raise ConversionFailed(f"{fmt} files are not tables")
-    with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as out:
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as out:
         typed = True
         try:
             records, schema = _write(_typed_batches(fmt, open_chunks()), out)
@@ -240,6 +312,9 @@ def convert(fmt: str, open_chunks: Callable[[], Iterator[bytes]], put: Callable[
         out.seek(0)
         sha = digest.hexdigest()
         put(sha, out)
+    # Arrow's allocator keeps freed blocks for reuse; give them back, or each ingest leaves the
+    # worker larger by a few blocks' worth.
+    pa.default_memory_pool().release_unused()
     return TableFile(sha256=sha, size=size, records=records, schema=delta_schema(schema), typed=typed)
 
 

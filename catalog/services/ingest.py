@@ -140,6 +140,15 @@ def _put_blob(sha256: str, data: Any) -> None:
         storage().put(blob_key(sha256), data, content_type="application/vnd.apache.parquet")
 
 
+def table_report(table: TableFile | str | None) -> dict[str, str]:
+    """What the ingest report says of a file's table (nothing for a file that is not tabular)."""
+    if isinstance(table, TableFile):
+        return {"table": "typed" if table.typed else "text (the columns' types change inside the file)"}
+    if isinstance(table, str):
+        return {"table": f"not shared as a table: {table}"}
+    return {}
+
+
 def as_table(fmt: str, a: Analysis) -> TableFile | str | None:
     """The file as a Parquet table (what Delta Sharing serves), or why it is not one; None for
     files that are not tabular. A file that is not a table still publishes: it is downloaded."""
@@ -220,11 +229,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                 f.failure_reason = failures[f.path]
                 report["files"][f.path] = {"status": "failed", "reason": failures[f.path]}
             else:
-                report["files"][f.path] = {"status": "ok", "records": f.records}
-                if isinstance(table, TableFile):
-                    report["files"][f.path]["table"] = "typed" if table.typed else "text (the columns' types change inside the file)"
-                elif isinstance(table, str):
-                    report["files"][f.path]["table"] = f"not shared as a table: {table}"
+                report["files"][f.path] = {"status": "ok", "records": f.records, **table_report(table)}
         if failures:
             v.status = VersionStatus.draft.value
             v.status_reason = f"{len(failures)} file(s) failed verification; see ingest_report."

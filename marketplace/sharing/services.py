@@ -104,8 +104,14 @@ def create_token(principal: Principal, grant_id: uuid.UUID, *, name: str | None 
 def list_tokens(principal: Principal, grant_id: uuid.UUID) -> list[ShareToken]:
     """The grant's share tokens, newest first (never their secrets)."""
     buyer, vendor = _grant_parties(grant_id)
-    POLICY.require(principal, SharingPermission.MANAGE_TOKENS, buyer=buyer, vendor=vendor)
+    POLICY.require(principal, SharingPermission.VIEW_TOKENS, buyer=buyer, vendor=vendor)
     return list(get_session().scalars(select(ShareToken).where(ShareToken.grant_id == grant_id).order_by(ShareToken.created_at.desc())))
+
+
+def may_manage(principal: Principal, buyer: uuid.UUID, vendor: uuid.UUID) -> bool:
+    """Whether the caller may make and revoke profiles for a grant between these parties (pages
+    show the controls only then)."""
+    return POLICY.allows(principal, SharingPermission.MANAGE_TOKENS, buyer=buyer, vendor=vendor)
 
 
 @transactional

@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import threading
+import time
 from typing import Iterator
 
 import pyarrow as pa
@@ -74,7 +77,8 @@ def test_a_column_without_values_is_text_so_a_tables_files_agree():
     ("jsonl", b"[1, 2]\n", "not a JSON object"),
     ("jsonl", b'{"a": "\xff"}\n', "not UTF-8"),
     ("csv", b"a,b\n1,2,3\n", "not readable as a table"),
-    ("csv", b"", "not readable as a table"),
+    ("csv", b"", "no records"),
+    ("csv", b"a,b\n", "no records"),
     ("wav", b"RIFF", "not tables"),
     ("csv", b"a,a\n1,2\n", "distinct, non-empty names"),
     ("csv", b",b\n1,2\n", "distinct, non-empty names"),
@@ -123,3 +127,46 @@ def test_ingest_publishes_each_tabular_file_as_a_table_in_the_manifest(app, clie
     assert report["dup.csv"]["table"] == "not shared as a table: the columns need distinct, non-empty names (a table's readers address them by name)"
     assert report["dup.csv"]["status"] == "ok" and "table" not in entries["dup.csv"]
     assert "table" not in report["notes.txt"]
+
+
+def test_blocks_are_cut_between_records_never_inside_one(small_blocks):
+    # Quoted newlines and quotes straddle the block edges; a record longer than a block stays whole.
+    rows = [{"id": i, "text": f'line "{i}"\nnext, and more' * (40 if i == 7 else 1)} for i in range(60)]
+    csv = b"id,text\n" + b"".join(f'{r["id"]},"{r["text"].replace(chr(34), chr(34) * 2)}"\n'.encode() for r in rows)
+    for chunk in (1, 7, 1000):
+        t, got = _convert("csv", csv, chunk=chunk)
+        assert t.typed and got == rows
+    jl = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+    t, got = _convert("jsonl", jl, chunk=13)
+    assert t.typed and got == rows
+
+
+def test_converting_a_large_file_keeps_memory_flat():
+    line = b'{"scene": "intersection", "points": 120000, "pad": "' + b"p" * 900 + b'"}\n'
+    chunk = line * ((8 << 20) // len(line))
+
+    def chunks() -> Iterator[bytes]:
+        return iter([chunk] * 48)  # 384 MiB
+
+    def rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    tables.convert("jsonl", lambda: iter([chunk]), lambda sha, f: None)  # the libraries' one-time set-up
+    peak, stop = [rss()], threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss())
+            time.sleep(0.005)
+
+    before = rss()
+    w = threading.Thread(target=watch)
+    w.start()
+    try:
+        t = tables.convert("jsonl", chunks, lambda sha, f: None)
+    finally:
+        stop.set()
+        w.join()
+    assert t.records == 48 * (len(chunk) // len(line))
+    assert peak[0] - before < 64 * 2**20, f"converting 384 MiB grew memory by {(peak[0] - before) >> 20} MiB"

@@ -15,7 +15,7 @@ from catalog.analysis import MEDIA_FORMATS, MEDIA_TYPES, format_for_path
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, blob_key
 from catalog.paths import normalise_path
 from catalog.services import datasets as catalog_services
-from catalog.services.ingest import analyse_object, as_table, is_manifest, segment_counts
+from catalog.services.ingest import analyse_object, as_table, is_manifest, segment_counts, table_report
 from catalog.storage import object_store
 from catalog.tables import TableFile
 from licensing.models import License, ProvenanceDeclaration
@@ -163,12 +163,16 @@ class StoredFileFactory(VersionFileFactory):
         table = as_table(kwargs["format"], a)
         if isinstance(table, TableFile):
             kwargs.update(table_sha256=table.sha256, table_size=table.size, table_schema=table.schema)
+            if table.sha256 != a.sha256:  # ingest records the Parquet rendering as a blob too
+                BlobFactory(sha256=table.sha256, size=table.size)
         session = get_session()
         org = session.get(Organization, session.scalar(
             select(Dataset.organization_id).join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
             .where(DatasetVersion.id == kwargs["version_id"])))
         BlobHolderFactory(blob=BlobFactory(sha256=a.sha256, size=a.size), organization=org)
-        return super()._create(model_class, *args, **kwargs)
+        row = super()._create(model_class, *args, **kwargs)
+        row.ingest_table = table  # what ingest's report says of it (see publish_version)
+        return row
 
 
 @dataclass
@@ -203,7 +207,8 @@ def publish_version(version: DatasetVersion, files: list[VersionFile]) -> None:
     version.status = VersionStatus.published.value
     version.status_reason = None
     version.published_at = utcnow()
-    version.ingest_report = {"checked_at": version.published_at.isoformat(), "files": {f.path: {"status": "ok", "records": f.records} for f in files}}
+    version.ingest_report = {"checked_at": version.published_at.isoformat(), "files": {f.path: {"status": "ok", "records": f.records, **table_report(getattr(f, "ingest_table", None))}
+                                                                                          for f in files}}
     session.flush()
     catalog_services.refresh_latest(session.get(Dataset, version.dataset_id))
     commit()

@@ -34,11 +34,12 @@ from marketplace.identity.policy import POLICY as IDENTITY
 from marketplace.kernel.policy import Outcome, Policy
 from marketplace.kernel.principal import SCOPES, OrgRole, Principal
 from marketplace.notifications.policy import POLICY as NOTIFICATIONS
+from marketplace.sharing.policy import POLICY as SHARING
 from tests.catalog.helpers import create_dataset, create_version, declare, published_dataset
 from tests.commerce.helpers import offer_for, order
 from tests.factories import add_member, bearer, make_key, make_tenant, make_user
 
-POLICIES: list[Policy[Any]] = [IDENTITY, CATALOG, LICENSING, COMMERCE, DELIVERY, AUDITLOG, COMPLIANCE, NOTIFICATIONS]
+POLICIES: list[Policy[Any]] = [IDENTITY, CATALOG, LICENSING, COMMERCE, DELIVERY, AUDITLOG, COMPLIANCE, NOTIFICATIONS, SHARING]
 ROLES = (OrgRole.auditor, OrgRole.member, OrgRole.admin, OrgRole.owner)  # least powerful first: refusals change nothing
 READ_ONLY = ["audit:read", "catalog:read", "commerce:read"]
 
@@ -91,6 +92,8 @@ def build_world(client) -> World:
                       headers=bearer(k)).json
     held = order(client, b.keys["owner"], offer, quantity=5).json
     grant_id = client.post(f"/api/v1/orders/{held['id']}/mark-paid", headers=bearer(v.keys["owner"])).json["grant_id"]
+    share_token = client.post(f"/api/v1/grants/{grant_id}/share-tokens", json={}, headers=bearer(b.keys["owner"]))
+    assert share_token.status_code == 201, share_token.json
     model = client.post(f"/api/v1/orgs/{v.org.id}/models", json={"name": "Matrix model", "version": "1", "provider": "Matrix AG"}, headers=bearer(k)).json
     run = client.post(f"/api/v1/models/{model['id']}/runs", json={"name": "matrix run"}, headers=bearer(k)).json
     declared = client.post(f"/api/v1/training-runs/{run['id']}/inputs", json={"kind": "other", "name": "notes", "modality": "text"}, headers=bearer(k)).json
@@ -103,7 +106,7 @@ def build_world(client) -> World:
     assert delivery.status_code == 200, delivery.json
     delivery_id = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=bearer(k)).json[0]["id"]
     ids = {"request_id": asked.json["id"], "endpoint_id": endpoint["id"], "delivery_id": delivery_id, "org_id": str(v.org.id), "user_id": str(target.id), "key_id": target_key_id, "dataset_id": draft["id"], "version_id": dv["id"],
-           "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "grant_id": grant_id,
+           "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "grant_id": grant_id, "token_id": share_token.json["id"],
            "file_id": f["id"], "offer_id": offer["id"], "order_id": o["id"], "identifier": lic["identifier"], "published_version_id": pub_version["id"],
            "published_dataset_id": offer["dataset_id"],
            "doomed_file_id": doomed["id"], "retired_version_id": retired["id"], "demoted_user_id": str(demoted.id)}
@@ -198,6 +201,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/orders/<uuid:order_id>/reject"): Case(the_order, lambda w, s: {"reason": "matrix"}),
     ("PUT", "/api/v1/orgs/<uuid:org_id>/payout-account"): Case(vendor_org, lambda w, s: {"stripe_account_id": "acct_1MatrixVendor"}),
     ("POST", "/api/v1/grants/<uuid:grant_id>/follow-latest"): Case(the_order, lambda w, s: {}),
+    ("POST", "/api/v1/grants/<uuid:grant_id>/share-tokens"): Case(the_order, lambda w, s: {"name": "matrix"}),
+    ("DELETE", "/api/v1/grants/<uuid:grant_id>/share-tokens/<uuid:token_id>"): Case(the_order),
     ("POST", "/api/v1/orgs/<uuid:org_id>/models"): Case(vendor_org, lambda w, s: {"name": _slug(s), "version": "1", "provider": "Matrix AG"}),
     ("PATCH", "/api/v1/models/<uuid:model_id>"): Case(vendor_org, lambda w, s: {"description": "Changed by the matrix"}),
     ("POST", "/api/v1/models/<uuid:model_id>/runs"): Case(vendor_org, lambda w, s: {"name": _slug(s)}),
