@@ -84,8 +84,8 @@ def main() -> None:
     url = f"{profile}#{share}.{schema}.records"
     rest = DataSharingRestClient(DeltaSharingProfile.read_from_file(str(profile)))
 
-    def client_read() -> int:
-        return len(delta_sharing.load_as_pandas(url))
+    def client_read(delta: bool | None = None) -> int:
+        return len(delta_sharing.load_as_pandas(url, use_delta_format=delta))
 
     def pyarrow_read(to_pandas: bool) -> int:
         listing = rest.list_files_in_table(Table(name="records", share=share, schema=schema))
@@ -97,7 +97,9 @@ def main() -> None:
         return n
 
     cases = {"delta_sharing.load_as_pandas": client_read, "pyarrow.read (Arrow)": lambda: pyarrow_read(False),
-             "pyarrow.read + to_pandas": lambda: pyarrow_read(True)}
+             "pyarrow.read + to_pandas": lambda: pyarrow_read(True),
+             # The client's two code paths, forced: delta-kernel-rs, and its Python file-by-file reader.
+             "load_as_pandas, delta format": lambda: client_read(True), "load_as_pandas, parquet format": lambda: client_read(False)}
     times: dict[str, list[float]] = {k: [] for k in cases}
     expected = rows_per_file * nfiles
     for r in range(rounds):

@@ -360,10 +360,12 @@ def test_both_response_formats_give_the_same_rows(site, tmp_path, backend):
     profile, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
     url = f"{profile}#{buyer.org.slug}.{pub.dataset.slug}.data"
     path = f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data/metadata"
-    offered = call(site.base, made["profile"]["bearerToken"], path, headers={"delta-sharing-capabilities": "responseformat=delta,parquet;readerfeatures=x"})
+    both = call(site.base, made["profile"]["bearerToken"], path, headers={"delta-sharing-capabilities": "responseformat=delta,parquet;readerfeatures=x"})
+    assert both.headers["delta-sharing-capabilities"] == "responseformat=parquet"  # the faster path when the client reads both
+    only = call(site.base, made["profile"]["bearerToken"], path, headers={"delta-sharing-capabilities": "responseformat=delta;readerfeatures=x"})
     # delta-kernel-rs reads S3's presigned URLs; the filesystem store's URLs are the app's, so parquet there.
-    assert offered.headers["delta-sharing-capabilities"] == ("responseformat=delta" if backend == "postgresql" else "responseformat=parquet")
-    lines = [json.loads(x) for x in offered.text.splitlines()]
+    assert only.headers["delta-sharing-capabilities"] == ("responseformat=delta" if backend == "postgresql" else "responseformat=parquet")
+    lines = [json.loads(x) for x in only.text.splitlines()]
     assert ("deltaProtocol" in lines[0]["protocol"]) == (backend == "postgresql")
     plain = call(site.base, made["profile"]["bearerToken"], path)
     assert plain.headers["delta-sharing-capabilities"] == "responseformat=parquet" and json.loads(plain.text.splitlines()[0]) == {"protocol": {"minReaderVersion": 1}}
