@@ -29,5 +29,6 @@ class CatalogAction(AuditAction):
     VERSION_INGEST = "version.ingest"
     VERSION_PUBLISH = "version.publish"
     VERSION_PUBLISH_REQUEST = "version.publish.request"
+    VERSION_TABLES = "version.tables"
     VERSION_UPDATE = "version.update"
     VERSION_WITHDRAW = "version.withdraw"

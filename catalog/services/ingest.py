@@ -268,3 +268,65 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         publish(Topic.INGEST_FINISHED, ds.organization_id, {"dataset_id": str(ds.id), "dataset_title": ds.title, "version_id": str(v.id), "version": v.version,
                                                             "files": len(files), "records": v.total_records, "bytes": v.total_bytes})
         return v.status
+
+
+def missing_tables() -> list[uuid.UUID]:
+    """Published or deprecated versions with a tabular file that was never tried as a table
+    (ingested before tables existed: its report entry says nothing of one)."""
+    rows = get_session().execute(select(VersionFile.version_id, VersionFile.path, DatasetVersion.ingest_report)
+                                 .join(DatasetVersion, DatasetVersion.id == VersionFile.version_id)
+                                 .where(DatasetVersion.status.in_([VersionStatus.published.value, VersionStatus.deprecated.value]),
+                                        VersionFile.format.in_(["csv", "jsonl", "parquet"]), VersionFile.table_sha256.is_(None)))
+    return sorted({vid for vid, path, report in rows if "table" not in ((report or {}).get("files", {}).get(path) or {})})
+
+
+def make_missing_tables() -> dict[str, int]:
+    """Give versions published before tables existed their Parquet tables (an upgrade step:
+    `marketplace jobs make-tables`). Each version's tables are made outside any transaction,
+    then its rows, report and manifest digest are updated in one, with an audit event naming
+    the old and new digests (the files' own digests do not change)."""
+    ids = missing_tables()
+    end_read()
+    done = {"versions": 0, "tables": 0, "not_tables": 0}
+    for vid in ids:
+        files = list(get_session().scalars(select(VersionFile).where(VersionFile.version_id == vid, VersionFile.table_sha256.is_(None),
+                                                                     VersionFile.format.in_(["csv", "jsonl", "parquet"]))))
+        end_read()
+        made = {f.id: as_table(f.format, _stored(f)) for f in files}
+        _record_tables(vid, made)
+        done["versions"] += 1
+        done["tables"] += sum(isinstance(t, TableFile) for t in made.values())
+        done["not_tables"] += sum(isinstance(t, str) for t in made.values())
+    return done
+
+
+def _stored(f: VersionFile) -> Analysis:
+    """What `as_table` needs of a stored file: its digest, size and records."""
+    return Analysis(size=f.size, sha256=f.sha256, records=f.records)
+
+
+def _record_tables(vid: uuid.UUID, made: dict[uuid.UUID, TableFile | str | None]) -> None:
+    with unit_of_work() as session:
+        v = session.get(DatasetVersion, vid, with_for_update=True)
+        if v is None:
+            return
+        ds = session.get_one(Dataset, v.dataset_id)
+        files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == vid)))
+        report = dict(v.ingest_report or {})
+        entries = dict(report.get("files") or {})
+        for f in files:
+            if f.id not in made:
+                continue
+            table = made[f.id]
+            if isinstance(table, TableFile) and f.table_sha256 is None:
+                f.table_sha256, f.table_size, f.table_schema = table.sha256, table.size, table.schema
+                if table.sha256 != f.sha256:
+                    insert_ignore(Blob, sha256=table.sha256, size=table.size, created_at=utcnow())
+            entries[f.path] = {**(entries.get(f.path) or {"status": "ok", "records": f.records}), **table_report(table)}
+        report["files"] = entries
+        v.ingest_report = report
+        before = v.manifest_digest
+        v.manifest_digest = root_digest(manifest_entries(files))
+        audit.record(SYSTEM, CatalogAction.VERSION_TABLES, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+                     details={"manifest_digest_before": before, "manifest_digest": v.manifest_digest,
+                              "tables": sorted(f.path for f in files if isinstance(made.get(f.id), TableFile))})

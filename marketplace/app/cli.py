@@ -19,6 +19,7 @@ from werkzeug.serving import run_simple
 
 import migrations
 from catalog.services.access import warn_overdue as warn_overdue_access_requests
+from catalog.services.ingest import make_missing_tables
 from catalog.services.search import reindex_all
 from catalog.services.uploads import abort_stale_uploads as abort_stale_uploads_job
 from marketplace.app.factory import create_app
@@ -137,6 +138,14 @@ def notify() -> None:
     with _app_context():
         done = sweep()
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.items()))
+
+
+@jobs.command("make-tables")
+def make_tables() -> None:
+    """Give versions published before Delta Sharing their Parquet tables. Once, after upgrading."""
+    with _app_context():
+        done = make_missing_tables()
+    click.echo(f"{done['versions']} version(s): {done['tables']} table(s) made, {done['not_tables']} file(s) not tables")
 
 
 @jobs.command("send-digests")

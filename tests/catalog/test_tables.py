@@ -15,11 +15,15 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select, update
 
 from catalog import tables
-from catalog.models import blob_key
+from catalog.models import DatasetVersion, VersionFile, blob_key
+from catalog.services.ingest import make_missing_tables, missing_tables
+from marketplace.kernel.audit import AuditEvent
+from marketplace.kernel.db import get_session
 from tests.catalog.helpers import published_dataset
-from tests.factories import make_tenant
+from tests.factories import make_tenant, published_version
 
 
 def _convert(fmt: str, data: bytes, chunk: int = 5) -> tuple[tables.TableFile, list[dict]]:
@@ -170,3 +174,25 @@ def test_converting_a_large_file_keeps_memory_flat():
         w.join()
     assert t.records == 48 * (len(chunk) // len(line))
     assert peak[0] - before < 64 * 2**20, f"converting 384 MiB grew memory by {(peak[0] - before) >> 20} MiB"
+
+
+def test_versions_published_before_tables_get_them_once(app):
+    pub = published_version({"a.jsonl": b'{"n": 1}\n{"n": 2}\n', "b.csv": b"a,a\n1,2\n", "c.txt": b"x"})
+    made_at_ingest = {f.path: f.table_sha256 for f in pub.files}
+    digest = pub.version.manifest_digest
+    # As a version ingested before this release: no tables, and a report that never mentions them.
+    session = get_session()
+    session.execute(update(VersionFile).where(VersionFile.version_id == pub.version.id).values(table_sha256=None, table_size=None, table_schema=None))
+    v = session.get(DatasetVersion, pub.version.id)
+    v.ingest_report = {"files": {p: {"status": "ok"} for p in made_at_ingest}}
+    session.flush()
+    assert make_missing_tables()["versions"] >= 1
+    session.expire_all()
+    rows = {f.path: f for f in session.scalars(select(VersionFile).where(VersionFile.version_id == pub.version.id))}
+    assert rows["a.jsonl"].table_sha256 == made_at_ingest["a.jsonl"] and rows["b.csv"].table_sha256 is None
+    v = session.get(DatasetVersion, pub.version.id)
+    assert v.manifest_digest == digest  # the same tables as ingest makes: the same manifest
+    assert v.ingest_report["files"]["b.csv"]["table"].startswith("not shared as a table")
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "version.tables", AuditEvent.subject_id == str(pub.version.id)))
+    assert event is not None and event.details["tables"] == ["a.jsonl"]
+    assert make_missing_tables() == {"versions": 0, "tables": 0, "not_tables": 0} or pub.version.id not in missing_tables()
