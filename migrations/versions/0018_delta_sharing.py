@@ -4,8 +4,7 @@
   acting for the buyer member who made it, revocable, expiring;
 - `version_files.table_*`: a tabular file as a Parquet table (a CSV or JSONL file's conversion
   made at ingest, or a Parquet file itself): its blob's digest and size, and its Delta schema.
-  Versions ingested before this revision have none until they are ingested again; their
-  tabular data is then not shared.
+  Versions published before this revision get theirs from `marketplace jobs make-tables`.
 
 Revision ID: 0018
 Revises: 0017
