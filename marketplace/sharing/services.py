@@ -291,7 +291,7 @@ def query(caller: Caller, share: str, schema: str, table: str, *, limit: int | N
         if ent.version.id != v.version_id:
             raise Conflict("A new version of the dataset was published while the table was read; query again.")
         by_path = {f.path: f for f in files if f.table_sha256 is not None}
-        chosen = []
+        chosen: list[DeliveredFile] = []
         total = 0
         for path in t.files:
             if path not in by_path:

@@ -228,8 +228,7 @@ def dashboard():
         expires = g.expires_at
         rows.append({"grant": g, "title": titles.get(g.dataset_id, "?"), "used": quantity_label(g.unit, used), "left": quantity_label(g.unit, g.balance),
                      "pct": min(pct, 100), "unit": g.unit, "expiring": bool(expires and expires - now.replace(tzinfo=expires.tzinfo) < timedelta(days=14))})
-    for r in rows:
-        g = r["grant"]
+    for r, g in zip(rows, grants, strict=True):
         # Auditors (and keys without the delivery scope) make no profiles: no controls for them.
         r["share_tokens"] = ([t for t in sharing.list_tokens(p, g.id) if t.revoked_at is None and t.expires_at > now]
                              if sharing.may_manage(p, g.buyer_org_id, g.vendor_org_id) else None)
