@@ -17,9 +17,11 @@ schema of the Parquet file.
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import io
 import json
+import re
 import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -31,6 +33,13 @@ import pyarrow.parquet as pq
 
 TABULAR = ("csv", "jsonl")
 BLOCK = 1024 * 1024  # records are parsed a block at a time (see _record_blocks)
+MAX_COLUMNS = 10_000  # a table's readers parse its schema whole; 200,000 columns took a client minutes
+MAX_DEPTH = 16  # nested types deeper than this make Parquet footers Arrow cannot read back (200 levels did)
+# Numbers a double cannot hold exactly: 16+ significant digits, or an exponent past ±308, and in
+# CSV the words NaN and Infinity. A block typed with a floating column that holds one is kept as
+# text instead (the exact literal), e.g. 99999999999999999999999 would become 1e+23.
+_LOSSY_NUMBER = re.compile(rb"(?<![\w.])[-+]?(?:\d{16,}|\d*\.\d{16,}|\d+\.?\d*[eE][-+]?\d{3,})")
+_CSV_SPECIAL = re.compile(rb"(?im)(?:^|,)\s*[-+]?(?:nan|inf|infinity)\s*(?:,|\r?$)")
 ROW_GROUP = 128 * 1024
 
 
@@ -106,9 +115,20 @@ class RangeFile(io.RawIOBase):
 
 
 def _text(v: Any) -> str | None:
+    """A JSON value as text: strings as they are, numbers as written (decimals are parsed as
+    Decimal, so 0.1000000000000000055 stays so), objects and arrays as compact JSON."""
     if v is None or isinstance(v, str):
         return v
-    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(v, (int, decimal.Decimal)) and not isinstance(v, bool):
+        return str(v)
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"), default=_json_number)
+
+
+def _json_number(v: Any) -> Any:
+    if isinstance(v, decimal.Decimal):
+        f = float(v)
+        return f if decimal.Decimal(repr(f)) == v else str(v)  # exact as a number, else the literal as text
+    raise TypeError(type(v).__name__)
 
 
 def _exact(**types: Any) -> pa_csv.ConvertOptions:
@@ -165,6 +185,7 @@ def _csv_blocks(chunks: Iterator[bytes], types: dict[str, pa.DataType] | None) -
         data = header + block
         opts = _exact(column_types=columns) if columns is not None else _exact()
         table = pa_csv.read_csv(io.BytesIO(data), read_options=_one_block(data), convert_options=opts)
+        _exact_numbers(table, block, csv=True)
         if columns is None:
             columns = table.schema
         yield from table.to_batches(max_chunksize=ROW_GROUP)
@@ -193,6 +214,7 @@ def _jsonl_blocks(chunks: Iterator[bytes]) -> Iterator[pa.RecordBatch]:
         else:
             parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
         table = pa_json.read_json(io.BytesIO(block), read_options=pa_json.ReadOptions(block_size=len(block) + 1, use_threads=False), parse_options=parse)
+        _exact_numbers(table, block, csv=False)
         if schema is None:
             schema = table.schema
         yield from table.to_batches(max_chunksize=ROW_GROUP)
@@ -218,7 +240,7 @@ def _text_batches(fmt: str, chunks: Iterator[bytes], columns: list[str]) -> Iter
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line.decode("utf-8"))
+                rec = json.loads(line.decode("utf-8"), parse_float=decimal.Decimal)
             except UnicodeDecodeError:
                 raise ConversionFailed("a line is not UTF-8 text") from None
             except ValueError as exc:
@@ -243,6 +265,32 @@ class _Columns(Exception):
 
 def _csv_text_batches(chunks: Iterator[bytes], names: list[str]) -> Iterator[pa.RecordBatch]:
     return _csv_blocks(chunks, {n: pa.string() for n in names})
+
+
+def _depth(t: pa.DataType) -> int:
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return 1 + _depth(t.value_type)
+    if pa.types.is_struct(t):
+        return 1 + max((_depth(t.field(i).type) for i in range(t.num_fields)), default=0)
+    if pa.types.is_map(t):
+        return 1 + max(_depth(t.key_type), _depth(t.item_type))
+    return 0
+
+
+def _floating(t: pa.DataType) -> bool:
+    if pa.types.is_floating(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _floating(t.value_type)
+    if pa.types.is_struct(t):
+        return any(_floating(t.field(i).type) for i in range(t.num_fields))
+    return False
+
+
+def _exact_numbers(table: pa.Table, block: bytes, *, csv: bool) -> None:
+    """Refuse a typed block whose floating columns would not hold its numbers exactly."""
+    if any(_floating(f.type) for f in table.schema) and (_LOSSY_NUMBER.search(block) or (csv and _CSV_SPECIAL.search(block))):
+        raise ConversionFailed("numbers a double cannot hold exactly")
 
 
 def _no_null(t: pa.DataType) -> pa.DataType:
@@ -272,8 +320,14 @@ def _write(batches: Iterator[pa.RecordBatch], out: Any) -> tuple[int, pa.Schema]
                 batch = batch.cast(wanted)
             if writer is None:
                 names = batch.schema.names
-                if "" in names or len(set(names)) != len(names):
-                    raise _NotATable("the columns need distinct, non-empty names (a table's readers address them by name)")
+                # Delta's column names are case-insensitive ("A" and "a" are one column to Spark,
+                # and the pandas client folds them).
+                if "" in names or len({n.lower() for n in names}) != len(names):
+                    raise _NotATable("the columns need distinct, non-empty names, also ignoring case (a table's readers address them by name)")
+                if len(names) > MAX_COLUMNS:
+                    raise _NotATable(f"more than {MAX_COLUMNS:,} columns")
+                if max(_depth(f.type) for f in batch.schema) > MAX_DEPTH:
+                    raise ConversionFailed(f"values nested deeper than {MAX_DEPTH} levels")  # as text, they are kept
                 schema = batch.schema
                 writer = pq.ParquetWriter(out, schema, compression="zstd")
             elif not batch.schema.equals(schema):
@@ -304,6 +358,12 @@ def convert(fmt: str, open_chunks: Callable[[], Iterator[bytes]], put: Callable[
         except (pa.ArrowException, ConversionFailed, UnicodeDecodeError, ValueError):
             typed = False
             records, schema = _as_text(fmt, open_chunks, out)
+        out.seek(0)
+        try:
+            # What a reader will do first: a footer Arrow cannot read back is no table.
+            pq.read_schema(out)
+        except (pa.ArrowException, OSError) as exc:
+            raise ConversionFailed(f"the Parquet rendering does not read back: {str(exc).splitlines()[0][:200]}") from None
         out.seek(0)
         digest, size = hashlib.sha256(), 0
         for block in iter(lambda: out.read(BLOCK), b""):

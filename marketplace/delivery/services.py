@@ -35,7 +35,7 @@ Chooser = Callable[[entitlement.Entitlement, list["DeliveredFile"]], list["Deliv
 
 
 def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list[str] | None, channel: str = "download",
-                       choose: Chooser | None = None) -> dict[str, Any]:
+                       choose: Chooser | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """Authorise a download of `paths` (all files when None). Returns presigned URLs.
 
     On the common path this is one transaction of two statements: the entitlement decision with
@@ -48,12 +48,13 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
 
     The `sharing` channel (Delta Sharing) delivers each tabular file's Parquet table instead of
     its bytes as uploaded: `choose` picks the files of the table asked for; the charge is the
-    same (keyed by the source file's digest, so a file downloaded and then read as a table in one
-    resume window is charged once), in bytes of what is delivered."""
+    same on both channels (keyed by the source file's digest, in the source file's bytes for a
+    byte quota), so a file downloaded and then read as a table in one resume window is charged
+    once, and neither rendering is a cheaper way to the other. `details` go into the event."""
     attempts = (len(paths) if paths else 64) + 1
     for _ in range(attempts):
         try:
-            return _authorize(principal, grant_id, paths, channel, choose)
+            return _authorize(principal, grant_id, paths, channel, choose, details or {})
         except metering.DebitRaced:
             continue
     raise Conflict("Other requests for these files kept committing first; retry.")
@@ -93,7 +94,8 @@ _ALL_FILES = entitlement.with_files(*_FILE_COLUMNS, named=False)
 _NAMED_FILES = entitlement.with_files(*_FILE_COLUMNS, named=True)
 
 
-def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | None, channel: str, choose: Chooser | None) -> dict[str, Any]:
+def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | None, channel: str, choose: Chooser | None,
+               extra: dict[str, Any]) -> dict[str, Any]:
     window = _settings().resume_window_seconds
     bucket = int(time.time()) // window
     with unit_of_work():
@@ -113,8 +115,9 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
         if choose is not None:
             files = choose(ent, files)
         tables = channel == "sharing"
-        amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1,
-                    PricingUnit.gib.value: (f.table_size or 0) if tables else f.size}.get(grant.unit, 0) for f in files]
+        # Bytes are the file's as the vendor published it, whichever rendering is delivered: the
+        # charge is shared across channels (keyed by the source's digest), so it must be the same.
+        amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(grant.unit, 0) for f in files]
         # A file is charged once per resume window, and so is the same content under two paths
         # (the charge is keyed by the content's digest): only its first path is debited.
         seen: set[str] = set()
@@ -129,7 +132,7 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
         def event(total: int) -> dict[str, Any]:
             return audit.values(principal, entitlement.CHANNELS[channel], subject_type="version", subject_id=version.id, subject_org_id=grant.vendor_org_id,
                                 actor_org_id=grant.buyer_org_id, quantities={grant.unit: total, "files": len(files)},
-                                details={"grant_id": str(grant.id), "paths": [f.path for f in files][:100]})
+                                details={"grant_id": str(grant.id), "paths": [f.path for f in files][:100], **extra})
 
         written = False
         # All files or none: the debits share this transaction, so a 402 on the last file

@@ -25,7 +25,7 @@ from marketplace.identity.models import ApiKey, BrowserSession, Membership, Orga
 from marketplace.identity.passwords import hash_password, needs_rehash, verify_password
 from marketplace.identity.policy import POLICY
 from marketplace.identity.policy import IdentityPermission as Perm
-from marketplace.kernel import audit
+from marketplace.kernel import audit, events
 from marketplace.kernel.db import get_session, transactional, unit_of_work, utcnow
 from marketplace.kernel.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from marketplace.kernel.principal import SCOPES, Principal
@@ -86,13 +86,17 @@ def principal_for(user: User, base: Principal, *, memberships: dict[uuid.UUID, O
     )
 
 
-def act_as_member(base: Principal, user_id: uuid.UUID, org_id: uuid.UUID, *, scopes: frozenset[str]) -> Principal | None:
-    """The principal of a credential a member made for its organisation (a Delta Sharing token):
-    the member as they are now, acting for that organisation only, with `scopes`. None when the
-    user is disabled or gone, or no longer belongs to the organisation: the credential then acts
-    for nobody, as an API key of a member who left."""
+def act_as_member(base: Principal, user_id: uuid.UUID, org_id: uuid.UUID, *, scopes: frozenset[str], made_at: datetime) -> Principal | None:
+    """The principal of a credential a member made for its organisation at `made_at` (a Delta
+    Sharing token): the member as they are now, acting for that organisation only, with
+    `scopes`. None when the user is disabled or gone, or no longer belongs to the organisation,
+    or joined it again since (a removal ends the member's credentials for good): the credential
+    then acts for nobody, as an API key of a member who left."""
     user = get_session().get(User, user_id)
     if user is None or not user.is_active:
+        return None
+    since = get_session().scalar(select(Membership.created_at).where(Membership.user_id == user_id, Membership.organization_id == org_id))
+    if since is None or since > made_at:
         return None
     memberships = _memberships(user_id)
     if org_id not in memberships:
@@ -212,8 +216,10 @@ def sign_out_everywhere(principal: Principal, user_id: uuid.UUID | None = None) 
         POLICY.require(principal, Perm.PLATFORM_SESSIONS)
         if get_session().get(User, target) is None:
             raise NotFound("No such user.")
-    n = _revoke_sessions(target, reason="signed out everywhere" if target == principal.user_id else "ended by a platform admin")
+    reason = "signed out everywhere" if target == principal.user_id else "ended by a platform admin"
+    n = _revoke_sessions(target, reason=reason)
     audit.record(principal, IdentityAction.AUTH_SESSION_REVOKE_ALL, subject_type="user", subject_id=target, quantities={"sessions": n})
+    events.emit(events.CREDENTIALS_RESET, principal=principal, user_id=target, reason=reason)
     return n
 
 
@@ -232,6 +238,7 @@ def change_password(principal: Principal, *, current_password: str, new_password
     user.password_hash = hash_password(new_password)
     n = _revoke_sessions(user.id, reason="password changed")
     audit.record(principal, IdentityAction.AUTH_PASSWORD_CHANGE, subject_type="user", subject_id=user.id, quantities={"sessions_ended": n})
+    events.emit(events.CREDENTIALS_RESET, principal=principal, user_id=user.id, reason="password changed")
 
 
 def hash_secret(secret: str) -> str:

@@ -8,7 +8,7 @@ anything unexpected becomes a generic 500 whose detail only carries the request 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, json, render_template, request
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
@@ -179,16 +179,37 @@ def _flatten_webargs(messages: Any) -> dict[str, Any]:
     return flat
 
 
+def other_error_format(app: Flask, prefix: str, answer: Callable[[int, str], Response]) -> None:
+    """Answer errors under `prefix` in another protocol's format (Delta Sharing's JSON errors),
+    including those no view of its own raised: routing's 404 and 405."""
+    app.extensions.setdefault("error_formats", {})[prefix] = answer
+
+
+def _other_format(status: int, message: str) -> Response | None:
+    if not has_request_context():
+        return None
+    for prefix, answer in (current_app.extensions.get("error_formats") or {}).items():
+        if request.path.startswith(prefix):
+            return answer(status, message)
+    return None
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the single mapping from errors to problem+json."""
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError) -> Response:
+        other = _other_format(err.status, err.detail or err.title)
+        if other is not None:
+            return other
         return problem(err.status, err.title, err.detail, slug=err.slug, errors=err.errors, **err.extra)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Response:
         status = err.code or 500
+        other = _other_format(status, err.description if isinstance(err.description, str) else err.name)
+        if other is not None:
+            return other
         data = getattr(err, "data", None) or {}
         messages = data.get("messages")
         if messages is not None:

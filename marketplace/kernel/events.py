@@ -29,3 +29,4 @@ VERSION_PUBLISHING = "catalog.version.publishing"  # (principal, version_id): ra
 DATASET_LATEST_CHANGED = "catalog.dataset.latest_changed"  # (dataset, version_id | None, previous_version_id | None)
 VERSION_WITHDRAWN = "catalog.version.withdrawn"  # (principal, version, dataset, reason)
 ACCESS_APPROVED = "catalog.access.approved"  # (principal, request, offer: dict | None): make the private offer, set request.offer_id
+CREDENTIALS_RESET = "identity.credentials.reset"  # (principal, user_id, reason): a user's browser-made credentials end too

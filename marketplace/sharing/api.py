@@ -69,7 +69,8 @@ _CODES = {400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 402: "QUOTA_EX
           503: "TEMPORARILY_UNAVAILABLE"}
 
 
-def _error(status: int, message: str) -> Response:
+def protocol_error(status: int, message: str) -> Response:
+    """An error in the protocol's format: {"errorCode", "message"}."""
     resp = Response(json.dumps({"errorCode": _CODES.get(status, "INTERNAL_ERROR"), "message": message}), status=status, mimetype="application/json")
     if status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="delta-sharing"'
@@ -81,12 +82,12 @@ def _domain_error(err: DomainError) -> Response:
     message = err.detail or err.title
     if err.errors:
         message += " " + "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in dict(err.errors).items())
-    return _error(err.status, message)
+    return protocol_error(err.status, message)
 
 
 @protocol.errorhandler(HTTPException)
 def _http_error(err: HTTPException) -> Response:
-    return _error(err.code or 500, err.description or err.name)
+    return protocol_error(err.code or 500, err.description or err.name)
 
 
 def _caller() -> svc.Caller:
@@ -220,8 +221,10 @@ def _query_body() -> dict[str, Any]:
         body = json.loads(raw)
     except RecursionError:
         raise ValidationFailed("The JSON body is nested too deeply.") from None
-    except ValueError as exc:
-        raise ValidationFailed(f"The body is not JSON: {str(exc)[:200]}") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"The body is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except ValueError:  # an integer literal of thousands of digits
+        raise ValidationFailed("The body holds a number too long to read.") from None
     found = hostile_value(body)
     if found:
         raise ValidationFailed(f"The JSON body holds {found[1]}.")

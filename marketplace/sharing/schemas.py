@@ -11,7 +11,7 @@ from marketplace.sharing.services import DEFAULT_DAYS, MAX_DAYS
 
 class ShareTokenCreateSchema(StrictSchema):
     name = Name(100, load_default=None, metadata={"description": "What the profile is for (shown in listings)"})
-    days = Int(load_default=DEFAULT_DAYS, validate=validate.Range(min=1, max=MAX_DAYS),
+    days = ma.fields.Integer(strict=True, load_default=DEFAULT_DAYS, validate=validate.Range(min=1, max=MAX_DAYS),
                metadata={"description": f"Lifetime in days (default {DEFAULT_DAYS}); never beyond the grant's paid term"})
 
 
@@ -43,12 +43,13 @@ class QueryBodySchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
+    # Whole numbers only: "5" or 1.5 is a client's mistake, not a hint to round.
     predicateHints = ma.fields.List(ma.fields.String(validate=validate.Length(max=10_000)), load_default=None, validate=validate.Length(max=1000))
     jsonPredicateHints = ma.fields.String(load_default=None, validate=validate.Length(max=100_000))
-    limitHint = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
-    version = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
+    limitHint = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
+    version = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
     timestamp = ma.fields.String(load_default=None, validate=validate.Length(max=100))
-    startingVersion = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
-    endingVersion = Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
-    maxFiles = Int(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**62))
+    startingVersion = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
+    endingVersion = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**62))
+    maxFiles = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**62))
     pageToken = ma.fields.String(load_default=None, validate=validate.Length(max=1000))

@@ -36,7 +36,7 @@ from marketplace.commerce.models import Grant
 from marketplace.delivery import entitlement
 from marketplace.delivery import services as delivery
 from marketplace.delivery.services import DeliveredFile
-from marketplace.identity.models import Organization
+from marketplace.identity.models import ApiKey, Organization
 from marketplace.identity.services import act_as_member
 from marketplace.kernel import audit
 from marketplace.kernel.config import current_settings
@@ -48,6 +48,7 @@ from marketplace.sharing.models import ShareToken
 from marketplace.sharing.policy import POLICY, SharingPermission
 
 TOKEN_PREFIX = "dst_"
+MAX_LIVE_TOKENS = 20  # per grant: a profile per cluster or pipeline, not one per job
 DEFAULT_DAYS = 90
 MAX_DAYS = 365
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -85,20 +86,43 @@ def create_token(principal: Principal, grant_id: uuid.UUID, *, name: str | None 
     if not 1 <= days <= MAX_DAYS:
         raise ValidationFailed("A share token lives 1 to 365 days.", errors={"days": [f"Between 1 and {MAX_DAYS}."]})
     now = utcnow()
+    session = get_session()
+    live = session.scalar(select(func.count()).select_from(ShareToken).where(ShareToken.grant_id == grant_id, ShareToken.revoked_at.is_(None),
+                                                                               ShareToken.expires_at > now))
+    if (live or 0) >= MAX_LIVE_TOKENS:
+        raise Conflict(f"The grant has {MAX_LIVE_TOKENS} live sharing profiles; revoke one first.")
     expires = now + timedelta(days=days)
-    if ent.grant.expires_at is not None and ent.grant.expires_at < expires:
-        expires = ent.grant.expires_at
+    ends = [e for e in (ent.grant.expires_at, _key_expiry(principal)) if e is not None]
+    expires = min([expires, *ends])
     secret = secrets.token_urlsafe(32)
     assert principal.user_id is not None
-    tok = ShareToken(grant_id=grant_id, organization_id=buyer, user_id=principal.user_id, name=name or "Delta Sharing profile",
-                     secret_hash=_hash(secret), created_at=now, expires_at=expires)
-    session = get_session()
+    tok = ShareToken(grant_id=grant_id, organization_id=buyer, user_id=principal.user_id, api_key_id=principal.api_key_id,
+                     name=name or "Delta Sharing profile", secret_hash=_hash(secret), created_at=now, expires_at=expires)
     session.add(tok)
     session.flush()
     bearer = f"{TOKEN_PREFIX}{tok.id.hex}.{secret}"
     audit.record(principal, SharingAction.TOKEN_CREATE, subject_type="share_token", subject_id=tok.id, subject_org_id=buyer, actor_org_id=buyer,
-                 details={"grant_id": str(grant_id), "name": tok.name, "expires_at": expires.isoformat()})
+                 details={"grant_id": str(grant_id), "name": tok.name, "expires_at": expires.isoformat(),
+                          "api_key_id": str(principal.api_key_id) if principal.api_key_id else None})
     return tok, profile(bearer, expires)
+
+
+def _key_expiry(principal: Principal) -> datetime | None:
+    if principal.api_key_id is None:
+        return None
+    return get_session().scalar(select(ApiKey.expires_at).where(ApiKey.id == principal.api_key_id))
+
+
+def on_credentials_reset(principal: Principal, user_id: uuid.UUID, reason: str) -> None:
+    """A user signed out everywhere or changed the password: the profiles they made in a browser
+    end too (those made with an API key end with that key). In the same transaction."""
+    now = utcnow()
+    toks = list(get_session().scalars(select(ShareToken).where(ShareToken.user_id == user_id, ShareToken.api_key_id.is_(None),
+                                                               ShareToken.revoked_at.is_(None), ShareToken.expires_at > now).with_for_update()))
+    for tok in toks:
+        tok.revoked_at = now
+        audit.record(principal, SharingAction.TOKEN_REVOKE, subject_type="share_token", subject_id=tok.id, subject_org_id=tok.organization_id,
+                     actor_org_id=tok.organization_id, details={"grant_id": str(tok.grant_id), "reason": reason})
 
 
 def list_tokens(principal: Principal, grant_id: uuid.UUID) -> list[ShareToken]:
@@ -143,17 +167,22 @@ def authenticate(base: Principal, bearer: str) -> Caller:
     left → 401 (audited, with the token's id only)."""
     m = _TOKEN_RE.match(bearer)
     with unit_of_work() as session:
-        tok = session.get(ShareToken, uuid.UUID(m.group(1))) if m else None
+        found = session.execute(select(ShareToken, ApiKey.revoked_at, ApiKey.expires_at).outerjoin(ApiKey, ApiKey.id == ShareToken.api_key_id)
+                                .where(ShareToken.id == uuid.UUID(m.group(1)))).first() if m else None
+        tok = found[0] if found is not None else None
         reason = None
         principal = None
+        now = utcnow()
         if tok is None or m is None or not hmac.compare_digest(tok.secret_hash, _hash(m.group(2))):
             reason = "unknown share token"
         elif tok.revoked_at is not None:
             reason = "revoked share token"
-        elif tok.expires_at <= utcnow():
+        elif tok.expires_at <= now:
             reason = "expired share token"
+        elif tok.api_key_id is not None and (found[1] is not None or (found[2] is not None and found[2] <= now)):
+            reason = "the API key that made it was revoked or expired"
         else:
-            principal = act_as_member(base, tok.user_id, tok.organization_id, scopes=frozenset({"delivery"}))
+            principal = act_as_member(base, tok.user_id, tok.organization_id, scopes=frozenset({"delivery"}), made_at=tok.created_at)
             if principal is None:
                 reason = "its member left the organisation or was disabled"
         if reason is not None:
@@ -161,7 +190,6 @@ def authenticate(base: Principal, bearer: str) -> Caller:
                          subject_org_id=tok.organization_id if tok else None, details={"reason": reason})
         else:
             assert tok is not None and principal is not None
-            now = utcnow()
             if tok.last_used_at is None or now - tok.last_used_at > LAST_USED_RESOLUTION:
                 tok.last_used_at = now
             caller = Caller(principal=principal, grant_id=tok.grant_id, token_id=tok.id)
@@ -263,15 +291,21 @@ def delta_format(capabilities: str) -> bool:
     return False
 
 
+def _echo(name: str) -> str:
+    """A name from the path, fit to repeat in a message: short, and printable."""
+    shown = "".join(c if c.isprintable() else "?" for c in name[:64])
+    return shown + ("..." if len(name) > 64 else "")
+
+
 def find_table(v: View, share: str, schema: str | None = None, table: str | None = None) -> Table | None:
     """Resolve names from a path; a name this token does not see is 404, whoever owns it."""
     if share != v.share:
-        raise NotFound(f"Share '{share}' does not exist or is not shared with this token.")
+        raise NotFound(f"Share '{_echo(share)}' does not exist or is not shared with this token.")
     if schema is not None and schema != v.schema:
-        raise NotFound(f"Schema '{schema}' does not exist in share '{share}'.")
+        raise NotFound(f"Schema '{_echo(schema)}' does not exist in share '{_echo(share)}'.")
     if table is not None:
         if table not in v.tables:
-            raise NotFound(f"Table '{table}' does not exist in schema '{schema}'.")
+            raise NotFound(f"Table '{_echo(table)}' does not exist in schema '{_echo(schema or '')}'.")
         return v.tables[table]
     return None
 
@@ -304,6 +338,7 @@ def query(caller: Caller, share: str, schema: str, table: str, *, limit: int | N
 
     if limit == 0:
         return v, t, {"files": [], "charged": 0, "unit": None}
-    out = delivery.authorize_download(caller.principal, caller.grant_id, paths=list(t.files), channel="sharing", choose=choose)
+    out = delivery.authorize_download(caller.principal, caller.grant_id, paths=list(t.files), channel="sharing", choose=choose,
+                                      details={"share_token_id": str(caller.token_id), "table": t.name})
     return v, t, out
 

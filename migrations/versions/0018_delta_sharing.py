@@ -27,18 +27,21 @@ def upgrade() -> None:
     sa.Column('grant_id', sa.Uuid(), nullable=False),
     sa.Column('organization_id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('api_key_id', sa.Uuid(), nullable=True),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('secret_hash', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['api_key_id'], ['api_keys.id'], name=op.f('fk_share_tokens_api_key_id_api_keys'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_share_tokens_grant_id_grants'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_share_tokens_organization_id_organizations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_share_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_share_tokens'))
     )
     with op.batch_alter_table('share_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_share_tokens_api_key_id'), ['api_key_id'], unique=False)
         batch_op.create_index('ix_share_tokens_grant', ['grant_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_share_tokens_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_share_tokens_user_id'), ['user_id'], unique=False)
@@ -60,5 +63,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_share_tokens_user_id'))
         batch_op.drop_index(batch_op.f('ix_share_tokens_organization_id'))
         batch_op.drop_index('ix_share_tokens_grant')
+        batch_op.drop_index(batch_op.f('ix_share_tokens_api_key_id'))
 
     op.drop_table('share_tokens')
