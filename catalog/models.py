@@ -231,7 +231,12 @@ class VersionFile(Base):
     # is not tabular or could not be read as a table (the ingest report says why).
     table_sha256: Mapped[str | None] = mapped_column(String(64))
     table_size: Mapped[int | None] = mapped_column(BigInteger)
+    table_records: Mapped[int | None] = mapped_column(BigInteger)  # rows as the table's reader parses them
     table_schema: Mapped[dict[str, Any] | None]
+    # Whether the manifest lists the table (made at ingest). A table made later for a version
+    # published before tables existed is not listed: that version's root digest, quoted in
+    # citations, BOMs and buyers' download records, must not change.
+    table_listed: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     version: Mapped[DatasetVersion] = relationship(back_populates="files", lazy="raise")

@@ -62,28 +62,6 @@ class TableFile:
     typed: bool  # False when every column had to be kept as text
 
 
-class _ChunkStream(io.RawIOBase):
-    """A read-only file over an iterator of byte chunks (what the object store streams)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buf: memoryview | bytes = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        while not self._buf:
-            nxt = next(self._chunks, None)
-            if nxt is None:
-                return 0
-            self._buf = memoryview(nxt)  # slices of a view copy nothing
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-
 class RangeFile(io.RawIOBase):
     """A seekable read-only file over ranged reads (a Parquet footer without the whole object)."""
 
@@ -137,32 +115,77 @@ def _exact(**types: Any) -> pa_csv.ConvertOptions:
     return pa_csv.ConvertOptions(null_values=[""], strings_can_be_null=False, quoted_strings_can_be_null=False, **types)
 
 
-def _record_end_after(buf: bytes | bytearray, start: int, *, csv: bool) -> int:
-    """Where the first complete record ending at or after `start` ends (just past its newline),
-    or 0. In CSV a newline inside quotes is part of a field: a newline ends a record only where
-    the quotes before it are balanced (an escaped quote, "", counts twice)."""
-    end = buf.find(b"\n", start)
-    while csv and end >= 0 and buf.count(b'"', 0, end) % 2:
-        end = buf.find(b"\n", end + 1)
-    return end + 1
+# Outside a quoted field, a quote opens one only at the start of a field (after a comma, a
+# newline or the start of the file), as pyarrow and Python's csv module read it: `5" wide` is a
+# literal quote. Inside one, "" is an escaped quote and a lone " closes it.
+_OPENING_QUOTE = re.compile(rb'(?:(?<=[,\n])|\A)"')
+MAX_RECORD = 64 * 1024 * 1024
+
+
+class _CsvScanner:
+    """Finds CSV record ends in a growing buffer, keeping its quote state between calls, so each
+    byte is looked at once (the Python loop runs per quoted field, not per byte or record)."""
+
+    def __init__(self) -> None:
+        self.pos = 0
+        self.quoted = False
+
+    def end_after(self, buf: bytearray, start: int) -> int:
+        """The end (past its newline) of the first record ending at or after `start`, or 0 when
+        the buffer does not hold one yet."""
+        while True:
+            if self.quoted:
+                q = buf.find(b'"', self.pos)
+                if q < 0 or q + 1 >= len(buf):
+                    self.pos = len(buf) if q < 0 else q  # a quote at the end: the next byte decides
+                    return 0
+                if buf[q + 1] == 0x22:  # ""
+                    self.pos = q + 2
+                    continue
+                self.quoted, self.pos = False, q + 1
+                continue
+            opening = _OPENING_QUOTE.search(buf, self.pos)
+            newline = buf.find(b"\n", max(self.pos, start))
+            if opening is not None and (newline < 0 or opening.start() < newline):
+                self.quoted, self.pos = True, opening.end()
+                continue
+            if newline < 0:
+                self.pos = max(self.pos, len(buf) - 1)  # the last byte may be the comma before a quote
+                return 0
+            end = newline + 1
+            self.pos = end
+            return end
+
+    def cut(self, end: int) -> None:
+        """The buffer lost its first `end` bytes (a record boundary: outside quotes)."""
+        self.pos = max(0, self.pos - end)
 
 
 def _record_blocks(chunks: Iterator[bytes], *, csv: bool) -> Iterator[bytes]:
     """The stream cut into blocks of whole records of about BLOCK bytes.
 
     pyarrow's streaming readers read dozens of blocks ahead whatever one asks, so memory grew
-    with the block size (150 MiB for 4 MiB blocks); cutting the blocks here and parsing each
-    alone keeps one block, and its columns, in memory. A record longer than a block makes the
-    block longer, never splits."""
+    with the block size (150 MiB for 4 MiB blocks), and they refuse a record longer than a
+    block; cutting the blocks here and parsing each alone keeps one block, and its columns, in
+    memory. A record longer than a block makes the block longer, up to MAX_RECORD."""
     buf = bytearray()
+    scanner = _CsvScanner() if csv else None
     for chunk in chunks:
         buf += chunk
         while len(buf) > BLOCK:
-            end = _record_end_after(buf, BLOCK - 1, csv=csv)
+            if scanner is not None:
+                end = scanner.end_after(buf, BLOCK - 1)
+            else:
+                nl = buf.find(b"\n", BLOCK - 1)
+                end = nl + 1 if nl >= 0 else 0
             if not end:
+                if len(buf) > MAX_RECORD:
+                    raise ConversionFailed(f"a record longer than {MAX_RECORD >> 20} MiB")
                 break
             yield bytes(buf[:end])
             del buf[:end]
+            if scanner is not None:
+                scanner.cut(end)
     if buf.strip():
         yield bytes(buf if buf.endswith(b"\n") else buf + b"\n")
 
@@ -194,14 +217,8 @@ def _csv_blocks(chunks: Iterator[bytes], types: dict[str, pa.DataType] | None) -
 
 
 def _first_record_end(block: bytes) -> int:
-    pos = 0
-    while True:
-        nl = block.find(b"\n", pos)
-        if nl < 0:
-            return len(block)
-        if block.count(b'"', 0, nl) % 2 == 0:
-            return nl + 1
-        pos = nl + 1
+    end = _CsvScanner().end_after(bytearray(block), 0)
+    return end or len(block)
 
 
 def _jsonl_blocks(chunks: Iterator[bytes]) -> Iterator[pa.RecordBatch]:
@@ -277,6 +294,16 @@ def _depth(t: pa.DataType) -> int:
     return 0
 
 
+def _temporal(t: pa.DataType) -> bool:
+    if pa.types.is_timestamp(t) or pa.types.is_time(t) or pa.types.is_duration(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _temporal(t.value_type)
+    if pa.types.is_struct(t):
+        return any(_temporal(t.field(i).type) for i in range(t.num_fields))
+    return False
+
+
 def _floating(t: pa.DataType) -> bool:
     if pa.types.is_floating(t):
         return True
@@ -326,6 +353,10 @@ def _write(batches: Iterator[pa.RecordBatch], out: Any) -> tuple[int, pa.Schema]
                     raise _NotATable("the columns need distinct, non-empty names, also ignoring case (a table's readers address them by name)")
                 if len(names) > MAX_COLUMNS:
                     raise _NotATable(f"more than {MAX_COLUMNS:,} columns")
+                if any(_temporal(f.type) for f in batch.schema):
+                    # Inferred times and timestamps would be declared and stored in ways readers
+                    # disagree on (nanoseconds, zones): kept as text, they are exactly as written.
+                    raise ConversionFailed("times or timestamps")
                 if max(_depth(f.type) for f in batch.schema) > MAX_DEPTH:
                     raise ConversionFailed(f"values nested deeper than {MAX_DEPTH} levels")  # as text, they are kept
                 schema = batch.schema
@@ -355,9 +386,12 @@ def convert(fmt: str, open_chunks: Callable[[], Iterator[bytes]], put: Callable[
             records, schema = _write(_typed_batches(fmt, open_chunks()), out)
         except _NotATable:
             raise
-        except (pa.ArrowException, ConversionFailed, UnicodeDecodeError, ValueError):
+        except (pa.ArrowException, ConversionFailed, UnicodeDecodeError, ValueError, RecursionError):
             typed = False
-            records, schema = _as_text(fmt, open_chunks, out)
+            try:
+                records, schema = _as_text(fmt, open_chunks, out)
+            except RecursionError:  # a JSON value nested past Python's stack (~1,000 levels)
+                raise ConversionFailed("values nested too deeply to read") from None
         out.seek(0)
         try:
             # What a reader will do first: a footer Arrow cannot read back is no table.
@@ -397,11 +431,41 @@ def _as_text(fmt: str, open_chunks: Callable[[], Iterator[bytes]], out: Any) -> 
 
 
 def parquet_schema(read: Callable[[int, int], bytes], size: int) -> dict[str, Any]:
-    """The Delta schema of a stored Parquet file, from its footer alone."""
+    """The Delta schema of a stored Parquet file, from its footer alone. A vendor's Parquet file
+    is served as it is, so it is a table only when Delta readers can read every column as
+    declared: names distinct also ignoring case, at most MAX_COLUMNS, and types Delta has."""
     try:
-        return delta_schema(pq.ParquetFile(io.BufferedReader(RangeFile(read, size), buffer_size=64 * 1024)).schema_arrow)
+        schema = pq.ParquetFile(io.BufferedReader(RangeFile(read, size), buffer_size=64 * 1024)).schema_arrow
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ConversionFailed(f"not readable as Parquet: {str(exc).splitlines()[0][:300]}") from None
+    names = schema.names
+    if "" in names or len({n.lower() for n in names}) != len(names):
+        raise ConversionFailed("the columns need distinct, non-empty names, also ignoring case (a table's readers address them by name)")
+    if len(names) > MAX_COLUMNS:
+        raise ConversionFailed(f"more than {MAX_COLUMNS:,} columns")
+    for f in schema:
+        why = _unshareable(f.type)
+        if why:
+            raise ConversionFailed(f"column {f.name[:100]!r} is {why}, which Delta readers do not read")
+    return delta_schema(schema)
+
+
+def _unshareable(t: pa.DataType) -> str | None:
+    if pa.types.is_uint64(t):
+        return "an unsigned 64-bit integer"
+    if pa.types.is_time(t) or pa.types.is_duration(t):
+        return f"of type {t}"
+    if pa.types.is_timestamp(t) and t.unit == "ns":
+        return "a nanosecond timestamp"
+    if pa.types.is_decimal(t) and t.precision > 38:
+        return "a decimal wider than 38 digits"
+    for child in ([t.value_type] if pa.types.is_list(t) or pa.types.is_large_list(t) else
+                  [t.field(i).type for i in range(t.num_fields)] if pa.types.is_struct(t) else
+                  [t.key_type, t.item_type] if pa.types.is_map(t) else []):
+        why = _unshareable(child)
+        if why:
+            return why
+    return None
 
 
 # --------------------------------------------------------------------------- Delta's schema JSON

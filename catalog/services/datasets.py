@@ -498,7 +498,7 @@ def manifest_entries(files: list[VersionFile]) -> list[dict[str, Any]]:
     Delta Sharing serves), so the root digest covers those bytes too."""
     return [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "format": f.format,
              **({"table": {"sha256": f.table_sha256, "size": f.table_size, "format": "parquet"}}
-                if f.table_sha256 is not None and f.table_sha256 != f.sha256 else {})}
+                if f.table_sha256 is not None and f.table_sha256 != f.sha256 and f.table_listed else {})}
             for f in sorted(files, key=lambda f: f.path)]
 
 

@@ -223,7 +223,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                 f.preview = {"records": a.preview or [], "redacted": False, "hidden": False} if a.preview is not None else None
                 table = r.get("table")
                 if isinstance(table, TableFile):
-                    f.table_sha256, f.table_size, f.table_schema = table.sha256, table.size, table.schema
+                    f.table_sha256, f.table_size, f.table_records, f.table_schema = table.sha256, table.size, table.records, table.schema
             if f.path in failures:
                 f.status = FileStatus.failed.value
                 f.failure_reason = failures[f.path]
@@ -283,8 +283,9 @@ def missing_tables() -> list[uuid.UUID]:
 def make_missing_tables() -> dict[str, int]:
     """Give versions published before tables existed their Parquet tables (an upgrade step:
     `marketplace jobs make-tables`). Each version's tables are made outside any transaction,
-    then its rows, report and manifest digest are updated in one, with an audit event naming
-    the old and new digests (the files' own digests do not change)."""
+    then its rows and report are updated in one, with an audit event naming each table's
+    digest. The manifest does not list them, so its root digest (quoted in citations, BOMs and
+    buyers' download records) does not change."""
     ids = missing_tables()
     end_read()
     done = {"versions": 0, "tables": 0, "not_tables": 0}
@@ -319,14 +320,13 @@ def _record_tables(vid: uuid.UUID, made: dict[uuid.UUID, TableFile | str | None]
                 continue
             table = made[f.id]
             if isinstance(table, TableFile) and f.table_sha256 is None:
-                f.table_sha256, f.table_size, f.table_schema = table.sha256, table.size, table.schema
+                f.table_sha256, f.table_size, f.table_records, f.table_schema = table.sha256, table.size, table.records, table.schema
+                f.table_listed = False
                 if table.sha256 != f.sha256:
                     insert_ignore(Blob, sha256=table.sha256, size=table.size, created_at=utcnow())
             entries[f.path] = {**(entries.get(f.path) or {"status": "ok", "records": f.records}), **table_report(table)}
         report["files"] = entries
         v.ingest_report = report
-        before = v.manifest_digest
-        v.manifest_digest = root_digest(manifest_entries(files))
+        # The manifest does not list these tables (`table_listed`): its root digest stays.
         audit.record(SYSTEM, CatalogAction.VERSION_TABLES, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
-                     details={"manifest_digest_before": before, "manifest_digest": v.manifest_digest,
-                              "tables": sorted(f.path for f in files if isinstance(made.get(f.id), TableFile))})
+                     details={"manifest_digest": v.manifest_digest, "tables": {f.path: f.table_sha256 for f in files if isinstance(made.get(f.id), TableFile)}})

@@ -72,6 +72,7 @@ class DeliveredFile(NamedTuple):
     now: bool
     table_sha256: str | None
     table_size: int | None
+    table_records: int | None
     table_schema: dict[str, Any] | None
 
 
@@ -89,7 +90,8 @@ def _charged_in(suffix: str) -> Any:
 # charged in this resume window or the last: one statement, built once.
 _FILE_COLUMNS = (VersionFile.path.label("file_path"), VersionFile.size.label("file_size"), VersionFile.sha256.label("file_sha256"),
                  VersionFile.records.label("file_records"), _charged_in("before").label("before"), _charged_in("now").label("now"),
-                 VersionFile.table_sha256.label("table_sha256"), VersionFile.table_size.label("table_size"), VersionFile.table_schema.label("table_schema"))
+                 VersionFile.table_sha256.label("table_sha256"), VersionFile.table_size.label("table_size"),
+                 VersionFile.table_records.label("table_records"), VersionFile.table_schema.label("table_schema"))
 _ALL_FILES = entitlement.with_files(*_FILE_COLUMNS, named=False)
 _NAMED_FILES = entitlement.with_files(*_FILE_COLUMNS, named=True)
 
@@ -104,8 +106,8 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
             params["paths"] = list(dict.fromkeys(paths))
         ent = entitlement.decide(principal, grant_id, channel=channel, files=_ALL_FILES if paths is None else _NAMED_FILES, params=params)
         grant, version = ent.grant, ent.version
-        files = [DeliveredFile(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now, r.table_sha256, r.table_size, r.table_schema)
-                 for r in ent.files]
+        files = [DeliveredFile(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now, r.table_sha256, r.table_size, r.table_records,
+                               r.table_schema) for r in ent.files]
         if paths is not None:
             by_path = {f.path: f for f in files}
             missing = [p for p in paths if p not in by_path]
@@ -158,7 +160,7 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
     # After commit: presign. The store is not in the transaction, and presigning writes nothing.
     store, ttl = _store(), _settings().presign_ttl_seconds
     if tables:
-        out = [{"path": f.path, "size": f.table_size, "sha256": f.table_sha256, "records": f.records, "charged": i in charged, "schema": f.table_schema,
+        out = [{"path": f.path, "size": f.table_size, "sha256": f.table_sha256, "records": f.table_records, "charged": i in charged, "schema": f.table_schema,
                 "url": store.presign_get(blob_key(str(f.table_sha256)), ttl=ttl, filename=f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0] + ".parquet"),
                 "expires_in": ttl} for i, f in enumerate(files)]
     else:

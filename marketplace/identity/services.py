@@ -509,6 +509,7 @@ def remove_member(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -
         key.revoked_at = now
     audit.record(principal, IdentityAction.ORG_MEMBER_REMOVE, subject_type="user", subject_id=user_id, subject_org_id=org_id, actor_org_id=org_id,
                  quantities={"sessions_ended": n, "api_keys_revoked": len(keys)})
+    events.emit(events.MEMBER_REMOVED, principal=principal, org_id=org_id, user_id=user_id)
 
 
 # --------------------------------------------------------------------------- API keys

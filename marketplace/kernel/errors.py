@@ -185,6 +185,14 @@ def other_error_format(app: Flask, prefix: str, answer: Callable[[int, str], Res
     app.extensions.setdefault("error_formats", {})[prefix] = answer
 
 
+def _with_fields(err: DomainError) -> str:
+    """The detail and the field errors, as one message (for formats without a field list)."""
+    message = err.detail or err.title
+    if err.errors:
+        message += " " + "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in dict(err.errors).items())
+    return message
+
+
 def _other_format(status: int, message: str) -> Response | None:
     if not has_request_context():
         return None
@@ -199,7 +207,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError) -> Response:
-        other = _other_format(err.status, err.detail or err.title)
+        other = _other_format(err.status, _with_fields(err))
         if other is not None:
             return other
         return problem(err.status, err.title, err.detail, slug=err.slug, errors=err.errors, **err.extra)
@@ -260,15 +268,19 @@ def register_error_handlers(app: Flask) -> None:
         if err.connection_invalidated or type(err).__name__ in ("OperationalError", "InterfaceError"):
             log.warning("database connection lost during a request", extra={"error": type(err.orig).__name__ if err.orig else type(err).__name__})
             _reset_session()
-            return problem(503, "The database is unavailable", "The database connection was lost; nothing was changed. Retry the request.",
-                           slug="database-unavailable")
+            detail = "The database connection was lost; nothing was changed. Retry the request."
+            other = _other_format(503, detail)
+            if other is not None:
+                return other
+            return problem(503, "The database is unavailable", detail, slug="database-unavailable")
         return _unexpected(err)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:
         log.exception("unhandled error")
         _reset_session()
-        return problem(500, "Internal server error", "An unexpected error occurred; quote the request id when reporting it.")
+        detail = "An unexpected error occurred; quote the request id when reporting it."
+        return _other_format(500, detail) or problem(500, "Internal server error", detail)
 
 
 def _unique_violation(err: IntegrityError) -> bool:

@@ -30,3 +30,4 @@ DATASET_LATEST_CHANGED = "catalog.dataset.latest_changed"  # (dataset, version_i
 VERSION_WITHDRAWN = "catalog.version.withdrawn"  # (principal, version, dataset, reason)
 ACCESS_APPROVED = "catalog.access.approved"  # (principal, request, offer: dict | None): make the private offer, set request.offer_id
 CREDENTIALS_RESET = "identity.credentials.reset"  # (principal, user_id, reason): a user's browser-made credentials end too
+MEMBER_REMOVED = "identity.member.removed"  # (principal, org_id, user_id): credentials they made for the organisation end

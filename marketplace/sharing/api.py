@@ -12,10 +12,9 @@ import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, g, request
 from flask.views import MethodView
-from werkzeug.exceptions import HTTPException
 
 from marketplace.identity.auth import current_principal
-from marketplace.kernel.errors import DomainError, PayloadTooLarge, Unauthenticated, ValidationFailed
+from marketplace.kernel.errors import PayloadTooLarge, Unauthenticated, ValidationFailed
 from marketplace.kernel.http import Blueprint, hostile_value, problems
 from marketplace.kernel.policy import requires
 from marketplace.kernel.principal import Principal
@@ -77,19 +76,6 @@ def protocol_error(status: int, message: str) -> Response:
     return resp
 
 
-@protocol.errorhandler(DomainError)
-def _domain_error(err: DomainError) -> Response:
-    message = err.detail or err.title
-    if err.errors:
-        message += " " + "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in dict(err.errors).items())
-    return protocol_error(err.status, message)
-
-
-@protocol.errorhandler(HTTPException)
-def _http_error(err: HTTPException) -> Response:
-    return protocol_error(err.code or 500, err.description or err.name)
-
-
 def _caller() -> svc.Caller:
     auth = request.headers.get("Authorization", "")
     scheme, _, token = auth.partition(" ")
@@ -106,7 +92,7 @@ def _page_args() -> None:
     if unknown:
         raise ValidationFailed(f"Unknown parameter: {sorted(unknown)[0][:50]}.")
     raw = request.args.get("maxResults")
-    if raw is not None and (not raw.isascii() or not raw.isdigit() or not 0 <= int(raw) <= 1000):
+    if raw is not None and (len(raw) > 4 or not raw.isascii() or not raw.isdigit() or not 0 <= int(raw) <= 1000):
         raise ValidationFailed("maxResults must be a whole number from 0 to 1000.")
     if request.args.get("pageToken"):
         raise ValidationFailed("Unknown pageToken: this server never returns a next page.")
@@ -136,8 +122,9 @@ def _table_json(v: svc.View, t: svc.Table) -> dict[str, Any]:
 
 @protocol.get("/shares")
 def list_shares() -> Response:
+    caller = _caller()
     _page_args()
-    v = svc.view(_caller())
+    v = svc.view(caller)
     return _json({"items": [{"name": v.share, "id": str(v.share_id)}]})
 
 
@@ -150,24 +137,27 @@ def get_share(share: str) -> Response:
 
 @protocol.get("/shares/<share>/schemas")
 def list_schemas(share: str) -> Response:
+    caller = _caller()
     _page_args()
-    v = svc.view(_caller())
+    v = svc.view(caller)
     svc.find_table(v, share)
     return _json({"items": [{"name": v.schema, "share": v.share}]})
 
 
 @protocol.get("/shares/<share>/schemas/<schema>/tables")
 def list_tables(share: str, schema: str) -> Response:
+    caller = _caller()
     _page_args()
-    v = svc.view(_caller())
+    v = svc.view(caller)
     svc.find_table(v, share, schema)
     return _json({"items": [_table_json(v, t) for t in v.tables.values()]})
 
 
 @protocol.get("/shares/<share>/all-tables")
 def list_all_tables(share: str) -> Response:
+    caller = _caller()
     _page_args()
-    v = svc.view(_caller())
+    v = svc.view(caller)
     svc.find_table(v, share)
     return _json({"items": [_table_json(v, t) for t in v.tables.values()]})
 
@@ -212,7 +202,7 @@ def table_metadata(share: str, schema: str, table: str) -> Response:
 def _query_body() -> dict[str, Any]:
     if (request.content_length or 0) > MAX_BODY:
         raise PayloadTooLarge(f"A query body is at most {MAX_BODY} bytes.")
-    raw = request.get_data(cache=False)[: MAX_BODY + 1]
+    raw = request.stream.read(MAX_BODY + 1)  # a chunked body has no length to check first
     if len(raw) > MAX_BODY:
         raise PayloadTooLarge(f"A query body is at most {MAX_BODY} bytes.")
     if not raw.strip():
@@ -244,6 +234,8 @@ def query_table(share: str, schema: str, table: str) -> Response:
     body = _query_body()
     if body.get("timestamp") or body.get("startingVersion") is not None or body.get("endingVersion") is not None:
         raise ValidationFailed("Time travel and version ranges are not supported: only the table's current version is shared.")
+    if body.get("maxFiles") is not None or body.get("pageToken"):
+        raise ValidationFailed("Paging through a table's files is not supported: omit maxFiles and pageToken (one answer lists every file).")
     v, t, out = svc.query(caller, share, schema, table, limit=body.get("limitHint"), version=body.get("version"))
     expires = int(time.time() * 1000) + (out["files"][0]["expires_in"] * 1000 if out["files"] else 0)
     delta = _wants_delta()

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus
+from catalog.models import Dataset, DatasetVersion, VersionFile
 from catalog.storage import object_store
 from marketplace.commerce.models import Grant
 from marketplace.delivery import entitlement
@@ -87,6 +87,8 @@ def create_token(principal: Principal, grant_id: uuid.UUID, *, name: str | None 
         raise ValidationFailed("A share token lives 1 to 365 days.", errors={"days": [f"Between 1 and {MAX_DAYS}."]})
     now = utcnow()
     session = get_session()
+    # The grant's row is the lock: racing creations count one after another.
+    session.execute(select(Grant.id).where(Grant.id == grant_id).with_for_update())
     live = session.scalar(select(func.count()).select_from(ShareToken).where(ShareToken.grant_id == grant_id, ShareToken.revoked_at.is_(None),
                                                                                ShareToken.expires_at > now))
     if (live or 0) >= MAX_LIVE_TOKENS:
@@ -113,16 +115,26 @@ def _key_expiry(principal: Principal) -> datetime | None:
     return get_session().scalar(select(ApiKey.expires_at).where(ApiKey.id == principal.api_key_id))
 
 
-def on_credentials_reset(principal: Principal, user_id: uuid.UUID, reason: str) -> None:
-    """A user signed out everywhere or changed the password: the profiles they made in a browser
-    end too (those made with an API key end with that key). In the same transaction."""
+def _revoke_where(principal: Principal, reason: str, *conditions: Any) -> None:
     now = utcnow()
-    toks = list(get_session().scalars(select(ShareToken).where(ShareToken.user_id == user_id, ShareToken.api_key_id.is_(None),
-                                                               ShareToken.revoked_at.is_(None), ShareToken.expires_at > now).with_for_update()))
+    toks = list(get_session().scalars(select(ShareToken).where(*conditions, ShareToken.revoked_at.is_(None), ShareToken.expires_at > now)
+                                      .with_for_update()))
     for tok in toks:
         tok.revoked_at = now
         audit.record(principal, SharingAction.TOKEN_REVOKE, subject_type="share_token", subject_id=tok.id, subject_org_id=tok.organization_id,
-                     actor_org_id=tok.organization_id, details={"grant_id": str(tok.grant_id), "reason": reason})
+                     details={"grant_id": str(tok.grant_id), "reason": reason})
+
+
+def on_credentials_reset(principal: Principal, user_id: uuid.UUID, reason: str) -> None:
+    """A user signed out everywhere or changed the password: the profiles they made in a browser
+    end too (those made with an API key end with that key). In the same transaction."""
+    _revoke_where(principal, reason, ShareToken.user_id == user_id, ShareToken.api_key_id.is_(None))
+
+
+def on_member_removed(principal: Principal, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """A member left or was removed: the profiles they made for the organisation end, for good
+    (they already stop acting; revoked, they no longer count or show as live)."""
+    _revoke_where(principal, "removed from the organisation", ShareToken.user_id == user_id, ShareToken.organization_id == org_id)
 
 
 def list_tokens(principal: Principal, grant_id: uuid.UUID) -> list[ShareToken]:
@@ -230,10 +242,10 @@ _PRIOR = aliased(DatasetVersion)
 _VIEW = entitlement.with_files(
     Dataset.slug.label("dataset_slug"), DatasetVersion.published_at.label("published_at"),
     select(Organization.slug).where(Organization.id == Grant.buyer_org_id).scalar_subquery().label("share_slug"),
+    # Every version ever published counts, whatever it is now, so the number never goes back.
     select(func.count()).where(_PRIOR.dataset_id == DatasetVersion.dataset_id, _PRIOR.published_at.is_not(None),
-                               _PRIOR.published_at <= DatasetVersion.published_at,
-                               _PRIOR.status.in_([VersionStatus.published.value, VersionStatus.withdrawn.value])).scalar_subquery().label("ordinal"),
-    VersionFile.path.label("file_path"), VersionFile.table_size.label("table_size"), VersionFile.records.label("file_records"),
+                               _PRIOR.published_at <= DatasetVersion.published_at).scalar_subquery().label("ordinal"),
+    VersionFile.path.label("file_path"), VersionFile.table_size.label("table_size"), VersionFile.table_records.label("table_records"),
     VersionFile.table_schema.label("table_schema"), VersionFile.table_sha256.label("table_sha256"),
     named=False)
 
@@ -272,7 +284,7 @@ def view(caller: Caller) -> View:
     with unit_of_work():
         ent = entitlement.decide(caller.principal, caller.grant_id, channel="sharing", files=_VIEW, params={})
     first = ent.files[0]
-    tabular = [(r.file_path, r.table_size, r.file_records or 0, r.table_schema) for r in ent.files if r.table_sha256 is not None]
+    tabular = [(r.file_path, r.table_size, r.table_records or 0, r.table_schema) for r in ent.files if r.table_sha256 is not None]
     return View(share=first.share_slug, share_id=ent.grant.buyer_org_id, schema=first.dataset_slug, version_id=ent.version.id,
                 table_version=int(first.ordinal or 1), published_ms=int(first.published_at.timestamp() * 1000) if first.published_at else 0, tables=group_tables(caller.grant_id, tabular))
 
@@ -333,12 +345,12 @@ def query(caller: Caller, share: str, schema: str, table: str, *, limit: int | N
             if limit is not None and total >= limit and chosen:
                 break
             chosen.append(by_path[path])
-            total += by_path[path].records or 0
+            total += by_path[path].table_records or 0
         return chosen
 
     if limit == 0:
         return v, t, {"files": [], "charged": 0, "unit": None}
-    out = delivery.authorize_download(caller.principal, caller.grant_id, paths=list(t.files), channel="sharing", choose=choose,
+    out = delivery.authorize_download(caller.principal, caller.grant_id, paths=None, channel="sharing", choose=choose,
                                       details={"share_token_id": str(caller.token_id), "table": t.name})
     return v, t, out
 

@@ -4,7 +4,8 @@
   acting for the buyer member who made it, revocable, expiring;
 - `version_files.table_*`: a tabular file as a Parquet table (a CSV or JSONL file's conversion
   made at ingest, or a Parquet file itself): its blob's digest and size, and its Delta schema.
-  Versions published before this revision get theirs from `marketplace jobs make-tables`.
+  Versions published before this revision get theirs from `marketplace jobs make-tables`,
+  unlisted in their manifest (`table_listed`), whose root digest must not change.
 
 Revision ID: 0018
 Revises: 0017
@@ -49,13 +50,17 @@ def upgrade() -> None:
     with op.batch_alter_table('version_files', schema=None) as batch_op:
         batch_op.add_column(sa.Column('table_sha256', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('table_size', sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column('table_records', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('table_schema', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('table_listed', sa.Boolean(), server_default=sa.true(), nullable=False))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('version_files', schema=None) as batch_op:
+        batch_op.drop_column('table_listed')
         batch_op.drop_column('table_schema')
+        batch_op.drop_column('table_records')
         batch_op.drop_column('table_size')
         batch_op.drop_column('table_sha256')
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from catalog import tables
 from catalog.models import DatasetVersion, VersionFile, blob_key
+from catalog.services.datasets import manifest_entries, root_digest
 from catalog.services.ingest import make_missing_tables, missing_tables
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session
@@ -179,23 +180,33 @@ def test_converting_a_large_file_keeps_memory_flat():
 def test_versions_published_before_tables_get_them_once(app):
     pub = published_version({"a.jsonl": b'{"n": 1}\n{"n": 2}\n', "b.csv": b"a,a\n1,2\n", "c.txt": b"x"})
     made_at_ingest = {f.path: f.table_sha256 for f in pub.files}
-    digest = pub.version.manifest_digest
     # As a version ingested before this release: no tables, and a report that never mentions them.
     session = get_session()
-    session.execute(update(VersionFile).where(VersionFile.version_id == pub.version.id).values(table_sha256=None, table_size=None, table_schema=None))
+    session.execute(update(VersionFile).where(VersionFile.version_id == pub.version.id).values(table_sha256=None, table_size=None, table_schema=None,
+                                                                                                 table_records=None))
     v = session.get(DatasetVersion, pub.version.id)
     v.ingest_report = {"files": {p: {"status": "ok"} for p in made_at_ingest}}
+    session.flush()
+    session.expire_all()
+    old_rows = list(session.scalars(select(VersionFile).where(VersionFile.version_id == pub.version.id)))
+    v = session.get(DatasetVersion, pub.version.id)
+    v.manifest_digest = digest = root_digest(manifest_entries(old_rows))  # as it was published: no tables
     session.flush()
     assert make_missing_tables()["versions"] >= 1
     session.expire_all()
     rows = {f.path: f for f in session.scalars(select(VersionFile).where(VersionFile.version_id == pub.version.id))}
     assert rows["a.jsonl"].table_sha256 == made_at_ingest["a.jsonl"] and rows["b.csv"].table_sha256 is None
     v = session.get(DatasetVersion, pub.version.id)
-    assert v.manifest_digest == digest  # the same tables as ingest makes: the same manifest
+    # The same tables as ingest makes, but not listed: the published root digest stays as it was.
+    assert v.manifest_digest == digest == root_digest(manifest_entries(list(rows.values())))
+    assert rows["a.jsonl"].table_listed is False and rows["a.jsonl"].table_records == 2
     assert v.ingest_report["files"]["b.csv"]["table"].startswith("not shared as a table")
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "version.tables", AuditEvent.subject_id == str(pub.version.id)))
-    assert event is not None and event.details["tables"] == ["a.jsonl"]
-    assert make_missing_tables() == {"versions": 0, "tables": 0, "not_tables": 0} or pub.version.id not in missing_tables()
+    assert event is not None and event.details["tables"] == {"a.jsonl": made_at_ingest["a.jsonl"]}
+    # Done once: a second run neither finds nor touches this version.
+    assert pub.version.id not in missing_tables()
+    make_missing_tables()
+    assert len(list(session.scalars(select(AuditEvent).where(AuditEvent.action == "version.tables", AuditEvent.subject_id == str(pub.version.id))))) == 1
 
 
 @pytest.mark.parametrize("fmt,data,cell", [
@@ -221,3 +232,38 @@ def test_deep_nesting_is_kept_as_text_and_the_table_reads_back():
 def test_columns_readers_cannot_address_are_not_a_table(data, reason):
     with pytest.raises(tables.ConversionFailed, match=reason):
         _convert("csv", data, chunk=100_000)
+
+
+def test_csv_blocks_follow_the_parsers_quoting(small_blocks):
+    # A quote opens a field only at its start: `5" wide` is literal, and must not make the cutter
+    # wait for a closing quote (it once buffered the whole file and took quadratic time).
+    rows = b"".join(b'%d,5" wide and 7" long,"q""uote"\n' % i for i in range(3000))
+    t, got = _convert("csv", b"a,b,c\n" + rows, chunk=4096)
+    assert t.typed and t.records == 3000 and got[-1] == {"a": 2999, "b": '5" wide and 7" long', "c": 'q"uote'}
+    long_field = b"x" * 5000  # longer than a block: the block grows, the record stays whole
+    t, got = _convert("csv", b"a,b\n1," + long_field + b'\n2,"multi\nline"\n', chunk=999)
+    assert [r["b"] for r in got] == [long_field.decode(), "multi\nline"]
+
+
+def test_times_and_timestamps_are_kept_as_written():
+    t, rows = _convert("csv", b"when,at,day\n2024-01-02 03:04:05.123456789,10:11:12,2024-01-02\n", chunk=1000)
+    assert not t.typed and rows == [{"when": "2024-01-02 03:04:05.123456789", "at": "10:11:12", "day": "2024-01-02"}]
+
+
+@pytest.mark.parametrize("table,why", [
+    (pa.table({"n": pa.array([1], pa.uint64())}), "unsigned 64-bit"),
+    (pa.table({"t": pa.array([1], pa.timestamp("ns"))}), "nanosecond timestamp"),
+    (pa.table({"Id": [1], "id": [2]}), "also ignoring case"),
+])
+def test_a_vendors_parquet_file_is_a_table_only_if_delta_readers_read_it(table, why):
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    data = buf.getvalue()
+    with pytest.raises(tables.ConversionFailed, match=why):
+        tables.parquet_schema(lambda s, n: data[s:s + n], len(data))
+
+
+def test_nesting_past_pythons_stack_is_not_a_table_and_does_not_crash():
+    deep = b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"
+    with pytest.raises(tables.ConversionFailed, match="nested too deeply"):
+        _convert("jsonl", deep, chunk=100_000)

@@ -162,7 +162,7 @@ class StoredFileFactory(VersionFileFactory):
                       preview={"records": a.preview or [], "redacted": False, "hidden": False} if a.preview is not None else None)
         table = as_table(kwargs["format"], a)
         if isinstance(table, TableFile):
-            kwargs.update(table_sha256=table.sha256, table_size=table.size, table_schema=table.schema)
+            kwargs.update(table_sha256=table.sha256, table_size=table.size, table_records=table.records, table_schema=table.schema)
             if table.sha256 != a.sha256:  # ingest records the Parquet rendering as a blob too
                 BlobFactory(sha256=table.sha256, size=table.size)
         session = get_session()

@@ -23,6 +23,7 @@ from delta_sharing.protocol import DeltaSharingProfile, Table
 from delta_sharing.rest_client import DataSharingRestClient
 from sqlalchemy import select, update
 
+from catalog.models import DatasetVersion
 from marketplace.commerce.models import Grant, QuotaEntry
 from marketplace.delivery.actions import DeliveryAction
 from marketplace.identity.models import Membership
@@ -30,6 +31,7 @@ from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session, utcnow
 from marketplace.kernel.principal import OrgRole
 from marketplace.sharing.models import ShareToken
+from tests.catalog.helpers import create_version, publish, upload_small
 from tests.concurrency import race
 from tests.factories import PASSWORD, add_member, bearer, make_key, make_tenant, make_user
 from tests.sharing.helpers import CSV, JSONL_A, JSONL_B, balance, bought, call, make_profile
@@ -412,6 +414,8 @@ def test_a_removed_member_s_tokens_stay_dead_when_they_rejoin(site, tmp_path):
     r = requests.delete(f"{site.base}/api/v1/orgs/{buyer.org.id}/members/{u.id}", headers=bearer(buyer.keys["owner"]), timeout=30)
     assert r.status_code in (200, 204), r.text
     assert _token_error(site, theirs["profile"]["bearerToken"]) == (401, "UNAUTHENTICATED")
+    listed = requests.get(f"{site.base}/api/v1/grants/{gid}/share-tokens", headers=bearer(buyer.keys["owner"]), timeout=30).json()
+    assert next(t for t in listed if t["id"] == theirs["id"])["revoked_at"]  # revoked, no longer counted or shown as live
     add_member(buyer.org, buyer.owner, OrgRole.member, u)
     assert _token_error(site, theirs["profile"]["bearerToken"]) == (401, "UNAUTHENTICATED")
     assert call(site.base, made["profile"]["bearerToken"], "/shares").status_code == 200  # the others' are unaffected
@@ -458,7 +462,8 @@ def test_routing_errors_and_strict_numbers_speak_the_protocol(site, tmp_path):
     assert r.status_code == 404 and len(r.json()["message"]) < 200
     for body in ('{"limitHint": "5"}', '{"limitHint": 1.5}', '{"version": "1"}'):
         r = call(site.base, token, base + "/query", "POST", data=body, headers={"Content-Type": "application/json"})
-        assert r.status_code == 400 and "limitHint" in r.text or "version" in r.text, (body, r.text)
+        assert r.status_code == 400 and r.json()["errorCode"] == "INVALID_PARAMETER_VALUE", (body, r.text)
+        assert ("limitHint" in r.json()["message"]) or ("version" in r.json()["message"]), (body, r.text)
     r = call(site.base, token, base + "/query", "POST", data='{"limitHint": 1' + "0" * 5000 + "}", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["message"] == "The body holds a number too long to read."
     for days in ("5", 1.5):
@@ -475,3 +480,38 @@ def test_live_profiles_per_grant_are_capped(site, tmp_path):
     assert r.status_code == 409 and "revoke one first" in r.json()["detail"]
     requests.delete(f"{url}/{made[0].json()['id']}", headers=bearer(buyer.keys["member"]), timeout=30)
     assert requests.post(url, json={}, headers=bearer(buyer.keys["member"]), timeout=30).status_code == 201
+
+
+def test_the_table_version_never_goes_back_and_a_version_without_tables_lists_none(site, tmp_path):
+    vendor, buyer, pub, gid = bought()
+    client = site.app.test_client()
+    v2 = create_version(client, vendor.keys["owner"], str(pub.dataset.id), "2.0.0")
+    upload_small(client, vendor.keys["owner"], v2["id"], "more.jsonl", JSONL_B)
+    assert publish(client, vendor.keys["owner"], v2["id"])["status"] == "published"
+    profile, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    token = made["profile"]["bearerToken"]
+    version = f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/records/version"
+    assert call(site.base, token, version).headers["delta-table-version"] == "2"
+    get_session().execute(update(DatasetVersion).where(DatasetVersion.id == pub.version.id).values(status="deprecated"))
+    get_session().commit()
+    assert call(site.base, token, version).headers["delta-table-version"] == "2"  # deprecating 1.0.0 renumbers nothing
+    # A version with no tabular file: no tables, and a query names the table that is not there.
+    vendor2, buyer2, pub2, gid2 = bought(files={"notes.txt": b"plain text"})
+    _, made2 = make_profile(site.base, buyer2.keys["member"], gid2, tmp_path)
+    r = call(site.base, made2["profile"]["bearerToken"], f"/shares/{buyer2.org.slug}/all-tables")
+    assert r.status_code == 200 and r.json() == {"items": []}
+    r = call(site.base, made2["profile"]["bearerToken"], f"/shares/{buyer2.org.slug}/schemas/{pub2.dataset.slug}/tables/records/query", "POST", json={})
+    assert r.status_code == 404 and r.json()["errorCode"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_parameters_are_checked_after_the_token_and_never_500(site, tmp_path):
+    r = requests.get(f"{site.base}/delta-sharing/shares?maxResults=" + "9" * 5000, timeout=30)
+    assert r.status_code == 401 and r.json()["errorCode"] == "UNAUTHENTICATED"
+    vendor, buyer, pub, gid = bought()
+    _, made = make_profile(site.base, buyer.keys["member"], gid, tmp_path)
+    r = call(site.base, made["profile"]["bearerToken"], "/shares?maxResults=" + "9" * 5000)
+    assert r.status_code == 400 and r.json()["errorCode"] == "INVALID_PARAMETER_VALUE"
+    for body in ({"maxFiles": 10}, {"pageToken": "abc"}):
+        r = call(site.base, made["profile"]["bearerToken"], f"/shares/{buyer.org.slug}/schemas/{pub.dataset.slug}/tables/data/query", "POST", json=body)
+        assert r.status_code == 400 and "Paging" in r.json()["message"]
+    assert balance(site.base, buyer.keys["member"], gid) == 1000
