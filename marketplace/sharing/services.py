@@ -181,7 +181,7 @@ def authenticate(base: Principal, bearer: str) -> Caller:
     with unit_of_work() as session:
         found = session.execute(select(ShareToken, ApiKey.revoked_at, ApiKey.expires_at).outerjoin(ApiKey, ApiKey.id == ShareToken.api_key_id)
                                 .where(ShareToken.id == uuid.UUID(m.group(1)))).first() if m else None
-        tok = found[0] if found is not None else None
+        tok, key_revoked_at, key_expires_at = (found[0], found[1], found[2]) if found is not None else (None, None, None)
         reason = None
         principal = None
         now = utcnow()
@@ -191,7 +191,7 @@ def authenticate(base: Principal, bearer: str) -> Caller:
             reason = "revoked share token"
         elif tok.expires_at <= now:
             reason = "expired share token"
-        elif tok.api_key_id is not None and (found[1] is not None or (found[2] is not None and found[2] <= now)):
+        elif tok.api_key_id is not None and (key_revoked_at is not None or (key_expires_at is not None and key_expires_at <= now)):
             reason = "the API key that made it was revoked or expired"
         else:
             principal = act_as_member(base, tok.user_id, tok.organization_id, scopes=frozenset({"delivery"}), made_at=tok.created_at)
