@@ -31,6 +31,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from catalog.analysis import RangeReader
+
 TABULAR = ("csv", "jsonl")
 BLOCK = 1024 * 1024  # records are parsed a block at a time (see _record_blocks)
 MAX_COLUMNS = 10_000  # a table's readers parse its schema whole; 200,000 columns took a client minutes
@@ -60,36 +62,6 @@ class TableFile:
     records: int
     schema: dict[str, Any]  # Delta's StructType JSON
     typed: bool  # False when every column had to be kept as text
-
-
-class RangeFile(io.RawIOBase):
-    """A seekable read-only file over ranged reads (a Parquet footer without the whole object)."""
-
-    def __init__(self, read: Callable[[int, int], bytes], size: int) -> None:
-        self._read, self._size, self._pos = read, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, b: Any) -> int:
-        n = min(len(b), self._size - self._pos)
-        if n <= 0:
-            return 0
-        data = self._read(self._pos, n)
-        b[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
 
 
 def _text(v: Any) -> str | None:
@@ -435,7 +407,7 @@ def parquet_schema(read: Callable[[int, int], bytes], size: int) -> dict[str, An
     is served as it is, so it is a table only when Delta readers can read every column as
     declared: names distinct also ignoring case, at most MAX_COLUMNS, and types Delta has."""
     try:
-        schema = pq.ParquetFile(io.BufferedReader(RangeFile(read, size), buffer_size=64 * 1024)).schema_arrow
+        schema = pq.ParquetFile(io.BufferedReader(RangeReader(read, size), buffer_size=64 * 1024)).schema_arrow
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ConversionFailed(f"not readable as Parquet: {str(exc).splitlines()[0][:300]}") from None
     names = schema.names

@@ -236,6 +236,12 @@ def dashboard():
                            new_key=None)
 
 
+def _grant_and_title(p: Principal, grant_id: uuid.UUID) -> tuple[dict, str]:
+    """The grant as its page shows it, and its dataset's title."""
+    grant = commerce.grant_view(p, grant_id)
+    return grant, catalog.titles_of({grant["dataset_id"]}).get(grant["dataset_id"], "")
+
+
 @bp.post("/grants/<uuid:grant_id>/share-profile")
 @signed_in
 def share_profile(grant_id: uuid.UUID):
@@ -248,8 +254,7 @@ def share_profile(grant_id: uuid.UUID):
     except DomainError as e:
         flash_error(e)
         return redirect(url_for("buyer_web.dashboard"))
-    grant = commerce.grant_view(p, grant_id)
-    title = catalog.titles_of({grant["dataset_id"]}).get(grant["dataset_id"], "")
+    _grant, title = _grant_and_title(p, grant_id)
     return render_template("buyer/share_profile.html", tok=tok, profile=json.dumps(prof, indent=2), title=title, grant_id=grant_id)
 
 
@@ -279,8 +284,7 @@ def download(grant_id: uuid.UUID):
     except DomainError as e:
         flash_error(e)
         return redirect(url_for("buyer_web.dashboard"))
-    grant = commerce.grant_view(p, grant_id)
-    title = catalog.titles_of({grant["dataset_id"]}).get(grant["dataset_id"], "")
+    grant, title = _grant_and_title(p, grant_id)
     terms = terms_table(grant["effective_terms"]) if grant["effective_terms"] else []
     return render_template("buyer/download.html", res=res, title=title, grant=grant, terms=terms,
                            charged=quantity_label(res["unit"], res["charged"]))
