@@ -27,6 +27,11 @@ class CatalogAction(AuditAction):
     VERSION_FILE_MULTIPART_START = "version.file.multipart.start"
     VERSION_FILE_UPLOAD = "version.file.upload"
     VERSION_INGEST = "version.ingest"
+    VERSION_OVERLAP_APPEAL = "version.overlap.appeal"
+    VERSION_OVERLAP_BLOCK = "version.overlap.block"
+    VERSION_OVERLAP_DECIDE = "version.overlap.decide"
+    VERSION_OVERLAP_FIELDS = "version.overlap.fields"
+    VERSION_OVERLAP_FOUND = "version.overlap.found"  # on the earlier version: its records were relisted by another vendor
     VERSION_PUBLISH = "version.publish"
     VERSION_PUBLISH_REQUEST = "version.publish.request"
     VERSION_TABLES = "version.tables"

@@ -127,6 +127,21 @@ def infer(records: list[dict[str, Any]], typer: Callable[[Any], str]) -> tuple[d
 # --------------------------------------------------------------------------- per-format scanners
 
 
+PREVIEW_DEPTH = 64
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests containers more than `limit` levels (iteratively)."""
+    stack = [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list)):
+            if d >= limit:
+                return True
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return False
+
+
 class Scanner:
     """Sees every chunk once; keeps at most SAMPLE_BYTES of the head."""
 
@@ -241,6 +256,10 @@ class JsonlScanner(Scanner):
                 rec = json.loads(line)
             except (ValueError, RecursionError):
                 break
+            if _deeper_than(rec, PREVIEW_DEPTH):
+                # Stored as JSON and rendered on pages, whose encoders recurse per level: 900
+                # levels read here but crashed the job when the preview was saved.
+                rec = {"_preview": f"This record is nested more than {PREVIEW_DEPTH} levels deep and is not shown."}
             sample.append(rec if isinstance(rec, dict) else {"value": rec})
         if sample:
             a.schema, a.stats = infer(sample, _json_type)

@@ -30,6 +30,8 @@ class CatalogPermission(enum.StrEnum):
     ACCESS_REQUEST = "catalog:access_request"  # a buyer organisation asks for access to a gated dataset
     ACCESS_DECIDE = "catalog:access_decide"  # the vendor approves or rejects
     ACCESS_READ = "catalog:access_read"  # the vendor's inbox and report, the buyer's own requests
+    OVERLAP_DECIDE = "catalog:overlap_decide"  # let a version held for overlap with another vendor's data publish, or not
+    OVERLAP_SEARCH = "catalog:overlap_search"  # every overlap finding across the catalogue, both parties named
 
 
 P = CatalogPermission
@@ -43,6 +45,8 @@ POLICY: Policy[CatalogPermission] = Policy("catalog", CatalogPermission, {
                            why="Access is asked for (and a request withdrawn) by the buyer organisation's owners, admins and members."),
     P.ACCESS_DECIDE: Rule(scope="catalog:write", parties={"vendor": MANAGERS}, why="Only the vendor's owners and admins answer access requests."),
     P.ACCESS_READ: Rule(scope="catalog:read", parties={"vendor": ANY_ROLE, "buyer": ANY_ROLE}, platform=STAFF),
+    P.OVERLAP_DECIDE: Rule(platform=frozenset({Platform.compliance}), why="Only platform compliance decides on a version held for overlap."),
+    P.OVERLAP_SEARCH: Rule(platform=STAFF, why="Only platform staff see overlap findings across vendors."),
 }, hidden={"org": "No such organisation.", "vendor": "No such access request.", "buyer": "No such access request."})
 
 

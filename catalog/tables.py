@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from catalog.analysis import RangeReader
 
 TABULAR = ("csv", "jsonl")
-BLOCK = 1024 * 1024  # records are parsed a block at a time (see _record_blocks)
+BLOCK = 1024 * 1024  # records are parsed a block at a time (see record_blocks)
 MAX_COLUMNS = 10_000  # a table's readers parse its schema whole; 200,000 columns took a client minutes
 MAX_DEPTH = 16  # nested types deeper than this make Parquet footers Arrow cannot read back (200 levels did)
 # Numbers a double cannot hold exactly: 16+ significant digits, or an exponent past ±308, and in
@@ -133,7 +133,7 @@ class _CsvScanner:
         self.pos = max(0, self.pos - end)
 
 
-def _record_blocks(chunks: Iterator[bytes], *, csv: bool) -> Iterator[bytes]:
+def record_blocks(chunks: Iterator[bytes], *, csv: bool) -> Iterator[bytes]:
     """The stream cut into blocks of whole records of about BLOCK bytes.
 
     pyarrow's streaming readers read dozens of blocks ahead whatever one asks, so memory grew
@@ -171,7 +171,7 @@ def _csv_blocks(chunks: Iterator[bytes], types: dict[str, pa.DataType] | None) -
     the first block (or `types`) and required of every later block."""
     header = b""
     columns: dict[str, pa.DataType] | pa.Schema | None = types
-    for block in _record_blocks(chunks, csv=True):
+    for block in record_blocks(chunks, csv=True):
         if not header:
             cut = _first_record_end(block)  # the header is the first record
             header, block = block[:cut], block[cut:]
@@ -197,7 +197,7 @@ def _jsonl_blocks(chunks: Iterator[bytes]) -> Iterator[pa.RecordBatch]:
     """JSONL blocks parsed one at a time; the first block's types are required of every later
     one, and a field that appears later is refused (the text path then keeps it)."""
     schema: pa.Schema | None = None
-    for block in _record_blocks(chunks, csv=False):
+    for block in record_blocks(chunks, csv=False):
         if schema is None:
             parse = pa_json.ParseOptions(newlines_in_values=False)
         else:
@@ -218,13 +218,13 @@ def _text_batches(fmt: str, chunks: Iterator[bytes], columns: list[str]) -> Iter
     each top-level value kept as a string (objects and arrays as compact JSON). `columns` grows
     when a JSONL record brings a field not seen before; the caller then starts again."""
     if fmt == "csv":
-        for block in _record_blocks(chunks, csv=True):
+        for block in record_blocks(chunks, csv=True):
             head = pa_csv.read_csv(io.BytesIO(block[:_first_record_end(block)]), read_options=_one_block(block), convert_options=_exact())
             raise _Columns(list(head.schema.names))
         raise ConversionFailed("the file holds no records")
     rows: list[dict[str, Any]] = []
     schema = pa.schema([(c, pa.string()) for c in columns])
-    for block in _record_blocks(chunks, csv=False):
+    for block in record_blocks(chunks, csv=False):
         for line in block.split(b"\n"):
             if not line.strip():
                 continue

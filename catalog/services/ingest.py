@@ -20,6 +20,7 @@ from catalog import tables
 from catalog.actions import CatalogAction
 from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
+from catalog.overlap import services as overlap
 from catalog.services.datasets import manifest_entries, refresh_latest, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
 from catalog.tables import TableFile
@@ -63,6 +64,7 @@ def ingest_version(version_id: str) -> str:
         return v.status if v else "missing"
     files = list(session.scalars(select(VersionFile).where(VersionFile.version_id == vid).order_by(VersionFile.path)))
     org_id = session.scalar(select(Dataset.organization_id).where(Dataset.id == v.dataset_id))
+    dataset_id = v.dataset_id
     digests = [f.sha256 for f in files]
     # `held`: bytes this organisation proved it has (reusable without an upload); `stored`: any
     # tenant's copy (only spares a second copy of bytes this upload just proved identical).
@@ -72,11 +74,25 @@ def ingest_version(version_id: str) -> str:
 
     try:
         results, failures = _verify_files(files, held, stored)
+        found = None if failures else overlap.index_version(vid, dataset_id, _overlap_sources(files, results))
     except StorageUnavailable:
         log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
         _pause(vid, "Verification paused: the object store is unavailable. It is retried automatically; with inline jobs, publish again to retry.")
         raise
-    return _finish(vid, results, failures)
+    return _finish(vid, results, failures, found)
+
+
+def _overlap_sources(files: list[VersionFile], results: dict[uuid.UUID, dict[str, Any]]) -> list[overlap.Source]:
+    """Each verified file, read from its content address, for overlap signing."""
+    store = storage()
+    out = []
+    for f in files:
+        a: Analysis = results[f.id]["analysis"] if f.id in results else _stored(f)
+        key = blob_key(a.sha256 or f.sha256)
+        out.append(overlap.Source(file_id=f.id, path=f.path, format=f.format, size=f.size, sha256=f.sha256,
+                                  open_chunks=functools.partial(store.iter_range, key, chunk_size=8 * 1024 * 1024),
+                                  read_range=lambda start, length, key=key: store.read(key, start=start, length=length)))
+    return out
 
 
 @transactional
@@ -205,7 +221,7 @@ def _count_line(line: bytes, folder: str, media_paths: set[str], counts: dict[st
             return
 
 
-def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str]) -> str:
+def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str], found: overlap.Outcome | None = None) -> str:
     with unit_of_work() as session:
         v = session.get(DatasetVersion, vid, with_for_update=True)
         if v is None or v.status != VersionStatus.processing.value:
@@ -230,6 +246,18 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                 report["files"][f.path] = {"status": "failed", "reason": failures[f.path]}
             else:
                 report["files"][f.path] = {"status": "ok", "records": f.records, **table_report(table)}
+        held_for = overlap.conclude(v, ds, found) if found is not None and not failures else None
+        if held_for is not None:
+            v.status = VersionStatus.draft.value
+            v.status_reason = held_for
+            report["overlap"] = {"status": "held", "reason": held_for}
+            v.ingest_report = report
+            after_commit(functools.partial(overlap.remove_rows, v.id))
+            audit.record(SYSTEM, CatalogAction.VERSION_INGEST, outcome="failure", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+                         details={"overlap": held_for})
+            publish(Topic.INGEST_FAILED, ds.organization_id, {"dataset_id": str(ds.id), "dataset_title": ds.title, "version_id": str(v.id), "version": v.version,
+                                                              "reason": held_for, "failures": {}})
+            return v.status
         if failures:
             v.status = VersionStatus.draft.value
             v.status_reason = f"{len(failures)} file(s) failed verification; see ingest_report."

@@ -2,6 +2,7 @@
 (for Alembic and for the models-versus-migrations test)."""
 
 from catalog.models import Blob, CatalogState, Dataset, DatasetFacet, DatasetVersion, Domain, VersionFile  # noqa: F401
+from catalog.overlap.models import OverlapBand, OverlapFinding, OverlapRecord, OverlapReport  # noqa: F401
 from licensing.models import License, LineageEdge, ProvenanceDeclaration, VersionLicense  # noqa: F401
 from marketplace.auditlog.models import AuditBlock, AuditLeaf  # noqa: F401
 from marketplace.commerce.models import Grant, Offer, Order, QuotaEntry, StripeEvent  # noqa: F401

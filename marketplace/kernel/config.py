@@ -104,6 +104,10 @@ class Settings:
         default=5,
         metadata={"env": "MARKETPLACE_AUDIT_SEAL_GRACE", "doc": "Events younger than this are left for the next seal (transactions still committing)."},
     )
+    overlap_block_share: float = field(
+        default=0.5,
+        metadata={"env": "MARKETPLACE_OVERLAP_BLOCK_SHARE", "doc": "A version whose records are this share or more (0-1) copies or near copies of one other vendor's published version is held for platform compliance instead of published. Above 1: never held."},
+    )
     smtp_url: str = field(
         default="",
         metadata={"env": "MARKETPLACE_SMTP_URL", "doc": "Outgoing mail: smtp://user:password@host:587?starttls=1 or smtps://host:465. Empty: e-mails are written to the log."},
@@ -161,6 +165,8 @@ class Settings:
                 values[f.name] = int(raw)
             elif f.type in ("bool", bool):
                 values[f.name] = _bool(raw)
+            elif f.type in ("float", float):
+                values[f.name] = float(raw)
             else:
                 values[f.name] = raw
         values.update(overrides)
@@ -178,6 +184,8 @@ class Settings:
             changes["secret_key"] = _instance_secret(inst)
         if not self.audit_signing_key:
             changes["audit_signing_key"] = _instance_secret(inst, "audit_signing_key", lambda: __import__("base64").b64encode(secrets.token_bytes(32)).decode())
+        if not 0 < self.overlap_block_share < float("inf"):
+            raise ValueError("MARKETPLACE_OVERLAP_BLOCK_SHARE must be a positive number (above 1: never hold a version).")
         if not 1 <= self.presign_ttl_seconds <= 3600:
             raise ValueError("MARKETPLACE_PRESIGN_TTL must be between 1 and 3600 seconds")
         if self.resume_window_seconds < 1:

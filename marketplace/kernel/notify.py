@@ -43,6 +43,7 @@ class Topic(enum.StrEnum):
     VERSION_WITHDRAWN = "version.withdrawn"
     INGEST_FINISHED = "ingest.finished"
     INGEST_FAILED = "ingest.failed"
+    OVERLAP_FOUND = "overlap.found"
     ACCESS_REQUEST_RECEIVED = "access_request.received"
     ACCESS_REQUEST_APPROVED = "access_request.approved"
     ACCESS_REQUEST_REJECTED = "access_request.rejected"
@@ -65,6 +66,7 @@ TOPIC_TITLES: dict[Topic, str] = {
     Topic.VERSION_WITHDRAWN: "A version of a dataset you hold was withdrawn",
     Topic.INGEST_FINISHED: "A version you uploaded was checked and published",
     Topic.INGEST_FAILED: "A version you uploaded failed its checks",
+    Topic.OVERLAP_FOUND: "Records of a dataset you published were found in another vendor's new version",
     Topic.ACCESS_REQUEST_RECEIVED: "An organisation asked for access to your dataset",
     Topic.ACCESS_REQUEST_APPROVED: "Your access request was approved",
     Topic.ACCESS_REQUEST_REJECTED: "Your access request was rejected",

@@ -37,6 +37,7 @@ def title(topic: str, data: dict[str, Any]) -> str:
         Topic.VERSION_WITHDRAWN: f"Version{version} of {_name(data)} withdrawn",
         Topic.INGEST_FINISHED: f"Version{version} of {_name(data)} checked and published",
         Topic.INGEST_FAILED: f"Version{version} of {_name(data)} failed its checks",
+        Topic.OVERLAP_FOUND: f"{data.get('matched_percent', '?')} % of{version} of {_name(data)} found relisted by another vendor",
         Topic.ACCESS_REQUEST_RECEIVED: f"{data.get('buyer_name', 'An organisation')} asks for access to {_name(data)}",
         Topic.ACCESS_REQUEST_APPROVED: f"Access to {_name(data)} approved",
         Topic.ACCESS_REQUEST_REJECTED: f"Access to {_name(data)} rejected",

@@ -1,0 +1,579 @@
+"""Overlap at ingest: sign every record of a version's text-bearing files, add them to the
+catalogue-wide index, and find which other published versions hold the same or nearly the same
+records; then the findings, the publishing threshold, appeals and overrides.
+
+Indexing runs inside the ingest job, after the files are verified and before the version is
+published, so that a version made of another vendor's data can be held. It streams each file
+once, a batch of records at a time; each batch is one transaction (its rows, then its lookups),
+so memory and locks stay bounded whatever the file's size. The version's rows take part in
+other versions' lookups only once it is published (`LIVE`), and are deleted if it goes back
+to draft or is withdrawn.
+
+A near-duplicate is decided on the MinHash estimate of Jaccard similarity (120 values, of which
+16 bits are kept per value); an exact copy on the exact hash of the normalised text. Versions
+of the same dataset are not compared (a new version is expected to repeat the last one).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+from sqlalchemy import bindparam, delete, func, insert, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
+from sqlalchemy.types import BigInteger
+
+from catalog.actions import CatalogAction
+from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus, blob_key
+from catalog.overlap import signing
+from catalog.overlap.models import OverlapBand, OverlapFinding, OverlapRecord, OverlapReport, OverlapState
+from catalog.overlap.records import TEXT_FORMATS, Fetcher, Located, text_records
+from catalog.policy import POLICY, PUBLIC_VISIBILITY, CatalogPermission, can_read_private, require_dataset_writer
+from catalog.storage import object_store
+from marketplace.identity.models import Organization
+from marketplace.kernel import audit
+from marketplace.kernel.config import current_settings
+from marketplace.kernel.db import end_read, get_session, transactional, unit_of_work, utcnow
+from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
+from marketplace.kernel.notify import Topic, publish
+from marketplace.kernel.principal import Principal
+
+BATCH = 2000  # records signed, written and looked up per transaction
+PER_BAND = 200  # candidates read per band key: a very common short record does not fetch the whole index
+LIVE = (VersionStatus.published.value, VersionStatus.deprecated.value)
+MAX_FIELDS = 64
+SYSTEM = Principal(request_id="ingest", ip=None)
+
+
+@dataclass
+class Source:
+    """One stored file to sign."""
+
+    file_id: uuid.UUID
+    path: str
+    format: str
+    size: int
+    sha256: str
+    open_chunks: Callable[[], Iterator[bytes]]
+    read_range: Callable[[int, int], bytes]
+
+
+@dataclass
+class Tally:
+    """What one other version holds of the version being indexed."""
+
+    exact: int = 0
+    near: int = 0
+    matched: set[int] = field(default_factory=set)  # the other version's record ids that matched
+    files: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Outcome:
+    """Everything indexing found, for `conclude` to record."""
+
+    content_key: str
+    fields: list[str] | None
+    records: int = 0
+    duplicate_exact: int = 0
+    duplicate_near: int = 0
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    others: dict[uuid.UUID, Tally] = field(default_factory=lambda: defaultdict(Tally))
+
+
+@dataclass(frozen=True)
+class _Version:
+    id: uuid.UUID
+    dataset_id: uuid.UUID
+    org_id: uuid.UUID
+    live: bool
+    published_at: datetime | None
+
+
+def content_key(sources: Sequence[Source]) -> str:
+    """Names the exact content an override was given for: publishing other files needs a new decision."""
+    return hashlib.sha256("\n".join(sorted(f"{s.path}\t{s.sha256}" for s in sources)).encode()).hexdigest()
+
+
+def index_version(version_id: uuid.UUID, dataset_id: uuid.UUID, sources: Sequence[Source]) -> Outcome:
+    """Sign and index every record of the version's text-bearing files and tally what other
+    versions hold of them. Called by the ingest job outside any transaction."""
+    session = get_session()
+    report = session.get(OverlapReport, version_id)
+    fields = list(report.text_fields) if report is not None and report.text_fields else None
+    end_read()
+    remove_rows(version_id)
+    out = Outcome(content_key=content_key(sources), fields=fields)
+    indexer = _Indexer(version_id, dataset_id, out, {s.file_id: s for s in sources})
+    for src in sources:
+        if src.format not in TEXT_FORMATS:
+            continue
+        signed_before = out.records
+        batch: list[Located] = []
+        ordinal = 0
+        for located in text_records(src.format, src.open_chunks, src.read_range, src.size, fields):
+            batch.append(located)
+            if len(batch) >= BATCH:
+                indexer.add(src, ordinal, batch)
+                ordinal += len(batch)
+                batch = []
+        if batch:
+            indexer.add(src, ordinal, batch)
+            ordinal += len(batch)
+        out.files[src.path] = {"records": ordinal, "signed": out.records - signed_before}
+    return out
+
+
+def remove_rows(version_id: uuid.UUID) -> None:
+    """Take a version's records out of the index (a re-run of ingest, a block, a withdrawal)."""
+    with unit_of_work() as session:
+        session.execute(delete(OverlapBand).where(OverlapBand.version_id == version_id))
+        session.execute(delete(OverlapRecord).where(OverlapRecord.version_id == version_id))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    version_id: uuid.UUID
+    file_id: uuid.UUID
+    exact: int
+    signature: np.ndarray
+    where: tuple[int, int]
+
+
+class _Indexer:
+    def __init__(self, version_id: uuid.UUID, dataset_id: uuid.UUID, out: Outcome, own_files: dict[uuid.UUID, Source]) -> None:
+        self.vid, self.dataset_id, self.out, self.own_files = version_id, dataset_id, out, own_files
+        self.versions: dict[uuid.UUID, _Version | None] = {}
+        self.fetchers: dict[uuid.UUID, Fetcher | None] = {}
+
+    def add(self, src: Source, start: int, batch: list[Located]) -> None:
+        signed = signing.sign([values for values, _, _ in batch])
+        keep = np.flatnonzero(signed.has_text)
+        if not len(keep):
+            return
+        exact, sig, bands = signed.exact[keep], signed.signature[keep], signed.bands[keep]
+        where = np.array([batch[i][1:] for i in keep], dtype=np.int64).reshape(len(keep), 2)
+        with unit_of_work() as session:
+            ids = _write(session, self.vid, src.file_id, start + keep, where, exact, sig, bands)
+            hits = _band_hits(session, bands)
+            self._versions(session, {v for _, _, v in hits})
+            useful = [(b, r, v) for b, r, v in hits if self._counts(v)]
+            cands = _records(session, sorted({r for _, r, _ in useful} - set(ids.tolist())))
+            self._files(session, {c.file_id for c in cands.values()})
+        self.out.records += len(keep)
+        self._tally(src, [batch[i][0] for i in keep], ids, exact, sig, bands, useful, cands)
+
+    def _versions(self, session: Any, ids: set[uuid.UUID]) -> None:
+        missing = [v for v in ids if v not in self.versions]
+        if not missing:
+            return
+        rows = session.execute(select(DatasetVersion.id, DatasetVersion.dataset_id, Dataset.organization_id, DatasetVersion.status, DatasetVersion.published_at)
+                               .join(Dataset, Dataset.id == DatasetVersion.dataset_id).where(DatasetVersion.id.in_(missing))).all()
+        for v in missing:
+            self.versions[v] = None
+        for vid, ds, org, status, published in rows:
+            self.versions[vid] = _Version(vid, ds, org, status in LIVE, published)
+
+    def _files(self, session: Any, ids: set[uuid.UUID]) -> None:
+        """A reader for each file holding a candidate, with its version's text fields."""
+        missing = [f for f in ids if f not in self.fetchers]
+        if not missing:
+            return
+        store = object_store()
+        for f in missing:
+            self.fetchers[f] = None
+        rows = session.execute(select(VersionFile.id, VersionFile.format, VersionFile.size, VersionFile.sha256, OverlapReport.text_fields)
+                               .outerjoin(OverlapReport, OverlapReport.version_id == VersionFile.version_id).where(VersionFile.id.in_(missing))).all()
+        for fid, fmt, size, sha, fields in rows:
+            key = blob_key(sha)
+            self.fetchers[fid] = Fetcher(fmt, functools.partial(store.iter_range, key, chunk_size=1024 * 1024),
+                                         functools.partial(_read, store, key), size, list(fields) if fields else None)
+        for fid in missing:
+            if fid in self.own_files:  # this version's own files: their verified bytes, its own fields
+                s = self.own_files[fid]
+                self.fetchers[fid] = Fetcher(s.format, s.open_chunks, s.read_range, s.size, self.out.fields)
+
+    def _counts(self, version_id: uuid.UUID) -> bool:
+        """Records of this version (within-dataset duplicates) and of live versions of other datasets."""
+        if version_id == self.vid:
+            return True
+        v = self.versions.get(version_id)
+        return v is not None and v.live and v.dataset_id != self.dataset_id
+
+    def _tally(self, src: Source, values: list[list[str]], ids: np.ndarray, exact: np.ndarray, sig: np.ndarray, bands: np.ndarray,
+               hits: list[tuple[int, int, uuid.UUID]], cands: dict[int, _Candidate]) -> None:
+        own = {int(r): i for i, r in enumerate(ids)}
+        where: dict[int, list[int]] = defaultdict(list)  # band key -> positions in this batch
+        for i, row in enumerate(bands):
+            for b in row:
+                where[int(b)].append(i)
+        pairs: set[tuple[int, int]] = set()
+        for b, r, _ in hits:
+            for i in where.get(b, ()):
+                if r != int(ids[i]) and (r not in own or r < int(ids[i])) and (r in own or r in cands):  # within the version: only earlier records
+                    pairs.add((i, r))
+        if not pairs:
+            return
+        ordered = sorted(pairs)
+        pos = np.fromiter((i for i, _ in ordered), dtype=np.int64, count=len(ordered))
+        rid = [r for _, r in ordered]
+        their_sig = np.stack([sig[own[r]] if r in own else cands[r].signature for r in rid])
+        their_exact = np.array([int(exact[own[r]]) if r in own else cands[r].exact for r in rid], dtype=np.int64)
+        est = np.atleast_1d(signing.estimate(sig[pos], their_sig))
+        same = their_exact == exact[pos]
+        # The estimate decides where it cannot be wrong (4 standard deviations from 0.8 at 120
+        # values); between, the two records' shingle sets are compared exactly.
+        near = (est >= signing.SURE) & ~same
+        check = [k for k in range(len(rid)) if not same[k] and signing.UNSURE <= est[k] < signing.SURE]
+        if check:
+            theirs = self._values([rid[k] for k in check if rid[k] not in own])
+            for k in check:
+                r = rid[k]
+                other = values[own[r]] if r in own else theirs.get(r)
+                near[k] = other is not None and signing.jaccard(values[int(pos[k])], other) >= signing.NEAR
+        per_record: dict[int, dict[uuid.UUID, bool]] = defaultdict(dict)  # position -> version -> exact?
+        for k, r in enumerate(rid):
+            if not (same[k] or near[k]):
+                continue
+            version = self.vid if r in own else cands[r].version_id
+            i = int(pos[k])
+            per_record[i][version] = per_record[i].get(version, False) or bool(same[k])
+            if version != self.vid:
+                self.out.others[version].matched.add(r)
+        for found in per_record.values():
+            for version, is_exact in found.items():
+                if version == self.vid:
+                    if is_exact:
+                        self.out.duplicate_exact += 1
+                    else:
+                        self.out.duplicate_near += 1
+                    continue
+                t = self.out.others[version]
+                if is_exact:
+                    t.exact += 1
+                else:
+                    t.near += 1
+                t.files[src.path] += 1
+
+    def _values(self, ids: list[int]) -> dict[int, list[str]]:
+        """The text values of indexed records, read again from their files."""
+        session = get_session()
+        cands = _records(session, sorted(set(ids)))
+        by_file: dict[uuid.UUID, list[int]] = defaultdict(list)
+        for r, c in cands.items():
+            by_file[c.file_id].append(r)
+        out: dict[int, list[str]] = {}
+        for fid, rs in by_file.items():
+            fetcher = self.fetchers.get(fid)
+            if fetcher is None:
+                continue
+            got = fetcher.values([cands[r].where for r in rs])
+            out.update({r: got[cands[r].where] for r in rs})
+        end_read()
+        return out
+
+
+def _read(store: Any, key: str, start: int, length: int) -> bytes:
+    return store.read(key, start=start, length=length)
+
+
+def _write(session: Any, vid: uuid.UUID, file_id: uuid.UUID, ordinals: np.ndarray, where: np.ndarray, exact: np.ndarray, sig: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """Insert the batch's records and band keys; returns their ids. On PostgreSQL ids come from
+    the sequence in one statement and rows go through COPY (a bulk INSERT of 48,000 band rows
+    per batch was the slowest step); on SQLite, a bulk INSERT."""
+    n = len(exact)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = np.array(session.execute(text("SELECT nextval('overlap_records_id_seq') FROM generate_series(1, :n)"), {"n": n}).scalars().all(), dtype=np.int64)
+        raw = session.connection().connection.driver_connection
+        v, f = str(vid), str(file_id)
+        with raw.cursor() as cur:
+            with cur.copy("COPY overlap_records (id, version_id, file_id, ordinal, \"offset\", length, exact, signature) FROM STDIN") as copy:
+                copy.write("".join(f"{ids[i]}\t{v}\t{f}\t{ordinals[i]}\t{where[i, 0]}\t{where[i, 1]}\t{exact[i]}\t\\\\x{sig[i].astype('<u2').tobytes().hex()}\n"
+                                   for i in range(n)))
+            with cur.copy("COPY overlap_bands (band, record_id, version_id) FROM STDIN") as copy:
+                copy.write("".join(f"{b}\t{ids[i]}\t{v}\n" for i in range(n) for b in bands[i]))
+        return ids
+    rows = [{"version_id": vid, "file_id": file_id, "ordinal": int(ordinals[i]), "offset": int(where[i, 0]), "length": int(where[i, 1]),
+             "exact": int(exact[i]), "signature": sig[i].astype("<u2").tobytes()} for i in range(n)]
+    ids = np.array(session.execute(insert(OverlapRecord).returning(OverlapRecord.id, sort_by_parameter_order=True), rows).scalars().all(), dtype=np.int64)
+    session.execute(insert(OverlapBand), [{"band": int(b), "record_id": int(ids[i]), "version_id": vid} for i in range(n) for b in bands[i]])
+    return ids
+
+
+def _band_hits(session: Any, bands: np.ndarray) -> list[tuple[int, int, uuid.UUID]]:
+    """(band, record id, version id) of indexed records sharing a band key with the batch, at
+    most PER_BAND per key (the earliest records: the index walks record ids in order)."""
+    keys = sorted({int(b) for b in bands.ravel()})
+    if session.get_bind().dialect.name == "postgresql":
+        word = func.unnest(bindparam("bands", keys, type_=ARRAY(BigInteger))).table_valued("band").render_derived(name="w")
+        best = (select(OverlapBand.record_id, OverlapBand.version_id).where(OverlapBand.band == word.c.band)
+                .order_by(OverlapBand.record_id).limit(PER_BAND).lateral("h"))
+        rows = session.execute(select(word.c.band, best.c.record_id, best.c.version_id).select_from(word.join(best, literal(True)))).all()
+        return [(int(b), int(r), v) for b, r, v in rows]
+    out: list[tuple[int, int, uuid.UUID]] = []
+    per: Counter[int] = Counter()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        for b, r, v in session.execute(select(OverlapBand.band, OverlapBand.record_id, OverlapBand.version_id)
+                                       .where(OverlapBand.band.in_(chunk)).order_by(OverlapBand.band, OverlapBand.record_id)):
+            if per[b] < PER_BAND:
+                per[b] += 1
+                out.append((int(b), int(r), v))
+    return out
+
+
+def _records(session: Any, ids: list[int]) -> dict[int, _Candidate]:
+    out: dict[int, _Candidate] = {}
+    for i in range(0, len(ids), 5000):
+        for rid, v, fid, ex, sig, off, length in session.execute(
+                select(OverlapRecord.id, OverlapRecord.version_id, OverlapRecord.file_id, OverlapRecord.exact, OverlapRecord.signature,
+                       OverlapRecord.offset, OverlapRecord.length).where(OverlapRecord.id.in_(ids[i:i + 5000]))):
+            out[int(rid)] = _Candidate(v, fid, int(ex), np.frombuffer(bytes(sig), dtype="<u2"), (int(off), int(length)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings, the threshold and notifications: in the ingest job's publishing transaction.
+
+
+def conclude(version: DatasetVersion, dataset: Dataset, out: Outcome) -> str | None:
+    """Record what indexing found on the version, inside the ingest job's final transaction.
+    Returns the reason publishing is held, or None. On publication the earlier publishers of
+    relisted records are told (an audit event and a notification, statistics only)."""
+    session = get_session()
+    report = session.get(OverlapReport, version.id, with_for_update=True)
+    if report is None:
+        report = OverlapReport(version_id=version.id, state=OverlapState.clear.value)
+        session.add(report)
+    allowed = report.state == OverlapState.overridden.value and report.content_key == out.content_key
+    report.records, report.duplicate_exact, report.duplicate_near = out.records, out.duplicate_exact, out.duplicate_near
+    report.files, report.algorithm, report.computed_at, report.content_key = out.files, signing.ALGORITHM, utcnow(), out.content_key
+    session.execute(delete(OverlapFinding).where(OverlapFinding.version_id == version.id))
+    others = _others(session, list(out.others))
+    totals = _record_counts(session, list(out.others))
+    findings: list[OverlapFinding] = []
+    for vid, t in out.others.items():
+        o = others.get(vid)
+        if o is None or not (t.exact + t.near):
+            continue
+        ov, ods = o
+        f = OverlapFinding(version_id=version.id, dataset_id=dataset.id, other_version_id=vid, other_dataset_id=ods.id, other_org_id=ods.organization_id,
+                           same_vendor=ods.organization_id == dataset.organization_id, other_earlier=True, records=out.records, exact=t.exact, near=t.near,
+                           other_records=totals.get(vid, 0), other_matched=len(t.matched), share=(t.exact + t.near) / max(out.records, 1),
+                           files={p: round(n / max(out.files.get(p, {}).get("signed", 0), 1), 4) for p, n in t.files.items()})
+        session.add(f)
+        findings.append(f)
+    worst = max((f for f in findings if not f.same_vendor), key=lambda f: f.share, default=None)
+    if worst is not None and worst.share >= current_settings().overlap_block_share and not allowed:
+        ov, ods = others[worst.other_version_id]
+        report.state = OverlapState.blocked.value if report.state != OverlapState.appealed.value or report.content_key != out.content_key else report.state
+        report.reason = (f"{worst.share:.0%} of this version's records are copies or near copies of another vendor's published data"
+                         f" ({_public_name(ods, ov)}). Publishing is held: if you hold the rights to this data, appeal with your evidence;"
+                         " platform compliance decides.")
+        audit.record(SYSTEM, CatalogAction.VERSION_OVERLAP_BLOCK, outcome="failure", subject_type="version", subject_id=version.id, subject_org_id=dataset.organization_id,
+                     details={"share": round(worst.share, 4), "other_version_id": str(worst.other_version_id), "threshold": current_settings().overlap_block_share})
+        return report.reason
+    if not allowed:
+        report.state, report.reason = OverlapState.clear.value, None
+    for f in findings:
+        if f.same_vendor:
+            continue
+        ov, ods = others[f.other_version_id]
+        stats = {"matched": f.other_matched, "records": f.other_records, "matched_percent": _percent(f.other_matched, f.other_records),
+                 "share_percent": _percent(f.exact + f.near, f.records), "exact": f.exact, "near": f.near}
+        audit.record(SYSTEM, CatalogAction.VERSION_OVERLAP_FOUND, subject_type="version", subject_id=ov.id, subject_org_id=ods.organization_id,
+                     details={**stats, "finding_id": str(f.id)})
+        publish(Topic.OVERLAP_FOUND, ods.organization_id, {"dataset_id": str(ods.id), "dataset_title": ods.title, "version_id": str(ov.id), "version": ov.version, **stats},
+                dedupe=f"overlap:{version.id}:{ov.id}")
+    return None
+
+
+def _percent(n: int, d: int) -> str:
+    return f"{100 * n / d:.1f}" if d else "0"
+
+
+def _others(session: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[DatasetVersion, Dataset]]:
+    if not ids:
+        return {}
+    return {v.id: (v, d) for v, d in session.execute(select(DatasetVersion, Dataset).join(Dataset, Dataset.id == DatasetVersion.dataset_id).where(DatasetVersion.id.in_(ids)))}
+
+
+def _record_counts(session: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(OverlapRecord.version_id, func.count()).where(OverlapRecord.version_id.in_(ids)).group_by(OverlapRecord.version_id)).all())
+
+
+def _public_name(ds: Dataset, v: DatasetVersion) -> str:
+    """How a vendor is shown another vendor's dataset: by name when it is public, else unnamed."""
+    if ds.visibility in PUBLIC_VISIBILITY:
+        return f"“{ds.title}” {v.version}"
+    return "a dataset that is not public"
+
+
+# ---------------------------------------------------------------------------------------------
+# What vendors and compliance see and do.
+
+
+def _version(principal: Principal, version_id: uuid.UUID, *, lock: bool = False) -> tuple[DatasetVersion, Dataset]:
+    session = get_session()
+    row = session.execute(select(DatasetVersion, Dataset).join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+                          .where(DatasetVersion.id == version_id).with_for_update(of=DatasetVersion) if lock else
+                          select(DatasetVersion, Dataset).join(Dataset, Dataset.id == DatasetVersion.dataset_id).where(DatasetVersion.id == version_id)).first()
+    if row is None or not can_read_private(principal, row[1]):
+        raise NotFound("No such version.")
+    return row[0], row[1]
+
+
+def version_overlap(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
+    """The version's overlap report and findings (the vendor's members and platform staff).
+    Another vendor's dataset is named only when it is public, or to platform staff."""
+    v, ds = _version(principal, version_id)
+    session = get_session()
+    report = session.get(OverlapReport, v.id)
+    staff = POLICY.allows(principal, CatalogPermission.OVERLAP_SEARCH)
+    rows = session.execute(select(OverlapFinding, DatasetVersion, Dataset).join(DatasetVersion, DatasetVersion.id == OverlapFinding.other_version_id)
+                           .join(Dataset, Dataset.id == OverlapFinding.other_dataset_id).where(OverlapFinding.version_id == v.id)
+                           .order_by(OverlapFinding.share.desc())).all()
+    return {"version_id": v.id, "dataset_id": ds.id, **_report_view(report, v),
+            "findings": [_finding_view(f, ov, ods, show=staff or f.same_vendor or ods.visibility in PUBLIC_VISIBILITY) for f, ov, ods in rows]}
+
+
+def _report_view(report: OverlapReport | None, v: DatasetVersion) -> dict[str, Any]:
+    if report is None:
+        return {"state": None, "indexed": False, "text_fields": None, "records": 0, "duplicate_exact": 0, "duplicate_near": 0, "duplicate_rate": None,
+                "files": {}, "reason": None, "appeal": None, "appealed_at": None, "decision_note": None, "decided_at": None, "computed_at": None}
+    return {"state": report.state, "indexed": report.computed_at is not None, "text_fields": report.text_fields, "records": report.records,
+            "duplicate_exact": report.duplicate_exact, "duplicate_near": report.duplicate_near,
+            "duplicate_rate": round((report.duplicate_exact + report.duplicate_near) / report.records, 4) if report.records else None,
+            "files": report.files or {}, "reason": report.reason, "appeal": report.appeal, "appealed_at": report.appealed_at,
+            "decision_note": report.decision_note, "decided_at": report.decided_at, "computed_at": report.computed_at}
+
+
+def _finding_view(f: OverlapFinding, ov: DatasetVersion, ods: Dataset, *, show: bool) -> dict[str, Any]:
+    return {"other_version_id": ov.id if show else None, "other_dataset_id": ods.id if show else None,
+            "other_dataset_title": ods.title if show else None, "other_version": ov.version if show else None,
+            "other_org_id": f.other_org_id if show else None, "same_vendor": f.same_vendor,
+            "other_published_at": ov.published_at if show else None, "records": f.records, "exact": f.exact, "near": f.near,
+            "exact_share": round(f.exact / f.records, 4) if f.records else 0.0, "near_share": round(f.near / f.records, 4) if f.records else 0.0,
+            "share": round(f.share, 4), "other_records": f.other_records, "other_matched": f.other_matched,
+            "other_share": round(f.other_matched / f.other_records, 4) if f.other_records else 0.0, "files": f.files or {}, "found_at": f.created_at}
+
+
+@transactional
+def set_text_fields(principal: Principal, version_id: uuid.UUID, *, fields: list[str] | None) -> dict[str, Any]:
+    """Say which fields carry the text to compare (a draft version; None: every text-bearing field)."""
+    v, ds = _version(principal, version_id, lock=True)
+    require_dataset_writer(principal, ds, get_session().get_one(Organization, ds.organization_id))
+    if v.status != VersionStatus.draft.value:
+        raise Conflict(f"Text fields are chosen before publishing (this version is {v.status}).")
+    if fields is not None:
+        fields = list(dict.fromkeys(f.strip() for f in fields if f.strip()))
+        if not fields or len(fields) > MAX_FIELDS:
+            raise ValidationFailed("Name between 1 and 64 fields, or none to take every text-bearing field.", errors={"fields": [f"Between 1 and {MAX_FIELDS} field names."]})
+    session = get_session()
+    report = session.get(OverlapReport, v.id)
+    if report is None:
+        report = OverlapReport(version_id=v.id, state=OverlapState.clear.value)
+        session.add(report)
+    report.text_fields = fields
+    audit.record(principal, CatalogAction.VERSION_OVERLAP_FIELDS, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+                 actor_org_id=ds.organization_id, details={"fields": fields})
+    session.flush()
+    return version_overlap(principal, v.id)
+
+
+@transactional
+def appeal(principal: Principal, version_id: uuid.UUID, *, reason: str) -> dict[str, Any]:
+    """The vendor asks platform compliance to let a held version publish, saying why."""
+    v, ds = _version(principal, version_id, lock=True)
+    require_dataset_writer(principal, ds, get_session().get_one(Organization, ds.organization_id))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("An appeal needs a reason.", errors={"reason": ["Say why you hold the rights to this data."]})
+    report = get_session().get(OverlapReport, v.id)
+    if report is None or report.state not in (OverlapState.blocked.value, OverlapState.appealed.value):
+        raise Conflict("Only a version held for overlap can be appealed.")
+    report.state, report.appeal, report.appealed_at = OverlapState.appealed.value, reason, utcnow()
+    audit.record(principal, CatalogAction.VERSION_OVERLAP_APPEAL, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+                 actor_org_id=ds.organization_id, details={"reason": reason[:2000]})
+    return version_overlap(principal, v.id)
+
+
+@transactional
+def decide(principal: Principal, version_id: uuid.UUID, *, allow: bool, note: str) -> dict[str, Any]:
+    """Platform compliance lets a held version publish (its current files only) or keeps it held."""
+    POLICY.require(principal, CatalogPermission.OVERLAP_DECIDE)
+    v, ds = _version(principal, version_id, lock=True)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed("A decision needs a note.", errors={"note": ["Say why, for the vendor and the record."]})
+    report = get_session().get(OverlapReport, v.id)
+    if report is None or report.state not in (OverlapState.blocked.value, OverlapState.appealed.value):
+        raise Conflict("Only a version held for overlap can be decided on (and only once until it is held again).")
+    report.state = OverlapState.overridden.value if allow else OverlapState.blocked.value
+    report.decision_note, report.decided_by, report.decided_at = note, principal.user_id, utcnow()
+    audit.record(principal, CatalogAction.VERSION_OVERLAP_DECIDE, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+                 details={"allow": allow, "note": note[:2000], "content_key": report.content_key})
+    return version_overlap(principal, v.id)
+
+
+def dataset_overlaps(principal: Principal, dataset_id: uuid.UUID) -> dict[str, Any]:
+    """Which datasets overlap with this one, both ways: its versions' records found elsewhere,
+    and other versions found to hold its records. Platform staff see every party; the dataset's
+    own vendor sees the statistics, and the other party only when it is public or its own."""
+    session = get_session()
+    ds = session.get(Dataset, dataset_id)
+    staff = POLICY.allows(principal, CatalogPermission.OVERLAP_SEARCH)
+    if ds is None or not (staff or can_read_private(principal, ds)):
+        raise NotFound("No such dataset.")
+    sub = aliased_versions()
+    rows = session.execute(select(OverlapFinding, sub[0], sub[1], sub[2], sub[3])
+                           .join(sub[0], sub[0].id == OverlapFinding.version_id).join(sub[1], sub[1].id == OverlapFinding.dataset_id)
+                           .join(sub[2], sub[2].id == OverlapFinding.other_version_id).join(sub[3], sub[3].id == OverlapFinding.other_dataset_id)
+                           .where(or_(OverlapFinding.dataset_id == ds.id, OverlapFinding.other_dataset_id == ds.id))
+                           .order_by(OverlapFinding.share.desc()).limit(500)).all()
+    out = []
+    for f, v, d, ov, ods in rows:
+        mine_is_subject = d.id == ds.id
+        cv, cds = (ov, ods) if mine_is_subject else (v, d)
+        show = staff or cds.organization_id == ds.organization_id or (cds.visibility in PUBLIC_VISIBILITY and cv.status in LIVE)
+        out.append({"direction": "found_in_other" if mine_is_subject else "other_holds_this", "version_id": (v if mine_is_subject else ov).id,
+                    "version": (v if mine_is_subject else ov).version, "counterpart_version_id": cv.id if show else None,
+                    "counterpart_version": cv.version if show else None, "counterpart_dataset_id": cds.id if show else None,
+                    "counterpart_dataset_title": cds.title if show else None, "counterpart_org_id": cds.organization_id if show else None,
+                    "same_vendor": f.same_vendor, "records": f.records, "exact": f.exact, "near": f.near, "share": round(f.share, 4),
+                    "other_records": f.other_records, "other_matched": f.other_matched, "found_at": f.created_at})
+    return {"dataset_id": ds.id, "overlaps": out}
+
+
+def aliased_versions() -> tuple[Any, Any, Any, Any]:
+    """A finding's two sides: (version, dataset) of the subject and of the other."""
+    return aliased(DatasetVersion), aliased(Dataset), aliased(DatasetVersion), aliased(Dataset)
+
+
+def duplicate_rate(version_id: uuid.UUID) -> dict[str, Any] | None:
+    """The version's within-dataset duplicate figures (dataset page, Croissant, report), or None
+    when it was not indexed."""
+    report = get_session().get(OverlapReport, version_id)
+    if report is None or report.computed_at is None:
+        return None
+    return {"records": report.records, "exact": report.duplicate_exact, "near": report.duplicate_near,
+            "rate": round((report.duplicate_exact + report.duplicate_near) / report.records, 4) if report.records else 0.0}
+
+
+def undeclared_overlaps(version_id: uuid.UUID, declared: set[uuid.UUID]) -> list[dict[str, Any]]:
+    """Other vendors' published datasets this version holds records of that its lineage does not
+    declare (for the licence-compatibility check)."""
+    session = get_session()
+    rows = session.execute(select(OverlapFinding.other_dataset_id, OverlapFinding.other_version_id, OverlapFinding.share)
+                           .where(OverlapFinding.version_id == version_id, OverlapFinding.same_vendor.is_(False))).all()
+    return [{"dataset_id": d, "version_id": v, "share": round(s, 4)} for d, v, s in rows if d not in declared]
+

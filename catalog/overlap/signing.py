@@ -1,0 +1,144 @@
+"""Record signatures for overlap detection: an exact hash of the normalised record and a MinHash
+signature of its text, with the LSH band keys that find near-duplicates.
+
+Text is normalised the way a launderer's edits are undone: NFKC, case folded, punctuation and
+whitespace dropped. Latin-script text is shingled by three consecutive words; CJK has no spaces,
+so each Han, kana or Hangul character is a token and shingles are three consecutive characters.
+A record is its text fields' values, taken as a set (renaming or reordering columns changes
+nothing).
+
+MinHash signatures come from rensa (Rust): a batch of records' shingle sets is signed in one
+call. It measured 5-10x datasketch's speed on the same shingles, and this module's own numpy
+version (`benchmarks/overlap.py`, README): what remains is Python's tokenising. The LSH index
+itself is ours, in the database (`catalog.overlap.models`), because datasketch's LSH lives in
+memory or in Redis or Cassandra and the index must be one of the product's tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import rensa
+
+NUM_PERM = 120
+BANDS = 24
+ROWS = NUM_PERM // BANDS  # 5: P(candidate) = 1-(1-J^5)^24 is 0.9999 at J=0.8, 0.86 at 0.6, 0.06 at 0.3
+SHINGLE = 3
+NEAR = 0.8  # the Jaccard from which two records are near-duplicates
+# Between these estimates the shingle sets are compared exactly; outside, the estimate is more
+# than 4 standard deviations (0.037 at J = 0.8 with 120 values) from the threshold.
+UNSURE, SURE = 0.62, 0.96
+
+_rng = np.random.default_rng(20261201)  # fixed: band keys must agree across processes and releases
+SEED = 0x6F7665726C6170
+_BAND_MIX = _rng.integers(1, 2**63, size=(ROWS,), dtype=np.uint64) | np.uint64(1)
+_BAND_SALT = _rng.integers(0, 2**63, size=(BANDS,), dtype=np.uint64)
+
+# Han, Hiragana, Katakana, Hangul: one token per character. Everything else: runs of letters and digits.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+
+
+ALGORITHM = f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}-p{NUM_PERM}-b{BANDS}-k{SHINGLE}-1"  # signatures of another algorithm do not compare
+
+
+def normalise(text: str) -> str:
+    """NFKC, case folded: what the exact hash and the shingles are computed on. Lone surrogates
+    (valid in JSON, not in UTF-8) become '?'."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(normalise(text))
+
+
+def exact_key(values: Sequence[str]) -> int:
+    """A signed 64-bit hash of the record's normalised text values as a set: equal for records
+    that differ only in case, width forms, punctuation, whitespace or column order and names."""
+    return _exact([tokens(v) for v in values])
+
+
+def _exact(toks: list[list[str]]) -> int:
+    canon = sorted({" ".join(t) for t in toks} - {""})
+    digest = hashlib.blake2b("\x1f".join(canon).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A batch of signed records: row i describes record i."""
+
+    exact: np.ndarray  # int64 (n,)
+    signature: np.ndarray  # uint16 (n, NUM_PERM): the low 16 bits of each MinHash value
+    bands: np.ndarray  # int64 (n, BANDS)
+    has_text: np.ndarray  # bool (n,)
+
+    def __len__(self) -> int:
+        return len(self.exact)
+
+
+def shingles(values: Sequence[str]) -> list[str]:
+    """A record's shingles: three consecutive tokens within one value (a shorter value is one
+    shingle). Duplicates are harmless: MinHash takes each shingle's minimum once."""
+    return _shingles([tokens(v) for v in values])
+
+
+def _shingles(toks: list[list[str]]) -> list[str]:
+    out: list[str] = []
+    for t in toks:
+        if len(t) < SHINGLE:
+            if t:
+                out.append(" ".join(t))
+            continue
+        out += [f"{a} {b} {c}" for a, b, c in zip(t, t[1:], t[2:], strict=False)]
+    return out
+
+
+def sign(records: Sequence[Sequence[str]]) -> Signed:
+    """Sign a batch of records, each given as its text values."""
+    n = len(records)
+    toks = [[tokens(v) for v in values] for values in records]
+    sets = [_shingles(t) for t in toks]
+    exact = np.fromiter((_exact(t) for t in toks), dtype=np.int64, count=n)
+    has_text = np.fromiter((bool(s) for s in sets), dtype=bool, count=n)
+    if n:
+        full = np.array(rensa.RMinHash.digest_matrix_from_token_sets(sets, NUM_PERM, SEED).to_rows(), dtype=np.uint64).reshape(n, NUM_PERM)
+    else:
+        full = np.empty((0, NUM_PERM), dtype=np.uint64)
+    return Signed(exact, (full & np.uint64(0xFFFF)).astype(np.uint16), band_keys(full), has_text)
+
+
+def band_keys(sig: np.ndarray) -> np.ndarray:
+    """Each record's BANDS keys (signed 64-bit, for a database BIGINT): band b's key depends on
+    its ROWS values and on b, so equal values in different bands do not collide by design."""
+    s = sig.astype(np.uint64).reshape(len(sig), BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        keys = (s * _BAND_MIX).sum(axis=2, dtype=np.uint64) + _BAND_SALT
+        keys ^= keys >> np.uint64(29)
+        keys *= np.uint64(0xBF58476D1CE4E5B9)
+        keys ^= keys >> np.uint64(32)
+    return keys.view(np.int64)
+
+
+def estimate(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
+    """Estimated Jaccard from 16-bit signatures (rows of `a` against `b`): the share of equal
+    values, corrected for the 1/65536 chance that two different minima agree in 16 bits."""
+    eq = np.count_nonzero(np.asarray(a) == np.asarray(b), axis=-1) / NUM_PERM
+    return np.clip((eq - 1 / 65536) / (1 - 1 / 65536), 0.0, 1.0)
+
+
+def jaccard(a: Sequence[str], b: Sequence[str]) -> float:
+    """Exact Jaccard of two records' shingle sets (for tests and the benchmark's check)."""
+    sa, sb = set(shingles(a)), set(shingles(b))
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
