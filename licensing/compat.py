@@ -60,6 +60,7 @@ class Source:
     opt_outs_observed: list[str] = field(default_factory=list)
     opt_outs_respected: bool | None = None
     provider: str | None = None  # model sources: who provides the model
+    found: float | None = None  # an undeclared registry source found by overlap detection: the share of records found in it
 
 
 @dataclass
@@ -309,6 +310,9 @@ def _walk(node: Node, path: list[str], on_path: set[str], res: Result, depth: in
             up = src.upstream
             if up.key in on_path:
                 raise LineageCycle([*path, up.label])
+            if src.found is not None:
+                res.findings.append(Finding("warn", "undeclared-overlap", f"{src.found:.0%} of the records of {path[-1]} were found in {up.label}, which its provenance "
+                                            "declaration does not name; that dataset's licence is counted as upstream.", here))
             _apply_terms(res, up.terms, up.license_identifier, here, src.relation)
             _walk(up, here, on_path | {up.key}, res, depth + 1)
             _personal_data(up, here, res)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
+from catalog.overlap import services as overlap
 from catalog.policy import can_see_version, require_approved_vendor
 from catalog.services.datasets import get_version, writable_version
 from licensing.actions import LicensingAction
@@ -303,9 +304,11 @@ def build_graph(version_id: uuid.UUID, memo: dict[uuid.UUID, Node] | None = None
                 terms=Terms.from_dict(lic.terms) if lic else None, license_provider=lic.provider if lic else None, personal_data=pd.get("status", "none"),
                 sensitive_categories=pd.get("sensitive_categories", []), lawful_basis=(body.get("collection") or {}).get("lawful_basis"))
     memo[version_id] = node
+    declared: set[uuid.UUID] = set()
     for src in body.get("sources", []):
         kind = src["kind"]
         if kind == "registry":
+            declared.add(session.get_one(DatasetVersion, uuid.UUID(src["version_id"])).dataset_id)
             up = build_graph(uuid.UUID(src["version_id"]), memo)
             node.sources.append(Source(kind="registry", label=up.label, relation=src.get("relation", "derived"), upstream=up))
         elif kind in ("first_hand", "web_crawl"):
@@ -319,6 +322,11 @@ def build_graph(version_id: uuid.UUID, memo: dict[uuid.UUID, Node] | None = None
                 provider = (lic.provider if lic is not None else None) or provider
             node.sources.append(Source(kind=kind, label=label, relation=src.get("relation", "derived"), license_identifier=ident, terms=terms,
                                        provider=provider))
+    # Overlap evidence counts as lineage: another vendor's earlier dataset whose records were
+    # found here binds with its licence even though the declaration does not name it.
+    for found in overlap.undeclared_overlaps(version_id, declared):
+        up = build_graph(found["version_id"], memo)
+        node.sources.append(Source(kind="registry", label=up.label, relation="derived", upstream=up, found=found["share"]))
     return node
 
 
@@ -333,7 +341,7 @@ def lineage_graph(root: Node) -> dict[str, Any]:
         nodes[n.key] = {"id": n.key, "label": n.label, "kind": "version", "license": n.license_identifier}
         for i, s in enumerate(n.sources):
             if s.kind == "registry" and s.upstream is not None:
-                edges.append({"from": n.key, "to": s.upstream.key, "relation": s.relation})
+                edges.append({"from": n.key, "to": s.upstream.key, "relation": "overlap" if s.found is not None else s.relation})
                 visit(s.upstream)
             else:
                 sid = f"{n.key}/{i}"

@@ -49,6 +49,7 @@ BATCH = 2000  # records signed, written and looked up per transaction
 PER_BAND = 200  # candidates read per band key: a very common short record does not fetch the whole index
 LIVE = (VersionStatus.published.value, VersionStatus.deprecated.value)
 MAX_FIELDS = 64
+LINEAGE_SHARE = 0.01  # undeclared overlap from which another dataset's licence binds as upstream
 SYSTEM = Principal(request_id="ingest", ip=None)
 
 
@@ -554,6 +555,17 @@ def dataset_overlaps(principal: Principal, dataset_id: uuid.UUID) -> dict[str, A
     return {"dataset_id": ds.id, "overlaps": out}
 
 
+def held_versions(principal: Principal) -> list[dict[str, Any]]:
+    """Versions held for overlap or appealed, oldest appeal first (platform staff)."""
+    POLICY.require(principal, CatalogPermission.OVERLAP_SEARCH)
+    rows = get_session().execute(select(OverlapReport, DatasetVersion, Dataset).join(DatasetVersion, DatasetVersion.id == OverlapReport.version_id)
+                                 .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+                                 .where(OverlapReport.state.in_([OverlapState.blocked.value, OverlapState.appealed.value]))
+                                 .order_by(OverlapReport.state.desc(), OverlapReport.appealed_at, OverlapReport.updated_at).limit(200)).all()
+    return [{"version_id": v.id, "version": v.version, "dataset_id": ds.id, "dataset_title": ds.title, "org_id": ds.organization_id, "state": r.state,
+             "reason": r.reason, "appeal": r.appeal, "appealed_at": r.appealed_at, "records": r.records} for r, v, ds in rows]
+
+
 def aliased_versions() -> tuple[Any, Any, Any, Any]:
     """A finding's two sides: (version, dataset) of the subject and of the other."""
     return aliased(DatasetVersion), aliased(Dataset), aliased(DatasetVersion), aliased(Dataset)
@@ -571,9 +583,11 @@ def duplicate_rate(version_id: uuid.UUID) -> dict[str, Any] | None:
 
 def undeclared_overlaps(version_id: uuid.UUID, declared: set[uuid.UUID]) -> list[dict[str, Any]]:
     """Other vendors' published datasets this version holds records of that its lineage does not
-    declare (for the licence-compatibility check)."""
+    declare (for the licence-compatibility check). Below LINEAGE_SHARE a few shared stock
+    sentences would drag a stranger's licence in; above it the records are the other's data."""
     session = get_session()
     rows = session.execute(select(OverlapFinding.other_dataset_id, OverlapFinding.other_version_id, OverlapFinding.share)
-                           .where(OverlapFinding.version_id == version_id, OverlapFinding.same_vendor.is_(False))).all()
+                           .where(OverlapFinding.version_id == version_id, OverlapFinding.same_vendor.is_(False), OverlapFinding.share >= LINEAGE_SHARE)
+                           .order_by(OverlapFinding.share.desc())).all()
     return [{"dataset_id": d, "version_id": v, "share": round(s, 4)} for d, v, s in rows if d not in declared]
 

@@ -19,6 +19,7 @@ from flask import render_template
 from sqlalchemy import func, select
 
 from catalog.models import Dataset, DatasetVersion, VersionFile
+from catalog.overlap import services as overlap
 from catalog.services.datasets import get_version
 from licensing.models import License
 from licensing.services import compatibility, current_declaration, get_provenance, offer_verdict, version_license
@@ -61,6 +62,7 @@ def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, 
                                            "share_alike_duty", "field_of_use_exclusions", "model_terms", "effective_terms", "blocked")},
         "findings": comp["findings"],
         "lineage": comp["lineage"],
+        "quality": {"duplicates": overlap.duplicate_rate(v.id)},
     }
     if POLICY.allows(principal, Perm.ACCESS_SUMMARY, vendor=ds.organization_id):
         report["access"] = _access_summary(v.id)

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request
 
 from catalog import policy as catalog_policy
 from catalog.cards import render_card
+from catalog.overlap import services as overlap
 from catalog.services import access
 from catalog.services import datasets as catalog
 from catalog.services import search as search_svc
@@ -105,7 +106,7 @@ def dataset_page(dataset_id: uuid.UUID):
     return render_template("catalog/dataset.html", gate=gate, is_vendor=is_vendor, my_request=my_request, samples_allowed=access.may_see_samples(p, ds),
                            countries=sorted(access.COUNTRIES.items(), key=lambda c: c[1]), ds=ds, card=render_card(ds.card_markdown, heading_offset=1), facets=facets, versions=versions, current=current,
                            files=files, lic=lic, terms=terms_table(comp["effective_terms"]) if comp and lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
-                           lineage_svg=lineage_svg(comp["lineage"]) if comp else "")
+                           lineage_svg=lineage_svg(comp["lineage"]) if comp else "", duplicates=overlap.duplicate_rate(current.id) if current is not None else None)
 
 
 def lineage_svg(graph: dict) -> str:

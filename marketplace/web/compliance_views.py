@@ -12,8 +12,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
+from catalog.overlap import services as overlap
 from marketplace.auditlog import services as audit_svc
 from marketplace.compliance import services as compliance
 from marketplace.compliance import training
@@ -22,7 +23,7 @@ from marketplace.identity.auth import current_principal
 from marketplace.kernel.audit import all_actions
 from marketplace.kernel.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from marketplace.kernel.principal import Principal
-from marketplace.web.common import active_org_id, signed_in
+from marketplace.web.common import active_org_id, flash_error, signed_in
 
 bp = Blueprint("compliance_web", __name__, url_prefix="/compliance")
 
@@ -61,6 +62,38 @@ def console():
     if org is None and not p.platform_compliance:
         raise Forbidden("The compliance console needs an organisation (or the platform compliance role).")
     return _render(p, org, request.args)
+
+
+@bp.get("/overlaps")
+@signed_in
+def overlaps():
+    """Platform staff: versions held for overlap with another vendor's data, with their appeals
+    and the decision forms; and which datasets overlap with a given one."""
+    p = current_principal()
+    try:
+        held = overlap.held_versions(p)
+    except DomainError:
+        abort(404)
+    found, asked = None, (request.args.get("dataset") or "").strip()
+    if asked:
+        try:
+            found = overlap.dataset_overlaps(p, uuid.UUID(asked))
+        except (ValueError, NotFound):
+            found = {"error": "No dataset has that id."}
+    return render_template("compliance/overlaps.html", held=held, found=found, asked=asked)
+
+
+@bp.post("/overlaps/<uuid:version_id>")
+@signed_in
+def overlap_decision(version_id: uuid.UUID):
+    """Platform compliance lets a held version publish, or keeps it held."""
+    p = current_principal()
+    try:
+        overlap.decide(p, version_id, allow=request.form.get("allow") == "1", note=request.form.get("note", ""))
+        flash("Decision recorded; the vendor publishes again to use it." if request.form.get("allow") == "1" else "The version stays held.", "ok")
+    except DomainError as e:
+        flash_error(e)
+    return redirect(url_for("compliance_web.overlaps"))
 
 
 @bp.post("/verify")

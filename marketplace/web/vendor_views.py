@@ -15,6 +15,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from catalog import schemas as catalog_schemas
 from catalog.models import Dataset, DatasetVersion
+from catalog.overlap import schemas as overlap_schemas
+from catalog.overlap import services as overlap
 from catalog.policy import is_owner_member
 from catalog.services import datasets as catalog
 from licensing import schemas as licensing_schemas
@@ -244,7 +246,7 @@ def _wizard(p: Principal, v: DatasetVersion, ds: Dataset, *, prov_errors: dict[s
     form = prov_form if prov_form is not None else _declaration_to_form(decl.body if decl else None)
     return render_template("vendor/version.html", v=v, ds=ds, files=files, lic=version_license(v.id), licenses=licenses, decl=decl,
                            pf=form, perr=prov_errors or {}, source_kinds=licensing_schemas.SOURCE_KINDS, lawful_bases=licensing_schemas.LAWFUL_BASES,
-                           sensitive=SENSITIVE, draft=v.status == "draft"), status
+                           sensitive=SENSITIVE, draft=v.status == "draft", overlap=overlap.version_overlap(p, v.id)), status
 
 
 SENSITIVE = ("health", "biometric", "genetic", "ethnicity", "religion", "political", "sexual-orientation", "trade-union", "criminal", "children")
@@ -349,6 +351,41 @@ def declare_provenance(version_id: uuid.UUID):
             flash(f"Provenance declared (revision {decl.revision}).", "ok")
             return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-4")
     return _wizard(p, v, ds, prov_errors=errors, prov_form=values, status=400)
+
+
+@bp.post("/versions/<uuid:version_id>/overlap/fields")
+@signed_in
+def overlap_fields(version_id: uuid.UUID):
+    """The fields whose text overlap detection compares (empty: every text-bearing field)."""
+    p, v, ds = _version_or_404(version_id)
+    names = [n.strip() for n in request.form.get("fields", "").split(",") if n.strip()]
+    data, errors = load(overlap_schemas.TextFieldsSchema(), {"fields": names or None})
+    if data is None:
+        flash("Fields: " + "; ".join(str(m) for m in errors.values()), "error")
+    else:
+        try:
+            overlap.set_text_fields(p, version_id, **data)
+            flash("Fields saved: " + (", ".join(names) if names else "every field that reads as text") + ".", "ok")
+        except DomainError as e:
+            flash_error(e)
+    return redirect(url_for("vendor_web.version", version_id=version_id) + "#overlap")
+
+
+@bp.post("/versions/<uuid:version_id>/overlap/appeal")
+@signed_in
+def overlap_appeal(version_id: uuid.UUID):
+    """Ask platform compliance to let a held version publish."""
+    p, v, ds = _version_or_404(version_id)
+    data, errors = load(overlap_schemas.AppealSchema(), {"reason": request.form.get("reason", "")})
+    if data is None:
+        flash("Say why you hold the rights to this data.", "error")
+    else:
+        try:
+            overlap.appeal(p, version_id, **data)
+            flash("Appeal sent to platform compliance.", "ok")
+        except DomainError as e:
+            flash_error(e)
+    return redirect(url_for("vendor_web.version", version_id=version_id) + "#overlap")
 
 
 @bp.post("/versions/<uuid:version_id>/publish")

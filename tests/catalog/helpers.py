@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import hashlib
+import io
+import json
+import random
 import struct
 from typing import Any
 from urllib.parse import urlparse
 
 import requests
 
-from tests.factories import bearer, make_tenant
+from tests.factories import bearer, make_key, make_org, make_tenant, make_user
 
 
 def create_dataset(client, key: str, **over: Any) -> dict:
@@ -129,3 +134,78 @@ def gated(client, **gate):
 def ask(client, tenant, ds, answers=GOOD, role="member"):
     """Ask for access for `tenant`'s organisation, as its `role`."""
     return client.post(f"/api/v1/datasets/{ds['id']}/access-requests", json={"org_id": str(tenant.org.id), "answers": answers}, headers=bearer(tenant.keys[role]))
+
+
+# --------------------------------------------------------------------------- overlap corpora
+
+WORDS = ("patient reports chest pain radiating left arm since morning doctor orders ecg troponin aspirin given history of hypertension "
+         "diabetes smoker denies fever cough nausea vomiting shortness breath clinic follow week review results medication dose").split()
+CJK = "患者主诉胸痛向左臂放射自今晨起医生安排心电图检查肌钙蛋白阿司匹林高血压糖尿病吸烟史否认发热咳嗽恶心呕吐气短门诊随访"
+
+
+def corpus(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        text = " ".join(rng.choice(WORDS) for _ in range(40))
+        zh = "".join(rng.choice(CJK) for _ in range(30))
+        out.append({"id": f"rec-{seed}-{i}", "text": text, "zh": zh, "label": rng.choice(["a", "b"])})
+    return out
+
+
+def jsonl(records: list[dict]) -> bytes:
+    return b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records)
+
+
+def as_csv(records: list[dict], rename: dict[str, str]) -> bytes:
+    buf = io.StringIO()
+    cols = ["zh", "text", "id"]  # reordered, renamed below
+    w = csv.writer(buf)
+    w.writerow([rename.get(c, c) for c in cols])
+    for r in records:
+        w.writerow([r[c] for c in cols])
+    return buf.getvalue().encode()
+
+
+def launder(records: list[dict], edited: float, seed: int) -> list[dict]:
+    """Another vendor's relisting: new ids, shuffled, `edited` of the records lightly edited
+    (two words changed), the rest with case and width changed (undone by normalisation)."""
+    rng = random.Random(seed)
+    out = []
+    for i, r in enumerate(records):
+        words = r["text"].split()
+        if i < int(len(records) * edited):
+            for k in (5, 25):
+                words[k] = "edited"
+            text = " ".join(words)
+        else:
+            text = r["text"].upper().replace("A", "Ａ")  # fullwidth A: NFKC folds it back
+        out.append({"id": f"relisted-{i}", "text": text, "zh": r["zh"], "label": r["label"]})
+    rng.shuffle(out)
+    return out
+
+
+def publish_with(client, key: str, files: dict[str, bytes], *, fields: list[str] | None = None, **over):
+    """Create, upload, choose the overlap text fields (optionally) and publish; returns (dataset, version) as ingest left it."""
+    ds = create_dataset(client, key, **over)
+    v = create_version(client, key, ds["id"])
+    for path, data in files.items():
+        upload_small(client, key, v["id"], path, data)
+    if fields is not None:
+        r = client.put(f"/api/v1/versions/{v['id']}/overlap/text-fields", json={"fields": fields}, headers=bearer(key))
+        assert r.status_code == 200, r.json
+    ensure_licensed(client, key, v["id"])
+    r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key))
+    assert r.status_code == 202, r.json
+    return ds, r.json
+
+
+def officer_key() -> str:
+    """A platform compliance officer's API key."""
+    officer = make_user(platform_compliance=True)
+    return make_key(officer, make_org(officer))
+
+
+def set_overlap_threshold(app, monkeypatch, share: float) -> None:
+    """The platform's overlap hold threshold, for one test."""
+    monkeypatch.setitem(app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], overlap_block_share=share))

@@ -5,9 +5,6 @@ are counted; withdrawal takes a version's records out of the index. Over HTTP, o
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
 import json
 import random
 import uuid
@@ -20,81 +17,28 @@ from catalog.overlap.signing import jaccard, sign
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session
 from marketplace.kernel.notify import NotificationEvent
-from tests.catalog.helpers import create_dataset, create_version, ensure_licensed, published_dataset, upload_small
-from tests.factories import bearer, make_key, make_org, make_tenant, make_user
-
-WORDS = ("patient reports chest pain radiating left arm since morning doctor orders ecg troponin aspirin given history of hypertension "
-         "diabetes smoker denies fever cough nausea vomiting shortness breath clinic follow week review results medication dose").split()
-CJK = "患者主诉胸痛向左臂放射自今晨起医生安排心电图检查肌钙蛋白阿司匹林高血压糖尿病吸烟史否认发热咳嗽恶心呕吐气短门诊随访"
-
-
-def corpus(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        text = " ".join(rng.choice(WORDS) for _ in range(40))
-        zh = "".join(rng.choice(CJK) for _ in range(30))
-        out.append({"id": f"rec-{seed}-{i}", "text": text, "zh": zh, "label": rng.choice(["a", "b"])})
-    return out
-
-
-def jsonl(records: list[dict]) -> bytes:
-    return b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records)
-
-
-def as_csv(records: list[dict], rename: dict[str, str]) -> bytes:
-    buf = io.StringIO()
-    cols = ["zh", "text", "id"]  # reordered, renamed below
-    w = csv.writer(buf)
-    w.writerow([rename.get(c, c) for c in cols])
-    for r in records:
-        w.writerow([r[c] for c in cols])
-    return buf.getvalue().encode()
-
-
-def launder(records: list[dict], edited: float, seed: int) -> list[dict]:
-    """Another vendor's relisting: new ids, shuffled, `edited` of the records lightly edited
-    (two words changed), the rest with case and width changed (undone by normalisation)."""
-    rng = random.Random(seed)
-    out = []
-    for i, r in enumerate(records):
-        words = r["text"].split()
-        if i < int(len(records) * edited):
-            for k in (5, 25):
-                words[k] = "edited"
-            text = " ".join(words)
-        else:
-            text = r["text"].upper().replace("A", "Ａ")  # fullwidth A: NFKC folds it back
-        out.append({"id": f"relisted-{i}", "text": text, "zh": r["zh"], "label": r["label"]})
-    rng.shuffle(out)
-    return out
+from tests.catalog.helpers import (
+    WORDS,
+    as_csv,
+    corpus,
+    create_dataset,
+    create_version,
+    ensure_licensed,
+    jsonl,
+    launder,
+    officer_key,
+    publish_with,
+    published_dataset,
+    set_overlap_threshold,
+    upload_small,
+)
+from tests.factories import bearer, make_tenant
 
 
 @pytest.fixture
 def threshold(app, monkeypatch):
     """Set the platform's hold threshold for this test (the suite's default is the product's)."""
-    def set_(share: float) -> None:
-        monkeypatch.setitem(app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], overlap_block_share=share))
-    return set_
-
-
-def _publish(client, key: str, files: dict[str, bytes], *, fields: list[str] | None = None, **over):
-    ds = create_dataset(client, key, **over)
-    v = create_version(client, key, ds["id"])
-    for path, data in files.items():
-        upload_small(client, key, v["id"], path, data)
-    if fields is not None:
-        r = client.put(f"/api/v1/versions/{v['id']}/overlap/text-fields", json={"fields": fields}, headers=bearer(key))
-        assert r.status_code == 200, r.json
-    ensure_licensed(client, key, v["id"])
-    r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key))
-    assert r.status_code == 202, r.json
-    return ds, r.json
-
-
-def _officer_key():
-    officer = make_user(platform_compliance=True)
-    return make_key(officer, make_org(officer))
+    return lambda share: set_overlap_threshold(app, monkeypatch, share)
 
 
 def test_a_laundered_relisting_is_found_and_names_the_earlier_dataset(app, client, threshold):
@@ -103,7 +47,7 @@ def test_a_laundered_relisting_is_found_and_names_the_earlier_dataset(app, clien
     records = corpus(200, 1)
     ds_a, v_a = published_dataset(client, a.keys["owner"], {"notes.jsonl": jsonl(records)}, title="Cardiology notes")
     laundered = launder(records, 0.10, 2)
-    ds_b, v_b = _publish(client, b.keys["owner"], {"part1.csv": as_csv(laundered[:120], {"text": "body", "zh": "中文"}),
+    ds_b, v_b = publish_with(client, b.keys["owner"], {"part1.csv": as_csv(laundered[:120], {"text": "body", "zh": "中文"}),
                                                     "part2.jsonl": jsonl(laundered[120:]), "fresh.jsonl": jsonl(corpus(50, 3))})
     assert v_b["status"] == "published", v_b
     r = client.get(f"/api/v1/versions/{v_b['id']}/overlap", headers=bearer(b.keys["member"]))
@@ -125,7 +69,7 @@ def test_a_laundered_relisting_is_found_and_names_the_earlier_dataset(app, clien
     # Both sides see it on the dataset query: A learns the share, not who (B's dataset is not public unless listed).
     mine = client.get(f"/api/v1/datasets/{ds_a['id']}/overlaps", headers=bearer(a.keys["auditor"])).json["overlaps"]
     assert [o["direction"] for o in mine] == ["other_holds_this"] and mine[0]["other_matched"] == 200
-    officer = _officer_key()
+    officer = officer_key()
     both = client.get(f"/api/v1/datasets/{ds_a['id']}/overlaps", headers=bearer(officer)).json["overlaps"]
     assert both[0]["counterpart_dataset_id"] == ds_b["id"] and both[0]["counterpart_org_id"] == str(b.org.id)
 
@@ -135,7 +79,7 @@ def test_the_threshold_holds_a_relisting_until_compliance_allows_it(app, client,
     a, b = make_tenant(vendor=True), make_tenant(vendor=True)
     records = corpus(120, 4)
     published_dataset(client, a.keys["owner"], {"notes.jsonl": jsonl(records)})
-    ds_b, v_b = _publish(client, b.keys["owner"], {"copy.jsonl": jsonl(launder(records, 0.1, 5))})
+    ds_b, v_b = publish_with(client, b.keys["owner"], {"copy.jsonl": jsonl(launder(records, 0.1, 5))})
     assert v_b["status"] == "draft" and "held" in v_b["status_reason"] and "100%" in v_b["status_reason"], v_b
     rep = client.get(f"/api/v1/versions/{v_b['id']}/overlap", headers=bearer(b.keys["owner"])).json
     assert rep["state"] == "blocked" and rep["reason"] == v_b["status_reason"]
@@ -147,7 +91,7 @@ def test_the_threshold_holds_a_relisting_until_compliance_allows_it(app, client,
     r = client.post(f"/api/v1/versions/{v_b['id']}/overlap/appeal", json={"reason": "We licensed it from A: contract 2026-17."}, headers=bearer(b.keys["member"]))
     assert r.status_code == 200 and r.json["state"] == "appealed", r.json
     assert client.post(f"/api/v1/versions/{v_b['id']}/overlap/decision", json={"allow": True, "note": "ok"}, headers=bearer(b.keys["owner"])).status_code == 403
-    officer = _officer_key()
+    officer = officer_key()
     r = client.post(f"/api/v1/versions/{v_b['id']}/overlap/decision", json={"allow": True, "note": "Contract seen."}, headers=bearer(officer))
     assert r.status_code == 200 and r.json["state"] == "overridden", r.json
     assert client.post(f"/api/v1/versions/{v_b['id']}/overlap/decision", json={"allow": True, "note": "again"}, headers=bearer(officer)).status_code == 409
@@ -163,9 +107,9 @@ def test_an_override_is_for_the_files_it_was_given_for(app, client, threshold):
     a, b = make_tenant(vendor=True), make_tenant(vendor=True)
     records = corpus(60, 6)
     published_dataset(client, a.keys["owner"], {"notes.jsonl": jsonl(records)})
-    _, v_b = _publish(client, b.keys["owner"], {"copy.jsonl": jsonl(records)})
+    _, v_b = publish_with(client, b.keys["owner"], {"copy.jsonl": jsonl(records)})
     assert v_b["status"] == "draft"
-    officer = _officer_key()
+    officer = officer_key()
     assert client.post(f"/api/v1/versions/{v_b['id']}/overlap/decision", json={"allow": True, "note": "ok"}, headers=bearer(officer)).status_code == 200
     # The vendor adds another copied file after the decision: held again.
     upload_small(client, b.keys["owner"], v_b["id"], "more.jsonl", jsonl(corpus(60, 6)[:30]))
@@ -179,7 +123,7 @@ def test_duplicates_within_a_version_are_a_quality_figure(app, client, threshold
     base = corpus(100, 7)
     near = [dict(r, text=r["text"].replace(r["text"].split()[10], "changed", 1)) for r in base[:10]]
     exact = [dict(r, id="dup") for r in base[10:25]]
-    _, v = _publish(client, t.keys["owner"], {"a.jsonl": jsonl(base[:60]), "b.jsonl": jsonl(base[60:] + near + exact)})
+    _, v = publish_with(client, t.keys["owner"], {"a.jsonl": jsonl(base[:60]), "b.jsonl": jsonl(base[60:] + near + exact)})
     rep = client.get(f"/api/v1/versions/{v['id']}/overlap", headers=bearer(t.keys["owner"])).json
     assert (rep["records"], rep["duplicate_exact"], rep["duplicate_near"]) == (125, 15, 10)
     assert rep["duplicate_rate"] == pytest.approx(25 / 125) and rep["findings"] == []
@@ -193,10 +137,10 @@ def test_the_vendor_chooses_the_text_fields(app, client, threshold):
     prompt = " ".join(WORDS + WORDS[::-1] + sorted(WORDS))
     rng = random.Random(11)
     records = [{"instruction": prompt, "answer": " ".join(rng.choice(WORDS) for _ in range(12))} for _ in range(40)]
-    _, whole = _publish(client, t.keys["owner"], {"sft.jsonl": jsonl(records)})
+    _, whole = publish_with(client, t.keys["owner"], {"sft.jsonl": jsonl(records)})
     rep = client.get(f"/api/v1/versions/{whole['id']}/overlap", headers=bearer(t.keys["owner"])).json
     assert rep["text_fields"] is None and rep["duplicate_near"] == 39
-    _, chosen = _publish(client, t.keys["owner"], {"sft.jsonl": jsonl(records)}, fields=["answer"])
+    _, chosen = publish_with(client, t.keys["owner"], {"sft.jsonl": jsonl(records)}, fields=["answer"])
     rep = client.get(f"/api/v1/versions/{chosen['id']}/overlap", headers=bearer(t.keys["owner"])).json
     assert rep["text_fields"] == ["answer"] and rep["duplicate_exact"] + rep["duplicate_near"] == 0
     # Compared on `answer` alone, the other dataset's whole records are not its records.
@@ -216,7 +160,7 @@ def test_withdrawal_takes_a_version_out_of_the_index(app, client, threshold):
     assert r.status_code == 200, r.json
     assert get_session().scalar(select(func.count()).select_from(OverlapRecord).where(OverlapRecord.version_id == vid)) == 0
     assert get_session().scalar(select(func.count()).select_from(OverlapBand).where(OverlapBand.version_id == vid)) == 0
-    _, v_b = _publish(client, b.keys["owner"], {"copy.jsonl": jsonl(records)})
+    _, v_b = publish_with(client, b.keys["owner"], {"copy.jsonl": jsonl(records)})
     assert client.get(f"/api/v1/versions/{v_b['id']}/overlap", headers=bearer(b.keys["owner"])).json["findings"] == []
 
 
@@ -225,7 +169,7 @@ def test_other_tenants_see_nothing(app, client, threshold):
     a, b, c = make_tenant(vendor=True), make_tenant(vendor=True), make_tenant()
     records = corpus(30, 10)
     ds_a, _ = published_dataset(client, a.keys["owner"], {"notes.jsonl": jsonl(records)})
-    ds_b, v_b = _publish(client, b.keys["owner"], {"copy.jsonl": jsonl(records)}, visibility="draft")
+    ds_b, v_b = publish_with(client, b.keys["owner"], {"copy.jsonl": jsonl(records)}, visibility="draft")
     for key in (a.keys["owner"], c.keys["owner"]):
         assert client.get(f"/api/v1/versions/{v_b['id']}/overlap", headers=bearer(key)).status_code == 404
         assert client.put(f"/api/v1/versions/{v_b['id']}/overlap/text-fields", json={"fields": ["x"]}, headers=bearer(key)).status_code == 404
@@ -245,7 +189,7 @@ def test_hostile_records_are_signed_or_skipped_never_crash_ingest(app, client, t
     deep = '{"a":' * 900 + '"deep words inside many levels"' + "}" * 900  # past Python's recursion limit for the walk, not for ingest
     lines = [json.dumps({"text": "a plain sentence of several words"}), deep, json.dumps({"n": 1e308, "text": ""}),
              json.dumps({"text": "一二三四五六七八九十" * 3}), json.dumps({"list": [["nested words in a list"] * 3]}), "", "  "]
-    _, v = _publish(client, t.keys["owner"], {"odd.jsonl": "\n".join(lines).encode() + b"\n", "odd.csv": b'a,b\n"x, y and z",\n"unclosed \r\n quote, still one field",2\n'})
+    _, v = publish_with(client, t.keys["owner"], {"odd.jsonl": "\n".join(lines).encode() + b"\n", "odd.csv": b'a,b\n"x, y and z",\n"unclosed \r\n quote, still one field",2\n'})
     assert v["status"] == "published", (v["status_reason"], v.get("ingest_report"))
     rep = client.get(f"/api/v1/versions/{v['id']}/overlap", headers=bearer(t.keys["owner"])).json
     assert rep["files"]["odd.jsonl"] == {"records": 5, "signed": 4} and rep["files"]["odd.csv"] == {"records": 2, "signed": 2}
@@ -273,3 +217,47 @@ def test_signing_undoes_a_launderers_cosmetic_edits():
     odd = sign([["lone \ud800 surrogate in a sentence"], [], ["x"]])
     assert list(odd.has_text) == [True, False, True]
     assert jaccard(["a b c d e"], ["a b c d f"]) == pytest.approx(2 / 4)
+
+
+def _publish_licensed(client, key: str, files: dict[str, bytes], license: str) -> tuple[dict, dict]:
+    ds = create_dataset(client, key)
+    v = create_version(client, key, ds["id"])
+    for path, data in files.items():
+        upload_small(client, key, v["id"], path, data)
+    ensure_licensed(client, key, v["id"], license)
+    r = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key))
+    assert r.json["status"] == "published", r.json
+    return ds, r.json
+
+
+def test_undeclared_overlap_with_a_non_commercial_dataset_blocks_a_commercial_offer(app, client, threshold):
+    threshold(2.0)
+    a, b = make_tenant(vendor=True), make_tenant(vendor=True)
+    records = corpus(80, 12)
+    _, v_a = _publish_licensed(client, a.keys["owner"], {"notes.jsonl": jsonl(records)}, "CC-BY-NC-4.0")
+    # B mixes half of A's records into its own and declares only first-hand collection.
+    ds_b, v_b = _publish_licensed(client, b.keys["owner"], {"mine.jsonl": jsonl(records[:40] + corpus(40, 13))}, "CC-BY-4.0")
+    compat = client.get(f"/api/v1/versions/{v_b['id']}/compatibility", headers=bearer(b.keys["owner"])).json
+    [finding] = [f for f in compat["findings"] if f["code"] == "undeclared-overlap"]
+    assert "50%" in finding["message"], finding
+    offer = {"title": "Commercial", "license": "CC-BY-4.0", "pricing_unit": "records", "unit_price_minor": 2, "currency": "EUR", "included_quota": 0, "min_quantity": 1}
+    r = client.post(f"/api/v1/datasets/{ds_b['id']}/offers", json=offer, headers=bearer(b.keys["owner"]))
+    assert r.status_code in (409, 422) and "non-commercial" in json.dumps(r.json).lower(), r.json
+    # The lineage graph draws the evidence as an edge.
+    assert {"from": v_b["id"], "to": v_a["id"], "relation": "overlap"} in compat["lineage"]["edges"]
+    assert compat["use_class"] == "non-commercial"
+
+
+def test_the_duplicate_rate_is_on_the_dataset_page_and_in_croissant_and_the_report(app, client, threshold):
+    threshold(2.0)
+    t = make_tenant(vendor=True)
+    base = corpus(30, 14)
+    ds, v = publish_with(client, t.keys["owner"], {"a.jsonl": jsonl(base + base[:10])})
+    page = client.get(f"/datasets/{ds['id']}").get_data(as_text=True)
+    assert "Duplicates within this version" in page and "25.0 %" in page and "10 exact" in page
+    cr = client.get(f"/api/v1/versions/{v['id']}/croissant").json
+    assert any("10 exact and 0 near" in x and "25.0%" in x for x in cr["rai:dataLimitations"]), cr["rai:dataLimitations"]
+    report = client.get(f"/api/v1/versions/{v['id']}/report", headers=bearer(t.keys["owner"])).json
+    assert report["quality"]["duplicates"] == {"records": 40, "exact": 10, "near": 0, "rate": 0.25}
+    html = client.get(f"/api/v1/versions/{v['id']}/report?format=html", headers=bearer(t.keys["owner"])).get_data(as_text=True)
+    assert "Duplicates (measured at ingest)" in html
