@@ -23,7 +23,7 @@ class DecisionSchema(StrictSchema):
     note = Text(4000, required=True)
 
 
-class FindingSchema(ma.Schema):
+class OverlapFindingSchema(ma.Schema):
     other_version_id = ma.fields.UUID(allow_none=True, metadata={"description": "Null when the other dataset is not public (platform staff see it)."})
     other_dataset_id = ma.fields.UUID(allow_none=True)
     other_dataset_title = ma.fields.String(allow_none=True)
@@ -62,7 +62,7 @@ class OverlapReportSchema(ma.Schema):
     decision_note = ma.fields.String(allow_none=True)
     decided_at = ma.fields.AwareDateTime(allow_none=True)
     computed_at = ma.fields.AwareDateTime(allow_none=True)
-    findings = ma.fields.List(ma.fields.Nested(FindingSchema))
+    findings = ma.fields.List(ma.fields.Nested(OverlapFindingSchema))
 
 
 class DatasetOverlapSchema(ma.Schema):

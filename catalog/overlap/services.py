@@ -155,11 +155,15 @@ class _Indexer:
         self.fetchers: dict[uuid.UUID, Fetcher | None] = {}
 
     def add(self, src: Source, start: int, batch: list[Located]) -> None:
-        signed = signing.sign([values for values, _, _ in batch])
-        keep = np.flatnonzero(signed.has_text)
-        if not len(keep):
+        texts = [i for i, (values, _, _) in enumerate(batch) if values]  # most records of a media or numeric file have no text: not signed
+        if not texts:
             return
-        exact, sig, bands = signed.exact[keep], signed.signature[keep], signed.bands[keep]
+        signed = signing.sign([batch[i][0] for i in texts])
+        kept = np.flatnonzero(signed.has_text)
+        if not len(kept):
+            return
+        keep = np.asarray(texts, dtype=np.int64)[kept]
+        exact, sig, bands = signed.exact[kept], signed.signature[kept], signed.bands[kept]
         where = np.array([batch[i][1:] for i in keep], dtype=np.int64).reshape(len(keep), 2)
         with unit_of_work() as session:
             ids = _write(session, self.vid, src.file_id, start + keep, where, exact, sig, bands)

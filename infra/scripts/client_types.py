@@ -31,6 +31,8 @@ SCHEMAS = [
     "catalog.schemas:ManifestSchema",
     "catalog.schemas:AccessGateSchema",
     "catalog.schemas:AccessRequestSchema",
+    "catalog.overlap.schemas:OverlapReportSchema",
+    "catalog.overlap.schemas:DatasetOverlapsSchema",
     "licensing.schemas:LicenseSchema",
     "licensing.schemas:ProvenanceSchema",
     "marketplace.commerce.schemas:OfferSchema",

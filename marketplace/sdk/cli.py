@@ -122,6 +122,24 @@ def table(rows: Sequence[Mapping[str, Any]], cols: list[str]) -> str:
     return "\n".join(out)
 
 
+def overlap_text(r: Mapping[str, Any]) -> str:
+    """A version's overlap report for people."""
+    if not r.get("indexed"):
+        return "not checked yet: overlap is measured when the version is published"
+    lines = [f"{r.get('records')} records with text; duplicates within the version: {r.get('duplicate_exact')} exact, {r.get('duplicate_near')} near "
+             f"({100 * (r.get('duplicate_rate') or 0):.1f} %)"]
+    if r.get("state") in ("blocked", "appealed"):
+        lines.append(f"HELD: {r.get('reason')}")
+    for f in r.get("findings") or []:
+        name = f"{f.get('other_dataset_title')} {f.get('other_version')}" if f.get("other_dataset_title") else "a dataset that is not public"
+        lines.append(f"  {100 * (f.get('share') or 0):.0f} % found in {name}{' (yours)' if f.get('same_vendor') else ''}: "
+                     f"{f.get('exact')} exact, {f.get('near')} near copies")
+        lines += [f"      {path}: {100 * share:.0f} % contained" for path, share in sorted((f.get("files") or {}).items())]
+    if not r.get("findings"):
+        lines.append("no record found in another published dataset")
+    return "\n".join(lines)
+
+
 def human(n: float | None) -> str:
     if n is None:
         return ""
@@ -377,6 +395,57 @@ def register(main: click.Group) -> None:
             click.echo("\n".join(lines), err=True)
             sys.exit(EXIT_FAILED)
         return v, "\n".join(lines)
+
+    @main.group()
+    def overlap() -> None:
+        """Overlap with other datasets: findings, text fields, appeals, decisions."""
+
+    @overlap.command("show")
+    @click.argument("version_id")
+    @api_command
+    def overlap_show(ctx: click.Context, c: MarketplaceClient, version_id: str):
+        """What ingest found of a version's records in other published datasets, and its duplicates."""
+        r = c.version_overlap(version_id)
+        return r, overlap_text(r)
+
+    @overlap.command("fields")
+    @click.argument("version_id")
+    @click.argument("fields", nargs=-1)
+    @api_command
+    def overlap_fields(ctx: click.Context, c: MarketplaceClient, version_id: str, fields: tuple[str, ...]):
+        """Choose the fields whose text is compared (none: every field that reads as text)."""
+        r = c.set_overlap_fields(version_id, list(fields) or None)
+        return r, "compared fields: " + (", ".join(r.get("text_fields") or []) or "every field that reads as text")
+
+    @overlap.command("appeal")
+    @click.argument("version_id")
+    @click.option("--reason", required=True, help="Why you hold the rights to this data.")
+    @api_command
+    def overlap_appeal(ctx: click.Context, c: MarketplaceClient, version_id: str, reason: str):
+        """Ask platform compliance to let a version held for overlap publish."""
+        r = c.appeal_overlap(version_id, reason)
+        return r, f"appeal sent; the version is {r.get('state')}"
+
+    @overlap.command("decide")
+    @click.argument("version_id")
+    @click.option("--allow/--keep-held", required=True, help="Let the version publish its current files, or keep it held.")
+    @click.option("--note", required=True, help="Why, for the vendor and the record.")
+    @api_command
+    def overlap_decide(ctx: click.Context, c: MarketplaceClient, version_id: str, allow: bool, note: str):
+        """Platform compliance: decide on a version held for overlap."""
+        r = c.decide_overlap(version_id, allow=allow, note=note)
+        return r, f"the version is {r.get('state')}" + ("; the vendor publishes again" if allow else "")
+
+    @overlap.command("dataset")
+    @click.argument("dataset_id")
+    @api_command
+    def overlap_dataset(ctx: click.Context, c: MarketplaceClient, dataset_id: str):
+        """Which datasets overlap with this one, both ways."""
+        r = c.dataset_overlaps(dataset_id)
+        rows = [{"direction": "holds records of" if o.get("direction") == "found_in_other" else "its records are in", "version": o.get("version"),
+                 "other": f"{o.get('counterpart_dataset_title') or '(not public)'} {o.get('counterpart_version') or ''}".strip(),
+                 "exact": o.get("exact"), "near": o.get("near"), "share": f"{100 * (o.get('share') or 0):.0f} %"} for o in r.get("overlaps", [])]
+        return r, table(rows, ["direction", "version", "other", "exact", "near", "share"]) if rows else "no overlap found"
 
     @main.group()
     def provenance() -> None:

@@ -22,6 +22,7 @@ from marketplace.sdk.types import (
     AccessRequest,
     Dataset,
     DatasetCreate,
+    DatasetOverlaps,
     Download,
     File,
     FileCreated,
@@ -34,6 +35,7 @@ from marketplace.sdk.types import (
     Offer,
     OfferCreate,
     Order,
+    OverlapReport,
     Provenance,
     SearchItem,
     SearchResult,
@@ -182,6 +184,23 @@ class MarketplaceClient:
 
     def manifest(self, version_id: str) -> Manifest:
         return self.request("GET", f"/versions/{version_id}/manifest")
+
+    # ------------------------------------------------------------------ overlap
+    def version_overlap(self, version_id: str) -> OverlapReport:
+        """What ingest found of the version's records in other published datasets, and its duplicates."""
+        return self.request("GET", f"/versions/{version_id}/overlap")
+
+    def set_overlap_fields(self, version_id: str, fields: list[str] | None) -> OverlapReport:
+        return self.request("PUT", f"/versions/{version_id}/overlap/text-fields", json={"fields": fields})
+
+    def appeal_overlap(self, version_id: str, reason: str) -> OverlapReport:
+        return self.request("POST", f"/versions/{version_id}/overlap/appeal", json={"reason": reason})
+
+    def decide_overlap(self, version_id: str, *, allow: bool, note: str) -> OverlapReport:
+        return self.request("POST", f"/versions/{version_id}/overlap/decision", json={"allow": allow, "note": note})
+
+    def dataset_overlaps(self, dataset_id: str) -> DatasetOverlaps:
+        return self.request("GET", f"/datasets/{dataset_id}/overlaps")
 
     # ------------------------------------------------------------------ licensing
     def set_license(self, version_id: str, identifier: str) -> License:

@@ -136,6 +136,31 @@ class AccessRequest(TypedDict, total=False):
     offer_id: str | None
 
 
+class OverlapReport(TypedDict, total=False):
+    version_id: str
+    dataset_id: str
+    state: str | None
+    indexed: bool
+    text_fields: list[str] | None
+    records: int
+    duplicate_exact: int
+    duplicate_near: int
+    duplicate_rate: float | None
+    files: dict[str, dict[str, Any]]
+    reason: str | None
+    appeal: str | None
+    appealed_at: str | None
+    decision_note: str | None
+    decided_at: str | None
+    computed_at: str | None
+    findings: list[OverlapFinding]
+
+
+class DatasetOverlaps(TypedDict, total=False):
+    dataset_id: str
+    overlaps: list[DatasetOverlap]
+
+
 class License(TypedDict, total=False):
     id: str
     identifier: str
@@ -329,6 +354,46 @@ class ManifestEntry(TypedDict, total=False):
     records: int | None
     format: str
     table: ManifestTable
+
+
+class OverlapFinding(TypedDict, total=False):
+    other_version_id: str | None
+    other_dataset_id: str | None
+    other_dataset_title: str | None
+    other_version: str | None
+    other_org_id: str | None
+    other_published_at: str | None
+    same_vendor: bool
+    records: int
+    exact: int
+    near: int
+    exact_share: float
+    near_share: float
+    share: float
+    other_records: int
+    other_matched: int
+    other_share: float
+    files: dict[str, float]
+    found_at: str
+
+
+class DatasetOverlap(TypedDict, total=False):
+    direction: str
+    version_id: str
+    version: str
+    counterpart_version_id: str | None
+    counterpart_version: str | None
+    counterpart_dataset_id: str | None
+    counterpart_dataset_title: str | None
+    counterpart_org_id: str | None
+    same_vendor: bool
+    records: int
+    exact: int
+    near: int
+    share: float
+    other_records: int
+    other_matched: int
+    found_at: str
 
 
 class LedgerEntry(TypedDict, total=False):

@@ -312,3 +312,52 @@ def test_access_requests_from_the_command_line(backend, live, tmp_path):
     # the buyer cannot answer requests to someone else's dataset
     r = run(b_env, "access-requests", "approve", third["id"], check=False)
     assert r.returncode != 0 and "error:" in r.stderr
+
+
+@pytest.mark.postgres_only
+def test_a_relisting_is_held_appealed_and_allowed_from_the_command_line(backend, live, tmp_path):
+    """The product's default threshold (half of a version found in one other vendor's data)."""
+    from tests.catalog.helpers import corpus, jsonl, launder
+
+    app, base = live
+    with app.app_context():
+        from tests.factories import make_key, make_org, make_tenant, make_user
+
+        a, b = make_tenant(vendor=True), make_tenant(vendor=True)
+        officer = make_user(platform_compliance=True)
+        officer_key = make_key(officer, make_org(officer))
+        app.extensions["db"].remove()
+    records = corpus(150, 31)
+    a_env, b_env, o_env = cli_env(tmp_path, "a"), cli_env(tmp_path, "b"), cli_env(tmp_path, "officer")
+    for env, key in ((a_env, a.keys["owner"]), (b_env, b.keys["owner"]), (o_env, officer_key)):
+        run(env, "login", "--url", base, "--api-key", key)
+    prov = tmp_path / "provenance.yaml"
+    prov.write_text("sources:\n  - kind: first_hand\n    name: Our clinic\npersonal_data:\n  status: none\n")
+
+    def release(env, slug: str, content: bytes) -> tuple[dict, dict]:
+        ds = json.loads(run(env, "datasets", "create", "--slug", slug, "--title", slug.title(), "--domain", "healthcare", "--visibility", "listed", "--json").stdout)
+        ver = json.loads(run(env, "versions", "create", ds["id"], "1.0.0", "--json").stdout)
+        folder = tmp_path / slug
+        folder.mkdir()
+        (folder / "notes.jsonl").write_bytes(content)
+        run(env, "upload", ver["id"], str(folder))
+        run(env, "license", "set", ver["id"], "CC-BY-4.0")
+        run(env, "provenance", "set", ver["id"], str(prov))
+        return ds, ver
+
+    ds_a, ver_a = release(a_env, "cardio-notes", jsonl(records))
+    assert "published" in run(a_env, "publish", ver_a["id"]).stdout
+    ds_b, ver_b = release(b_env, "heart-texts", jsonl(launder(records, 0.1, 32)))
+    r = run(b_env, "publish", ver_b["id"], check=False)
+    assert r.returncode != 0 and "held" in r.stderr and "Cardio-Notes" in r.stderr and "Traceback" not in r.stderr
+    shown = run(b_env, "overlap", "show", ver_b["id"]).stdout
+    assert "HELD:" in shown and "100 % found in Cardio-Notes 1.0.0: 135 exact, 15 near copies" in shown and "notes.jsonl: 100 % contained" in shown
+    run(b_env, "overlap", "appeal", ver_b["id"], "--reason", "Licensed from Cardio, contract 7.")
+    r = run(b_env, "overlap", "decide", ver_b["id"], "--allow", "--note", "mine", check=False)
+    assert r.returncode != 0 and r.stderr.startswith("error:")
+    assert "overridden" in run(o_env, "overlap", "decide", ver_b["id"], "--allow", "--note", "Contract 7 seen.").stdout
+    assert "published" in run(b_env, "publish", ver_b["id"]).stdout
+    mine = run(a_env, "overlap", "dataset", ds_a["id"]).stdout
+    assert "its records are in" in mine and "Heart-Texts" in mine  # B's dataset is listed and published now: named
+    both = json.loads(run(o_env, "overlap", "dataset", ds_b["id"], "--json").stdout)
+    assert both["overlaps"][0]["counterpart_dataset_id"] == ds_a["id"]
