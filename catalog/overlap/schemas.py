@@ -24,6 +24,7 @@ class DecisionSchema(StrictSchema):
 
 
 class OverlapFindingSchema(ma.Schema):
+    other_vendor = ma.fields.String(allow_none=True, metadata={"description": "The other dataset's vendor, when the dataset is shown."})
     other_version_id = ma.fields.UUID(allow_none=True, metadata={"description": "Null when the other dataset is not public (platform staff see it)."})
     other_dataset_id = ma.fields.UUID(allow_none=True)
     other_dataset_title = ma.fields.String(allow_none=True)

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, insert, literal, or_, select, text
+from sqlalchemy import any_, bindparam, delete, func, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import BigInteger
@@ -103,16 +103,18 @@ def content_key(sources: Sequence[Source]) -> str:
     return hashlib.sha256("\n".join(sorted(f"{s.path}\t{s.sha256}" for s in sources)).encode()).hexdigest()
 
 
-def index_version(version_id: uuid.UUID, dataset_id: uuid.UUID, sources: Sequence[Source]) -> Outcome:
+def index_version(version_id: uuid.UUID, dataset_id: uuid.UUID, sources: Sequence[Source],
+                  observe: Callable[[str, int, int, bool], None] | None = None) -> Outcome:
     """Sign and index every record of the version's text-bearing files and tally what other
-    versions hold of them. Called by the ingest job outside any transaction."""
+    versions hold of them. Called by the ingest job outside any transaction. `observe(path,
+    ordinal, record id, exact)` hears every match decided (the accuracy benchmark's seam)."""
     session = get_session()
     report = session.get(OverlapReport, version_id)
     fields = list(report.text_fields) if report is not None and report.text_fields else None
     end_read()
     remove_rows(version_id)
     out = Outcome(content_key=content_key(sources), fields=fields)
-    indexer = _Indexer(version_id, dataset_id, out, {s.file_id: s for s in sources})
+    indexer = _Indexer(version_id, dataset_id, out, {s.file_id: s for s in sources}, observe)
     for src in sources:
         if src.format not in TEXT_FORMATS:
             continue
@@ -149,8 +151,9 @@ class _Candidate:
 
 
 class _Indexer:
-    def __init__(self, version_id: uuid.UUID, dataset_id: uuid.UUID, out: Outcome, own_files: dict[uuid.UUID, Source]) -> None:
-        self.vid, self.dataset_id, self.out, self.own_files = version_id, dataset_id, out, own_files
+    def __init__(self, version_id: uuid.UUID, dataset_id: uuid.UUID, out: Outcome, own_files: dict[uuid.UUID, Source],
+                 observe: Callable[[str, int, int, bool], None] | None = None) -> None:
+        self.vid, self.dataset_id, self.out, self.own_files, self.observe = version_id, dataset_id, out, own_files, observe
         self.versions: dict[uuid.UUID, _Version | None] = {}
         self.fetchers: dict[uuid.UUID, Fetcher | None] = {}
 
@@ -163,17 +166,19 @@ class _Indexer:
         if not len(kept):
             return
         keep = np.asarray(texts, dtype=np.int64)[kept]
-        exact, sig, bands = signed.exact[kept], signed.signature[kept], signed.bands[kept]
+        exact, sig, bands, banded = signed.exact[kept], signed.signature[kept], signed.bands[kept], signed.bandable[kept]
         where = np.array([batch[i][1:] for i in keep], dtype=np.int64).reshape(len(keep), 2)
         with unit_of_work() as session:
-            ids = _write(session, self.vid, src.file_id, start + keep, where, exact, sig, bands)
-            hits = _band_hits(session, bands)
-            self._versions(session, {v for _, _, v in hits})
-            useful = [(b, r, v) for b, r, v in hits if self._counts(v)]
-            cands = _records(session, sorted({r for _, r, _ in useful} - set(ids.tolist())))
+            ids = _write(session, self.vid, src.file_id, start + keep, where, exact, sig, bands, banded)
+            keys = _keys(bands, banded, exact)
+            hits = _hits(session, bands[banded], exact[~banded])
+            own = set(ids.tolist())
+            cands = _records(session, sorted({r for _, r in hits} - own))
+            self._versions(session, {c.version_id for c in cands.values()})
+            cands = {r: c for r, c in cands.items() if self._counts(c.version_id)}
             self._files(session, {c.file_id for c in cands.values()})
         self.out.records += len(keep)
-        self._tally(src, [batch[i][0] for i in keep], ids, exact, sig, bands, useful, cands)
+        self._tally(src, [batch[i][0] for i in keep], ids, exact, sig, keys, hits, cands, start + keep)
 
     def _versions(self, session: Any, ids: set[uuid.UUID]) -> None:
         missing = [v for v in ids if v not in self.versions]
@@ -212,15 +217,11 @@ class _Indexer:
         v = self.versions.get(version_id)
         return v is not None and v.live and v.dataset_id != self.dataset_id
 
-    def _tally(self, src: Source, values: list[list[str]], ids: np.ndarray, exact: np.ndarray, sig: np.ndarray, bands: np.ndarray,
-               hits: list[tuple[int, int, uuid.UUID]], cands: dict[int, _Candidate]) -> None:
+    def _tally(self, src: Source, values: list[list[str]], ids: np.ndarray, exact: np.ndarray, sig: np.ndarray, where: dict[int, list[int]],
+               hits: list[tuple[int, int]], cands: dict[int, _Candidate], ordinals: np.ndarray) -> None:
         own = {int(r): i for i, r in enumerate(ids)}
-        where: dict[int, list[int]] = defaultdict(list)  # band key -> positions in this batch
-        for i, row in enumerate(bands):
-            for b in row:
-                where[int(b)].append(i)
         pairs: set[tuple[int, int]] = set()
-        for b, r, _ in hits:
+        for b, r in hits:
             for i in where.get(b, ()):
                 if r != int(ids[i]) and (r not in own or r < int(ids[i])) and (r in own or r in cands):  # within the version: only earlier records
                     pairs.add((i, r))
@@ -249,6 +250,8 @@ class _Indexer:
                 continue
             version = self.vid if r in own else cands[r].version_id
             i = int(pos[k])
+            if self.observe is not None:
+                self.observe(src.path, int(ordinals[i]), r, bool(same[k]))
             per_record[i][version] = per_record[i].get(version, False) or bool(same[k])
             if version != self.vid:
                 self.out.others[version].matched.add(r)
@@ -289,7 +292,8 @@ def _read(store: Any, key: str, start: int, length: int) -> bytes:
     return store.read(key, start=start, length=length)
 
 
-def _write(session: Any, vid: uuid.UUID, file_id: uuid.UUID, ordinals: np.ndarray, where: np.ndarray, exact: np.ndarray, sig: np.ndarray, bands: np.ndarray) -> np.ndarray:
+def _write(session: Any, vid: uuid.UUID, file_id: uuid.UUID, ordinals: np.ndarray, where: np.ndarray, exact: np.ndarray, sig: np.ndarray, bands: np.ndarray,
+           banded: np.ndarray) -> np.ndarray:
     """Insert the batch's records and band keys; returns their ids. On PostgreSQL ids come from
     the sequence in one statement and rows go through COPY (a bulk INSERT of 48,000 band rows
     per batch was the slowest step); on SQLite, a bulk INSERT."""
@@ -303,34 +307,57 @@ def _write(session: Any, vid: uuid.UUID, file_id: uuid.UUID, ordinals: np.ndarra
                 copy.write("".join(f"{ids[i]}\t{v}\t{f}\t{ordinals[i]}\t{where[i, 0]}\t{where[i, 1]}\t{exact[i]}\t\\\\x{sig[i].astype('<u2').tobytes().hex()}\n"
                                    for i in range(n)))
             with cur.copy("COPY overlap_bands (band, record_id, version_id) FROM STDIN") as copy:
-                copy.write("".join(f"{b}\t{ids[i]}\t{v}\n" for i in range(n) for b in bands[i]))
+                copy.write("".join(f"{b}\t{ids[i]}\t{v}\n" for i in np.flatnonzero(banded) for b in bands[i]))
         return ids
     rows = [{"version_id": vid, "file_id": file_id, "ordinal": int(ordinals[i]), "offset": int(where[i, 0]), "length": int(where[i, 1]),
              "exact": int(exact[i]), "signature": sig[i].astype("<u2").tobytes()} for i in range(n)]
     ids = np.array(session.execute(insert(OverlapRecord).returning(OverlapRecord.id, sort_by_parameter_order=True), rows).scalars().all(), dtype=np.int64)
-    session.execute(insert(OverlapBand), [{"band": int(b), "record_id": int(ids[i]), "version_id": vid} for i in range(n) for b in bands[i]])
+    if banded.any():
+        session.execute(insert(OverlapBand), [{"band": int(b), "record_id": int(ids[i]), "version_id": vid} for i in np.flatnonzero(banded) for b in bands[i]])
     return ids
 
 
-def _band_hits(session: Any, bands: np.ndarray) -> list[tuple[int, int, uuid.UUID]]:
-    """(band, record id, version id) of indexed records sharing a band key with the batch, at
-    most PER_BAND per key (the earliest records: the index walks record ids in order)."""
+def _keys(bands: np.ndarray, banded: np.ndarray, exact: np.ndarray) -> dict[int, list[int]]:
+    """Lookup key -> positions in the batch: band keys of records with enough shingles, exact
+    hashes of the short ones (whose few shingles would make every band key a crowded one)."""
+    where: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(exact)):
+        if banded[i]:
+            for b in bands[i]:
+                where[int(b)].append(i)
+        else:
+            where[int(exact[i])].append(i)
+    return where
+
+
+def _hits(session: Any, bands: np.ndarray, exacts: np.ndarray) -> list[tuple[int, int]]:
+    """(key, record id) of indexed records sharing a band key with the batch's banded records,
+    or an exact hash with its short ones; at most PER_BAND per key (the earliest records)."""
     keys = sorted({int(b) for b in bands.ravel()})
-    if session.get_bind().dialect.name == "postgresql":
-        word = func.unnest(bindparam("bands", keys, type_=ARRAY(BigInteger))).table_valued("band").render_derived(name="w")
-        best = (select(OverlapBand.record_id, OverlapBand.version_id).where(OverlapBand.band == word.c.band)
-                .order_by(OverlapBand.record_id).limit(PER_BAND).lateral("h"))
-        rows = session.execute(select(word.c.band, best.c.record_id, best.c.version_id).select_from(word.join(best, literal(True)))).all()
-        return [(int(b), int(r), v) for b, r, v in rows]
-    out: list[tuple[int, int, uuid.UUID]] = []
+    short = sorted({int(e) for e in exacts})
+    out: list[tuple[int, int]] = []
     per: Counter[int] = Counter()
-    for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
-        for b, r, v in session.execute(select(OverlapBand.band, OverlapBand.record_id, OverlapBand.version_id)
-                                       .where(OverlapBand.band.in_(chunk)).order_by(OverlapBand.band, OverlapBand.record_id)):
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement with an array: 24,000 keys per batch as index probes. (A LATERAL
+        # with LIMIT per key was twice as slow; the cap is applied below instead.)
+        rows: Any = session.execute(select(OverlapBand.band, OverlapBand.record_id).where(OverlapBand.band == any_(bindparam("keys", keys, type_=ARRAY(BigInteger))))) if keys else []
+        erows: Any = session.execute(select(OverlapRecord.exact, OverlapRecord.id).where(OverlapRecord.exact == any_(bindparam("ex", short, type_=ARRAY(BigInteger))))
+                                     .order_by(OverlapRecord.id).limit(PER_BAND * max(len(short), 1))) if short else []
+        for b, r in [*rows, *erows]:
             if per[b] < PER_BAND:
                 per[b] += 1
-                out.append((int(b), int(r), v))
+                out.append((int(b), int(r)))
+        return out
+    for i in range(0, len(keys), 500):
+        for b, r in session.execute(select(OverlapBand.band, OverlapBand.record_id).where(OverlapBand.band.in_(keys[i:i + 500])).order_by(OverlapBand.band, OverlapBand.record_id)):
+            if per[b] < PER_BAND:
+                per[b] += 1
+                out.append((int(b), int(r)))
+    for i in range(0, len(short), 500):
+        for e, r in session.execute(select(OverlapRecord.exact, OverlapRecord.id).where(OverlapRecord.exact.in_(short[i:i + 500])).order_by(OverlapRecord.exact, OverlapRecord.id)):
+            if per[e] < PER_BAND:
+                per[e] += 1
+                out.append((int(e), int(r)))
     return out
 
 
@@ -342,6 +369,39 @@ def _records(session: Any, ids: list[int]) -> dict[int, _Candidate]:
                        OverlapRecord.offset, OverlapRecord.length).where(OverlapRecord.id.in_(ids[i:i + 5000]))):
             out[int(rid)] = _Candidate(v, fid, int(ex), np.frombuffer(bytes(sig), dtype="<u2"), (int(off), int(length)))
     return out
+
+
+def lookup(records: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
+    """Which published records overlap these (each given as its text values): for each record
+    with a match, the matching published records, exact or near by the signatures' estimate.
+    Read-only; for tools that ask about a file without publishing it (and the benchmark)."""
+    signed = signing.sign(records)
+    keep = np.flatnonzero(signed.has_text)
+    if not len(keep):
+        return []
+    session = get_session()
+    bands, banded, exact = signed.bands[keep], signed.bandable[keep], signed.exact[keep]
+    hits = _hits(session, bands[banded], exact[~banded])
+    cands = _records(session, sorted({r for _, r in hits}))
+    live = {v for v, status in session.execute(select(DatasetVersion.id, DatasetVersion.status)
+                                               .where(DatasetVersion.id.in_({c.version_id for c in cands.values()}))) if status in LIVE} if cands else set()
+    where = _keys(bands, banded, exact)
+    found: dict[int, dict[int, str]] = defaultdict(dict)
+    for b, r in hits:
+        c = cands.get(r)
+        if c is None or c.version_id not in live:
+            continue
+        for j in where.get(b, ()):
+            if r in found[j]:
+                continue
+            i = int(keep[j])
+            if c.exact == int(signed.exact[i]):
+                found[j][r] = "exact"
+            elif float(signing.estimate(signed.signature[i], c.signature)) >= signing.NEAR:
+                found[j][r] = "near"
+    end_read()
+    return [{"record": int(keep[j]), "matches": [{"version_id": cands[r].version_id, "file_id": cands[r].file_id, "record_id": r, "kind": kind}
+                                               for r, kind in m.items()]} for j, m in sorted(found.items()) if m]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,11 +504,12 @@ def version_overlap(principal: Principal, version_id: uuid.UUID) -> dict[str, An
     session = get_session()
     report = session.get(OverlapReport, v.id)
     staff = POLICY.allows(principal, CatalogPermission.OVERLAP_SEARCH)
-    rows = session.execute(select(OverlapFinding, DatasetVersion, Dataset).join(DatasetVersion, DatasetVersion.id == OverlapFinding.other_version_id)
-                           .join(Dataset, Dataset.id == OverlapFinding.other_dataset_id).where(OverlapFinding.version_id == v.id)
-                           .order_by(OverlapFinding.share.desc())).all()
+    rows = session.execute(select(OverlapFinding, DatasetVersion, Dataset, Organization.name).join(DatasetVersion, DatasetVersion.id == OverlapFinding.other_version_id)
+                           .join(Dataset, Dataset.id == OverlapFinding.other_dataset_id).join(Organization, Organization.id == Dataset.organization_id)
+                           .where(OverlapFinding.version_id == v.id).order_by(OverlapFinding.share.desc())).all()
     return {"version_id": v.id, "dataset_id": ds.id, **_report_view(report, v),
-            "findings": [_finding_view(f, ov, ods, show=staff or f.same_vendor or ods.visibility in PUBLIC_VISIBILITY) for f, ov, ods in rows]}
+            "findings": [_finding_view(f, ov, ods, vendor, show=staff or f.same_vendor or (ods.visibility in PUBLIC_VISIBILITY and ov.status in LIVE))
+                         for f, ov, ods, vendor in rows]}
 
 
 def _report_view(report: OverlapReport | None, v: DatasetVersion) -> dict[str, Any]:
@@ -462,8 +523,8 @@ def _report_view(report: OverlapReport | None, v: DatasetVersion) -> dict[str, A
             "decision_note": report.decision_note, "decided_at": report.decided_at, "computed_at": report.computed_at}
 
 
-def _finding_view(f: OverlapFinding, ov: DatasetVersion, ods: Dataset, *, show: bool) -> dict[str, Any]:
-    return {"other_version_id": ov.id if show else None, "other_dataset_id": ods.id if show else None,
+def _finding_view(f: OverlapFinding, ov: DatasetVersion, ods: Dataset, vendor: str, *, show: bool) -> dict[str, Any]:
+    return {"other_vendor": vendor if show else None, "other_version_id": ov.id if show else None, "other_dataset_id": ods.id if show else None,
             "other_dataset_title": ods.title if show else None, "other_version": ov.version if show else None,
             "other_org_id": f.other_org_id if show else None, "same_vendor": f.same_vendor,
             "other_published_at": ov.published_at if show else None, "records": f.records, "exact": f.exact, "near": f.near,

@@ -25,9 +25,10 @@ from typing import Sequence
 import numpy as np
 import rensa
 
-NUM_PERM = 120
-BANDS = 24
-ROWS = NUM_PERM // BANDS  # 5: P(candidate) = 1-(1-J^5)^24 is 0.9999 at J=0.8, 0.86 at 0.6, 0.06 at 0.3
+NUM_PERM = 120  # the estimate's values
+BANDS = 12
+ROWS = 4  # the first 48 values make the bands: P(candidate) = 1-(1-J^4)^12 is 0.998 at J=0.8, 0.81 at 0.6, 0.09 at 0.3
+MIN_SHINGLES = 5  # fewer: matched by the exact hash only (a three-word record's bands would be crowded, its Jaccard coarse)
 SHINGLE = 3
 NEAR = 0.8  # the Jaccard from which two records are near-duplicates
 # Between these estimates the shingle sets are compared exactly; outside, the estimate is more
@@ -44,7 +45,7 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 
 
-ALGORITHM = f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}-p{NUM_PERM}-b{BANDS}-k{SHINGLE}-1"  # signatures of another algorithm do not compare
+ALGORITHM = f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}-p{NUM_PERM}-b{BANDS}x{ROWS}-k{SHINGLE}-m{MIN_SHINGLES}"  # signatures of another algorithm do not compare
 
 
 def normalise(text: str) -> str:
@@ -81,6 +82,7 @@ class Signed:
     signature: np.ndarray  # uint16 (n, NUM_PERM): the low 16 bits of each MinHash value
     bands: np.ndarray  # int64 (n, BANDS)
     has_text: np.ndarray  # bool (n,)
+    bandable: np.ndarray  # bool (n,): enough distinct shingles to be banded
 
     def __len__(self) -> int:
         return len(self.exact)
@@ -110,17 +112,18 @@ def sign(records: Sequence[Sequence[str]]) -> Signed:
     sets = [_shingles(t) for t in toks]
     exact = np.fromiter((_exact(t) for t in toks), dtype=np.int64, count=n)
     has_text = np.fromiter((bool(s) for s in sets), dtype=bool, count=n)
+    bandable = np.fromiter((len(set(s)) >= MIN_SHINGLES for s in sets), dtype=bool, count=n)
     if n:
         full = np.array(rensa.RMinHash.digest_matrix_from_token_sets(sets, NUM_PERM, SEED).to_rows(), dtype=np.uint64).reshape(n, NUM_PERM)
     else:
         full = np.empty((0, NUM_PERM), dtype=np.uint64)
-    return Signed(exact, (full & np.uint64(0xFFFF)).astype(np.uint16), band_keys(full), has_text)
+    return Signed(exact, (full & np.uint64(0xFFFF)).astype(np.uint16), band_keys(full), has_text, bandable)
 
 
 def band_keys(sig: np.ndarray) -> np.ndarray:
     """Each record's BANDS keys (signed 64-bit, for a database BIGINT): band b's key depends on
     its ROWS values and on b, so equal values in different bands do not collide by design."""
-    s = sig.astype(np.uint64).reshape(len(sig), BANDS, ROWS)
+    s = sig[:, : BANDS * ROWS].astype(np.uint64).reshape(len(sig), BANDS, ROWS)
     with np.errstate(over="ignore"):
         keys = (s * _BAND_MIX).sum(axis=2, dtype=np.uint64) + _BAND_SALT
         keys ^= keys >> np.uint64(29)

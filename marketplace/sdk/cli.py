@@ -131,7 +131,8 @@ def overlap_text(r: Mapping[str, Any]) -> str:
     if r.get("state") in ("blocked", "appealed"):
         lines.append(f"HELD: {r.get('reason')}")
     for f in r.get("findings") or []:
-        name = f"{f.get('other_dataset_title')} {f.get('other_version')}" if f.get("other_dataset_title") else "a dataset that is not public"
+        name = (f"{f.get('other_dataset_title')} {f.get('other_version')} (by {f.get('other_vendor')})" if f.get("other_dataset_title")
+                else "a dataset that is not public")
         lines.append(f"  {100 * (f.get('share') or 0):.0f} % found in {name}{' (yours)' if f.get('same_vendor') else ''}: "
                      f"{f.get('exact')} exact, {f.get('near')} near copies")
         lines += [f"      {path}: {100 * share:.0f} % contained" for path, share in sorted((f.get("files") or {}).items())]

@@ -357,6 +357,7 @@ class ManifestEntry(TypedDict, total=False):
 
 
 class OverlapFinding(TypedDict, total=False):
+    other_vendor: str | None
     other_version_id: str | None
     other_dataset_id: str | None
     other_dataset_title: str | None

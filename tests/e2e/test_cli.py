@@ -351,7 +351,7 @@ def test_a_relisting_is_held_appealed_and_allowed_from_the_command_line(backend,
     r = run(b_env, "publish", ver_b["id"], check=False)
     assert r.returncode != 0 and "held" in r.stderr and "Cardio-Notes" in r.stderr and "Traceback" not in r.stderr
     shown = run(b_env, "overlap", "show", ver_b["id"]).stdout
-    assert "HELD:" in shown and "100 % found in Cardio-Notes 1.0.0: 135 exact, 15 near copies" in shown and "notes.jsonl: 100 % contained" in shown
+    assert "HELD:" in shown and "100 % found in Cardio-Notes 1.0.0 (by " in shown and ": 135 exact, 15 near copies" in shown and "notes.jsonl: 100 % contained" in shown
     run(b_env, "overlap", "appeal", ver_b["id"], "--reason", "Licensed from Cardio, contract 7.")
     r = run(b_env, "overlap", "decide", ver_b["id"], "--allow", "--note", "mine", check=False)
     assert r.returncode != 0 and r.stderr.startswith("error:")
