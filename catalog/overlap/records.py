@@ -193,7 +193,7 @@ class Fetcher:
         self.fmt, self.open_chunks, self.read_range, self.size, self.fields = fmt, open_chunks, read_range, size, fields
         self._header: list[str] | None = None
         self._pf: pq.ParquetFile | None = None
-        self._groups: dict[int, list[Any]] = {}
+        self._groups: dict[int, Any] = {}
 
     def values(self, where: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
         """The text values of the records at these (offset, length) locations."""
@@ -226,12 +226,14 @@ class Fetcher:
         if self._pf is None:
             self._pf = pq.ParquetFile(RangeReader(self.read_range, self.size))
         if group not in self._groups:
-            if len(self._groups) >= 4:
+            if len(self._groups) >= 2:  # kept as Arrow (columnar): a row becomes Python only when asked for
                 self._groups.pop(next(iter(self._groups)))
             columns = _string_columns(self._pf, self.fields)
-            self._groups[group] = self._pf.read_row_group(group, columns=columns).to_pylist() if columns else []
-        rows = self._groups[group]
-        return _leaves(rows[row], self.fields) if row < len(rows) else []
+            self._groups[group] = self._pf.read_row_group(group, columns=columns) if columns else None
+        table = self._groups[group]
+        if table is None or row >= table.num_rows:
+            return []
+        return _leaves(table.slice(row, 1).to_pylist()[0], self.fields)
 
 
 def _has_strings(t: Any) -> bool:

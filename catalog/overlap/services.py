@@ -72,8 +72,22 @@ class Tally:
 
     exact: int = 0
     near: int = 0
-    matched: set[int] = field(default_factory=set)  # the other version's record ids that matched
     files: Counter[str] = field(default_factory=Counter)
+    # The other version's record ids that matched, as int64 arrays compacted now and then: 8
+    # bytes per distinct record rather than a Python set's 60, so a whole relisted corpus of
+    # millions of records stays small while it is indexed.
+    _matched: list[np.ndarray] = field(default_factory=list)
+    _pending: int = 0
+
+    def add_matched(self, ids: list[int]) -> None:
+        self._matched.append(np.asarray(ids, dtype=np.int64))
+        self._pending += len(ids)
+        if self._pending > 1_000_000:
+            self._matched, self._pending = [np.unique(np.concatenate(self._matched))], 0
+
+    @property
+    def matched(self) -> int:
+        return len(np.unique(np.concatenate(self._matched))) if self._matched else 0
 
 
 @dataclass
@@ -250,6 +264,7 @@ class _Indexer:
                 other = values[own[r]] if r in own else theirs.get(r)
                 near[k] = other is not None and signing.jaccard(values[int(pos[k])], other) >= signing.NEAR
         per_record: dict[int, dict[uuid.UUID, bool]] = defaultdict(dict)  # position -> version -> exact?
+        matched: dict[uuid.UUID, list[int]] = defaultdict(list)
         for k, r in enumerate(rid):
             if not (same[k] or near[k]):
                 continue
@@ -259,7 +274,9 @@ class _Indexer:
                 self.observe(src.path, int(ordinals[i]), r, bool(same[k]))
             per_record[i][version] = per_record[i].get(version, False) or bool(same[k])
             if version != self.vid:
-                self.out.others[version].matched.add(r)
+                matched[version].append(r)
+        for version, rs in matched.items():
+            self.out.others[version].add_matched(rs)
         for found in per_record.values():
             for version, is_exact in found.items():
                 if version == self.vid:
@@ -449,7 +466,7 @@ def conclude(version: DatasetVersion, dataset: Dataset, out: Outcome) -> str | N
         ov, ods = o
         f = OverlapFinding(version_id=version.id, dataset_id=dataset.id, other_version_id=vid, other_dataset_id=ods.id, other_org_id=ods.organization_id,
                            same_vendor=ods.organization_id == dataset.organization_id, other_earlier=True, records=out.records, exact=t.exact, near=t.near,
-                           other_records=totals.get(vid, 0), other_matched=len(t.matched), share=(t.exact + t.near) / max(out.records, 1),
+                           other_records=totals.get(vid, 0), other_matched=t.matched, share=(t.exact + t.near) / max(out.records, 1),
                            files={p: round(n / max(out.files.get(p, {}).get("signed", 0), 1), 4) for p, n in t.files.items()})
         session.add(f)
         findings.append(f)

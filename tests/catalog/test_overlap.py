@@ -262,3 +262,31 @@ def test_the_duplicate_rate_is_on_the_dataset_page_and_in_croissant_and_the_repo
     assert report["quality"]["duplicates"] == {"records": 40, "exact": 10, "near": 0, "rate": 0.25}
     html = client.get(f"/api/v1/versions/{v['id']}/report?format=html", headers=bearer(t.keys["owner"])).get_data(as_text=True)
     assert "Duplicates (measured at ingest)" in html
+
+
+def test_a_parquet_corpus_with_nested_turns_is_compared_and_checked_exactly(app, client, threshold, monkeypatch):
+    import io as _io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from catalog.overlap.records import Fetcher
+
+    threshold(2.0)
+    read_back: list[int] = []
+    original = Fetcher.values
+    monkeypatch.setattr(Fetcher, "values", lambda self, where: read_back.append(len(where)) or original(self, where))
+    a, b = make_tenant(vendor=True), make_tenant(vendor=True)
+    records = corpus(60, 15)
+    table = pa.table({"id": [r["id"] for r in records],
+                      "turns": [[{"role": "patient", "content": r["text"]}, {"role": "doctor", "content": r["zh"]}] for r in records]})
+    buf = _io.BytesIO()
+    pq.write_table(table, buf, row_group_size=25)  # three row groups: the exact check reads rows from each
+    ds_a, _ = published_dataset(client, a.keys["owner"], {"dialogues.parquet": buf.getvalue()})
+    # B flattens the turns into two columns and edits two words of a third of the records: Jaccard
+    # about 0.83, inside the band where the estimate alone could be wrong, so rows are read back.
+    laundered = launder(records, 1 / 3, 16)
+    _, v = publish_with(client, b.keys["owner"], {"flat.jsonl": jsonl([{"q": r["text"], "a": r["zh"]} for r in laundered])})
+    [f] = client.get(f"/api/v1/versions/{v['id']}/overlap", headers=bearer(b.keys["owner"])).json["findings"]
+    assert f["other_dataset_id"] == ds_a["id"] and (f["exact"], f["near"]) == (40, 20) and f["other_matched"] == 60
+    assert sum(read_back) >= 10  # the edited records were decided on their shingle sets, read back from A's Parquet rows
