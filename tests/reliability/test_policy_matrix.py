@@ -179,6 +179,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/files/<uuid:file_id>/multipart"): Case(vendor_org, lambda w, s: {"part_size": 5 * 1024 * 1024}),
     ("POST", "/api/v1/files/<uuid:file_id>/multipart/complete"): Case(vendor_org, lambda w, s: {"parts": [{"part_number": 1, "etag": "x"}]}),
     ("POST", "/api/v1/versions/<uuid:version_id>/publish"): Case(vendor_org),
+    ("PUT", "/api/v1/versions/<uuid:version_id>/overlap/text-fields"): Case(vendor_org, lambda w, s: {"fields": ["text"]}),
+    ("POST", "/api/v1/versions/<uuid:version_id>/overlap/appeal"): Case(vendor_org, lambda w, s: {"reason": "We hold the rights."}),  # allowed: 409, nothing is held
+    ("POST", "/api/v1/versions/<uuid:version_id>/overlap/decision"): Case(platform, lambda w, s: {"allow": True, "note": "matrix"}),
     ("POST", "/api/v1/versions/<uuid:version_id>/deprecate"): Case(vendor_org, lambda w, s: {"reason": "superseded"},
                                                                     path_ids=lambda w, s: {"version_id": w.ids["retired_version_id"]}),
     ("POST", "/api/v1/versions/<uuid:version_id>/withdraw"): Case(vendor_org, lambda w, s: {"reason": "consent revoked"},
