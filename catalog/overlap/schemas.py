@@ -10,8 +10,9 @@ from marketplace.kernel.schemas import Flag, Name, StrictSchema, Text
 
 
 class TextFieldsSchema(StrictSchema):
-    fields = ma.fields.List(Name(200), required=True, allow_none=True, validate=validate.Length(min=1, max=64),
-                            metadata={"description": "Top-level keys or columns, or dotted paths into nested JSON (`messages.content`); null: every text-bearing field."})
+    # `fields` in the body; another attribute name here, because a schema's own `fields` is marshmallow's.
+    text_fields = ma.fields.List(Name(200), required=True, allow_none=True, validate=validate.Length(min=1, max=64), data_key="fields",
+                                 metadata={"description": "Top-level keys or columns, or dotted paths into nested JSON (`messages.content`); null: every text-bearing field."})
 
 
 class AppealSchema(StrictSchema):

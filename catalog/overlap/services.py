@@ -569,12 +569,13 @@ def _finding_view(f: OverlapFinding, ov: DatasetVersion, ods: Dataset, vendor: s
 
 
 @transactional
-def set_text_fields(principal: Principal, version_id: uuid.UUID, *, fields: list[str] | None) -> dict[str, Any]:
+def set_text_fields(principal: Principal, version_id: uuid.UUID, *, text_fields: list[str] | None) -> dict[str, Any]:
     """Say which fields carry the text to compare (a draft version; None: every text-bearing field)."""
     v, ds = _version(principal, version_id, lock=True)
     require_dataset_writer(principal, ds, get_session().get_one(Organization, ds.organization_id))
     if v.status != VersionStatus.draft.value:
         raise Conflict(f"Text fields are chosen before publishing (this version is {v.status}).")
+    fields = text_fields
     if fields is not None:
         fields = list(dict.fromkeys(f.strip() for f in fields if f.strip()))
         if not fields or len(fields) > MAX_FIELDS:

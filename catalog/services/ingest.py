@@ -82,6 +82,10 @@ def ingest_version(version_id: str) -> str:
     return _finish(vid, results, failures, found)
 
 
+def _read_range(store: Any, key: str, start: int, length: int) -> bytes:
+    return store.read(key, start=start, length=length)
+
+
 def _overlap_sources(files: list[VersionFile], results: dict[uuid.UUID, dict[str, Any]]) -> list[overlap.Source]:
     """Each verified file, read from its content address, for overlap signing."""
     store = storage()
@@ -91,7 +95,7 @@ def _overlap_sources(files: list[VersionFile], results: dict[uuid.UUID, dict[str
         key = blob_key(a.sha256 or f.sha256)
         out.append(overlap.Source(file_id=f.id, path=f.path, format=f.format, size=f.size, sha256=f.sha256,
                                   open_chunks=functools.partial(store.iter_range, key, chunk_size=8 * 1024 * 1024),
-                                  read_range=lambda start, length, key=key: store.read(key, start=start, length=length)))
+                                  read_range=functools.partial(_read_range, store, key)))
     return out
 
 
