@@ -22,59 +22,82 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.analysis import RangeReader
-from catalog.tables import record_blocks
+from catalog.tables import MAX_RECORD, record_blocks
 
 TEXT_FORMATS = ("jsonl", "csv", "parquet")
+# Ingest accepts CSV records up to tables.MAX_RECORD; the csv module's default field limit
+# (128 KiB) would refuse a long field that ingest had already verified.
+csv.field_size_limit(MAX_RECORD)
 _CJK_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 MAX_WALK = 100_000  # string leaves taken from one record at most (a hostile record is not a denial of service)
 
 
 def carries_text(s: str) -> bool:
-    """A value that reads as text rather than as an identifier, code or label: two or more
-    spaces (three words), or four CJK characters among its first 64. Counting is C-speed; this
-    runs on every string of every record."""
+    """A value that reads as text rather than as an identifier, code or label: three or more
+    words (split at any Unicode space: no-break spaces and tabs too), or four CJK characters
+    among its first 4,096. Counting spaces first is C-speed; this runs on every string of every
+    record."""
     if len(s) < 4:
         return False
-    if s.count(" ") + s.count("\n") >= 2:
+    if s.count(" ") + s.count("\n") >= 2 or len(s.split(None, 2)) >= 3:
         return True
-    head = s[:64]
+    head = s[:4096]
     return max(head) >= "\u3040" and len(_CJK_CHAR.findall(head)) >= 4
 
 
 def _leaves(obj: Any, fields: Sequence[str] | None) -> list[str]:
     """The record's text values: its string leaves (iteratively: nesting depth is the input's
-    choice), filtered by the vendor's field paths or by `carries_text`."""
+    choice), filtered by the vendor's field paths or by `carries_text`. When the vendor's fields
+    hold no text in a record (an id, a label, a field it does not have), its text-bearing
+    fields are taken: choosing fields narrows what is compared, it cannot switch it off."""
     if not fields:
         return _texts(obj)
+    chosen = _chosen(obj, fields)
+    return chosen if any(carries_text(v) for v in chosen) else _texts(obj)
+
+
+def _chosen(obj: Any, fields: Sequence[str]) -> list[str]:
     out: list[str] = []
     stack: list[tuple[str, Any]] = [("", obj)]
     wanted = set(fields)
     while stack and len(out) < MAX_WALK:
         path, v = stack.pop()
+        if isinstance(v, bytes):
+            v = _utf8(v)
         if isinstance(v, str):
             if path in wanted:
                 out.append(v)
         elif isinstance(v, dict):
             stack.extend((f"{path}.{k}" if path else str(k), x) for k, x in reversed(list(v.items())))
-        elif isinstance(v, list):
+        elif isinstance(v, (list, tuple)):  # tuples: a Parquet map's (key, value) pairs
             stack.extend((path, x) for x in reversed(v))
     return out
 
 
+def _utf8(b: bytes) -> str | None:
+    """A Parquet binary value that is UTF-8 text is text (a cast to binary hides nothing)."""
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _texts(obj: Any) -> list[str]:
     """Every string leaf that reads as text, in document order (no paths: the common case, kept lean)."""
-    if isinstance(obj, dict) and all(type(v) is not dict and type(v) is not list for v in obj.values()):
+    if isinstance(obj, dict) and all(type(v) is str or type(v) is int or type(v) is float or type(v) is bool or v is None for v in obj.values()):
         return [v for v in obj.values() if type(v) is str and carries_text(v)]  # a flat record: most are
     out: list[str] = []
     stack: list[Any] = [obj]
     while stack and len(out) < MAX_WALK:
         v = stack.pop()
+        if isinstance(v, bytes):
+            v = _utf8(v)
         if isinstance(v, str):
             if carries_text(v):
                 out.append(v)
         elif isinstance(v, dict):
             stack.extend(reversed(list(v.values())))
-        elif isinstance(v, list):
+        elif isinstance(v, (list, tuple)):
             stack.extend(reversed(v))
     return out
 
@@ -154,7 +177,9 @@ def _csv_rows(chunks: Iterator[bytes]) -> Iterator[tuple[list[str], int, int]]:
 def _csv_values(header: list[str], row: list[str], fields: Sequence[str] | None) -> list[str]:
     if fields:
         wanted = set(fields)
-        return [v for name, v in zip(header, row, strict=False) if name in wanted and v]
+        chosen = [v for name, v in zip(header, row, strict=False) if name in wanted and v]
+        if any(carries_text(v) for v in chosen):
+            return chosen
     return [v for v in row if carries_text(v)]
 
 
@@ -192,13 +217,11 @@ class Fetcher:
                  fields: Sequence[str] | None) -> None:
         self.fmt, self.open_chunks, self.read_range, self.size, self.fields = fmt, open_chunks, read_range, size, fields
         self._header: list[str] | None = None
-        self._pf: pq.ParquetFile | None = None
-        self._groups: dict[int, Any] = {}
 
     def values(self, where: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
         """The text values of the records at these (offset, length) locations."""
         if self.fmt == "parquet":
-            return {loc: self._parquet_row(*loc) for loc in where}
+            return self._parquet_rows(where)
         out: dict[tuple[int, int], list[str]] = {}
         todo = sorted(set(where))
         i = 0
@@ -222,25 +245,43 @@ class Fetcher:
         rows = list(csv.reader(_Lines(raw)))
         return _csv_values(self._header, rows[0], self.fields) if rows else []
 
-    def _parquet_row(self, group: int, row: int) -> list[str]:
-        if self._pf is None:
-            self._pf = pq.ParquetFile(RangeReader(self.read_range, self.size))
-        if group not in self._groups:
-            if len(self._groups) >= 2:  # kept as Arrow (columnar): a row becomes Python only when asked for
-                self._groups.pop(next(iter(self._groups)))
-            columns = _string_columns(self._pf, self.fields)
-            self._groups[group] = self._pf.read_row_group(group, columns=columns) if columns else None
-        table = self._groups[group]
-        if table is None or row >= table.num_rows:
-            return []
-        return _leaves(table.slice(row, 1).to_pylist()[0], self.fields)
+    def _parquet_rows(self, where: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
+        """The asked rows, streamed a batch at a time through their row groups: a row group of
+        400 MB decoded is never held whole (one was, and took a gigabyte to check one row)."""
+        pf = pq.ParquetFile(RangeReader(self.read_range, self.size))
+        columns = _string_columns(pf, self.fields)
+        out: dict[tuple[int, int], list[str]] = {loc: [] for loc in where}
+        if not columns:
+            return out
+        by_group: dict[int, set[int]] = {}
+        for g, r in where:
+            by_group.setdefault(g, set()).add(r)
+        for g, rows in sorted(by_group.items()):
+            if not 0 <= g < pf.metadata.num_row_groups:
+                continue
+            seen, last = 0, max(rows)
+            for batch in pf.iter_batches(batch_size=1024, row_groups=[g], columns=columns):
+                for r in sorted(x for x in rows if seen <= x < seen + batch.num_rows):
+                    out[(g, r)] = _leaves(batch.slice(r - seen, 1).to_pylist()[0], self.fields)
+                seen += batch.num_rows
+                if seen > last:
+                    break
+        return out
 
 
 def _has_strings(t: Any) -> bool:
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
+    """Whether a Parquet column holds text anywhere inside it: strings in any Arrow form
+    (plain, large, view, dictionary-encoded, or as binary), or inside structs, lists and maps."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or (hasattr(pa.types, "is_string_view") and pa.types.is_string_view(t)):
         return True
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return True
+    if pa.types.is_dictionary(t):
+        return _has_strings(t.value_type)
     if pa.types.is_struct(t):
         return any(_has_strings(t.field(i).type) for i in range(t.num_fields))
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
+    if pa.types.is_map(t):
+        return _has_strings(t.key_type) or _has_strings(t.item_type)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or (hasattr(pa.types, "is_list_view") and pa.types.is_list_view(t)):
         return _has_strings(t.value_type)
     return False

@@ -39,9 +39,9 @@ class OverlapFindingSchema(ma.Schema):
     exact_share = ma.fields.Float()
     near_share = ma.fields.Float()
     share = ma.fields.Float(metadata={"description": "(exact + near) / records: how much of this version is contained in the other."})
-    other_records = ma.fields.Integer()
-    other_matched = ma.fields.Integer(metadata={"description": "The other version's records that have a copy here."})
-    other_share = ma.fields.Float()
+    other_records = ma.fields.Integer(allow_none=True, metadata={"description": "Null when the other dataset is not shown."})
+    other_matched = ma.fields.Integer(allow_none=True, metadata={"description": "The other version's records that have a copy here (null when not shown)."})
+    other_share = ma.fields.Float(allow_none=True)
     files = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float(), metadata={"description": "Per file of this version: the share of its records found in the other."})
     found_at = ma.fields.AwareDateTime()
 

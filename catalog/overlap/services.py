@@ -31,11 +31,11 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.types import BigInteger
 
 from catalog.actions import CatalogAction
-from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus, blob_key
+from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus, Visibility, blob_key
 from catalog.overlap import signing
 from catalog.overlap.models import OverlapBand, OverlapFinding, OverlapRecord, OverlapReport, OverlapState
 from catalog.overlap.records import TEXT_FORMATS, Fetcher, Located, text_records
-from catalog.policy import POLICY, PUBLIC_VISIBILITY, CatalogPermission, can_read_private, require_dataset_writer
+from catalog.policy import POLICY, CatalogPermission, can_read_private, require_dataset_writer
 from catalog.storage import object_store
 from marketplace.identity.models import Organization
 from marketplace.kernel import audit
@@ -44,12 +44,16 @@ from marketplace.kernel.db import end_read, get_session, transactional, unit_of_
 from marketplace.kernel.errors import Conflict, NotFound, ValidationFailed
 from marketplace.kernel.notify import Topic, publish
 from marketplace.kernel.principal import Principal
+from marketplace.kernel.schemas import UNSAFE_TEXT
 
 BATCH = 2000  # records signed, written and looked up per transaction
+BATCH_CHARS = 8 << 20  # or fewer, when their text adds up to this many characters
 PER_BAND = 200  # candidates read per band key: a very common short record does not fetch the whole index
+CHECKS = 16  # unsure candidates of one record compared exactly, the most similar first
 LIVE = (VersionStatus.published.value, VersionStatus.deprecated.value)
 MAX_FIELDS = 64
-LINEAGE_SHARE = 0.01  # undeclared overlap from which another dataset's licence binds as upstream
+LINEAGE_SHARE = 0.05  # undeclared overlap from which another dataset's licence binds as upstream
+LINEAGE_RECORDS = 10
 SYSTEM = Principal(request_id="ingest", ip=None)
 
 
@@ -97,6 +101,7 @@ class Outcome:
     content_key: str
     fields: list[str] | None
     records: int = 0
+    foreign: int = 0  # records with a copy in another vendor's published data
     duplicate_exact: int = 0
     duplicate_near: int = 0
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -118,7 +123,7 @@ def content_key(sources: Sequence[Source]) -> str:
 
 
 def index_version(version_id: uuid.UUID, dataset_id: uuid.UUID, sources: Sequence[Source],
-                  observe: Callable[[str, int, int, bool], None] | None = None) -> Outcome:
+                  observe: Callable[[str, int, int, bool], None] | None = None, *, org_id: uuid.UUID | None = None) -> Outcome:
     """Sign and index every record of the version's text-bearing files and tally what other
     versions hold of them. Called by the ingest job outside any transaction. `observe(path,
     ordinal, record id, exact)` hears every match decided (the accuracy benchmark's seam)."""
@@ -128,19 +133,20 @@ def index_version(version_id: uuid.UUID, dataset_id: uuid.UUID, sources: Sequenc
     end_read()
     remove_rows(version_id)
     out = Outcome(content_key=content_key(sources), fields=fields)
-    indexer = _Indexer(version_id, dataset_id, out, {s.file_id: s for s in sources}, observe)
+    indexer = _Indexer(version_id, dataset_id, out, {s.file_id: s for s in sources}, observe, org_id)
     for src in sources:
         if src.format not in TEXT_FORMATS:
             continue
         signed_before = out.records
         batch: list[Located] = []
-        ordinal = 0
+        ordinal = chars = 0
         for located in text_records(src.format, src.open_chunks, src.read_range, src.size, fields):
             batch.append(located)
-            if len(batch) >= BATCH:
+            chars += sum(len(v) for v in located[0])
+            if len(batch) >= BATCH or chars >= BATCH_CHARS:  # long records: a batch is bounded by its text too
                 indexer.add(src, ordinal, batch)
                 ordinal += len(batch)
-                batch = []
+                batch, chars = [], 0
         if batch:
             indexer.add(src, ordinal, batch)
             ordinal += len(batch)
@@ -166,8 +172,8 @@ class _Candidate:
 
 class _Indexer:
     def __init__(self, version_id: uuid.UUID, dataset_id: uuid.UUID, out: Outcome, own_files: dict[uuid.UUID, Source],
-                 observe: Callable[[str, int, int, bool], None] | None = None) -> None:
-        self.vid, self.dataset_id, self.out, self.own_files, self.observe = version_id, dataset_id, out, own_files, observe
+                 observe: Callable[[str, int, int, bool], None] | None = None, org_id: uuid.UUID | None = None) -> None:
+        self.vid, self.dataset_id, self.out, self.own_files, self.observe, self.org_id = version_id, dataset_id, out, own_files, observe, org_id
         self.versions: dict[uuid.UUID, _Version | None] = {}
         self.fetchers: dict[uuid.UUID, Fetcher | None] = {}
 
@@ -256,13 +262,31 @@ class _Indexer:
         # The estimate decides where it cannot be wrong (4 standard deviations from 0.8 at 120
         # values); between, the two records' shingle sets are compared exactly.
         near = (est >= signing.SURE) & ~same
-        check = [k for k in range(len(rid)) if not same[k] and signing.UNSURE <= est[k] < signing.SURE]
-        if check:
+        unsure = ~same & (est >= signing.UNSURE) & (est < signing.SURE)
+        # Each record's CHECKS most similar unsure candidates are checked: 4,000 records near
+        # each other would otherwise be 4,000 x 200 exact comparisons a batch.
+        idx = np.flatnonzero(unsure)
+        if len(idx):
+            idx = idx[np.lexsort((-est[idx], pos[idx]))]
+            first = np.r_[True, pos[idx][1:] != pos[idx][:-1]]
+            group = np.cumsum(first) - 1
+            rank = np.arange(len(idx)) - np.flatnonzero(first)[group]
+            check = idx[rank < CHECKS].tolist()
             theirs = self._values([rid[k] for k in check if rid[k] not in own])
+            sets: dict[tuple[str, int], frozenset[str]] = {}
+
+            def shingled(kind: str, key: int, vals: list[str]) -> frozenset[str]:
+                if (kind, key) not in sets:
+                    sets[(kind, key)] = frozenset(signing.shingles(vals))
+                return sets[(kind, key)]
+
             for k in check:
-                r = rid[k]
+                r, i = rid[k], int(pos[k])
                 other = values[own[r]] if r in own else theirs.get(r)
-                near[k] = other is not None and signing.jaccard(values[int(pos[k])], other) >= signing.NEAR
+                if other is None:
+                    continue
+                mine, its = shingled("pos", i, values[i]), shingled("own" if r in own else "rid", own.get(r, r), other)
+                near[k] = bool(mine or its) and len(mine & its) / max(len(mine | its), 1) >= signing.NEAR
         per_record: dict[int, dict[uuid.UUID, bool]] = defaultdict(dict)  # position -> version -> exact?
         matched: dict[uuid.UUID, list[int]] = defaultdict(list)
         for k, r in enumerate(rid):
@@ -278,6 +302,8 @@ class _Indexer:
         for version, rs in matched.items():
             self.out.others[version].add_matched(rs)
         for found in per_record.values():
+            if any(v != self.vid and (ver := self.versions.get(v)) is not None and ver.org_id != self.org_id for v in found):
+                self.out.foreign += 1
             for version, is_exact in found.items():
                 if version == self.vid:
                     if is_exact:
@@ -443,16 +469,18 @@ def lookup(records: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
 # Findings, the threshold and notifications: in the ingest job's publishing transaction.
 
 
-def conclude(version: DatasetVersion, dataset: Dataset, out: Outcome) -> str | None:
+def conclude(version: DatasetVersion, dataset: Dataset, out: Outcome, *, backfill: bool = False) -> str | None:
     """Record what indexing found on the version, inside the ingest job's final transaction.
     Returns the reason publishing is held, or None. On publication the earlier publishers of
-    relisted records are told (an audit event and a notification, statistics only)."""
+    relisted records are told (an audit event and a notification, statistics only). With
+    `backfill` (a version published before overlap detection) nothing is held or announced."""
     session = get_session()
     report = session.get(OverlapReport, version.id, with_for_update=True)
     if report is None:
         report = OverlapReport(version_id=version.id, state=OverlapState.clear.value)
         session.add(report)
-    allowed = report.state == OverlapState.overridden.value and report.content_key == out.content_key
+    same_files = report.content_key == out.content_key  # an allowance or an appeal is for the files it was made for
+    allowed = report.state == OverlapState.overridden.value and same_files
     report.records, report.duplicate_exact, report.duplicate_near = out.records, out.duplicate_exact, out.duplicate_near
     report.files, report.algorithm, report.computed_at, report.content_key = out.files, signing.ALGORITHM, utcnow(), out.content_key
     session.execute(delete(OverlapFinding).where(OverlapFinding.version_id == version.id))
@@ -470,20 +498,23 @@ def conclude(version: DatasetVersion, dataset: Dataset, out: Outcome) -> str | N
                            files={p: round(n / max(out.files.get(p, {}).get("signed", 0), 1), 4) for p, n in t.files.items()})
         session.add(f)
         findings.append(f)
+    # The hold counts every record found in any other vendor's data (49 % from one and 49 %
+    # from another is 98 % someone else's), and names the largest source.
+    foreign = out.foreign / max(out.records, 1)
     worst = max((f for f in findings if not f.same_vendor), key=lambda f: f.share, default=None)
-    if worst is not None and worst.share >= current_settings().overlap_block_share and not allowed:
+    if worst is not None and foreign >= current_settings().overlap_block_share and not allowed and not backfill:
         ov, ods = others[worst.other_version_id]
-        report.state = OverlapState.blocked.value if report.state != OverlapState.appealed.value or report.content_key != out.content_key else report.state
-        report.reason = (f"{worst.share:.0%} of this version's records are copies or near copies of another vendor's published data"
-                         f" ({_public_name(ods, ov)}). Publishing is held: if you hold the rights to this data, appeal with your evidence;"
-                         " platform compliance decides.")
+        report.state = OverlapState.appealed.value if report.state == OverlapState.appealed.value and same_files else OverlapState.blocked.value
+        report.reason = (f"{foreign:.0%} of this version's records are copies or near copies of other vendors' published data"
+                         f" (the most from {_public_name(ods, ov)}: {worst.share:.0%}). Publishing is held: if you hold the rights to this data,"
+                         " appeal with your evidence; platform compliance decides.")
         audit.record(SYSTEM, CatalogAction.VERSION_OVERLAP_BLOCK, outcome="failure", subject_type="version", subject_id=version.id, subject_org_id=dataset.organization_id,
-                     details={"share": round(worst.share, 4), "other_version_id": str(worst.other_version_id), "threshold": current_settings().overlap_block_share})
+                     details={"share": round(foreign, 4), "largest_share": round(worst.share, 4), "threshold": current_settings().overlap_block_share})
         return report.reason
     if not allowed:
         report.state, report.reason = OverlapState.clear.value, None
     for f in findings:
-        if f.same_vendor:
+        if f.same_vendor or backfill:
             continue
         ov, ods = others[f.other_version_id]
         stats = {"matched": f.other_matched, "records": f.other_records, "matched_percent": _percent(f.other_matched, f.other_records),
@@ -511,9 +542,15 @@ def _record_counts(session: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     return dict(session.execute(select(OverlapRecord.version_id, func.count()).where(OverlapRecord.version_id.in_(ids)).group_by(OverlapRecord.version_id)).all())
 
 
+def shown(ds: Dataset, v: DatasetVersion) -> bool:
+    """Whether another vendor's dataset may be named to a vendor: listed in the public catalogue
+    with the version live. Not an unlisted one (its id is its private link), not a draft."""
+    return ds.visibility == Visibility.listed.value and v.status in LIVE
+
+
 def _public_name(ds: Dataset, v: DatasetVersion) -> str:
-    """How a vendor is shown another vendor's dataset: by name when it is public, else unnamed."""
-    if ds.visibility in PUBLIC_VISIBILITY:
+    """How a vendor is shown another vendor's dataset: by name when it is listed, else unnamed."""
+    if shown(ds, v):
         return f"“{ds.title}” {v.version}"
     return "a dataset that is not public"
 
@@ -543,7 +580,7 @@ def version_overlap(principal: Principal, version_id: uuid.UUID) -> dict[str, An
                            .join(Dataset, Dataset.id == OverlapFinding.other_dataset_id).join(Organization, Organization.id == Dataset.organization_id)
                            .where(OverlapFinding.version_id == v.id).order_by(OverlapFinding.share.desc())).all()
     return {"version_id": v.id, "dataset_id": ds.id, **_report_view(report, v),
-            "findings": [_finding_view(f, ov, ods, vendor, show=staff or f.same_vendor or (ods.visibility in PUBLIC_VISIBILITY and ov.status in LIVE))
+            "findings": [_finding_view(f, ov, ods, vendor, show=staff or f.same_vendor or shown(ods, ov))
                          for f, ov, ods, vendor in rows]}
 
 
@@ -564,8 +601,8 @@ def _finding_view(f: OverlapFinding, ov: DatasetVersion, ods: Dataset, vendor: s
             "other_org_id": f.other_org_id if show else None, "same_vendor": f.same_vendor,
             "other_published_at": ov.published_at if show else None, "records": f.records, "exact": f.exact, "near": f.near,
             "exact_share": round(f.exact / f.records, 4) if f.records else 0.0, "near_share": round(f.near / f.records, 4) if f.records else 0.0,
-            "share": round(f.share, 4), "other_records": f.other_records, "other_matched": f.other_matched,
-            "other_share": round(f.other_matched / f.other_records, 4) if f.other_records else 0.0, "files": f.files or {}, "found_at": f.created_at}
+            "share": round(f.share, 4), "other_records": f.other_records if show else None, "other_matched": f.other_matched if show else None,
+            "other_share": (round(f.other_matched / f.other_records, 4) if f.other_records else 0.0) if show else None, "files": f.files or {}, "found_at": f.created_at}
 
 
 @transactional
@@ -598,7 +635,7 @@ def appeal(principal: Principal, version_id: uuid.UUID, *, reason: str) -> dict[
     v, ds = _version(principal, version_id, lock=True)
     require_dataset_writer(principal, ds, get_session().get_one(Organization, ds.organization_id))
     reason = (reason or "").strip()
-    if not reason:
+    if not UNSAFE_TEXT.sub("", reason).strip():
         raise ValidationFailed("An appeal needs a reason.", errors={"reason": ["Say why you hold the rights to this data."]})
     report = get_session().get(OverlapReport, v.id)
     if report is None or report.state not in (OverlapState.blocked.value, OverlapState.appealed.value):
@@ -615,7 +652,7 @@ def decide(principal: Principal, version_id: uuid.UUID, *, allow: bool, note: st
     POLICY.require(principal, CatalogPermission.OVERLAP_DECIDE)
     v, ds = _version(principal, version_id, lock=True)
     note = (note or "").strip()
-    if not note:
+    if not UNSAFE_TEXT.sub("", note).strip():
         raise ValidationFailed("A decision needs a note.", errors={"note": ["Say why, for the vendor and the record."]})
     report = get_session().get(OverlapReport, v.id)
     if report is None or report.state not in (OverlapState.blocked.value, OverlapState.appealed.value):
@@ -646,7 +683,9 @@ def dataset_overlaps(principal: Principal, dataset_id: uuid.UUID) -> dict[str, A
     for f, v, d, ov, ods in rows:
         mine_is_subject = d.id == ds.id
         cv, cds = (ov, ods) if mine_is_subject else (v, d)
-        show = staff or cds.organization_id == ds.organization_id or (cds.visibility in PUBLIC_VISIBILITY and cv.status in LIVE)
+        if not (staff or mine_is_subject or cds.organization_id == ds.organization_id or v.status in LIVE):
+            continue  # another vendor's version that was held, never published: none of this vendor's business
+        show = staff or cds.organization_id == ds.organization_id or shown(cds, cv)
         out.append({"direction": "found_in_other" if mine_is_subject else "other_holds_this", "version_id": (v if mine_is_subject else ov).id,
                     "version": (v if mine_is_subject else ov).version, "counterpart_version_id": cv.id if show else None,
                     "counterpart_version": cv.version if show else None, "counterpart_dataset_id": cds.id if show else None,
@@ -683,12 +722,16 @@ def duplicate_rate(version_id: uuid.UUID) -> dict[str, Any] | None:
 
 
 def undeclared_overlaps(version_id: uuid.UUID, declared: set[uuid.UUID]) -> list[dict[str, Any]]:
-    """Other vendors' published datasets this version holds records of that its lineage does not
-    declare (for the licence-compatibility check). Below LINEAGE_SHARE a few shared stock
-    sentences would drag a stranger's licence in; above it the records are the other's data."""
+    """Other vendors' listed, published datasets this version holds records of that its lineage
+    does not declare (for the licence-compatibility check). Only listed ones: the lineage is
+    shown to anyone who may see this version, and a private dataset must not be named there
+    (nor could its vendor poison others' licences unseen). Below LINEAGE_SHARE, or
+    LINEAGE_RECORDS records, a few shared stock sentences would drag a stranger's licence in."""
     session = get_session()
     rows = session.execute(select(OverlapFinding.other_dataset_id, OverlapFinding.other_version_id, OverlapFinding.share)
-                           .where(OverlapFinding.version_id == version_id, OverlapFinding.same_vendor.is_(False), OverlapFinding.share >= LINEAGE_SHARE)
+                           .join(Dataset, Dataset.id == OverlapFinding.other_dataset_id).join(DatasetVersion, DatasetVersion.id == OverlapFinding.other_version_id)
+                           .where(OverlapFinding.version_id == version_id, OverlapFinding.same_vendor.is_(False), OverlapFinding.share >= LINEAGE_SHARE,
+                                  OverlapFinding.exact + OverlapFinding.near >= LINEAGE_RECORDS, Dataset.visibility == Visibility.listed.value,
+                                  DatasetVersion.status.in_(LIVE))
                            .order_by(OverlapFinding.share.desc())).all()
     return [{"dataset_id": d, "version_id": v, "share": round(s, 4)} for d, v, s in rows if d not in declared]
-

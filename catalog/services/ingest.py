@@ -21,6 +21,7 @@ from catalog.actions import CatalogAction
 from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
 from catalog.overlap import services as overlap
+from catalog.overlap.models import OverlapReport
 from catalog.services.datasets import manifest_entries, refresh_latest, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
 from catalog.tables import TableFile
@@ -74,7 +75,16 @@ def ingest_version(version_id: str) -> str:
 
     try:
         results, failures = _verify_files(files, held, stored)
-        found = None if failures else overlap.index_version(vid, dataset_id, _overlap_sources(files, results))
+        found: overlap.Outcome | str | None = None
+        if not failures:
+            try:
+                found = overlap.index_version(vid, dataset_id, _overlap_sources(files, results), org_id=org_id)
+            except StorageUnavailable:
+                raise
+            except Exception as e:  # noqa: BLE001 - a file the checker cannot read must not wedge the version in processing, nor publish unchecked
+                log.exception("overlap check failed", extra={"version_id": version_id})
+                overlap.remove_rows(vid)
+                found = f"The overlap check could not read the records ({type(e).__name__}); the version was not published. Publish again; if it fails again, tell the platform."
     except StorageUnavailable:
         log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
         _pause(vid, "Verification paused: the object store is unavailable. It is retried automatically; with inline jobs, publish again to retry.")
@@ -225,7 +235,7 @@ def _count_line(line: bytes, folder: str, media_paths: set[str], counts: dict[st
             return
 
 
-def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str], found: overlap.Outcome | None = None) -> str:
+def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str], found: overlap.Outcome | str | None = None) -> str:
     with unit_of_work() as session:
         v = session.get(DatasetVersion, vid, with_for_update=True)
         if v is None or v.status != VersionStatus.processing.value:
@@ -250,7 +260,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                 report["files"][f.path] = {"status": "failed", "reason": failures[f.path]}
             else:
                 report["files"][f.path] = {"status": "ok", "records": f.records, **table_report(table)}
-        held_for = overlap.conclude(v, ds, found) if found is not None and not failures else None
+        held_for = (found if isinstance(found, str) else overlap.conclude(v, ds, found)) if found is not None and not failures else None
         if held_for is not None:
             v.status = VersionStatus.draft.value
             v.status_reason = held_for
@@ -330,6 +340,30 @@ def make_missing_tables() -> dict[str, int]:
         done["versions"] += 1
         done["tables"] += sum(isinstance(t, TableFile) for t in made.values())
         done["not_tables"] += sum(isinstance(t, str) for t in made.values())
+    return done
+
+
+def index_published() -> dict[str, int]:
+    """Index the records of versions published before overlap detection (an upgrade step:
+    `marketplace jobs index-overlap`), oldest publication first, so that each is compared with
+    those published before it. Findings are recorded; nothing is held or announced (the
+    versions are already on sale). Idempotent: an indexed version is skipped."""
+    session = get_session()
+    rows = session.execute(select(DatasetVersion.id, DatasetVersion.dataset_id, Dataset.organization_id).join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+                           .outerjoin(OverlapReport, OverlapReport.version_id == DatasetVersion.id)
+                           .where(DatasetVersion.status.in_([VersionStatus.published.value, VersionStatus.deprecated.value]), OverlapReport.computed_at.is_(None))
+                           .order_by(DatasetVersion.published_at)).all()
+    end_read()
+    done = {"versions": 0, "records": 0}
+    for vid, dataset_id, org_id in rows:
+        files = list(get_session().scalars(select(VersionFile).where(VersionFile.version_id == vid)))
+        end_read()
+        out = overlap.index_version(vid, dataset_id, _overlap_sources(files, {}), org_id=org_id)
+        with unit_of_work() as s:
+            v = s.get_one(DatasetVersion, vid)
+            overlap.conclude(v, s.get_one(Dataset, v.dataset_id), out, backfill=True)
+        done["versions"] += 1
+        done["records"] += out.records
     return done
 
 

@@ -19,7 +19,7 @@ from werkzeug.serving import run_simple
 
 import migrations
 from catalog.services.access import warn_overdue as warn_overdue_access_requests
-from catalog.services.ingest import make_missing_tables
+from catalog.services.ingest import index_published, make_missing_tables
 from catalog.services.search import reindex_all
 from catalog.services.uploads import abort_stale_uploads as abort_stale_uploads_job
 from marketplace.app.factory import create_app
@@ -146,6 +146,14 @@ def make_tables() -> None:
     with _app_context():
         done = make_missing_tables()
     click.echo(f"{done['versions']} version(s): {done['tables']} table(s) made, {done['not_tables']} file(s) not tables")
+
+
+@jobs.command("index-overlap")
+def index_overlap() -> None:
+    """Index the records of versions published before overlap detection. Once, after upgrading."""
+    with _app_context():
+        done = index_published()
+    click.echo(f"{done['versions']} version(s) indexed, {done['records']} record(s)")
 
 
 @jobs.command("send-digests")

@@ -12,8 +12,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+import marshmallow as ma
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
+from catalog.overlap import schemas as overlap_schemas
 from catalog.overlap import services as overlap
 from marketplace.auditlog import services as audit_svc
 from marketplace.compliance import services as compliance
@@ -89,8 +91,14 @@ def overlap_decision(version_id: uuid.UUID):
     """Platform compliance lets a held version publish, or keeps it held."""
     p = current_principal()
     try:
-        overlap.decide(p, version_id, allow=request.form.get("allow") == "1", note=request.form.get("note", ""))
-        flash("Decision recorded; the vendor publishes again to use it." if request.form.get("allow") == "1" else "The version stays held.", "ok")
+        data = overlap_schemas.DecisionSchema().load({"allow": request.form.get("allow") == "1", "note": request.form.get("note", "")})
+    except ma.ValidationError as e:
+        messages = e.messages.get("note", ["is not valid"]) if isinstance(e.messages, dict) else e.messages
+        flash("The note: " + "; ".join(str(m) for m in messages), "error")
+        return redirect(url_for("compliance_web.overlaps"))
+    try:
+        overlap.decide(p, version_id, **data)
+        flash("Decision recorded; the vendor publishes again to use it." if data["allow"] else "The version stays held.", "ok")
     except DomainError as e:
         flash_error(e)
     return redirect(url_for("compliance_web.overlaps"))
