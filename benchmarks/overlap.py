@@ -135,6 +135,7 @@ def main() -> None:
     from sqlalchemy import func, select
 
     from catalog.models import Dataset, DatasetVersion, VersionFile, VersionStatus, blob_key
+    from catalog.overlap import index as overlap_index
     from catalog.overlap import services as overlap
     from catalog.overlap.models import OverlapFinding, OverlapRecord
     from catalog.overlap.signing import jaccard
@@ -144,7 +145,7 @@ def main() -> None:
 
     store = app.extensions["object_store"]
 
-    def version(org: uuid.UUID, files: dict[str, bytes], published: bool) -> tuple[uuid.UUID, uuid.UUID, list[overlap.Source]]:
+    def version(org: uuid.UUID, files: dict[str, bytes], published: bool) -> tuple[uuid.UUID, uuid.UUID, list[overlap_index.Source]]:
         with unit_of_work() as s:
             ds = Dataset(organization_id=org, slug=f"ds-{uuid.uuid4().hex[:8]}", title="Bench", domain="healthcare", summary="", visibility="listed")
             s.add(ds)
@@ -161,7 +162,7 @@ def main() -> None:
                 s.add(f)
                 s.flush()
                 key = blob_key(sha)
-                sources.append(overlap.Source(f.id, path, "jsonl", len(data), sha, functools.partial(store.iter_range, key, chunk_size=8 << 20),
+                sources.append(overlap_index.Source(f.id, path, "jsonl", len(data), sha, functools.partial(store.iter_range, key, chunk_size=8 << 20),
                                               functools.partial(_read, store, key)))
             return ds.id, v.id, sources
 
@@ -175,7 +176,7 @@ def main() -> None:
         # --- accuracy
         originals = [record(rng, i) for i in range(n)]
         _, va, sa = version(org_a, {"a.jsonl": jsonl(originals)}, published=True)
-        overlap.index_version(va, uuid.uuid4(), sa)
+        overlap_index.index_version(va, uuid.uuid4(), sa)
         planted: list[tuple[dict, int | None, float]] = []  # (B record, A index, true Jaccard)
         picks = rng.sample(range(n), int(n * 0.6))
         for k, i in enumerate(picks):
@@ -198,7 +199,7 @@ def main() -> None:
                 reported.setdefault((path, ordinal), set()).add(a_ids[rid])
 
         t = time.perf_counter()
-        out = overlap.index_version(vb, ds_b, sb, observe=observe)
+        out = overlap_index.index_version(vb, ds_b, sb, observe=observe)
         index_s = time.perf_counter() - t
         truth = {("b.jsonl", k): (i, j) for k, (_, i, j) in enumerate(planted)}
         should = [(key, i) for key, (i, j) in truth.items() if i is not None and j >= 0.8]
@@ -229,9 +230,9 @@ def main() -> None:
             _, vx, sx = version(org_b, {"b.jsonl": b_files["b.jsonl"]}, published=False)
             t = time.perf_counter()
             analyse_object(key, "jsonl", sb[0].size)
-            overlap.index_version(vx, uuid.uuid4(), sx)
+            overlap_index.index_version(vx, uuid.uuid4(), sx)
             withidx.append(time.perf_counter() - t)
-            overlap.remove_rows(vx)
+            overlap_index.remove_rows(vx)
         ingest = {"file_mib": round(sb[0].size / 2**20, 1), "records": len(planted), "plain_s": round(statistics.median(plain), 2),
                   "with_overlap_s": round(statistics.median(withidx), 2), "ratio": round(statistics.median(plain) / statistics.median(withidx), 3), "target_ratio": 0.5}
         print(json.dumps({"ingest": ingest}), flush=True)
@@ -245,19 +246,19 @@ def main() -> None:
             while indexed < size:
                 chunk = min(100_000, size - indexed)
                 _, vg, sg = version(org_a, {"g.jsonl": jsonl([record(grow, indexed + k) for k in range(chunk)])}, published=True)
-                overlap.index_version(vg, uuid.uuid4(), sg)
+                overlap_index.index_version(vg, uuid.uuid4(), sg)
                 indexed += chunk
             probes = [originals[i]["text"] for i in random.Random(size).sample(range(n), 200)]
             one = []
             for p in probes:
                 t = time.perf_counter()
-                overlap.lookup([[p]])
+                overlap_index.lookup([[p]])
                 one.append(time.perf_counter() - t)
             hundred = []
             for k in range(10):
                 batch = [[originals[i]["text"]] for i in random.Random(k).sample(range(n), 100)]
                 t = time.perf_counter()
-                overlap.lookup(batch)
+                overlap_index.lookup(batch)
                 hundred.append(time.perf_counter() - t)
             curve.append({"indexed_records": indexed, "one_record": percentiles(one), "hundred_records": percentiles(hundred)})
             print(json.dumps(curve[-1]), flush=True)

@@ -20,7 +20,7 @@ from catalog.actions import CatalogAction
 from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
 from catalog.cards import render_card
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
-from catalog.overlap import services as overlap
+from catalog.overlap import index as overlap_index
 from catalog.paths import normalise_path
 from catalog.policy import POLICY, CatalogPermission, can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
 from catalog.services import access, search
@@ -466,7 +466,7 @@ def withdraw_version(principal: Principal, version_id: uuid.UUID, *, reason: str
     v.status = VersionStatus.withdrawn.value
     v.status_reason = reason.strip()
     v.withdrawn_at = utcnow()
-    overlap.remove_rows(v.id)  # its records no longer count as published data
+    overlap_index.remove_rows(v.id)  # its records no longer count as published data
     audit.record(principal, CatalogAction.VERSION_WITHDRAW, subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id, actor_org_id=ds.organization_id, details={"reason": v.status_reason})
     events.emit(events.VERSION_WITHDRAWN, principal=principal, version=v, dataset=ds, reason=v.status_reason)
     refresh_latest(ds)

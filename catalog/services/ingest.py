@@ -20,6 +20,7 @@ from catalog import tables
 from catalog.actions import CatalogAction
 from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
+from catalog.overlap import index as overlap_index
 from catalog.overlap import services as overlap
 from catalog.overlap.models import OverlapReport
 from catalog.services.datasets import manifest_entries, refresh_latest, root_digest, storage
@@ -75,15 +76,15 @@ def ingest_version(version_id: str) -> str:
 
     try:
         results, failures = _verify_files(files, held, stored)
-        found: overlap.Outcome | str | None = None
+        found: overlap_index.Outcome | str | None = None
         if not failures:
             try:
-                found = overlap.index_version(vid, dataset_id, _overlap_sources(files, results), org_id=org_id)
+                found = overlap_index.index_version(vid, dataset_id, _overlap_sources(files, results), org_id=org_id)
             except StorageUnavailable:
                 raise
             except Exception as e:  # noqa: BLE001 - a file the checker cannot read must not wedge the version in processing, nor publish unchecked
                 log.exception("overlap check failed", extra={"version_id": version_id})
-                overlap.remove_rows(vid)
+                overlap_index.remove_rows(vid)
                 found = f"The overlap check could not read the records ({type(e).__name__}); the version was not published. Publish again; if it fails again, tell the platform."
     except StorageUnavailable:
         log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
@@ -96,14 +97,14 @@ def _read_range(store: Any, key: str, start: int, length: int) -> bytes:
     return store.read(key, start=start, length=length)
 
 
-def _overlap_sources(files: list[VersionFile], results: dict[uuid.UUID, dict[str, Any]]) -> list[overlap.Source]:
+def _overlap_sources(files: list[VersionFile], results: dict[uuid.UUID, dict[str, Any]]) -> list[overlap_index.Source]:
     """Each verified file, read from its content address, for overlap signing."""
     store = storage()
     out = []
     for f in files:
         a: Analysis = results[f.id]["analysis"] if f.id in results else _stored(f)
         key = blob_key(a.sha256 or f.sha256)
-        out.append(overlap.Source(file_id=f.id, path=f.path, format=f.format, size=f.size, sha256=f.sha256,
+        out.append(overlap_index.Source(file_id=f.id, path=f.path, format=f.format, size=f.size, sha256=f.sha256,
                                   open_chunks=functools.partial(store.iter_range, key, chunk_size=8 * 1024 * 1024),
                                   read_range=functools.partial(_read_range, store, key)))
     return out
@@ -235,7 +236,7 @@ def _count_line(line: bytes, folder: str, media_paths: set[str], counts: dict[st
             return
 
 
-def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str], found: overlap.Outcome | str | None = None) -> str:
+def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str], found: overlap_index.Outcome | str | None = None) -> str:
     with unit_of_work() as session:
         v = session.get(DatasetVersion, vid, with_for_update=True)
         if v is None or v.status != VersionStatus.processing.value:
@@ -266,7 +267,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
             v.status_reason = held_for
             report["overlap"] = {"status": "held", "reason": held_for}
             v.ingest_report = report
-            after_commit(functools.partial(overlap.remove_rows, v.id))
+            after_commit(functools.partial(overlap_index.remove_rows, v.id))
             audit.record(SYSTEM, CatalogAction.VERSION_INGEST, outcome="failure", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
                          details={"overlap": held_for})
             publish(Topic.INGEST_FAILED, ds.organization_id, {"dataset_id": str(ds.id), "dataset_title": ds.title, "version_id": str(v.id), "version": v.version,
@@ -358,7 +359,7 @@ def index_published() -> dict[str, int]:
     for vid, dataset_id, org_id in rows:
         files = list(get_session().scalars(select(VersionFile).where(VersionFile.version_id == vid)))
         end_read()
-        out = overlap.index_version(vid, dataset_id, _overlap_sources(files, {}), org_id=org_id)
+        out = overlap_index.index_version(vid, dataset_id, _overlap_sources(files, {}), org_id=org_id)
         with unit_of_work() as s:
             v = s.get_one(DatasetVersion, vid)
             overlap.conclude(v, s.get_one(Dataset, v.dataset_id), out, backfill=True)

@@ -407,14 +407,14 @@ def test_a_long_csv_field_after_the_sample_is_read(app, client, threshold):
 
 
 def test_a_failing_overlap_check_fails_the_version_with_a_reason_not_a_wedge(app, client, threshold, monkeypatch):
-    from catalog.overlap import services as overlap_svc
+    from catalog.overlap import index as overlap_index
 
     threshold(2.0)
     t = make_tenant(vendor=True)
 
     def broken(*args, **kwargs):
         raise RuntimeError("a reader bug")
-    monkeypatch.setattr(overlap_svc, "index_version", broken)
+    monkeypatch.setattr(overlap_index, "index_version", broken)
     _, v = publish_with(client, t.keys["owner"], {"a.jsonl": jsonl(corpus(5, 150))})
     assert v["status"] == "draft" and "overlap check could not read the records (RuntimeError)" in v["status_reason"]
     monkeypatch.undo()
