@@ -21,12 +21,15 @@ Usage: python benchmarks/overlap.py [N=20000] [index sizes...=100000 300000]
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
+import os
 import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -121,6 +124,48 @@ def signing_speed(rng: random.Random, n: int = 10000) -> dict:
             fn()
             times[name].append(time.perf_counter() - t)
     return {name: round(n / statistics.median(ts)) for name, ts in times.items()}
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_while(fn: Any) -> dict:
+    """Run fn, sampling the process's RSS every 50 ms: before, peak, and fn's own figures."""
+    before, peak, done = rss_mib(), [0.0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mib())
+            time.sleep(0.05)
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        result = fn()
+    finally:
+        done.set()
+        t.join()
+    return {**result, "rss_before_mib": round(before, 1), "rss_peak_mib": round(peak[0], 1), "growth_mib": round(peak[0] - before, 1)}
+
+
+def large_file(version: Any, org: uuid.UUID, n_large: int) -> tuple[uuid.UUID, list[Any]]:
+    """A version with one JSONL file of n_large fresh records in the store (made before the
+    memory is sampled)."""
+    rng = random.Random(777)
+    data = b"".join(json.dumps(record(rng, 30_000_000 + k), ensure_ascii=False).encode() + b"\n" for k in range(n_large))
+    _, v, src = version(org, {"large.jsonl": data}, published=False)
+    return v, src
+
+
+def index_large(overlap_index: Any, v: uuid.UUID, src: list[Any]) -> dict:
+    t = time.perf_counter()
+    out = overlap_index.index_version(v, uuid.uuid4(), src)
+    took = time.perf_counter() - t
+    overlap_index.remove_rows(v)
+    return {"records": out.records, "file_mib": round(src[0].size / 2**20, 1), "seconds": round(took, 1), "records_per_s": round(out.records / took)}
 
 
 def main() -> None:
@@ -269,7 +314,13 @@ def main() -> None:
             curve.append({"indexed_records": indexed, "one_record": percentiles(one), "hundred_records": percentiles(hundred)})
             print(json.dumps(curve[-1]), flush=True)
 
-    emit("overlap", {"signing_records_per_s": speed, "accuracy": accuracy, "ingest": ingest, "lookup": curve,
+        # --- memory while a large file is indexed: its text grows, the process must not
+        v_large, src_large = large_file(version, org_b, int(os.environ.get("BENCH_OVERLAP_LARGE", "200000")))
+        gc.collect()
+        memory = peak_rss_while(lambda: index_large(overlap_index, v_large, src_large))
+        print(json.dumps({"memory": memory}), flush=True)
+
+    emit("overlap", {"signing_records_per_s": speed, "accuracy": accuracy, "ingest": ingest, "lookup": curve, "memory": memory,
                      "signing_target": ">= 20k records/s per core", "lookup_target": "p95 <= 50 ms at 10M indexed records"})
 
 
