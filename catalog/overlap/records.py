@@ -211,7 +211,7 @@ class Fetcher:
     candidates: byte ranges close together are read in one request; Parquet row groups are
     kept while they are asked for."""
 
-    GAP = 64 * 1024
+    GAP = 1024 * 1024  # one request per MiB of candidates: an S3 GET costs more than reading past a gap
 
     def __init__(self, fmt: str, open_chunks: Callable[[], Iterator[bytes]], read_range: Callable[[int, int], bytes], size: int,
                  fields: Sequence[str] | None) -> None:
