@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, Callable
 
 from catalog.models import DatasetVersion
+from catalog.overlap import services as overlap
 from catalog.services import datasets as catalog
 from catalog.services import uploads
 from licensing import services as licensing
@@ -36,13 +37,23 @@ def _wav(seconds: float, rate: int = 48000, seed: int = 0) -> bytes:
 
 
 def _clinical_dialogues(n: int) -> bytes:
+    """Consultations varied enough to look like a real corpus: the overlap check counts
+    duplicate records, and a demo of 400 copies of six sentences would rightly score badly."""
     rng = random.Random(1)
-    complaints = ["chest pain", "shortness of breath", "persistent cough", "dizziness", "abdominal pain", "migraine"]
+    complaints = ["chest pain", "shortness of breath", "a persistent cough", "dizziness", "abdominal pain", "a migraine", "palpitations", "lower back pain"]
+    openings = ["What brings you in today?", "How can I help you this morning?", "Tell me what has been bothering you.", "What seems to be the problem?"]
+    onsets = ["after climbing stairs", "mostly at night", "since a cold last month", "after meals", "when I lie down", "out of nowhere", "at work"]
+    extras = ["and I feel tired all the time", "and it wakes me up", "and paracetamol does not help", "and my mother had the same", "but no fever",
+              "and I feel sick with it", "and it is getting worse"]
+    questions = ["Does it spread anywhere else?", "Have you had anything like this before?", "Are you taking any medication?", "Any allergies I should know about?"]
     rows = []
     for i in range(n):
         c = rng.choice(complaints)
         rows.append({"dialogue_id": f"D{i:05d}", "specialty": rng.choice(["cardiology", "pulmonology", "general practice"]),
-                     "turns": [{"speaker": "doctor", "text": "What brings you in today?"}, {"speaker": "patient", "text": f"I've had {c} for {rng.randint(2, 14)} days."}],
+                     "turns": [{"speaker": "doctor", "text": rng.choice(openings)},
+                               {"speaker": "patient", "text": f"I've had {c} for {rng.randint(2, 14)} days, {rng.choice(onsets)}, {rng.choice(extras)}."},
+                               {"speaker": "doctor", "text": f"{rng.choice(questions)} On a scale of one to ten, how bad is it?"},
+                               {"speaker": "patient", "text": f"About a {rng.randint(3, 9)}, {rng.choice(['worse in the evening', 'worse when I move', 'steady', 'coming and going'])}."}],
                      "icd10": rng.choice(["R07.9", "R06.0", "R05", "R42", "R10.9", "G43.9"]), "deidentified": True})
     return _jsonl(rows)
 
@@ -51,18 +62,40 @@ def _vitals_csv(n: int) -> bytes:
     rng = random.Random(2)
     out = io.StringIO()
     out.write("stay_id,hour,heart_rate,resp_rate,spo2,map_mmhg,note\n")
+    drugs = ["propofol", "midazolam", "dexmedetomidine", "fentanyl"]
     for i in range(n):
-        note = '"Sedation adjusted, ""RASS -2"""' if i % 17 == 0 else ""
+        note = (f'"Sedation adjusted: {rng.choice(drugs)} {rng.randint(1, 9) * 10} mg/h, ""RASS {rng.randint(-4, 1)}"" at {rng.randint(0, 23):02d}:{rng.choice(["00", "15", "30", "45"])}"'
+                if i % 17 == 0 else "")
         out.write(f"{1000 + i // 24},{i % 24},{rng.randint(55, 130)},{rng.randint(10, 30)},{rng.randint(88, 100)},{rng.randint(55, 105)},{note}\n")
     return out.getvalue().encode()
 
 
 def _lease_clauses(n: int) -> bytes:
     rng = random.Random(3)
-    kinds = ["rent review", "break clause", "assignment", "repair obligations", "service charge", "indemnity"]
-    return _jsonl([{"clause_id": f"L{i:04d}", "type": rng.choice(kinds), "jurisdiction": rng.choice(["England & Wales", "Scotland", "Ireland"]),
-                    "text": "The Tenant shall not assign the whole or any part of the Premises without the prior written consent of the Landlord.",
-                    "annotator_agreement": round(rng.uniform(0.78, 0.97), 2)} for i in range(n)])
+    kinds = {
+        "rent review": "The rent shall be reviewed on the {n}th anniversary of the Term Commencement Date to the open market rent of the {premises}.",
+        "break clause": "The Tenant may determine this Lease on {d} {m} {y} by giving not less than {n} months' written notice to the Landlord.",
+        "assignment": "The Tenant shall not assign the whole or any part of the {premises} without the prior written consent of the Landlord, not to be unreasonably withheld.",
+        "repair obligations": "The Tenant shall keep the {premises} in good and substantial repair and condition, save for damage by an Insured Risk, for {n} years.",
+        "service charge": "The Tenant shall pay {n} per cent of the Service Costs for the {premises} within {d} days of a written demand.",
+        "indemnity": "The Tenant shall indemnify the Landlord against all losses arising from any breach of covenant relating to the {premises} after {d} {m} {y}.",
+    }
+    premises = ["Premises", "Unit", "Demised Premises", "Retail Unit", "Ground Floor Premises", "Warehouse", "Office Suite"]
+    months = ["January", "March", "June", "September", "December"]
+    parties = ["Harbour Estates Limited", "Northgate Retail plc", "Kestrel Holdings LLP", "Brannock Developments", "Lowther Trustees", "Ceres Foods Limited",
+               "Quayside Offices Limited", "Maple & Finch LLP", "Dunmore Property Fund", "Arden Logistics Limited", "St Clair Investments", "Fenwick Cafes Limited"]
+    provisos = ["This clause binds {party} and its successors in title until {y}.", "Any dispute under this clause is referred to an independent surveyor appointed by {party}.",
+                "Notices under this clause are served on {party} at its registered office.", "{party} may waive this requirement in writing within {n} days.",
+                "Interest accrues at {n} basis points above base rate on sums unpaid to {party}.", "This clause survives any assignment by {party} made before {y}.",
+                "The parties record that {party} gave a guarantee dated {n} days before completion.", "Time is of the essence for any notice {party} serves under this clause."]
+    rows = []
+    for i in range(n):
+        kind = rng.choice(list(kinds))
+        text = kinds[kind].format(n=rng.randint(2, 25), premises=rng.choice(premises), d=rng.randint(1, 28), m=rng.choice(months), y=rng.randint(2026, 2040))
+        text += " " + rng.choice(provisos).format(party=rng.choice(parties), n=rng.randint(5, 90), y=rng.randint(2026, 2040))
+        rows.append({"clause_id": f"L{i:04d}", "type": kind, "jurisdiction": rng.choice(["England & Wales", "Scotland", "Ireland"]), "text": text,
+                     "annotator_agreement": round(rng.uniform(0.78, 0.97), 2)})
+    return _jsonl(rows)
 
 
 FIRST_HAND = {"kind": "first_hand", "name": "Collected by the vendor"}
@@ -156,7 +189,22 @@ def seed_catalogue(principal_for_email: Callable[[str], Principal]) -> int:
                   "personal_data": {"status": "none"}, "limitations": "Synthetic text: check facts before clinical use."}
     versions[meta["slug"]] = _release(principal_for_email(email), meta, files, license, provenance)
     _seed_offers(principal_for_email, versions)
+    _seed_relisting(principal_for_email)
     return len(versions)
+
+
+def _seed_relisting(principal_for_email: Callable[[str], Principal]) -> None:
+    """A relisting for the overlap demo: another vendor uploads most of the clinical dialogues as
+    its own "doctor-patient chats" (ids renumbered, one field renamed). Publishing is held for
+    platform compliance, and the vendor has appealed: compliance@marketplace.test finds it under
+    Compliance, Overlap."""
+    rows = [json.loads(line) for line in _clinical_dialogues(400).splitlines()[:300]]
+    chats = [{"chat": f"C-{i:04d}", "messages": [{"role": t["speaker"], "content": t["text"]} for t in r["turns"]]} for i, r in enumerate(rows)]
+    p = principal_for_email("vendor@voxdata.test")
+    v = _release(p, dict(slug="doctor-patient-chats", title="Doctor-patient chats", domain="healthcare", summary="Consultation transcripts, English.",
+                         modalities=["text"], languages=["en"], tags=["clinical", "dialogue"]),
+                 {"chats.jsonl": lambda: _jsonl(chats)}, "CC-BY-4.0", {"sources": [FIRST_HAND], "personal_data": {"status": "none"}})
+    overlap.appeal(p, v.id, reason="We transcribed these consultations ourselves in 2024; recordings available on request.")
 
 
 OFFERS: list[tuple[str, str, dict[str, Any]]] = [
