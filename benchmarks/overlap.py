@@ -267,9 +267,11 @@ def main() -> None:
 
         # --- ingest cost: B's file (60 % of it found in A, 40 % of that checked exactly), and a
         # file of the same size that overlaps nothing (the common case)
-        fresh = jsonl([record(random.Random(555), 20_000_000 + k) for k in range(len(planted))])
+        fresh_rng = random.Random(555)
+        fresh = jsonl([record(fresh_rng, 20_000_000 + k) for k in range(len(planted))])
+        same = jsonl([dict(record(random.Random(556), 0), id=f"s-{k}") for k in range(len(planted))])  # one text, 16,000 times
         ingest = {}
-        for label, data in (("overlapping", b_files["b.jsonl"]), ("fresh", fresh)):
+        for label, data in (("overlapping", b_files["b.jsonl"]), ("fresh", fresh), ("identical", same)):
             sha = hashlib.sha256(data).hexdigest()
             store.put(blob_key(sha), data)
             plain, withidx = [], []

@@ -38,7 +38,7 @@ from marketplace.kernel.db import end_read, get_session, unit_of_work
 
 BATCH = 2000  # records signed, written and looked up per transaction
 BATCH_CHARS = 8 << 20  # or fewer, when their text adds up to this many characters
-PER_BAND = 200  # candidates read per band key: a very common short record does not fetch the whole index
+PER_BAND = 64  # candidates read per key, the earliest: a record repeated 16,000 times does not fetch them all for every copy
 CHECKS = 16  # unsure candidates of one record compared exactly, the most similar first
 LIVE = (VersionStatus.published.value, VersionStatus.deprecated.value)
 
