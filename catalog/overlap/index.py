@@ -37,7 +37,7 @@ from catalog.storage import object_store
 from marketplace.kernel.db import end_read, get_session, unit_of_work
 
 BATCH = 2000  # records signed, written and looked up per transaction
-BATCH_CHARS = 8 << 20  # or fewer, when their text adds up to this many characters
+BATCH_CHARS = 2 << 20  # or fewer, when their text adds up to this many characters (signing holds ~28 bytes per character)
 PER_BAND = 64  # candidates read per key, the earliest: a record repeated 16,000 times does not fetch them all for every copy
 CHECKS = 16  # unsure candidates of one record compared exactly, the most similar first
 LIVE = (VersionStatus.published.value, VersionStatus.deprecated.value)

@@ -143,12 +143,12 @@ def version_overlap(principal: Principal, version_id: uuid.UUID) -> dict[str, An
     rows = session.execute(select(OverlapFinding, DatasetVersion, Dataset, Organization.name).join(DatasetVersion, DatasetVersion.id == OverlapFinding.other_version_id)
                            .join(Dataset, Dataset.id == OverlapFinding.other_dataset_id).join(Organization, Organization.id == Dataset.organization_id)
                            .where(OverlapFinding.version_id == v.id).order_by(OverlapFinding.share.desc())).all()
-    return {"version_id": v.id, "dataset_id": ds.id, **_report_view(report, v),
+    return {"version_id": v.id, "dataset_id": ds.id, **_report_view(report),
             "findings": [_finding_view(f, ov, ods, vendor, show=staff or f.same_vendor or shown(ods, ov))
                          for f, ov, ods, vendor in rows]}
 
 
-def _report_view(report: OverlapReport | None, v: DatasetVersion) -> dict[str, Any]:
+def _report_view(report: OverlapReport | None) -> dict[str, Any]:
     if report is None:
         return {"state": None, "indexed": False, "text_fields": None, "records": 0, "duplicate_exact": 0, "duplicate_near": 0, "duplicate_rate": None,
                 "files": {}, "reason": None, "appeal": None, "appealed_at": None, "decision_note": None, "decided_at": None, "computed_at": None}
