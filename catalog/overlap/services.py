@@ -279,8 +279,8 @@ def duplicate_rate(version_id: uuid.UUID) -> dict[str, Any] | None:
     """The version's within-dataset duplicate figures (dataset page, Croissant, report), or None
     when it was not indexed."""
     report = get_session().get(OverlapReport, version_id)
-    if report is None or report.computed_at is None:
-        return None
+    if report is None or report.computed_at is None or not report.records:
+        return None  # not checked, or nothing with text to compare (media, numbers)
     return {"records": report.records, "exact": report.duplicate_exact, "near": report.duplicate_near,
             "rate": round((report.duplicate_exact + report.duplicate_near) / report.records, 4) if report.records else 0.0}
 

@@ -263,6 +263,10 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                 report["files"][f.path] = {"status": "ok", "records": f.records, **table_report(table)}
         held_for = (found if isinstance(found, str) else overlap.conclude(v, ds, found)) if found is not None and not failures else None
         if held_for is not None:
+            if not isinstance(found, str):
+                # The files passed their checks: they keep their content address (no staging
+                # copy lingers), and publishing again after a decision re-reads only the records.
+                _verified(files, ds.organization_id)
             v.status = VersionStatus.draft.value
             v.status_reason = held_for
             report["overlap"] = {"status": "held", "reason": held_for}
@@ -286,15 +290,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
             publish(Topic.INGEST_FAILED, ds.organization_id, {"dataset_id": str(ds.id), "dataset_title": ds.title, "version_id": str(v.id), "version": v.version,
                                                               "reason": v.status_reason, "failures": dict(list(failures.items())[:20])})
             return v.status
-        for f in files:
-            f.status = FileStatus.verified.value
-            f.failure_reason = None
-            insert_ignore(Blob, sha256=f.sha256, size=f.size, created_at=utcnow())
-            if f.table_sha256 is not None and f.table_sha256 != f.sha256:
-                insert_ignore(Blob, sha256=f.table_sha256, size=f.table_size, created_at=utcnow())
-            insert_ignore(BlobHolder, sha256=f.sha256, organization_id=ds.organization_id, created_at=utcnow())
-            key = staging_key(f.id)
-            after_commit(functools.partial(store.delete, key))
+        _verified(files, ds.organization_id)
         entries = manifest_entries(files)
         v.manifest_digest = root_digest(entries)
         v.total_bytes = sum(f.size for f in files)
@@ -311,6 +307,20 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         publish(Topic.INGEST_FINISHED, ds.organization_id, {"dataset_id": str(ds.id), "dataset_title": ds.title, "version_id": str(v.id), "version": v.version,
                                                             "files": len(files), "records": v.total_records, "bytes": v.total_bytes})
         return v.status
+
+
+def _verified(files: list[VersionFile], org_id: uuid.UUID) -> None:
+    """Mark verified files so: their blobs recorded, the organisation a holder of each, and
+    their staging copies deleted once this commits."""
+    store = storage()
+    for f in files:
+        f.status = FileStatus.verified.value
+        f.failure_reason = None
+        insert_ignore(Blob, sha256=f.sha256, size=f.size, created_at=utcnow())
+        if f.table_sha256 is not None and f.table_sha256 != f.sha256:
+            insert_ignore(Blob, sha256=f.table_sha256, size=f.table_size, created_at=utcnow())
+        insert_ignore(BlobHolder, sha256=f.sha256, organization_id=org_id, created_at=utcnow())
+        after_commit(functools.partial(store.delete, staging_key(f.id)))
 
 
 def missing_tables() -> list[uuid.UUID]:

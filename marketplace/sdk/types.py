@@ -371,9 +371,9 @@ class OverlapFinding(TypedDict, total=False):
     exact_share: float
     near_share: float
     share: float
-    other_records: int
-    other_matched: int
-    other_share: float
+    other_records: int | None
+    other_matched: int | None
+    other_share: float | None
     files: dict[str, float]
     found_at: str
 
