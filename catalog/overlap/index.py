@@ -258,7 +258,7 @@ class _Indexer:
             group = np.cumsum(first) - 1
             rank = np.arange(len(idx)) - np.flatnonzero(first)[group]
             check = idx[rank < CHECKS].tolist()
-            theirs = self._values([rid[k] for k in check if rid[k] not in own])
+            theirs = self._values({rid[k]: cands[rid[k]] for k in check if rid[k] not in own})
             sets: dict[tuple[str, int], frozenset[str]] = {}
 
             def shingled(kind: str, key: int, vals: list[str]) -> frozenset[str]:
@@ -304,10 +304,9 @@ class _Indexer:
                     t.near += 1
                 t.files[src.path] += 1
 
-    def _values(self, ids: list[int]) -> dict[int, list[str]]:
-        """The text values of indexed records, read again from their files."""
-        session = get_session()
-        cands = _records(session, sorted(set(ids)))
+    def _values(self, cands: dict[int, _Candidate]) -> dict[int, list[str]]:
+        """The text values of indexed records (the batch's candidates, with where each lies),
+        read again from their files."""
         by_file: dict[uuid.UUID, list[int]] = defaultdict(list)
         for r, c in cands.items():
             by_file[c.file_id].append(r)
@@ -318,7 +317,6 @@ class _Indexer:
                 continue
             got = fetcher.values([cands[r].where for r in rs])
             out.update({r: got[cands[r].where] for r in rs})
-        end_read()
         return out
 
 
