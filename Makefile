@@ -3,21 +3,43 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+# Installs come from the hashed lock files (requirements/*.lock, made by `make lock`); pip refuses
+# anything whose hash differs. The project itself is installed on top, without resolving again.
+PIP    := $(BIN)/python -m pip install -q --disable-pip-version-check
+# setuptools warns on every editable install that a folder named like a package shadows it;
+# here that folder IS the package (the checkout), so the warning says nothing.
+EDITABLE := PYTHONWARNINGS="ignore:Editable installation" $(PIP) --no-deps -e .
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser-deps fuzz bench soak clean
+.PHONY: run test install browser-deps fuzz bench soak clean lock
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+## the runtime alone (what `make run` and the image need)
+$(RUNTIME_STAMP): requirements/runtime.lock pyproject.toml | $(VENV)/bin/python
+	$(PIP) --require-hashes -r requirements/runtime.lock
+	$(EDITABLE)
 	@touch $@
+
+## the runtime plus the test, lint and benchmark tools (`make test`)
+$(STAMP): requirements/dev.lock pyproject.toml | $(VENV)/bin/python
+	$(PIP) --require-hashes -r requirements/dev.lock
+	$(EDITABLE)
+	@touch $@ $(RUNTIME_STAMP)
 
 install: $(STAMP)
 
-## make run: SQLite + filesystem store + inline jobs + invoice payments, seeded demo, port $(PORT)
-run: $(STAMP)
+## make lock: resolve pyproject.toml again into the hashed lock files (needs uv: pip install uv)
+lock:
+	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
+	uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header -q -c requirements/dev.lock -o requirements/runtime.lock
+
+## make run: SQLite + filesystem store + inline jobs + invoice payments, seeded demo, port $(PORT),
+## under gunicorn (threaded workers); runtime dependencies only
+run: $(RUNTIME_STAMP)
 	$(BIN)/marketplace db upgrade
 	$(BIN)/marketplace seed --if-empty
 	PORT=$(PORT) $(BIN)/marketplace serve

@@ -5,17 +5,12 @@ Later groups (datasets, upload, download, audit...) extend this same command.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import threading
-import time
 
 import click
-from flask import Flask
 from flask.ctx import AppContext
 from sqlalchemy.engine import make_url
-from werkzeug.serving import run_simple
 
 import migrations
 from catalog.services.access import warn_overdue as warn_overdue_access_requests
@@ -23,14 +18,15 @@ from catalog.services.ingest import index_published, make_missing_tables
 from catalog.services.search import reindex_all
 from catalog.services.uploads import abort_stale_uploads as abort_stale_uploads_job
 from marketplace.app.factory import create_app
+from marketplace.app.schedule import SCHEDULE, beat_schedule
 from marketplace.app.seed import seed_demo
+from marketplace.app.server import WebServer
 from marketplace.auditlog.services import seal
 from marketplace.commerce.services import expire_grants as expire_grants_job
 from marketplace.commerce.services import warn_expiring_grants
 from marketplace.identity.services import set_platform_role as set_platform_role_service
 from marketplace.kernel import jobs_celery
 from marketplace.kernel.config import Settings
-from marketplace.kernel.http import QuietRequestHandler
 from marketplace.notifications.services.dispatch import send_digests, sweep
 from marketplace.sdk import cli as cli_client
 
@@ -208,34 +204,54 @@ def worker(concurrency: int) -> None:
     jobs_celery.make_celery(settings.broker_url, redelivery_seconds=settings.job_redelivery_seconds).worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "marketplace"])
 
 
-def _start_sealer(app: Flask, every_seconds: int) -> None:
-    """The embedded default has no scheduler: seal the audit log from a background thread.
-    (With several processes, run `marketplace audit seal` from cron or Celery beat instead;
-    concurrent sealers are safe, they take turns.)"""
-    def loop() -> None:
-        while True:
-            time.sleep(every_seconds)
-            try:
-                with app.app_context():
-                    seal()
-            except Exception:
-                logging.getLogger("marketplace.auditlog").exception("sealing failed; will retry")
+@main.command()
+@click.option("--schedule-file", default=lambda: os.path.join(os.environ.get("MARKETPLACE_INSTANCE_PATH", "instance"), "celerybeat-schedule"),
+              show_default="$MARKETPLACE_INSTANCE_PATH/celerybeat-schedule", help="Where beat remembers when each job last ran.")
+def beat(schedule_file: str) -> None:
+    """Run Celery beat: send the periodic jobs (sealing, expiry, notifications...) to the workers.
+    Run exactly one beat per deployment (needs MARKETPLACE_BROKER_URL)."""
+    settings = _settings()
+    if not settings.broker_url:
+        raise click.ClickException("MARKETPLACE_BROKER_URL is not set: `marketplace serve` runs the periodic jobs itself, no beat is needed")
+    os.makedirs(os.path.dirname(os.path.abspath(schedule_file)), exist_ok=True)
+    celery = jobs_celery.make_celery(settings.broker_url, redelivery_seconds=settings.job_redelivery_seconds, schedule=beat_schedule())
+    celery.start(["beat", "--loglevel=INFO", "-s", schedule_file])
 
-    threading.Thread(target=loop, name="audit-sealer", daemon=True).start()
+
+@main.command("schedule")
+def show_schedule() -> None:
+    """List the periodic jobs, how often each runs and why."""
+    for p in SCHEDULE:
+        click.echo(f"{p.name:<34} every {_every(p.every_seconds):<8} {p.why}")
+
+
+def _every(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
 
 
 @main.command()
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000")
-def serve(host: str, port: int) -> None:
-    """Serve the web UI and API (threaded development server; use gunicorn in production)."""
+@click.option("--workers", default=lambda: int(os.environ.get("WEB_CONCURRENCY", "1")), type=click.IntRange(1, 64), show_default="1 ($WEB_CONCURRENCY)",
+              help="gunicorn worker processes. More than one needs shared rate-limit counters (MARKETPLACE_RATELIMIT_STORAGE_URL=redis://...).")
+@click.option("--threads", default=lambda: int(os.environ.get("WEB_THREADS", "8")), type=click.IntRange(1, 256), show_default="8 ($WEB_THREADS)")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web UI and API under gunicorn (threaded workers). Without a broker, the periodic
+    jobs (sealing, expiry, notifications) run here too, in one worker at a time."""
     settings = _settings()
     if "MARKETPLACE_PUBLIC_URL" not in os.environ:
         settings = Settings.from_env(public_url=f"http://{host}:{port}")
-    app = create_app(settings)
-    _start_sealer(app, every_seconds=30)
+    if workers > 1 and settings.ratelimit_storage_url.startswith("memory"):
+        raise click.ClickException("--workers > 1 would give each process its own rate-limit counters: set MARKETPLACE_RATELIMIT_STORAGE_URL=redis://...")
+    os.makedirs(settings.instance_path, exist_ok=True)
+    lock = os.path.join(settings.instance_path, "periodic.lock")
     click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)", err=True)
-    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
+    WebServer(settings, {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+                         "timeout": 120, "graceful_timeout": 20, "accesslog": None, "errorlog": "-", "loglevel": "warning"},
+              periodic_lock=None if settings.broker_url else lock).run()
 
 
 # The client's commands (datasets, upload, download, buy...) are part of the server's CLI too.

@@ -33,7 +33,10 @@ def _flask_app() -> Any:
     return FLASK_APP
 
 
-def make_celery(broker_url: str, *, redelivery_seconds: int = 6 * 3600) -> Celery:
+def make_celery(broker_url: str, *, redelivery_seconds: int = 6 * 3600, schedule: dict[str, int] | None = None) -> Celery:
+    """The Celery app of the job port. `schedule` (job name -> seconds) is what `marketplace beat`
+    sends: each entry expires after one interval, so a beat that ran while every worker was down
+    leaves one pending run per job, not a backlog."""
     app = Celery("marketplace", broker=broker_url)
     app.conf.update(
         # A worker killed mid-job never acknowledges it; Redis hands the job to another worker
@@ -49,6 +52,9 @@ def make_celery(broker_url: str, *, redelivery_seconds: int = 6 * 3600) -> Celer
         broker_connection_retry_on_startup=True,
         task_serializer="json",
         accept_content=["json"],
+        beat_schedule={name: {"task": "marketplace.run_job", "schedule": float(every), "args": (name, {}),
+                              "options": {"expires": float(every)}}
+                       for name, every in (schedule or {}).items()},
     )
 
     @app.task(name="marketplace.run_job", bind=True, autoretry_for=(DependencyUnavailable,), retry_backoff=True, retry_backoff_max=300, max_retries=20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -125,3 +126,19 @@ def test_demo_catalogue_is_published_and_searchable(served):
     assert {i["title"] for i in nc["items"]} >= {"Synthetic patient questions", "Clinical consultation dialogues (EN)"}
     manifest = requests.get(base + f"/api/v1/versions/{speech['latest_version_id']}/manifest", timeout=10).json()
     assert [f["path"] for f in manifest["files"]] == ["audio/call-0001.wav", "audio/call-0002.wav", "manifest.jsonl"]
+
+
+def test_served_by_gunicorn_and_the_periodic_jobs_run_without_a_broker(served):
+    """`make run` has no beat: the server runs the schedule itself, so the demo's audit events
+    get sealed (the seal lag a compliance officer sees stays seconds, not forever)."""
+    base, _, inst = served
+    r = requests.get(base + "/healthz", timeout=5)
+    assert r.headers["Server"] == "marketplace"  # gunicorn's banner is replaced, as Werkzeug's was
+    deadline = time.time() + 60
+    blocks = 0
+    while time.time() < deadline and not blocks:
+        with sqlite3.connect(inst / "marketplace.db") as db:
+            blocks = db.execute("SELECT count(*) FROM audit_blocks").fetchone()[0]
+        time.sleep(0.5)
+    assert blocks >= 1
+    assert (inst / "periodic.lock").exists()
