@@ -12,6 +12,7 @@ PIP    := $(BIN)/python -m pip install -q --disable-pip-version-check
 EDITABLE := PYTHONWARNINGS="ignore:Editable installation" $(PIP) --no-deps -e .
 PORT   ?= 8000
 PYTEST_ARGS ?=
+UV     ?= uv
 
 .PHONY: run test install browser-deps fuzz bench soak clean lock
 
@@ -34,8 +35,8 @@ install: $(STAMP)
 
 ## make lock: resolve pyproject.toml again into the hashed lock files (needs uv: pip install uv)
 lock:
-	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
-	uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header -q -c requirements/dev.lock -o requirements/runtime.lock
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -q -o requirements/dev.lock
+	$(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header -q -c requirements/dev.lock -o requirements/runtime.lock
 
 ## make run: SQLite + filesystem store + inline jobs + invoice payments, seeded demo, port $(PORT),
 ## under gunicorn (threaded workers); runtime dependencies only

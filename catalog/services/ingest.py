@@ -26,7 +26,7 @@ from catalog.overlap.models import OverlapReport
 from catalog.services.datasets import manifest_entries, refresh_latest, root_digest, storage
 from catalog.storage import ObjectNotFound, StorageUnavailable
 from catalog.tables import TableFile
-from marketplace.kernel import audit
+from marketplace.kernel import audit, metrics
 from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import after_commit, end_read, get_session, insert_ignore, transactional, unit_of_work, utcnow
 from marketplace.kernel.jobs import job
@@ -46,6 +46,7 @@ def analyse_object(key: str, fmt: str, size_hint: int) -> Analysis:
     store = storage()
     n = _preview_records()
     a = analyse_stream(store.iter_range(key, chunk_size=8 * 1024 * 1024), fmt, preview_records=n)
+    metrics.INGEST_BYTES.labels(fmt).inc(a.size or 0)
     if fmt == "parquet" and a.size:
         analyse_parquet(lambda start, length: store.read(key, start=start, length=length), a.size, a, preview_records=n)
     return a

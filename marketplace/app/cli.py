@@ -25,7 +25,7 @@ from marketplace.auditlog.services import seal
 from marketplace.commerce.services import expire_grants as expire_grants_job
 from marketplace.commerce.services import warn_expiring_grants
 from marketplace.identity.services import set_platform_role as set_platform_role_service
-from marketplace.kernel import jobs_celery
+from marketplace.kernel import jobs_celery, metrics
 from marketplace.kernel.config import Settings
 from marketplace.notifications.services.dispatch import send_digests, sweep
 from marketplace.sdk import cli as cli_client
@@ -194,11 +194,15 @@ def audit_seal() -> None:
 
 @main.command()
 @click.option("--concurrency", default=2, show_default=True, type=int)
-def worker(concurrency: int) -> None:
+@click.option("--metrics-port", default=0, type=click.IntRange(0, 65535), show_default="0: none",
+              help="Serve this worker's Prometheus metrics (ingest bytes, webhook failures) on this port.")
+def worker(concurrency: int, metrics_port: int) -> None:
     """Run a Celery worker for background jobs (needs MARKETPLACE_BROKER_URL)."""
     settings = _settings()
     if not settings.broker_url:
         raise click.ClickException("MARKETPLACE_BROKER_URL is not set: jobs run inline, no worker is needed")
+    if metrics_port:
+        metrics.serve_for_worker(metrics_port, os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(settings.instance_path, "metrics-worker"))
     # The worker builds its Flask app from the environment, once per process.
     jobs_celery.APP_FACTORY = create_app
     jobs_celery.make_celery(settings.broker_url, redelivery_seconds=settings.job_redelivery_seconds).worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "marketplace"])

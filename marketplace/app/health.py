@@ -1,14 +1,20 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the Prometheus metrics."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import time
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from catalog.storage import object_store
+from marketplace.auditlog.services import seal_lag
+from marketplace.kernel import metrics
+from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import get_db
+from marketplace.kernel.errors import NotFound
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -37,3 +43,31 @@ def readyz():
     resp = jsonify(status="ok" if ok else "fail", checks=checks)
     resp.status_code = 200 if ok else 503
     return resp
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    """Prometheus metrics. With MARKETPLACE_METRICS_TOKEN set, the scraper sends it as a bearer
+    token; without it only loopback callers are answered. Anyone else gets the 404 of a page
+    that does not exist (the metrics name routes and volumes: not for the public)."""
+    token = current_settings().metrics_token
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            raise NotFound("Not found.")
+    elif not _loopback(request.remote_addr):
+        raise NotFound("Not found.")
+    unsealed, lag = seal_lag()
+    get_db().remove()
+    body = metrics.exposition({
+        "marketplace_audit_unsealed_events": ("Audit events not yet sealed into a signed block.", unsealed),
+        "marketplace_audit_seal_lag_seconds": ("Age of the oldest audit event not yet sealed (0 when all are).", lag),
+    })
+    return Response(body, mimetype=None, content_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+def _loopback(addr: str | None) -> bool:
+    try:
+        return addr is not None and ipaddress.ip_address(addr).is_loopback
+    except ValueError:
+        return False

@@ -8,6 +8,7 @@ worker dies, another takes over at its next tick.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -15,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 import marketplace.app.gunicorn_conf  # noqa: F401  (the Server: header without gunicorn's banner)
 from marketplace.app.factory import create_app
 from marketplace.app.schedule import start_embedded
+from marketplace.kernel import metrics
 from marketplace.kernel.config import Settings
 
 
@@ -30,6 +32,9 @@ class WebServer(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # Every worker's metrics in one folder, added up at each scrape (set before any fork).
+        metrics.use_multiprocess(os.path.join(self.settings.instance_path, "metrics"))
+        self.cfg.set("child_exit", lambda _server, worker: metrics.process_exited(worker.pid))
         if self.periodic_lock:
             lock = self.periodic_lock
             self.cfg.set("post_worker_init", lambda worker: start_embedded(worker.wsgi, lock_path=lock))

@@ -196,6 +196,21 @@ ORDER BY e.id LIMIT %(limit)s
 """
 
 
+def seal_lag() -> tuple[int, float]:
+    """Events after the last sealed block, and the age in seconds of the oldest of them (0 when
+    none): what an operator alerts on when sealing stops. Two index reads."""
+    session = get_session()
+    last = session.scalar(select(func.max(AuditBlock.last_event_id))) or 0
+    count, oldest = session.execute(select(func.count(), func.min(AuditEvent.occurred_at)).where(AuditEvent.id > last)).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    return int(count), max(0.0, (utcnow() - _aware(oldest)).total_seconds())
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=utcnow().tzinfo)
+
+
 class _TextEvent(tuple[Any, ...]):
     """A row of _UNSEALED_AS_TEXT; `id` for the block's bookkeeping."""
 

@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from catalog.models import Dataset
 from marketplace.commerce.actions import CommerceAction
 from marketplace.commerce.models import Grant, GrantStatus, QuotaEntry
-from marketplace.kernel import audit
-from marketplace.kernel.db import get_session, in_unit_of_work, insert_ignore_returning, unit_of_work, utcnow
+from marketplace.kernel import audit, metrics
+from marketplace.kernel.db import after_commit, get_session, in_unit_of_work, insert_ignore_returning, unit_of_work, utcnow
 from marketplace.kernel.errors import Gone, NotFound, PaymentRequired, ValidationFailed
 from marketplace.kernel.notify import Topic, publish
 from marketplace.kernel.principal import Principal
@@ -93,6 +93,7 @@ def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, req
                 _refuse(principal, grant_id, unit, amount, request_id, utcnow())  # raises; the event of the refusal is kept
             entry_id, balance, credited, warned, vendor_org, buyer_org = row
             _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
+            _count(unit, amount)
             return DebitResult(entry_id, amount, balance, duplicate=False)
     except IntegrityError as exc:
         if not _is_repeat(exc):
@@ -105,6 +106,15 @@ def debit(principal: Principal, grant_id: uuid.UUID, unit: str, amount: int, req
     if prev is None:
         raise DebitRaced(request_id)
     return DebitResult(prev.id, prev.amount, prev.balance_after, duplicate=True)
+
+
+def _count(unit: str, amount: int) -> None:
+    """The debit's metrics, once its transaction commits (a debit rolled back with the rest of
+    an authorisation charged nothing)."""
+    def record() -> None:
+        metrics.DEBITS.labels(unit).inc()
+        metrics.DEBITED.labels(unit).inc(amount)
+    after_commit(record)
 
 
 def _is_repeat(exc: IntegrityError) -> bool:
@@ -188,6 +198,7 @@ def _debit_steps(principal: Principal, grant_id: uuid.UUID, unit: str, amount: i
     if also is not None:
         audit.append(also)
     _thresholds(principal, grant_id, vendor_org, buyer_org, credited, warned, balance)
+    _count(unit, amount)
     return DebitResult(entry_id, amount, balance, duplicate=False)
 
 

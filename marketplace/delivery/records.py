@@ -22,7 +22,7 @@ from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit
 from marketplace.delivery import entitlement
 from marketplace.delivery.actions import DeliveryAction
-from marketplace.kernel import audit
+from marketplace.kernel import audit, metrics
 from marketplace.kernel.cursors import SignedCursor
 from marketplace.kernel.db import unit_of_work
 from marketplace.kernel.errors import Conflict, ValidationFailed
@@ -40,6 +40,11 @@ _store = object_store
 
 def read_records(principal: Principal, grant_id: uuid.UUID, *, path: str, cursor: str | None, limit: int) -> dict[str, Any]:
     """One page of records and the cursor for the next (None at the end of the file)."""
+    with metrics.authorisation("records"):
+        return _read_records(principal, grant_id, path=path, cursor=cursor, limit=limit)
+
+
+def _read_records(principal: Principal, grant_id: uuid.UUID, *, path: str, cursor: str | None, limit: int) -> dict[str, Any]:
     with unit_of_work() as session:
         ent = entitlement.decide(principal, grant_id, channel="records")
         grant, version = ent.grant, ent.version

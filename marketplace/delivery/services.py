@@ -23,7 +23,7 @@ from catalog.storage import object_store
 from marketplace.commerce import metering
 from marketplace.commerce.models import PricingUnit, QuotaEntry
 from marketplace.delivery import entitlement
-from marketplace.kernel import audit
+from marketplace.kernel import audit, metrics
 from marketplace.kernel.config import current_settings as _settings
 from marketplace.kernel.db import unit_of_work
 from marketplace.kernel.errors import Conflict, PaymentRequired, ValidationFailed
@@ -52,12 +52,13 @@ def authorize_download(principal: Principal, grant_id: uuid.UUID, *, paths: list
     byte quota), so a file downloaded and then read as a table in one resume window is charged
     once, and neither rendering is a cheaper way to the other. `details` go into the event."""
     attempts = (len(paths) if paths else 64) + 1
-    for _ in range(attempts):
-        try:
-            return _authorize(principal, grant_id, paths, channel, choose, details or {})
-        except metering.DebitRaced:
-            continue
-    raise Conflict("Other requests for these files kept committing first; retry.")
+    with metrics.authorisation(channel):
+        for _ in range(attempts):
+            try:
+                return _authorize(principal, grant_id, paths, channel, choose, details or {})
+            except metering.DebitRaced:
+                continue
+        raise Conflict("Other requests for these files kept committing first; retry.")
 
 
 class DeliveredFile(NamedTuple):

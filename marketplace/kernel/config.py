@@ -132,6 +132,10 @@ class Settings:
         default=24,
         metadata={"env": "MARKETPLACE_WEBHOOK_ROTATION_OVERLAP_HOURS", "doc": "After a secret rotation, the previous secret also signs for this many hours."},
     )
+    metrics_token: str = field(
+        default="",
+        metadata={"env": "MARKETPLACE_METRICS_TOKEN", "doc": "Bearer token a Prometheus scraper sends to GET /metrics. Unset: /metrics answers only callers on loopback (404 to everyone else)."},
+    )
     ratelimit_storage_url: str = field(
         default="memory://",
         metadata={"env": "MARKETPLACE_RATELIMIT_STORAGE_URL", "doc": "Where rate-limit counters live: memory:// (one process) or redis://host:6379/1 (shared)."},

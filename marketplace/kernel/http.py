@@ -25,6 +25,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
+from marketplace.kernel import metrics
 from marketplace.kernel.config import Settings
 from marketplace.kernel.errors import PROBLEM_JSON, PayloadTooLarge, RequestTimeout, ValidationFailed, problem
 from marketplace.kernel.principal import ANONYMOUS, Principal
@@ -209,6 +210,9 @@ def content_security_policy(connect_origin: str | None, form_origins: tuple[str,
             f"form-action {forms}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def install_request_hooks(app: Flask, csrf: CSRFProtect, settings: Settings, *, csp: str) -> None:
 
     @app.before_request
@@ -266,6 +270,10 @@ def install_request_hooks(app: Flask, csrf: CSRFProtect, settings: Settings, *, 
             resp.headers["Cache-Control"] = "no-store"
             resp.headers.setdefault("Pragma", "no-cache")
         started = g.get("started")
+        if started is not None:
+            rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+            method = request.method if request.method in _METHODS else "other"  # a client picks the method: bound the series
+            metrics.REQUEST_SECONDS.labels(method, rule, str(resp.status_code)).observe(time.perf_counter() - started)
         log.info(
             "request",
             extra={

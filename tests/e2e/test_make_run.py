@@ -142,3 +142,16 @@ def test_served_by_gunicorn_and_the_periodic_jobs_run_without_a_broker(served):
         time.sleep(0.5)
     assert blocks >= 1
     assert (inst / "periodic.lock").exists()
+
+
+def test_metrics_add_up_over_the_server_processes(served):
+    """gunicorn's workers write their samples to the instance's metrics folder (multiprocess
+    mode); a scrape from loopback sees the requests just made, and the live seal-lag gauge."""
+    base, _, inst = served
+    for _ in range(3):
+        requests.get(base + "/api/v1/domains", timeout=5)
+    text = requests.get(base + "/metrics", timeout=5).text
+    line = next(x for x in text.splitlines() if x.startswith("marketplace_http_request_duration_seconds_count") and 'endpoint="/api/v1/domains"' in x)
+    assert float(line.rsplit(" ", 1)[1]) >= 3
+    assert "marketplace_audit_seal_lag_seconds" in text
+    assert list((inst / "metrics").glob("*.db"))

@@ -27,7 +27,7 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import CursorResult, or_, select, update
 
 from marketplace.identity.models import Membership, User
-from marketplace.kernel import audit
+from marketplace.kernel import audit, metrics
 from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import after_commit, end_read, get_session, unit_of_work, utcnow
 from marketplace.kernel.jobs import job, job_queue
@@ -248,7 +248,16 @@ def deliver(delivery_id: str, now: datetime | None = None, manual: bool = False)
             else:
                 d.status, d.next_attempt_at, d.completed_at = DeliveryStatus.failed, None, now
             _after_failure(ep, resp, now)
+    if not ok:
+        metrics.WEBHOOK_FAILURES.labels(_failure_reason(resp)).inc()
     return attempt
+
+
+def _failure_reason(resp: webhook_sender.Response) -> str:
+    """A bounded label for a failed attempt: the status class, or the error's kind."""
+    if resp.status_code is not None:
+        return f"http_{resp.status_code // 100}xx"
+    return (resp.error or "error").split(":", 1)[0].strip().lower().replace(" ", "_")[:40] or "error"
 
 
 def _after_failure(ep: WebhookEndpoint, resp: webhook_sender.Response, now: datetime) -> None:
