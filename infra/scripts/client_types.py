@@ -22,6 +22,7 @@ OUT = ROOT / "marketplace" / "sdk" / "types.py"
 # The response schemas of the endpoints MarketplaceClient calls (nested schemas follow).
 SCHEMAS = [
     "marketplace.identity.schemas:MeSchema",
+    "catalog.schemas:DomainSchema",
     "catalog.schemas:DatasetSchema",
     "catalog.schemas:SearchResultSchema",
     "catalog.schemas:VersionSchema",
@@ -34,12 +35,14 @@ SCHEMAS = [
     "catalog.overlap.schemas:OverlapReportSchema",
     "catalog.overlap.schemas:DatasetOverlapsSchema",
     "licensing.schemas:LicenseSchema",
+    "licensing.schemas:LicenseSummarySchema",
     "licensing.schemas:ProvenanceSchema",
     "marketplace.commerce.schemas:OfferSchema",
     "marketplace.commerce.schemas:OrderSchema",
     "marketplace.commerce.schemas:GrantSchema",
     "marketplace.commerce.schemas:GrantDetailSchema",
     "marketplace.delivery.schemas:DownloadSchema",
+    "marketplace.delivery.schemas:GrantFilesSchema",
     "marketplace.sharing.schemas:ShareTokenSchema",
     "marketplace.sharing.schemas:ShareTokenWithProfileSchema",
 ]

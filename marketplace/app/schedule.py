@@ -85,16 +85,20 @@ def run_due(app: Flask, last_run: dict[str, float], now: float) -> list[str]:
     return ran
 
 
-def start_embedded(app: Flask, *, lock_path: str, tick_seconds: float = 5.0, first_delay: float = 5.0) -> threading.Thread:
+def start_embedded(app: Flask, *, lock_path: str, tick_seconds: float = 5.0, first_delay: float = 5.0,
+                   stop: threading.Event | None = None) -> threading.Thread:
     """Run the table from a daemon thread (the embedded default has no beat). Several processes
     may call this; the one holding the lock file runs the table, the others wait to take over.
-    Each entry runs once shortly after start, then at its interval."""
+    Each entry runs once shortly after start, then at its interval, until `stop` is set."""
+    stopped = stop or threading.Event()
+
     def loop() -> None:
         last: dict[str, float] = {}
-        time.sleep(first_delay)
-        with open(lock_path, "a+b") as handle:
+        if stopped.wait(first_delay):
+            return
+        with open(lock_path, "a+b") as handle:  # closing it (or dying) releases the lock
             held = False
-            while True:
+            while not stopped.is_set():
                 if not held:
                     try:
                         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -103,7 +107,7 @@ def start_embedded(app: Flask, *, lock_path: str, tick_seconds: float = 5.0, fir
                         pass  # another process runs the table
                 if held:
                     run_due(app, last, time.monotonic())
-                time.sleep(tick_seconds)
+                stopped.wait(tick_seconds)
 
     t = threading.Thread(target=loop, name="periodic-jobs", daemon=True)
     t.start()

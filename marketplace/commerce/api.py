@@ -129,8 +129,8 @@ class OrgGrants(MethodView):
     @blp.response(200, s.GrantSchema(many=True))
     @problems(blp, 401, 404)
     def get(self, org_id):
-        """The organisation's licence grants with quota balances."""
-        return svc.list_grants(current_principal(), org_id)
+        """The organisation's licence grants with quota balances and their datasets' titles."""
+        return svc.list_grants_titled(current_principal(), org_id)
 
 
 @blp.route("/grants/<uuid:grant_id>")

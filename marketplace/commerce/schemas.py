@@ -118,6 +118,7 @@ class GrantSchema(ma.Schema):
     vendor_org_id = ma.fields.UUID()
     offer_id = ma.fields.UUID()
     dataset_id = ma.fields.UUID()
+    dataset_title = ma.fields.String(allow_none=True, metadata={"description": "The dataset's title (in lists of grants)"})
     version_id = ma.fields.UUID(allow_none=True)
     held_version_id = ma.fields.UUID(allow_none=True, metadata={"description": "A grant for the latest version held on this one: a newer version comes under "
                                                                                "terms the grant does not cover (see POST /grants/{id}/follow-latest)"})

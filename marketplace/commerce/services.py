@@ -17,10 +17,12 @@ from typing import Any
 
 import marshmallow as ma
 from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from catalog.models import Dataset, DatasetVersion, VersionStatus
 from catalog.policy import require_dataset_visible, require_dataset_writer
+from catalog.services.datasets import titles_of
 from catalog.services.search import bump_generation
 from licensing.models import License
 from licensing.services import OfferVerdict, evaluate_offer, find_license, offer_verdict, offer_verdicts
@@ -698,6 +700,17 @@ def list_grants(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool = Fa
     POLICY.require(principal, Perm.GRANT_LIST, org=org_id)
     col = Grant.vendor_org_id if as_vendor else Grant.buyer_org_id
     return list(get_session().scalars(select(Grant).where(col == org_id).order_by(Grant.created_at.desc())))
+
+
+_GRANT_COLUMNS = sa_inspect(Grant).column_attrs
+
+
+def list_grants_titled(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The organisation's grants (as `list_grants`), each with its dataset's title: what a person
+    reading the list needs to tell them apart."""
+    grants = list_grants(principal, org_id)
+    titles = titles_of({g.dataset_id for g in grants})
+    return [dict({a.key: getattr(g, a.key) for a in _GRANT_COLUMNS}, dataset_title=titles.get(g.dataset_id)) for g in grants]
 
 
 @transactional

@@ -27,6 +27,16 @@ class Downloads(MethodView):
         return as_caller(lambda principal: svc.authorize_download(principal, grant_id, **data))
 
 
+@blp.route("/grants/<uuid:grant_id>/files")
+class GrantFiles(MethodView):
+    @blp.response(200, s.GrantFilesSchema)
+    @problems(blp, 401, 403, 404, 409, 410)
+    def get(self, grant_id):
+        """The files this grant delivers now, with what downloading each would charge (nothing
+        is charged by asking)."""
+        return as_caller(lambda principal: svc.grant_files(principal, grant_id))
+
+
 @blp.route("/grants/<uuid:grant_id>/records")
 class Records(MethodView):
     @blp.arguments(s.RecordsQuerySchema, location="query")

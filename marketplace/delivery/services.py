@@ -97,12 +97,54 @@ _ALL_FILES = entitlement.with_files(*_FILE_COLUMNS, named=False)
 _NAMED_FILES = entitlement.with_files(*_FILE_COLUMNS, named=True)
 
 
+def _charges(unit: str, files: list[DeliveredFile]) -> tuple[list[int], list[int]]:
+    """What each file costs in the grant's unit, and which of them a download now would charge:
+    the one rule both the authorisation and the listing before it apply."""
+    # Bytes are the file's as the vendor published it, whichever rendering is delivered: the
+    # charge is shared across channels (keyed by the source's digest), so it must be the same.
+    amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(unit, 0) for f in files]
+    # A file is charged once per resume window, and so is the same content under two paths
+    # (the charge is keyed by the content's digest): only its first path is debited.
+    seen: set[str] = set()
+    to_charge = []
+    for i, (f, amount) in enumerate(zip(files, amounts, strict=True)):
+        if amount > 0 and not f.before and not f.now and f.sha256 not in seen:
+            to_charge.append(i)
+        seen.add(f.sha256)
+    return amounts, to_charge
+
+
+def _window_params() -> tuple[int, dict[str, Any]]:
+    bucket = int(time.time()) // _settings().resume_window_seconds
+    return bucket, {"before": f":{bucket - 1}", "now": f":{bucket}"}
+
+
+_LISTED = entitlement.with_files(*_FILE_COLUMNS, VersionFile.format.label("file_format"), named=False)
+
+
+def grant_files(principal: Principal, grant_id: uuid.UUID) -> dict[str, Any]:
+    """The files a grant delivers now, and what downloading each would charge (0 for a file
+    already charged in this resume window): the answer to "what will this click cost?". The
+    same decision as a download, so whoever may not download is refused here too; nothing is
+    charged or presigned."""
+    _, params = _window_params()
+    with unit_of_work():  # a refusal is audited
+        ent = entitlement.decide(principal, grant_id, channel="download", files=_LISTED, params=params)
+    rows = list(ent.files)
+    files = [DeliveredFile(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now, r.table_sha256, r.table_size, r.table_records,
+                           r.table_schema) for r in rows]
+    amounts, to_charge = _charges(ent.grant.unit, files)
+    charge = set(to_charge)
+    out = [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "format": r.file_format, "would_charge": amounts[i] if i in charge else 0}
+           for i, (f, r) in enumerate(zip(files, rows, strict=True))]
+    return {"grant_id": ent.grant.id, "version_id": ent.version.id, "version": ent.version.version, "unit": ent.grant.unit, "balance": ent.grant.balance,
+            "would_charge": sum(x["would_charge"] for x in out), "files": out}
+
+
 def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | None, channel: str, choose: Chooser | None,
                extra: dict[str, Any]) -> dict[str, Any]:
-    window = _settings().resume_window_seconds
-    bucket = int(time.time()) // window
+    bucket, params = _window_params()
     with unit_of_work():
-        params: dict[str, Any] = {"before": f":{bucket - 1}", "now": f":{bucket}"}
         if paths is not None:
             params["paths"] = list(dict.fromkeys(paths))
         ent = entitlement.decide(principal, grant_id, channel=channel, files=_ALL_FILES if paths is None else _NAMED_FILES, params=params)
@@ -118,17 +160,7 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
         if choose is not None:
             files = choose(ent, files)
         tables = channel == "sharing"
-        # Bytes are the file's as the vendor published it, whichever rendering is delivered: the
-        # charge is shared across channels (keyed by the source's digest), so it must be the same.
-        amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(grant.unit, 0) for f in files]
-        # A file is charged once per resume window, and so is the same content under two paths
-        # (the charge is keyed by the content's digest): only its first path is debited.
-        seen: set[str] = set()
-        to_charge = []
-        for i, (f, amount) in enumerate(zip(files, amounts, strict=True)):
-            if amount > 0 and not f.before and not f.now and f.sha256 not in seen:
-                to_charge.append(i)
-            seen.add(f.sha256)
+        amounts, to_charge = _charges(grant.unit, files)
         charged = set()
         charged_total = 0
 

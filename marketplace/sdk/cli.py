@@ -22,6 +22,7 @@ import yaml
 from marketplace.formats.auditchain import csv_to_lines, key_id_b64, verify_consistency_document, verify_export_lines, verify_proof_document
 from marketplace.formats.money import MoneyError, format_money, parse_major
 from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
+from marketplace.sdk.templates import PROVENANCE, load_yaml
 from marketplace.sdk.transfer import MIB, RECEIPT, TransferError, digest_file, digest_for_upload, read_receipt
 from marketplace.sdk.transfer import download as do_download
 from marketplace.sdk.transfer import upload as do_upload
@@ -64,26 +65,34 @@ def save_profiles(conf: dict[str, Any]) -> None:
         json.dump(conf, f, indent=2)
 
 
-def client_for(ctx: click.Context) -> MarketplaceClient:
+def client_for(ctx: click.Context, *, anonymous: bool = False) -> MarketplaceClient:
+    """The client of the active profile (or MARKETPLACE_URL / MARKETPLACE_API_KEY); public
+    listings (`anonymous`) need only the address."""
     url = os.environ.get("MARKETPLACE_URL")
     key = os.environ.get("MARKETPLACE_API_KEY")
     name = ctx.obj.get("profile") if ctx.obj else "default"
     prof = load_profiles()["profiles"].get(name or "default", {})
     url, key = url or prof.get("url"), key or prof.get("api_key")
+    if anonymous and url and not key:
+        return MarketplaceClient(url)
     if not url or not key:
         raise click.UsageError("not logged in: marketplace login --url URL --api-key KEY (or set MARKETPLACE_URL and MARKETPLACE_API_KEY)")
     return MarketplaceClient(url, key)
 
 
-def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn API and transfer failures into one line with a hint, and a meaningful exit code."""
+def api_command(fn: Callable[..., Any] | None = None, *, anonymous: bool = False) -> Any:
+    """Turn API and transfer failures into one line with a hint, and a meaningful exit code.
+    `@api_command(anonymous=True)`: the command reads public listings, no API key needed."""
+    if fn is None:
+        return functools.partial(api_command, anonymous=anonymous)
+    command = fn
 
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @click.pass_context
-    @functools.wraps(fn)
+    @functools.wraps(command)
     def wrapper(ctx: click.Context, *args: Any, as_json: bool, **kwargs: Any) -> Any:
         try:
-            result = fn(ctx, client_for(ctx), *args, **kwargs)
+            result = command(ctx, client_for(ctx, anonymous=anonymous), *args, **kwargs)
         except ApiError as e:
             click.echo(f"error: {e}" + (f"\nhint: {HINTS[e.status]}" if e.status in HINTS else ""), err=True)
             sys.exit(EXIT_REFUSED if e.status < 500 else EXIT_UNAVAILABLE)
@@ -93,6 +102,13 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
         except TransferError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(EXIT_FAILED)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
+            raise
+        except Exception as e:  # a bug or an answer we did not expect: one line, not a traceback
+            if os.environ.get("MARKETPLACE_DEBUG"):
+                raise
+            click.echo(f"error: unexpected {type(e).__name__}: {e}\nhint: rerun with MARKETPLACE_DEBUG=1 for the details, and report it", err=True)
+            sys.exit(EXIT_UNAVAILABLE)
         if result is None:
             return
         data, table = result if isinstance(result, tuple) else (result, None)
@@ -107,6 +123,13 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
 # A terminal runs what it is sent: escape sequences, and the invisible or direction-changing
 # characters that make text read otherwise, are shown as "?" in tables (other tenants type names).
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _yaml_problem(e: Exception) -> str:
+    """A YAML error in one line: what and where (line and column, counted from 1)."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    what = getattr(e, "problem", None) or str(e).splitlines()[0]
+    return f"{what} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else str(what)
 
 
 def _cell(value: Any) -> str:
@@ -274,11 +297,13 @@ def register(main: click.Group) -> None:
     main.callback = cb
 
     @main.command()
-    @click.option("--url", required=True, help="The marketplace, e.g. https://data.example.com")
+    @click.option("--url", required=True, help="The marketplace's address: the base URL you open in a browser, e.g. https://data.example.com "
+                                               "(http://127.0.0.1:8000 for `make run`), not the /api/v1 path.")
     @click.option("--api-key", required=True, prompt=True, hide_input=True)
     @click.pass_context
     def login(ctx: click.Context, url: str, api_key: str) -> None:
-        """Check an API key and store it as a profile (file mode 600)."""
+        """Check an API key and store it as a profile (file mode 600). Make the key on the web UI's
+        dashboard (API keys) or with POST /api/v1/orgs/{org_id}/api-keys."""
         try:
             me = MarketplaceClient(url, api_key).me()
         except (ApiError, ConnectionFailed) as e:
@@ -457,16 +482,49 @@ def register(main: click.Group) -> None:
     @click.argument("file", type=click.File("r"))
     @api_command
     def provenance_set(ctx: click.Context, c: MarketplaceClient, version_id: str, file: Any):
-        """Declare (and attest) a version's provenance from a YAML or JSON file."""
+        """Declare (and attest) a version's provenance from a YAML or JSON file
+        (`marketplace provenance template` writes a commented example)."""
         text = file.read()
         try:
             body = json.loads(text)
         except ValueError:
-            body = yaml.safe_load(text)
+            try:
+                body = load_yaml(text)
+            except yaml.YAMLError as e:
+                raise click.UsageError(f"{file.name} is neither JSON nor YAML: {_yaml_problem(e)}") from None
         if not isinstance(body, dict):
             raise click.UsageError("the provenance file must hold one mapping (sources, personal_data, ...)")
         d = c.set_provenance(version_id, body)
         return d, f"declared revision {d['revision']} (digest {d['digest']})"
+
+    @provenance.command("template")
+    @click.argument("file", type=click.Path(dir_okay=False, writable=True), required=False)
+    @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+    def provenance_template(file: str | None, force: bool) -> None:
+        """Write a commented example declaration (to FILE, or to stdout) to fill in."""
+        if file is None:
+            click.echo(PROVENANCE, nl=False)
+            return
+        if os.path.exists(file) and not force:
+            raise click.UsageError(f"{file} exists; add --force to overwrite it")
+        Path(file).write_text(PROVENANCE)
+        click.echo(f"wrote {file}: fill it in, then `marketplace provenance set VERSION_ID {file}`", err=True)
+
+    @main.command("domains")
+    @api_command(anonymous=True)
+    def domains_list(ctx: click.Context, c: MarketplaceClient):
+        """The domains a dataset is listed under: the values `--domain` takes."""
+        ds = c.domains()
+        return ds, table(ds, ["slug", "label", "description"])
+
+    @main.command("licenses")
+    @click.option("--kind", type=click.Choice(["standard", "custom"]))
+    @click.option("--use-class", type=click.Choice(["commercial", "non-commercial", "academic-only", "unspecified"]))
+    @api_command(anonymous=True)
+    def licenses_list(ctx: click.Context, c: MarketplaceClient, kind: str | None, use_class: str | None):
+        """The licence registry: the identifiers `license set` and a source's `license` take."""
+        ls = c.licenses(kind=kind, use_class=use_class)
+        return ls, table(ls, ["identifier", "name", "use_class", "version"])
 
     @main.group()
     def license() -> None:  # noqa: A001 - the command's name
@@ -546,7 +604,36 @@ def register(main: click.Group) -> None:
         """Your organisation's grants with quota left."""
         org_id = org_id or _key_org(c)
         gs = c.grants(org_id)
-        return gs, table(gs, ["id", "dataset_id", "unit", "balance", "credited", "status", "expires_at"])
+        rows = [dict(g, dataset=g.get("dataset_title") or g.get("dataset_id")) for g in gs]
+        return gs, table(rows, ["id", "dataset", "unit", "balance", "credited", "status", "expires_at"])
+
+    @main.command("records")
+    @click.argument("grant_id")
+    @click.option("--path", "paths", multiple=True, help="A file of the version (JSONL, CSV or Parquet); repeatable. Default: every such file.")
+    @click.option("--limit", type=click.IntRange(min=1), help="Stop after this many records (only these are charged).")
+    @click.option("--page-size", default=1000, show_default=True, type=click.IntRange(1, 10_000))
+    @api_command
+    def records(ctx: click.Context, c: MarketplaceClient, grant_id: str, paths: tuple[str, ...], limit: int | None, page_size: int):
+        """Stream records to stdout as JSON lines, one per line, each charged once to the grant
+        (a page read again is not charged again). Counts go to stderr."""
+        if not paths:
+            paths = tuple(f["path"] for f in c.grant_files(grant_id).get("files", []) if f.get("format") in ("jsonl", "csv", "parquet"))
+            if not paths:
+                raise click.UsageError("this grant's version has no JSONL, CSV or Parquet files; use `marketplace download`")
+        sent = charged = 0
+        for path in paths:
+            cursor = None
+            while limit is None or sent < limit:
+                page = c.read_records(grant_id, path, cursor=cursor, limit=page_size if limit is None else min(page_size, limit - sent))
+                for line in page["lines"]:
+                    click.echo(line)
+                sent += len(page["lines"])
+                charged += page["charged"]
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+        click.echo(f"{sent} record(s) from {len(paths)} file(s), {charged} charged", err=True)
+        return None
 
     @main.command("share-profile")
     @click.argument("grant_id")

@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Unpack
+from typing import Any, Iterator, TypedDict, Unpack
 
 import requests
 
@@ -23,12 +23,15 @@ from marketplace.sdk.types import (
     Dataset,
     DatasetCreate,
     DatasetOverlaps,
+    Domain,
     Download,
     File,
     FileCreated,
     Grant,
     GrantDetail,
+    GrantFiles,
     License,
+    LicenseSummary,
     Manifest,
     Me,
     Multipart,
@@ -47,6 +50,15 @@ from marketplace.sdk.types import (
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
+class RecordPage(TypedDict):
+    """One page of `read_records`: the records as JSON lines, the next page's cursor (None at
+    the end) and how many records this page charged (0 when read before)."""
+
+    lines: list[str]
+    next_cursor: str | None
+    charged: int
+
+
 @dataclass
 class ApiError(Exception):
     """An RFC 9457 problem returned by the API."""
@@ -59,8 +71,23 @@ class ApiError(Exception):
     body: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        fields = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in (self.errors or {}).items())
+        fields = "; ".join(f"{where}: {msg}" for where, msg in _flat(self.errors or {}))
         return f"{self.status} {self.title}: {self.detail}" + (f" ({fields})" if fields else "")
+
+
+def _flat(errors: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """A problem's field errors, nested or not, as (dotted.field, message) pairs: never a dict
+    printed as Python writes it."""
+    if isinstance(errors, dict):
+        for k, v in errors.items():
+            yield from _flat(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(errors, list) and all(isinstance(x, str) for x in errors):
+        yield where or "request", " ".join(errors)
+    elif isinstance(errors, list):
+        for i, v in enumerate(errors):
+            yield from _flat(v, f"{where}[{i}]")
+    else:
+        yield where or "request", str(errors)
 
 
 class ConnectionFailed(Exception):
@@ -69,7 +96,8 @@ class ConnectionFailed(Exception):
 
 class MarketplaceClient:
     def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 60.0, retries: int = 4, backoff: float = 0.5):
-        self.base_url = base_url.rstrip("/")
+        # The marketplace's address; the API's own path, pasted from the docs, is forgiven.
+        self.base_url = base_url.rstrip("/").removesuffix("/api/v1")
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -202,7 +230,15 @@ class MarketplaceClient:
     def dataset_overlaps(self, dataset_id: str) -> DatasetOverlaps:
         return self.request("GET", f"/datasets/{dataset_id}/overlaps")
 
+    def domains(self) -> list[Domain]:
+        """The domain taxonomy: the slugs a dataset's `domain` and the search's `--domain` take."""
+        return self.request("GET", "/domains")
+
     # ------------------------------------------------------------------ licensing
+    def licenses(self, *, kind: str | None = None, use_class: str | None = None) -> list[LicenseSummary]:
+        """The licence registry (latest version of each): the identifiers a version's licence and a source's `license` take."""
+        return self.request("GET", "/licenses", params={k: v for k, v in {"kind": kind, "use_class": use_class}.items() if v})
+
     def set_license(self, version_id: str, identifier: str) -> License:
         return self.request("PUT", f"/versions/{version_id}/license", json={"identifier": identifier})
 
@@ -255,6 +291,26 @@ class MarketplaceClient:
     def authorize_download(self, grant_id: str, paths: list[str] | None = None) -> Download:
         # Safe to retry: re-issuing within the resume window is not charged again.
         return self.request("POST", f"/grants/{grant_id}/downloads", json={} if paths is None else {"paths": paths}, idempotent=True)
+
+    def grant_files(self, grant_id: str) -> GrantFiles:
+        """The files a grant delivers now and what downloading each would charge (nothing is charged by asking)."""
+        return self.request("GET", f"/grants/{grant_id}/files")
+
+    def read_records(self, grant_id: str, path: str, *, cursor: str | None = None, limit: int = 1000) -> RecordPage:
+        """One page of a file's records (JSONL, CSV or Parquet) as JSON lines, debited per record;
+        `next_cursor` is None at the end. Safe to retry: a page read again is not charged again."""
+        resp = self.request("GET", f"/grants/{grant_id}/records", params={"path": path, "limit": limit, **({"cursor": cursor} if cursor else {})}, raw=True)
+        return {"lines": resp.text.splitlines(), "next_cursor": resp.headers.get("X-Next-Cursor"), "charged": int(resp.headers.get("X-Records-Charged", "0"))}
+
+    def iter_records(self, grant_id: str, path: str, *, page_size: int = 1000) -> Iterator[str]:
+        """Every record of a file, page after page, as JSON lines (each page debited as it is read)."""
+        cursor = None
+        while True:
+            page = self.read_records(grant_id, path, cursor=cursor, limit=page_size)
+            yield from page["lines"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return
 
     # ------------------------------------------------------------------ Delta Sharing
     def create_share_token(self, grant_id: str, *, name: str | None = None, days: int | None = None) -> ShareTokenWithProfile:

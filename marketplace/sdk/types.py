@@ -18,6 +18,12 @@ class Me(TypedDict, total=False):
     csrf_token: str | None
 
 
+class Domain(TypedDict, total=False):
+    slug: str
+    label: str
+    description: str | None
+
+
 class Dataset(TypedDict, total=False):
     id: str
     organization_id: str
@@ -177,6 +183,18 @@ class License(TypedDict, total=False):
     created_at: str
 
 
+class LicenseSummary(TypedDict, total=False):
+    identifier: str
+    version: int
+    name: str
+    url: str | None
+    use_class: str
+    text_sha256: str
+    provider: str | None
+    effective_on: str | None
+    owner_org_id: str | None
+
+
 class Provenance(TypedDict, total=False):
     id: str
     version_id: str
@@ -243,6 +261,7 @@ class Grant(TypedDict, total=False):
     vendor_org_id: str
     offer_id: str
     dataset_id: str
+    dataset_title: str | None
     version_id: str | None
     held_version_id: str | None
     license_id: str
@@ -271,6 +290,16 @@ class Download(TypedDict, total=False):
     unit: str
     charged: int
     files: list[DownloadFile]
+
+
+class GrantFiles(TypedDict, total=False):
+    grant_id: str
+    version_id: str
+    version: str
+    unit: str
+    balance: int
+    would_charge: int
+    files: list[GrantFile]
 
 
 class ShareToken(TypedDict, total=False):
@@ -408,14 +437,22 @@ class LedgerEntry(TypedDict, total=False):
     created_at: str
 
 
-class DownloadFile(TypedDict, total=False):
+class FileFacts(TypedDict, total=False):
     path: str
     size: int
     sha256: str
     records: int | None
+
+
+class DownloadFile(FileFacts, total=False):
     charged: bool
     url: str
     expires_in: int
+
+
+class GrantFile(FileFacts, total=False):
+    format: str
+    would_charge: int
 
 
 class ShareProfile(TypedDict, total=False):

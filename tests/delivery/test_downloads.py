@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -152,3 +153,23 @@ def test_the_same_content_under_two_paths_is_charged_once_per_request(app, clien
     assert balance(client, buyer.keys["owner"], gid) == 98
     r = authorize(client, buyer.keys["owner"], gid, ["a.jsonl", "copy/a.jsonl"])
     assert r.status_code == 200 and r.json["charged"] == 0
+
+
+def test_listing_a_grants_files_says_what_a_download_would_charge_and_charges_nothing(app, client, parties):
+    vendor, buyer = parties
+    _, gid = buy(vendor, buyer)
+    key = buyer.keys["member"]
+    r = client.get(f"/api/v1/grants/{gid}/files", headers=bearer(key))
+    assert r.status_code == 200, r.json
+    files = {f["path"]: f for f in r.json["files"]}
+    assert {p: f["would_charge"] for p, f in files.items()} == {"train/a.jsonl": 30, "train/b.jsonl": 20, "readme.csv": 1}
+    assert files["readme.csv"]["format"] == "csv" and r.json["would_charge"] == 51 and r.json["balance"] == 100 and r.json["unit"] == "records"
+    assert "url" not in files["readme.csv"]  # nothing presigned
+    assert balance(client, buyer.keys["owner"], gid) == 100  # asking charged nothing
+    assert authorize(client, key, gid, ["train/a.jsonl"]).json["charged"] == 30  # what it said
+    after = client.get(f"/api/v1/grants/{gid}/files", headers=bearer(key)).json
+    assert {f["path"]: f["would_charge"] for f in after["files"]} == {"train/a.jsonl": 0, "train/b.jsonl": 20, "readme.csv": 1} and after["balance"] == 70
+    # the same decision as a download: another tenant, and the vendor's own key, are refused
+    assert client.get(f"/api/v1/grants/{gid}/files", headers=bearer(make_tenant_rows().keys["owner"])).status_code == 404
+    assert client.get(f"/api/v1/grants/{gid}/files").status_code == 401
+    assert client.get(f"/api/v1/grants/{uuid.uuid4()}/files", headers=bearer(key)).status_code == 404

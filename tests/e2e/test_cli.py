@@ -361,3 +361,70 @@ def test_a_relisting_is_held_appealed_and_allowed_from_the_command_line(backend,
     assert "its records are in" in mine and "Heart-Texts" in mine  # B's dataset is listed and published now: named
     both = json.loads(run(o_env, "overlap", "dataset", ds_b["id"], "--json").stdout)
     assert both["overlaps"][0]["counterpart_dataset_id"] == ds_a["id"]
+
+
+@pytest.mark.postgres_only
+def test_first_hour_commands(backend, live, tmp_path):
+    """What a newcomer reaches for: the valid domains and licences, a provenance file to fill in
+    (YAML as people write it: NO is Norway, dates stay dates), records streamed to stdout, grants
+    named by their datasets, and errors that are one line, never a dict or a traceback."""
+    app, base = live
+    with app.app_context():
+        from tests.delivery.helpers import FILES, buy
+        from tests.factories import make_tenant
+
+        vendor, buyer = make_tenant(vendor=True), make_tenant()
+        pub, gid = buy(vendor, buyer, unit="records", quantity=100)
+        title = pub.dataset.title
+        app.extensions["db"].remove()
+
+    anon = cli_env(tmp_path, "anon")
+    anon["MARKETPLACE_URL"] = base
+    domains = run(anon, "domains").stdout  # public listings need no key
+    assert "SLUG" in domains and "healthcare" in domains and "{" not in domains
+    lic = run(anon, "licenses", "--use-class", "commercial").stdout
+    assert "CC-BY-4.0" in lic and "CC-BY-NC-4.0" not in lic
+    assert "base URL" in run(anon, "login", "--help").stdout
+
+    v_env, b_env = cli_env(tmp_path, "vendor"), cli_env(tmp_path, "buyer")
+    run(v_env, "login", "--url", base + "/api/v1/", "--api-key", vendor.keys["owner"])  # the API's path, pasted from the docs, is forgiven
+    run(b_env, "login", "--url", base, "--api-key", buyer.keys["owner"])
+
+    # a provenance template, declared as it stands
+    prov = tmp_path / "provenance.yaml"
+    assert "wrote" in run(v_env, "provenance", "template", str(prov)).stderr
+    assert prov.read_text() == (Path(__file__).resolve().parents[2] / "infra" / "examples" / "provenance.yaml").read_text()  # the README's copy
+    r = run(v_env, "provenance", "template", str(prov), check=False)
+    assert r.returncode == 2 and "--force" in r.stderr
+    c = MarketplaceClient(base, vendor.keys["owner"])
+    ds = c.create_dataset(slug=f"clinic-{uuid.uuid4().hex[:6]}", title="Clinic notes", domain="healthcare", visibility="draft")
+    ver = c.create_version(ds["id"], "1.0.0")
+    assert "revision 1" in run(v_env, "provenance", "set", ver["id"], str(prov)).stdout
+    body = c.request("GET", f"/versions/{ver['id']}/provenance")[0]["body"]
+    assert body["collection"]["geography"] == ["NO", "SE", "DK"] and body["collection"]["period_start"] == "2023-01-01"
+
+    # YAML mistakes: one line naming where
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("sources: []\npersonal_data:\n  status: none\n  status: contains\n")
+    r = run(v_env, "provenance", "set", ver["id"], str(dup), check=False)
+    assert r.returncode == 2 and "appears twice" in r.stderr and "line 4" in r.stderr and "Traceback" not in r.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("sources: [\n  - kind: first_hand\n")
+    r = run(v_env, "provenance", "set", ver["id"], str(broken), check=False)
+    assert r.returncode == 2 and "neither JSON nor YAML" in r.stderr and "Traceback" not in r.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - kind: first_hand\n    name: x\npersonal_data:\n  status: maybe\n")
+    r = run(v_env, "provenance", "set", ver["id"], str(bad), check=False)
+    assert r.returncode == 1 and "personal_data.status:" in r.stderr and "{" not in r.stderr  # nested field errors, dotted
+
+    # grants by name, records to stdout
+    listed = run(b_env, "grants", "list").stdout
+    assert title in listed and "DATASET" in listed
+    r = run(b_env, "records", gid)
+    lines = r.stdout.splitlines()
+    assert len(lines) == 51 and all(json.loads(x) for x in lines[:50])
+    assert "51 record(s) from 3 file(s), 51 charged" in r.stderr
+    r = run(b_env, "records", gid, "--path", "train/a.jsonl", "--limit", "7", "--page-size", "5")
+    assert [json.loads(x) for x in r.stdout.splitlines()] == [{"t": 1}] * 7 and "7 charged" in r.stderr
+    assert json.loads(run(b_env, "grants", "list", "--json").stdout)[0]["balance"] == 100 - 51 - 7
+    assert set(FILES) == {"train/a.jsonl", "train/b.jsonl", "readme.csv"}

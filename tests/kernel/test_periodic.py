@@ -44,13 +44,19 @@ def test_embedded_runners_in_several_processes_take_turns_through_the_lock(sessi
     calls: list[str] = []
     monkeypatch.setattr(schedule, "SCHEDULE", _table(calls))
     lock = str(tmp_path / "periodic.lock")
-    for _ in range(3):
-        schedule.start_embedded(session_app, lock_path=lock, tick_seconds=0.05, first_delay=0)
-    deadline = time.monotonic() + 10
-    while "slow" not in calls and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # the other runners had ten ticks to run it again, and must not have
-    assert calls.count("slow") == 1, calls
+    stop = threading.Event()
+    runners = [schedule.start_embedded(session_app, lock_path=lock, tick_seconds=0.05, first_delay=0, stop=stop) for _ in range(3)]
+    try:
+        deadline = time.monotonic() + 10
+        while "slow" not in calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the other runners had ten ticks to run it again, and must not have
+        assert calls.count("slow") == 1, calls
+    finally:
+        stop.set()  # the runners must not outlive the test's table
+        for r in runners:
+            r.join(5)
+    assert not any(r.is_alive() for r in runners)
 
 
 @pytest.mark.postgres_only
