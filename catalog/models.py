@@ -92,6 +92,7 @@ class Dataset(Base):
     total_records: Mapped[int | None] = mapped_column(BigInteger)
     min_price_minor: Mapped[int | None] = mapped_column(BigInteger)
     price_currency: Mapped[str | None] = mapped_column(String(3))
+    price_unit: Mapped[str | None] = mapped_column(String(16))  # the unit of min_price_minor: records, gib, downloads or term
     license_use_class: Mapped[str | None] = mapped_column(String(16))
 
     facets: Mapped[list["DatasetFacet"]] = relationship(back_populates="dataset", lazy="raise", cascade="all, delete-orphan")

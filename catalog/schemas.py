@@ -79,6 +79,7 @@ class DatasetSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
     min_price_minor = Int(allow_none=True)
     price_currency = ma.fields.String(allow_none=True)
+    price_unit = ma.fields.String(allow_none=True, metadata={"description": "What min_price_minor buys one of: records, gib, downloads or term"})
     license_use_class = ma.fields.String(allow_none=True)
 
 
@@ -96,6 +97,7 @@ class SearchItemSchema(ma.Schema):
     total_records = Int(allow_none=True)
     min_price_minor = Int(allow_none=True)
     price_currency = ma.fields.String(allow_none=True)
+    price_unit = ma.fields.String(allow_none=True, metadata={"description": "What min_price_minor buys one of: records, gib, downloads or term"})
     license_use_class = ma.fields.String(allow_none=True)
     published_at = ma.fields.DateTime(allow_none=True)
     latest_version_id = ma.fields.UUID(allow_none=True)

@@ -16,9 +16,10 @@ from marketplace.kernel.db import UTCDateTime
 from migrations.env_filters import include_name, include_object
 
 # SQLite's reflection cannot read the expression indexes on datasets' price (revision 0013); a
-# batch operation that reflects the table says so on every upgrade. SQLite keeps the indexes
-# (batch mode recreates only the table it alters), so the warning is noise to whoever runs
-# `make run`.
+# batch operation on another table that reflects datasets for a foreign key says so on every
+# upgrade. Those indexes survive (batch mode recreates only the table it alters), so the warning
+# is noise to whoever runs `make run`. Never alter `datasets` itself in batch mode: it would
+# drop them (revision 0020 adds its column natively; tests/test_migrations.py would notice).
 warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", SAWarning)
 
 config = context.config

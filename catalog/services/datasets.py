@@ -419,7 +419,7 @@ def dataset_views(datasets: list[Dataset]) -> list[dict[str, Any]]:
         f = facets[ds.id]
         row = {c: getattr(ds, c) for c in ("id", "organization_id", "slug", "title", "summary", "card_markdown", "domain", "visibility", "total_bytes",
                                             "total_records", "latest_version_id", "published_at", "created_at", "updated_at", "min_price_minor",
-                                            "price_currency", "license_use_class")}
+                                            "price_currency", "price_unit", "license_use_class")}
         row.update(modalities=f["modality"], languages=f["language"], tags=f["tag"], card_html=render_card(ds.card_markdown))
         out.append(row)
     return out

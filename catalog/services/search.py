@@ -555,7 +555,7 @@ def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     if not ids:
         return []
     cols = (Dataset.id, Dataset.slug, Dataset.title, Dataset.summary, Dataset.domain, Dataset.organization_id, Dataset.total_bytes, Dataset.total_records,
-            Dataset.min_price_minor, Dataset.price_currency, Dataset.license_use_class, Dataset.published_at, Dataset.latest_version_id)
+            Dataset.min_price_minor, Dataset.price_currency, Dataset.price_unit, Dataset.license_use_class, Dataset.published_at, Dataset.latest_version_id)
     q = (select(*cols, Organization.name.label("vendor_name"), DatasetFacet.kind, DatasetFacet.value)
          .join(Organization, Organization.id == Dataset.organization_id).outerjoin(DatasetFacet, DatasetFacet.dataset_id == Dataset.id)
          .where(Dataset.id.in_(ids)).order_by(DatasetFacet.position))
@@ -567,7 +567,7 @@ def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
                 "id": r.id, "slug": r.slug, "title": r.title, "summary": r.summary, "domain": r.domain,
                 "modalities": [], "languages": [], "tags": [], "vendor": {"id": r.organization_id, "name": r.vendor_name},
                 "total_bytes": r.total_bytes, "total_records": r.total_records, "min_price_minor": r.min_price_minor,
-                "price_currency": r.price_currency, "license_use_class": r.license_use_class, "published_at": r.published_at,
+                "price_currency": r.price_currency, "price_unit": r.price_unit, "license_use_class": r.license_use_class, "published_at": r.published_at,
                 "latest_version_id": r.latest_version_id,
             }
         if r.kind is not None:

@@ -77,9 +77,10 @@ def _check_offer_allowed(version: DatasetVersion, lic: License, blocking: list[d
 def refresh_min_price(ds: Dataset) -> None:
     """The lowest active public offer, for search and the catalogue card."""
     session = get_session()
-    row = session.execute(select(Offer.unit_price_minor, Offer.currency).where(Offer.dataset_id == ds.id, Offer.active.is_(True),
-                                                                            Offer.private_buyer_org_id.is_(None)).order_by(Offer.unit_price_minor).limit(1)).first()
-    ds.min_price_minor, ds.price_currency = (row[0], row[1]) if row else (None, None)
+    row = session.execute(select(Offer.unit_price_minor, Offer.currency, Offer.pricing_unit).where(Offer.dataset_id == ds.id, Offer.active.is_(True),
+                                                                                                Offer.private_buyer_org_id.is_(None))
+                          .order_by(Offer.unit_price_minor).limit(1)).first()
+    ds.min_price_minor, ds.price_currency, ds.price_unit = (row[0], row[1], str(row[2])) if row else (None, None, None)
     bump_generation()
 
 

@@ -123,11 +123,19 @@ def _latest_withdrawn(dataset_id: uuid.UUID) -> VersionRef:
     return VersionRef(*row)
 
 
-def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str, files: Select[Any] | None = None, params: dict[str, Any] | None = None) -> Entitlement:
+def may_take_data(principal: Principal, buyer: uuid.UUID, vendor: uuid.UUID) -> bool:
+    """Whether the caller's role lets it take data under a grant between these parties (pages
+    offer a Download button only then; the decision itself still checks everything else)."""
+    return POLICY.allows(principal, DeliveryPermission.TAKE_DATA, buyer=buyer, vendor=vendor)
+
+
+def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str, files: Select[Any] | None = None, params: dict[str, Any] | None = None,
+           audit_refusal: bool = True) -> Entitlement:
     """Decide whether `principal` may take data under `grant_id` through `channel` now; raise the
     refusal (audited, inside the caller's unit of work) otherwise. One statement reads all it
     needs; with `files` (a statement from :func:`with_files`, and its `params`), the same
-    statement also reads the files, which come back on the entitlement only if it is granted."""
+    statement also reads the files, which come back on the entitlement only if it is granted.
+    `audit_refusal=False` is for pages that only ask what to show."""
     action = CHANNELS[channel]
     principal.require_authenticated()
     session = get_session()
@@ -146,6 +154,8 @@ def decide(principal: Principal, grant_id: uuid.UUID, *, channel: str, files: Se
         raise NotFound("No such grant.")
 
     def deny(reason: str, exc: DomainError) -> None:
+        if not audit_refusal:  # a page asking whether to offer a button, not a request for data
+            raise exc
         audit.record(principal, action, outcome="denied", subject_type="grant", subject_id=grant_id, subject_org_id=grant.vendor_org_id,
                      actor_org_id=grant.buyer_org_id, details={"reason": reason, "channel": channel})
         raise exc

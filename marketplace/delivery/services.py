@@ -122,14 +122,17 @@ def _window_params() -> tuple[int, dict[str, Any]]:
 _LISTED = entitlement.with_files(*_FILE_COLUMNS, VersionFile.format.label("file_format"), named=False)
 
 
-def grant_files(principal: Principal, grant_id: uuid.UUID) -> dict[str, Any]:
+may_take_data = entitlement.may_take_data
+
+
+def grant_files(principal: Principal, grant_id: uuid.UUID, *, audit_refusal: bool = True) -> dict[str, Any]:
     """The files a grant delivers now, and what downloading each would charge (0 for a file
     already charged in this resume window): the answer to "what will this click cost?". The
     same decision as a download, so whoever may not download is refused here too; nothing is
-    charged or presigned."""
+    charged or presigned. Pages asking what to show pass `audit_refusal=False`."""
     _, params = _window_params()
     with unit_of_work():  # a refusal is audited
-        ent = entitlement.decide(principal, grant_id, channel="download", files=_LISTED, params=params)
+        ent = entitlement.decide(principal, grant_id, channel="download", files=_LISTED, params=params, audit_refusal=audit_refusal)
     rows = list(ent.files)
     files = [DeliveredFile(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now, r.table_sha256, r.table_size, r.table_records,
                            r.table_schema) for r in rows]

@@ -125,3 +125,13 @@ def check_total(total: Money) -> None:
     """Refuse an order total above MAX_TOTAL_MINOR, naming the limit."""
     if total.minor > MAX_TOTAL_MINOR:
         raise MoneyError(f"An order totals at most {Money(MAX_TOTAL_MINOR, total.currency).format()}; this one would be {total.format()}.")
+
+
+# What one unit of a price buys, as a price is read aloud: "€25.00 per GiB".
+_PER = {"records": "per record", "gib": "per GiB", "downloads": "per download", "term": "per term"}
+
+
+def price_label(minor: int | None, currency: str | None, unit: str | None) -> str:
+    """A price with its unit ("€25.00 per GiB"); the unit is left out only when unknown."""
+    money = format_money(minor, currency)
+    return f"{money} {_PER[unit]}" if minor is not None and unit in _PER else money

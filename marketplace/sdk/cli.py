@@ -20,7 +20,7 @@ import click
 import yaml
 
 from marketplace.formats.auditchain import csv_to_lines, key_id_b64, verify_consistency_document, verify_export_lines, verify_proof_document
-from marketplace.formats.money import MoneyError, format_money, parse_major
+from marketplace.formats.money import MoneyError, format_money, parse_major, price_label
 from marketplace.sdk.client import ApiError, ConnectionFailed, MarketplaceClient
 from marketplace.sdk.templates import PROVENANCE, load_yaml
 from marketplace.sdk.transfer import MIB, RECEIPT, TransferError, digest_file, digest_for_upload, read_receipt
@@ -330,7 +330,7 @@ def register(main: click.Group) -> None:
     def search(ctx: click.Context, c: MarketplaceClient, query: str | None, domain: tuple[str], language: tuple[str], license_class: tuple[str], sort: str, limit: int):
         """Search the catalogue."""
         res = c.search(q=query, domain=list(domain) or None, language=list(language) or None, license_class=list(license_class) or None, sort=sort, limit=limit)
-        rows = [dict(i, vendor=i["vendor"]["name"], size=human(i["total_bytes"]), price=format_money(i["min_price_minor"], i["price_currency"])) for i in res["items"]]
+        rows = [dict(i, vendor=i["vendor"]["name"], size=human(i["total_bytes"]), price=price_label(i["min_price_minor"], i["price_currency"], i.get("price_unit"))) for i in res["items"]]
         return res, table(rows, ["id", "title", "domain", "license_use_class", "size", "price", "vendor"]) + f"\n{res['total']} match(es)"
 
     @datasets.command("show")

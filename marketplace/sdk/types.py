@@ -45,6 +45,7 @@ class Dataset(TypedDict, total=False):
     updated_at: str
     min_price_minor: int | None
     price_currency: str | None
+    price_unit: str | None
     license_use_class: str | None
 
 
@@ -351,6 +352,7 @@ class SearchItem(TypedDict, total=False):
     total_records: int | None
     min_price_minor: int | None
     price_currency: str | None
+    price_unit: str | None
     license_use_class: str | None
     published_at: str | None
     latest_version_id: str | None

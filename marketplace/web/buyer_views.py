@@ -9,6 +9,7 @@ import json
 import uuid
 from datetime import timedelta
 
+import pycountry
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from catalog.models import Dataset
@@ -20,7 +21,7 @@ from marketplace.commerce.models import Offer, Order
 from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
 from marketplace.commerce.policy import CommercePermission
 from marketplace.delivery import services as delivery
-from marketplace.formats.money import format_money
+from marketplace.formats.money import format_money, price_label
 from marketplace.identity import services as identity
 from marketplace.identity.auth import current_principal
 from marketplace.kernel.db import utcnow
@@ -62,6 +63,26 @@ def _uuid_filter(value: str) -> uuid.UUID | str:
 @bp.app_template_filter("money")
 def _money_filter(minor: int | None, currency: str | None) -> str:
     return format_money(minor, currency)
+
+
+@bp.app_template_filter("languages")
+def _languages_filter(codes: list[str] | None) -> str:
+    """Language codes as names ("en, nb" -> "English, Norwegian Bokmål"); a code not in ISO 639
+    is shown as given."""
+    return ", ".join(language_name(c) for c in codes or [])
+
+
+def language_name(code: str) -> str:
+    base, _, region = code.partition("-")
+    lang = pycountry.languages.get(alpha_2=base.lower()) if len(base) == 2 else pycountry.languages.get(alpha_3=base.lower())
+    if lang is None:
+        return code
+    return f"{lang.name} ({region.upper()})" if region else lang.name
+
+
+@bp.app_template_filter("price")
+def _price_filter(minor: int | None, currency: str | None, unit: str | None) -> str:
+    return price_label(minor, currency, unit)
 
 
 def quantity_label(unit: str, amount: int) -> str:
@@ -229,11 +250,27 @@ def dashboard():
         rows.append({"grant": g, "title": titles.get(g.dataset_id, "?"), "used": quantity_label(g.unit, used), "left": quantity_label(g.unit, g.balance),
                      "pct": min(pct, 100), "unit": g.unit, "expiring": bool(expires and expires - now.replace(tzinfo=expires.tzinfo) < timedelta(days=14))})
     for r, g in zip(rows, grants, strict=True):
+        # Auditors see grants, never a button that would refuse them; members see what a click costs.
+        r["may_download"] = g.status == "active" and delivery.may_take_data(p, g.buyer_org_id, g.vendor_org_id)
+        r["charge"] = _download_charge(p, g.id) if r["may_download"] else None
         # Auditors (and keys without the delivery scope) make no profiles: no controls for them.
         r["share_tokens"] = ([t for t in sharing.list_tokens(p, g.id) if t.revoked_at is None and t.expires_at > now]
                              if sharing.may_manage(p, g.buyer_org_id, g.vendor_org_id) else None)
     return render_template("buyer/dashboard.html", org=org, grants=rows, orders=orders, offers=offers, keys=keys, titles=titles, scopes=SCOPES,
                            new_key=None)
+
+
+def _download_charge(p: Principal, grant_id: uuid.UUID) -> str | None:
+    """What "Download files" would charge now, in words ("charges 51 records for 3 files"), or
+    None when the grant cannot deliver (withdrawn, term over: the click then says why)."""
+    try:
+        listed = delivery.grant_files(p, grant_id, audit_refusal=False)
+    except DomainError:
+        return None
+    files = len(listed["files"])
+    if not listed["would_charge"]:
+        return f"{files} file(s), nothing to charge: all were downloaded in this resume window" if files else "no files"
+    return f"charges {quantity_label(listed['unit'], listed['would_charge'])} for {files} file(s)"
 
 
 def _grant_and_title(p: Principal, grant_id: uuid.UUID) -> tuple[dict, str]:

@@ -33,6 +33,12 @@ def _inject():
     return {"principal": p, "my_orgs": orgs, "active_org": active_org}
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the same icon, not a 404."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/")
 def home():
     return render_template("home.html")

@@ -79,3 +79,17 @@ def test_retry_after_only_where_it_means_something(backend, make_settings):
             assert r.status_code == 401 and "Retry-After" not in r.headers
         limited = client.get("/api/v1/domains", environ_base=env)
         assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 60
+
+
+def test_a_limited_address_gets_a_page_that_says_when_to_come_back(limited):
+    client = limited.test_client()
+    env = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.1.1"}
+    for _ in range(8):  # failed authentications from one address
+        assert client.get("/api/v1/me", headers=bearer("mk_000000000000.wrong"), environ_base=env).status_code == 401
+    r = client.get("/api/v1/me", environ_base=env)
+    assert r.status_code == 429
+    assert 0 < r.json["retry_after"] <= 60 and r.json["retry_at"].endswith("+00:00") and "wait" in r.json["detail"]
+    page = client.get("/datasets", environ_base=env, headers={"Accept": "text/html"})
+    assert page.status_code == 429 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "Please wait a moment" in html and "try again at" in html and "UTC" in html and "per 1 minute" not in html

@@ -189,3 +189,39 @@ def test_a_delta_sharing_profile_from_the_dashboard_is_shown_once_and_revocable(
     other_token = sign_in(client, other.owner)
     assert client.post(f"/grants/{grant.id}/share-profile", data={"csrf_token": other_token}).status_code == 404
     assert client.post(f"/grants/{grant.id}/share-tokens/{listed[0]['id']}/revoke", data={"csrf_token": other_token}).status_code == 404
+
+
+def test_the_dashboard_says_what_a_download_charges_and_auditors_get_no_button(app, client):
+    from tests.delivery.helpers import buy
+    from tests.factories import make_tenant_rows
+
+    vendor, buyer = make_tenant_rows(vendor=True), make_tenant_rows()
+    pub, gid = buy(vendor, buyer, quantity=100)
+    sign_in(client, buyer.member)
+    dash = client.get("/dashboard").get_data(as_text=True)
+    card = dash[dash.index(f'id="grant-{gid}"'):]
+    assert "Download files" in card and "charges 51 records for 3 file(s)" in card  # before the click
+    token = csrf_from(dash)
+    assert client.post(f"/grants/{gid}/download", data={"csrf_token": token}).status_code == 200
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert "nothing to charge: all were downloaded in this resume window" in dash  # what a second click costs
+    # an auditor sees the grant, its quota, and why there is no button
+    sign_in(client, buyer.auditor)
+    seen = client.get("/dashboard").get_data(as_text=True)
+    assert pub.dataset.title in seen and "Download files" not in seen and "members of your organisation download the data" in seen
+
+
+def test_catalogue_pages_speak_in_units_people_use(app, client):
+    from catalog.models import DatasetFacet
+    from tests.factories import OfferFactory, make_tenant_rows, published_version
+
+    vendor = make_tenant_rows(vendor=True)
+    pub = published_version({"a.jsonl": b'{"t": 1}\n' * 3}, organization=vendor.org)
+    for i, code in enumerate(["nb", "pt-BR", "xx-klingon"], start=1):  # the factory's dataset is in English
+        get_session().add(DatasetFacet(dataset_id=pub.dataset.id, kind="language", value=code, position=i))
+    get_session().flush()
+    OfferFactory(dataset=pub.dataset, title="Per GiB", pricing_unit="gib", unit_price_minor=2500, currency="EUR")
+    page = client.get(f"/datasets/{pub.dataset.id}").get_data(as_text=True)
+    assert "€25.00 per GiB" in page
+    assert "English, Norwegian Bokmål, Portuguese (BR), xx-klingon" in page  # names; an unknown code as given
+    assert client.get("/favicon.ico").status_code == 301 and client.get("/static/favicon.svg").status_code == 200
