@@ -242,11 +242,25 @@ def _wizard(p: Principal, v: DatasetVersion, ds: Dataset, *, prov_errors: dict[s
             status: int = 200) -> tuple[str, int]:
     files = catalog.list_files(p, v.id)
     decl = current_declaration(v.id)
+    lic = version_license(v.id)
     licenses = [lic for lic in list_licenses() if lic.owner_org_id in (None, ds.organization_id)]
-    form = prov_form if prov_form is not None else _declaration_to_form(decl.body if decl else None)
-    return render_template("vendor/version.html", v=v, ds=ds, files=files, lic=version_license(v.id), licenses=licenses, decl=decl,
+    # A new version starts from the previous one's licence and declaration, as proposals the
+    # vendor confirms (a declaration is attested by a person, per version: never copied silently).
+    prev = _previous_version(p, v) if v.status == "draft" and (lic is None or decl is None) else None
+    prev_lic = version_license(prev.id) if prev is not None and lic is None else None
+    prev_decl = current_declaration(prev.id) if prev is not None and decl is None else None
+    form = prov_form if prov_form is not None else _declaration_to_form(decl.body if decl else (prev_decl.body if prev_decl else None))
+    org = identity.get_organization(p, ds.organization_id)
+    return render_template("vendor/version.html", v=v, ds=ds, org=org, files=files, lic=lic, licenses=licenses, decl=decl, prev=prev, prev_lic=prev_lic,
+                           prev_decl=prev_decl if prov_form is None else None,
                            pf=form, perr=prov_errors or {}, source_kinds=licensing_schemas.SOURCE_KINDS, lawful_bases=licensing_schemas.LAWFUL_BASES,
                            sensitive=SENSITIVE, draft=v.status == "draft", overlap=overlap.version_overlap(p, v.id)), status
+
+
+def _previous_version(p: Principal, v: DatasetVersion) -> DatasetVersion | None:
+    """The dataset's newest other version made before this one (the one a new version follows)."""
+    earlier = [o for o in catalog.list_versions(p, v.dataset_id) if o.id != v.id and o.created_at <= v.created_at]
+    return max(earlier, key=lambda o: o.created_at, default=None)
 
 
 SENSITIVE = ("health", "biometric", "genetic", "ethnicity", "religion", "political", "sexual-orientation", "trade-union", "criminal", "children")
@@ -406,6 +420,35 @@ def publish(version_id: uuid.UUID):
     else:
         flash(f"Ingest refused the version: {v.status_reason}", "error")
     return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-5")
+
+
+@bp.post("/versions/<uuid:version_id>/deprecate")
+@signed_in
+def deprecate(version_id: uuid.UUID):
+    """Mark a published version deprecated: still delivered to its holders, with the reason."""
+    p, _v, _ds = _version_or_404(version_id)
+    try:
+        v = catalog.deprecate_version(p, version_id, reason=request.form.get("reason", "").strip() or None)
+        flash(f"Version {v.version} is deprecated; holders still receive it.", "ok")
+    except DomainError as e:
+        flash_error(e)
+    return redirect(url_for("vendor_web.version", version_id=version_id) + "#lifecycle")
+
+
+@bp.post("/versions/<uuid:version_id>/withdraw")
+@signed_in
+def withdraw(version_id: uuid.UUID):
+    """Withdraw a version: no new downloads, its holders are told why."""
+    p, _v, _ds = _version_or_404(version_id)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm: a withdrawn version cannot be delivered again.", "error")
+        return redirect(url_for("vendor_web.version", version_id=version_id) + "#lifecycle")
+    try:
+        v = catalog.withdraw_version(p, version_id, reason=request.form.get("reason", ""))
+        flash(f"Version {v.version} is withdrawn; its holders have been told.", "ok")
+    except DomainError as e:
+        flash_error(e)
+    return redirect(url_for("vendor_web.version", version_id=version_id) + "#lifecycle")
 
 
 # --------------------------------------------------------------------------- sales and access

@@ -132,6 +132,8 @@ def test_vendor_pages_of_another_tenant_answer_404(app, client):
     assert client.get(f"/vendor/versions/{v['id']}").status_code == 404
     assert client.post(f"/vendor/versions/{v['id']}/publish", data={"csrf_token": token}).status_code == 404
     assert client.post(f"/vendor/versions/{v['id']}/provenance", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/vendor/versions/{v['id']}/withdraw", data={"csrf_token": token, "reason": "x", "confirm": "yes"}).status_code == 404
+    assert client.post(f"/vendor/versions/{v['id']}/deprecate", data={"csrf_token": token}).status_code == 404
     assert client.get(f"/vendor/versions/{uuid.uuid4()}").status_code == 404
 
 
@@ -176,3 +178,49 @@ def test_vendor_rejects_and_buyer_cancels_unpaid_orders_from_the_pages(app, clie
     assert client.post(f"/api/v1/orders/{o3['id']}/reject", json={"reason": "x"}, headers=bearer(buyer.keys["owner"])).status_code == 403
     stranger = make_tenant()
     assert client.post(f"/api/v1/orders/{o3['id']}/cancel", json={}, headers=bearer(stranger.keys["owner"])).status_code == 404
+
+
+def test_a_new_version_proposes_the_last_licence_and_declaration_and_versions_are_retired_from_the_page(app, client):
+    from tests.factories import published_version
+
+    vendor = make_tenant(vendor=True)
+    pub = published_version({"a.jsonl": b'{"q": 1}\n' * 3}, organization=vendor.org, license="CC-BY-4.0",
+                            provenance={"sources": [{"kind": "first_hand", "name": "Our own ward notes"}], "personal_data": {"status": "none"}},
+                            attested_by=vendor.owner)
+    token = sign_in(client, vendor.owner)
+    r = client.post(f"/vendor/datasets/{pub.dataset.id}", data={"csrf_token": token, "version": "2.0.0", "changelog": "more notes"})
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    # proposals from 1.0.0, to confirm: the licence chosen in the list, the declaration filled in, nothing attested
+    assert re.search(r'<option value="CC-BY-4.0" selected>', page) and "Proposed from version 1.0.0" in page
+    assert "Our own ward notes" in page and "Filled in from version 1.0.0" in page
+    assert f"on behalf of {vendor.org.name}" in page  # the attestation names the organisation
+    # the published version: deprecate, then withdraw (which needs a reason and a confirmation)
+    vpage = f"/vendor/versions/{pub.version.id}"
+    assert "Deprecate version 1.0.0" in client.get(vpage).get_data(as_text=True)
+    r = client.post(f"{vpage}/deprecate", data={"csrf_token": token, "reason": "Superseded by 2.0.0"}, follow_redirects=True)
+    assert "is deprecated" in r.get_data(as_text=True)
+    assert client.get(f"/api/v1/versions/{pub.version.id}", headers=bearer(vendor.keys["owner"])).json["status"] == "deprecated"
+    r = client.post(f"{vpage}/withdraw", data={"csrf_token": token, "reason": "Consent withdrawn"}, follow_redirects=True)
+    assert "Tick the box" in r.get_data(as_text=True)
+    assert client.get(f"/api/v1/versions/{pub.version.id}", headers=bearer(vendor.keys["owner"])).json["status"] == "deprecated"
+    r = client.post(f"{vpage}/withdraw", data={"csrf_token": token, "reason": "  ", "confirm": "yes"}, follow_redirects=True)
+    assert "Withdrawal needs a reason" in r.get_data(as_text=True)
+    r = client.post(f"{vpage}/withdraw", data={"csrf_token": token, "reason": "Consent withdrawn", "confirm": "yes"}, follow_redirects=True)
+    assert "is withdrawn" in r.get_data(as_text=True)
+    got = client.get(f"/api/v1/versions/{pub.version.id}", headers=bearer(vendor.keys["owner"])).json
+    assert got["status"] == "withdrawn" and got["status_reason"] == "Consent withdrawn"
+    assert "Deprecate or withdraw" not in client.get(vpage).get_data(as_text=True)
+
+
+def test_no_domain_or_licence_is_chosen_for_the_vendor(app, client):
+    vendor = make_tenant(vendor=True)
+    token = sign_in(client, vendor.owner)
+    page = client.get("/vendor/").get_data(as_text=True)
+    assert re.search(r'<option value="" selected disabled>Choose a domain', page)
+    ds = create_dataset(client, vendor.keys["owner"])
+    v = create_version(client, vendor.keys["owner"], ds["id"])
+    wizard = client.get(f"/vendor/versions/{v['id']}").get_data(as_text=True)
+    assert re.search(r'<option value="" selected disabled>Choose a licence', wizard) and "Proposed from" not in wizard
+    r = client.post(f"/vendor/versions/{v['id']}/license", data={"csrf_token": token, "license": ""}, follow_redirects=True)
+    assert r.status_code in (200, 400) and client.get(f"/api/v1/versions/{v['id']}/license", headers=bearer(vendor.keys["owner"])).status_code == 404
