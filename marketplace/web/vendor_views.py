@@ -8,7 +8,7 @@ the same things; then one service call does the work."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 import marshmallow as ma
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -282,16 +282,22 @@ def save_changelog(version_id: uuid.UUID):
     return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-1")
 
 
+def _act_on_version(version_id: uuid.UUID, anchor: str, act: Callable[[Principal], str]) -> Any:
+    """A wizard action: the service call (which returns what to tell the vendor), its refusal
+    shown at the top of the page, and back to the step it belongs to."""
+    p, _v, _ds = _version_or_404(version_id)
+    try:
+        flash(act(p), "ok")
+    except DomainError as e:
+        flash_error(e)
+    return redirect(url_for("vendor_web.version", version_id=version_id) + anchor)
+
+
 @bp.post("/versions/<uuid:version_id>/license")
 @signed_in
 def set_license(version_id: uuid.UUID):
-    p, v, ds = _version_or_404(version_id)
-    try:
-        _v, lic = set_version_license(p, version_id, identifier=request.form.get("license", ""))
-        flash(f"Licence set: {lic.name}.", "ok")
-    except DomainError as e:
-        flash_error(e)
-    return redirect(url_for("vendor_web.version", version_id=version_id) + "#step-3")
+    return _act_on_version(version_id, "#step-3",
+                           lambda p: f"Licence set: {set_version_license(p, version_id, identifier=request.form.get('license', ''))[1].name}.")
 
 
 def _declaration_to_form(body: dict[str, Any] | None) -> dict[str, Any]:
@@ -426,29 +432,22 @@ def publish(version_id: uuid.UUID):
 @signed_in
 def deprecate(version_id: uuid.UUID):
     """Mark a published version deprecated: still delivered to its holders, with the reason."""
-    p, _v, _ds = _version_or_404(version_id)
-    try:
-        v = catalog.deprecate_version(p, version_id, reason=request.form.get("reason", "").strip() or None)
-        flash(f"Version {v.version} is deprecated; holders still receive it.", "ok")
-    except DomainError as e:
-        flash_error(e)
-    return redirect(url_for("vendor_web.version", version_id=version_id) + "#lifecycle")
+    reason = request.form.get("reason", "").strip() or None
+    return _act_on_version(version_id, "#lifecycle",
+                           lambda p: f"Version {catalog.deprecate_version(p, version_id, reason=reason).version} is deprecated; holders still receive it.")
 
 
 @bp.post("/versions/<uuid:version_id>/withdraw")
 @signed_in
 def withdraw(version_id: uuid.UUID):
     """Withdraw a version: no new downloads, its holders are told why."""
-    p, _v, _ds = _version_or_404(version_id)
     if request.form.get("confirm") != "yes":
+        _version_or_404(version_id)
         flash("Tick the box to confirm: a withdrawn version cannot be delivered again.", "error")
         return redirect(url_for("vendor_web.version", version_id=version_id) + "#lifecycle")
-    try:
-        v = catalog.withdraw_version(p, version_id, reason=request.form.get("reason", ""))
-        flash(f"Version {v.version} is withdrawn; its holders have been told.", "ok")
-    except DomainError as e:
-        flash_error(e)
-    return redirect(url_for("vendor_web.version", version_id=version_id) + "#lifecycle")
+    reason = request.form.get("reason", "")
+    return _act_on_version(version_id, "#lifecycle",
+                           lambda p: f"Version {catalog.withdraw_version(p, version_id, reason=reason).version} is withdrawn; its holders have been told.")
 
 
 # --------------------------------------------------------------------------- sales and access
