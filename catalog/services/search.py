@@ -549,6 +549,16 @@ def facets_of(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, list[st
     return out
 
 
+def public_cards(dataset_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """Search cards of the listed, published datasets among `dataset_ids`, in the order given
+    (rows chosen elsewhere, such as the most licensed: never a draft or unlisted one)."""
+    if not dataset_ids:
+        return []
+    listed = set(get_session().scalars(select(Dataset.id).where(Dataset.id.in_(dataset_ids), Dataset.visibility == Visibility.listed.value,
+                                                                Dataset.published_at.is_not(None))))
+    return _items([d for d in dict.fromkeys(dataset_ids) if d in listed])
+
+
 def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     """The result cards in one statement: only the columns a card shows (not the card text or the
     index), with the facet rows joined in their vendor's order."""

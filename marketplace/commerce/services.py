@@ -703,6 +703,15 @@ def list_grants(principal: Principal, org_id: uuid.UUID, *, as_vendor: bool = Fa
     return list(get_session().scalars(select(Grant).where(col == org_id).order_by(Grant.created_at.desc())))
 
 
+def most_licensed(limit: int = 12, *, days: int = 180) -> list[uuid.UUID]:
+    """Datasets by how many organisations licensed them in the last `days` (the home page's
+    featured row; the catalogue decides which of them may be shown)."""
+    since = utcnow() - timedelta(days=days)
+    buyers = func.count(func.distinct(Grant.buyer_org_id))
+    return list(get_session().scalars(select(Grant.dataset_id).where(Grant.created_at >= since).group_by(Grant.dataset_id)
+                                      .order_by(buyers.desc(), Grant.dataset_id).limit(limit)))
+
+
 _GRANT_COLUMNS = sa_inspect(Grant).column_attrs
 
 

@@ -9,6 +9,9 @@ import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
+from catalog.services import datasets as catalog
+from catalog.services import search as search_svc
+from marketplace.commerce import services as commerce
 from marketplace.identity import services
 from marketplace.identity.api import end_browser_session, start_browser_session
 from marketplace.identity.auth import current_principal
@@ -41,7 +44,32 @@ def favicon():
 
 @bp.get("/")
 def home():
-    return render_template("home.html")
+    """The start page: search, domains with their dataset counts, new and most licensed datasets,
+    and a way in for buyers and for vendors."""
+    p = current_principal()
+    new = search_svc.search(p, sort="newest", limit=6)
+    counts = {f["value"]: f["count"] for f in new["facets"].get("domain", [])}
+    domains = sorted(catalog.list_domains(), key=lambda d: (-counts.get(d.slug, 0), d.label))
+    featured = search_svc.public_cards(commerce.most_licensed(12))[:6]
+    return render_template("home.html", new=new["items"], total=new["total"], domains=domains, domain_counts=counts, featured=featured,
+                           signed_in=p.authenticated)
+
+
+@bp.get("/workspace")
+def workspace():
+    """Where a signed-in user works: the vendor console for an approved vendor's members, the
+    compliance console for platform compliance, otherwise the buyer's dashboard."""
+    p = current_principal()
+    if not p.authenticated:
+        return redirect(url_for("web.login", next=url_for("web.workspace")))
+    orgs = services.list_my_organizations(p)
+    active = session.get("org_id")
+    org = next((o for o, _ in orgs if str(o.id) == active), orgs[0][0] if orgs else None)
+    if org is not None and org.is_approved_vendor:
+        return redirect(url_for("vendor_web.index"))
+    if p.platform_compliance and org is None:
+        return redirect(url_for("compliance_web.console"))
+    return redirect(url_for("buyer_web.dashboard"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,8 +82,9 @@ def login():
             flash(e.detail, "error")
             return render_template("login.html", form=form), 401
         start_browser_session(user.id)
-        # Only same-site paths: an open redirect would make phishing easy.
-        return redirect(local_path(request.args.get("next"), url_for("web.home")))
+        # Only same-site paths: an open redirect would make phishing easy. Without one, the
+        # user's workspace (what they came to do), not the marketing page.
+        return redirect(local_path(request.args.get("next"), url_for("web.workspace")))
     return render_template("login.html", form=form), 400 if form.errors else 200
 
 

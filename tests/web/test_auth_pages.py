@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marketplace.kernel.db import get_session
 from tests.factories import PASSWORD, make_org, make_user
 from tests.web.helpers import csrf_from
 
@@ -36,7 +37,8 @@ def test_login_wrong_password_and_open_redirect(app, client):
     r = client.post("/login", data={"csrf_token": token, "email": u.email, "password": "wrong password"})
     assert r.status_code == 401 and "Wrong e-mail address or password" in r.get_data(as_text=True)
     r = client.post("/login?next=//evil.example/", data={"csrf_token": token, "email": u.email, "password": PASSWORD})
-    assert r.status_code == 302 and r.headers["Location"] == "/"
+    assert r.status_code == 302 and r.headers["Location"] == "/workspace"  # never the other site: the user's own workspace
+    assert client.get("/workspace").headers["Location"] == "/dashboard"  # a buyer (no vendor organisation) works on the dashboard
 
 
 def test_org_switcher_and_logout_need_csrf(app, client):
@@ -72,5 +74,28 @@ def test_after_sign_in_only_paths_on_this_site(app):
         token = csrf_from(client.get("/login").get_data(as_text=True))
         r = client.post("/login", query_string={"next": target}, data={"csrf_token": token, "email": u.email, "password": PASSWORD})
         assert r.status_code == 302, target
-        expected = target if target in ("/datasets?q=icu", "/vendor") else "/"
+        expected = target if target in ("/datasets?q=icu", "/vendor") else "/workspace"
         assert r.headers["Location"] == expected, (target, r.headers["Location"])
+
+
+def test_the_home_page_searches_browses_and_shows_new_and_most_licensed(app, client):
+    from tests.delivery.helpers import buy
+    from tests.factories import make_tenant_rows
+
+    vendor, buyer = make_tenant_rows(vendor=True), make_tenant_rows()
+    pub, _gid = buy(vendor, buyer)
+    hidden, _g2 = buy(make_tenant_rows(vendor=True), buyer)  # licensed too, but then made a draft: never featured
+    hidden.dataset.visibility = "draft"
+    hidden.dataset.title = "A draft nobody may see"
+    get_session().flush()
+    page = client.get("/").get_data(as_text=True)
+    assert 'role="search"' in page and 'action="/datasets"' in page and "Browse by domain" in page
+    assert "Find data" in page and "Start selling" in page
+    assert 'href="/datasets?domain=healthcare"' in page
+    featured = page[page.index("Most licensed"):page.index("New datasets")]
+    assert pub.dataset.title in featured and "A draft nobody may see" not in page
+    # signed in: the way to the workspace, which is the vendor console for a vendor
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    r = client.post("/login", data={"csrf_token": token, "email": vendor.owner.email, "password": PASSWORD})
+    assert r.headers["Location"] == "/workspace" and client.get("/workspace").headers["Location"] == "/vendor/"
+    assert "Go to your workspace" in client.get("/").get_data(as_text=True)
