@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from catalog import wiring as catalog_wiring
 from catalog.storage import presign_origin, store_from_url
 from licensing import wiring as licensing_wiring
+from marketplace.app.api_intro import INTRO as API_INTRO
 from marketplace.app.health import bp as health_bp
 from marketplace.auditlog import wiring as auditlog_wiring
 from marketplace.commerce import wiring as commerce_wiring
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
-            "info": {"description": "Find, license and pull vertical-domain AI training data. Errors are RFC 9457 problem+json."},
+            "info": {"description": API_INTRO},
             "components": {
                 "securitySchemes": {
                     "apiKey": {"type": "http", "scheme": "bearer", "description": "API key: Authorization: Bearer mk_xxx.secret"},

@@ -153,6 +153,27 @@ def _int64_range(self: Any, field: ma.fields.Field, ret: dict[str, Any], **kwarg
     return out
 
 
+# What each error status means on this API, whichever operation answers it (the operation's
+# own description says when it happens).
+ERROR_MEANINGS = {
+    400: "Bad request: the body or a parameter is invalid; `errors` names each field and what is wrong.",
+    401: "Not authenticated: no credentials, or an API key that is unknown, expired or revoked.",
+    402: "Payment required: the grant's quota does not cover this; `balance`, `needed` and `unit` say by how much. Nothing was charged.",
+    403: "Forbidden: your role, or the API key's scopes (`required_scope`), do not allow this.",
+    404: "Not found: no such resource, or one another organisation owns (the two are never told apart).",
+    405: "Method not allowed on this path.",
+    408: "Request timeout: the body stopped arriving; nothing was stored.",
+    409: "Conflict: the resource's state does not allow this now (a published version, a paid order, a lineage that forbids the offer: see `detail` and `findings`).",
+    410: "Gone: the version was withdrawn; `detail` gives the vendor's reason.",
+    413: "Payload too large: JSON bodies and direct uploads have limits; large files use multipart upload.",
+    415: "Unsupported media type: send JSON as application/json.",
+    422: "Unprocessable: the request is well-formed but its values cannot be used together.",
+    429: "Too many attempts from your address: `retry_after` (seconds) and the Retry-After header say when to try again.",
+    500: "Internal error: a bug; the `request_id` helps us find it.",
+    503: "A service the request needs (database, object store, payment provider) is unavailable; nothing changed. Retry after Retry-After seconds.",
+}
+
+
 class Api(_Api):
     ERROR_SCHEMA = ProblemSchema
 
@@ -162,7 +183,7 @@ class Api(_Api):
     def _register_responses(self) -> None:
         self.ma_plugin.converter.add_attribute_function(_int64_range)
         for status in HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
+            response: dict[str, Any] = {"description": ERROR_MEANINGS.get(status.value, status.phrase)}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_JSON)

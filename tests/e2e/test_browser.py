@@ -374,3 +374,27 @@ def test_access_request_journey(site, browser):
     assert "Access to ICU vital signs, hourly approved" in buyer.locator("main").inner_text()
     buyer.screenshot(path=str(SHOTS / "notifications.png"), full_page=True)
     bctx.close()
+
+
+def test_swagger_ui_renders_under_the_strict_policy_and_the_home_page_on_a_phone(site, browser):
+    """Swagger UI from the package, with no CSP violation; the home page's search at phone width."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text or "Refused to" in m.text else None)
+    page.goto(site + "/api/v1/docs")
+    page.wait_for_selector(".opblock-tag", timeout=30_000)
+    tags = page.locator(".opblock-tag").all_inner_texts()
+    assert len(tags) >= 8 and any("catalog" in t.lower() for t in tags)  # grouped by tag
+    assert "Authentication quick start" in page.content()
+    assert not refused, refused
+    page.screenshot(path=str(SHOTS / "api-docs.png"))
+    page.close()
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(site + "/")
+    assert phone.locator("#home-q").is_visible()
+    box = phone.locator("#home-q").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # the search fits the screen
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # nothing overflows sideways
+    phone.screenshot(path=str(SHOTS / "home-phone.png"), full_page=True)
+    phone.close()

@@ -67,10 +67,28 @@ def test_openapi_document_is_valid_and_complete(client):
 
 
 def test_docs_page_lists_operations(client):
-    r = client.get("/api/v1/docs")
+    r = client.get("/api/v1/docs/reference")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "/api/v1/orgs/{org_id}/api-keys" in html and "ApiKeyCreate" in html
+    assert "<h2>Authentication quick start</h2>" in html or "Authentication quick start</h" in html  # the intro, as Markdown rendered
+    assert "Not found: no such resource, or one another organisation owns" in html  # what an error status means here
+
+
+def test_swagger_ui_is_served_from_the_package_under_the_strict_policy(client):
+    page = client.get("/api/v1/docs")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-spec="/api/v1/openapi.json"' in html
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"] and "<script>" not in html  # no inline script, no CDN
+    assert "https://" not in html.split("<body>")[0]
+    js = client.get("/api/v1/docs/ui/swagger-ui-bundle.js")
+    assert js.status_code == 200 and b"SwaggerUIBundle" in js.data[:200000]
+    assert client.get("/api/v1/docs/ui/swagger-ui.css").status_code == 200
+    for bad in ("index.html", "..%2Fpyproject.toml", "swagger-ui-bundle.js.map", "oauth2-redirect.html"):
+        assert client.get(f"/api/v1/docs/ui/{bad}").status_code == 404
+    spec = client.get("/api/v1/openapi.json").json
+    assert "Authentication quick start" in spec["info"]["description"]
+    assert spec["components"]["responses"]["PAYMENT_REQUIRED"]["description"].startswith("Payment required: the grant's quota")
 
 
 def test_json_logs_carry_the_request_id(client, capsys):
