@@ -18,6 +18,16 @@ DEMO_PASSWORD = "demo-password-1"
 
 SEED_PRINCIPAL = Principal(request_id="seed", ip=None)
 
+# The demo vendors' applications (fictional organisations; the IBANs are the standard examples).
+VENDOR_PROFILES = {
+    "MedCorpus Labs": {"description": "Clinical text and vital-sign corpora, de-identified and annotated by licensed clinicians.",
+                       "website": "https://medcorpus.example", "country": "GB", "payout_iban": "GB82WEST12345698765432"},
+    "VoxData Audio": {"description": "Multi-speaker call-centre and dictation speech at 48 kHz, transcribed verbatim in Nordic languages.",
+                      "website": "https://voxdata.example", "country": "NO", "payout_iban": "NO9386011117947"},
+    "LexiSets Legal": {"description": "Annotated contracts and court decisions from common-law jurisdictions, labelled by practising lawyers.",
+                       "website": None, "country": "DE", "payout_iban": "DE89370400440532013000"},
+}
+
 PEOPLE = [
     # (label, email, name, org name, role in org, vendor?)
     ("platform admin", "admin@marketplace.test", "Ada Admin", None, None, False),
@@ -52,7 +62,8 @@ def seed_demo(*, if_empty: bool = False) -> list[tuple[str, str, str]]:
             org = identity.create_organization(p, name=org_name)
             orgs[org_name] = org
             if vendor:
-                identity.apply_as_vendor(identity.principal_for(u, SEED_PRINCIPAL), org.id)
+                identity.apply_as_vendor(identity.principal_for(u, SEED_PRINCIPAL), org.id, contact_name=name, contact_email=email, payout_account_holder=org_name,
+                                         **VENDOR_PROFILES[org_name])
                 assert admin_principal is not None  # the platform admin comes first in PEOPLE
                 identity.decide_vendor(admin_principal, org.id, approve=True, reason="Demo vendor, documents checked.")
         else:

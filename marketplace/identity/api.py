@@ -210,17 +210,29 @@ class ApiKeyItem(MethodView):
 @blp.route("/orgs/<uuid:org_id>/vendor-application")
 class VendorApplication(MethodView):
     @requires(IdentityPermission.VENDOR_APPLY)
+    @blp.arguments(s.VendorApplicationSchema)
     @blp.response(200, s.OrganizationSchema)
-    @problems(blp, 401, 403, 404, 409)
-    def post(self, org_id):
-        """Ask the platform to approve this organisation as a data vendor (admin)."""
-        return services.apply_as_vendor(current_principal(), org_id)
+    @problems(blp, 400, 401, 403, 404, 409)
+    def post(self, data, org_id):
+        """Apply for this organisation to sell data (owners and admins): its public profile, a
+        contact and payout details. A platform admin approves or rejects; a pending or rejected
+        application can be sent again."""
+        return services.apply_as_vendor(current_principal(), org_id, **data)
+
+
+@blp.route("/vendors/<string:slug>")
+class VendorProfile(MethodView):
+    @blp.response(200, s.VendorProfileSchema)
+    @problems(blp, 404)
+    def get(self, slug):
+        """An approved vendor's public profile (its datasets: GET /datasets?vendor={id})."""
+        return services.vendor_profile(slug)
 
 
 @blp.route("/admin/orgs")
 class AdminOrgs(MethodView):
     @blp.arguments(s.AdminOrgQuerySchema, location="query")
-    @blp.response(200, s.OrganizationSchema(many=True))
+    @blp.response(200, s.AdminOrganizationSchema(many=True))
     @problems(blp, 401, 403)
     def get(self, args):
         """All organisations, optionally by vendor status (platform admin)."""

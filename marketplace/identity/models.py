@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.kernel.db import Base, new_id, str_enum, utcnow
@@ -50,6 +50,15 @@ class Organization(Base):
     vendor_decided_at: Mapped[datetime | None]
     vendor_decision_reason: Mapped[str | None] = mapped_column(String(1000))
     stripe_account_id: Mapped[str | None] = mapped_column(String(255))  # Stripe Connect account that receives payouts
+    # The vendor application: a public profile, who to contact, and where invoice payouts go.
+    description: Mapped[str | None] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(2))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    payout_account_holder: Mapped[str | None] = mapped_column(String(200))
+    payout_iban: Mapped[str | None] = mapped_column(String(34))  # shown masked, never exported
+    vendor_applied_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="organization", lazy="raise")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import marshmallow as ma
+import pycountry
 from marshmallow import validate
 
 from marketplace.identity.models import OrgRole, VendorStatus
 from marketplace.kernel.principal import SCOPES
-from marketplace.kernel.schemas import Flag, Int, Name, StrictSchema, When
+from marketplace.kernel.schemas import Flag, Int, Name, StrictSchema, Text, When
 
 
 class RegisterSchema(StrictSchema):
@@ -101,6 +105,68 @@ class ApiKeyCreateSchema(StrictSchema):
     name = Name(100, required=True)
     scopes = ma.fields.List(ma.fields.String(validate=validate.OneOf(sorted(SCOPES))), required=True, validate=validate.Length(min=1, max=len(SCOPES)))
     expires_at = When(load_default=None, allow_none=True)
+
+
+def _iban(value: str) -> None:
+    """ISO 13616: two letters, two check digits, up to 30 letters and digits; mod 97 == 1."""
+    compact = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", compact):
+        raise ma.ValidationError("Not an IBAN: two letters, two check digits, then the account (15 to 34 characters).")
+    digits = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
+    if int(digits) % 97 != 1:
+        raise ma.ValidationError("The IBAN's check digits do not match: check it for a typo.")
+
+
+def _country(value: str) -> None:
+    if len(value) != 2 or pycountry.countries.get(alpha_2=value.upper()) is None:
+        raise ma.ValidationError("An ISO 3166 country code, such as DE, NO or CN.")
+
+
+class VendorApplicationSchema(StrictSchema):
+    description = Text(5000, minimum=20, required=True, metadata={"description": "What the organisation collects or annotates, shown on its public profile"})
+    website = ma.fields.Url(load_default=None, allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=300))
+    country = ma.fields.String(required=True, validate=_country, metadata={"description": "ISO 3166 alpha-2 code of the country the organisation is registered in"})
+    contact_name = Text(200, required=True, metadata={"description": "Who the platform contacts about the application"})
+    contact_email = ma.fields.Email(required=True, validate=validate.Length(max=320))
+    payout_account_holder = Text(200, required=True, metadata={"description": "The bank account's holder, for invoice payouts"})
+    payout_iban = ma.fields.String(required=True, validate=_iban, metadata={"description": "IBAN for invoice payouts (stored, shown masked)"})
+
+    @ma.post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["country"] = data["country"].upper()
+        data["payout_iban"] = data["payout_iban"].replace(" ", "").upper()
+        return data
+
+
+class VendorProfileSchema(ma.Schema):
+    """What anyone may read about an approved vendor."""
+
+    id = ma.fields.UUID()
+    slug = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    website = ma.fields.String(allow_none=True)
+    country = ma.fields.String(allow_none=True)
+    vendor_since = ma.fields.DateTime(attribute="vendor_decided_at", allow_none=True)
+
+
+class AdminOrganizationSchema(OrganizationSchema, VendorProfileSchema):
+    """An organisation as a platform admin reviews its application: its profile, contact and
+    payout details (the IBAN masked)."""
+
+    contact_name = ma.fields.String(allow_none=True)
+    contact_email = ma.fields.String(allow_none=True)
+    payout_account_holder = ma.fields.String(allow_none=True)
+    payout_iban = ma.fields.Function(lambda o: mask_iban(o.payout_iban), metadata={"description": "Masked: the country, check digits and last four"})
+    vendor_applied_at = ma.fields.DateTime(allow_none=True)
+    vendor_decision_reason = ma.fields.String(allow_none=True)
+
+
+def mask_iban(iban: str | None) -> str | None:
+    """DE89 **** **** **** 3000: enough to recognise, not enough to use."""
+    if not iban:
+        return None
+    return f"{iban[:4]} **** {iban[-4:]}"
 
 
 class VendorDecisionSchema(StrictSchema):

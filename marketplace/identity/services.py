@@ -577,15 +577,36 @@ def revoke_api_key(principal: Principal, org_id: uuid.UUID, key_id: uuid.UUID) -
 # --------------------------------------------------------------------------- vendor approval
 
 
+VENDOR_PROFILE = ("description", "website", "country", "contact_name", "contact_email", "payout_account_holder", "payout_iban")
+
+
 @transactional
-def apply_as_vendor(principal: Principal, org_id: uuid.UUID) -> Organization:
-    """Ask the platform to approve the organisation as a data vendor."""
+def apply_as_vendor(principal: Principal, org_id: uuid.UUID, **profile: Any) -> Organization:
+    """Ask the platform to approve the organisation as a data vendor, with its public profile,
+    a contact and payout details (`VendorApplicationSchema`). A pending or rejected application
+    can be sent again, corrected."""
     POLICY.require(principal, Perm.VENDOR_APPLY, org=org_id)
     org = _get_org(org_id)
     if org.vendor_status == VendorStatus.approved:
         raise Conflict("The organisation is already an approved vendor.")
+    missing = [k for k in VENDOR_PROFILE if k != "website" and not profile.get(k)]
+    if missing:
+        raise ValidationFailed("An application needs the organisation's profile, a contact and payout details.", errors={k: ["Required."] for k in missing})
+    for key in VENDOR_PROFILE:
+        setattr(org, key, profile.get(key))
     org.vendor_status = VendorStatus.pending
-    audit.record(principal, IdentityAction.ORG_VENDOR_APPLY, subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org_id)
+    org.vendor_applied_at = utcnow()
+    # The audit trail names what was sent, never the account number.
+    audit.record(principal, IdentityAction.ORG_VENDOR_APPLY, subject_type="organization", subject_id=org.id, subject_org_id=org.id, actor_org_id=org_id,
+                 details={"country": org.country, "contact_email": org.contact_email})
+    return org
+
+
+def vendor_profile(slug: str) -> Organization:
+    """An approved vendor's public profile (anyone may read it); 404 for any other organisation."""
+    org = get_session().scalar(select(Organization).where(Organization.slug == slug, Organization.vendor_status == VendorStatus.approved))
+    if org is None:
+        raise NotFound("No such vendor.")
     return org
 
 

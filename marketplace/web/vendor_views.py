@@ -29,6 +29,7 @@ from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
 from marketplace.commerce.policy import CommercePermission
 from marketplace.delivery.actions import DeliveryAction
 from marketplace.formats.money import MoneyError, parse_major
+from marketplace.identity import schemas as identity_schemas
 from marketplace.identity import services as identity
 from marketplace.identity.auth import current_principal
 from marketplace.kernel.errors import DomainError, NotFound
@@ -58,6 +59,39 @@ def _org_or_404() -> tuple[Principal, uuid.UUID]:
     if org is None:
         abort(404)
     return p, org
+
+
+# --------------------------------------------------------------------------- becoming a vendor
+
+APPLICATION_LABELS = {"description": "What your organisation offers (shown on your public profile)", "website": "Website", "country": "Country (ISO code)",
+                      "contact_name": "Contact person", "contact_email": "Contact e-mail", "payout_account_holder": "Account holder",
+                      "payout_iban": "IBAN"}
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+@signed_in
+def apply():
+    """Apply for the active organisation to sell data: profile, contact, payout details."""
+    p, org = _org_or_404()
+    row = identity.get_organization(p, org)
+    form = {k: getattr(row, k) or "" for k in APPLICATION_LABELS}
+    form["payout_iban"] = ""  # never sent back to the page; typed again when the application is corrected
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in APPLICATION_LABELS}
+        data, errors = load(identity_schemas.VendorApplicationSchema(), {k: (v or None) if k == "website" else v for k, v in form.items()})
+        if data is not None:
+            try:
+                identity.apply_as_vendor(p, org, **data)
+            except DomainError as e:
+                errors = flash_error(e)
+            else:
+                flash("Application sent: a platform administrator reviews it; this page shows the decision.", "ok")
+                return redirect(url_for("vendor_web.apply"))
+        return render_template("vendor/apply.html", org=row, form=form, errors=errors, labels=APPLICATION_LABELS), 400
+    if row.is_approved_vendor:
+        return redirect(url_for("vendor_web.index"))
+    return render_template("vendor/apply.html", org=row, form=form, errors=errors, labels=APPLICATION_LABELS)
 
 
 # --------------------------------------------------------------------------- datasets

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+import pycountry
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from catalog.services import datasets as catalog
 from catalog.services import search as search_svc
@@ -15,9 +16,10 @@ from marketplace.commerce import services as commerce
 from marketplace.identity import services
 from marketplace.identity.api import end_browser_session, start_browser_session
 from marketplace.identity.auth import current_principal
-from marketplace.kernel.errors import DomainError
+from marketplace.identity.schemas import mask_iban
+from marketplace.kernel.errors import DomainError, Forbidden, NotFound
 from marketplace.kernel.http import anonymous_principal
-from marketplace.web.common import local_path
+from marketplace.web.common import flash_error, local_path
 from marketplace.web.forms import LoginForm, RegisterForm
 
 bp = Blueprint("web", __name__)
@@ -128,3 +130,43 @@ def switch_org():
     else:
         session["org_id"] = str(org_id)
     return redirect(request.referrer if (request.referrer or "").startswith(request.host_url) else url_for("web.home"))
+
+
+@bp.get("/vendors/<slug>")
+def vendor_page(slug: str):
+    """An approved vendor's public profile and its listed datasets."""
+    try:
+        org = services.vendor_profile(slug)
+    except NotFound:
+        abort(404)
+    res = search_svc.search(current_principal(), sort="newest", limit=24, vendor=[org.id])
+    country = pycountry.countries.get(alpha_2=org.country) if org.country else None
+    return render_template("vendor_profile.html", org=org, res=res, country=country.name if country else org.country)
+
+
+@bp.get("/admin/vendors")
+def admin_vendors():
+    """Vendor applications waiting for a platform admin, and the recent decisions."""
+    p = current_principal()
+    try:
+        orgs = services.list_organizations_admin(p, vendor_status=None)
+    except DomainError:
+        abort(404)  # not a page for anyone else
+    pending = [o for o in orgs if o.vendor_status.value == "pending"]
+    decided = sorted((o for o in orgs if o.vendor_decided_at is not None), key=lambda o: o.vendor_decided_at, reverse=True)[:50]
+    return render_template("admin_vendors.html", pending=pending, decided=decided, mask_iban=mask_iban)
+
+
+@bp.post("/admin/vendors/<uuid:org_id>/decision")
+def vendor_decision(org_id: uuid.UUID):
+    p = current_principal()
+    approve = request.form.get("decision") == "approve"
+    try:
+        org = services.decide_vendor(p, org_id, approve=approve, reason=request.form.get("reason", "").strip() or None)
+    except Forbidden:
+        abort(404)
+    except DomainError as e:
+        flash_error(e)
+        return redirect(url_for("web.admin_vendors"))
+    flash(f"{org.name} is {'approved: its listings can go live' if approve else 'rejected; the reason is shown to it'}.", "ok")
+    return redirect(url_for("web.admin_vendors"))

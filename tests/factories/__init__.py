@@ -32,6 +32,7 @@ from tests.factories.identity import (
     BASE,
     PASSWORD,
     READ_ONLY_SCOPES,
+    VENDOR_APPLICATION,
     ApiKeyFactory,
     MembershipFactory,
     OrganizationFactory,
@@ -62,7 +63,7 @@ from tests.factories.licensing import (
 )
 
 __all__ = [
-    "BASE", "DEFAULT_FILES", "FIRST_HAND", "OPEN_TERMS", "PASSWORD", "READ_ONLY_SCOPES",
+    "BASE", "DEFAULT_FILES", "FIRST_HAND", "OPEN_TERMS", "PASSWORD", "READ_ONLY_SCOPES", "VENDOR_APPLICATION",
     "ApiKeyFactory", "AuditEventFactory", "BlobFactory", "BlobHolderFactory", "DatasetFactory", "DatasetVersionFactory", "DomainFactory",
     "GrantFactory", "LicenseFactory", "LineageEdgeFactory", "MembershipFactory", "OfferFactory", "OrderFactory", "OrganizationFactory",
     "ProvenanceDeclarationFactory", "Published", "QuotaEntryFactory", "RowFactory", "StoredFileFactory", "Tenant", "TestAction", "UserFactory",

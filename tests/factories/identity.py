@@ -57,11 +57,15 @@ def principal(user: User) -> Principal:
     return identity.principal_for(get_session().get(User, user.id), BASE)
 
 
+VENDOR_APPLICATION = {"description": "A test vendor of annotated corpora.", "website": None, "country": "DE", "contact_name": "Test Contact",
+                      "contact_email": "contact@vendor.test", "payout_account_holder": "Test Vendor GmbH", "payout_iban": "DE89370400440532013000"}
+
+
 def make_org(owner: User, *, name: str | None = None, vendor: bool = False) -> Organization:
     org = identity.create_organization(principal(owner), name=name or unique("Org"))
     if vendor:
         admin = make_user(platform_admin=True)
-        identity.apply_as_vendor(principal(owner), org.id)
+        identity.apply_as_vendor(principal(owner), org.id, **VENDOR_APPLICATION)
         identity.decide_vendor(principal(admin), org.id, approve=True, reason="test")
     return org
 

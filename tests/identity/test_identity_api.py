@@ -9,7 +9,7 @@ from sqlalchemy import select
 from marketplace.identity.models import ApiKey, User
 from marketplace.kernel.audit import AuditEvent
 from marketplace.kernel.db import get_session, unit_of_work
-from tests.factories import PASSWORD, bearer, make_key, make_org, make_tenant, make_user
+from tests.factories import PASSWORD, VENDOR_APPLICATION, bearer, make_key, make_org, make_tenant, make_user
 
 
 def test_register_then_login_sets_session_and_me_works(client):
@@ -198,7 +198,7 @@ def test_removed_members_keys_stop_working(app, client):
 
 def test_vendor_approval_by_platform_admin_only(app, client):
     t = make_tenant()
-    r = client.post(f"/api/v1/orgs/{t.org.id}/vendor-application", headers=bearer(t.keys["owner"]))
+    r = client.post(f"/api/v1/orgs/{t.org.id}/vendor-application", json=VENDOR_APPLICATION, headers=bearer(t.keys["owner"]))
     assert r.status_code == 200 and r.json["vendor_status"] == "pending"
     # the org's own owner cannot approve itself
     r = client.post(f"/api/v1/admin/orgs/{t.org.id}/vendor-decision", json={"approve": True}, headers=bearer(t.keys["owner"]))
@@ -248,3 +248,32 @@ def test_a_removed_members_keys_stay_dead_when_they_are_added_again(client):
     again = client.post(f"/api/v1/orgs/{t.org.id}/members", json={"email": t.member.email, "role": "member"}, headers=bearer(t.keys["owner"]))
     assert again.status_code == 201
     assert client.get("/api/v1/me", headers=bearer(t.keys["member"])).status_code == 401  # the old key does not come back
+
+
+def test_a_vendor_application_carries_a_profile_a_contact_and_payout_details(app, client):
+    t = make_tenant()
+    url = f"/api/v1/orgs/{t.org.id}/vendor-application"
+    assert client.post(url, headers=bearer(t.keys["owner"])).status_code == 400  # nothing to review
+    bad = dict(VENDOR_APPLICATION, payout_iban="DE89370400440532013001", country="XX", contact_email="nope", description="short")
+    r = client.post(url, json=bad, headers=bearer(t.keys["owner"]))
+    assert r.status_code == 400 and set(r.json["errors"]) == {"payout_iban", "country", "contact_email", "description"}
+    assert "check digits" in r.json["errors"]["payout_iban"][0]
+    assert client.get(f"/api/v1/orgs/{t.org.id}", headers=bearer(t.keys["owner"])).json["vendor_status"] == "none"  # nothing half-written
+    assert client.post(url, json=VENDOR_APPLICATION, headers=bearer(t.keys["member"])).status_code == 403  # owners and admins apply
+    assert client.post(url, json=VENDOR_APPLICATION, headers=bearer(make_tenant().keys["owner"])).status_code == 404  # another tenant
+    spaced = dict(VENDOR_APPLICATION, payout_iban="de89 3704 0044 0532 0130 00", country="no")
+    assert client.post(url, json=spaced, headers=bearer(t.keys["owner"])).json["vendor_status"] == "pending"
+    admin = make_user(platform_admin=True)
+    key = make_key(admin, make_org(admin))
+    row = next(o for o in client.get("/api/v1/admin/orgs?vendor_status=pending", headers=bearer(key)).json if o["id"] == str(t.org.id))
+    assert row["payout_iban"] == "DE89 **** 3000" and row["country"] == "NO" and row["contact_email"] == "contact@vendor.test"  # masked for review
+    # the audit trail never holds the account number
+    events = client.get(f"/api/v1/audit/events?org_id={t.org.id}&action=org.vendor.apply", headers=bearer(t.keys["owner"])).json
+    assert "0532013000" not in str(events)
+    # not public until approved; then only the profile
+    slug = client.get(f"/api/v1/orgs/{t.org.id}", headers=bearer(t.keys["owner"])).json["slug"]
+    assert client.get(f"/api/v1/vendors/{slug}").status_code == 404
+    client.post(f"/api/v1/admin/orgs/{t.org.id}/vendor-decision", json={"approve": True, "reason": "KYC done"}, headers=bearer(key))
+    profile = client.get(f"/api/v1/vendors/{slug}").json
+    assert profile["description"] == VENDOR_APPLICATION["description"] and profile["country"] == "NO" and profile["vendor_since"]
+    assert not {"payout_iban", "contact_email", "payout_account_holder", "contact_name"} & set(profile)

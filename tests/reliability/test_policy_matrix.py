@@ -37,7 +37,7 @@ from marketplace.notifications.policy import POLICY as NOTIFICATIONS
 from marketplace.sharing.policy import POLICY as SHARING
 from tests.catalog.helpers import create_dataset, create_version, declare, published_dataset
 from tests.commerce.helpers import offer_for, order
-from tests.factories import add_member, bearer, make_key, make_tenant, make_user
+from tests.factories import VENDOR_APPLICATION, add_member, bearer, make_key, make_tenant, make_user
 
 POLICIES: list[Policy[Any]] = [IDENTITY, CATALOG, LICENSING, COMMERCE, DELIVERY, AUDITLOG, COMPLIANCE, NOTIFICATIONS, SHARING]
 ROLES = (OrgRole.auditor, OrgRole.member, OrgRole.admin, OrgRole.owner)  # least powerful first: refusals change nothing
@@ -163,7 +163,7 @@ CASES: dict[tuple[str, str], Case] = {
                                                                           path_ids=lambda w, s: {"user_id": w.ids["demoted_user_id"]}),
     ("POST", "/api/v1/orgs/<uuid:org_id>/api-keys"): Case(vendor_org, lambda w, s: {"name": "matrix", "scopes": ["catalog:read"]}),
     ("DELETE", "/api/v1/orgs/<uuid:org_id>/api-keys/<uuid:key_id>"): Case(vendor_org),
-    ("POST", "/api/v1/orgs/<uuid:org_id>/vendor-application"): Case(vendor_org),
+    ("POST", "/api/v1/orgs/<uuid:org_id>/vendor-application"): Case(vendor_org, lambda w, s: dict(VENDOR_APPLICATION)),
     ("POST", "/api/v1/admin/orgs/<uuid:org_id>/vendor-decision"): Case(platform, lambda w, s: {"approve": True, "reason": "matrix"}),
     ("POST", "/api/v1/admin/users/<uuid:user_id>/sessions/revoke-all"): Case(platform),
     ("POST", "/api/v1/admin/domains"): Case(platform, lambda w, s: {"slug": "matrix", "label": "Matrix"}),

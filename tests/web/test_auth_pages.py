@@ -99,3 +99,44 @@ def test_the_home_page_searches_browses_and_shows_new_and_most_licensed(app, cli
     r = client.post("/login", data={"csrf_token": token, "email": vendor.owner.email, "password": PASSWORD})
     assert r.headers["Location"] == "/workspace" and client.get("/workspace").headers["Location"] == "/vendor/"
     assert "Go to your workspace" in client.get("/").get_data(as_text=True)
+
+
+def test_apply_to_sell_then_an_admin_approves_and_the_public_profile_lists_the_datasets(app, client):
+    from tests.factories import make_key, make_org, published_version
+
+    owner = make_user()
+    org = make_org(owner, name="Fjord Speech AS")
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"csrf_token": token, "email": owner.email, "password": PASSWORD})
+    page = client.get("/vendor/apply")
+    assert page.status_code == 200 and "Sell data" in page.get_data(as_text=True)
+    token = csrf_from(page.get_data(as_text=True))
+    # mistakes are named by their labels, and what was typed is kept
+    r = client.post("/vendor/apply", data={"csrf_token": token, "description": "Speech corpora from Norwegian call centres, transcribed verbatim.",
+                                           "country": "NO", "contact_name": "Ingrid", "contact_email": "ingrid@fjord.example",
+                                           "payout_account_holder": "Fjord Speech AS", "payout_iban": "NO93 8601 1117 948"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and "<strong>IBAN</strong>" in html and "check digits" in html and "Speech corpora from Norwegian" in html
+    assert "payout_iban:" not in html
+    r = client.post("/vendor/apply", data={"csrf_token": token, "description": "Speech corpora from Norwegian call centres, transcribed verbatim.",
+                                           "country": "NO", "contact_name": "Ingrid", "contact_email": "ingrid@fjord.example", "website": "",
+                                           "payout_account_holder": "Fjord Speech AS", "payout_iban": "NO93 8601 1117 947"})
+    assert r.status_code == 302
+    assert "a platform administrator is reviewing it" in client.get("/vendor/apply").get_data(as_text=True)
+    assert client.get("/admin/vendors").status_code == 404  # not for the applicant
+    # the platform admin approves from the page
+    admin = make_user(platform_admin=True)
+    make_key(admin, make_org(admin))
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"csrf_token": token, "email": admin.email, "password": PASSWORD})
+    queue = client.get("/admin/vendors").get_data(as_text=True)
+    assert "Fjord Speech AS" in queue and "NO93 **** 7947" in queue and "86011117947" not in queue
+    r = client.post(f"/admin/vendors/{org.id}/decision", data={"csrf_token": csrf_from(queue), "decision": "approve", "reason": "Registry checked"},
+                    follow_redirects=True)
+    assert "is approved" in r.get_data(as_text=True)
+    # the public profile, and its listed datasets
+    pub = published_version({"a.jsonl": b'{"t": 1}\n'}, organization=org, title="Bokmål call-centre speech")
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
+    profile = client.get(f"/vendors/{org.slug}").get_data(as_text=True)
+    assert "Fjord Speech AS" in profile and "Norway" in profile and pub.dataset.title in profile and "Fjord Speech AS, NO93" not in profile
+    assert client.get("/vendors/no-such-vendor").status_code == 404
