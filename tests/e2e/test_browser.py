@@ -398,3 +398,23 @@ def test_swagger_ui_renders_under_the_strict_policy_and_the_home_page_on_a_phone
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # nothing overflows sideways
     phone.screenshot(path=str(SHOTS / "home-phone.png"), full_page=True)
     phone.close()
+
+
+def test_signed_in_pages_fit_a_phone(site, browser):
+    """The header (every link and the organisation switcher) and the dashboard at phone width:
+    nothing runs off the side of the screen."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(site + "/login")
+    phone.fill("#email", "vendor@medcorpus.test")
+    phone.fill("#password", "demo-password-1")
+    with phone.expect_navigation():
+        phone.click("main button[type=submit]")
+    for path, name in (("/dashboard", "dashboard-phone"), ("/vendor/", "vendor-phone"), ("/datasets", "catalogue-phone")):
+        phone.goto(site + path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 391, path
+        for link in phone.locator("header.top nav a").all():
+            box = link.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 390 and box["height"] >= 20, (path, link.inner_text())
+        phone.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    phone.close()
