@@ -4,8 +4,10 @@ findings and offers). They call the same services as the API."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from html import escape
+from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
@@ -97,7 +99,8 @@ def dataset_page(dataset_id: uuid.UUID):
             comp, prov = comp, None
     offers = list_offers(p, dataset_id)
     facets = catalog.facets_of([ds.id])[ds.id]
-    preview = next((f for f in files if f.preview and f.preview.get("records")), None)
+    previews = [f for f in files if f.preview and f.preview.get("records")]
+    preview = next((f for f in previews if f.path == request.args.get("file")), previews[0] if previews else None)
     gate = access.get_gate(p, dataset_id)
     is_vendor = catalog_policy.can_read_private(p, ds)
     org = active_org_id(p) if p.authenticated else None
@@ -106,7 +109,46 @@ def dataset_page(dataset_id: uuid.UUID):
     return render_template("catalog/dataset.html", gate=gate, is_vendor=is_vendor, my_request=my_request, samples_allowed=access.may_see_samples(p, ds),
                            countries=sorted(access.COUNTRIES.items(), key=lambda c: c[1]), ds=ds, card=render_card(ds.card_markdown, heading_offset=1), facets=facets, versions=versions, current=current,
                            files=files, lic=lic, terms=terms_table(comp["effective_terms"]) if comp and lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
+                           previews=previews, viewer=sample_table(preview) if preview is not None else None,
                            lineage_svg=lineage_svg(comp["lineage"]) if comp else "", duplicates=overlap.duplicate_rate(current.id) if current is not None else None)
+
+
+def _type_name(t: Any) -> str:
+    """A Delta/Spark schema type as people read it: string, long, array<struct>..."""
+    if isinstance(t, str):
+        return t
+    if isinstance(t, dict):
+        kind = t.get("type")
+        if kind == "array":
+            return f"array<{_type_name(t.get('elementType'))}>"
+        if kind == "map":
+            return f"map<{_type_name(t.get('keyType'))}, {_type_name(t.get('valueType'))}>"
+        if kind == "struct":
+            return "struct"
+    return "?"
+
+
+def sample_table(f: Any, *, width: int = 80) -> dict[str, Any]:
+    """The sample of a file as a table: a column per field with its type from ingest (the table
+    schema made at publish), and per column how many sample values are empty and distinct;
+    nested values shown as JSON, long ones cut."""
+    records = [r for r in (f.preview or {}).get("records", []) if isinstance(r, dict)]
+    typed = {fd["name"]: _type_name(fd.get("type")) for fd in ((f.table_schema or {}).get("fields") or []) if isinstance(fd, dict) and "name" in fd}
+    names = list(typed) or list(dict.fromkeys(k for r in records for k in r))
+    columns, rows = [], []
+    for name in names[:40]:
+        values = [r.get(name) for r in records]
+        empty = sum(1 for v in values if v is None or v == "")
+        distinct = len({json.dumps(v, sort_keys=True, default=str) for v in values if v is not None and v != ""})
+        columns.append({"name": name, "type": typed.get(name, "text" if f.format == "csv" else "?"), "empty": empty, "distinct": distinct})
+    for r in records:
+        cells = []
+        for c in columns:
+            v = r.get(c["name"])
+            text = "" if v is None else (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))
+            cells.append(text if len(text) <= width else text[: width - 1] + "…")
+        rows.append(cells)
+    return {"columns": columns, "rows": rows, "sampled": len(records), "more_columns": max(0, len(names) - 40)}
 
 
 def lineage_svg(graph: dict) -> str:

@@ -225,3 +225,27 @@ def test_catalogue_pages_speak_in_units_people_use(app, client):
     assert "€25.00 per GiB" in page
     assert "English, Norwegian Bokmål, Portuguese (BR), xx-klingon" in page  # names; an unknown code as given
     assert client.get("/favicon.ico").status_code == 301 and client.get("/static/favicon.svg").status_code == 200
+
+
+def test_the_dataset_page_picks_versions_and_shows_the_sample_as_a_typed_table(app, client):
+    from tests.factories import make_tenant_rows, published_version
+
+    vendor = make_tenant_rows(vendor=True)
+    old = published_version({"notes.jsonl": b'{"id": 1, "text": "first"}\n'}, organization=vendor.org, version="1.0.0")
+    rows = b"".join(b'{"id": %d, "text": "note %d", "tags": ["a", "b"], "empty": ""}\n' % (i, i % 3) for i in range(12))
+    new = published_version({"notes.jsonl": rows, "labels.csv": b"id,label\n1,x\n2,y\n"}, dataset=old.dataset, version="2.0.0")
+    old.dataset.latest_version_id = new.version.id
+    get_session().flush()
+    page = client.get(f"/datasets/{old.dataset.id}").get_data(as_text=True)
+    assert "Version 2.0.0" in page and 'id="version-pick"' in page and f'value="{old.version.id}"' in page
+    assert "Data viewer: labels.csv" in page  # the first file with a sample
+    page = client.get(f"/datasets/{old.dataset.id}?file=notes.jsonl").get_data(as_text=True)
+    viewer = page[page.index("Data viewer"):page.index("</table>", page.index("Data viewer"))]
+    assert "<th scope=\"col\">id<br>" in viewer and "<th scope=\"col\">text<br>" in viewer
+    assert "note 2" in viewer and "[&#34;a&#34;, &#34;b&#34;]" in viewer  # nested values as JSON, escaped
+    assert "3 distinct" in viewer  # "note 0", "note 1", "note 2" over the sample
+    assert "12 empty" in viewer
+    assert 'id="file-pick"' in page  # two files with samples: pick one
+    older = client.get(f"/datasets/{old.dataset.id}?version={old.version.id}").get_data(as_text=True)
+    assert "Version 1.0.0" in older and "first" in older and "KiB" not in older.split("Version 1.0.0")[0][-10:]
+    assert " B</td>" in older  # sizes in units, not raw byte counts
