@@ -12,9 +12,10 @@ import time
 import uuid
 from http import HTTPStatus
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import marshmallow as ma
-from flask import Flask, Response, g, has_request_context, request, session
+from flask import Flask, Response, current_app, g, has_request_context, request, session
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importable for apispec)
@@ -415,7 +416,23 @@ def _needs_csrf() -> bool:
 def csrf_error_is_problem(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError) -> Response:
+        # A page's form sent after the session expired: the web layer may send the person to
+        # sign in and keep what they typed (`app.extensions["csrf_recover"]`); the API, and
+        # any request from another site, gets the problem.
+        recover = app.extensions.get("csrf_recover")
+        if recover is not None and not request.path.startswith("/api/") and _same_origin():
+            resp: Response | None = recover()
+            if resp is not None:
+                return resp
         return problem(400, "CSRF check failed", err.description, slug="csrf-failed")
+
+
+def _same_origin() -> bool:
+    """Whether the browser says the request comes from this site (Origin, else Referer)."""
+    ours = urlsplit(current_app.config["SETTINGS"].public_url)
+    sent = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    theirs = urlsplit(sent)
+    return bool(sent) and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
 # --------------------------------------------------------------------------- logging

@@ -5,7 +5,10 @@ Pages call the same services as the API. Every form carries a CSRF token (Flask-
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
+from urllib.parse import urlsplit
 
 import pycountry
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -27,7 +30,8 @@ bp = Blueprint("web", __name__)
 
 @bp.app_context_processor
 def _inject():
-    """Templates see the signed-in user and the active organisation."""
+    """Templates see the signed-in user and the active organisation, and what a person typed
+    into this page's form before their session expired (filled back in by app.js)."""
     try:
         p = current_principal()
     except DomainError:
@@ -35,7 +39,34 @@ def _inject():
     orgs = services.list_my_organizations(p) if p.authenticated else []
     active = session.get("org_id")
     active_org = next((o for o, _ in orgs if str(o.id) == active), orgs[0][0] if orgs else None)
-    return {"principal": p, "my_orgs": orgs, "active_org": active_org}
+    kept = session.get("resume")
+    resume = None
+    if p.authenticated and request.method == "GET" and isinstance(kept, dict) and kept.get("path") == request.path:
+        resume = session.pop("resume").get("fields")
+    return {"principal": p, "my_orgs": orgs, "active_org": active_org, "resume": resume}
+
+
+# What is never kept across a sign-in: secrets, and the token that failed.
+_NOT_KEPT = ("csrf_token", "password", "secret", "iban", "token")
+_KEEP_LIMIT = 2500  # the session is a signed cookie (4 KB in all)
+
+
+def resume_after_sign_in() -> Any:
+    """A form sent from this site after the session expired: keep what was typed (no secrets),
+    and send the person to sign in, then back to the page they were on, where the form is
+    filled in again. None when there is nothing to keep (the caller answers 400)."""
+    back = local_path(urlsplit(request.headers.get("Referer", "")).path or request.path, "")
+    if not back or request.method != "POST":
+        return None
+    fields = {k: v for k, v in request.form.items() if not any(word in k.lower() for word in _NOT_KEPT)}
+    if len(json.dumps(fields)) <= _KEEP_LIMIT:
+        session["resume"] = {"path": back, "fields": fields}
+        flash("Your session had ended, so nothing was saved. Sign in again: what you typed is kept.", "error")
+    else:
+        flash("Your session had ended, so nothing was saved. Sign in again and send the form once more.", "error")
+    if session.get("user_id"):
+        return redirect(back)  # signed in (a stale page's token): back to a fresh page
+    return redirect(url_for("web.login", next=back))
 
 
 @bp.get("/favicon.ico")
@@ -83,7 +114,10 @@ def login():
         except DomainError as e:
             flash(e.detail, "error")
             return render_template("login.html", form=form), 401
+        kept = session.get("resume")  # what a form held when the last session ended
         start_browser_session(user.id)
+        if isinstance(kept, dict):
+            session["resume"] = kept
         # Only same-site paths: an open redirect would make phishing easy. Without one, the
         # user's workspace (what they came to do), not the marketing page.
         return redirect(local_path(request.args.get("next"), url_for("web.workspace")))

@@ -12,3 +12,4 @@ def init_app(app: Flask) -> None:
     """Register every page blueprint."""
     for module in (apidocs, views, catalog_views, buyer_views, vendor_views, compliance_views, notification_views, access_views):
         app.register_blueprint(module.bp)
+    app.extensions["csrf_recover"] = views.resume_after_sign_in

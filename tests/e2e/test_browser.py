@@ -418,3 +418,29 @@ def test_signed_in_pages_fit_a_phone(site, browser):
             assert box is not None and box["x"] + box["width"] <= 390 and box["height"] >= 20, (path, link.inner_text())
         phone.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     phone.close()
+
+
+def test_a_session_that_ends_mid_form_loses_nothing_typed(site, browser):
+    """Type into the new-dataset form, lose the session (cookies cleared), submit: sign in
+    again and the form is back with what was typed, not a "400 CSRF check failed"."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site + "/login")
+    page.fill("#email", "vendor@lexisets.test")
+    page.fill("#password", "demo-password-1")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    page.goto(site + "/vendor/")
+    page.fill("#f-title", "Arbitration awards 2010-2024")
+    page.fill("#f-summary", "Awards with outcome labels")
+    context.clear_cookies()
+    with page.expect_navigation():
+        page.click("text=Create dataset")
+    assert "/login" in page.url and "what you typed is kept" in page.content()
+    page.fill("#email", "vendor@lexisets.test")
+    page.fill("#password", "demo-password-1")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.url.endswith("/vendor/")
+    assert page.input_value("#f-title") == "Arbitration awards 2010-2024" and page.input_value("#f-summary") == "Awards with outcome labels"
+    context.close()

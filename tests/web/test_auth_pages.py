@@ -140,3 +140,28 @@ def test_apply_to_sell_then_an_admin_approves_and_the_public_profile_lists_the_d
     profile = client.get(f"/vendors/{org.slug}").get_data(as_text=True)
     assert "Fjord Speech AS" in profile and "Norway" in profile and pub.dataset.title in profile and "Fjord Speech AS, NO93" not in profile
     assert client.get("/vendors/no-such-vendor").status_code == 404
+
+
+def test_a_form_sent_after_the_session_ended_signs_in_and_keeps_what_was_typed(app, client):
+    from tests.factories import make_tenant
+
+    vendor = make_tenant(vendor=True)
+    typed = {"title": "Ward notes, 2019–2024", "slug": "ward-notes", "summary": "Nursing notes <b>bold</b>", "domain": "healthcare",
+             "csrf_token": "stale-token-from-an-old-session", "password": "never-kept"}
+    here = {"Origin": "http://localhost", "Referer": "http://localhost/vendor/"}
+    r = client.post("/vendor/", data=typed, headers=here)  # no session any more: the CSRF check fails
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=/vendor/")
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    r = client.post("/login?next=/vendor/", data={"csrf_token": token, "email": vendor.owner.email, "password": PASSWORD})
+    assert r.headers["Location"] == "/vendor/"
+    page = client.get("/vendor/").get_data(as_text=True)
+    kept = page[page.index("data-resume=\"") + 13:page.index("\"", page.index("data-resume=\"") + 13)]
+    assert "Ward notes, 2019" in kept and "&lt;b&gt;" not in page.split("data-resume")[0]  # escaped into the attribute
+    assert "never-kept" not in kept and "stale-token" not in kept
+    assert "data-resume" not in client.get("/vendor/").get_data(as_text=True)  # handed back once
+    # from another site, or to the API: the plain refusal, nothing kept
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    r = client.post("/vendor/", data=typed, headers={"Origin": "https://evil.example", "Referer": "https://evil.example/x"})
+    assert r.status_code == 400
+    r = client.post("/vendor/", data=typed)  # no Origin, no Referer: cannot tell, so refused
+    assert r.status_code == 400
