@@ -43,6 +43,16 @@ def browser():
         b.close()
 
 
+def sign_in(page, site, email: str) -> None:
+    """Sign in with a demo login (on the page already shown when `site` is None)."""
+    if site is not None:
+        page.goto(site + "/login")
+    page.fill("#email", email)
+    page.fill("#password", "demo-password-1")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
 def test_buyer_searches_filters_and_reads_a_dataset_page(site, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1366, "height": 900})
@@ -71,11 +81,7 @@ def test_buyer_searches_filters_and_reads_a_dataset_page(site, browser):
 
 def test_login_page_and_signed_in_header(site, browser):
     page = browser.new_page()
-    page.goto(site + "/login")
-    page.fill("#email", "buyer@acme-ai.test")
-    page.fill("#password", "demo-password-1")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    sign_in(page, site, "buyer@acme-ai.test")
     assert "buyer@acme-ai.test" in page.locator("header").inner_text()
     page.screenshot(path=str(SHOTS / "home-signed-in.png"), full_page=True)
     page.close()
@@ -405,11 +411,7 @@ def test_signed_in_pages_fit_a_phone(site, browser):
     nothing runs off the side of the screen."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     phone = browser.new_page(viewport={"width": 390, "height": 844})
-    phone.goto(site + "/login")
-    phone.fill("#email", "vendor@medcorpus.test")
-    phone.fill("#password", "demo-password-1")
-    with phone.expect_navigation():
-        phone.click("main button[type=submit]")
+    sign_in(phone, site, "vendor@medcorpus.test")
     for path, name in (("/dashboard", "dashboard-phone"), ("/vendor/", "vendor-phone"), ("/datasets", "catalogue-phone")):
         phone.goto(site + path)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 391, path
@@ -425,11 +427,7 @@ def test_a_session_that_ends_mid_form_loses_nothing_typed(site, browser):
     again and the form is back with what was typed, not a "400 CSRF check failed"."""
     context = browser.new_context()
     page = context.new_page()
-    page.goto(site + "/login")
-    page.fill("#email", "vendor@lexisets.test")
-    page.fill("#password", "demo-password-1")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    sign_in(page, site, "vendor@lexisets.test")
     page.goto(site + "/vendor/")
     page.fill("#f-title", "Arbitration awards 2010-2024")
     page.fill("#f-summary", "Awards with outcome labels")
@@ -437,10 +435,7 @@ def test_a_session_that_ends_mid_form_loses_nothing_typed(site, browser):
     with page.expect_navigation():
         page.click("text=Create dataset")
     assert "/login" in page.url and "what you typed is kept" in page.content()
-    page.fill("#email", "vendor@lexisets.test")
-    page.fill("#password", "demo-password-1")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    sign_in(page, None, "vendor@lexisets.test")  # the login page it was sent to
     assert page.url.endswith("/vendor/")
     assert page.input_value("#f-title") == "Arbitration awards 2010-2024" and page.input_value("#f-summary") == "Awards with outcome labels"
     context.close()
