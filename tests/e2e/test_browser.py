@@ -93,11 +93,7 @@ def test_login_page_and_signed_in_header(site, browser):
 def _sign_in(browser, site, email):  # type: ignore[no-untyped-def]
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     page = ctx.new_page()
-    page.goto(site + "/login")
-    page.fill("#email", email)
-    page.fill("#password", "demo-password-1")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    sign_in(page, site, email)
     assert email in page.locator("header").inner_text()
     return ctx, page
 

@@ -128,6 +128,9 @@ OWN_EXPECTED = {
     "/api/v1/me/sessions": (403, 403, 403, 403),  # browser sessions are managed from a browser, not with a key
     "/api/v1/audit/events/<int:event_id>/proof": (200, 200, 404, 200),  # an event a member may not read does not exist for them
     "/api/v1/grants/<uuid:grant_id>/records": (200, 200, 200, 403),  # auditors never read the data itself
+    "/api/v1/grants/<uuid:grant_id>/files": (200, 200, 200, 403),  # the download's own decision: auditors take no data
+    "/api/v1/vendors/<string:slug>": (404, 404, 404, 404),  # filled with an id: no approved vendor has that name
+    "/api/v1/docs/ui/<name>": (404, 404, 404, 404),  # only the Swagger UI files the page uses are served
     "/api/v1/files/<uuid:file_id>/multipart": (409, 409, 409, 403),  # writers: no upload open yet; auditors may not write
     "/api/v1/versions/<uuid:version_id>/license": (404, 404, 404, 404),  # the draft has none yet
     "/api/v1/versions/<uuid:version_id>/provenance": (404, 404, 404, 404),
