@@ -19,7 +19,7 @@ DEMO_PASSWORD = "demo-password-1"
 SEED_PRINCIPAL = Principal(request_id="seed", ip=None)
 
 # The demo vendors' applications (fictional organisations; the IBANs are the standard examples).
-VENDOR_PROFILES = {
+VENDOR_PROFILES: dict[str, dict[str, str | None]] = {
     "MedCorpus Labs": {"description": "Clinical text and vital-sign corpora, de-identified and annotated by licensed clinicians.",
                        "website": "https://medcorpus.example", "country": "GB", "payout_iban": "GB82WEST12345698765432"},
     "VoxData Audio": {"description": "Multi-speaker call-centre and dictation speech at 48 kHz, transcribed verbatim in Nordic languages.",

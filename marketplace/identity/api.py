@@ -207,6 +207,47 @@ class ApiKeyItem(MethodView):
         return services.revoke_api_key(current_principal(), org_id, key_id)
 
 
+@blp.route("/orgs/<uuid:org_id>/invitations")
+class Invitations(MethodView):
+    @blp.response(200, s.InvitationSchema(many=True))
+    @problems(blp, 401, 403, 404)
+    def get(self, org_id):
+        """Open invitations (owners and admins)."""
+        return services.list_invitations(current_principal(), org_id)
+
+    @requires(IdentityPermission.MEMBER_MANAGE)
+    @blp.arguments(s.MemberAddSchema)
+    @blp.response(201, s.InvitationSchema)
+    @problems(blp, 400, 401, 403, 404, 409)
+    def post(self, data, org_id):
+        """Invite someone by e-mail to join with a role: the address gets a link that works once,
+        for 7 days, for whoever signs in with that address (owners and admins; only owners invite
+        owners). A new invitation to the same address replaces the open one."""
+        return services.invite_member(current_principal(), org_id, **data)[0]
+
+
+@blp.route("/orgs/<uuid:org_id>/invitations/<uuid:invitation_id>")
+class InvitationItem(MethodView):
+    @requires(IdentityPermission.MEMBER_MANAGE)
+    @blp.response(200, s.InvitationSchema)
+    @problems(blp, 401, 403, 404, 409)
+    def delete(self, org_id, invitation_id):
+        """Revoke an invitation: its link stops working at once."""
+        return services.revoke_invitation(current_principal(), org_id, invitation_id)
+
+
+@blp.route("/invitations/accept")
+class InvitationAccept(MethodView):
+    @blp.arguments(s.InvitationAcceptSchema)
+    @blp.response(200, s.JoinedSchema)
+    @problems(blp, 400, 401, 403, 404, 409, 410)
+    def post(self, data):
+        """Join the organisation an invitation names, as the signed-in user it was sent to (404:
+        unknown or revoked link; 410: already accepted or expired; 403: another address)."""
+        m, org = services.accept_invitation(current_principal(), data["token"])
+        return {"organization_id": org.id, "organization_name": org.name, "role": m.role}
+
+
 @blp.route("/orgs/<uuid:org_id>/vendor-application")
 class VendorApplication(MethodView):
     @requires(IdentityPermission.VENDOR_APPLY)

@@ -81,6 +81,27 @@ class MemberAddSchema(StrictSchema):
     role = ma.fields.Enum(OrgRole, required=True)
 
 
+class InvitationSchema(ma.Schema):
+    id = ma.fields.UUID()
+    organization_id = ma.fields.UUID()
+    email = ma.fields.String(metadata={"description": "The address the link was e-mailed to"})
+    role = ma.fields.Enum(OrgRole)
+    invited_by = ma.fields.UUID(allow_none=True)
+    created_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime(metadata={"description": "The link stops working then (7 days)"})
+    revoked_at = ma.fields.DateTime(allow_none=True)
+
+
+class InvitationAcceptSchema(StrictSchema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=8, max=200), metadata={"description": "The secret at the end of the e-mailed link"})
+
+
+class JoinedSchema(ma.Schema):
+    organization_id = ma.fields.UUID()
+    organization_name = ma.fields.String()
+    role = ma.fields.Enum(OrgRole)
+
+
 class MemberRoleSchema(StrictSchema):
     role = ma.fields.Enum(OrgRole, required=True)
 

@@ -21,13 +21,13 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace.identity.actions import IdentityAction
 from marketplace.identity.keycache import EPOCH, current_epoch, key_cache
-from marketplace.identity.models import ApiKey, BrowserSession, Membership, Organization, OrgRole, User, VendorStatus
+from marketplace.identity.models import ApiKey, BrowserSession, Invitation, Membership, Organization, OrgRole, User, VendorStatus
 from marketplace.identity.passwords import hash_password, needs_rehash, verify_password
 from marketplace.identity.policy import POLICY
 from marketplace.identity.policy import IdentityPermission as Perm
 from marketplace.kernel import audit, events
 from marketplace.kernel.db import get_session, transactional, unit_of_work, utcnow
-from marketplace.kernel.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from marketplace.kernel.errors import Conflict, Forbidden, Gone, NotFound, Unauthenticated, ValidationFailed
 from marketplace.kernel.principal import SCOPES, Principal
 
 if TYPE_CHECKING:
@@ -464,6 +464,109 @@ def add_member(principal: Principal, org_id: uuid.UUID, *, email: str, role: Org
         raise Conflict("This user is already a member.", errors={"email": ["Already a member."]}) from None
     audit.record(principal, IdentityAction.ORG_MEMBER_ADD, subject_type="user", subject_id=user.id, subject_org_id=org_id, actor_org_id=org_id, details={"role": role.value})
     return m, user
+
+
+INVITATION_DAYS = 7
+
+
+@transactional
+def invite_member(principal: Principal, org_id: uuid.UUID, *, email: str, role: OrgRole) -> tuple[Invitation, str]:
+    """Invite someone, by e-mail address, to join with `role`. Returns the invitation and the
+    link's secret (shown nowhere else: only its SHA-256 is kept); the link is e-mailed to the
+    address after commit. An owner invitation needs an owner, as making one does."""
+    POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
+    current = _lock_members(principal, org_id)
+    address = _normalise_email(email)
+    if role == OrgRole.owner:
+        POLICY.require(current, Perm.OWNER_ASSIGN, org=org_id)
+    session = get_session()
+    member = session.scalar(select(Membership.id).join(User, User.id == Membership.user_id)
+                            .where(Membership.organization_id == org_id, User.email == address))
+    if member is not None:
+        raise Conflict("This address already belongs to a member.", errors={"email": ["Already a member."]})
+    now = utcnow()
+    # One open invitation per address: a new one replaces the old (its link stops working).
+    for old in session.scalars(select(Invitation).where(Invitation.organization_id == org_id, Invitation.email == address,
+                                                        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))):
+        old.revoked_at = now
+    secret = "inv_" + secrets.token_urlsafe(32)
+    inv = Invitation(organization_id=org_id, email=address, role=role, token_hash=hashlib.sha256(secret.encode()).hexdigest(),
+                     invited_by=principal.user_id, created_at=now, expires_at=now + timedelta(days=INVITATION_DAYS))
+    session.add(inv)
+    session.flush()
+    org = session.get_one(Organization, org_id)
+    inviter = session.get(User, principal.user_id) if principal.user_id else None
+    audit.record(principal, IdentityAction.ORG_MEMBER_INVITE, subject_type="invitation", subject_id=inv.id, subject_org_id=org_id, actor_org_id=org_id,
+                 details={"email": address, "role": role.value})
+    events.emit(events.MEMBER_INVITED, invitation=inv, org_name=org.name, inviter_name=inviter.name if inviter else "An administrator", secret=secret)
+    return inv, secret
+
+
+def list_invitations(principal: Principal, org_id: uuid.UUID) -> list[Invitation]:
+    """The organisation's open invitations (not accepted, revoked or expired), newest first."""
+    POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
+    return list(get_session().scalars(select(Invitation).where(Invitation.organization_id == org_id, Invitation.accepted_at.is_(None),
+                                                               Invitation.revoked_at.is_(None), Invitation.expires_at > utcnow())
+                                      .order_by(Invitation.created_at.desc())))
+
+
+@transactional
+def revoke_invitation(principal: Principal, org_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation:
+    """Revoke an open invitation: its link stops working. Revoking twice is a no-op."""
+    POLICY.require(principal, Perm.MEMBER_MANAGE, org=org_id)
+    inv = get_session().scalar(select(Invitation).where(Invitation.id == invitation_id, Invitation.organization_id == org_id).with_for_update())
+    if inv is None:
+        raise NotFound("No such invitation.")
+    if inv.accepted_at is not None:
+        raise Conflict("The invitation was accepted; remove the member instead.")
+    if inv.revoked_at is None:
+        inv.revoked_at = utcnow()
+        audit.record(principal, IdentityAction.ORG_INVITATION_REVOKE, subject_type="invitation", subject_id=inv.id, subject_org_id=org_id, actor_org_id=org_id)
+    return inv
+
+
+def invitation_for(secret: str) -> tuple[Invitation, Organization]:
+    """The invitation a link names, with its organisation, while it can still be accepted;
+    404 for an unknown or revoked link, 410 once accepted or expired."""
+    inv = get_session().scalar(select(Invitation).where(Invitation.token_hash == hashlib.sha256(secret.encode()).hexdigest()))
+    if inv is None or inv.revoked_at is not None:
+        raise NotFound("This invitation link is not valid (it may have been replaced or revoked).")
+    if inv.accepted_at is not None:
+        raise Gone("This invitation was already accepted.")
+    if inv.expires_at <= utcnow():
+        raise Gone("This invitation has expired; ask for a new one.")
+    return inv, get_session().get_one(Organization, inv.organization_id)
+
+
+@transactional
+def accept_invitation(principal: Principal, secret: str) -> tuple[Membership, Organization]:
+    """Join the organisation an invitation names, as the signed-in user the link was sent to.
+    Once: a replayed link answers 410, and two acceptances at once make one membership."""
+    principal.require_authenticated()
+    if principal.user_id is None:
+        raise Forbidden("Accept an invitation as a person, signed in.")
+    inv, org = invitation_for(secret)
+    session = get_session()
+    inv = session.get_one(Invitation, inv.id, with_for_update=True, populate_existing=True)
+    if inv.accepted_at is not None or inv.revoked_at is not None:
+        raise Gone("This invitation was already used.")
+    user = session.get_one(User, principal.user_id)
+    if _normalise_email(user.email) != inv.email:
+        raise Forbidden("This invitation was sent to another address; sign in as that address to accept it.")
+    # The invitation's row lock serialises acceptances of one link; the membership's unique
+    # key, two links for one person.
+    if session.scalar(select(Membership.id).where(Membership.organization_id == org.id, Membership.user_id == user.id)):
+        raise Conflict("You are already a member of this organisation.")
+    m = Membership(organization_id=org.id, user_id=user.id, role=inv.role)
+    session.add(m)
+    inv.accepted_at, inv.accepted_by = utcnow(), user.id
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("You are already a member of this organisation.") from None
+    audit.record(principal, IdentityAction.ORG_INVITATION_ACCEPT, subject_type="invitation", subject_id=inv.id, subject_org_id=org.id, actor_org_id=org.id,
+                 details={"role": inv.role.value})
+    return m, org
 
 
 def _get_membership(org_id: uuid.UUID, user_id: uuid.UUID) -> Membership:

@@ -31,3 +31,4 @@ VERSION_WITHDRAWN = "catalog.version.withdrawn"  # (principal, version, dataset,
 ACCESS_APPROVED = "catalog.access.approved"  # (principal, request, offer: dict | None): make the private offer, set request.offer_id
 CREDENTIALS_RESET = "identity.credentials.reset"  # (principal, user_id, reason): a user's browser-made credentials end too
 MEMBER_REMOVED = "identity.member.removed"  # (principal, org_id, user_id): credentials they made for the organisation end
+MEMBER_INVITED = "identity.member.invited"  # (invitation, org_name, inviter_name, link): e-mail the link to the invited address

@@ -9,7 +9,8 @@ import uuid
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, request, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
+from werkzeug.wrappers import Response
 
 from marketplace.identity.auth import current_principal
 from marketplace.kernel.errors import DomainError
@@ -40,6 +41,26 @@ def active_org_id(p: Principal) -> uuid.UUID | None:
         if org in p.memberships:
             return org
     return next(iter(p.memberships), None)
+
+
+def caller_and_org() -> tuple[Principal, uuid.UUID]:
+    """The signed-in caller and their active organisation (404 without one)."""
+    p = current_principal()
+    org = active_org_id(p)
+    if org is None:
+        abort(404)
+    return p, org
+
+
+def act_and_return(act: Callable[[], Any], done: str, to: str) -> Response:
+    """A change made from a page: the service call, "done" or its refusal shown at the top of
+    the page, and back to `to`."""
+    try:
+        act()
+        flash(done, "ok")
+    except DomainError as e:
+        flash_error(e)
+    return redirect(to)
 
 
 def flash_error(e: DomainError) -> dict[str, Any]:

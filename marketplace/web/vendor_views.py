@@ -35,7 +35,7 @@ from marketplace.identity.auth import current_principal
 from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.kernel.principal import Principal
 from marketplace.kernel.schemas import ASCII_INT, ascii_int
-from marketplace.web.common import active_org_id, flash_error, flatten_errors, signed_in
+from marketplace.web.common import caller_and_org, flash_error, flatten_errors, signed_in
 
 bp = Blueprint("vendor_web", __name__, url_prefix="/vendor")
 
@@ -53,14 +53,6 @@ def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None
         return None, flatten_errors(e.messages)
 
 
-def _org_or_404() -> tuple[Principal, uuid.UUID]:
-    p = current_principal()
-    org = active_org_id(p)
-    if org is None:
-        abort(404)
-    return p, org
-
-
 # --------------------------------------------------------------------------- becoming a vendor
 
 APPLICATION_LABELS = {"description": "What your organisation offers (shown on your public profile)", "website": "Website", "country": "Country (ISO code)",
@@ -72,7 +64,7 @@ APPLICATION_LABELS = {"description": "What your organisation offers (shown on yo
 @signed_in
 def apply():
     """Apply for the active organisation to sell data: profile, contact, payout details."""
-    p, org = _org_or_404()
+    p, org = caller_and_org()
     row = identity.get_organization(p, org)
     form = {k: getattr(row, k) or "" for k in APPLICATION_LABELS}
     form["payout_iban"] = ""  # never sent back to the page; typed again when the application is corrected
@@ -101,7 +93,7 @@ def apply():
 @signed_in
 def index():
     """The organisation's datasets with their versions, and the form to list a new one."""
-    p, org = _org_or_404()
+    p, org = caller_and_org()
     errors: dict[str, str] = {}
     form: dict[str, Any] = {"visibility": "listed"}
     status = 200
@@ -491,7 +483,7 @@ def withdraw(version_id: uuid.UUID):
 @signed_in
 def sales():
     """Orders for the organisation's offers (mark invoices paid) and who accessed its data."""
-    p, org = _org_or_404()
+    p, org = caller_and_org()
     orders = commerce.list_orders(p, org, as_vendor=True)
     offers = {o.id: o for o in commerce.offers_by_id({o.offer_id for o in orders})}
     access: list[dict[str, Any]] | None

@@ -187,7 +187,7 @@ def admin_vendors():
     except DomainError:
         abort(404)  # not a page for anyone else
     pending = [o for o in orgs if o.vendor_status.value == "pending"]
-    decided = sorted((o for o in orgs if o.vendor_decided_at is not None), key=lambda o: o.vendor_decided_at, reverse=True)[:50]
+    decided = sorted((o for o in orgs if o.vendor_decided_at is not None), key=lambda o: o.vendor_decided_at or o.created_at, reverse=True)[:50]
     return render_template("admin_vendors.html", pending=pending, decided=decided, mask_iban=mask_iban)
 
 
@@ -204,3 +204,23 @@ def vendor_decision(org_id: uuid.UUID):
         return redirect(url_for("web.admin_vendors"))
     flash(f"{org.name} is {'approved: its listings can go live' if approve else 'rejected; the reason is shown to it'}.", "ok")
     return redirect(url_for("web.admin_vendors"))
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    """An e-mailed invitation: who invites whom to what; sign in (or register) with the invited
+    address, then join with one click. 404 for an unknown or revoked link, 410 once used or expired."""
+    p = current_principal()
+    if request.method == "POST":
+        try:
+            m, org = services.accept_invitation(p, token)
+        except DomainError as e:
+            if e.status in (404, 410):
+                raise
+            flash_error(e)
+            return redirect(url_for("web.invitation", token=token))
+        session["org_id"] = str(org.id)
+        flash(f"Welcome to {org.name}: you are a {m.role.value} now.", "ok")
+        return redirect(url_for("web.workspace"))
+    inv, org = services.invitation_for(token)
+    return render_template("invitation.html", inv=inv, org=org)

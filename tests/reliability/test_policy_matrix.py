@@ -54,6 +54,7 @@ UNGOVERNED = {
     ("POST", "/api/v1/licenses/normalise"): "a pure function of the text, open to anyone",
     ("POST", "/api/v1/payments/stripe/webhook"): "authenticated by Stripe's signature (tests/commerce/test_stripe.py)",
     ("POST", "/api/v1/grants/<uuid:grant_id>/downloads"): "the entitlement decision (tests/delivery/test_entitlement_matrix.py)",
+    ("POST", "/api/v1/invitations/accept"): "the invited person's own acceptance: the link's secret and their address decide (tests/identity/test_invitations.py)",
 }
 # Endpoints whose object a more powerful role may already have removed or changed (an earlier,
 # allowed call succeeded), so a 404 or 409 for a later allowed role is the object's state.
@@ -102,6 +103,8 @@ def build_world(client) -> World:
     asked = client.post(f"/api/v1/datasets/{offer['dataset_id']}/access-requests", json={"org_id": str(b.org.id), "answers": {}}, headers=bearer(b.keys["owner"]))
     assert asked.status_code == 201, asked.json
     endpoint = client.post(f"/api/v1/orgs/{v.org.id}/webhooks", json={"url": "https://hooks.invalid/matrix"}, headers=bearer(k)).json
+    invitation = client.post(f"/api/v1/orgs/{v.org.id}/invitations", json={"email": "matrix-invitee@example.test", "role": "member"}, headers=bearer(k))
+    assert invitation.status_code == 201, invitation.json
     delivery = client.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=bearer(k))
     assert delivery.status_code == 200, delivery.json
     delivery_id = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=bearer(k)).json[0]["id"]
@@ -109,7 +112,8 @@ def build_world(client) -> World:
            "model_id": model["id"], "run_id": run["id"], "input_id": declared["id"], "grant_id": grant_id, "token_id": share_token.json["id"],
            "file_id": f["id"], "offer_id": offer["id"], "order_id": o["id"], "identifier": lic["identifier"], "published_version_id": pub_version["id"],
            "published_dataset_id": offer["dataset_id"],
-           "doomed_file_id": doomed["id"], "retired_version_id": retired["id"], "demoted_user_id": str(demoted.id)}
+           "doomed_file_id": doomed["id"], "retired_version_id": retired["id"], "demoted_user_id": str(demoted.id),
+           "invitation_id": invitation.json["id"]}
     return World(v, b, ids, {"v": v.org.id, "b": b.org.id}, {"newcomer": newcomer, "seller_offer": seller_offer, "offer": offer, "terms": terms})
 
 
@@ -163,6 +167,8 @@ CASES: dict[tuple[str, str], Case] = {
                                                                           path_ids=lambda w, s: {"user_id": w.ids["demoted_user_id"]}),
     ("POST", "/api/v1/orgs/<uuid:org_id>/api-keys"): Case(vendor_org, lambda w, s: {"name": "matrix", "scopes": ["catalog:read"]}),
     ("DELETE", "/api/v1/orgs/<uuid:org_id>/api-keys/<uuid:key_id>"): Case(vendor_org),
+    ("POST", "/api/v1/orgs/<uuid:org_id>/invitations"): Case(vendor_org, lambda w, s: {"email": f"invitee-{uuid.uuid4().hex[:6]}@example.test", "role": "member"}),
+    ("DELETE", "/api/v1/orgs/<uuid:org_id>/invitations/<uuid:invitation_id>"): Case(vendor_org),
     ("POST", "/api/v1/orgs/<uuid:org_id>/vendor-application"): Case(vendor_org, lambda w, s: dict(VENDOR_APPLICATION)),
     ("POST", "/api/v1/admin/orgs/<uuid:org_id>/vendor-decision"): Case(platform, lambda w, s: {"approve": True, "reason": "matrix"}),
     ("POST", "/api/v1/admin/users/<uuid:user_id>/sessions/revoke-all"): Case(platform),

@@ -149,6 +149,19 @@ def dispatch(event_id: str) -> int:
     return len(queued)
 
 
+def on_member_invited(*, invitation: Any, org_name: str, inviter_name: str, secret: str) -> None:
+    """E-mail an invitation's link to the invited address (in the inviter's transaction: the
+    message commits with the invitation, and is sent after commit). The secret is in the body
+    only; the outbox keeps the body for retries, as it does every e-mail."""
+    url = current_settings().public_url.rstrip("/") + "/invitations/" + secret
+    text, html = render.invitation_bodies(org_name=org_name, inviter_name=inviter_name, role=invitation.role.value, email=invitation.email, url=url,
+                                          expires=invitation.expires_at.strftime("%Y-%m-%d %H:%M"))
+    msg = EmailMessage(id=uuid.uuid4(), user_id=None, to_address=invitation.email, topic="invitation", subject=f"Join {org_name} on the Dataset Marketplace",
+                       text_body=text, html_body=html, unsubscribe_url=None, status="pending", created_at=utcnow())
+    get_session().add(msg)
+    after_commit(_enqueuer(EMAIL_JOB, msg.id))
+
+
 def _enqueuer(name: str, item: uuid.UUID) -> Any:
     key = "delivery_id" if name == DELIVER_JOB else "message_id"
     return lambda: job_queue().enqueue(name, **{key: str(item)})

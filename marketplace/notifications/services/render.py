@@ -80,6 +80,12 @@ def digest_bodies(entries: list[dict[str, Any]], *, user_name: str, unsubscribe_
     return _render("email/digest.txt", ctx), _render("email/digest.html", ctx)
 
 
+def invitation_bodies(*, org_name: str, inviter_name: str, role: str, email: str, url: str, expires: str) -> tuple[str, str]:
+    """(plain text, HTML) of an invitation to join an organisation."""
+    ctx = dict(org_name=org_name, inviter_name=inviter_name, role=role, email=email, url=url, expires=expires, site=current_settings().public_url.rstrip("/"))
+    return _render("email/invitation.txt", ctx), _render("email/invitation.html", ctx)
+
+
 def _render(name: str, ctx: dict[str, Any]) -> str:
     """Straight from the app's template environment: e-mails are made in jobs, outside any
     request, so the pages' context processors (the session, the signed-in user) must not run.
