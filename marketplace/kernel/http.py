@@ -15,7 +15,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import marshmallow as ma
-from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask import Flask, Response, g, has_request_context, request, session
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.spec.plugins import FlaskPlugin  # noqa: F401  (kept importable for apispec)
@@ -27,7 +27,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
 from marketplace.kernel import metrics
-from marketplace.kernel.config import Settings
+from marketplace.kernel.config import Settings, current_settings
 from marketplace.kernel.errors import PROBLEM_JSON, PayloadTooLarge, RequestTimeout, ValidationFailed, problem
 from marketplace.kernel.principal import ANONYMOUS, Principal
 
@@ -429,7 +429,7 @@ def csrf_error_is_problem(app: Flask) -> None:
 
 def _same_origin() -> bool:
     """Whether the browser says the request comes from this site (Origin, else Referer)."""
-    ours = urlsplit(current_app.config["SETTINGS"].public_url)
+    ours = urlsplit(current_settings().public_url)
     sent = request.headers.get("Origin") or request.headers.get("Referer") or ""
     theirs = urlsplit(sent)
     return bool(sent) and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)

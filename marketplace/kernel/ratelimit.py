@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Callable
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
@@ -79,14 +79,14 @@ def init(app: Flask, settings: Settings) -> Limiter:
         app.view_functions[endpoint] = limiter.limit(lambda: current_settings().login_rate_limit, key_func=_login_key,
                                                      deduct_when=_failures_only, methods=["POST"])(view)
     app.extensions["limiter"] = limiter
-    app.register_error_handler(RateLimitExceeded, _too_many)
+    app.register_error_handler(RateLimitExceeded, lambda _exc: _too_many(limiter))
     return limiter
 
 
-def _too_many(_exc: RateLimitExceeded) -> Response:
+def _too_many(limiter: Limiter) -> Response:
     """429 that says when to come back: `retry_after` (seconds) in the problem, and a page for
     people that says it in words instead of the limiter's "10 per 1 minute"."""
-    limit = current_app.extensions["limiter"].current_limit
+    limit = limiter.current_limit
     now = time.time()
     wait = max(1, int(limit.reset_at - now)) if limit is not None else 60
     at = datetime.fromtimestamp(now + wait, UTC).isoformat(timespec="seconds")
