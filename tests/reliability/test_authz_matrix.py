@@ -115,6 +115,7 @@ ROLES = ("owner", "admin", "member", "auditor")
 OWN_EXPECTED = {
     "/api/v1/orgs/<uuid:org_id>/api-keys": (200, 200, 403, 403),  # keys are for admins to manage
     "/api/v1/orgs/<uuid:org_id>/webhooks": (200, 200, 403, 403),  # webhook endpoints too
+    "/api/v1/orgs/<uuid:org_id>/invitations": (200, 200, 403, 403),  # invitations are for those who manage members
     "/api/v1/datasets/<uuid:dataset_id>/access-gate": (404, 404, 404, 404),  # the draft takes no access requests
     "/api/v1/webhooks/<uuid:endpoint_id>": (200, 200, 403, 403),
     "/api/v1/webhooks/<uuid:endpoint_id>/deliveries": (200, 200, 403, 403),
