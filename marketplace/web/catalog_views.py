@@ -9,7 +9,7 @@ import uuid
 from html import escape
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
 from catalog import policy as catalog_policy
 from catalog.cards import render_card
@@ -113,6 +113,24 @@ def dataset_page(dataset_id: uuid.UUID):
                            lineage_svg=lineage_svg(comp["lineage"]) if comp else "", duplicates=overlap.duplicate_rate(current.id) if current is not None else None)
 
 
+@bp.get("/datasets/<uuid:dataset_id>/lineage.svg")
+def lineage_image(dataset_id: uuid.UUID):
+    """The lineage drawing on its own, at full size: the browser zooms and pans it."""
+    p = current_principal()
+    try:
+        ds = catalog.get_dataset(p, dataset_id)
+        versions = catalog.list_versions(p, dataset_id)
+        current = next((v for v in versions if str(v.id) == request.args.get("version")), None) or next(
+            (v for v in versions if v.id == ds.latest_version_id), versions[0] if versions else None)
+        if current is None:
+            abort(404)
+        comp = compatibility(p, current.id)
+    except DomainError:
+        abort(404)
+    return Response(lineage_svg(comp["lineage"]), mimetype="image/svg+xml",
+                    headers={"Content-Security-Policy": "default-src 'none'", "Cache-Control": "no-store"})
+
+
 def _type_name(t: Any) -> str:
     """A Delta/Spark schema type as people read it: string, long, array<struct>..."""
     if isinstance(t, str):
@@ -151,8 +169,28 @@ def sample_table(f: Any, *, width: int = 80) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "sampled": len(records), "more_columns": max(0, len(names) - 40)}
 
 
+def _wrap(text: str, width: int = 30, lines: int = 4) -> list[str]:
+    """A label in lines of at most `width` characters, broken between words (a word longer than
+    a line is cut); past `lines` lines the last ends with an ellipsis."""
+    out: list[str] = []
+    for word in text.split():
+        while len(word) > width:
+            out.append(word[:width])
+            word = word[width:]
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        elif word:
+            out.append(word)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][: width - 1] + "…"
+    return out or [""]
+
+
 def lineage_svg(graph: dict) -> str:
-    """A small layered drawing of the lineage: the version on the left, its sources to the right."""
+    """A layered drawing of the lineage: the version on the left, its sources to the right. Labels
+    are wrapped, never cut short (each node also carries its full label as a <title>), and the
+    drawing keeps its natural size: the page scrolls it, and the standalone SVG zooms."""
     nodes = {n["id"]: n for n in graph["nodes"]}
     depth = {graph["nodes"][0]["id"]: 0} if graph["nodes"] else {}
     for _ in range(len(nodes)):
@@ -162,20 +200,31 @@ def lineage_svg(graph: dict) -> str:
     columns: dict[int, list[str]] = {}
     for nid, d in depth.items():
         columns.setdefault(d, []).append(nid)
-    w, h, gapx, gapy = 220, 44, 60, 18
-    pos = {nid: (20 + d * (w + gapx), 20 + i * (h + gapy)) for d, ids in columns.items() for i, nid in enumerate(ids)}
+    w, gapx, gapy, line = 240, 60, 18, 15
+    labels = {nid: _wrap(nodes[nid]["label"]) for nid in depth}
+    heights = {nid: 20 + line * (len(labels[nid]) + 1) for nid in depth}
+    pos: dict[str, tuple[int, int]] = {}
+    for d, ids in columns.items():
+        y = 20
+        for nid in ids:
+            pos[nid] = (20 + d * (w + gapx), y)
+            y += heights[nid] + gapy
     width = 40 + (max(columns) + 1 if columns else 1) * (w + gapx)
-    height = 40 + max((len(v) for v in columns.values()), default=1) * (h + gapy)
+    height = 40 + max((sum(heights[n] + gapy for n in ids) for ids in columns.values()), default=60)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Lineage graph" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
     for e in graph["edges"]:
         (x1, y1), (x2, y2) = pos[e["from"]], pos[e["to"]]
-        parts.append(f'<line x1="{x1 + w}" y1="{y1 + h / 2}" x2="{x2}" y2="{y2 + h / 2}" stroke="#5b6470" stroke-width="1.5"/>')
-        parts.append(f'<text x="{(x1 + w + x2) / 2 - 20}" y="{(y1 + y2) / 2 + h / 2 - 4}" font-size="10" fill="#5b6470">{escape(e["relation"])}</text>')
+        m1, m2 = y1 + heights[e["from"]] / 2, y2 + heights[e["to"]] / 2
+        parts.append(f'<line x1="{x1 + w}" y1="{m1}" x2="{x2}" y2="{m2}" stroke="#5b6470" stroke-width="1.5"/>')
+        parts.append(f'<text x="{(x1 + w + x2) / 2 - 20}" y="{(m1 + m2) / 2 - 4}" font-size="10" fill="#5b6470">{escape(e["relation"])}</text>')
     for nid, (x, y) in pos.items():
         n = nodes[nid]
         fill = "#e6f0fa" if n["kind"] == "version" else "#f4f4f6"
-        parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" stroke="#0b5cad"/>')
-        parts.append(f'<text x="{x + 8}" y="{y + 18}" font-size="12" fill="#1b1f24">{escape(n["label"][:32])}</text>')
-        parts.append(f'<text x="{x + 8}" y="{y + 34}" font-size="10" fill="#5b6470">{escape((n.get("license") or n["kind"])[:36])}</text>')
+        full = escape(n["label"]) + (" — " + escape(n["license"]) if n.get("license") else "")
+        parts.append(f'<g><title>{full}</title><rect x="{x}" y="{y}" width="{w}" height="{heights[nid]}" rx="6" fill="{fill}" stroke="#0b5cad"/>')
+        for i, text in enumerate(labels[nid]):
+            parts.append(f'<text x="{x + 8}" y="{y + 18 + i * line}" font-size="12" fill="#1b1f24">{escape(text)}</text>')
+        kind = n.get("license") or n["kind"]
+        parts.append(f'<text x="{x + 8}" y="{y + 18 + len(labels[nid]) * line}" font-size="10" fill="#5b6470">{escape(kind[:40])}</text></g>')
     parts.append("</svg>")
     return "".join(parts)

@@ -249,3 +249,30 @@ def test_the_dataset_page_picks_versions_and_shows_the_sample_as_a_typed_table(a
     older = client.get(f"/datasets/{old.dataset.id}?version={old.version.id}").get_data(as_text=True)
     assert "Version 1.0.0" in older and "first" in older and "KiB" not in older.split("Version 1.0.0")[0][-10:]
     assert " B</td>" in older  # sizes in units, not raw byte counts
+
+
+def test_the_lineage_picture_keeps_full_labels_and_opens_full_size(app, client):
+    from marketplace.web.catalog_views import _wrap, lineage_svg
+    from tests.factories import make_tenant_rows, published_version
+
+    long = "Annotated discharge summaries from twelve teaching hospitals, 2015-2023, de-identified"
+    graph = {"nodes": [{"id": "v", "kind": "version", "label": long, "license": "CC-BY-4.0"},
+                       {"id": "s", "kind": "source", "label": "Supercalifragilisticexpialidocious-source-name-without-spaces", "license": None}],
+             "edges": [{"from": "v", "to": "s", "relation": "derived"}]}
+    svg = lineage_svg(graph)
+    assert f"<title>{long} — CC-BY-4.0</title>" in svg  # the whole label, for a pointer and a screen reader
+    shown = " ".join(_wrap(long))
+    assert shown == long and all(len(x) <= 30 for x in _wrap(long))  # wrapped, not cut
+    assert all(part in svg for part in _wrap(long))
+    assert all(len(x) <= 30 for x in _wrap("x" * 100)) and _wrap("") == [""]
+    assert len(_wrap("word " * 100)) == 4 and _wrap("word " * 100)[-1].endswith("…")
+    vendor = make_tenant_rows(vendor=True)
+    pub = published_version({"a.jsonl": b'{"t": 1}\n'}, organization=vendor.org)
+    page = client.get(f"/datasets/{pub.dataset.id}").get_data(as_text=True)
+    assert "Open full size" in page and 'class="lineage-scroll"' in page
+    r = client.get(f"/datasets/{pub.dataset.id}/lineage.svg?version={pub.version.id}")
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml" and r.headers["Content-Security-Policy"] == "default-src 'none'"
+    assert r.get_data(as_text=True).startswith("<svg") and "<title>" in r.get_data(as_text=True)
+    pub.dataset.visibility = "draft"
+    get_session().flush()
+    assert client.get(f"/datasets/{pub.dataset.id}/lineage.svg").status_code == 404  # a draft is not shown to strangers
