@@ -222,5 +222,6 @@ def test_no_domain_or_licence_is_chosen_for_the_vendor(app, client):
     v = create_version(client, vendor.keys["owner"], ds["id"])
     wizard = client.get(f"/vendor/versions/{v['id']}").get_data(as_text=True)
     assert re.search(r'<option value="" selected disabled>Choose a licence', wizard) and "Proposed from" not in wizard
+    assert "1 of 5 steps done; next: <a href=\"#step-2\">Files (0)</a>" in wizard and 'aria-current="step"' in wizard  # progress
     r = client.post(f"/vendor/versions/{v['id']}/license", data={"csrf_token": token, "license": ""}, follow_redirects=True)
     assert r.status_code in (200, 400) and client.get(f"/api/v1/versions/{v['id']}/license", headers=bearer(vendor.keys["owner"])).status_code == 404
