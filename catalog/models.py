@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
@@ -327,3 +327,14 @@ class AccessRequest(Base):
     due_at: Mapped[datetime]  # created + the vendor's stated response time
     offer_id: Mapped[uuid.UUID | None]  # the private offer made on approval, if any
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetViewDay(Base):
+    """How many times a dataset's page was seen on a day (by anyone but its own vendor): the
+    "views" of the vendor's sales analytics. One row per dataset and day, counted up in place."""
+
+    __tablename__ = "dataset_view_days"
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)

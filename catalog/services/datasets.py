@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from catalog.actions import CatalogAction
 from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
 from catalog.cards import render_card
-from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
+from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, DatasetViewDay, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.overlap import index as overlap_index
 from catalog.paths import normalise_path
 from catalog.policy import POLICY, CatalogPermission, can_read_private, can_see_version, require_dataset_visible, require_dataset_writer, require_vendor_writer
@@ -28,7 +28,7 @@ from catalog.services.search import facets_of  # re-exported: callers read facet
 from catalog.storage import object_store
 from marketplace.identity.models import Organization
 from marketplace.kernel import audit, events
-from marketplace.kernel.db import after_commit, get_session, transactional, utcnow
+from marketplace.kernel.db import after_commit, count_up, get_session, transactional, utcnow
 from marketplace.kernel.errors import Conflict, Gone, NotFound, ValidationFailed
 from marketplace.kernel.jobs import job_queue
 from marketplace.kernel.principal import Principal
@@ -119,6 +119,15 @@ def set_facets(dataset: Dataset, facets: dict[str, list[str]]) -> None:
         session.execute(delete(DatasetFacet).where(DatasetFacet.dataset_id == dataset.id, DatasetFacet.kind == kind))
         for i, v in enumerate(values):
             session.add(DatasetFacet(dataset_id=dataset.id, kind=kind, value=v, position=i))
+
+
+@transactional
+def record_view(principal: Principal, dataset: Dataset) -> None:
+    """Count a view of a dataset's page, unless the viewer belongs to its vendor (their own
+    visits are not interest). Once per call; a day's count is one row, counted up in place."""
+    if principal.role_in(dataset.organization_id) is not None:
+        return
+    count_up(DatasetViewDay, "views", dataset_id=dataset.id, day=utcnow().date())
 
 
 def titles_of(dataset_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -221,6 +221,15 @@ def insert_ignore(model: type[Base], **values: Any) -> None:
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
+def count_up(model: type[Base], column: str, by: int = 1, **key: Any) -> None:
+    """Add `by` to `column` of the row with primary key `key`, making the row (with `by`) when
+    there is none: one atomic statement, so concurrent counts are never lost."""
+    session = get_session()
+    insert: Callable[[type[Base]], postgresql.Insert | sqlite.Insert] = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert  # each dialect's INSERT has on_conflict_do_update
+    stmt = insert(model).values(**key, **{column: by})
+    session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={column: getattr(model, column) + by}))
+
+
 def insert_ignore_rows(model: type[Base], rows: list[dict[str, Any]]) -> None:
     """INSERT many rows in one statement, skipping those whose key exists."""
     if not rows:

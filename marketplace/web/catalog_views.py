@@ -88,6 +88,7 @@ def dataset_page(dataset_id: uuid.UUID):
         abort(404)
     versions = catalog.list_versions(p, dataset_id)
     current = next((v for v in versions if str(v.id) == request.args.get("version")), None) or next((v for v in versions if v.id == ds.latest_version_id), versions[0] if versions else None)
+    catalog.record_view(p, ds)  # the vendor's analytics: someone looked
     files, lic, comp, prov, offers = [], None, None, None, []
     if current is not None:
         files = catalog.list_files(p, current.id)

@@ -8,6 +8,7 @@ the same things; then one service call does the work."""
 from __future__ import annotations
 
 import uuid
+from html import escape
 from typing import Any, Callable
 
 import marshmallow as ma
@@ -23,6 +24,7 @@ from licensing import schemas as licensing_schemas
 from licensing.services import current_declaration, list_licenses, set_version_license, version_license
 from licensing.services import declare_provenance as declare
 from marketplace.auditlog import services as audit_svc
+from marketplace.commerce import analytics
 from marketplace.commerce import schemas as commerce_schemas
 from marketplace.commerce import services as commerce
 from marketplace.commerce.policy import POLICY as COMMERCE_POLICY
@@ -495,8 +497,34 @@ def sales():
     except DomainError:
         access = None  # members do not read the audit log
     org_ids = {o.buyer_org_id for o in orders} | {uuid.UUID(e["actor_org_id"]) for e in access or [] if e.get("actor_org_id")}
+    days = request.args.get("days", type=int) or 30
+    stats = analytics.sales_analytics(p, org, days=days if days in WINDOWS else 30)
     return render_template("vendor/sales.html", orders=orders, offers=offers, access=access, names=identity.organization_names(org_ids),
-                           can_mark=COMMERCE_POLICY.allows(p, CommercePermission.ORDER_MARK_PAID, vendor=org))
+                           can_mark=COMMERCE_POLICY.allows(p, CommercePermission.ORDER_MARK_PAID, vendor=org), stats=stats, windows=WINDOWS,
+                           views_chart=bars_svg(stats["daily"], "views", "Page views per day"), orders_chart=bars_svg(stats["daily"], "orders", "Paid orders per day"))
+
+
+WINDOWS = (7, 30, 90, 365)
+
+
+def bars_svg(series: list[dict[str, Any]], key: str, label: str, *, width: int = 640, height: int = 120) -> str:
+    """A small bar chart of one daily figure, drawn on the server (no script, no external
+    library): one bar per day, the highest labelled, each bar titled with its day and value."""
+    values = [int(d[key]) for d in series]
+    top = max(values, default=0) or 1
+    n = max(len(values), 1)
+    bar = width / n
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{escape(label)}: {sum(values)} in {len(values)} days" '
+             f'width="{width}" height="{height + 18}" viewBox="0 0 {width} {height + 18}">']
+    for i, (d, v) in enumerate(zip(series, values, strict=True)):
+        h = round(v / top * height, 1)
+        parts.append(f'<rect x="{i * bar:.1f}" y="{height - h}" width="{max(bar - 1, 1):.1f}" height="{h}" fill="#0b5cad"><title>{d["day"]}: {v}</title></rect>')
+    parts.append(f'<line x1="0" y1="{height}" x2="{width}" y2="{height}" stroke="#9aa3ad"/>')
+    parts.append(f'<text x="0" y="{height + 14}" font-size="11" fill="#5b6470">{series[0]["day"] if series else ""}</text>')
+    parts.append(f'<text x="{width}" y="{height + 14}" font-size="11" fill="#5b6470" text-anchor="end">{series[-1]["day"] if series else ""}</text>')
+    most = max(values) if values else 0
+    parts.append(f'<text x="{width}" y="12" font-size="11" fill="#5b6470" text-anchor="end">max {most}</text></svg>')
+    return "".join(parts)
 
 
 @bp.get("/orders/<uuid:order_id>/paid")

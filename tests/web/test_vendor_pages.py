@@ -6,10 +6,15 @@ import hashlib
 import re
 import uuid
 
+import pytest
+from sqlalchemy import select
+
+from marketplace.commerce.analytics import sales_analytics
 from marketplace.identity.models import OrgRole
+from marketplace.kernel.errors import NotFound
 from tests.catalog.helpers import create_dataset, create_version, declare
 from tests.commerce.helpers import market, offer_for, order
-from tests.factories import add_member, bearer, make_tenant
+from tests.factories import add_member, bearer, make_tenant, principal
 from tests.web.helpers import sign_in
 
 
@@ -225,3 +230,51 @@ def test_no_domain_or_licence_is_chosen_for_the_vendor(app, client):
     assert "1 of 5 steps done; next: <a href=\"#step-2\">Files (0)</a>" in wizard and 'aria-current="step"' in wizard  # progress
     r = client.post(f"/vendor/versions/{v['id']}/license", data={"csrf_token": token, "license": ""}, follow_redirects=True)
     assert r.status_code in (200, 400) and client.get(f"/api/v1/versions/{v['id']}/license", headers=bearer(vendor.keys["owner"])).status_code == 404
+
+
+def test_sales_analytics_count_views_requests_orders_revenue_and_deliveries(app, client):
+    vendor, buyer = market()
+    offer = offer_for(client, vendor.keys["owner"])  # 10 records at €0.02 each
+    ds = offer["dataset_id"]
+    for _ in range(3):
+        assert client.get(f"/datasets/{ds}").status_code == 200  # anonymous visitors
+    token = sign_in(client, vendor.owner)
+    client.get(f"/datasets/{ds}")  # the vendor's own look is not interest
+    o = order(client, buyer.keys["owner"], offer, quantity=50).json
+    assert client.post(f"/api/v1/orders/{o['id']}/mark-paid", headers=bearer(vendor.keys["owner"])).status_code == 200
+    grant = client.get(f"/api/v1/orgs/{buyer.org.id}/grants", headers=bearer(buyer.keys["owner"])).json[0]
+    assert client.post(f"/api/v1/grants/{grant['id']}/downloads", json={}, headers=bearer(buyer.keys["member"])).status_code == 200
+    stats = sales_analytics(principal(vendor.owner), vendor.org.id, days=30)
+    row = next(r for r in stats["listings"] if str(r["dataset_id"]) == ds)
+    assert (row["views"], row["orders"], row["revenue"], row["records"]) == (3, 1, {"EUR": 100}, 10)
+    assert stats["totals"]["views"] == 3 and stats["totals"]["revenue"] == {"EUR": 100} and sum(d["orders"] for d in stats["daily"]) == 1
+    assert len(stats["daily"]) == 30
+    page = client.get("/vendor/sales").get_data(as_text=True)
+    assert "The last 30 days" in page and "€1.00" in page and "Page views per day" in page and '<svg' in page
+    assert client.get("/vendor/sales?days=9999").status_code == 200  # an odd window falls back to 30 days
+    # the buyer's organisation sees its own (empty) figures, never the vendor's
+    with pytest.raises(NotFound):
+        sales_analytics(principal(buyer.owner), vendor.org.id)  # another organisation's figures do not exist for it
+    assert token
+
+
+@pytest.mark.postgres_only
+def test_twenty_views_at_once_count_twenty(session_app):
+    from catalog.models import DatasetViewDay
+    from marketplace.kernel.db import get_session
+    from tests.concurrency import race
+    from tests.factories import published_version
+
+    with session_app.app_context():
+        try:
+            pub = published_version({"a.jsonl": b'{"t": 1}\n'})
+            ds = pub.dataset.id
+        finally:
+            session_app.extensions["db"].remove()
+    res = race(session_app, 20, lambda c, i: c.get(f"/datasets/{ds}"))
+    assert [r.status_code for r in res] == [200] * 20
+    with session_app.app_context():
+        try:
+            assert sum(v for (v,) in get_session().execute(select(DatasetViewDay.views).where(DatasetViewDay.dataset_id == ds))) == 20
+        finally:
+            session_app.extensions["db"].remove()
