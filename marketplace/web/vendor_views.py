@@ -523,7 +523,7 @@ def bars_svg(series: list[dict[str, Any]], key: str, label: str, *, width: int =
     parts.append(f'<text x="0" y="{height + 14}" font-size="11" fill="#5b6470">{series[0]["day"] if series else ""}</text>')
     parts.append(f'<text x="{width}" y="{height + 14}" font-size="11" fill="#5b6470" text-anchor="end">{series[-1]["day"] if series else ""}</text>')
     most = max(values) if values else 0
-    parts.append(f'<text x="{width}" y="12" font-size="11" fill="#5b6470" text-anchor="end">max {most}</text></svg>')
+    parts.append(f'<text x="2" y="12" font-size="11" fill="#5b6470">max {most}</text></svg>')
     return "".join(parts)
 
 

@@ -435,3 +435,43 @@ def test_a_session_that_ends_mid_form_loses_nothing_typed(site, browser):
     assert page.url.endswith("/vendor/")
     assert page.input_value("#f-title") == "Arbitration awards 2010-2024" and page.input_value("#f-summary") == "Awards with outcome labels"
     context.close()
+
+
+MAIN_PAGES = [
+    # (who signs in, path, file name): every main page of the three journeys and the docs
+    (None, "/", "home"), (None, "/datasets", "catalogue"), (None, "/login", "login"), (None, "/register", "register"), (None, "/api/v1/docs/reference", "api-reference"),
+    ("buyer@acme-ai.test", "/dashboard", "dashboard"), ("buyer@acme-ai.test", "/org/members", "people"), ("buyer@acme-ai.test", "/access-requests", "access-requests"),
+    ("buyer@acme-ai.test", "/notifications", "notifications"),
+    ("vendor@medcorpus.test", "/vendor/", "vendor"), ("vendor@medcorpus.test", "/vendor/sales", "sales"),
+    ("compliance@marketplace.test", "/compliance/", "compliance"), ("admin@marketplace.test", "/admin/vendors", "vendor-applications"),
+]
+
+
+@pytest.mark.parametrize(("width", "height", "suffix"), [(1366, 900, "desktop"), (390, 844, "phone")])
+def test_every_main_page_at_desktop_and_phone_width(site, browser, width, height, suffix):
+    """Each main page renders (200), fits the screen's width, and is kept as a screenshot in
+    build/test-output/screenshots for review."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    contexts: dict = {}
+    try:
+        for who, path, name in MAIN_PAGES:
+            if who not in contexts:
+                contexts[who] = browser.new_context(viewport={"width": width, "height": height})
+                if who is not None:
+                    sign_in(contexts[who].new_page(), site, who)
+            page = contexts[who].new_page()
+            r = page.goto(site + path)
+            assert r is not None and r.status == 200, (who, path, r.status if r else None)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, (path, suffix)
+            page.screenshot(path=str(SHOTS / f"page-{name}-{suffix}.png"), full_page=True)
+            page.close()
+        # the dataset page, reached as a buyer would
+        page = contexts["buyer@acme-ai.test"].new_page()
+        page.goto(site + "/datasets")
+        with page.expect_navigation():
+            page.locator("article.result h2 a").first.click()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        page.screenshot(path=str(SHOTS / f"page-dataset-{suffix}.png"), full_page=True)
+    finally:
+        for ctx in contexts.values():
+            ctx.close()
