@@ -45,6 +45,9 @@ def readyz():
     return resp
 
 
+FORWARDED = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
+
+
 @bp.get("/metrics")
 def prometheus_metrics():
     """Prometheus metrics. With MARKETPLACE_METRICS_TOKEN set, the scraper sends it as a bearer
@@ -55,7 +58,9 @@ def prometheus_metrics():
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), token.encode()):
             raise NotFound("Not found.")
-    elif not _loopback(request.remote_addr):
+    elif not _loopback(request.remote_addr) or any(h in request.headers for h in FORWARDED):
+        # A request relayed by a reverse proxy on this host comes from loopback too: the proxy's
+        # forwarding headers give it away, and without a token it is refused like any other.
         raise NotFound("Not found.")
     unsealed, lag = seal_lag()
     get_db().remove()

@@ -342,7 +342,7 @@ def test_access_request_journey(site, browser):
     bctx, buyer = _sign_in(browser, site, "buyer@acme-ai.test")
     buyer.goto(site + "/datasets?q=ICU")
     _submit(buyer, "text=ICU vital signs, hourly")
-    assert "The vendor shows samples on request" in buyer.content() and buyer.locator("pre.sample").count() == 0
+    assert "The vendor shows samples on request" in buyer.content() and buyer.locator("table.sample-table").count() == 0
     form = buyer.locator("form.access-form")
     form.locator("#answer-purpose").fill("Early-warning scores for sepsis")
     form.locator("#answer-sector").select_option("hospital")
@@ -368,7 +368,7 @@ def test_access_request_journey(site, browser):
 
     buyer.reload()
     assert buyer.locator(".access-status").inner_text() == "approved"
-    assert buyer.locator("pre.sample").count() == 1
+    assert buyer.locator("table.sample-table").count() == 1
     assert int(buyer.locator("header .bell [data-unread]").inner_text()) >= 1
     _submit(buyer, "text=See your private offer")
     assert "Private offer" in buyer.content()

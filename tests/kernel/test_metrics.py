@@ -44,6 +44,9 @@ def test_only_loopback_may_scrape_without_a_token(client):
     r = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "not-an-address"}).status_code == 404
+    # a public request relayed by a reverse proxy on this host arrives from loopback: refused
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        assert client.get("/metrics", headers={header: "203.0.113.9"}).status_code == 404, header
 
 
 def test_with_a_token_every_caller_needs_it(backend, make_settings):
