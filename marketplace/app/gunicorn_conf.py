@@ -15,6 +15,11 @@ from marketplace.kernel import metrics
 
 gunicorn.http.wsgi.SERVER = "marketplace"
 
+# The largest request line gunicorn takes (its maximum; its default of 4094 answers a long but
+# valid search URL with its own HTML 414 before the app can answer).
+LIMIT_REQUEST_LINE = 8190
+limit_request_line = LIMIT_REQUEST_LINE
+
 
 def on_starting(_server: Any) -> None:
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -13,8 +13,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-import marketplace.app.gunicorn_conf  # noqa: F401  (the Server: header without gunicorn's banner)
 from marketplace.app.factory import create_app
+from marketplace.app.gunicorn_conf import LIMIT_REQUEST_LINE
 from marketplace.app.schedule import start_embedded
 from marketplace.kernel import metrics
 from marketplace.kernel.config import Settings
@@ -32,6 +32,9 @@ class WebServer(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # gunicorn's largest request line (its default, 4094, turns a long but valid search URL into
+        # its own HTML 414 before the app can answer with a problem).
+        self.cfg.set("limit_request_line", LIMIT_REQUEST_LINE)
         # Every worker's metrics in one folder, added up at each scrape (set before any fork).
         metrics.use_multiprocess(os.path.join(self.settings.instance_path, "metrics"))
         self.cfg.set("child_exit", lambda _server, worker: metrics.process_exited(worker.pid))
