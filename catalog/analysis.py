@@ -13,29 +13,53 @@ import csv
 import hashlib
 import io
 import json
-import struct
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-FORMATS = ("jsonl", "csv", "parquet", "wav", "flac", "mp4", "jpeg", "png", "tar", "other")
-MEDIA_FORMATS = {"wav", "flac", "mp4", "jpeg", "png"}
+AUDIO_FORMATS = frozenset({"wav", "flac", "mp3", "ogg", "opus"})
+IMAGE_FORMATS = frozenset({"jpeg", "png", "webp", "tiff", "dicom"})
+VIDEO_FORMATS = frozenset({"mp4", "mkv", "webm"})
+MEDIA_FORMATS = AUDIO_FORMATS | IMAGE_FORMATS | VIDEO_FORMATS
+FORMATS = ("jsonl", "csv", "parquet", "wav", "flac", "mp3", "ogg", "opus", "mp4", "mkv", "webm", "jpeg", "png", "webp", "tiff", "dicom", "tar", "other")
 MEDIA_TYPES = {
     "jsonl": "application/jsonl",
     "csv": "text/csv",
     "parquet": "application/vnd.apache.parquet",
     "wav": "audio/wav",
     "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg; codecs=opus",
     "mp4": "video/mp4",
+    "mkv": "video/x-matroska",
+    "webm": "video/webm",
     "jpeg": "image/jpeg",
     "png": "image/png",
+    "webp": "image/webp",
+    "tiff": "image/tiff",
+    "dicom": "application/dicom",
     "tar": "application/x-tar",
     "other": "application/octet-stream",
 }
 EXTENSIONS = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".wav": "wav", ".flac": "flac",
-    ".mp4": "mp4", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tar": "tar",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".wav": "wav", ".flac": "flac", ".mp3": "mp3",
+    ".ogg": "ogg", ".oga": "ogg", ".opus": "opus", ".mp4": "mp4", ".m4v": "mp4", ".mkv": "mkv", ".webm": "webm", ".jpg": "jpeg",
+    ".jpeg": "jpeg", ".png": "png", ".webp": "webp", ".tif": "tiff", ".tiff": "tiff", ".dcm": "dicom", ".tar": "tar",
 }
+
+
+def kind_of(fmt: str) -> str | None:
+    """audio, image or video; None for a format that is not media."""
+    if fmt in AUDIO_FORMATS:
+        return "audio"
+    if fmt in IMAGE_FORMATS:
+        return "image"
+    if fmt in VIDEO_FORMATS:
+        return "video"
+    return None
+
+
 SAMPLE_BYTES = 4 * 1024 * 1024  # at most this much of the head is parsed for schema and preview
 SAMPLE_RECORDS = 1000
 
@@ -351,59 +375,11 @@ class CsvScanner(Scanner):
 
 
 class MediaScanner(Scanner):
-    """One record per media file; WAV headers also give the audio parameters."""
-
-    def __init__(self, fmt: str) -> None:
-        super().__init__()
-        self.fmt = fmt
+    """One record per media file; its figures come from ranged reads afterwards
+    (`catalog.media.measure`), since headers and indexes sit anywhere in the file."""
 
     def finish(self, a: Analysis, preview_records: int) -> None:
         a.records = 1
-        head = bytes(self.head[:4096])
-        if self.fmt == "wav":
-            info = _wav_info(head, a.size)
-            if info is None:
-                a.problems.append("not a RIFF/WAVE file")
-            elif not _wav_consistent(info):
-                # A header that lies about its rates would make "measured" hours say anything.
-                a.problems.append(f"WAV header inconsistent: {info.get('sample_rate')} Hz × {info.get('channels')} channel(s) × "
-                                  f"{info.get('bits_per_sample')} bits is not its byte rate {info.get('byte_rate')}")
-            else:
-                a.stats = info
-        elif self.fmt == "png" and not head.startswith(b"\x89PNG\r\n\x1a\n"):
-            a.problems.append("not a PNG file")
-        elif self.fmt == "jpeg" and not head.startswith(b"\xff\xd8"):
-            a.problems.append("not a JPEG file")
-        elif self.fmt == "flac" and not head.startswith(b"fLaC"):
-            a.problems.append("not a FLAC file")
-
-
-def _wav_consistent(info: dict[str, Any]) -> bool:
-    """A PCM header whose byte rate is its sample rate × channels × bytes per sample, at a sample
-    rate audio uses (1 kHz to 768 kHz)."""
-    values = [info.get(k) for k in ("sample_rate", "channels", "bits_per_sample", "byte_rate")]
-    if not all(isinstance(x, int) and x > 0 for x in values):
-        return False
-    rate, channels, bits, byte_rate = (int(x or 0) for x in values)
-    return 1000 <= rate <= 768_000 and byte_rate == rate * channels * ((bits + 7) // 8)
-
-
-def _wav_info(head: bytes, size: int) -> dict[str, Any] | None:
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    pos = 12
-    fmt = None
-    while pos + 8 <= len(head):
-        cid, clen = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
-        if cid == b"fmt " and pos + 24 <= len(head):
-            _, channels, rate, byte_rate, _, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
-            fmt = {"channels": channels, "sample_rate": rate, "bits_per_sample": bits, "byte_rate": byte_rate}
-        if cid == b"data" and fmt:
-            data_len = min(clen, size - pos - 8)
-            fmt["duration_seconds"] = round(data_len / fmt["byte_rate"], 3) if fmt["byte_rate"] else None
-            return fmt
-        pos += 8 + clen + (clen & 1)
-    return fmt
 
 
 def scanner_for(fmt: str) -> Scanner:
@@ -412,7 +388,7 @@ def scanner_for(fmt: str) -> Scanner:
     if fmt == "csv":
         return CsvScanner()
     if fmt in MEDIA_FORMATS:
-        return MediaScanner(fmt)
+        return MediaScanner()
     return Scanner()  # parquet is read from its footer afterwards; tar/other: bytes only
 
 
@@ -505,3 +481,89 @@ class RangeReader(io.RawIOBase):
 
     def size(self) -> int:
         return self._size
+
+
+# --------------------------------------------------------------------------- media figures
+
+def _media_items(stats: dict[str, Any] | None) -> Iterable[dict[str, Any]]:
+    """The measured media of one file: itself, or a shard's measured members."""
+    if not stats:
+        return ()
+    if stats.get("kind") == "shard":
+        return (m for m in stats.get("member_list") or () if m.get("kind"))
+    return (stats,) if stats.get("kind") in ("audio", "image", "video") else ()
+
+
+def media_ms(stats: dict[str, Any] | None) -> int | None:
+    """Milliseconds of audio and video in one file (a shard: in its members); None for a file
+    without any (what per-hour offers debit for it)."""
+    items = [i for i in _media_items(stats) if i["kind"] in ("audio", "video")]
+    return sum(int(i.get("duration_ms") or 0) for i in items) if items else None
+
+
+def media_figures(stats: Iterable[dict[str, Any] | None], segments: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """A version's media figures from its files' measurements: hours of audio and video, the
+    sample-rate, resolution and codec distributions (counted in files), images, and from a
+    segment manifest the speakers and segments. None when the version holds no media."""
+    audio_ms = video_ms = audio_files = video_files = images = 0
+    rates: dict[str, int] = {}
+    resolutions: dict[str, int] = {}
+    codecs: dict[str, int] = {}
+    for s in stats:
+        for item in _media_items(s):
+            kind = item["kind"]
+            codecs[item.get("codec") or "?"] = codecs.get(item.get("codec") or "?", 0) + 1
+            if kind == "audio":
+                audio_files += 1
+                audio_ms += int(item.get("duration_ms") or 0)
+                rates[str(item["sample_rate"])] = rates.get(str(item["sample_rate"]), 0) + 1
+            elif kind == "video":
+                video_files += 1
+                video_ms += int(item.get("duration_ms") or 0)
+                res = f"{item['width']}x{item['height']}"
+                resolutions[res] = resolutions.get(res, 0) + 1
+            else:
+                images += 1
+                res = f"{item['width']}x{item['height']}"
+                resolutions[res] = resolutions.get(res, 0) + 1
+    if not (audio_files or video_files or images):
+        return None
+    out: dict[str, Any] = {"audio_files": audio_files, "audio_ms": audio_ms, "audio_hours": round(audio_ms / 3_600_000, 4),
+                           "video_files": video_files, "video_ms": video_ms, "video_hours": round(video_ms / 3_600_000, 4), "images": images,
+                           "media_ms": audio_ms + video_ms, "sample_rates": dict(sorted(rates.items(), key=lambda kv: int(kv[0]))),
+                           "resolutions": dict(sorted(resolutions.items(), key=lambda kv: -kv[1])), "codecs": dict(sorted(codecs.items()))}
+    if segments:
+        out.update(segments)
+    return out
+
+
+# Search facets measured from the media (values are what the API's filters take).
+SAMPLE_RATE_FACETS = (("16k", 16_000), ("44.1k", 44_100), ("48k", 48_000))  # every recording at least this rate
+RESOLUTION_FACETS = (("720p", 720), ("1080p", 1080), ("2160p", 2160))  # every image or video frame at least this tall
+HOURS_FACETS = (("<1", 0), ("1-10", 1), ("10-100", 10), ("100-1000", 100), ("1000+", 1000))  # hours of audio and video
+SPEAKER_FACETS = (("1-9", 1), ("10-99", 10), ("100-999", 100), ("1000+", 1000))
+MEDIA_FACET_KINDS = ("sample_rate", "resolution", "hours", "speakers")
+
+
+def _bucket(value: float, buckets: tuple[tuple[str, int], ...]) -> str:
+    return [name for name, low in buckets if value >= low][-1]
+
+
+def media_facets(media: dict[str, Any] | None) -> dict[str, list[str]]:
+    """A dataset's measured media as search facet values, one list per kind (empty when it has
+    no such media): sample-rate and resolution thresholds every file meets, and buckets of hours
+    and speakers."""
+    out: dict[str, list[str]] = {k: [] for k in MEDIA_FACET_KINDS}
+    if not media:
+        return out
+    rates = [int(r) for r in (media.get("sample_rates") or {})]
+    if rates:
+        out["sample_rate"] = [name for name, low in SAMPLE_RATE_FACETS if min(rates) >= low]
+    heights = [int(r.split("x")[1]) for r in (media.get("resolutions") or {}) if "x" in r]
+    if heights:
+        out["resolution"] = [name for name, low in RESOLUTION_FACETS if min(heights) >= low]
+    if media.get("media_ms"):
+        out["hours"] = [_bucket(media["media_ms"] / 3_600_000, HOURS_FACETS)]
+    if media.get("speakers"):
+        out["speakers"] = [_bucket(media["speakers"], SPEAKER_FACETS)]
+    return out

@@ -63,6 +63,7 @@ class Dataset(Base):
         UniqueConstraint("organization_id", "slug"),
         Index("ix_datasets_listing", "visibility", "published_at", "id"),
         Index("ix_datasets_listing_size", "visibility", "total_bytes", "id"),
+        Index("ix_datasets_listing_hours", "visibility", "media_ms", "id"),
         # The price sorts' keys (no price sorts first ascending and last descending), so a price-
         # sorted search walks an index and stops at the page instead of sorting every match.
         Index("ix_datasets_listing_price_asc", "visibility", text("coalesce(min_price_minor, 4611686018427387904)"), "id"),
@@ -94,6 +95,10 @@ class Dataset(Base):
     price_currency: Mapped[str | None] = mapped_column(String(3))
     price_unit: Mapped[str | None] = mapped_column(String(16))  # the unit of min_price_minor: records, gib, downloads or term
     license_use_class: Mapped[str | None] = mapped_column(String(16))
+    # The latest version's media figures (catalog.analysis.media_figures) and its hours of audio
+    # and video in milliseconds, what search filters and sorts by.
+    media: Mapped[dict[str, Any] | None]
+    media_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     facets: Mapped[list["DatasetFacet"]] = relationship(back_populates="dataset", lazy="raise", cascade="all, delete-orphan")
     versions: Mapped[list["DatasetVersion"]] = relationship(back_populates="dataset", lazy="raise")
@@ -197,6 +202,7 @@ class DatasetVersion(Base):
     manifest_digest: Mapped[str | None] = mapped_column(String(64))
     total_bytes: Mapped[int | None] = mapped_column(BigInteger)
     total_records: Mapped[int | None] = mapped_column(BigInteger)
+    media: Mapped[dict[str, Any] | None]  # hours, sample rates, resolutions, speakers: catalog.analysis.media_figures
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
@@ -227,6 +233,9 @@ class VersionFile(Base):
     schema: Mapped[dict[str, Any] | None]
     stats: Mapped[dict[str, Any] | None]
     preview: Mapped[dict[str, Any] | None]
+    # Milliseconds of audio or video in the file (a shard's: its members'), what per-hour offers
+    # debit; measured at ingest (catalog.media).
+    media_ms: Mapped[int | None] = mapped_column(BigInteger)
     # The file as a Parquet table (`catalog.tables`): a CSV or JSONL file's conversion, made at
     # ingest and content-addressed like any blob; a Parquet file's own bytes. None when the file
     # is not tabular or could not be read as a table (the ingest report says why).

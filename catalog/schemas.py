@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from catalog.analysis import FORMATS
+from catalog.analysis import FORMATS, HOURS_FACETS, RESOLUTION_FACETS, SAMPLE_RATE_FACETS, SPEAKER_FACETS
 from catalog.models import FileStatus, VersionStatus, Visibility
 from catalog.services.search import MAX_LIMIT, SORTS
 from catalog.storage.base import CRC32_RE
@@ -79,8 +79,9 @@ class DatasetSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
     min_price_minor = Int(allow_none=True)
     price_currency = ma.fields.String(allow_none=True)
-    price_unit = ma.fields.String(allow_none=True, metadata={"description": "What min_price_minor buys one of: records, gib, downloads or term"})
+    price_unit = ma.fields.String(allow_none=True, metadata={"description": "What min_price_minor buys one of: records, gib, downloads, term or hours"})
     license_use_class = ma.fields.String(allow_none=True)
+    media = ma.fields.Dict(allow_none=True, metadata={"description": "The latest version's media figures (see the version's `media`)"})
 
 
 class SearchItemSchema(ma.Schema):
@@ -97,10 +98,11 @@ class SearchItemSchema(ma.Schema):
     total_records = Int(allow_none=True)
     min_price_minor = Int(allow_none=True)
     price_currency = ma.fields.String(allow_none=True)
-    price_unit = ma.fields.String(allow_none=True, metadata={"description": "What min_price_minor buys one of: records, gib, downloads or term"})
+    price_unit = ma.fields.String(allow_none=True, metadata={"description": "What min_price_minor buys one of: records, gib, downloads, term or hours"})
     license_use_class = ma.fields.String(allow_none=True)
     published_at = ma.fields.DateTime(allow_none=True)
     latest_version_id = ma.fields.UUID(allow_none=True)
+    media_ms = Int(allow_none=True, metadata={"description": "Milliseconds of audio and video in the latest version, measured at ingest"})
 
 
 class FacetValueSchema(ma.Schema):
@@ -141,6 +143,14 @@ class SearchQuerySchema(StrictSchema):
     price_min = Int(validate=validate.Range(min=0))
     price_max = Int(validate=validate.Range(min=0))
     currency = ma.fields.String(validate=validate.Regexp(r"^[A-Za-z]{3}$"))
+    sample_rate = ma.fields.List(ma.fields.String(validate=validate.OneOf([v for v, _ in SAMPLE_RATE_FACETS])), validate=validate.Length(max=3),
+                                 metadata={"description": "Every recording at least this sample rate"})
+    resolution = ma.fields.List(ma.fields.String(validate=validate.OneOf([v for v, _ in RESOLUTION_FACETS])), validate=validate.Length(max=3),
+                                metadata={"description": "Every image or video at least this many lines"})
+    hours = ma.fields.List(ma.fields.String(validate=validate.OneOf([v for v, _ in HOURS_FACETS])), validate=validate.Length(max=5),
+                           metadata={"description": "Hours of audio and video, measured at ingest"})
+    speakers = ma.fields.List(ma.fields.String(validate=validate.OneOf([v for v, _ in SPEAKER_FACETS])), validate=validate.Length(max=4),
+                              metadata={"description": "Speakers named in the version's segment manifest"})
     sort = ma.fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
     cursor = ma.fields.String(validate=validate.Length(max=2000))
     limit = Int(load_default=20, validate=validate.Range(min=1, max=MAX_LIMIT))
@@ -174,6 +184,9 @@ class VersionSchema(ma.Schema):
     manifest_digest = ma.fields.String(allow_none=True)
     total_bytes = Int(allow_none=True)
     total_records = Int(allow_none=True)
+    media = ma.fields.Dict(allow_none=True, metadata={"description": "Media figures (catalog.analysis.media_figures): audio_ms/audio_hours, video_ms/video_hours, media_ms, images, "
+                                                                "sample_rates and resolutions (files per value), codecs, and from a segment manifest segments, segment_ms, speakers; "
+                                                                "null when there is no media"})
     created_at = ma.fields.DateTime()
     published_at = ma.fields.DateTime(allow_none=True)
     withdrawn_at = ma.fields.DateTime(allow_none=True)
@@ -199,7 +212,9 @@ class FileSchema(ma.Schema):
     status = ma.fields.String(metadata={"enum": [s.value for s in FileStatus]})
     failure_reason = ma.fields.String(allow_none=True)
     schema = ma.fields.Dict(allow_none=True)
-    stats = ma.fields.Dict(allow_none=True)
+    stats = ma.fields.Dict(allow_none=True, metadata={"description": "Statistics; for media, the measured figures (kind, codec, duration_ms, sample_rate, "
+                                                                        "channels, bit_depth, width, height, fps...); for a tar shard its members"})
+    media_ms = Int(allow_none=True, metadata={"description": "Milliseconds of audio or video in the file (what an offer per hour debits)"})
     created_at = ma.fields.DateTime()
 
 
@@ -269,6 +284,9 @@ class ManifestEntrySchema(ma.Schema):
     format = ma.fields.String()
     table = ma.fields.Nested(ManifestTableSchema, metadata={"description": "A CSV or JSONL file's Parquet table, made at ingest (what Delta Sharing serves); "
                                                                           "absent for other files"})
+    media = ma.fields.Dict(metadata={"description": "A media file's measured figures; absent for other files"})
+    members = ma.fields.List(ma.fields.Dict(), metadata={"description": "A tar or WebDataset shard's members (name, size, and figures for media); "
+                                                                       "absent for other files"})
 
 
 class ManifestSchema(ma.Schema):

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import select
 
+from catalog.analysis import MEDIA_FORMATS, kind_of, media_figures
 from catalog.models import Dataset, DatasetVersion, VersionFile
 from catalog.overlap import services as overlap
 from catalog.services.datasets import get_version
@@ -116,6 +117,12 @@ def croissant(principal: Principal, version_id: uuid.UUID) -> dict[str, Any]:
         "recordSet": record_sets,
         **_rai(body, f["effective"].effective_terms()),
     }
+    measures = media_measures(v.media)
+    if measures:
+        doc["variableMeasured"] = measures
+        # RAI: what the recordings are, measured rather than declared.
+        said = _media_sentence("media", sum(1 for fo in f["files"] if fo.format in MEDIA_FORMATS or fo.format == "tar"), v.media)
+        doc["rai:dataCollectionRawData"] = f"{doc['rai:dataCollectionRawData']} {said}" if doc.get("rai:dataCollectionRawData") else said
     dup = overlap.duplicate_rate(v.id)
     if dup is not None:
         # A quality figure measured at ingest, not declared: duplicates are records paid for twice.
@@ -169,7 +176,52 @@ def _croissant_files(files: list[VersionFile]) -> tuple[list[dict[str, Any]], li
             columns.append(column)
         record_sets.append({"@type": "cr:RecordSet", "@id": rs_id, "name": rs_id, "description": f"Records of {', '.join(m.path for m in members[:5])}"
                             + (f" and {len(members) - 5} more files" if len(members) > 5 else ""), "field": columns})
+    distribution += _media_file_sets(files, taken)
     return distribution, record_sets
+
+
+def _media_file_sets(files: list[VersionFile], taken: set[str]) -> list[dict[str, Any]]:
+    """One FileSet per media format (audio, images, video and shards), naming its files, with
+    what ingest measured of them in its description."""
+    by_format: dict[str, list[VersionFile]] = {}
+    for fo in files:
+        if fo.format in MEDIA_FORMATS or fo.format == "tar":
+            by_format.setdefault(fo.format, []).append(fo)
+    out = []
+    for fmt, members in sorted(by_format.items()):
+        fs_id = _node_id(f"{fmt}-files", taken=taken)
+        taken.add(fs_id)
+        figures = media_figures(m.stats for m in members)
+        out.append({"@type": "cr:FileSet", "@id": fs_id, "name": fs_id, "encodingFormat": members[0].media_type,
+                    "includes": [glob.escape(m.path) for m in members], "description": _media_sentence(fmt, len(members), figures)})
+    return out
+
+
+def _media_sentence(fmt: str, n: int, figures: dict[str, Any] | None) -> str:
+    """What a media FileSet holds, in words: "3 wav files: 0.0025 h of audio at 16000 Hz"."""
+    parts = [f"{n} {fmt} file{'s' if n != 1 else ''}"]
+    if figures:
+        if figures["audio_files"]:
+            parts.append(f"{figures['audio_hours']:g} h of audio in {figures['audio_files']} recordings at {', '.join(figures['sample_rates'])} Hz")
+        if figures["video_files"]:
+            parts.append(f"{figures['video_hours']:g} h of video in {figures['video_files']} clips")
+        if figures["images"]:
+            parts.append(f"{figures['images']} images")
+        if figures["resolutions"]:
+            parts.append(f"resolutions {', '.join(list(figures['resolutions'])[:5])}")
+    return "; ".join(parts) + " (measured at ingest)."
+
+
+def media_measures(media: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A version's media figures as schema.org PropertyValues (Croissant's `variableMeasured`)."""
+    if not media:
+        return []
+    rows = [("audio_hours", media.get("audio_hours"), "h"), ("video_hours", media.get("video_hours"), "h"), ("images", media.get("images"), None),
+            ("speakers", media.get("speakers"), None), ("segments", media.get("segments"), None)]
+    out = [{"@type": "sc:PropertyValue", "name": name, "value": value, **({"unitText": unit} if unit else {})} for name, value, unit in rows if value]
+    out += [{"@type": "sc:PropertyValue", "name": f"audio_files_at_{rate}_hz", "value": n} for rate, n in (media.get("sample_rates") or {}).items()]
+    out += [{"@type": "sc:PropertyValue", "name": f"files_at_{res}", "value": n} for res, n in (media.get("resolutions") or {}).items()]
+    return out
 
 
 def _node_id(text: str, *, taken: set[str]) -> str:
@@ -472,13 +524,15 @@ def _spdx_expr(identifier: str) -> str:
     """SPDX ids as they are; our LicenseRef-* stay LicenseRef-*; an expression is parenthesised."""
     return f"({identifier})" if " " in identifier.strip() else identifier
 def _spdx_dataset_type(s: ModuleType, ds: Dataset, files: list[VersionFile]) -> str:
-    formats = {fo.format for fo in files}
-    if formats & {"wav", "flac"}:
+    kinds = {kind_of(fo.format) for fo in files}
+    media = media_figures(fo.stats for fo in files) or {}  # a shard's members count by their kind
+    if "audio" in kinds or media.get("audio_files"):
         return s.dataset_DatasetType.audio
-    if formats & {"jpeg", "png"}:
+    if "image" in kinds or media.get("images"):
         return s.dataset_DatasetType.image
-    if "mp4" in formats:
+    if "video" in kinds or media.get("video_files"):
         return s.dataset_DatasetType.video
+    formats = {fo.format for fo in files}
     if formats & {"csv", "parquet"}:
         return s.dataset_DatasetType.structured
     return s.dataset_DatasetType.text

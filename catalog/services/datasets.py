@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.actions import CatalogAction
-from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path
+from catalog.analysis import FORMATS, MEDIA_TYPES, format_for_path, media_facets
 from catalog.cards import render_card
 from catalog.models import Blob, BlobHolder, Dataset, DatasetFacet, DatasetVersion, DatasetViewDay, Domain, FileStatus, VersionFile, VersionStatus, Visibility, staging_key
 from catalog.overlap import index as overlap_index
@@ -428,7 +428,7 @@ def dataset_views(datasets: list[Dataset]) -> list[dict[str, Any]]:
         f = facets[ds.id]
         row = {c: getattr(ds, c) for c in ("id", "organization_id", "slug", "title", "summary", "card_markdown", "domain", "visibility", "total_bytes",
                                             "total_records", "latest_version_id", "published_at", "created_at", "updated_at", "min_price_minor",
-                                            "price_currency", "price_unit", "license_use_class")}
+                                            "price_currency", "price_unit", "license_use_class", "media")}
         row.update(modalities=f["modality"], languages=f["language"], tags=f["tag"], card_html=render_card(ds.card_markdown))
         out.append(row)
     return out
@@ -493,6 +493,9 @@ def refresh_latest(ds: Dataset) -> None:
     ds.latest_version_id = latest.id if latest else None
     ds.total_bytes = latest.total_bytes if latest else None
     ds.total_records = latest.total_records if latest else None
+    ds.media = latest.media if latest else None
+    ds.media_ms = (latest.media or {}).get("media_ms") if latest else None
+    set_facets(ds, media_facets(ds.media))
     if latest and ds.published_at is None:
         ds.published_at = latest.published_at
     if latest is None:
@@ -506,11 +509,23 @@ def refresh_latest(ds: Dataset) -> None:
 
 def manifest_entries(files: list[VersionFile]) -> list[dict[str, Any]]:
     """The manifest's entries: each file, and for a CSV or JSONL file its Parquet table (what
-    Delta Sharing serves), so the root digest covers those bytes too."""
+    Delta Sharing serves), so the root digest covers those bytes too. A media file carries its
+    measured figures, a tar shard the list of its members (each measured when it is media)."""
     return [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "format": f.format,
              **({"table": {"sha256": f.table_sha256, "size": f.table_size, "format": "parquet"}}
-                if f.table_sha256 is not None and f.table_sha256 != f.sha256 and f.table_listed else {})}
+                if f.table_sha256 is not None and f.table_sha256 != f.sha256 and f.table_listed else {}),
+             **_media_entry(f.stats)}
             for f in sorted(files, key=lambda f: f.path)]
+
+
+def _media_entry(stats: dict[str, Any] | None) -> dict[str, Any]:
+    # Only measurements that name their kind: files published before media were measured keep
+    # their entries (and so their root digests) as they were.
+    if not stats or "kind" not in stats:
+        return {}
+    if stats["kind"] == "shard":
+        return {"members": stats.get("member_list") or []}
+    return {"media": {k: v for k, v in stats.items() if k != "duration_seconds"}}
 
 
 def canonical_manifest(entries: list[dict[str, Any]]) -> bytes:

@@ -12,13 +12,13 @@ import functools
 import json
 import logging
 import uuid
-from typing import Any
+from typing import Any, Iterator, NamedTuple
 
 from sqlalchemy import select
 
-from catalog import tables
+from catalog import media, tables
 from catalog.actions import CatalogAction
-from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream
+from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream, media_figures, media_ms
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
 from catalog.overlap import index as overlap_index
 from catalog.overlap import services as overlap
@@ -42,13 +42,17 @@ def _preview_records() -> int:
 
 
 def analyse_object(key: str, fmt: str, size_hint: int) -> Analysis:
-    """Stream one object once (digest, size, records, sample); Parquet adds footer reads."""
+    """Stream one object once (digest, size, records, sample; a shard's members measured on
+    the way); Parquet adds footer reads, media files header and index reads."""
     store = storage()
     n = _preview_records()
-    a = analyse_stream(store.iter_range(key, chunk_size=8 * 1024 * 1024), fmt, preview_records=n)
+    chunks = store.iter_range(key, chunk_size=8 * 1024 * 1024)
+    a = media.analyse_shard(chunks) if fmt == "tar" else analyse_stream(chunks, fmt, preview_records=n)
     metrics.INGEST_BYTES.labels(fmt).inc(a.size or 0)
     if fmt == "parquet" and a.size:
-        analyse_parquet(lambda start, length: store.read(key, start=start, length=length), a.size, a, preview_records=n)
+        analyse_parquet(functools.partial(_read_range, store, key), a.size, a, preview_records=n)
+    elif fmt in MEDIA_FORMATS and not a.problems:
+        media.measure_stored(fmt, functools.partial(_read_range, store, key), a.size, a)
     return a
 
 
@@ -76,7 +80,7 @@ def ingest_version(version_id: str) -> str:
     end_read()
 
     try:
-        results, failures = _verify_files(files, held, stored)
+        results, failures, segments = _verify_files(files, held, stored)
         found: overlap_index.Outcome | str | None = None
         if not failures:
             try:
@@ -91,7 +95,7 @@ def ingest_version(version_id: str) -> str:
         log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
         _pause(vid, "Verification paused: the object store is unavailable. It is retried automatically; with inline jobs, publish again to retry.")
         raise
-    return _finish(vid, results, failures, found)
+    return _finish(vid, results, failures, found, segments)
 
 
 def _read_range(store: Any, key: str, start: int, length: int) -> bytes:
@@ -118,7 +122,7 @@ def _pause(vid: uuid.UUID, reason: str) -> None:
         v.status_reason = reason
 
 
-def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[str, str]]:
+def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[str, str], Segments]:
     """Stream each file once (size, SHA-256, records, schema); give verified bytes their content
     address. Only the object store is touched here, never the database. A file without staged
     bytes may reuse a blob only when its organisation holds that blob (`held`)."""
@@ -147,15 +151,17 @@ def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) ->
             failures[f.path] = "; ".join(reasons)
         results[f.id] = {"src": src, "analysis": a}
 
+    segments = Segments({}, None, {})
     if not failures:
         # Manifests declare segments: a media file's records are its utterances or clips.
-        media = {f.path for f in files if f.format in MEDIA_FORMATS}
+        stats = {f.path: results[f.id]["analysis"].stats if f.id in results else f.stats for f in files}
+        keys = {f.path: results[f.id]["src"] if f.id in results else blob_key(f.sha256) for f in files}
+        segments = check_segments(files, stats, keys)
+        failures.update(segments.problems)
         for f in files:
-            if is_manifest(f.path) and f.id in results and media:
-                for path, n in segment_counts(results[f.id]["src"], f.path, media).items():
-                    fid = next(x.id for x in files if x.path == path)
-                    if fid in results:
-                        results[fid]["analysis"].records = n
+            if f.path in segments.counts and f.id in results:
+                results[f.id]["analysis"].records = segments.counts[f.path]
+    if not failures:
         # Give verified bytes their content address before the version points at them.
         for r in results.values():
             a = r["analysis"]
@@ -164,7 +170,7 @@ def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) ->
         for f in files:
             if f.id in results:
                 results[f.id]["table"] = as_table(f.format, results[f.id]["analysis"])
-    return results, failures
+    return results, failures, segments
 
 
 def _put_blob(sha256: str, data: Any) -> None:
@@ -197,6 +203,7 @@ def as_table(fmt: str, a: Analysis) -> TableFile | str | None:
 
 
 MANIFEST_KEYS = ("audio", "video", "image", "file", "path", "media")
+MAX_SEGMENT_PROBLEMS = 3
 
 
 def is_manifest(path: str) -> bool:
@@ -205,39 +212,115 @@ def is_manifest(path: str) -> bool:
     return name == "manifest.jsonl" or name.endswith(".manifest.jsonl")
 
 
-def segment_counts(key: str, manifest_path: str, media_paths: set[str]) -> dict[str, int]:
-    """Count the manifest lines that point at each media file of the version, streaming."""
-    folder = manifest_path.rsplit("/", 1)[0] + "/" if "/" in manifest_path else ""
+class Segments(NamedTuple):
+    """What a version's segment manifests say: segments per media file, the figures (segments,
+    their hours, speakers) and, per manifest, why it was refused."""
+
+    counts: dict[str, int]
+    figures: dict[str, Any] | None
+    problems: dict[str, str]
+
+
+def check_segments(files: list[VersionFile], stats: dict[str, dict[str, Any] | None], key_of: dict[str, str]) -> Segments:
+    """Stream every segment manifest of the version: each line that names a media file
+    (`audio`, `video`, `image`, `file`, `path` or `media`, relative to the version or to the
+    manifest's folder) must name one of this version's files, and its time range (`start` and
+    `end`, or `offset` and `duration`, in seconds) must lie within that file's measured
+    duration. Speakers are counted from `speaker` or `speaker_id`. `stats` and `key_of` give
+    each file's measurement and stored object by path."""
+    media_paths = {f.path for f in files if f.format in MEDIA_FORMATS}
     counts: dict[str, int] = {}
+    problems: dict[str, str] = {}
+    speakers: set[str] = set()
+    segments = segment_ms = 0
+    manifests = [f for f in files if is_manifest(f.path)] if media_paths else []
+    for f in manifests:
+        folder = f.path.rsplit("/", 1)[0] + "/" if "/" in f.path else ""
+        found: list[str] = []
+        for n, line in enumerate(_lines(key_of[f.path]), start=1):
+            seg = _segment(line, n, folder, media_paths, stats, found)
+            if seg is None:
+                continue
+            path, ms, speaker = seg
+            counts[path] = counts.get(path, 0) + 1
+            segments += 1
+            segment_ms += ms
+            if speaker is not None:
+                speakers.add(speaker)
+            if len(found) >= MAX_SEGMENT_PROBLEMS:
+                break
+        if found:
+            problems[f.path] = "; ".join(found)
+    figures = {"segments": segments, "segment_ms": segment_ms, "speakers": len(speakers) or None} if segments else None
+    return Segments(counts, figures, problems)
+
+
+def _lines(key: str) -> Iterator[bytes]:
     buf = b""
     for chunk in storage().iter_range(key, chunk_size=4 * 1024 * 1024):
         buf += chunk
         *lines, buf = buf.split(b"\n")
-        for line in lines:
-            _count_line(line, folder, media_paths, counts)
-    _count_line(buf, folder, media_paths, counts)
-    return counts
+        yield from lines
+    yield buf
 
 
-def _count_line(line: bytes, folder: str, media_paths: set[str], counts: dict[str, int]) -> None:
+def _seconds(entry: dict[str, Any], key: str) -> float | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"'{key}' is not a number of seconds")
+    return float(value)
+
+
+def _segment(line: bytes, n: int, folder: str, media: set[str], stats: dict[str, dict[str, Any] | None],
+             found: list[str]) -> tuple[str, int, str | None] | None:
+    """(media path, segment milliseconds, speaker) of one manifest line; None for a line that
+    names no media (a problem, when it names one wrongly, is appended to `found`)."""
     if not line.strip():
-        return
+        return None
     try:
         entry = json.loads(line)
     except ValueError:
-        return
+        found.append(f"line {n} is not JSON")
+        return None
     if not isinstance(entry, dict):
-        return
+        return None
     ref = next((entry[k] for k in MANIFEST_KEYS if isinstance(entry.get(k), str)), None)
     if ref is None:
-        return
-    for candidate in (ref, folder + ref):
-        if candidate in media_paths:
-            counts[candidate] = counts.get(candidate, 0) + 1
-            return
+        return None
+    path = next((c for c in (ref, folder + ref) if c in media), None)
+    if path is None:
+        found.append(f"line {n} names {ref!r}, which is not a media file of this version")
+        return None
+    try:
+        start, end, offset, duration = (_seconds(entry, k) for k in ("start", "end", "offset", "duration"))
+    except ValueError as exc:
+        found.append(f"line {n}: {exc}")
+        return None
+    if start is None and offset is not None:
+        start = offset
+    if end is None and duration is not None:
+        end = (start or 0.0) + duration
+    length = (stats.get(path) or {}).get("duration_ms")
+    ms = 0
+    if start is not None or end is not None:
+        lo, hi = start or 0.0, end if end is not None else (length or 0) / 1000
+        if lo < 0 or hi < lo:
+            found.append(f"line {n}: the segment {lo:g}–{hi:g} s is not a time range")
+            return None
+        if length is not None and round(hi * 1000) > length:
+            found.append(f"line {n}: the segment {lo:g}–{hi:g} s runs past the end of {path} ({length / 1000:g} s)")
+            return None
+        ms = round((hi - lo) * 1000)
+    elif length is not None:
+        ms = length
+    speaker = entry.get("speaker", entry.get("speaker_id"))
+    return path, ms, (str(speaker) if speaker is not None else None)
 
 
-def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str], found: overlap_index.Outcome | str | None = None) -> str:
+def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str], found: overlap_index.Outcome | str | None = None,
+            segments: Segments | None = None) -> str:
     with unit_of_work() as session:
         v = session.get(DatasetVersion, vid, with_for_update=True)
         if v is None or v.status != VersionStatus.processing.value:
@@ -252,6 +335,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
             if r is not None:
                 a: Analysis = r["analysis"]
                 f.records, f.schema, f.stats = a.records, a.schema, a.stats
+                f.media_ms = media_ms(a.stats)
                 f.preview = {"records": a.preview or [], "redacted": False, "hidden": False} if a.preview is not None else None
                 table = r.get("table")
                 if isinstance(table, TableFile):
@@ -292,12 +376,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                                                               "reason": v.status_reason, "failures": dict(list(failures.items())[:20])})
             return v.status
         _verified(files, ds.organization_id)
-        entries = manifest_entries(files)
-        v.manifest_digest = root_digest(entries)
-        v.total_bytes = sum(f.size for f in files)
-        # A manifest's lines are already counted as its media files' segments.
-        has_media = any(f.format in MEDIA_FORMATS for f in files)
-        v.total_records = sum(f.records or 0 for f in files if not (has_media and is_manifest(f.path)))
+        version_totals(v, files, segments.figures if segments else None)
         v.status = VersionStatus.published.value
         v.status_reason = None
         v.ingest_report = report
@@ -308,6 +387,16 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
         publish(Topic.INGEST_FINISHED, ds.organization_id, {"dataset_id": str(ds.id), "dataset_title": ds.title, "version_id": str(v.id), "version": v.version,
                                                             "files": len(files), "records": v.total_records, "bytes": v.total_bytes})
         return v.status
+
+
+def version_totals(v: DatasetVersion, files: list[VersionFile], segments: dict[str, Any] | None) -> None:
+    """A verified version's manifest digest, totals and media figures, from its files."""
+    v.manifest_digest = root_digest(manifest_entries(files))
+    v.total_bytes = sum(f.size for f in files)
+    # A manifest's lines are already counted as its media files' segments.
+    has_media = any(f.format in MEDIA_FORMATS for f in files)
+    v.total_records = sum(f.records or 0 for f in files if not (has_media and is_manifest(f.path)))
+    v.media = media_figures((f.stats for f in files), segments)
 
 
 def _verified(files: list[VersionFile], org_id: uuid.UUID) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, Text, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
 from catalog import cjk
+from catalog.analysis import MEDIA_FACET_KINDS
 from catalog.models import CatalogState, Dataset, DatasetFacet, Domain, FacetCode, FacetPair, SearchDoc, SearchPosting, SearchWord, Visibility
 from catalog.services import ranking
 from catalog.synonyms import domain_words
@@ -31,7 +32,7 @@ from marketplace.kernel.cursors import SignedCursor
 from marketplace.kernel.db import get_session, insert_ignore_rows, transactional
 from marketplace.kernel.errors import ValidationFailed
 
-SORTS = ("relevance", "newest", "size_asc", "size_desc", "price_asc", "price_desc")
+SORTS = ("relevance", "newest", "size_asc", "size_desc", "price_asc", "price_desc", "hours_desc", "hours_asc")
 MAX_LIMIT = 100
 _BIG = 2**62
 
@@ -315,7 +316,9 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
             language: list[str] | None = None, tag: list[str] | None = None, vendor: list[uuid.UUID] | None = None,
             license_class: list[str] | None = None, size_min: int | None = None, size_max: int | None = None,
             price_min: int | None = None, price_max: int | None = None, currency: str | None = None,
-            sort: str = "relevance", cursor: str | None = None, limit: int = 20, any_word: bool = False) -> dict[str, Any]:
+            sort: str = "relevance", cursor: str | None = None, limit: int = 20, any_word: bool = False,
+            sample_rate: list[str] | None = None, resolution: list[str] | None = None, hours: list[str] | None = None,
+            speakers: list[str] | None = None) -> dict[str, Any]:
     session = get_session()
     pg = _dialect() == "postgresql"
     conds: list[Any] = [Dataset.visibility == Visibility.listed.value, Dataset.published_at.is_not(None)]
@@ -333,7 +336,8 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         lexemes = sorted(lexemes or [])
     else:
         generation = current_generation()
-    filters = _filter_conds(domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency)
+    measured = {"sample_rate": sample_rate, "resolution": resolution, "hours": hours, "speakers": speakers}
+    filters = _filter_conds(domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency, measured)
     params: dict[str, Any] = {}
     if terms and pg:
         tsq = cast(literal((" | " if any_word else " & ").join(_tsquery_lexeme(x) for x in lexemes) or "''"), TSQUERY)
@@ -363,6 +367,9 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         key, desc = [rank, Dataset.id], True
     elif sort == "newest":
         key, desc = [Dataset.published_at, Dataset.id], True
+    elif sort in ("hours_asc", "hours_desc"):
+        # Datasets without audio or video count as none (never NULL: the cursor compares keys).
+        key, desc = [func.coalesce(Dataset.media_ms, 0), Dataset.id], sort == "hours_desc"
     elif sort in ("size_asc", "size_desc"):
         # listed + published implies total_bytes is set, so the plain column (and its index) sorts
         key, desc = [Dataset.total_bytes, Dataset.id], sort == "size_desc"
@@ -371,7 +378,8 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
         key, desc = [func.coalesce(Dataset.min_price_minor, literal_column(str(_BIG) if sort == "price_asc" else "-1")), Dataset.id], sort == "price_desc"
 
     fingerprint = hashlib.sha256(json.dumps([q, domain, modality, language, tag, [str(v) for v in vendor or []], license_class,
-                                             size_min, size_max, price_min, price_max, currency, sort, any_word], default=str).encode()).hexdigest()[:16]
+                                             size_min, size_max, price_min, price_max, currency, sort, any_word,
+                                             *([measured] if any(measured.values()) else [])], default=str).encode()).hexdigest()[:16]
     after_vals: list[Any] | None = None
     if cursor:
         after = CURSOR.load(cursor, bound=fingerprint).get("k")
@@ -383,7 +391,8 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
     kv_filters: list[list[str]] | None = None
     if no_ranges:
         kv_filters = [[f"{kind}:{v}" for v in values] for kind, values in
-                      (("domain", domain), ("modality", modality), ("language", language), ("tag", tag), ("license_class", license_class)) if values]
+                      (("domain", domain), ("modality", modality), ("language", language), ("tag", tag), ("license_class", license_class),
+                       *measured.items()) if values]
         if vendor:
             kv_filters.append([f"vendor:{v.hex}" for v in vendor])
     rows: list[Any] | None = None
@@ -421,10 +430,10 @@ def _search(principal: Any, *, q: str | None = None, domain: list[str] | None = 
 
     items = _items(ids)
     facet_key = (generation, _filters_key(q, domain, modality, language, tag, vendor, license_class, size_min, size_max, price_min, price_max, currency,
-                                          any_word))
+                                          any_word, *([measured] if any(measured.values()) else [])))
     cached = _cache().get(facet_key)
     if cached is None:
-        single = _single_facet(domain=domain, modality=modality, language=language, tag=tag, vendor=vendor, license_class=license_class)
+        single = _single_facet(domain=domain, modality=modality, language=language, tag=tag, vendor=vendor, license_class=license_class, **measured)
         if not terms and single is not None and no_ranges:
             cached = _facets_from_pairs(single)
         elif terms and pg and kv_filters is not None:
@@ -443,9 +452,9 @@ def _tsquery_lexeme(lexeme: str) -> str:
 
 def _filter_conds(domain: list[str] | None, modality: list[str] | None, language: list[str] | None, tag: list[str] | None,
                   vendor: list[uuid.UUID] | None, license_class: list[str] | None, size_min: int | None, size_max: int | None,
-                  price_min: int | None, price_max: int | None, currency: str | None) -> list[Any]:
+                  price_min: int | None, price_max: int | None, currency: str | None, measured: dict[str, list[str] | None]) -> list[Any]:
     conds: list[Any] = []
-    for kind, values in (("modality", modality), ("language", language), ("tag", tag)):
+    for kind, values in (("modality", modality), ("language", language), ("tag", tag), *measured.items()):
         if values:
             conds.append(Dataset.id.in_(select(DatasetFacet.dataset_id).where(DatasetFacet.kind == kind, DatasetFacet.value.in_(values))))
     if domain:
@@ -538,7 +547,7 @@ def _decode(v: Any) -> Any:
 
 
 def facets_of(dataset_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, list[str]]]:
-    out: dict[uuid.UUID, dict[str, list[str]]] = {d: {"modality": [], "language": [], "tag": []} for d in dataset_ids}
+    out: dict[uuid.UUID, dict[str, list[str]]] = {d: {"modality": [], "language": [], "tag": [], **{k: [] for k in MEDIA_FACET_KINDS}} for d in dataset_ids}
     if not dataset_ids:
         return out
     rows = get_session().execute(
@@ -565,7 +574,8 @@ def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     if not ids:
         return []
     cols = (Dataset.id, Dataset.slug, Dataset.title, Dataset.summary, Dataset.domain, Dataset.organization_id, Dataset.total_bytes, Dataset.total_records,
-            Dataset.min_price_minor, Dataset.price_currency, Dataset.price_unit, Dataset.license_use_class, Dataset.published_at, Dataset.latest_version_id)
+            Dataset.min_price_minor, Dataset.price_currency, Dataset.price_unit, Dataset.license_use_class, Dataset.published_at, Dataset.latest_version_id,
+            Dataset.media_ms)
     q = (select(*cols, Organization.name.label("vendor_name"), DatasetFacet.kind, DatasetFacet.value)
          .join(Organization, Organization.id == Dataset.organization_id).outerjoin(DatasetFacet, DatasetFacet.dataset_id == Dataset.id)
          .where(Dataset.id.in_(ids)).order_by(DatasetFacet.position))
@@ -578,9 +588,9 @@ def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
                 "modalities": [], "languages": [], "tags": [], "vendor": {"id": r.organization_id, "name": r.vendor_name},
                 "total_bytes": r.total_bytes, "total_records": r.total_records, "min_price_minor": r.min_price_minor,
                 "price_currency": r.price_currency, "price_unit": r.price_unit, "license_use_class": r.license_use_class, "published_at": r.published_at,
-                "latest_version_id": r.latest_version_id,
+                "latest_version_id": r.latest_version_id, "media_ms": r.media_ms,
             }
-        if r.kind is not None:
+        if r.kind in _CARD_LISTS:  # the measured media kinds are filters, not card lists
             card[_CARD_LISTS[r.kind]].append(r.value)
     return [cards[i] for i in ids]
 
@@ -588,7 +598,7 @@ def _items(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
 _CARD_LISTS = {"modality": "modalities", "language": "languages", "tag": "tags"}
 
 
-_FACET_KINDS = ("domain", "modality", "language", "tag", "vendor", "license_class")
+_FACET_KINDS = ("domain", "modality", "language", "tag", "vendor", "license_class", *MEDIA_FACET_KINDS)
 
 
 def _facets(base: Any, params: dict[str, Any]) -> tuple[int, dict[str, list[dict[str, Any]]]]:

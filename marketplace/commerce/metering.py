@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from sqlalchemy import CursorResult
 
 WARN_THRESHOLDS_BP = (8000, 9500, 10000)  # 80 %, 95 %, 100 % used
-# Ledger amounts are in the smallest unit delivered: GiB offers are metered in bytes.
-UNIT_SCALE = {"records": 1, "downloads": 1, "term": 1, "gib": 2**30}
+# Ledger amounts are in the smallest unit delivered: GiB offers are metered in bytes, hour
+# offers in milliseconds of audio or video.
+UNIT_SCALE = {"records": 1, "downloads": 1, "term": 1, "gib": 2**30, "hours": 3_600_000}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class PricingUnit(enum.StrEnum):
     gib = "gib"
     downloads = "downloads"
     term = "term"  # unlimited access for the term
+    hours = "hours"  # hours of audio or video delivered, metered in milliseconds
 
 
 class OrderStatus(enum.StrEnum):

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from catalog.analysis import MEDIA_FORMATS, kind_of
 from catalog.models import Dataset, DatasetFacet, DatasetVersion, VersionFile
 from licensing.models import License, ProvenanceDeclaration
 from licensing.services import current_declaration, offer_verdict
@@ -43,8 +44,7 @@ TEMPLATE = ("Template for the public summary of training content for general-pur
             "July 2025 (Article 53(1)(d) of Regulation (EU) 2024/1689)")
 # Modality of a file by the format ingest detected.
 FORMAT_MODALITY = {"jsonl": "text", "csv": "text", "parquet": "text", "json": "text", "txt": "text",
-                   "jpeg": "image", "png": "image", "webp": "image", "tiff": "image",
-                   "wav": "audio", "flac": "audio", "mp3": "audio", "ogg": "audio", "mp4": "video", "mkv": "video", "webm": "video"}
+                   **{fmt: kind_of(fmt) or "other" for fmt in MEDIA_FORMATS}}
 # The template's size bands: (unit, [(upper bound inclusive of the middle band...)]).
 SIZE_UNITS = {"text": "tokens", "image": "images", "audio": "hours", "video": "hours"}
 BANDS: dict[str, tuple[int, int, tuple[str, str, str]]] = {
@@ -106,17 +106,27 @@ class GrantInput:
         out: dict[str, list[VersionFile]] = defaultdict(list)
         for f in self.files:
             out[FORMAT_MODALITY.get(f.format, "other")].append(f)
+        # Media inside tar or WebDataset shards counts as its own modality.
+        media = self.version.media or {}
+        shards = [f for f in self.files if f.format == "tar"]
+        for modality, key in (("audio", "audio_files"), ("video", "video_files"), ("image", "images")):
+            if media.get(key) and modality not in out and shards:
+                out[modality] = shards
         return dict(out)
 
     def measured(self, modality: str) -> float | None:
-        """The size of a modality: images by file and audio hours from the WAV headers, as ingest
-        measured them (None if any audio file has no measured duration); tokens only as the
+        """The size of a modality: images and hours of audio and video as ingest measured them
+        (versions measured before media figures existed: audio hours from their WAV headers, None
+        if any audio file has no measured duration); tokens only as the
         provider declared them for this input (never estimated from bytes)."""
         files = self.modalities().get(modality, [])
         if modality == "text":
             return float(self.tokens) if self.tokens is not None and files else None
+        media = self.version.media
+        if media is not None and modality in ("audio", "video") and media.get(f"{modality}_files"):
+            return media[f"{modality}_ms"] / 3_600_000  # measured at ingest, shards' members included
         if modality == "image":
-            return float(len(files))
+            return float(media["images"]) if media is not None and media.get("images") else float(len(files))
         if modality == "audio" and files and all((f.stats or {}).get("duration_seconds") is not None for f in files):
             return sum((f.stats or {})["duration_seconds"] for f in files) / 3600
         return None

@@ -53,7 +53,8 @@ def provenance_report(principal: Principal, version_id: uuid.UUID) -> dict[str, 
         "generated_at": datetime.now(timezone.utc).isoformat(),
         "dataset": {"id": str(ds.id), "slug": ds.slug, "title": ds.title, "domain": ds.domain, "vendor": vendor.name},
         "version": {"id": str(v.id), "version": v.version, "status": v.status, "manifest_digest": v.manifest_digest, "published_at": v.published_at.isoformat() if v.published_at else None,
-                    "total_bytes": v.total_bytes, "total_records": v.total_records, "withdrawn_reason": v.status_reason if v.status == "withdrawn" else None},
+                    "total_bytes": v.total_bytes, "total_records": v.total_records, "withdrawn_reason": v.status_reason if v.status == "withdrawn" else None,
+                    "media": v.media},
         "license": {"identifier": lic.identifier, "version": lic.version, "name": lic.name, "text_sha256": lic.text_sha256, "terms": lic.terms} if lic else None,
         "provenance": current,
         "attestations": [{"revision": d.revision, "digest": d.digest, "attested_by": d.attested_name, "attested_at": d.attested_at.isoformat(),
@@ -151,6 +152,18 @@ def held_versions(principal: Principal, org_id: uuid.UUID) -> list[dict[str, Any
     return out
 
 
+def media_properties(media: dict[str, Any] | None) -> list[dict[str, str]]:
+    """A version's measured media figures as BOM properties (hours, files, speakers and the
+    sample-rate and resolution distributions)."""
+    if not media:
+        return []
+    keys = ("audio_hours", "audio_files", "video_hours", "video_files", "images", "speakers", "segments")
+    props = [{"name": f"marketplace:media:{k}", "value": str(media[k])} for k in keys if media.get(k)]
+    props += [{"name": f"marketplace:media:sample_rate:{rate}", "value": str(n)} for rate, n in (media.get("sample_rates") or {}).items()]
+    props += [{"name": f"marketplace:media:resolution:{res}", "value": str(n)} for res, n in (media.get("resolutions") or {}).items()]
+    return props
+
+
 def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
     """CycloneDX 1.6: one `data` component per held dataset version."""
     held = held_versions(principal, org_id)
@@ -178,6 +191,7 @@ def bom_cyclonedx(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
             props.append({"name": "marketplace:provenance_digest", "value": h["declaration"].digest})
         if h["personal_data"]:
             props.append({"name": "marketplace:personal_data", "value": h["personal_data"]})
+        props += media_properties(v.media)
         comp = {
             "type": "data",
             "bom-ref": f"version:{v.id}",

@@ -75,6 +75,7 @@ class DeliveredFile(NamedTuple):
     table_size: int | None
     table_records: int | None
     table_schema: dict[str, Any] | None
+    media_ms: int | None
 
 
 # A download's debit request id is DOWNLOAD + the file's SHA-256 + ":" + the resume window's
@@ -92,7 +93,8 @@ def _charged_in(suffix: str) -> Any:
 _FILE_COLUMNS = (VersionFile.path.label("file_path"), VersionFile.size.label("file_size"), VersionFile.sha256.label("file_sha256"),
                  VersionFile.records.label("file_records"), _charged_in("before").label("before"), _charged_in("now").label("now"),
                  VersionFile.table_sha256.label("table_sha256"), VersionFile.table_size.label("table_size"),
-                 VersionFile.table_records.label("table_records"), VersionFile.table_schema.label("table_schema"))
+                 VersionFile.table_records.label("table_records"), VersionFile.table_schema.label("table_schema"),
+                 VersionFile.media_ms.label("media_ms"))
 _ALL_FILES = entitlement.with_files(*_FILE_COLUMNS, named=False)
 _NAMED_FILES = entitlement.with_files(*_FILE_COLUMNS, named=True)
 
@@ -102,7 +104,10 @@ def _charges(unit: str, files: list[DeliveredFile]) -> tuple[list[int], list[int
     the one rule both the authorisation and the listing before it apply."""
     # Bytes are the file's as the vendor published it, whichever rendering is delivered: the
     # charge is shared across channels (keyed by the source's digest), so it must be the same.
-    amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size}.get(unit, 0) for f in files]
+    # Hours are the file's measured audio and video, in milliseconds (a file without any costs
+    # nothing under an hour offer: a transcript is part of the hours it transcribes).
+    amounts = [{PricingUnit.records.value: f.records or 0, PricingUnit.downloads.value: 1, PricingUnit.gib.value: f.size,
+                PricingUnit.hours.value: f.media_ms or 0}.get(unit, 0) for f in files]
     # A file is charged once per resume window, and so is the same content under two paths
     # (the charge is keyed by the content's digest): only its first path is debited.
     seen: set[str] = set()
@@ -135,7 +140,7 @@ def grant_files(principal: Principal, grant_id: uuid.UUID, *, audit_refusal: boo
         ent = entitlement.decide(principal, grant_id, channel="download", files=_LISTED, params=params, audit_refusal=audit_refusal)
     rows = list(ent.files)
     files = [DeliveredFile(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now, r.table_sha256, r.table_size, r.table_records,
-                           r.table_schema) for r in rows]
+                           r.table_schema, r.media_ms) for r in rows]
     amounts, to_charge = _charges(ent.grant.unit, files)
     charge = set(to_charge)
     out = [{"path": f.path, "size": f.size, "sha256": f.sha256, "records": f.records, "format": r.file_format, "would_charge": amounts[i] if i in charge else 0}
@@ -153,7 +158,7 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
         ent = entitlement.decide(principal, grant_id, channel=channel, files=_ALL_FILES if paths is None else _NAMED_FILES, params=params)
         grant, version = ent.grant, ent.version
         files = [DeliveredFile(r.file_path, r.file_size, r.file_sha256, r.file_records, r.before, r.now, r.table_sha256, r.table_size, r.table_records,
-                               r.table_schema) for r in ent.files]
+                               r.table_schema, r.media_ms) for r in ent.files]
         if paths is not None:
             by_path = {f.path: f for f in files}
             missing = [p for p in paths if p not in by_path]

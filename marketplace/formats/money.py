@@ -128,7 +128,7 @@ def check_total(total: Money) -> None:
 
 
 # What one unit of a price buys, as a price is read aloud: "€25.00 per GiB".
-_PER = {"records": "per record", "gib": "per GiB", "downloads": "per download", "term": "per term"}
+_PER = {"records": "per record", "gib": "per GiB", "downloads": "per download", "term": "per term", "hours": "per hour"}
 
 
 def price_label(minor: int | None, currency: str | None, unit: str | None) -> str:

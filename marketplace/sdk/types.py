@@ -47,6 +47,7 @@ class Dataset(TypedDict, total=False):
     price_currency: str | None
     price_unit: str | None
     license_use_class: str | None
+    media: dict[str, Any] | None
 
 
 class SearchResult(TypedDict, total=False):
@@ -70,6 +71,7 @@ class Version(TypedDict, total=False):
     manifest_digest: str | None
     total_bytes: int | None
     total_records: int | None
+    media: dict[str, Any] | None
     created_at: str
     published_at: str | None
     withdrawn_at: str | None
@@ -88,6 +90,7 @@ class File(TypedDict, total=False):
     failure_reason: str | None
     schema: dict[str, Any] | None
     stats: dict[str, Any] | None
+    media_ms: int | None
     created_at: str
 
 
@@ -356,6 +359,7 @@ class SearchItem(TypedDict, total=False):
     license_use_class: str | None
     published_at: str | None
     latest_version_id: str | None
+    media_ms: int | None
 
 
 class FacetValue(TypedDict, total=False):
@@ -385,6 +389,8 @@ class ManifestEntry(TypedDict, total=False):
     records: int | None
     format: str
     table: ManifestTable
+    media: dict[str, Any]
+    members: list[dict[str, Any]]
 
 
 class OverlapFinding(TypedDict, total=False):

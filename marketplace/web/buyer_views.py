@@ -36,6 +36,15 @@ bp = Blueprint("buyer_web", __name__)
 UNIT_WORDS = {"records": ("record", "records"), "downloads": ("download", "downloads"), "term": ("term", "terms")}
 
 
+def human_hours(ms: int) -> str:
+    """Hours of audio or video as people read them: 1 h 30 min, 42 s."""
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:g} s"
+    hours, rest = divmod(int(round(seconds)), 3600)
+    return f"{hours:,} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
+
+
 def human_bytes(n: int | None) -> str:
     if n is None:
         return "–"
@@ -50,6 +59,11 @@ def human_bytes(n: int | None) -> str:
 @bp.app_template_filter("bytes")
 def _bytes_filter(n: int | None) -> str:
     return human_bytes(n)
+
+
+@bp.app_template_filter("hours")
+def _hours_filter(ms: int | None) -> str:
+    return human_hours(ms) if ms is not None else "–"
 
 
 @bp.app_template_filter("uuid")
@@ -89,6 +103,8 @@ def quantity_label(unit: str, amount: int) -> str:
     """Quota in the words people use: GiB grants are metered in bytes."""
     if unit == "gib":
         return human_bytes(amount)
+    if unit == "hours":
+        return human_hours(amount)
     one, many = UNIT_WORDS.get(unit, (unit, unit))
     return f"{amount:,} {one if amount == 1 else many}"
 

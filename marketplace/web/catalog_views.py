@@ -26,21 +26,30 @@ from marketplace.web.common import active_org_id
 bp = Blueprint("catalog_web", __name__)
 
 LIST_FILTERS = ("domain", "modality", "language", "license_class")
+# The measured media facets: their values, and how the filter list reads them.
+MEDIA_LABELS = {
+    "sample_rate": {"16k": "≥ 16 kHz", "44.1k": "≥ 44.1 kHz", "48k": "≥ 48 kHz"},
+    "resolution": {"720p": "≥ 720 lines", "1080p": "≥ 1080 lines", "2160p": "≥ 2160 lines (4K)"},
+    "hours": {"<1": "under 1 hour", "1-10": "1–10 hours", "10-100": "10–100 hours", "100-1000": "100–1,000 hours", "1000+": "over 1,000 hours"},
+    "speakers": {"1-9": "1–9", "10-99": "10–99", "100-999": "100–999", "1000+": "1,000 or more"},
+}
 
 
 @bp.get("/datasets")
 def search_page():
     args = {k: request.args.getlist(k) for k in LIST_FILTERS if request.args.getlist(k)}
+    # Unknown values of a measured facet are dropped (a stale link), never searched for.
+    args.update({k: [v for v in request.args.getlist(k) if v in labels] for k, labels in MEDIA_LABELS.items() if request.args.getlist(k)})
     q = request.args.get("q") or None
     sort = request.args.get("sort", "relevance")
     try:
         res = search_svc.search(current_principal(), q=q, sort=sort if sort in search_svc.SORTS else "relevance", cursor=request.args.get("cursor") or None,
                                 limit=12, domain=args.get("domain"), modality=args.get("modality"), language=args.get("language"),
-                                license_class=args.get("license_class"))
+                                license_class=args.get("license_class"), **{k: args.get(k) for k in MEDIA_LABELS})
         error = None
     except ValidationFailed as e:
         res, error = {"items": [], "facets": {}, "total": 0, "next_cursor": None}, e.detail
-    return render_template("catalog/search.html", res=res, q=q or "", selected=args, sort=sort, error=error)
+    return render_template("catalog/search.html", res=res, q=q or "", selected=args, sort=sort, error=error, media_labels=MEDIA_LABELS)
 
 
 VERDICT = {"allowed": "you may", "prohibited": "you may not", "unspecified": "not stated"}

@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from catalog.analysis import analyse_parquet, analyse_stream, format_for_path
+from catalog.analysis import Analysis, analyse_parquet, analyse_stream, format_for_path
+from catalog.media import measure_stored
 from tests.catalog.helpers import _wav
 
 
@@ -73,10 +74,18 @@ def test_corrupt_parquet_is_a_problem_not_a_crash():
     assert a.problems and "Parquet" in a.problems[0]
 
 
+def _measured(fmt: str, data: bytes) -> Analysis:
+    """What ingest does with a media file: one streamed pass, then ranged reads of its header."""
+    a = analyse_stream(chunks(data, 1000), fmt)
+    measure_stored(fmt, lambda start, length: data[start:start + length], len(data), a)
+    return a
+
+
 def test_wav_is_one_record_with_audio_parameters():
-    a = analyse_stream(chunks(_wav(1.5), 1000), "wav")
-    assert a.records == 1
-    assert a.stats == {"channels": 2, "sample_rate": 48000, "bits_per_sample": 16, "byte_rate": 192000, "duration_seconds": 1.5}
+    a = _measured("wav", _wav(1.5))
+    assert a.records == 1 and not a.problems
+    assert a.stats == {"kind": "audio", "codec": "pcm_s16le", "channels": 2, "sample_rate": 48000, "bit_depth": 16, "samples": 72000,
+                       "duration_ms": 1500, "duration_seconds": 1.5}
 
 
 @pytest.mark.parametrize("byte_rate, rate", [(1, 48000), (192000, 1), (96000, 48000)])
@@ -87,13 +96,13 @@ def test_a_wav_header_that_lies_about_its_rates_is_refused(byte_rate, rate):
 
     wav = bytearray(_wav(0.01))
     struct.pack_into("<II", wav, 24, rate, byte_rate)  # the fmt chunk's sample rate and byte rate
-    a = analyse_stream([bytes(wav)], "wav")
+    a = _measured("wav", bytes(wav))
     assert a.problems and "inconsistent" in a.problems[0] and not a.stats
 
 
 def test_media_type_mismatch_is_reported():
-    assert analyse_stream([b"GIF89a..."], "png").problems == ["not a PNG file"]
-    assert analyse_stream([b"\xff\xd8\xff\xe0"], "jpeg").problems == []
+    assert _measured("png", b"GIF89a...").problems == ["not a PNG file"]
+    assert _measured("jpeg", b"\xff\xd8\xff\xe0").problems == ["not a JPEG file"]  # a marker and nothing else
 
 
 def test_format_from_extension():

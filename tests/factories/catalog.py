@@ -11,11 +11,11 @@ from typing import Any
 import factory
 from sqlalchemy import select
 
-from catalog.analysis import MEDIA_FORMATS, MEDIA_TYPES, format_for_path
+from catalog.analysis import MEDIA_TYPES, format_for_path, media_ms
 from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, Domain, FileStatus, VersionFile, VersionStatus, Visibility, blob_key
 from catalog.paths import normalise_path
 from catalog.services import datasets as catalog_services
-from catalog.services.ingest import analyse_object, as_table, is_manifest, segment_counts, table_report
+from catalog.services.ingest import analyse_object, as_table, check_segments, table_report, version_totals
 from catalog.storage import object_store
 from catalog.tables import TableFile
 from licensing.models import License, ProvenanceDeclaration
@@ -158,7 +158,7 @@ class StoredFileFactory(VersionFileFactory):
         a = analyse_object(key, kwargs["format"], kwargs["size"])
         if a.problems:
             raise ValueError(f"{kwargs['path']}: ingest would refuse it: {a.problems}")
-        kwargs.update(records=a.records, schema=a.schema, stats=a.stats,
+        kwargs.update(records=a.records, schema=a.schema, stats=a.stats, media_ms=media_ms(a.stats),
                       preview={"records": a.preview or [], "redacted": False, "hidden": False} if a.preview is not None else None)
         table = as_table(kwargs["format"], a)
         if isinstance(table, TableFile):
@@ -195,15 +195,13 @@ def publish_version(version: DatasetVersion, files: list[VersionFile]) -> None:
     and totals, the version published, and the dataset pointed at its latest version (sizes,
     licence use class, search index), by the catalogue's own function."""
     session = get_session()
-    media = {f.path for f in files if f.format in MEDIA_FORMATS}
+    segments = check_segments(files, {f.path: f.stats for f in files}, {f.path: blob_key(f.sha256) for f in files})
+    if segments.problems:
+        raise ValueError(f"ingest would refuse the segment manifests: {segments.problems}")
     for f in files:
-        if is_manifest(f.path) and media:
-            for path, n in segment_counts(blob_key(f.sha256), f.path, media).items():
-                next(x for x in files if x.path == path).records = n
-    entries = catalog_services.manifest_entries(files)
-    version.manifest_digest = catalog_services.root_digest(entries)
-    version.total_bytes = sum(f.size for f in files)
-    version.total_records = sum(f.records or 0 for f in files if not (media and is_manifest(f.path)))
+        if f.path in segments.counts:
+            f.records = segments.counts[f.path]
+    version_totals(version, files, segments.figures)
     version.status = VersionStatus.published.value
     version.status_reason = None
     version.published_at = utcnow()
