@@ -451,6 +451,8 @@ def _compressed_size(rg: Any) -> int:
 class RangeReader(io.RawIOBase):
     """A seekable, read-only file over ranged reads of a stored object."""
 
+    name = "<stored object>"  # some readers (pydicom) ask a file for its name
+
     def __init__(self, read_range: Callable[[int, int], bytes], size: int):
         self._read_range = read_range
         self._size = size

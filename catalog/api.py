@@ -249,7 +249,7 @@ class Preview(MethodView):
     @problems(blp, 404, 410)
     def get(self, file_id):
         """The sample records of a file (as redacted by the vendor)."""
-        return _preview(svc.get_preview(current_principal(), file_id))
+        return svc.preview_view(svc.get_preview(current_principal(), file_id))
 
     @requires(CatalogPermission.WRITE)
     @blp.arguments(s.PreviewRedactSchema)
@@ -257,9 +257,6 @@ class Preview(MethodView):
     @problems(blp, 401, 403, 404, 409)
     def put(self, data, file_id):
         """Redact the sample: mask fields, drop records, or hide it."""
-        return _preview(svc.redact_preview(current_principal(), file_id, **data))
+        return svc.preview_view(svc.redact_preview(current_principal(), file_id, **data))
 
 
-def _preview(f) -> dict:
-    p = f.preview or {"records": [], "redacted": False, "hidden": False}
-    return {"file_id": f.id, "path": f.path, "format": f.format, "schema": f.schema, "records": p.get("records", []), "redacted": p.get("redacted", False), "hidden": p.get("hidden", False)}

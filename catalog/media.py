@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import struct
 import tarfile
 import tempfile
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
 import av
 import mutagen
@@ -30,6 +31,9 @@ from mutagen.ogg import OggPage
 from PIL import Image, UnidentifiedImageError
 
 from catalog.analysis import MEDIA_FORMATS, VIDEO_FORMATS, Analysis, RangeReader, format_for_path, kind_of
+from catalog.storage import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 # Image.open refuses more pixels than this (a decompression bomb); a 200-megapixel scan is real.
 Image.MAX_IMAGE_PIXELS = 200_000_000
@@ -477,6 +481,11 @@ def measure_stored(fmt: str, read_range: Callable[[int, int], bytes], size: int,
         a.stats = measure(fmt, io.BufferedReader(RangeReader(read_range, size), buffer_size=64 * 1024), size)
     except MediaProblem as exc:
         a.problems.append(str(exc))
+    except StorageUnavailable:
+        raise  # the ingest job pauses and retries
+    except Exception as exc:  # noqa: BLE001 - a decoder's own bug must fail the file with a reason, never wedge the version in processing
+        log.exception("media measurement failed", extra={"format": fmt})
+        a.problems.append(f"the {fmt.upper()} file could not be measured ({type(exc).__name__}); if it plays elsewhere, tell the platform")
 
 
 # Members up to this size are measured in memory; larger ones spill to a temporary file, so a
@@ -548,6 +557,11 @@ def analyse_shard(chunks: Iterable[bytes]) -> Analysis:
                             entry.update(_measure_member(fmt, src, member.size))
                         except MediaProblem as exc:
                             problems.append(f"member {member.name}: {exc}")
+                        except (StorageUnavailable, tarfile.TarError, EOFError):
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - as in measure_stored: a reason, never a wedged version
+                            log.exception("media measurement failed", extra={"format": fmt})
+                            problems.append(f"member {member.name}: could not be measured ({type(exc).__name__})")
                 members.append(entry)
                 keys.add(sample_key(member.name))
                 if len(problems) >= MAX_MEMBER_PROBLEMS:
@@ -572,3 +586,88 @@ def _measure_member(fmt: str, src: IO[bytes], size: int) -> dict[str, Any]:
             spool.write(block)
         spool.seek(0)
         return measure(fmt, spool, size)
+
+
+# --------------------------------------------------------------------------- previews
+
+PREVIEW_CLIP_SECONDS = 10
+THUMBNAIL_BOX = (320, 320)
+THUMBNAIL_MAX_PIXELS = 50_000_000  # a larger image is not decoded for a thumbnail (memory)
+
+
+class Preview(NamedTuple):
+    """A preview made at ingest: its bytes and what they are."""
+
+    data: bytes
+    content_type: str
+    ext: str
+    kind: str  # clip, thumbnail or poster
+    seconds: float | None = None
+
+
+def make_preview(fmt: str, f: IO[bytes], info: dict[str, Any]) -> Preview | None:
+    """A short, light rendering of a media file for the data viewer: the first seconds of a
+    recording as Ogg Opus, an image's thumbnail or a video's poster frame as JPEG. Only the
+    start of the file is decoded. None when there is nothing to show (a DICOM image, an image
+    too large to decode within the memory budget), or the decoder cannot make one."""
+    try:
+        if info.get("kind") == "audio":
+            return _clip(f)
+        if info.get("kind") == "video":
+            return _poster(f)
+        if info.get("kind") == "image" and fmt in _PIL_FORMATS and int(info["width"]) * int(info["height"]) <= THUMBNAIL_MAX_PIXELS:
+            return _thumbnail(f)
+    except StorageUnavailable:
+        raise
+    except Exception:  # noqa: BLE001 - a preview is a courtesy: a file that measured well still publishes without one
+        log.warning("no preview made", exc_info=True, extra={"format": fmt})
+        return None
+    return None
+
+
+def _clip(f: IO[bytes]) -> Preview:
+    out = io.BytesIO()
+    with av.open(f, mode="r") as src, av.open(out, mode="w", format="ogg") as dst:
+        stream = src.streams.audio[0]
+        channels = 1 if stream.codec_context.channels == 1 else 2
+        layout = "mono" if channels == 1 else "stereo"
+        enc = dst.add_stream("libopus", rate=48000, layout=layout)
+        enc.bit_rate = 48_000 * channels
+        resampler = av.AudioResampler(format="s16", layout=layout, rate=48000)
+        written = 0
+        limit = PREVIEW_CLIP_SECONDS * 48000
+        for frame in src.decode(stream):
+            for chunk in resampler.resample(frame):
+                chunk.pts = written
+                written += chunk.samples
+                for packet in enc.encode(chunk):
+                    dst.mux(packet)
+            if written >= limit:
+                break
+        for chunk in resampler.resample(None):
+            chunk.pts = written
+            written += chunk.samples
+            for packet in enc.encode(chunk):
+                dst.mux(packet)
+        for packet in enc.encode(None):
+            dst.mux(packet)
+    return Preview(out.getvalue(), "audio/ogg", "ogg", "clip", round(min(written, limit) / 48000, 3))
+
+
+def _jpeg(im: Any) -> bytes:
+    im.thumbnail(THUMBNAIL_BOX)
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format="JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _thumbnail(f: IO[bytes]) -> Preview:
+    with Image.open(f) as im:
+        im.draft("RGB", THUMBNAIL_BOX)  # JPEG decodes at 1/2 to 1/8 scale: a 48 MP photo stays cheap
+        return Preview(_jpeg(im), "image/jpeg", "jpg", "thumbnail")
+
+
+def _poster(f: IO[bytes]) -> Preview:
+    with av.open(f, mode="r") as src:
+        frame = next(src.decode(video=0))
+        return Preview(_jpeg(frame.to_image()), "image/jpeg", "jpg", "poster")

@@ -282,6 +282,11 @@ def blob_key(sha256: str) -> str:
     return f"blobs/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
+def preview_key(sha256: str, kind: str, ext: str) -> str:
+    """A media file's preview (clip, thumbnail or poster), made from and named by its content."""
+    return f"previews/sha256/{sha256[:2]}/{sha256}.{kind}.{ext}"
+
+
 def staging_key(file_id: uuid.UUID) -> str:
     """Uploads land here first; only verified bytes are copied to their content address."""
     return f"staging/{file_id}"

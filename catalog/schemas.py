@@ -297,6 +297,15 @@ class ManifestSchema(ma.Schema):
     files = ma.fields.List(ma.fields.Nested(ManifestEntrySchema))
 
 
+class MediaPreviewSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "clip (audio, the first seconds as Ogg Opus), thumbnail (an image) or poster (a video's first frame)"})
+    content_type = ma.fields.String()
+    size = Int()
+    seconds = ma.fields.Float(allow_none=True, metadata={"description": "A clip's length"})
+    url = ma.fields.String(metadata={"description": "Short-lived URL of the object store"})
+    expires_in = Int(metadata={"description": "Seconds the URL stays valid"})
+
+
 class PreviewSchema(ma.Schema):
     file_id = ma.fields.UUID()
     path = ma.fields.String()
@@ -305,6 +314,7 @@ class PreviewSchema(ma.Schema):
     records = ma.fields.List(ma.fields.Raw())
     redacted = ma.fields.Boolean()
     hidden = ma.fields.Boolean()
+    media = ma.fields.Nested(MediaPreviewSchema, allow_none=True, metadata={"description": "A media file's preview, made at ingest; null when there is none or it is hidden"})
 
 
 class PreviewRedactSchema(StrictSchema):

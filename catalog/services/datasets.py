@@ -28,6 +28,7 @@ from catalog.services.search import facets_of  # re-exported: callers read facet
 from catalog.storage import object_store
 from marketplace.identity.models import Organization
 from marketplace.kernel import audit, events
+from marketplace.kernel.config import current_settings
 from marketplace.kernel.db import after_commit, count_up, get_session, transactional, utcnow
 from marketplace.kernel.errors import Conflict, Gone, NotFound, ValidationFailed
 from marketplace.kernel.jobs import job_queue
@@ -551,6 +552,20 @@ def get_preview(principal: Principal, file_id: uuid.UUID) -> VersionFile:
         raise Gone("This version was withdrawn.")
     access.require_samples(principal, ds)
     return f
+
+
+def preview_view(f: VersionFile) -> dict[str, Any]:
+    """A file's preview as the API shows it: the sample records and, for media, the clip,
+    thumbnail or poster frame at a short-lived URL of the object store (none once hidden)."""
+    p = f.preview or {"records": [], "redacted": False, "hidden": False}
+    out = {"file_id": f.id, "path": f.path, "format": f.format, "schema": f.schema, "records": p.get("records", []), "redacted": p.get("redacted", False),
+           "hidden": p.get("hidden", False), "media": None}
+    m = p.get("media")
+    if m and not out["hidden"]:
+        ttl = current_settings().presign_ttl_seconds
+        out["media"] = {"kind": m["kind"], "content_type": m["content_type"], "size": m["size"], "seconds": m.get("seconds"),
+                        "url": storage().presign_get(m["key"], ttl=ttl), "expires_in": ttl}
+    return out
 
 
 @transactional

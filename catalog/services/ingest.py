@@ -9,6 +9,7 @@ held while objects are streamed.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import uuid
@@ -18,8 +19,8 @@ from sqlalchemy import select
 
 from catalog import media, tables
 from catalog.actions import CatalogAction
-from catalog.analysis import MEDIA_FORMATS, Analysis, analyse_parquet, analyse_stream, media_figures, media_ms
-from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, staging_key
+from catalog.analysis import MEDIA_FORMATS, Analysis, RangeReader, analyse_parquet, analyse_stream, media_figures, media_ms
+from catalog.models import Blob, BlobHolder, Dataset, DatasetVersion, FileStatus, VersionFile, VersionStatus, blob_key, preview_key, staging_key
 from catalog.overlap import index as overlap_index
 from catalog.overlap import services as overlap
 from catalog.overlap.models import OverlapReport
@@ -170,7 +171,37 @@ def _verify_files(files: list[VersionFile], held: set[str], stored: set[str]) ->
         for f in files:
             if f.id in results:
                 results[f.id]["table"] = as_table(f.format, results[f.id]["analysis"])
+        for f in preview_choice([f for f in files if f.id in results]):
+            results[f.id]["media_preview"] = _media_preview(f, results[f.id]["analysis"])
     return results, failures, segments
+
+
+MEDIA_PREVIEWS = 6
+SAMPLE_FOLDERS = {"sample", "samples", "preview", "previews"}
+
+
+def preview_choice(files: list[VersionFile]) -> list[VersionFile]:
+    """The media files the data viewer previews: the vendor's chosen sample (files in a folder
+    named sample(s) or preview(s)) or, without one, the first few media files by path."""
+    media_files = sorted((f for f in files if f.format in MEDIA_FORMATS), key=lambda f: f.path)
+    chosen = [f for f in media_files if SAMPLE_FOLDERS & set(f.path.lower().split("/")[:-1])]
+    return (chosen or media_files)[:MEDIA_PREVIEWS]
+
+
+def _media_preview(f: VersionFile, a: Analysis) -> dict[str, Any] | None:
+    """Make and store one file's preview from its verified bytes; what the file's preview row says of it."""
+    if not a.stats or a.problems:
+        return None
+    store = storage()
+    key = blob_key(a.sha256)
+    made = media.make_preview(f.format, io.BufferedReader(RangeReader(functools.partial(_read_range, store, key), a.size), buffer_size=256 * 1024),
+                              a.stats)
+    if made is None:
+        return None
+    target = preview_key(a.sha256, made.kind, made.ext)
+    if not store.exists(target):
+        store.put(target, made.data, content_type=made.content_type)
+    return {"key": target, "kind": made.kind, "content_type": made.content_type, "size": len(made.data), "seconds": made.seconds}
 
 
 def _put_blob(sha256: str, data: Any) -> None:
@@ -337,6 +368,8 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                 f.records, f.schema, f.stats = a.records, a.schema, a.stats
                 f.media_ms = media_ms(a.stats)
                 f.preview = {"records": a.preview or [], "redacted": False, "hidden": False} if a.preview is not None else None
+                if r.get("media_preview"):
+                    f.preview = {"records": [], "redacted": False, "hidden": False, "media": r["media_preview"]}
                 table = r.get("table")
                 if isinstance(table, TableFile):
                     f.table_sha256, f.table_size, f.table_records, f.table_schema = table.sha256, table.size, table.records, table.schema

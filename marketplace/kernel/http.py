@@ -225,10 +225,14 @@ def anonymous_principal() -> Principal:
 
 def content_security_policy(connect_origin: str | None, form_origins: tuple[str, ...] = ()) -> str:
     """The pages' policy: their own scripts and styles from /static and nothing inline, no
-    framing, no plugins; uploads may PUT to the object store's origin (presigned part URLs)."""
-    connect = " ".join(["'self'", *([connect_origin] if connect_origin else [])])
+    framing, no plugins; uploads may PUT to the object store's origin (presigned part URLs),
+    and media previews (clips, thumbnails, posters) load from it."""
+    store = [connect_origin] if connect_origin else []
+    connect = " ".join(["'self'", *store])
     forms = " ".join(["'self'", *form_origins])
-    return (f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src {connect}; "
+    images = " ".join(["'self'", "data:", *store])
+    media = " ".join(["'self'", *store])
+    return (f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; media-src {media}; font-src 'self'; connect-src {connect}; "
             f"form-action {forms}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 

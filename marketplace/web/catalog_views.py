@@ -116,7 +116,10 @@ def dataset_page(dataset_id: uuid.UUID):
     org = active_org_id(p) if p.authenticated else None
     mine = access.list_requests(p, org, as_vendor=False, dataset_id=dataset_id) if gate is not None and org is not None and not is_vendor else []
     my_request = next((r for r in mine if r["status"] in ("pending", "approved")), mine[0] if mine else None)
-    return render_template("catalog/dataset.html", gate=gate, is_vendor=is_vendor, my_request=my_request, samples_allowed=access.may_see_samples(p, ds),
+    samples_allowed = access.may_see_samples(p, ds)
+    # Media previews carry short-lived URLs: made only for whoever may see samples.
+    media_previews = [catalog.preview_view(f) for f in files if samples_allowed and f.preview and f.preview.get("media") and not f.preview.get("hidden")]
+    return render_template("catalog/dataset.html", gate=gate, is_vendor=is_vendor, my_request=my_request, samples_allowed=samples_allowed, media_previews=media_previews,
                            countries=sorted(access.COUNTRIES.items(), key=lambda c: c[1]), ds=ds, card=render_card(ds.card_markdown, heading_offset=1), facets=facets, versions=versions, current=current,
                            files=files, lic=lic, terms=terms_table(comp["effective_terms"]) if comp and lic else [], comp=comp, prov=prov, offers=offers, preview=preview,
                            previews=previews, viewer=sample_table(preview) if preview is not None else None,

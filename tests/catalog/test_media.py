@@ -13,6 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from catalog import media as media_module
 from catalog.analysis import media_figures
 from catalog.media import MediaProblem, analyse_shard, measure
 from marketplace.commerce import metering
@@ -22,6 +23,7 @@ from marketplace.kernel.principal import Principal
 from tests.catalog.helpers import create_dataset, create_version, publish, published_dataset, upload_small
 from tests.commerce.helpers import market, order
 from tests.concurrency import race
+from tests.delivery.helpers import fetch
 from tests.factories import bearer, make_tenant
 from tests.factories import media as m
 
@@ -322,3 +324,58 @@ def test_figures_on_the_dataset_page_and_in_the_exports(client, vendor):
     assert report["version"]["media"]["audio_ms"] == 9000
     html = client.get(f"/api/v1/versions/{v['id']}/report?format=html", headers=bearer(key)).text
     assert "Media, measured at ingest" in html and "6 recording(s)" in html
+
+
+# --------------------------------------------------------------------------- previews
+
+
+def test_previews_are_made_from_the_vendors_sample_and_served_briefly(app, client, vendor):
+    key = vendor.keys["owner"]
+    files = {"samples/hello.flac": m.flac(12.0, 48000, 2), "samples/street.jpg": m.image("JPEG", (1600, 1200)),
+             "samples/drive.mp4": m.video(seconds=1.0, size=(320, 240)), "all/other.wav": m.wav(1.0), "samples/scan.dcm": m.dicom()}
+    ds, v = published_dataset(client, key, files, domain="speech-audio", modalities=["audio"])
+    listed = {f["path"]: f for f in client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(key)).json}
+    previews = {p: client.get(f"/api/v1/files/{listed[p]['id']}/preview").json for p in listed}
+    assert previews["all/other.wav"]["media"] is None  # outside the vendor's sample folder
+    assert previews["samples/scan.dcm"]["media"] is None  # no DICOM thumbnails yet (README)
+    clip = previews["samples/hello.flac"]["media"]
+    assert clip["kind"] == "clip" and clip["content_type"] == "audio/ogg" and clip["seconds"] == 10.0 and clip["expires_in"] <= 3600
+    thumb, poster = previews["samples/street.jpg"]["media"], previews["samples/drive.mp4"]["media"]
+    assert (thumb["kind"], poster["kind"]) == ("thumbnail", "poster")
+    heard = fetch(app, client, clip["url"])
+    measured = _measure("ogg", heard)
+    assert (measured["codec"], measured["channels"]) == ("opus", 2) and 9900 <= measured["duration_ms"] <= 10100
+    seen = _measure("jpeg", fetch(app, client, thumb["url"]))
+    assert (seen["width"], seen["height"]) == (320, 240)
+    assert _measure("jpeg", fetch(app, client, poster["url"]))["width"] == 320
+    # The page plays and shows them to whoever may see samples.
+    page = client.get(f"/datasets/{ds['id']}").text
+    assert "<audio controls" in page and 'alt="Thumbnail of samples/street.jpg"' in page and 'alt="Poster frame of samples/drive.mp4"' in page
+    # Hidden by the vendor: no URL any more, on the API or the page.
+    r = client.put(f"/api/v1/files/{listed['samples/hello.flac']['id']}/preview", json={"hide": True}, headers=bearer(key))
+    assert r.status_code == 200 and r.json["hidden"] and r.json["media"] is None
+    assert client.get(f"/api/v1/files/{listed['samples/hello.flac']['id']}/preview").json["media"] is None
+    assert "<audio controls" not in client.get(f"/datasets/{ds['id']}").text
+
+
+def test_without_a_sample_folder_the_first_media_files_are_previewed(client, vendor):
+    key = vendor.keys["owner"]
+    files = {f"clips/{i:02d}.wav": m.wav(0.5, 16000, freq=300 + i) for i in range(8)}
+    _, v = published_dataset(client, key, files, domain="speech-audio", modalities=["audio"])
+    listed = client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(key)).json
+    with_clip = [f["path"] for f in listed if client.get(f"/api/v1/files/{f['id']}/preview").json["media"]]
+    assert with_clip == [f"clips/{i:02d}.wav" for i in range(6)]
+
+
+def test_a_decoder_that_breaks_fails_the_file_instead_of_wedging_the_version(client, vendor, monkeypatch):
+    def broken(f, size):
+        raise RuntimeError("a bug in a decoder")
+
+    monkeypatch.setitem(media_module._MEASURERS, "wav", broken)
+    key = vendor.keys["owner"]
+    ds = create_dataset(client, key, domain="speech-audio", modalities=["audio"])
+    v = create_version(client, key, ds["id"])
+    upload_small(client, key, v["id"], "a.wav", m.wav(1.0))
+    v = publish(client, key, v["id"])
+    assert v["status"] == "draft"
+    assert v["ingest_report"]["files"]["a.wav"]["reason"].startswith("the WAV file could not be measured (RuntimeError)")
