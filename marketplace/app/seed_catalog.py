@@ -216,6 +216,8 @@ OFFERS: list[tuple[str, str, dict[str, Any]]] = [
                                                         unit_price_minor=250_000, currency="EUR", term_days=365)),
     ("vendor@voxdata.test", "nordic-callcentre-speech", dict(title="Commercial ASR training, per GiB", license="CC-BY-4.0", pricing_unit="gib",
                                                              unit_price_minor=9_000, currency="EUR", min_quantity=1, term_days=730)),
+    ("vendor@voxdata.test", "nordic-callcentre-speech", dict(title="ASR training, per hour of audio", license="CC-BY-4.0", pricing_unit="hours",
+                                                             unit_price_minor=4_000, currency="EUR", min_quantity=1, term_days=730)),
     ("vendor@lexisets.test", "lease-clauses-annotated", dict(title="Share-alike licence, per download", license="CC-BY-SA-4.0", pricing_unit="downloads",
                                                              unit_price_minor=1_500, currency="GBP", included_quota=5)),
     ("vendor@medcorpus.test", "synthetic-patient-questions", dict(title="Non-commercial research, per record", license="CC-BY-NC-4.0",

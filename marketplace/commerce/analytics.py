@@ -20,7 +20,7 @@ from marketplace.kernel.db import get_session, utcnow
 from marketplace.kernel.principal import Principal
 
 # What a debit of each unit delivered, in the words of the analytics.
-DELIVERED = {PricingUnit.records.value: "records", PricingUnit.gib.value: "bytes", PricingUnit.downloads.value: "downloads"}
+DELIVERED = {PricingUnit.records.value: "records", PricingUnit.gib.value: "bytes", PricingUnit.downloads.value: "downloads", PricingUnit.hours.value: "media_ms"}
 
 
 def sales_analytics(principal: Principal, org_id: uuid.UUID, *, days: int = 90) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def sales_analytics(principal: Principal, org_id: uuid.UUID, *, days: int = 90) 
     since = utcnow() - timedelta(days=days)
     listings = {r.id: r.title for r in session.execute(select(Dataset.id, Dataset.title).where(Dataset.organization_id == org_id))}
     per: dict[uuid.UUID, dict[str, Any]] = {
-        d: {"dataset_id": d, "title": t, "views": 0, "requests": 0, "orders": 0, "revenue": defaultdict(int), "records": 0, "bytes": 0, "downloads": 0}
+        d: {"dataset_id": d, "title": t, "views": 0, "requests": 0, "orders": 0, "revenue": defaultdict(int), "records": 0, "bytes": 0, "downloads": 0, "media_ms": 0}
         for d, t in listings.items()}
     daily: dict[date, dict[str, int]] = {since_day + timedelta(days=i): {"views": 0, "orders": 0} for i in range(days)}
     if listings:
@@ -64,7 +64,7 @@ def sales_analytics(principal: Principal, org_id: uuid.UUID, *, days: int = 90) 
             if what and did in per:
                 per[did][what] += int(amount or 0)
     rows = sorted(per.values(), key=lambda r: (-r["orders"], -r["views"], r["title"]))
-    totals: dict[str, Any] = {k: sum(r[k] for r in rows) for k in ("views", "requests", "orders", "records", "bytes", "downloads")}
+    totals: dict[str, Any] = {k: sum(r[k] for r in rows) for k in ("views", "requests", "orders", "records", "bytes", "downloads", "media_ms")}
     revenue: dict[str, int] = defaultdict(int)
     for r in rows:
         for cur, amount in r["revenue"].items():

@@ -475,3 +475,23 @@ def test_every_main_page_at_desktop_and_phone_width(site, browser, width, height
     finally:
         for ctx in contexts.values():
             ctx.close()
+
+
+def test_the_data_viewer_plays_the_vendors_clips(site, browser):
+    """The seeded speech corpus: its recordings were measured at ingest and clipped to Ogg Opus;
+    the page's players load them from the object store (the CSP admits it) and know their length."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(site + "/datasets?q=nordic")
+    with page.expect_navigation():
+        page.click("text=Nordic call-centre speech, 48 kHz")
+    assert "Measured at ingest" in page.content() and "2.5 s in 2 recording(s)" in page.content()
+    players = page.locator("figure.media-preview audio")
+    assert players.count() == 2
+    durations = page.evaluate("""() => Promise.all([...document.querySelectorAll('figure.media-preview audio')].map(a => new Promise((ok, fail) => {
+        a.addEventListener('loadedmetadata', () => ok(a.duration), {once: true});
+        a.addEventListener('error', () => fail(new Error('audio error ' + (a.error && a.error.code))), {once: true});
+        a.preload = 'metadata'; a.load();
+    })))""")
+    assert sorted(round(d, 1) for d in durations) == [1.0, 1.5]
+    page.screenshot(path=str(SHOTS / "dataset-media.png"), full_page=True)
+    page.close()
