@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -126,6 +127,22 @@ def _csv_type(v: str) -> str:
     return "string"
 
 
+def _finite(v: Any) -> float | None:
+    """A number as a float for the statistics, or None past double precision (1e400, a
+    400-digit integer, "inf"): JSON has no infinity, and PostgreSQL's JSON columns refuse one."""
+    try:
+        num = float(v)
+    except (OverflowError, ValueError):
+        return None
+    return num if math.isfinite(num) else None
+
+
+def _sample_float(text: str) -> float | str:
+    """A JSON number for the sample: a float, or its own text when no float holds it."""
+    num = float(text)
+    return num if math.isfinite(num) else text
+
+
 def infer(records: list[dict[str, Any]], typer: Callable[[Any], str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A column → type schema, and per-column statistics over the sample."""
     types: dict[str, str | None] = {}
@@ -139,9 +156,10 @@ def infer(records: list[dict[str, Any]], typer: Callable[[Any], str]) -> tuple[d
             if t == "null":
                 s["nulls"] += 1
             elif t in ("integer", "number"):
-                num = float(v)
-                s["min"] = num if "min" not in s else min(s["min"], num)
-                s["max"] = num if "max" not in s else max(s["max"], num)
+                num = _finite(v)
+                if num is not None:
+                    s["min"] = num if "min" not in s else min(s["min"], num)
+                    s["max"] = num if "max" not in s else max(s["max"], num)
             elif t == "string":
                 s["max_length"] = max(s.get("max_length", 0), len(v))
     schema = {"fields": [{"name": k, "type": t or "null"} for k, t in types.items()]}
@@ -277,7 +295,9 @@ class JsonlScanner(Scanner):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                # The same strictness as the scan: NaN and Infinity are no JSON, and PostgreSQL's
+                # JSON columns refuse them (a preview holding one wedged the version in processing).
+                rec = json.loads(line, parse_constant=_no_constant, parse_float=_sample_float)
             except (ValueError, RecursionError):
                 break
             if _deeper_than(rec, PREVIEW_DEPTH):

@@ -61,7 +61,21 @@ def measure(fmt: str, f: IO[bytes], size: int) -> dict[str, Any]:
         # Every library says "corrupt" in its own words; the vendor reads one.
         raise MediaProblem(f"not a readable {fmt.upper()} file ({_first_line(exc)})") from exc
     info["kind"] = kind_of(fmt)
+    _plausible(fmt, info, size)
     return info
+
+
+# A header states a duration; compressed media cannot hold it in fewer bits than this per
+# second (Opus with discontinuous transmission, the leanest codec here, needs several hundred).
+MIN_BITS_PER_SECOND = 100
+
+
+def _plausible(fmt: str, info: dict[str, Any], size: int) -> None:
+    """Refuse a duration the file's bytes cannot hold: a header that lies about its length
+    would otherwise bill a per-hour buyer for hours that are not there."""
+    ms = info.get("duration_ms")
+    if ms and fmt != "wav" and ms / 1000 * MIN_BITS_PER_SECOND > size * 8:
+        raise MediaProblem(f"the header claims {ms / 1000:,.3f} s in {size:,} bytes (under {MIN_BITS_PER_SECOND} bits per second): the header is wrong")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -141,7 +155,9 @@ def _flac(f: IO[bytes], size: int) -> dict[str, Any]:
         raise MediaProblem("not a FLAC file") from exc
     if not info.total_samples:
         raise MediaProblem("the FLAC header does not state how many samples the file holds")
-    end = _flac_last_frame_end(f, size, info)
+    end, rate = _flac_last_frame_end(f, size, info)
+    if rate is not None and rate != info.sample_rate:
+        raise MediaProblem(f"the FLAC header says {info.sample_rate} Hz, its frames say {rate} Hz")
     if end < 0:
         raise MediaProblem(f"truncated: the FLAC header promises {info.total_samples} samples and the file's last frame is cut short")
     if end != info.total_samples:
@@ -181,10 +197,11 @@ def _crc16(data: bytes) -> int:
 _FLAC_BLOCK = {1: 192, 2: 576, 3: 1152, 4: 2304, 5: 4608, 8: 256, 9: 512, 10: 1024, 11: 2048, 12: 4096, 13: 8192, 14: 16384, 15: 32768}
 
 
-def _flac_last_frame_end(f: IO[bytes], size: int, info: Any) -> int:
-    """The sample after the last complete frame: the file's tail is searched backwards for a
-    frame header whose CRC-8 holds and whose frame (to the end of the file) passes its CRC-16.
-    A truncated file has no such frame that ends at the promised sample."""
+def _flac_last_frame_end(f: IO[bytes], size: int, info: Any) -> tuple[int, int | None]:
+    """The sample after the last complete frame, and the sample rate its header states (None:
+    "as in STREAMINFO"): the file's tail is searched backwards for a frame header whose CRC-8
+    holds and whose frame (to the end of the file) passes its CRC-16. A truncated file has no
+    such frame that ends at the promised sample."""
     tail_len = min(size, max(int(info.max_framesize or 0) * 2 + 64, 1 << 20) if info.max_framesize else 1 << 20)
     f.seek(size - tail_len)
     tail = f.read(tail_len)
@@ -198,17 +215,21 @@ def _flac_last_frame_end(f: IO[bytes], size: int, info: Any) -> int:
         if tail[i + 1] in (0xF8, 0xF9):
             parsed = _flac_header(tail, i)
             if parsed is not None:
-                first, block, variable = parsed
+                first, block, variable, rate = parsed
                 if _crc16(tail[i:]) == 0:
                     start = first if variable else first * int(info.min_blocksize or info.max_blocksize)
-                    return start + block
-                return -1  # the last frame is cut short
+                    return start + block, rate
+                return -1, rate  # the last frame is cut short
         i -= 1
-    return -1
+    return -1, None
 
 
-def _flac_header(buf: bytes, i: int) -> tuple[int, int, bool] | None:
-    """(frame or sample number, block size, variable blocking) of a valid frame header at i."""
+_FLAC_RATES = {1: 88200, 2: 176400, 3: 192000, 4: 8000, 5: 16000, 6: 22050, 7: 24000, 8: 32000, 9: 44100, 10: 48000, 11: 96000}
+
+
+def _flac_header(buf: bytes, i: int) -> tuple[int, int, bool, int | None] | None:
+    """(frame or sample number, block size, variable blocking, sample rate or None) of a valid
+    frame header at i."""
     if i + 6 > len(buf):
         return None
     b2, b3 = buf[i + 2], buf[i + 3]
@@ -239,10 +260,15 @@ def _flac_header(buf: bytes, i: int) -> tuple[int, int, bool] | None:
         pos += 2
     else:
         block = _FLAC_BLOCK[bs_code]
+    rate: int | None = _FLAC_RATES.get(sr_code)
+    if sr_code == 12:
+        rate = buf[pos] * 1000 if pos < len(buf) else None
+    elif sr_code in (13, 14):
+        rate = int.from_bytes(buf[pos:pos + 2], "big") * (10 if sr_code == 14 else 1)
     pos += {12: 1, 13: 2, 14: 2}.get(sr_code, 0)
     if pos >= len(buf) or _crc8(buf[i:pos]) != buf[pos]:
         return None
-    return value, block, bool(buf[i + 1] & 1)
+    return value, block, bool(buf[i + 1] & 1), rate
 
 
 def _mp3(f: IO[bytes], size: int) -> dict[str, Any]:
@@ -545,6 +571,12 @@ def analyse_shard(chunks: Iterable[bytes]) -> Analysis:
     try:
         with tarfile.open(fileobj=io.BufferedReader(reader, buffer_size=1024 * 1024), mode="r|") as tar:
             for member in tar:
+                refused = _unsafe_member(member)
+                if refused:
+                    problems.append(refused)
+                    if len(problems) >= MAX_MEMBER_PROBLEMS:
+                        break
+                    continue
                 if not member.isfile():
                     continue
                 entry: dict[str, Any] = {"name": member.name, "size": member.size}
@@ -575,6 +607,25 @@ def analyse_shard(chunks: Iterable[bytes]) -> Analysis:
     if not problems:
         a.stats = {"kind": "shard", "members": len(members), "samples": len(keys), "member_list": members}
     return a
+
+
+def _unsafe_member(member: tarfile.TarInfo) -> str | None:
+    """Why a member may not be delivered in a shard, or None: buyers extract shards, so only
+    regular files and folders under relative, clean, UTF-8 names are accepted; a sparse member
+    (a few bytes that expand to any size) is refused as well."""
+    shown = member.name.encode("utf-8", "backslashreplace").decode("utf-8")[:200]
+    try:
+        member.name.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"member {shown}: the name is not valid UTF-8"
+    if not (member.isfile() or member.isdir()):
+        return f"member {shown}: links, devices and other special members are not accepted (regular files and folders only)"
+    if member.issparse():
+        return f"member {shown}: sparse members are not accepted"
+    parts = member.name.split("/")
+    if member.name.startswith("/") or ".." in parts or "\\" in member.name or any(ord(c) < 32 for c in member.name):
+        return f"member {shown}: the name must be a relative path without '..', backslashes or control characters"
+    return None
 
 
 def _measure_member(fmt: str, src: IO[bytes], size: int) -> dict[str, Any]:

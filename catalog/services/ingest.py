@@ -96,7 +96,31 @@ def ingest_version(version_id: str) -> str:
         log.warning("object store unavailable during ingest; leaving the version in processing for a retry", extra={"version_id": version_id})
         _pause(vid, "Verification paused: the object store is unavailable. It is retried automatically; with inline jobs, publish again to retry.")
         raise
-    return _finish(vid, results, failures, found, segments)
+    except Exception as exc:  # noqa: BLE001 - the safety net: whatever breaks, the vendor gets the version back with a reason
+        return _abandon(vid, exc)
+    try:
+        return _finish(vid, results, failures, found, segments)
+    except Exception as exc:  # noqa: BLE001 - as above: a version never stays in processing because a step raised
+        get_session().rollback()
+        return _abandon(vid, exc)
+
+
+def _abandon(vid: uuid.UUID, exc: BaseException) -> str:
+    """Send a version whose ingest raised back to draft, with a reason and an audited failure,
+    instead of leaving it in processing where the vendor can neither edit nor publish it."""
+    log.exception("ingest failed", extra={"version_id": str(vid)}, exc_info=exc)
+    overlap_index.remove_rows(vid)
+    with unit_of_work() as session:
+        v = session.get(DatasetVersion, vid, with_for_update=True)
+        if v is None or v.status != VersionStatus.processing.value:
+            return v.status if v else "missing"
+        ds = session.get_one(Dataset, v.dataset_id)
+        v.status = VersionStatus.draft.value
+        v.status_reason = (f"Verification failed unexpectedly ({type(exc).__name__}); nothing was published. Publish again; if it fails again, "
+                           "tell the platform (the log names this version).")
+        audit.record(SYSTEM, CatalogAction.VERSION_INGEST, outcome="failure", subject_type="version", subject_id=v.id, subject_org_id=ds.organization_id,
+                     details={"error": type(exc).__name__})
+        return v.status
 
 
 def _read_range(store: Any, key: str, start: int, length: int) -> bytes:
@@ -252,34 +276,44 @@ class Segments(NamedTuple):
     problems: dict[str, str]
 
 
+MAX_SECONDS = 10**9  # a segment's times: beyond 31 years it is not a recording
+MAX_SPEAKERS = 1_000_000  # distinct speakers counted exactly; past this the figure says "at least"
+
+
 def check_segments(files: list[VersionFile], stats: dict[str, dict[str, Any] | None], key_of: dict[str, str]) -> Segments:
     """Stream every segment manifest of the version: each line that names a media file
     (`audio`, `video`, `image`, `file`, `path` or `media`, relative to the version or to the
-    manifest's folder) must name one of this version's files, and its time range (`start` and
-    `end`, or `offset` and `duration`, in seconds) must lie within that file's measured
-    duration. Speakers are counted from `speaker` or `speaker_id`. `stats` and `key_of` give
-    each file's measurement and stored object by path."""
-    media_paths = {f.path for f in files if f.format in MEDIA_FORMATS}
+    manifest's folder; a shard's member as `shard.tar/member` or `shard.tar#member`) must name
+    one of this version's files or members, and its time range (`start` and `end`, or `offset`
+    and `duration`, in seconds) must lie within that file's measured duration. Speakers are
+    counted from `speaker` or `speaker_id`. `stats` and `key_of` give each file's measurement
+    and stored object by path."""
+    targets: dict[str, int | None] = {f.path: (stats.get(f.path) or {}).get("duration_ms") for f in files if f.format in MEDIA_FORMATS}
+    for f in files:
+        if f.format == "tar":
+            for m in (stats.get(f.path) or {}).get("member_list") or ():
+                if m.get("format"):
+                    targets[f"{f.path}/{m['name']}"] = targets[f"{f.path}#{m['name']}"] = m.get("duration_ms")
     counts: dict[str, int] = {}
     problems: dict[str, str] = {}
     speakers: set[str] = set()
     segments = segment_ms = 0
-    manifests = [f for f in files if is_manifest(f.path)] if media_paths else []
+    manifests = [f for f in files if is_manifest(f.path)] if targets else []
     for f in manifests:
         folder = f.path.rsplit("/", 1)[0] + "/" if "/" in f.path else ""
         found: list[str] = []
         for n, line in enumerate(_lines(key_of[f.path]), start=1):
-            seg = _segment(line, n, folder, media_paths, stats, found)
+            seg = _segment(line, n, folder, targets, found)
+            if len(found) >= MAX_SEGMENT_PROBLEMS:
+                break
             if seg is None:
                 continue
             path, ms, speaker = seg
             counts[path] = counts.get(path, 0) + 1
             segments += 1
             segment_ms += ms
-            if speaker is not None:
+            if speaker is not None and len(speakers) < MAX_SPEAKERS:
                 speakers.add(speaker)
-            if len(found) >= MAX_SEGMENT_PROBLEMS:
-                break
         if found:
             problems[f.path] = "; ".join(found)
     figures = {"segments": segments, "segment_ms": segment_ms, "speakers": len(speakers) or None} if segments else None
@@ -299,15 +333,15 @@ def _seconds(entry: dict[str, Any], key: str) -> float | None:
     value = entry.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"'{key}' is not a number of seconds")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or not -MAX_SECONDS <= value <= MAX_SECONDS:
+        raise ValueError(f"'{key}' is not a number of seconds (0 to {MAX_SECONDS:,})")
     return float(value)
 
 
-def _segment(line: bytes, n: int, folder: str, media: set[str], stats: dict[str, dict[str, Any] | None],
-             found: list[str]) -> tuple[str, int, str | None] | None:
+def _segment(line: bytes, n: int, folder: str, targets: dict[str, int | None], found: list[str]) -> tuple[str, int, str | None] | None:
     """(media path, segment milliseconds, speaker) of one manifest line; None for a line that
-    names no media (a problem, when it names one wrongly, is appended to `found`)."""
+    names no media (a problem, when it names one wrongly, is appended to `found`). `targets`
+    maps every media file and shard member to its duration."""
     if not line.strip():
         return None
     try:
@@ -320,9 +354,10 @@ def _segment(line: bytes, n: int, folder: str, media: set[str], stats: dict[str,
     ref = next((entry[k] for k in MANIFEST_KEYS if isinstance(entry.get(k), str)), None)
     if ref is None:
         return None
-    path = next((c for c in (ref, folder + ref) if c in media), None)
+    path = next((c for c in (ref, folder + ref) if c in targets), None)
     if path is None:
-        found.append(f"line {n} names {ref!r}, which is not a media file of this version")
+        shown = ref if len(ref) <= 200 else ref[:200] + "…"
+        found.append(f"line {n} names {shown!r}, which is not a media file of this version")
         return None
     try:
         start, end, offset, duration = (_seconds(entry, k) for k in ("start", "end", "offset", "duration"))
@@ -333,7 +368,7 @@ def _segment(line: bytes, n: int, folder: str, media: set[str], stats: dict[str,
         start = offset
     if end is None and duration is not None:
         end = (start or 0.0) + duration
-    length = (stats.get(path) or {}).get("duration_ms")
+    length = targets[path]
     ms = 0
     if start is not None or end is not None:
         lo, hi = start or 0.0, end if end is not None else (length or 0) / 1000
@@ -347,7 +382,7 @@ def _segment(line: bytes, n: int, folder: str, media: set[str], stats: dict[str,
     elif length is not None:
         ms = length
     speaker = entry.get("speaker", entry.get("speaker_id"))
-    return path, ms, (str(speaker) if speaker is not None else None)
+    return path, ms, (str(speaker)[:200] if speaker is not None else None)
 
 
 def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: dict[str, str], found: overlap_index.Outcome | str | None = None,
@@ -375,7 +410,7 @@ def _finish(vid: uuid.UUID, results: dict[uuid.UUID, dict[str, Any]], failures: 
                     f.table_sha256, f.table_size, f.table_records, f.table_schema = table.sha256, table.size, table.records, table.schema
             if f.path in failures:
                 f.status = FileStatus.failed.value
-                f.failure_reason = failures[f.path]
+                f.failure_reason = failures[f.path][:2000]  # the column's width: a reason quoting a long line is cut, never refused
                 report["files"][f.path] = {"status": "failed", "reason": failures[f.path]}
             else:
                 report["files"][f.path] = {"status": "ok", "records": f.records, **table_report(table)}

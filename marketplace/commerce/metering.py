@@ -39,6 +39,15 @@ WARN_THRESHOLDS_BP = (8000, 9500, 10000)  # 80 %, 95 %, 100 % used
 UNIT_SCALE = {"records": 1, "downloads": 1, "term": 1, "gib": 2**30, "hours": 3_600_000}
 
 
+def in_words(unit: str, amount: int) -> str:
+    """A ledger amount as people read it: GiB offers count bytes, hour offers milliseconds."""
+    if unit == "gib":
+        return f"{amount:,} bytes ({amount / 2**30:.3g} GiB)"
+    if unit == "hours":
+        return f"{amount / 3_600_000:.4g} hours ({amount:,} ms)"
+    return f"{amount:,} {unit}"
+
+
 @dataclass(frozen=True)
 class DebitResult:
     entry_id: int

@@ -194,7 +194,8 @@ def _authorize(principal: Principal, grant_id: uuid.UUID, paths: list[str] | Non
         except PaymentRequired:
             # Nothing is charged (the transaction rolls back): report what the caller has and needs.
             needed = sum(amounts)
-            raise PaymentRequired(f"The grant has {grant.balance} {grant.unit} left; these files need up to {needed}.",
+            raise PaymentRequired(f"The grant has {metering.in_words(grant.unit, grant.balance)} left; these files need up to "
+                                  f"{metering.in_words(grant.unit, needed)}.",
                                   balance=grant.balance, needed=needed, unit=grant.unit) from None
         if not written:
             audit.append(event(charged_total))

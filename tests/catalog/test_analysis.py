@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 
 import pytest
 
@@ -170,3 +171,12 @@ def test_after_an_overlong_line_counting_carries_on():
     big = b"x" * (JsonlScanner.MAX_LINE_BYTES + 10)
     a = analyse_stream([big[: len(big) // 2], big[len(big) // 2:] + b'\n{"ok": 1}\n'], "jsonl")
     assert a.records == 2 and a.problems[0].startswith("line 1 (byte offset 0)")
+
+
+@pytest.mark.parametrize(("fmt", "data"), [("jsonl", b'{"x": 1e400}\n{"x": -1e999, "y": 2}\n'), ("jsonl", b'{"x": ' + b"9" * 400 + b"}\n"),
+                                           ("csv", b"x,y\ninf,1e400\nnan,-Infinity\n" + b"9" * 500 + b",1\n")])
+def test_numbers_past_double_precision_leave_statistics_json_can_store(fmt, data):
+    a = analyse_stream([data], fmt)
+    assert not a.problems
+    json.dumps(a.stats, allow_nan=False)  # PostgreSQL's JSON refuses NaN and Infinity: a sample holding one wedged ingest
+    json.dumps(a.preview, allow_nan=False)

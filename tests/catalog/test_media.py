@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tarfile
 import uuid
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from catalog import media as media_module
 from catalog.analysis import media_figures
 from catalog.media import MediaProblem, analyse_shard, measure
+from catalog.services import ingest
 from marketplace.commerce import metering
 from marketplace.commerce.models import Grant, QuotaEntry
 from marketplace.kernel.db import get_session
@@ -379,3 +381,136 @@ def test_a_decoder_that_breaks_fails_the_file_instead_of_wedging_the_version(cli
     v = publish(client, key, v["id"])
     assert v["status"] == "draft"
     assert v["ingest_report"]["files"]["a.wav"]["reason"].startswith("the WAV file could not be measured (RuntimeError)")
+
+
+@pytest.mark.parametrize("value", ["1e308", "Infinity", "NaN", "-1e400", "1" + "0" * 400])
+def test_absurd_segment_times_fail_with_a_reason(client, vendor, value):
+    """Found while attacking segment manifests: 1e400 parses as infinity, which PostgreSQL's
+    JSON refuses; the sample holding it wedged the version in processing."""
+    key = vendor.keys["owner"]
+    ds = create_dataset(client, key, domain="speech-audio", modalities=["audio"])
+    v = create_version(client, key, ds["id"])
+    upload_small(client, key, v["id"], "a.wav", m.wav(1.0))
+    upload_small(client, key, v["id"], "manifest.jsonl", b'{"audio": "a.wav", "start": 0, "end": ' + value.encode() + b'}\n')
+    v = publish(client, key, v["id"])
+    reason = v["ingest_report"]["files"]["manifest.jsonl"]["reason"]
+    # NaN and Infinity are no JSON at all; the others are numbers no recording has.
+    assert v["status"] == "draft" and ("'end' is not a number of seconds" in reason or f"{value} is not a JSON value" in reason), reason
+
+
+def test_many_bad_lines_stop_at_three_and_long_names_are_cut(client, vendor):
+    key = vendor.keys["owner"]
+    ds = create_dataset(client, key, domain="speech-audio", modalities=["audio"])
+    v = create_version(client, key, ds["id"])
+    upload_small(client, key, v["id"], "a.wav", m.wav(1.0))
+    upload_small(client, key, v["id"], "manifest.jsonl", m.manifest([{"audio": "x" * 5000 + ".wav"}] * 50))
+    v = publish(client, key, v["id"])
+    reason = v["ingest_report"]["files"]["manifest.jsonl"]["reason"]
+    assert v["status"] == "draft" and reason.count("which is not a media file") == 3 and len(reason) < 1000
+    files = {f["path"]: f for f in client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(key)).json}
+    assert files["manifest.jsonl"]["failure_reason"] == reason
+
+
+def test_segments_may_point_into_a_shards_members(client, vendor):
+    key = vendor.keys["owner"]
+    files = {"s0.tar": m.speech_shard(2, seconds=1.0), "manifest.jsonl": m.manifest([
+        {"audio": "s0.tar/utt0000.flac", "start": 0, "end": 1.0, "speaker": "a"}, {"audio": "s0.tar#utt0001.flac", "start": 0.5, "end": 1.0, "speaker": "b"}])}
+    _, v = published_dataset(client, key, files, domain="speech-audio", modalities=["audio"])
+    assert (v["media"]["segments"], v["media"]["segment_ms"], v["media"]["speakers"]) == (2, 1500, 2)
+    bad = m.manifest([{"audio": "s0.tar/utt0001.flac", "start": 0.5, "end": 1.5}])
+    ds2 = create_dataset(client, key, domain="speech-audio", modalities=["audio"])
+    v2 = create_version(client, key, ds2["id"])
+    upload_small(client, key, v2["id"], "s0.tar", files["s0.tar"])
+    upload_small(client, key, v2["id"], "manifest.jsonl", bad)
+    v2 = publish(client, key, v2["id"])
+    assert "runs past the end of s0.tar/utt0001.flac (1 s)" in v2["ingest_report"]["files"]["manifest.jsonl"]["reason"]
+
+
+# --------------------------------------------------------------------------- lying headers and unsafe shards (found attacking from outside)
+
+
+def _flac_with_rate(data: bytes, rate: int) -> bytes:
+    """The same FLAC with STREAMINFO claiming another sample rate (its frames keep theirs)."""
+    b = bytearray(data)
+    packed = int.from_bytes(b[18:21], "big")
+    b[18:21] = ((rate << 4) | (packed & 0xF)).to_bytes(3, "big")
+    return bytes(b)
+
+
+def _opus_claiming(data: bytes, hours: float) -> bytes:
+    """The same Ogg Opus whose last page says it ends `hours` in (its CRC recomputed)."""
+    from mutagen.ogg import OggPage
+
+    pages, f = [], io.BytesIO(data)
+    while f.tell() < len(data):
+        pages.append(OggPage(f))
+    pages[-1].position = int(hours * 3600 * 48000)
+    return b"".join(p.write() for p in pages)
+
+
+@pytest.mark.parametrize("rate", [1, 8000])
+def test_a_flac_header_lying_about_its_rate_is_refused(rate):
+    """A 2 s recording whose STREAMINFO said 1 Hz measured as 9.1 hours, and billed so."""
+    with pytest.raises(MediaProblem, match=f"the FLAC header says {rate} Hz, its frames say 16000 Hz|under 100 bits per second"):
+        _measure("flac", _flac_with_rate(m.flac(2.0, 16000), rate))
+
+
+@pytest.mark.parametrize("hours", [1000, 2**62 / 3600 / 48000])
+def test_an_ogg_claiming_more_hours_than_its_bytes_hold_is_refused(hours):
+    assert 3500 < _measure("opus", _opus_claiming(m.opus(2.0), 0.001))["duration_ms"] <= 3600  # the rewrite itself works (less the pre-skip)
+    with pytest.raises(MediaProblem, match=r"under 100 bits per second\): the header is wrong"):
+        _measure("opus", _opus_claiming(m.opus(2.0), hours))
+
+
+def _tar_with(member: tarfile.TarInfo, data: bytes = b"") -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        tar.addfile(member, io.BytesIO(data) if data else None)
+    return buf.getvalue()
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, size: int = 0, **attrs) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.size = kind, size
+    for k, v in attrs.items():
+        setattr(info, k, v)
+    return info
+
+
+@pytest.mark.parametrize(("member", "reason"), [
+    (_member("../escape.wav"), "relative path without '..'"),
+    (_member("/etc/escape.wav"), "relative path without '..'"),
+    (_member("link.wav", tarfile.SYMTYPE, linkname="/etc/passwd"), "links, devices and other special members"),
+    (_member("hard.wav", tarfile.LNKTYPE, linkname="other.wav"), "links, devices and other special members"),
+    (_member("fifo", tarfile.FIFOTYPE), "links, devices and other special members"),
+])
+def test_unsafe_shard_members_are_refused(member, reason):
+    a = analyse_shard(iter([_tar_with(member)]))
+    assert a.problems and reason in a.problems[0], a.problems
+
+
+def test_a_sparse_member_and_a_name_that_is_not_utf8_are_refused():
+    sparse = _member("s.wav", tarfile.GNUTYPE_SPARSE)
+    a = analyse_shard(iter([_tar_with(sparse)]))
+    assert a.problems and "sparse" in a.problems[0]
+    raw = bytearray(_tar_with(_member("abc.wav", size=4), b"RIFF"))
+    raw[0:7] = b"a\xed\xb3\xbf.wa"  # a lone surrogate, UTF-8 encoded: no text
+    raw[148:156] = b"        "
+    raw[148:155] = ("%06o\0" % sum(raw[:512])).encode()
+    a = analyse_shard(iter([bytes(raw)]))
+    assert a.problems and "not valid UTF-8" in a.problems[0], a.problems
+
+
+def test_a_step_that_raises_returns_the_version_to_draft_with_a_reason(client, vendor, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+    monkeypatch.setattr(ingest, "version_totals", broken)
+    key = vendor.keys["owner"]
+    ds = create_dataset(client, key, domain="speech-audio", modalities=["audio"])
+    v = create_version(client, key, ds["id"])
+    upload_small(client, key, v["id"], "a.wav", m.wav(1.0))
+    v = publish(client, key, v["id"])
+    assert v["status"] == "draft" and v["status_reason"].startswith("Verification failed unexpectedly (OverflowError)")
+    monkeypatch.undo()
+    assert publish(client, key, v["id"])["status"] == "published"  # the vendor's way out: publish again

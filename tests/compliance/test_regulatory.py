@@ -22,11 +22,13 @@ import pytest
 from marketplace.compliance.regulatory import BANDS, TBP, size_band
 from tests.catalog.helpers import _wav, create_dataset, create_version, publish, upload_small
 from tests.commerce.helpers import market, order
-from tests.factories import bearer, make_tenant
+from tests.factories import bearer, make_tenant, media
 from tests.licensing.helpers import declare
 
 GOLDEN = Path(__file__).parent / "golden"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+def _png(i: int) -> bytes:
+    """A real PNG of its own (ingest measures images: a signature alone no longer passes)."""
+    return media.image("PNG", (16 + i, 12))
 
 
 def _published(client, key, *, title, files, sources, modalities, languages, license="CC-BY-4.0", **decl):
@@ -72,7 +74,7 @@ def world(app, client):
         personal_data={"status": "anonymised", "anonymisation_method": "NER scrubbing and manual review"},
         annotation={"workforce": "12 trained nurses", "guidelines_url": "https://example.org/guidelines", "qa_method": "10% double review", "qa_pass_rate": 0.97})
     image_ds, image_v = _published(client, media_vendor.keys["owner"], title="Dermatology images", modalities=["image"], languages=[],
-                                   files={f"img/{i}.png": PNG + bytes([i]) for i in range(3)}, sources=[{"kind": "first_hand", "name": "Clinic cameras"}])
+                                   files={f"img/{i}.png": _png(i) for i in range(3)}, sources=[{"kind": "first_hand", "name": "Clinic cameras"}])
     audio_ds, audio_v = _published(client, media_vendor.keys["owner"], title="Consultation audio", modalities=["audio"], languages=["de"],
                                    files={"a/0.wav": _wav(1.5, rate=16000, channels=1), "a/1.wav": _wav(0.5, rate=16000, channels=1)},
                                    sources=[{"kind": "first_hand", "name": "Recorded consultations"}],
@@ -92,7 +94,7 @@ def world(app, client):
     rid = run.json["id"]
     inputs = [  # the offers follow the latest version: name it, or attach files and let them say which
         {"kind": "grant", "grant_id": grants["text"], "version_id": text_v["id"]},
-        {"kind": "grant", "grant_id": grants["image"], "files": [{"path": f"img/{i}.png", "sha256": hashlib.sha256(PNG + bytes([i])).hexdigest()} for i in range(3)]},
+        {"kind": "grant", "grant_id": grants["image"], "files": [{"path": f"img/{i}.png", "sha256": hashlib.sha256(_png(i)).hexdigest()} for i in range(3)]},
         {"kind": "grant", "grant_id": grants["audio"], "version_id": audio_v["id"]},
     ]
     for body in inputs:
@@ -398,7 +400,7 @@ def test_a_grant_input_is_a_version_the_grant_covers(client, world):
     k, vk = world["buyer"].keys["owner"], media_vendor.keys["owner"]
     ds_id = world["versions"]["image"]["dataset_id"]
     newer = create_version(client, vk, ds_id, "2.0.0")
-    upload_small(client, vk, newer["id"], "img/9.png", PNG + b"\x09")
+    upload_small(client, vk, newer["id"], "img/9.png", _png(9))
     assert client.put(f"/api/v1/versions/{newer['id']}/license", json={"identifier": "CC-BY-NC-4.0"}, headers=bearer(vk)).status_code == 200
     assert declare(client, vk, newer["id"], [{"kind": "first_hand", "name": "Clinic cameras"}]).status_code == 201
     assert publish(client, vk, newer["id"])["status"] == "published"
