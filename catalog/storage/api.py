@@ -13,6 +13,7 @@ from catalog.storage.base import CRC32_HEADER, ObjectStore
 from catalog.storage.filesystem import FilesystemObjectStore, SignedUrlRefused
 
 bp = Blueprint("fs_storage", __name__, url_prefix="/storage/fs")
+PREVIEW_TYPES = {"ogg": "audio/ogg", "jpg": "image/jpeg"}
 
 
 def _store() -> FilesystemObjectStore:
@@ -26,8 +27,11 @@ def get_object(token: str) -> Response:
     store = _store()
     payload = store.verify_token(token, "get")
     path = store.object_path(payload["key"])
+    # Previews are named by what they are (.ogg, .jpg), and players want to be told; data
+    # objects stay opaque bytes, as S3 serves what was put without a type.
+    mimetype = PREVIEW_TYPES.get(payload["key"].rsplit(".", 1)[-1], "application/octet-stream") if payload["key"].startswith("previews/") else "application/octet-stream"
     # send_file answers Range requests (206) so interrupted downloads resume.
-    resp = send_file(path, mimetype="application/octet-stream", as_attachment=bool(payload.get("fn")), download_name=payload.get("fn") or None, conditional=True, etag=False, max_age=0)
+    resp = send_file(path, mimetype=mimetype, as_attachment=bool(payload.get("fn")), download_name=payload.get("fn") or None, conditional=True, etag=False, max_age=0)
     # Bought data, behind a short-lived URL: no cache may keep a copy.
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -10,6 +10,7 @@ import hashlib
 import io
 import tarfile
 import uuid
+from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import func, select
@@ -344,6 +345,8 @@ def test_previews_are_made_from_the_vendors_sample_and_served_briefly(app, clien
     assert clip["kind"] == "clip" and clip["content_type"] == "audio/ogg" and clip["seconds"] == 10.0 and clip["expires_in"] <= 3600
     thumb, poster = previews["samples/street.jpg"]["media"], previews["samples/drive.mp4"]["media"]
     assert (thumb["kind"], poster["kind"]) == ("thumbnail", "poster")
+    if clip["url"].startswith(app.config["SETTINGS"].public_url):  # the embedded store says what a preview is, as S3 does from its put
+        assert client.get(urlparse(clip["url"]).path).headers["Content-Type"] == "audio/ogg"
     heard = fetch(app, client, clip["url"])
     measured = _measure("ogg", heard)
     assert (measured["codec"], measured["channels"]) == ("opus", 2) and 9900 <= measured["duration_ms"] <= 10100
