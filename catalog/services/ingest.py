@@ -351,8 +351,12 @@ def _segment(line: bytes, n: int, folder: str, targets: dict[str, int | None], f
         return None
     if not isinstance(entry, dict):
         return None
-    ref = next((entry[k] for k in MANIFEST_KEYS if isinstance(entry.get(k), str)), None)
-    if ref is None:
+    named = next((k for k in MANIFEST_KEYS if k in entry), None)
+    if named is None:
+        return None
+    ref = entry[named]
+    if not isinstance(ref, str):
+        found.append(f"line {n}: '{named}' is not a path")
         return None
     path = next((c for c in (ref, folder + ref) if c in targets), None)
     if path is None:
@@ -370,6 +374,9 @@ def _segment(line: bytes, n: int, folder: str, targets: dict[str, int | None], f
         end = (start or 0.0) + duration
     length = targets[path]
     ms = 0
+    if length is None and (start is not None or end is not None):
+        found.append(f"line {n}: {path} has no duration (an image), so a segment of it has no time range")
+        return None
     if start is not None or end is not None:
         lo, hi = start or 0.0, end if end is not None else (length or 0) / 1000
         if lo < 0 or hi < lo:

@@ -187,12 +187,15 @@ def test_a_published_version_states_its_media_figures(client, vendor):
     ({"audio": "elsewhere.wav", "start": 0, "end": 1}, "'elsewhere.wav', which is not a media file of this version"),
     ({"audio": "a.wav", "start": 1.5, "end": 0.5}, "is not a time range"),
     ({"audio": "a.wav", "start": "soon", "end": 1}, "'start' is not a number of seconds"),
+    ({"audio": ["a.wav"], "start": 0, "end": 1}, "'audio' is not a path"),
+    ({"image": "i.png", "start": 0, "end": 5}, "i.png has no duration (an image)"),
 ])
 def test_a_segment_manifest_pointing_outside_its_files_fails(client, vendor, line, reason):
     key = vendor.keys["owner"]
     ds = create_dataset(client, key, domain="speech-audio", modalities=["audio"])
     v = create_version(client, key, ds["id"])
     upload_small(client, key, v["id"], "a.wav", m.wav(2.0, 16000))
+    upload_small(client, key, v["id"], "i.png", m.image("PNG"))
     upload_small(client, key, v["id"], "manifest.jsonl", m.manifest([{"audio": "a.wav", "start": 0, "end": 2.0}, line]))
     v = publish(client, key, v["id"])
     assert v["status"] == "draft"
