@@ -668,6 +668,8 @@ def make_preview(fmt: str, f: IO[bytes], info: dict[str, Any]) -> Preview | None
             return _poster(f)
         if info.get("kind") == "image" and fmt in _PIL_FORMATS and int(info["width"]) * int(info["height"]) <= THUMBNAIL_MAX_PIXELS:
             return _thumbnail(f)
+        if fmt == "dicom" and int(info["width"]) * int(info["height"]) * int(info.get("frames") or 1) <= THUMBNAIL_MAX_PIXELS:
+            return _dicom_thumbnail(f)
     except StorageUnavailable:
         raise
     except Exception:  # noqa: BLE001 - a preview is a courtesy: a file that measured well still publishes without one
@@ -716,6 +718,20 @@ def _thumbnail(f: IO[bytes]) -> Preview:
     with Image.open(f) as im:
         im.draft("RGB", THUMBNAIL_BOX)  # JPEG decodes at 1/2 to 1/8 scale: a 48 MP photo stays cheap
         return Preview(_jpeg(im), "image/jpeg", "jpg", "thumbnail")
+
+
+def _dicom_thumbnail(f: IO[bytes]) -> Preview:
+    """The first frame, windowed to its own range of values (a CT's Hounsfield units or an
+    X-ray's 12 bits) and scaled to 8 bits; pixel data pydicom cannot decode (a compressed
+    transfer syntax without its codec installed) gives no preview."""
+    ds = pydicom.dcmread(f)
+    pixels = ds.pixel_array
+    frame = pixels[0] if int(ds.get("NumberOfFrames", 1) or 1) > 1 else pixels
+    low, high = float(frame.min()), float(frame.max())
+    scaled = ((frame.astype("float64") - low) * (255.0 / (high - low if high > low else 1.0))).astype("uint8")
+    if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
+        scaled = 255 - scaled  # MONOCHROME1 shows its lowest values as white
+    return Preview(_jpeg(Image.fromarray(scaled)), "image/jpeg", "jpg", "thumbnail")  # 2-D: grey ("L"); rows × columns × 3: RGB
 
 
 def _poster(f: IO[bytes]) -> Preview:

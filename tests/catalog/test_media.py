@@ -343,7 +343,8 @@ def test_previews_are_made_from_the_vendors_sample_and_served_briefly(app, clien
     listed = {f["path"]: f for f in client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(key)).json}
     previews = {p: client.get(f"/api/v1/files/{listed[p]['id']}/preview").json for p in listed}
     assert previews["all/other.wav"]["media"] is None  # outside the vendor's sample folder
-    assert previews["samples/scan.dcm"]["media"] is None  # no DICOM thumbnails yet (README)
+    scan = previews["samples/scan.dcm"]["media"]
+    assert scan["kind"] == "thumbnail" and _measure("jpeg", fetch(app, client, scan["url"]))["width"] == 40  # the scan's own columns, windowed to 8 bits
     clip = previews["samples/hello.flac"]["media"]
     assert clip["kind"] == "clip" and clip["content_type"] == "audio/ogg" and clip["seconds"] == 10.0 and clip["expires_in"] <= 3600
     thumb, poster = previews["samples/street.jpg"]["media"], previews["samples/drive.mp4"]["media"]
