@@ -86,3 +86,32 @@ def emit(name: str, result: dict[str, Any]) -> None:
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
+
+
+def rss() -> int:
+    """This process's resident memory in bytes."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+
+
+class PeakRss:
+    """Samples this process's RSS every 50 ms while the block runs: `baseline` and `peak` bytes."""
+
+    def __enter__(self) -> "PeakRss":
+        import threading
+
+        self.baseline = self.peak = rss()
+        self._stop = threading.Event()
+
+        def watch() -> None:
+            while not self._stop.is_set():
+                self.peak = max(self.peak, rss())
+                time.sleep(0.05)
+
+        self._thread = threading.Thread(target=watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

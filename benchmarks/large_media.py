@@ -13,21 +13,15 @@ import io
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
 import requests
-from common import emit, make_app
+from common import PeakRss, emit, make_app
 
 MIB = 1024 * 1024
 PART = 64 * MIB
-
-
-def rss() -> int:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
 
 
 def recording(seconds: float) -> bytes:
@@ -110,20 +104,10 @@ def main() -> None:
         etags.append({"part_number": n, "etag": r.headers["ETag"].strip('"')})
     assert client.post(f"/api/v1/files/{f['id']}/multipart/complete", json={"parts": etags}, headers=bearer(key)).status_code == 200
     ensure_licensed(client, key, v["id"])
-    baseline = rss()
-    peak = [baseline]
-    stop = threading.Event()
-
-    def watch() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], rss())
-            time.sleep(0.05)
-
-    threading.Thread(target=watch, daemon=True).start()
-    t0 = time.perf_counter()
-    res = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key)).json
-    t1 = time.perf_counter()
-    stop.set()
+    with PeakRss() as memory:
+        t0 = time.perf_counter()
+        res = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key)).json
+        t1 = time.perf_counter()
     media = res.get("media") or {}
     emit("large_media", {
         "size_mib": size // MIB,
@@ -132,8 +116,8 @@ def main() -> None:
         "recordings": media.get("audio_files"),
         "audio_hours": media.get("audio_hours"),
         "ingest_mib_s": round(size / MIB / (t1 - t0), 1),
-        "service_rss_baseline_mib": round(baseline / MIB),
-        "service_rss_peak_growth_mib": round((peak[0] - baseline) / MIB),
+        "service_rss_baseline_mib": round(memory.baseline / MIB),
+        "service_rss_peak_growth_mib": round((memory.peak - memory.baseline) / MIB),
         "note": "ingest alone is sampled (upload before it); one recording of ~33 MiB is spooled to disk, the 3.7 MiB ones in memory",
     })
 

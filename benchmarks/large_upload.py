@@ -9,20 +9,14 @@ from __future__ import annotations
 import hashlib
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
-from common import emit, make_app
+from common import PeakRss, emit, make_app
 
 MIB = 1024 * 1024
 PART = 64 * MIB
-
-
-def rss() -> int:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
 
 
 def main() -> None:
@@ -51,33 +45,23 @@ def main() -> None:
     ds = client.post("/api/v1/datasets", json={"slug": "big", "title": "Big speech corpus", "domain": "speech-audio", "visibility": "listed"}, headers=bearer(key)).json
     v = client.post(f"/api/v1/datasets/{ds['id']}/versions", json={"version": "1"}, headers=bearer(key)).json
     f = client.post(f"/api/v1/versions/{v['id']}/files", json={"path": "all.jsonl", "size": size, "sha256": h_}, headers=bearer(key)).json
-    baseline = rss()
-    peak = [baseline]
-    stop = threading.Event()
+    with PeakRss() as memory:  # sampled through the upload and the ingest
+        t0 = time.perf_counter()
+        plan = client.post(f"/api/v1/files/{f['id']}/multipart", json={"part_size": PART}, headers=bearer(key)).json
+        session = requests.Session()
+        etags = []
+        for p in plan["parts"]:
+            r = session.put(p["url"], data=part(p["part_number"]), timeout=300)
+            r.raise_for_status()
+            etags.append({"part_number": p["part_number"], "etag": r.headers["ETag"].strip('"')})
+        assert client.post(f"/api/v1/files/{f['id']}/multipart/complete", json={"parts": etags}, headers=bearer(key)).status_code == 200
+        t1 = time.perf_counter()
+        from tests.catalog.helpers import ensure_licensed
 
-    def watch() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], rss())
-            time.sleep(0.05)
-
-    threading.Thread(target=watch, daemon=True).start()
-    t0 = time.perf_counter()
-    plan = client.post(f"/api/v1/files/{f['id']}/multipart", json={"part_size": PART}, headers=bearer(key)).json
-    session = requests.Session()
-    etags = []
-    for p in plan["parts"]:
-        r = session.put(p["url"], data=part(p["part_number"]), timeout=300)
-        r.raise_for_status()
-        etags.append({"part_number": p["part_number"], "etag": r.headers["ETag"].strip('"')})
-    assert client.post(f"/api/v1/files/{f['id']}/multipart/complete", json={"parts": etags}, headers=bearer(key)).status_code == 200
-    t1 = time.perf_counter()
-    from tests.catalog.helpers import ensure_licensed
-
-    ensure_licensed(client, key, v["id"])
-    res = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key)).json
-    t2 = time.perf_counter()
-    stop.set()
-    got = client.get(f"/api/v1/versions/{v['id']}/files").json[0]
+        ensure_licensed(client, key, v["id"])
+        res = client.post(f"/api/v1/versions/{v['id']}/publish", headers=bearer(key)).json
+        t2 = time.perf_counter()
+    got = client.get(f"/api/v1/versions/{v['id']}/files", headers=bearer(key)).json[0]
     emit("large_upload", {
         "size_mib": size // MIB,
         "status": res["status"],
@@ -85,8 +69,8 @@ def main() -> None:
         "records": got["records"],
         "upload_mib_s": round(size / MIB / (t1 - t0), 1),
         "ingest_and_publish_s": round(t2 - t1, 2),
-        "service_rss_baseline_mib": round(baseline / MIB),
-        "service_rss_peak_growth_mib": round((peak[0] - baseline) / MIB),
+        "service_rss_baseline_mib": round(memory.baseline / MIB),
+        "service_rss_peak_growth_mib": round((memory.peak - memory.baseline) / MIB),
         "note": "the client and the service share this process; growth includes one 64 MiB part being sent",
     })
 
